@@ -1,0 +1,249 @@
+#include "evaluator/dataset.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <random>
+#include <sstream>
+
+#include "space/input_error.h"
+
+namespace paretonas::evaluator {
+
+std::string DatasetOptions::Validate() const {
+  static const char* kNames = "fashion_mnist, mnist, cifar10, synthetic";
+  if (name != "fashion_mnist" && name != "mnist" && name != "cifar10" && name != "synthetic")
+    return "dataset.name: '" + name + "' is unknown; allowed: " + kNames;
+  if (validation < 0) return "dataset.validation: " + std::to_string(validation) + " must be >= 0";
+  if (train_subset < 0)
+    return "dataset.train_subset: " + std::to_string(train_subset) + " must be >= 0 (0: all)";
+  if (name == "synthetic") {
+    if (synthetic_train < 8) return "dataset.synthetic_train: must be >= 8";
+    if (synthetic_test < 1) return "dataset.synthetic_test: must be >= 1";
+    if (synthetic_size < 4 || synthetic_size > 64)
+      return "dataset.synthetic_size: " + std::to_string(synthetic_size) + " must be in [4, 64]";
+    if (synthetic_channels < 1 || synthetic_channels > 4)
+      return "dataset.synthetic_channels: must be in [1, 4]";
+    if (synthetic_classes < 2 || synthetic_classes > 100)
+      return "dataset.synthetic_classes: must be in [2, 100]";
+    if (validation >= synthetic_train)
+      return "dataset.validation: " + std::to_string(validation) +
+             " must be below dataset.synthetic_train (" + std::to_string(synthetic_train) + ")";
+  }
+  return "";
+}
+
+std::string DatasetOptions::DefaultPath() const {
+  if (name == "fashion_mnist") return "/usr/share/datasets/fashion-mnist";
+  if (name == "mnist") return "/usr/share/datasets/mnist";
+  return "";
+}
+
+space::InputSpec DatasetInput(const DatasetOptions& o) {
+  if (o.name == "cifar10") return {{3, 32, 32}, 10};
+  if (o.name == "synthetic")
+    return {{o.synthetic_channels, o.synthetic_size, o.synthetic_size}, o.synthetic_classes};
+  return {{1, 28, 28}, 10};
+}
+
+namespace {
+
+std::uint32_t BigEndian(const unsigned char* b) {
+  return (std::uint32_t(b[0]) << 24) | (std::uint32_t(b[1]) << 16) | (std::uint32_t(b[2]) << 8) |
+         std::uint32_t(b[3]);
+}
+
+std::string FindFile(const std::string& dir, const std::string& base) {
+  for (const std::string& candidate : {dir + "/" + base + ".gz", dir + "/" + base}) {
+    std::ifstream probe(candidate);
+    if (probe) return candidate;
+  }
+  throw InputError(dir + "/" + base + "[.gz]: file not found (is the dataset installed? "
+                   "Fashion-MNIST: apt-get install dataset-fashion-mnist)");
+}
+
+torch::Tensor Normalize(torch::Tensor x_uint8, const std::vector<double>& mean,
+                        const std::vector<double>& std) {
+  torch::Tensor x = x_uint8.to(torch::kFloat32).div_(255.0);
+  const auto c = static_cast<int64_t>(mean.size());
+  auto m = torch::tensor(mean, torch::kFloat32).view({1, c, 1, 1});
+  auto s = torch::tensor(std, torch::kFloat32).view({1, c, 1, 1});
+  return x.sub_(m).div_(s).contiguous();
+}
+
+// Stratified split: per class, a seeded shuffle; the first share goes to validation.
+void Split(const torch::Tensor& y, int num_classes, int validation, int subset,
+           std::uint64_t seed, std::vector<int64_t>* train, std::vector<int64_t>* val) {
+  std::map<int64_t, std::vector<int64_t>> by_class;
+  const auto acc = y.accessor<int64_t, 1>();
+  for (int64_t i = 0; i < y.size(0); ++i) by_class[acc[i]].push_back(i);
+  std::mt19937_64 rng(seed ^ 0x5eed5011ULL);
+  const int64_t n = y.size(0);
+  for (auto& [cls, idx] : by_class) {
+    std::shuffle(idx.begin(), idx.end(), rng);
+    const auto nv = static_cast<size_t>(
+        std::llround(static_cast<double>(validation) * idx.size() / static_cast<double>(n)));
+    size_t nt = idx.size() - std::min(nv, idx.size());
+    if (subset > 0)
+      nt = std::min<size_t>(nt, static_cast<size_t>(std::llround(
+                                    static_cast<double>(subset) * idx.size() / n)));
+    val->insert(val->end(), idx.begin(), idx.begin() + std::min(nv, idx.size()));
+    train->insert(train->end(), idx.begin() + std::min(nv, idx.size()),
+                  idx.begin() + std::min(nv, idx.size()) + nt);
+  }
+  (void)num_classes;
+  std::sort(train->begin(), train->end());
+  std::sort(val->begin(), val->end());
+}
+
+torch::Tensor Select(const torch::Tensor& t, const std::vector<int64_t>& idx) {
+  return t.index_select(0, torch::tensor(idx, torch::kInt64)).contiguous();
+}
+
+void ReadCifar(const std::string& file, std::vector<torch::Tensor>* xs,
+               std::vector<torch::Tensor>* ys) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw InputError(file + ": file not found (CIFAR-10 binary version expected)");
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  constexpr size_t kRecord = 1 + 3 * 32 * 32;
+  if (bytes.empty() || bytes.size() % kRecord != 0) {
+    throw InputError(file + ": " + std::to_string(bytes.size()) +
+                     " bytes is not a whole number of 3073-byte CIFAR-10 records (truncated?)");
+  }
+  const int64_t n = static_cast<int64_t>(bytes.size() / kRecord);
+  auto raw = torch::from_blob(bytes.data(), {n, static_cast<int64_t>(kRecord)}, torch::kUInt8).clone();
+  ys->push_back(raw.select(1, 0).to(torch::kInt64));
+  xs->push_back(raw.narrow(1, 1, 3072).reshape({n, 3, 32, 32}));
+  if ((ys->back() > 9).any().item<bool>()) throw InputError(file + ": a label is above 9");
+}
+
+torch::Tensor Synthetic(const DatasetOptions& o, int n, std::uint64_t seed, torch::Tensor* labels) {
+  // Class templates are fixed by the dataset; samples add noise. Learnable, not trivial.
+  auto tgen = at::make_generator<at::CPUGeneratorImpl>(0xC1A55ULL);
+  const int64_t c = o.synthetic_channels, s = o.synthetic_size, k = o.synthetic_classes;
+  auto templates = torch::randn({k, c, s, s}, tgen);
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+  *labels = torch::arange(n, torch::kInt64).remainder(k);
+  auto x = templates.index_select(0, *labels) + 1.5 * torch::randn({n, c, s, s}, gen);
+  return x.contiguous();
+}
+
+}  // namespace
+
+torch::Tensor ReadIdx(const std::string& path, int expected_magic) {
+  gzFile f = gzopen(path.c_str(), "rb");
+  if (!f) throw InputError(path + ": cannot open");
+  std::string data;
+  char buf[1 << 16];
+  int n = 0;
+  while ((n = gzread(f, buf, sizeof(buf))) > 0) data.append(buf, n);
+  int err = 0;
+  const char* msg = gzerror(f, &err);
+  const bool bad = n < 0 || (err != Z_OK && err != Z_STREAM_END);
+  const std::string zmsg = msg ? msg : "";
+  gzclose(f);
+  if (bad) throw InputError(path + ": cannot decompress: " + zmsg);
+  if (data.size() < 8) throw InputError(path + ": truncated: " + std::to_string(data.size()) + " bytes");
+  const auto* b = reinterpret_cast<const unsigned char*>(data.data());
+  const std::uint32_t magic = BigEndian(b);
+  if (static_cast<int>(magic) != expected_magic) {
+    char hex[32];
+    std::snprintf(hex, sizeof(hex), "0x%08x", magic);
+    char want[32];
+    std::snprintf(want, sizeof(want), "0x%08x", static_cast<unsigned>(expected_magic));
+    throw InputError(path + ": wrong magic number " + hex + " (expected " + want +
+                     ": not an IDX file of this kind)");
+  }
+  const int dims = magic & 0xff;
+  if (data.size() < 4 + 4 * static_cast<size_t>(dims))
+    throw InputError(path + ": truncated IDX header");
+  std::vector<int64_t> shape;
+  size_t total = 1;
+  for (int d = 0; d < dims; ++d) {
+    shape.push_back(BigEndian(b + 4 + 4 * d));
+    total *= shape.back();
+  }
+  const size_t offset = 4 + 4 * static_cast<size_t>(dims);
+  if (data.size() - offset != total) {
+    throw InputError(path + ": truncated or oversized: the header announces " +
+                     std::to_string(total) + " data bytes, the file has " +
+                     std::to_string(data.size() - offset));
+  }
+  return torch::from_blob(data.data() + offset, shape, torch::kUInt8).clone();
+}
+
+Dataset LoadDataset(const DatasetOptions& o, bool with_test, bool full_train) {
+  const std::string problem = o.Validate();
+  if (!problem.empty()) throw InputError(problem);
+  Dataset d;
+  d.input = DatasetInput(o);
+  torch::Tensor x, y, tx, ty;
+  if (o.name == "synthetic") {
+    x = Synthetic(o, o.synthetic_train, 1, &y);
+    if (with_test) tx = Synthetic(o, o.synthetic_test, 2, &ty);
+    d.description = "synthetic " + std::to_string(o.synthetic_classes) + " classes";
+  } else if (o.name == "cifar10") {
+    if (o.path.empty()) throw InputError("dataset.path: CIFAR-10 needs the folder of data_batch_*.bin");
+    std::vector<torch::Tensor> xs, ys;
+    for (int i = 1; i <= 5; ++i) ReadCifar(o.path + "/data_batch_" + std::to_string(i) + ".bin", &xs, &ys);
+    const std::vector<double> mean{0.4914, 0.4822, 0.4465}, sd{0.2470, 0.2435, 0.2616};
+    x = Normalize(torch::cat(xs), mean, sd);
+    y = torch::cat(ys);
+    if (with_test) {
+      std::vector<torch::Tensor> txs, tys;
+      ReadCifar(o.path + "/test_batch.bin", &txs, &tys);
+      tx = Normalize(txs[0], mean, sd);
+      ty = tys[0];
+    }
+    d.description = "cifar10 " + o.path;
+  } else {
+    const std::string dir = o.path.empty() ? o.DefaultPath() : o.path;
+    const std::vector<double> mean{o.name == "mnist" ? 0.1307 : 0.2860};
+    const std::vector<double> sd{o.name == "mnist" ? 0.3081 : 0.3530};
+    auto images = [&](const std::string& base) {
+      const std::string f = FindFile(dir, base);
+      torch::Tensor raw = ReadIdx(f, 0x00000803);
+      if (raw.dim() != 3 || raw.size(1) != 28 || raw.size(2) != 28)
+        throw InputError(f + ": expected 28x28 images");
+      return Normalize(raw.unsqueeze(1), mean, sd);
+    };
+    auto labels = [&](const std::string& base, int64_t n) {
+      const std::string f = FindFile(dir, base);
+      torch::Tensor raw = ReadIdx(f, 0x00000801);
+      if (raw.size(0) != n)
+        throw InputError(f + ": " + std::to_string(raw.size(0)) + " labels for " +
+                         std::to_string(n) + " images");
+      if ((raw > 9).any().item<bool>()) throw InputError(f + ": a label is above 9");
+      return raw.to(torch::kInt64);
+    };
+    x = images("train-images-idx3-ubyte");
+    y = labels("train-labels-idx1-ubyte", x.size(0));
+    if (with_test) {
+      tx = images("t10k-images-idx3-ubyte");
+      ty = labels("t10k-labels-idx1-ubyte", tx.size(0));
+    }
+    d.description = o.name + " " + dir;
+  }
+  if (o.validation >= x.size(0))
+    throw InputError("dataset.validation: " + std::to_string(o.validation) +
+                     " is not below the training set size " + std::to_string(x.size(0)));
+  std::vector<int64_t> train_idx, val_idx;
+  Split(y, d.input.num_classes, full_train ? 0 : o.validation, full_train ? 0 : o.train_subset,
+        o.split_seed, &train_idx, &val_idx);
+  d.train_x = Select(x, train_idx);
+  d.train_y = Select(y, train_idx);
+  if (!val_idx.empty()) {
+    d.val_x = Select(x, val_idx);
+    d.val_y = Select(y, val_idx);
+  }
+  if (with_test) {
+    d.test_x = tx;
+    d.test_y = ty;
+  }
+  return d;
+}
+
+}  // namespace paretonas::evaluator

@@ -1,0 +1,155 @@
+#include "evaluator/table_evaluator.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "space/input_error.h"
+
+namespace paretonas::evaluator {
+
+std::string TableOptions::Validate() const {
+  if (path.empty()) return "evaluator.table.path: missing; give the CSV file";
+  if (key_column.empty()) return "evaluator.table.key_column: must not be empty";
+  if (accuracy_column.empty()) return "evaluator.table.accuracy_column: must not be empty";
+  if (simulated_cost_ms < 0 || !std::isfinite(simulated_cost_ms))
+    return "evaluator.table.simulated_cost_ms: " + std::to_string(simulated_cost_ms) +
+           " must be >= 0";
+  return "";
+}
+
+bool ParseNumber(const std::string& text, double* value) {
+  if (text.empty()) return false;
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  if (end != text.c_str() + text.size() || !std::isfinite(v)) return false;
+  *value = v;
+  return true;
+}
+
+int CsvTable::Column(const std::string& file, const std::string& name) const {
+  for (size_t i = 0; i < header.size(); ++i)
+    if (header[i] == name) return static_cast<int>(i);
+  std::string cols;
+  for (const auto& h : header) cols += (cols.empty() ? "" : ", ") + h;
+  throw InputError(file + ": no column '" + name + "'; columns: " + cols);
+}
+
+namespace {
+
+bool SplitCsvLine(const std::string& line, std::vector<std::string>* out) {
+  out->clear();
+  std::string cur;
+  bool quoted = false;
+  for (size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+        cur += '"';
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        cur += c;
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      out->push_back(cur);
+      cur.clear();
+    } else if (c != '\r') {
+      cur += c;
+    }
+  }
+  out->push_back(cur);
+  return !quoted;
+}
+
+}  // namespace
+
+CsvTable ReadCsv(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw InputError(path + ": cannot open file");
+  CsvTable t;
+  std::string line;
+  int line_no = 0;
+  std::vector<std::string> fields;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (line.empty() || line == "\r") continue;
+    if (!SplitCsvLine(line, &fields))
+      throw InputError(path + ":" + std::to_string(line_no) + ": unterminated quoted field");
+    if (t.header.empty()) {
+      t.header = fields;
+      continue;
+    }
+    if (fields.size() != t.header.size()) {
+      throw InputError(path + ":" + std::to_string(line_no) + ": row has " +
+                       std::to_string(fields.size()) + " fields, the header has " +
+                       std::to_string(t.header.size()));
+    }
+    t.rows.push_back(fields);
+    t.row_lines.push_back(line_no);
+  }
+  if (t.header.empty()) throw InputError(path + ": empty file; expected a header row");
+  if (t.rows.empty()) throw InputError(path + ": no data rows after the header");
+  return t;
+}
+
+TableEvaluator::TableEvaluator(const TableOptions& options, const space::SearchSpace* space)
+    : options_(options), space_(space) {
+  const std::string problem = options.Validate();
+  if (!problem.empty()) throw InputError(problem);
+  const CsvTable t = ReadCsv(options.path);
+  const int key = t.Column(options.path, options.key_column);
+  const int acc = t.Column(options.path, options.accuracy_column);
+  const int lat = options.latency_column.empty() ? -1 : t.Column(options.path, options.latency_column);
+  for (size_t r = 0; r < t.rows.size(); ++r) {
+    const auto& row = t.rows[r];
+    const std::string where = options.path + ":" + std::to_string(t.row_lines[r]) + ": ";
+    double a = 0, l = NAN;
+    if (!ParseNumber(row[acc], &a))
+      throw InputError(where + "column '" + options.accuracy_column + "': '" + row[acc] +
+                       "' is not a number");
+    if (lat >= 0 && (!ParseNumber(row[lat], &l) || l < 0))
+      throw InputError(where + "column '" + options.latency_column + "': '" + row[lat] +
+                       "' is not a non-negative number");
+    if (!rows_.emplace(row[key], std::make_pair(a, l)).second)
+      throw InputError(where + "duplicate key '" + row[key] + "'");
+  }
+}
+
+EvalResult TableEvaluator::Evaluate(const EvalRequest& request) {
+  EvalResult r;
+  r.trial_id = request.trial_id;
+  if (options_.simulated_cost_ms > 0) {
+    std::this_thread::sleep_for(
+        std::chrono::microseconds(static_cast<long>(options_.simulated_cost_ms * 1000)));
+  }
+  auto it = rows_.find(request.key);
+  if (it == rows_.end()) {
+    r.failure = "key '" + request.key + "' is not in " + options_.path;
+    return r;
+  }
+  r.ok = true;
+  r.metrics["val_accuracy"] = it->second.first;
+  r.metrics["val_error"] = 100.0 - it->second.first;
+  if (!options_.latency_column.empty()) r.metrics["latency_ms"] = it->second.second;
+  if (space_) {
+    const space::StaticCosts c = space_->Costs(request.genotype);
+    r.metrics["params"] = static_cast<double>(c.params_pruned);
+    r.metrics["macs"] = static_cast<double>(c.macs_pruned);
+    r.metrics["activation_bytes"] = static_cast<double>(c.activation_bytes);
+  }
+  r.seconds = options_.simulated_cost_ms / 1000.0;
+  return r;
+}
+
+std::string TableEvaluator::Describe() const {
+  return "table " + options_.path + " (" + std::to_string(rows_.size()) + " rows)";
+}
+
+}  // namespace paretonas::evaluator

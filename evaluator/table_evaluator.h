@@ -1,0 +1,52 @@
+// TableEvaluator: looks metrics up in a CSV keyed by architecture (tabular benchmarks).
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "evaluator/eval_types.h"
+#include "space/search_space.h"
+
+namespace paretonas::evaluator {
+
+struct TableOptions {
+  std::string path;
+  std::string key_column = "arch_string";
+  std::string accuracy_column = "cifar10_test_acc";  ///< reported as val_accuracy (percent)
+  std::string latency_column;                        ///< reported as latency_ms; "" for none
+  double simulated_cost_ms = 0;  ///< pretend evaluation time (sleep), for scheduling tests
+
+  /// Empty when valid; else names the field, value and constraint.
+  std::string Validate() const;
+};
+
+/// A parsed CSV with a header row. Quoted fields ("...", "" for a quote) are supported.
+struct CsvTable {
+  std::vector<std::string> header;
+  std::vector<std::vector<std::string>> rows;
+  std::vector<int> row_lines;  ///< 1-based line of each row in the file
+  /// Column index by name; throws InputError naming the file and the available columns.
+  int Column(const std::string& file, const std::string& name) const;
+};
+/// Reads a CSV; throws InputError naming the file and line of a malformed row.
+CsvTable ReadCsv(const std::string& path);
+/// Parses a finite number; false otherwise.
+bool ParseNumber(const std::string& text, double* value);
+
+class TableEvaluator : public Evaluator {
+ public:
+  /// Loads the table; throws InputError for a missing file, missing columns, a duplicate key
+  /// or a non-numeric value. `space` (optional, not owned) adds static params and MACs.
+  TableEvaluator(const TableOptions& options, const space::SearchSpace* space);
+  EvalResult Evaluate(const EvalRequest& request) override;
+  std::string Describe() const override;
+  std::size_t size() const { return rows_.size(); }
+
+ private:
+  TableOptions options_;
+  const space::SearchSpace* space_;
+  std::map<std::string, std::pair<double, double>> rows_;  // key -> (accuracy, latency)
+};
+
+}  // namespace paretonas::evaluator

@@ -1,0 +1,2 @@
+// Anchor translation unit for the shared LibTorch precompiled header.
+#include "evaluator/torch_pch.h"

@@ -1,0 +1,370 @@
+#include "evaluator/train_evaluator.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <mutex>
+#include <sstream>
+
+#include "evaluator/dataset.h"
+#include "space/graph_net.h"
+#include "space/input_error.h"
+
+namespace paretonas::evaluator {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+/// Trainers hold the gate shared for one step; a latency measurement holds it exclusively, so
+/// it runs with no training on the cores. Writers are preferred: a waiting measurement stops
+/// new steps from starting.
+class CoreGate {
+ public:
+  void EnterShared() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return writers_waiting_ == 0 && !writer_active_; });
+    ++readers_;
+  }
+  void LeaveShared() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (--readers_ == 0) cv_.notify_all();
+  }
+  void EnterExclusive() {
+    std::unique_lock<std::mutex> lock(mu_);
+    ++writers_waiting_;
+    cv_.wait(lock, [&] { return readers_ == 0 && !writer_active_; });
+    --writers_waiting_;
+    writer_active_ = true;
+  }
+  void LeaveExclusive() {
+    std::lock_guard<std::mutex> lock(mu_);
+    writer_active_ = false;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int readers_ = 0;
+  int writers_waiting_ = 0;
+  bool writer_active_ = false;
+};
+
+struct LoopResult {
+  bool ok = true;
+  std::string failure;
+  double loss = 0;
+  std::int64_t steps = 0;
+};
+
+void SetLr(torch::optim::Optimizer& opt, const std::string& kind, double lr) {
+  for (auto& group : opt.param_groups()) {
+    if (kind == "adamw") static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+    else static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
+  }
+}
+
+torch::Tensor Augment(const torch::Tensor& x, at::Generator& gen) {
+  const int64_t b = x.size(0), h = x.size(2), w = x.size(3);
+  auto flip = (torch::rand({b}, gen) < 0.5).view({b, 1, 1, 1});
+  auto flipped = torch::where(flip, x.flip({3}), x);
+  auto padded = torch::constant_pad_nd(flipped, {4, 4, 4, 4}, 0);
+  auto offs = torch::randint(0, 9, {b, 2}, gen, torch::kInt64);
+  auto acc = offs.accessor<int64_t, 2>();
+  std::vector<torch::Tensor> crops;
+  crops.reserve(b);
+  for (int64_t i = 0; i < b; ++i)
+    crops.push_back(padded[i].narrow(1, acc[i][0], h).narrow(2, acc[i][1], w));
+  return torch::stack(crops);
+}
+
+LoopResult TrainLoop(space::GraphNet& net, const torch::Tensor& x, const torch::Tensor& y,
+                     const TrainOptions& o, int epochs, bool augment, at::Generator& gen,
+                     const torch::Device& device, CoreGate* gate) {
+  LoopResult r;
+  auto params = net->parameters();
+  if (params.empty()) return r;  // a network without parameters has nothing to train
+  std::unique_ptr<torch::optim::Optimizer> opt;
+  if (o.optimizer == "adamw") {
+    opt = std::make_unique<torch::optim::AdamW>(
+        params, torch::optim::AdamWOptions(o.lr).weight_decay(o.weight_decay));
+  } else {
+    opt = std::make_unique<torch::optim::SGD>(
+        params, torch::optim::SGDOptions(o.lr).momentum(o.momentum).weight_decay(o.weight_decay)
+                    .nesterov(o.momentum > 0));
+  }
+  const int64_t n = x.size(0);
+  const int64_t per_epoch = std::max<int64_t>(1, (n + o.batch_size - 1) / o.batch_size);
+  const int64_t total = o.steps > 0 ? o.steps : per_epoch * epochs;
+  auto loss_opts = torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(o.label_smoothing);
+  net->train();
+  torch::Tensor perm;
+  for (int64_t step = 0; step < total; ++step) {
+    const int64_t in_epoch = step % per_epoch;
+    if (in_epoch == 0) perm = torch::randperm(n, gen, torch::kInt64);
+    const int64_t start = in_epoch * o.batch_size;
+    const int64_t len = std::min<int64_t>(o.batch_size, n - start);
+    auto idx = perm.narrow(0, start, len);
+    auto bx = x.index_select(0, idx);
+    auto by = y.index_select(0, idx);
+    if (augment) bx = Augment(bx, gen);
+    bx = bx.to(device);
+    by = by.to(device);
+    SetLr(*opt, o.optimizer, 0.5 * o.lr * (1 + std::cos(M_PI * step / total)));
+    if (gate) gate->EnterShared();
+    float loss_value = 0;
+    try {
+      opt->zero_grad();
+      auto loss = torch::nn::functional::cross_entropy(net->forward(bx), by, loss_opts);
+      loss.backward();
+      opt->step();
+      loss_value = loss.item<float>();
+    } catch (...) {
+      if (gate) gate->LeaveShared();
+      throw;
+    }
+    if (gate) gate->LeaveShared();
+    if (!std::isfinite(loss_value)) {
+      r.ok = false;
+      r.failure = "diverged: loss is " + std::to_string(loss_value) + " at step " +
+                  std::to_string(step + 1);
+      return r;
+    }
+    r.loss = loss_value;
+    r.steps = step + 1;
+  }
+  return r;
+}
+
+double Accuracy(space::GraphNet& net, const torch::Tensor& x, const torch::Tensor& y,
+                const torch::Device& device) {
+  torch::NoGradGuard no_grad;
+  net->eval();
+  int64_t correct = 0;
+  for (int64_t s = 0; s < x.size(0); s += 1000) {
+    const int64_t len = std::min<int64_t>(1000, x.size(0) - s);
+    auto pred = net->forward(x.narrow(0, s, len).to(device)).argmax(1).cpu();
+    correct += pred.eq(y.narrow(0, s, len)).sum().item<int64_t>();
+  }
+  return x.size(0) ? 100.0 * static_cast<double>(correct) / static_cast<double>(x.size(0)) : 0.0;
+}
+
+struct Latency {
+  double median_ms = 0;
+  double iqr_ms = 0;
+};
+
+Latency MeasureLatency(space::GraphNet& net, const space::InputSpec& input, const TrainOptions& o,
+                       const torch::Device& device) {
+  torch::NoGradGuard no_grad;
+  net->eval();
+  const int saved_threads = at::get_num_threads();
+  at::set_num_threads(o.latency_threads);
+  auto x = torch::zeros({1, input.shape.c, input.shape.h, input.shape.w}).to(device);
+  const bool cuda = device.is_cuda();
+  auto sync = [&] {
+    if (cuda) torch::cuda::synchronize();
+  };
+  for (int i = 0; i < o.latency_warmup; ++i) net->forward(x);
+  sync();
+  std::vector<double> ms;
+  for (int i = 0; i < o.latency_repeats; ++i) {
+    const auto t0 = Clock::now();
+    net->forward(x);
+    sync();
+    ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+  }
+  at::set_num_threads(saved_threads);
+  std::sort(ms.begin(), ms.end());
+  auto q = [&](double p) {
+    const double pos = p * (ms.size() - 1);
+    const size_t lo = static_cast<size_t>(std::floor(pos));
+    const size_t hi = std::min(lo + 1, ms.size() - 1);
+    return ms[lo] + (ms[hi] - ms[lo]) * (pos - lo);
+  };
+  return {q(0.5), q(0.75) - q(0.25)};
+}
+
+std::int64_t ModelBytes(space::GraphNet& net) {
+  std::ostringstream out;
+  torch::save(net, out);
+  return static_cast<std::int64_t>(out.str().size());
+}
+
+torch::Device ResolveDevice(const std::string& name) {
+  if (name == "cuda") {
+    if (!torch::cuda::is_available())
+      throw InputError("evaluator.device: 'cuda' asked for, but this LibTorch sees no CUDA device");
+    return torch::Device(torch::kCUDA);
+  }
+  return torch::Device(torch::kCPU);
+}
+
+std::string RejectReason(const space::StaticCosts& c, const TrainOptions& o) {
+  auto over = [](const char* what, std::int64_t v, std::int64_t limit) {
+    return std::string("rejected before training: ") + what + " " + std::to_string(v) +
+           " exceeds the limit " + std::to_string(limit);
+  };
+  if (o.max_params > 0 && c.params_pruned > o.max_params) return over("params", c.params_pruned, o.max_params);
+  if (o.max_macs > 0 && c.macs_pruned > o.max_macs) return over("macs", c.macs_pruned, o.max_macs);
+  if (o.max_activation_bytes > 0 && c.activation_bytes > o.max_activation_bytes)
+    return over("activation_bytes", c.activation_bytes, o.max_activation_bytes);
+  return "";
+}
+
+}  // namespace
+
+std::string TrainOptions::Validate() const {
+  std::ostringstream e;
+  if (epochs < 1 && steps <= 0) e << "training.epochs: " << epochs << " must be >= 1";
+  else if (steps < 0) e << "training.steps: " << steps << " must be >= 0 (0: use epochs)";
+  else if (batch_size < 1) e << "training.batch_size: " << batch_size << " must be >= 1";
+  else if (optimizer != "sgd" && optimizer != "adamw")
+    e << "training.optimizer: '" << optimizer << "' is unknown; allowed: sgd, adamw";
+  else if (!(lr > 0) || !std::isfinite(lr)) e << "training.lr: " << lr << " must be > 0";
+  else if (momentum < 0 || momentum >= 1) e << "training.momentum: " << momentum << " must be in [0, 1)";
+  else if (weight_decay < 0) e << "training.weight_decay: " << weight_decay << " must be >= 0";
+  else if (label_smoothing < 0 || label_smoothing >= 1)
+    e << "training.label_smoothing: " << label_smoothing << " must be in [0, 1)";
+  else if (threads_per_worker < 1)
+    e << "evaluator.threads_per_worker: " << threads_per_worker << " must be >= 1";
+  else if (device != "cpu" && device != "cuda")
+    e << "evaluator.device: '" << device << "' is unknown; allowed: cpu, cuda";
+  else if (max_params < 0 || max_macs < 0 || max_activation_bytes < 0)
+    e << "evaluator limits (max_params, max_macs, max_activation_bytes) must be >= 0";
+  else if (latency_threads < 1) e << "evaluator.latency.threads: " << latency_threads << " must be >= 1";
+  else if (latency_warmup < 0) e << "evaluator.latency.warmup: " << latency_warmup << " must be >= 0";
+  else if (latency_repeats < 3) e << "evaluator.latency.repeats: " << latency_repeats << " must be >= 3";
+  return e.str();
+}
+
+std::string TrainOptions::Signature() const {
+  std::ostringstream s;
+  s << "e" << epochs << " s" << steps << " b" << batch_size << " " << optimizer << " lr" << lr
+    << " m" << momentum << " wd" << weight_decay << " ls" << label_smoothing << " " << device;
+  return s.str();
+}
+
+struct TrainEvaluator::Impl {
+  const space::SearchSpace& space;
+  DatasetOptions data_options;
+  TrainOptions options;
+  Dataset data;
+  torch::Device device{torch::kCPU};
+  CoreGate gate;
+};
+
+TrainEvaluator::TrainEvaluator(const space::SearchSpace& space, const DatasetOptions& data,
+                               const TrainOptions& train)
+    : impl_(new Impl{space, data, train, {}, torch::Device(torch::kCPU), {}}) {
+  const std::string problem = train.Validate();
+  if (!problem.empty()) throw InputError(problem);
+  impl_->device = ResolveDevice(train.device);
+  impl_->data = LoadDataset(data, false, false);
+  if (!impl_->data.val_x.defined())
+    throw InputError("dataset.validation: 0 leaves no validation images to select with");
+}
+
+TrainEvaluator::~TrainEvaluator() = default;
+
+void TrainEvaluator::PrepareWorkerThread() {
+  at::init_num_threads();
+  at::set_num_threads(impl_->options.threads_per_worker);
+}
+
+std::string TrainEvaluator::Describe() const {
+  std::ostringstream s;
+  s << "train " << impl_->data.description << " (" << impl_->data.train_x.size(0) << " train / "
+    << impl_->data.val_x.size(0) << " val), " << impl_->options.device << ", "
+    << impl_->options.threads_per_worker << " thread(s) per worker";
+  return s.str();
+}
+
+EvalResult TrainEvaluator::Evaluate(const EvalRequest& request) {
+  const auto start = Clock::now();
+  EvalResult r;
+  r.trial_id = request.trial_id;
+  const TrainOptions& o = impl_->options;
+  const std::string bad = impl_->space.CheckGenotype(request.genotype);
+  if (!bad.empty()) {
+    r.failure = bad;
+    return r;
+  }
+  const space::StaticCosts costs = impl_->space.Costs(request.genotype);
+  r.metrics["macs"] = static_cast<double>(costs.macs_pruned);
+  r.metrics["activation_bytes"] = static_cast<double>(costs.activation_bytes);
+  r.metrics["params"] = static_cast<double>(costs.params_pruned);
+  const std::string reject = RejectReason(costs, o);
+  if (!reject.empty()) {
+    r.failure = reject;
+    return r;
+  }
+  space::GraphNet net(impl_->space.Plan(request.genotype), space::GraphNetOptions{});
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(request.seed);
+  space::InitializeParameters(*net, gen);
+  net->to(impl_->device);
+  const auto t0 = Clock::now();
+  const LoopResult loop = TrainLoop(net, impl_->data.train_x, impl_->data.train_y, o, o.epochs,
+                                    impl_->data_options.augment, gen, impl_->device, &impl_->gate);
+  r.metrics["train_seconds"] = std::chrono::duration<double>(Clock::now() - t0).count();
+  if (!loop.ok) {
+    r.failure = loop.failure;
+    return r;
+  }
+  r.metrics["train_loss"] = loop.loss;
+  const double acc = Accuracy(net, impl_->data.val_x, impl_->data.val_y, impl_->device);
+  r.metrics["val_accuracy"] = acc;
+  r.metrics["val_error"] = 100.0 - acc;
+  r.metrics["params"] = static_cast<double>(net->NumParameters());
+  if (o.measure_latency) {
+    impl_->gate.EnterExclusive();
+    Latency lat;
+    try {
+      lat = MeasureLatency(net, impl_->data.input, o, impl_->device);
+    } catch (...) {
+      impl_->gate.LeaveExclusive();
+      throw;
+    }
+    impl_->gate.LeaveExclusive();
+    r.metrics["latency_ms"] = lat.median_ms;
+    r.metrics["latency_iqr_ms"] = lat.iqr_ms;
+  }
+  r.metrics["model_bytes"] = static_cast<double>(ModelBytes(net));
+  r.ok = true;
+  r.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return r;
+}
+
+FinalTraining TrainFinal(const space::SearchSpace& space, const space::Genotype& genotype,
+                         const DatasetOptions& data_options, TrainOptions train, int epochs,
+                         std::uint64_t seed, const std::string& weights_path) {
+  FinalTraining f;
+  const torch::Device device = ResolveDevice(train.device);
+  const Dataset data = LoadDataset(data_options, true, true);
+  space::GraphNet net(space.Plan(genotype), space::GraphNetOptions{});
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+  space::InitializeParameters(*net, gen);
+  net->to(device);
+  train.steps = 0;
+  const auto t0 = Clock::now();
+  const LoopResult loop = TrainLoop(net, data.train_x, data.train_y, train, epochs,
+                                    data_options.augment, gen, device, nullptr);
+  f.train_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  if (!loop.ok) {
+    f.failure = loop.failure;
+    return f;
+  }
+  f.test_accuracy = Accuracy(net, data.test_x, data.test_y, device);
+  f.params = net->NumParameters();
+  net->to(torch::kCPU);
+  torch::save(net, weights_path);
+  f.weights_path = weights_path;
+  f.ok = true;
+  return f;
+}
+
+}  // namespace paretonas::evaluator

@@ -1,0 +1,77 @@
+// TrainEvaluator: trains each candidate (LibTorch) and measures it. Header is torch-free.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "evaluator/dataset_info.h"
+#include "evaluator/eval_types.h"
+#include "space/search_space.h"
+
+namespace paretonas::evaluator {
+
+struct TrainOptions {
+  int epochs = 1;
+  std::int64_t steps = 0;        ///< when > 0, the budget in steps instead of epochs
+  int batch_size = 128;
+  std::string optimizer = "sgd";  ///< sgd (momentum, nesterov) | adamw
+  double lr = 0.05;
+  double momentum = 0.9;
+  double weight_decay = 5e-4;
+  double label_smoothing = 0.0;
+  int threads_per_worker = 1;     ///< intra-op threads of each trainer
+  std::string device = "cpu";     ///< cpu | cuda
+  // Rejected before training (0: no limit).
+  std::int64_t max_params = 0;
+  std::int64_t max_macs = 0;
+  std::int64_t max_activation_bytes = 0;
+  // Inference latency at batch 1.
+  bool measure_latency = true;
+  int latency_threads = 1;
+  int latency_warmup = 5;
+  int latency_repeats = 30;
+
+  /// Empty when valid; else names the field, its value and what is allowed.
+  std::string Validate() const;
+  /// Text that identifies everything that changes a result (for the result cache).
+  std::string Signature() const;
+};
+
+/// Metrics: val_accuracy (%), val_error, latency_ms (median), latency_iqr_ms, params, macs,
+/// activation_bytes, model_bytes, train_seconds, train_loss.
+///
+/// Latency is measured while no trainer of this evaluator runs: trainers pause between steps
+/// while a measurement holds the cores (see README "Measurements").
+class TrainEvaluator : public Evaluator {
+ public:
+  /// Loads the dataset (throws InputError). `space` must outlive the evaluator.
+  TrainEvaluator(const space::SearchSpace& space, const DatasetOptions& data,
+                 const TrainOptions& train);
+  ~TrainEvaluator() override;
+  EvalResult Evaluate(const EvalRequest& request) override;
+  void PrepareWorkerThread() override;
+  std::string Describe() const override;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Result of retraining one architecture from scratch and testing it once.
+struct FinalTraining {
+  bool ok = false;
+  std::string failure;
+  double test_accuracy = 0;   ///< percent
+  double train_seconds = 0;
+  std::int64_t params = 0;
+  std::string weights_path;   ///< where the trained module was saved (torch::save)
+};
+
+/// Retrains `genotype` on the full training set (validation included) for `epochs` and reports
+/// its test accuracy: the only use of the test set. Saves the weights to `weights_path`.
+FinalTraining TrainFinal(const space::SearchSpace& space, const space::Genotype& genotype,
+                         const DatasetOptions& data, TrainOptions train, int epochs,
+                         std::uint64_t seed, const std::string& weights_path);
+
+}  // namespace paretonas::evaluator

@@ -1,0 +1,125 @@
+#include "evaluator/worker_pool.h"
+
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
+
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <new>
+
+namespace paretonas::evaluator {
+
+EvalResult EvaluateSafely(Evaluator& evaluator, const EvalRequest& request) {
+  const auto start = std::chrono::steady_clock::now();
+  EvalResult r;
+  std::string failure;
+  try {
+    r = evaluator.Evaluate(request);
+  } catch (const std::bad_alloc&) {
+    failure = "out of memory";
+  } catch (const std::exception& e) {
+    failure = std::string("exception: ") + e.what();
+  } catch (...) {
+    failure = "unknown exception";
+  }
+  if (!failure.empty()) {
+    r = EvalResult{};
+    r.failure = failure;
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
+  r.trial_id = request.trial_id;
+  if (!r.ok && r.failure.empty()) r.failure = "the evaluator gave no reason";
+  return r;
+}
+
+struct WorkerPool::Impl {
+  explicit Impl(int workers) : arena(workers) {}
+  tbb::task_arena arena;
+  std::mutex prepared_mu;
+  std::map<std::thread::id, bool> prepared;
+};
+
+WorkerPool::WorkerPool(Evaluator& evaluator, int workers)
+    : evaluator_(evaluator), workers_(workers < 1 ? 1 : workers),
+      impl_(std::make_unique<Impl>(workers_)) {}
+
+WorkerPool::~WorkerPool() = default;
+
+std::string WorkerPool::Describe() const {
+  return evaluator_.Describe() + ", " + std::to_string(workers_) + " worker" +
+         (workers_ == 1 ? "" : "s");
+}
+
+void WorkerPool::EvaluateBatch(const std::vector<EvalRequest>& requests,
+                               const std::function<void(const EvalResult&)>& on_done,
+                               const std::atomic<bool>* cancel) {
+  std::mutex done_mu;
+  auto run_one = [&](size_t i) {
+    if (cancel && cancel->load()) return;
+    {
+      std::lock_guard<std::mutex> lock(impl_->prepared_mu);
+      bool& done = impl_->prepared[std::this_thread::get_id()];
+      if (!done) {
+        done = true;
+        try {
+          evaluator_.PrepareWorkerThread();
+        } catch (...) {
+          // NOTE: preparation only tunes threads; evaluation still reports its own failures.
+        }
+      }
+    }
+    const EvalResult r = EvaluateSafely(evaluator_, requests[i]);
+    std::lock_guard<std::mutex> lock(done_mu);
+    try {
+      on_done(r);
+    } catch (...) {
+      // NOTE: on_done records its own errors (RunSearch keeps the first I/O error).
+    }
+  };
+  impl_->arena.execute([&] {
+    tbb::parallel_for(
+        tbb::blocked_range<size_t>(0, requests.size(), 1),
+        [&](const tbb::blocked_range<size_t>& range) {
+          for (size_t i = range.begin(); i != range.end(); ++i) run_one(i);
+        },
+        tbb::simple_partitioner());
+  });
+}
+
+struct CachingEvaluator::Impl {
+  mutable std::mutex mu;
+  std::map<std::string, EvalResult> results;
+  std::size_t hits = 0;
+};
+
+CachingEvaluator::CachingEvaluator(Evaluator& inner, std::string signature)
+    : inner_(inner), signature_(std::move(signature)), impl_(std::make_shared<Impl>()) {}
+
+EvalResult CachingEvaluator::Evaluate(const EvalRequest& request) {
+  const std::string key = request.hash + "|" + signature_;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    auto it = impl_->results.find(key);
+    if (it != impl_->results.end()) {
+      ++impl_->hits;
+      EvalResult r = it->second;
+      r.trial_id = request.trial_id;
+      return r;
+    }
+  }
+  EvalResult r = inner_.Evaluate(request);
+  if (r.ok) {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    impl_->results.emplace(key, r);
+  }
+  return r;
+}
+
+std::size_t CachingEvaluator::hits() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->hits;
+}
+
+}  // namespace paretonas::evaluator

@@ -1,0 +1,136 @@
+#include "experiments/cli_common.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+
+#include "evaluator/table_evaluator.h"
+#include "evaluator/train_evaluator.h"
+#include "search/run_files.h"
+#include "search/search_loop.h"
+#include "space/input_error.h"
+
+namespace paretonas::experiments {
+
+int& CommandExitCode() {
+  static int code = kExitOk;
+  return code;
+}
+
+void RunCommand(const std::function<int()>& body) {
+  try {
+    CommandExitCode() = body();
+  } catch (const InputError& e) {
+    std::cerr << "paretonas: error: " << e.what() << "\n";
+    CommandExitCode() = kExitUsage;
+  } catch (const search::RunFileError& e) {
+    std::cerr << "paretonas: error: " << e.what() << "\n";
+    CommandExitCode() = kExitFailure;
+  } catch (const std::exception& e) {
+    std::cerr << "paretonas: error: " << e.what() << "\n";
+    CommandExitCode() = kExitFailure;
+  }
+}
+
+void NotImplemented(const std::string& what) {
+  std::cerr << "paretonas: " << what << ": not implemented yet\n";
+  CommandExitCode() = kExitNotImplemented;
+}
+
+std::map<std::string, std::string> ParseSpaceSets(const std::vector<std::string>& sets) {
+  std::map<std::string, std::string> out;
+  for (const auto& s : sets) {
+    const size_t eq = s.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw InputError("--set '" + s + "': expected name=value, e.g. --set channels=8");
+    out[s.substr(0, eq)] = s.substr(eq + 1);
+  }
+  return out;
+}
+
+std::unique_ptr<Session> MakeSession(const ExperimentConfig& config, bool with_evaluator) {
+  auto s = std::make_unique<Session>();
+  s->config = config;
+  s->space = std::make_unique<space::SearchSpace>(space::SearchSpace::Load(
+      config.space, config.space_set, evaluator::DatasetInput(config.dataset)));
+  s->problem.space = s->space.get();
+  s->problem.objectives = config.objectives;
+  s->problem.constraints = config.constraints;
+  s->strategy = search::CreateStrategy(config.search);
+  if (!with_evaluator) return s;
+  if (config.evaluator_kind == "table") {
+    s->evaluator = std::make_unique<evaluator::TableEvaluator>(config.table, s->space.get());
+  } else {
+    s->evaluator =
+        std::make_unique<evaluator::TrainEvaluator>(*s->space, config.dataset, config.training);
+  }
+  evaluator::Evaluator* inner = s->evaluator.get();
+  if (config.cache) {
+    s->cache = std::make_unique<evaluator::CachingEvaluator>(*inner, config.training.Signature());
+    inner = s->cache.get();
+  }
+  s->pool = std::make_unique<evaluator::WorkerPool>(*inner, config.ResolvedWorkers());
+  return s;
+}
+
+namespace {
+std::string Num(double v) {
+  char buf[32];
+  if (!std::isfinite(v)) return "-";
+  if (std::abs(v) >= 1e4 && std::floor(v) == v) std::snprintf(buf, sizeof(buf), "%.0f", v);
+  else std::snprintf(buf, sizeof(buf), "%.4g", v);
+  return buf;
+}
+}  // namespace
+
+std::string FrontTable(const search::SearchState& state, const search::Problem& problem,
+                       std::size_t max_arch_chars) {
+  const auto front = search::ParetoFront(state, problem);
+  std::vector<std::string> cols{"id"};
+  for (const auto& o : problem.objectives) cols.push_back(o.metric);
+  for (const char* extra : {"params", "macs", "latency_ms"}) {
+    if (std::none_of(problem.objectives.begin(), problem.objectives.end(),
+                     [&](const search::Objective& o) { return o.metric == extra; }))
+      cols.push_back(extra);
+  }
+  std::vector<std::vector<std::string>> rows;
+  std::vector<std::int64_t> ids(front.begin(), front.end());
+  // Sort by the first objective, best first.
+  std::sort(ids.begin(), ids.end(), [&](std::int64_t a, std::int64_t b) {
+    return problem.ObjectiveVector(state.trials[a])[0] < problem.ObjectiveVector(state.trials[b])[0];
+  });
+  for (auto id : ids) {
+    const auto& t = state.trials[id];
+    std::vector<std::string> row{std::to_string(t.id)};
+    for (size_t c = 1; c < cols.size(); ++c) {
+      auto it = t.metrics.find(cols[c]);
+      row.push_back(it == t.metrics.end() ? "-" : Num(it->second));
+    }
+    std::string arch = t.key;
+    if (arch.size() > max_arch_chars) arch = arch.substr(0, max_arch_chars - 3) + "...";
+    row.push_back(arch);
+    rows.push_back(row);
+  }
+  cols.push_back("arch");
+  std::vector<size_t> width(cols.size());
+  for (size_t c = 0; c < cols.size(); ++c) {
+    width[c] = cols[c].size();
+    for (const auto& r : rows) width[c] = std::max(width[c], r[c].size());
+  }
+  std::ostringstream os;
+  auto line = [&](const std::vector<std::string>& r) {
+    for (size_t c = 0; c < r.size(); ++c) {
+      if (c + 1 == r.size()) os << r[c];
+      else os << std::string(width[c] - r[c].size(), ' ') << r[c] << "  ";
+    }
+    os << "\n";
+  };
+  line(cols);
+  for (const auto& r : rows) line(r);
+  if (rows.empty()) os << "(no feasible architecture evaluated yet)\n";
+  return os.str();
+}
+
+}  // namespace paretonas::experiments

@@ -1,0 +1,69 @@
+// Shared pieces of the CLI verbs: exit codes, error mapping, run setup, front tables.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "evaluator/worker_pool.h"
+#include "experiments/experiment_config.h"
+#include "search/problem.h"
+#include "search/search_state.h"
+#include "search/strategy.h"
+#include "space/search_space.h"
+
+namespace paretonas::experiments {
+
+/// Exit codes of the paretonas binary.
+enum ExitCode : int {
+  kExitOk = 0,
+  kExitFailure = 1,         ///< I/O failure, internal error
+  kExitUsage = 2,           ///< bad arguments or bad input (config, space, data)
+  kExitNotImplemented = 3,  ///< a verb or option that is not built yet
+  kExitInterrupted = 130,   ///< stopped by SIGINT/SIGTERM after saving the state
+};
+
+/// Where verbs store their exit code (CLI11 callbacks return void).
+int& CommandExitCode();
+
+/// Runs `body`, printing errors as "paretonas: error: ..." and mapping them to exit codes:
+/// InputError -> 2, RunFileError and other exceptions -> 1.
+void RunCommand(const std::function<int()>& body);
+
+/// Prints "<verb>: not implemented yet" and sets exit code 3.
+void NotImplemented(const std::string& what);
+
+/// Everything a search needs, built from a config.
+struct Session {
+  ExperimentConfig config;
+  std::unique_ptr<space::SearchSpace> space;
+  search::Problem problem;
+  std::unique_ptr<search::Strategy> strategy;
+  std::unique_ptr<evaluator::Evaluator> evaluator;
+  std::unique_ptr<evaluator::CachingEvaluator> cache;
+  std::unique_ptr<evaluator::WorkerPool> pool;
+};
+
+/// Builds the space, problem and strategy; with `with_evaluator`, also loads data and the pool.
+std::unique_ptr<Session> MakeSession(const ExperimentConfig& config, bool with_evaluator);
+
+/// Parses "key=value" space overrides from --set options.
+std::map<std::string, std::string> ParseSpaceSets(const std::vector<std::string>& sets);
+
+/// The current front as an aligned text table (objectives, params, MACs, latency, arch).
+std::string FrontTable(const search::SearchState& state, const search::Problem& problem,
+                       std::size_t max_arch_chars = 60);
+
+/// Registered verbs (one file each).
+void SetupSearch(CLI::App& app);
+void SetupResume(CLI::App& app);
+void SetupStatus(CLI::App& app);
+void SetupExport(CLI::App& app);
+void SetupReport(CLI::App& app);
+void SetupLatency(CLI::App& app);
+void SetupSpace(CLI::App& app);
+void SetupValidate(CLI::App& app);
+
+}  // namespace paretonas::experiments

@@ -1,0 +1,139 @@
+// `paretonas export RUN (--front | --id N ...) --format json|dot|... --out DIR`.
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "evaluator/train_evaluator.h"
+#include "experiments/cli_common.h"
+#include "experiments/run_directory.h"
+#include "search/run_files.h"
+#include "search/search_loop.h"
+#include "space/input_error.h"
+
+namespace paretonas::experiments {
+namespace {
+
+struct ExportOptions {
+  std::string run_dir;
+  bool front = false;
+  std::vector<std::int64_t> ids;
+  std::string format = "json";
+  std::string out;
+  int train_epochs = 0;
+};
+
+std::string GraphJson(const space::SearchSpace& sp, const space::Genotype& g) {
+  const space::NetworkPlan plan = sp.Plan(g);
+  std::ostringstream os;
+  os << "{\"input\":" << plan.input << ",\"output\":" << plan.output << ",\"vertices\":[";
+  for (size_t v = 0; v < plan.vertices.size(); ++v) {
+    const auto& s = plan.vertices[v];
+    os << (v ? "," : "") << "{\"id\":" << v << ",\"shape\":[" << s.c << "," << s.h << "," << s.w << "]}";
+  }
+  os << "],\"edges\":[";
+  bool first = true;
+  for (const auto& e : plan.edges) {
+    if (e.op.kind == space::OpKind::kNone) continue;
+    os << (first ? "" : ",") << "{\"id\":" << e.id << ",\"src\":" << e.src << ",\"dst\":" << e.dst
+       << ",\"op\":" << search::JsonString(e.op.Label()) << ",\"live\":" << (e.live ? "true" : "false") << "}";
+    first = false;
+  }
+  os << "]}";
+  return os.str();
+}
+
+int RunExport(const ExportOptions& o) {
+  if (o.front == !o.ids.empty()) throw InputError("export: give either --front or --id N (not both)");
+  if (o.format == "torchscript" || o.format == "onnx") {
+    NotImplemented("export --format " + o.format);
+    return kExitNotImplemented;
+  }
+  const RunPaths paths(o.run_dir);
+  std::ifstream in(paths.config());
+  if (!in) throw InputError(paths.dir + ": not a run directory (no config.yaml)");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const ExperimentConfig config = ParseExperiment(ss.str(), paths.config(), {});
+  const search::SearchState state = search::LoadCheckpoint(paths.checkpoint());
+  auto session = MakeSession(config, false);
+  std::vector<std::int64_t> ids = o.front ? search::ParetoFront(state, session->problem) : o.ids;
+  for (auto id : ids) {
+    if (id < 0 || id >= static_cast<std::int64_t>(state.trials.size()))
+      throw InputError("export --id " + std::to_string(id) + ": no such trial in " + paths.dir +
+                       " (ids 0.." + std::to_string(static_cast<long long>(state.trials.size()) - 1) + ")");
+    if (state.trials[id].state != search::TrialState::kComplete)
+      throw InputError("export --id " + std::to_string(id) + ": trial is " +
+                       search::TrialStateName(state.trials[id].state) + ", not complete" +
+                       (state.trials[id].failure.empty() ? "" : " (" + state.trials[id].failure + ")"));
+  }
+  if (ids.empty()) throw InputError("export: the run has no complete feasible architecture yet");
+  MakeDirectories(o.out);
+  for (auto id : ids) {
+    const search::Trial& t = state.trials[id];
+    const std::string base = o.out + "/arch_" + std::to_string(id);
+    if (o.format == "dot") {
+      search::WriteFileAtomic(base + ".dot", session->space->ToDot(t.genotype));
+      std::cout << base << ".dot\n";
+      continue;
+    }
+    std::ostringstream js;
+    js << "{\n  \"id\": " << t.id << ",\n  \"arch\": " << search::JsonString(t.key)
+       << ",\n  \"hash\": " << search::JsonString(t.hash) << ",\n  \"space\": {\"name\": "
+       << search::JsonString(config.space) << ", \"set\": {";
+    bool first = true;
+    for (const auto& [k, v] : config.space_set) {
+      js << (first ? "" : ", ") << search::JsonString(k) << ": " << search::JsonString(v);
+      first = false;
+    }
+    const auto in_spec = session->space->input();
+    js << "}, \"input\": [" << in_spec.shape.c << ", " << in_spec.shape.h << ", " << in_spec.shape.w
+       << "], \"classes\": " << in_spec.num_classes << "},\n  \"genotype\": [";
+    for (size_t i = 0; i < t.genotype.size(); ++i) js << (i ? ", " : "") << t.genotype[i];
+    js << "],\n  \"metrics\": {";
+    first = true;
+    for (const auto& [k, v] : t.metrics) {
+      js << (first ? "" : ", ") << search::JsonString(k) << ": " << search::JsonNumber(v);
+      first = false;
+    }
+    js << "},\n  \"lineage\": {\"generation\": " << t.generation << ", \"parents\": [";
+    for (size_t i = 0; i < t.parents.size(); ++i) js << (i ? ", " : "") << t.parents[i];
+    js << "]},\n  \"seed\": " << t.seed << ",\n  \"experiment_seed\": " << state.seed
+       << ",\n  \"config_hash\": " << search::JsonString(state.config_hash);
+    if (o.train_epochs > 0) {
+      if (config.evaluator_kind != "train")
+        throw InputError("export --train-epochs: the run used a table evaluator; there is nothing to train");
+      std::cout << "retraining #" << id << " for " << o.train_epochs << " epochs on the full training set...\n";
+      std::cout.flush();
+      const auto f = evaluator::TrainFinal(*session->space, t.genotype, config.dataset,
+                                           config.training, o.train_epochs, t.seed, base + ".pt");
+      if (!f.ok) throw std::runtime_error("retraining #" + std::to_string(id) + " failed: " + f.failure);
+      js << ",\n  \"final\": {\"epochs\": " << o.train_epochs << ", \"test_accuracy\": "
+         << search::JsonNumber(f.test_accuracy) << ", \"train_seconds\": "
+         << search::JsonNumber(f.train_seconds) << ", \"weights\": " << search::JsonString(f.weights_path) << "}";
+      std::cout << "  #" << id << " test accuracy " << f.test_accuracy << "% (" << f.params << " params)\n";
+    }
+    js << ",\n  \"graph\": " << GraphJson(*session->space, t.genotype) << "\n}\n";
+    search::WriteFileAtomic(base + ".json", js.str());
+    std::cout << base << ".json\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void SetupExport(CLI::App& app) {
+  auto o = std::make_shared<ExportOptions>();
+  auto* sub = app.add_subcommand("export", "Export architectures of a run (JSON, DOT; TorchScript and ONNX not yet)");
+  sub->add_option("run_dir", o->run_dir, "Run directory")->required();
+  sub->add_flag("--front", o->front, "Export every member of the Pareto front");
+  sub->add_option("--id", o->ids, "Trial id(s) to export");
+  sub->add_option("-f,--format", o->format, "json | dot | torchscript | onnx")
+      ->check(CLI::IsMember({"json", "dot", "torchscript", "onnx"}))->capture_default_str();
+  sub->add_option("-o,--out", o->out, "Output directory")->required();
+  sub->add_option("--train-epochs", o->train_epochs,
+                  "Retrain from scratch on the full training set for E epochs and report test accuracy")
+      ->check(CLI::Range(0, 10000));
+  sub->callback([o] { RunCommand([o] { return RunExport(*o); }); });
+}
+
+}  // namespace paretonas::experiments

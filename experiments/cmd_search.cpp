@@ -1,0 +1,175 @@
+// `paretonas search` and `paretonas resume`.
+#include <unistd.h>
+
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "experiments/cli_common.h"
+#include "experiments/run_directory.h"
+#include "search/run_files.h"
+#include "search/search_loop.h"
+#include "space/input_error.h"
+
+namespace paretonas::experiments {
+namespace {
+
+struct SearchOptions {
+  std::string config;
+  std::string run_dir;
+  std::vector<std::string> sets;
+  std::int64_t seed = -1;
+  std::int64_t max_evals = -1;
+  int generations = -1;
+  bool quiet = false;
+};
+
+struct ResumeOptions {
+  std::string run_dir;
+  std::int64_t max_evals = -1;
+  int generations = -1;
+  bool quiet = false;
+};
+
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw InputError(path + ": cannot open");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+int Drive(Session& session, search::SearchState& state, const RunPaths& paths, bool quiet) {
+  std::cout << "paretonas: " << session.config.name << " | space " << session.space->name()
+            << " (" << session.space->decisions().size() << " decisions) | "
+            << session.strategy->options().name << " | " << session.pool->Describe() << "\n";
+  std::cout.flush();
+  search::RunOptions options;
+  options.run_dir = paths.dir;
+  options.max_evals = session.config.max_evals;
+  options.max_generations = session.config.generations;
+  options.stop = InstallStopHandlers();
+  options.log = [quiet](const std::string& line) {
+    if (!quiet || line.rfind("generation", 0) == 0 || line.rfind("warning", 0) == 0) {
+      std::cout << line << "\n";
+      std::cout.flush();
+    }
+  };
+  const search::RunSummary summary =
+      search::RunSearch(session.problem, *session.strategy, state, *session.pool, options);
+  std::cout << "\n" << summary.BriefReport() << "\n\nPareto front ("
+            << search::ParetoFront(state, session.problem).size() << " architectures):\n"
+            << FrontTable(state, session.problem) << "\nrun directory: " << paths.dir
+            << "\n  trials: " << paths.trials() << "\n  front:  " << paths.front()
+            << "\n  report: paretonas report " << paths.dir << " --out " << paths.dir
+            << "/report.html\n";
+  if (summary.termination == search::RunSummary::Termination::kInterrupted) {
+    std::cout << "stopped: resume with `paretonas resume " << paths.dir << "`\n";
+    return kExitInterrupted;
+  }
+  return kExitOk;
+}
+
+int RunSearchVerb(const SearchOptions& o) {
+  std::vector<std::string> overrides = o.sets;
+  if (o.seed >= 0) overrides.push_back("seed=" + std::to_string(o.seed));
+  if (o.max_evals >= 0) overrides.push_back("budget.max_evals=" + std::to_string(o.max_evals));
+  if (o.generations >= 0) overrides.push_back("budget.generations=" + std::to_string(o.generations));
+  const ExperimentConfig config = LoadExperiment(o.config, overrides);
+  const RunPaths paths(o.run_dir);
+  MakeDirectories(paths.dir);
+  RunLock lock(paths.dir);
+  if (::access(paths.checkpoint().c_str(), F_OK) == 0) {
+    throw InputError(paths.dir + ": already holds a search; continue it with `paretonas resume " +
+                     paths.dir + "` or choose another --run-dir");
+  }
+  auto session = MakeSession(config, true);
+  // A journal without a checkpoint is left from a search killed before its first checkpoint.
+  ::unlink(paths.journal().c_str());
+  search::WriteFileAtomic(paths.config(), config.ToYaml());
+  search::SearchState state;
+  state.config_hash = config.Hash();
+  state.config_text = config.ToYaml();
+  state.strategy = config.search.name;
+  state.seed = config.seed;
+  state.SetRng(std::mt19937_64(config.seed));
+  return Drive(*session, state, paths, o.quiet);
+}
+
+search::SearchState LoadStateWithFallback(const RunPaths& paths) {
+  try {
+    return search::LoadCheckpoint(paths.checkpoint());
+  } catch (const search::RunFileError& e) {
+    const std::string prev = paths.checkpoint() + ".prev";
+    if (::access(prev.c_str(), F_OK) != 0) throw;
+    std::cerr << "paretonas: warning: " << e.what() << "\nparetonas: warning: using the previous "
+              << "snapshot " << prev << "; evaluations after it are replayed from the journal\n";
+    return search::LoadCheckpoint(prev);
+  }
+}
+
+int RunResumeVerb(const ResumeOptions& o) {
+  const RunPaths paths(o.run_dir);
+  if (::access(paths.config().c_str(), F_OK) != 0)
+    throw InputError(paths.dir + ": not a run directory (no config.yaml)");
+  RunLock lock(paths.dir);
+  std::vector<std::string> overrides;
+  if (o.max_evals >= 0) overrides.push_back("budget.max_evals=" + std::to_string(o.max_evals));
+  if (o.generations >= 0) overrides.push_back("budget.generations=" + std::to_string(o.generations));
+  const ExperimentConfig config = ParseExperiment(ReadText(paths.config()), paths.config(), overrides);
+  if (::access(paths.checkpoint().c_str(), F_OK) != 0 &&
+      ::access((paths.checkpoint() + ".prev").c_str(), F_OK) != 0) {
+    throw InputError(paths.dir + ": no checkpoint yet (the search stopped before its first "
+                     "one); start it again with `paretonas search`");
+  }
+  search::SearchState state = LoadStateWithFallback(paths);
+  if (state.config_hash != config.Hash()) {
+    const auto before = FlattenYaml(state.config_text);
+    const auto after = FlattenYaml(config.ToYaml());
+    std::string changed;
+    for (const auto& [k, v] : after) {
+      if (k.rfind("budget.", 0) == 0) continue;
+      auto it = before.find(k);
+      if (it == before.end() || it->second != v)
+        changed += "\n  " + k + ": " + (it == before.end() ? "(absent)" : it->second) + " -> " + v;
+    }
+    for (const auto& [k, v] : before)
+      if (k.rfind("budget.", 0) != 0 && !after.count(k)) changed += "\n  " + k + ": " + v + " -> (absent)";
+    throw InputError(paths.config() + ": the config changed since the search started; resume "
+                     "accepts only budget changes (--max-evals, --generations). Changed keys:" +
+                     changed);
+  }
+  if (!overrides.empty()) search::WriteFileAtomic(paths.config(), config.ToYaml());
+  auto session = MakeSession(config, true);
+  std::cout << "resuming " << paths.dir << ": generation " << state.generation << ", "
+            << state.NumFinished() << " evaluations done, " << state.pending.size()
+            << " pending\n";
+  return Drive(*session, state, paths, o.quiet);
+}
+
+}  // namespace
+
+void SetupSearch(CLI::App& app) {
+  auto o = std::make_shared<SearchOptions>();
+  auto* sub = app.add_subcommand("search", "Run a multi-objective architecture search into a run directory");
+  sub->add_option("-c,--config", o->config, "Experiment file (YAML or JSON)")->required()->check(CLI::ExistingFile);
+  sub->add_option("-r,--run-dir", o->run_dir, "Run directory to create (config, journal, checkpoint, trials, front)")->required();
+  sub->add_option("--set", o->sets, "Override a config value, e.g. --set search.population=20 (repeatable)");
+  sub->add_option("--seed", o->seed, "Experiment seed (overrides the config)")->check(CLI::Range(0LL, 4294967295LL));
+  sub->add_option("--max-evals", o->max_evals, "Evaluation budget (overrides budget.max_evals)")->check(CLI::NonNegativeNumber);
+  sub->add_option("--generations", o->generations, "Generation budget (overrides budget.generations)")->check(CLI::NonNegativeNumber);
+  sub->add_flag("-q,--quiet", o->quiet, "Print one line per generation instead of per evaluation");
+  sub->callback([o] { RunCommand([o] { return RunSearchVerb(*o); }); });
+}
+
+void SetupResume(CLI::App& app) {
+  auto o = std::make_shared<ResumeOptions>();
+  auto* sub = app.add_subcommand("resume", "Continue a stopped or killed search exactly where it was");
+  sub->add_option("run_dir", o->run_dir, "Run directory of the search")->required();
+  sub->add_option("--max-evals", o->max_evals, "Extend the evaluation budget")->check(CLI::NonNegativeNumber);
+  sub->add_option("--generations", o->generations, "Extend the generation budget")->check(CLI::NonNegativeNumber);
+  sub->add_flag("-q,--quiet", o->quiet, "Print one line per generation instead of per evaluation");
+  sub->callback([o] { RunCommand([o] { return RunResumeVerb(*o); }); });
+}
+
+}  // namespace paretonas::experiments

@@ -1,0 +1,66 @@
+// `paretonas status RUN`: progress and the current front, readable while a search runs.
+#include <unistd.h>
+
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "experiments/cli_common.h"
+#include "experiments/run_directory.h"
+#include "search/run_files.h"
+#include "search/search_loop.h"
+#include "space/input_error.h"
+
+namespace paretonas::experiments {
+namespace {
+
+struct StatusOptions {
+  std::string run_dir;
+};
+
+int RunStatus(const StatusOptions& o) {
+  const RunPaths paths(o.run_dir);
+  std::ifstream in(paths.config());
+  if (!in) throw InputError(paths.dir + ": not a run directory (no config.yaml)");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const ExperimentConfig config = ParseExperiment(ss.str(), paths.config(), {});
+  if (::access(paths.checkpoint().c_str(), F_OK) != 0) {
+    std::cout << config.name << ": started, no checkpoint yet\n";
+    return kExitOk;
+  }
+  search::SearchState state = search::LoadCheckpoint(paths.checkpoint());
+  auto session = MakeSession(config, false);
+  const auto journal = search::Journal::Read(paths.journal());
+  int pending_done = 0;
+  for (const auto& e : journal.entries)
+    for (auto id : state.pending)
+      if (e.result.trial_id == id) ++pending_done;
+  std::cout << config.name << " (" << paths.dir << ")\n"
+            << "  strategy:    " << state.strategy << ", generation " << state.generation << "\n"
+            << "  evaluations: " << state.NumFinished() + pending_done;
+  if (config.max_evals > 0) std::cout << " / " << config.max_evals;
+  std::cout << " (" << state.pending.size() - pending_done << " of the current generation's "
+            << state.pending.size() << " still running or queued)\n";
+  int failed = 0;
+  for (const auto& t : state.trials) failed += t.state == search::TrialState::kFailed;
+  std::cout << "  failed:      " << failed << "\n"
+            << "  hypervolume: "
+            << (state.hv_history.empty() ? std::string("-") : std::to_string(state.hv_history.back()))
+            << "\n";
+  if (!journal.error.empty()) std::cout << "  warning: " << journal.error << "\n";
+  std::cout << "\nPareto front (as of generation " << state.generation << "):\n"
+            << FrontTable(state, session->problem);
+  return kExitOk;
+}
+
+}  // namespace
+
+void SetupStatus(CLI::App& app) {
+  auto o = std::make_shared<StatusOptions>();
+  auto* sub = app.add_subcommand("status", "Show a search's progress and current Pareto front");
+  sub->add_option("run_dir", o->run_dir, "Run directory")->required();
+  sub->callback([o] { RunCommand([o] { return RunStatus(*o); }); });
+}
+
+}  // namespace paretonas::experiments

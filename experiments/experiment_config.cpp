@@ -1,0 +1,437 @@
+#include "experiments/experiment_config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "space/input_error.h"
+#include "space/yaml_util.h"
+
+namespace paretonas::experiments {
+namespace {
+
+using yamlutil::AsBool;
+using yamlutil::AsDouble;
+using yamlutil::AsInt;
+using yamlutil::AsString;
+using yamlutil::CheckKeys;
+using yamlutil::Where;
+
+void ApplyOverride(YAML::Node root, const std::string& file, const std::string& text) {
+  const size_t eq = text.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    throw InputError("--set '" + text + "': expected key=value, e.g. --set search.population=20");
+  }
+  const std::string path = text.substr(0, eq), value = text.substr(eq + 1);
+  std::vector<std::string> parts;
+  std::stringstream ss(path);
+  for (std::string p; std::getline(ss, p, '.');) parts.push_back(p);
+  YAML::Node node = root;
+  for (size_t i = 0; i + 1 < parts.size(); ++i) {
+    if (node[parts[i]] && !node[parts[i]].IsMap()) {
+      throw InputError(file + ": --set " + text + ": '" + parts[i] + "' is not a section");
+    }
+    YAML::Node child = node[parts[i]];
+    node.reset(child);
+  }
+  YAML::Node parsed;
+  try {
+    parsed = YAML::Load(value);
+  } catch (const YAML::Exception& e) {
+    throw InputError("--set '" + text + "': value is not valid YAML: " + e.msg);
+  }
+  node[parts.back()] = parsed;
+}
+
+std::string Fmt(double v) {
+  std::ostringstream os;
+  os.precision(12);
+  os << v;
+  return os.str();
+}
+
+void CheckIn(const std::string& file, const std::string& field, const YAML::Node& node, double v,
+             double lo, double hi) {
+  if (v < lo || v > hi) {
+    throw InputError(Where(file, node) + "field '" + field + "': " + Fmt(v) +
+                     " is out of range [" + Fmt(lo) + ", " + Fmt(hi) + "]");
+  }
+}
+
+search::Constraint ParseConstraint(const std::string& file, const YAML::Node& node) {
+  static const std::regex kRe(R"(\s*([A-Za-z_][A-Za-z_0-9]*)\s*(<=|>=)\s*([-+0-9.eE]+)\s*)");
+  const std::string text = AsString(file, "constraints[]", node);
+  std::smatch m;
+  double bound = 0;
+  if (!std::regex_match(text, m, kRe) || !evaluator::ParseNumber(m[3], &bound)) {
+    throw InputError(Where(file, node) + "field 'constraints': '" + text +
+                     "' is not of the form 'metric <= number' or 'metric >= number'");
+  }
+  const auto& known = search::KnownMetrics();
+  if (std::find(known.begin(), known.end(), m[1].str()) == known.end()) {
+    std::string msg = Where(file, node) + "field 'constraints': unknown metric '" + m[1].str() + "'";
+    const std::string close = yamlutil::ClosestWord(m[1], known);
+    if (!close.empty()) msg += "; did you mean '" + close + "'?";
+    throw InputError(msg);
+  }
+  return {m[1], m[2] == "<=", bound};
+}
+
+std::string KnownMetricList() {
+  std::string s;
+  for (const auto& m : search::KnownMetrics()) s += (s.empty() ? "" : ", ") + m;
+  return s;
+}
+
+}  // namespace
+
+int ExperimentConfig::ResolvedWorkers() const {
+  if (workers > 0) return workers;
+  const unsigned hc = std::thread::hardware_concurrency();
+  return hc == 0 ? 1 : static_cast<int>(hc);
+}
+
+ExperimentConfig LoadExperiment(const std::string& path, const std::vector<std::string>& overrides) {
+  std::ifstream in(path);
+  if (!in) throw InputError(path + ": cannot open experiment file");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ParseExperiment(ss.str(), path, overrides);
+}
+
+ExperimentConfig ParseExperiment(const std::string& text, const std::string& file,
+                                 const std::vector<std::string>& overrides) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    throw InputError(file + ":" + std::to_string(e.mark.line + 1) + ": malformed YAML: " + e.msg);
+  }
+  if (!root.IsMap()) throw InputError(file + ": an experiment file must be a YAML map of sections");
+  for (const auto& o : overrides) ApplyOverride(root, file, o);
+  CheckKeys(file, "", root,
+            {"name", "seed", "space", "dataset", "training", "objectives", "constraints", "search",
+             "evaluator", "budget"});
+  ExperimentConfig c;
+  c.file = file;
+  if (root["name"]) c.name = AsString(file, "name", root["name"]);
+  if (root["seed"]) {
+    const double s = AsDouble(file, "seed", root["seed"]);
+    CheckIn(file, "seed", root["seed"], s, 0, 4294967295.0);
+    c.seed = static_cast<std::uint64_t>(s);
+  }
+
+  if (const YAML::Node sp = root["space"]) {
+    if (sp.IsScalar()) {
+      c.space = sp.Scalar();
+    } else {
+      CheckKeys(file, "space", sp, {"name", "set"});
+      if (sp["name"]) c.space = AsString(file, "space.name", sp["name"]);
+      if (const YAML::Node set = sp["set"]) {
+        if (!set.IsMap()) throw InputError(Where(file, set) + "field 'space.set': expected a map");
+        for (const auto& kv : set)
+          c.space_set[kv.first.as<std::string>()] =
+              AsString(file, "space.set." + kv.first.as<std::string>(), kv.second);
+      }
+    }
+  }
+
+  if (const YAML::Node d = root["dataset"]) {
+    CheckKeys(file, "dataset", d,
+              {"name", "path", "validation", "train_subset", "split_seed", "augment",
+               "synthetic_train", "synthetic_test", "synthetic_size", "synthetic_channels",
+               "synthetic_classes"});
+    auto& o = c.dataset;
+    if (d["name"]) o.name = AsString(file, "dataset.name", d["name"]);
+    if (d["path"]) o.path = AsString(file, "dataset.path", d["path"]);
+    if (d["validation"]) o.validation = AsInt(file, "dataset.validation", d["validation"]);
+    if (d["train_subset"]) o.train_subset = AsInt(file, "dataset.train_subset", d["train_subset"]);
+    if (d["split_seed"]) o.split_seed = AsInt(file, "dataset.split_seed", d["split_seed"]);
+    if (d["augment"]) o.augment = AsBool(file, "dataset.augment", d["augment"]);
+    if (d["synthetic_train"]) o.synthetic_train = AsInt(file, "dataset.synthetic_train", d["synthetic_train"]);
+    if (d["synthetic_test"]) o.synthetic_test = AsInt(file, "dataset.synthetic_test", d["synthetic_test"]);
+    if (d["synthetic_size"]) o.synthetic_size = AsInt(file, "dataset.synthetic_size", d["synthetic_size"]);
+    if (d["synthetic_channels"]) o.synthetic_channels = AsInt(file, "dataset.synthetic_channels", d["synthetic_channels"]);
+    if (d["synthetic_classes"]) o.synthetic_classes = AsInt(file, "dataset.synthetic_classes", d["synthetic_classes"]);
+    const std::string bad = o.Validate();
+    if (!bad.empty()) throw InputError(Where(file, d) + bad);
+  }
+
+  if (const YAML::Node t = root["training"]) {
+    CheckKeys(file, "training", t,
+              {"epochs", "steps", "batch_size", "optimizer", "lr", "momentum", "weight_decay",
+               "label_smoothing"});
+    auto& o = c.training;
+    if (t["epochs"]) o.epochs = AsInt(file, "training.epochs", t["epochs"]);
+    if (t["steps"]) o.steps = AsInt(file, "training.steps", t["steps"]);
+    if (t["batch_size"]) o.batch_size = AsInt(file, "training.batch_size", t["batch_size"]);
+    if (t["optimizer"]) o.optimizer = AsString(file, "training.optimizer", t["optimizer"]);
+    if (t["lr"]) o.lr = AsDouble(file, "training.lr", t["lr"]);
+    if (t["momentum"]) o.momentum = AsDouble(file, "training.momentum", t["momentum"]);
+    if (t["weight_decay"]) o.weight_decay = AsDouble(file, "training.weight_decay", t["weight_decay"]);
+    if (t["label_smoothing"]) o.label_smoothing = AsDouble(file, "training.label_smoothing", t["label_smoothing"]);
+  }
+
+  if (const YAML::Node obj = root["objectives"]) {
+    if (!obj.IsSequence())
+      throw InputError(Where(file, obj) + "field 'objectives': expected a list of {metric, goal}");
+    for (size_t i = 0; i < obj.size(); ++i) {
+      const std::string f = "objectives[" + std::to_string(i) + "]";
+      CheckKeys(file, f, obj[i], {"metric", "goal"});
+      if (!obj[i]["metric"] || !obj[i]["goal"])
+        throw InputError(Where(file, obj[i]) + "field '" + f + "': needs 'metric' and 'goal'");
+      search::Objective o;
+      o.metric = AsString(file, f + ".metric", obj[i]["metric"]);
+      const auto& known = search::KnownMetrics();
+      if (std::find(known.begin(), known.end(), o.metric) == known.end()) {
+        std::string msg = Where(file, obj[i]["metric"]) + "field '" + f + ".metric': '" +
+                          o.metric + "' is unknown";
+        const std::string close = yamlutil::ClosestWord(o.metric, known);
+        if (!close.empty()) msg += "; did you mean '" + close + "'?";
+        throw InputError(msg + " (allowed: " + KnownMetricList() + ")");
+      }
+      const std::string goal = AsString(file, f + ".goal", obj[i]["goal"]);
+      if (goal != "min" && goal != "max")
+        throw InputError(Where(file, obj[i]["goal"]) + "field '" + f + ".goal': '" + goal +
+                         "' is not allowed; allowed: min, max");
+      o.maximize = goal == "max";
+      c.objectives.push_back(o);
+    }
+  }
+  if (c.objectives.empty()) {
+    c.objectives = {{"val_accuracy", true}, {"latency_ms", false}};
+  }
+  if (c.objectives.size() < 2 || c.objectives.size() > 8) {
+    throw InputError(Where(file, root["objectives"]) + "field 'objectives': " +
+                     std::to_string(c.objectives.size()) +
+                     " objectives given; a multi-objective search needs 2 to 8");
+  }
+  for (size_t i = 0; i < c.objectives.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      if (c.objectives[i].metric == c.objectives[j].metric)
+        throw InputError(Where(file, root["objectives"]) + "field 'objectives': metric '" +
+                         c.objectives[i].metric + "' appears twice");
+
+  if (const YAML::Node con = root["constraints"]) {
+    if (!con.IsSequence())
+      throw InputError(Where(file, con) + "field 'constraints': expected a list like ['params <= 100000']");
+    for (size_t i = 0; i < con.size(); ++i) c.constraints.push_back(ParseConstraint(file, con[i]));
+  }
+
+  if (const YAML::Node s = root["search"]) {
+    CheckKeys(file, "search", s,
+              {"strategy", "population", "batch", "crossover_prob", "mutation_rate",
+               "sample_size", "reject_disconnected", "max_tries"});
+    auto& o = c.search;
+    if (s["strategy"]) o.name = AsString(file, "search.strategy", s["strategy"]);
+    if (s["population"]) o.population = AsInt(file, "search.population", s["population"]);
+    if (s["batch"]) o.batch = AsInt(file, "search.batch", s["batch"]);
+    if (s["crossover_prob"]) o.crossover_prob = AsDouble(file, "search.crossover_prob", s["crossover_prob"]);
+    if (s["mutation_rate"]) o.mutation_rate = AsDouble(file, "search.mutation_rate", s["mutation_rate"]);
+    if (s["sample_size"]) o.sample_size = AsInt(file, "search.sample_size", s["sample_size"]);
+    if (s["reject_disconnected"]) o.reject_disconnected = AsBool(file, "search.reject_disconnected", s["reject_disconnected"]);
+    if (s["max_tries"]) o.max_tries = AsInt(file, "search.max_tries", s["max_tries"]);
+    if (!s["sample_size"]) o.sample_size = std::min(o.sample_size, std::max(2, o.population));
+    const std::string bad = o.Validate();
+    if (!bad.empty()) throw InputError(Where(file, s) + bad);
+  }
+
+  if (const YAML::Node e = root["evaluator"]) {
+    CheckKeys(file, "evaluator", e,
+              {"kind", "workers", "threads_per_worker", "device", "cache", "max_params",
+               "max_macs", "max_activation_bytes", "latency", "table"});
+    if (e["kind"]) c.evaluator_kind = AsString(file, "evaluator.kind", e["kind"]);
+    if (c.evaluator_kind != "train" && c.evaluator_kind != "table")
+      throw InputError(Where(file, e["kind"]) + "field 'evaluator.kind': '" + c.evaluator_kind +
+                       "' is not allowed; allowed: train, table");
+    if (e["workers"]) {
+      if (e["workers"].IsScalar() && e["workers"].Scalar() == "auto") {
+        c.workers = 0;
+      } else {
+        c.workers = AsInt(file, "evaluator.workers", e["workers"]);
+        CheckIn(file, "evaluator.workers", e["workers"], c.workers, 1, 1024);
+      }
+    }
+    auto& t = c.training;
+    if (e["threads_per_worker"]) t.threads_per_worker = AsInt(file, "evaluator.threads_per_worker", e["threads_per_worker"]);
+    if (e["device"]) t.device = AsString(file, "evaluator.device", e["device"]);
+    if (e["cache"]) c.cache = AsBool(file, "evaluator.cache", e["cache"]);
+    if (e["max_params"]) t.max_params = static_cast<std::int64_t>(AsDouble(file, "evaluator.max_params", e["max_params"]));
+    if (e["max_macs"]) t.max_macs = static_cast<std::int64_t>(AsDouble(file, "evaluator.max_macs", e["max_macs"]));
+    if (e["max_activation_bytes"]) t.max_activation_bytes = static_cast<std::int64_t>(AsDouble(file, "evaluator.max_activation_bytes", e["max_activation_bytes"]));
+    if (const YAML::Node l = e["latency"]) {
+      CheckKeys(file, "evaluator.latency", l, {"measure", "threads", "warmup", "repeats"});
+      if (l["measure"]) t.measure_latency = AsBool(file, "evaluator.latency.measure", l["measure"]);
+      if (l["threads"]) t.latency_threads = AsInt(file, "evaluator.latency.threads", l["threads"]);
+      if (l["warmup"]) t.latency_warmup = AsInt(file, "evaluator.latency.warmup", l["warmup"]);
+      if (l["repeats"]) t.latency_repeats = AsInt(file, "evaluator.latency.repeats", l["repeats"]);
+    }
+    if (const YAML::Node tb = e["table"]) {
+      CheckKeys(file, "evaluator.table", tb,
+                {"path", "key_column", "accuracy_column", "latency_column", "simulated_cost_ms"});
+      auto& o = c.table;
+      if (tb["path"]) o.path = AsString(file, "evaluator.table.path", tb["path"]);
+      if (tb["key_column"]) o.key_column = AsString(file, "evaluator.table.key_column", tb["key_column"]);
+      if (tb["accuracy_column"]) o.accuracy_column = AsString(file, "evaluator.table.accuracy_column", tb["accuracy_column"]);
+      if (tb["latency_column"]) o.latency_column = AsString(file, "evaluator.table.latency_column", tb["latency_column"]);
+      if (tb["simulated_cost_ms"]) o.simulated_cost_ms = AsDouble(file, "evaluator.table.simulated_cost_ms", tb["simulated_cost_ms"]);
+    }
+    if (c.evaluator_kind == "table") {
+      const std::string bad = c.table.Validate();
+      if (!bad.empty()) throw InputError(Where(file, e) + bad);
+    }
+  }
+  if (c.evaluator_kind == "train") {
+    const std::string bad = c.training.Validate();
+    if (!bad.empty()) throw InputError(file + ": " + bad);
+  }
+
+  if (const YAML::Node b = root["budget"]) {
+    CheckKeys(file, "budget", b, {"max_evals", "generations"});
+    if (b["max_evals"]) {
+      c.max_evals = AsInt(file, "budget.max_evals", b["max_evals"]);
+      CheckIn(file, "budget.max_evals", b["max_evals"], static_cast<double>(c.max_evals), 0, 1e9);
+    }
+    if (b["generations"]) {
+      c.generations = AsInt(file, "budget.generations", b["generations"]);
+      CheckIn(file, "budget.generations", b["generations"], c.generations, 0, 1e9);
+    }
+  }
+  if (c.max_evals == 0 && c.generations == 0)
+    throw InputError(file + ": field 'budget': give max_evals or generations (both are 0: the "
+                     "search would never end)");
+  return c;
+}
+
+std::string ExperimentConfig::ToYaml() const {
+    YAML::Emitter y;
+    y << YAML::BeginMap;
+    y << YAML::Key << "name" << YAML::Value << name;
+    y << YAML::Key << "seed" << YAML::Value << seed;
+    y << YAML::Key << "space" << YAML::Value << YAML::BeginMap << YAML::Key << "name"
+      << YAML::Value << space;
+    if (!space_set.empty()) {
+      y << YAML::Key << "set" << YAML::Value << YAML::BeginMap;
+      for (const auto& [k, v] : space_set) y << YAML::Key << k << YAML::Value << v;
+      y << YAML::EndMap;
+    }
+    y << YAML::EndMap;
+    const auto& d = dataset;
+    y << YAML::Key << "dataset" << YAML::Value << YAML::BeginMap;
+    y << YAML::Key << "name" << YAML::Value << d.name;
+    y << YAML::Key << "path" << YAML::Value << (d.path.empty() ? d.DefaultPath() : d.path);
+    y << YAML::Key << "validation" << YAML::Value << d.validation;
+    y << YAML::Key << "train_subset" << YAML::Value << d.train_subset;
+    y << YAML::Key << "split_seed" << YAML::Value << d.split_seed;
+    y << YAML::Key << "augment" << YAML::Value << d.augment;
+    if (d.name == "synthetic") {
+      y << YAML::Key << "synthetic_train" << YAML::Value << d.synthetic_train;
+      y << YAML::Key << "synthetic_test" << YAML::Value << d.synthetic_test;
+      y << YAML::Key << "synthetic_size" << YAML::Value << d.synthetic_size;
+      y << YAML::Key << "synthetic_channels" << YAML::Value << d.synthetic_channels;
+      y << YAML::Key << "synthetic_classes" << YAML::Value << d.synthetic_classes;
+    }
+    y << YAML::EndMap;
+    const auto& t = training;
+    y << YAML::Key << "training" << YAML::Value << YAML::BeginMap;
+    y << YAML::Key << "epochs" << YAML::Value << t.epochs;
+    y << YAML::Key << "steps" << YAML::Value << t.steps;
+    y << YAML::Key << "batch_size" << YAML::Value << t.batch_size;
+    y << YAML::Key << "optimizer" << YAML::Value << t.optimizer;
+    y << YAML::Key << "lr" << YAML::Value << Fmt(t.lr);
+    y << YAML::Key << "momentum" << YAML::Value << Fmt(t.momentum);
+    y << YAML::Key << "weight_decay" << YAML::Value << Fmt(t.weight_decay);
+    y << YAML::Key << "label_smoothing" << YAML::Value << Fmt(t.label_smoothing);
+    y << YAML::EndMap;
+    y << YAML::Key << "objectives" << YAML::Value << YAML::BeginSeq;
+    for (const auto& o : objectives)
+      y << YAML::Flow << YAML::BeginMap << YAML::Key << "metric" << YAML::Value << o.metric
+        << YAML::Key << "goal" << YAML::Value << (o.maximize ? "max" : "min") << YAML::EndMap;
+    y << YAML::EndSeq;
+    y << YAML::Key << "constraints" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+    for (const auto& c : constraints) y << c.ToString();
+    y << YAML::EndSeq;
+    const auto& s = search;
+    y << YAML::Key << "search" << YAML::Value << YAML::BeginMap;
+    y << YAML::Key << "strategy" << YAML::Value << s.name;
+    y << YAML::Key << "population" << YAML::Value << s.population;
+    y << YAML::Key << "batch" << YAML::Value << s.batch;
+    y << YAML::Key << "crossover_prob" << YAML::Value << Fmt(s.crossover_prob);
+    y << YAML::Key << "mutation_rate" << YAML::Value << Fmt(s.mutation_rate);
+    y << YAML::Key << "sample_size" << YAML::Value << s.sample_size;
+    y << YAML::Key << "reject_disconnected" << YAML::Value << s.reject_disconnected;
+    y << YAML::Key << "max_tries" << YAML::Value << s.max_tries;
+    y << YAML::EndMap;
+    y << YAML::Key << "evaluator" << YAML::Value << YAML::BeginMap;
+    y << YAML::Key << "kind" << YAML::Value << evaluator_kind;
+    y << YAML::Key << "workers" << YAML::Value;
+    if (workers > 0) y << workers; else y << "auto";
+    y << YAML::Key << "cache" << YAML::Value << cache;
+    if (evaluator_kind == "train") {
+      y << YAML::Key << "threads_per_worker" << YAML::Value << t.threads_per_worker;
+      y << YAML::Key << "device" << YAML::Value << t.device;
+      y << YAML::Key << "max_params" << YAML::Value << t.max_params;
+      y << YAML::Key << "max_macs" << YAML::Value << t.max_macs;
+      y << YAML::Key << "max_activation_bytes" << YAML::Value << t.max_activation_bytes;
+      y << YAML::Key << "latency" << YAML::Value << YAML::BeginMap;
+      y << YAML::Key << "measure" << YAML::Value << t.measure_latency;
+      y << YAML::Key << "threads" << YAML::Value << t.latency_threads;
+      y << YAML::Key << "warmup" << YAML::Value << t.latency_warmup;
+      y << YAML::Key << "repeats" << YAML::Value << t.latency_repeats;
+      y << YAML::EndMap;
+    } else {
+      y << YAML::Key << "table" << YAML::Value << YAML::BeginMap;
+      y << YAML::Key << "path" << YAML::Value << table.path;
+      y << YAML::Key << "key_column" << YAML::Value << table.key_column;
+      y << YAML::Key << "accuracy_column" << YAML::Value << table.accuracy_column;
+      y << YAML::Key << "latency_column" << YAML::Value << table.latency_column;
+      y << YAML::Key << "simulated_cost_ms" << YAML::Value << Fmt(table.simulated_cost_ms);
+      y << YAML::EndMap;
+    }
+    y << YAML::EndMap;
+    // NOTE: the budget must stay the last section: Hash() cuts the text there.
+    y << YAML::Key << "budget" << YAML::Value << YAML::BeginMap;
+    y << YAML::Key << "max_evals" << YAML::Value << max_evals;
+    y << YAML::Key << "generations" << YAML::Value << generations;
+    y << YAML::EndMap;
+    y << YAML::EndMap;
+    return std::string(y.c_str()) + "\n";
+}
+
+std::string ExperimentConfig::Hash() const {
+  std::string text = ToYaml();
+  const size_t budget = text.find("\nbudget:");
+  if (budget != std::string::npos) text = text.substr(0, budget);
+  std::uint64_t h = 1469598103934665603ULL;
+  for (unsigned char ch : text) h = (h ^ ch) * 1099511628211ULL;
+  char buf[17];
+  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+namespace {
+void Flatten(const YAML::Node& n, const std::string& prefix, std::map<std::string, std::string>* out) {
+  if (n.IsMap()) {
+    for (const auto& kv : n)
+      Flatten(kv.second, prefix.empty() ? kv.first.as<std::string>() : prefix + "." + kv.first.as<std::string>(), out);
+  } else if (n.IsSequence()) {
+    for (size_t i = 0; i < n.size(); ++i) Flatten(n[i], prefix + "[" + std::to_string(i) + "]", out);
+    if (n.size() == 0) (*out)[prefix] = "[]";
+  } else if (n.IsScalar()) {
+    (*out)[prefix] = n.Scalar();
+  }
+}
+}  // namespace
+
+std::map<std::string, std::string> FlattenYaml(const std::string& text) {
+  std::map<std::string, std::string> out;
+  Flatten(YAML::Load(text), "", &out);
+  return out;
+}
+
+}  // namespace paretonas::experiments

@@ -1,0 +1,55 @@
+// ExperimentConfig: an experiment file (YAML; JSON is valid YAML), strictly validated.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "evaluator/dataset_info.h"
+#include "evaluator/table_evaluator.h"
+#include "evaluator/train_evaluator.h"
+#include "search/problem.h"
+#include "search/strategy.h"
+
+namespace paretonas::experiments {
+
+struct ExperimentConfig {
+  std::string file;  ///< where it was read from (for messages)
+  std::string name = "experiment";
+  std::uint64_t seed = 0;
+  std::string space = "nb201";                   ///< preset name or space file
+  std::map<std::string, std::string> space_set;  ///< space parameter overrides
+  evaluator::DatasetOptions dataset;
+  evaluator::TrainOptions training;
+  std::vector<search::Objective> objectives;
+  std::vector<search::Constraint> constraints;
+  search::StrategyOptions search;
+  std::string evaluator_kind = "train";  ///< train | table
+  int workers = 0;                       ///< 0: auto (one per core)
+  bool cache = true;
+  evaluator::TableOptions table;
+  std::int64_t max_evals = 100;
+  int generations = 0;                   ///< 0: no limit
+
+  /// Workers after resolving "auto".
+  int ResolvedWorkers() const;
+  /// The config with every default filled in, as YAML (what `validate` prints and the run
+  /// directory keeps).
+  std::string ToYaml() const;
+  /// Hash of ToYaml() without the budget section (a budget may be extended on resume).
+  std::string Hash() const;
+};
+
+/// Reads and validates an experiment file. `overrides` are "a.b.c=value" strings applied before
+/// validation (recorded in the resolved config). Throws InputError naming file, line, field,
+/// value, and what is allowed (or the closest valid key).
+ExperimentConfig LoadExperiment(const std::string& path, const std::vector<std::string>& overrides);
+/// The same from YAML text (`file` names it in messages).
+ExperimentConfig ParseExperiment(const std::string& text, const std::string& file,
+                                 const std::vector<std::string>& overrides);
+
+/// Flattened "section.key" -> value of a YAML document, for naming changed keys.
+std::map<std::string, std::string> FlattenYaml(const std::string& text);
+
+}  // namespace paretonas::experiments

@@ -1,0 +1,42 @@
+// RunDirectory: the files of one search on disk, and the lock that keeps one process on it.
+#pragma once
+
+#include <atomic>
+#include <string>
+
+namespace paretonas::experiments {
+
+/// Paths of a run directory's files.
+struct RunPaths {
+  explicit RunPaths(std::string dir) : dir(std::move(dir)) {}
+  std::string dir;
+  std::string config() const { return dir + "/config.yaml"; }
+  std::string checkpoint() const { return dir + "/checkpoint.bin"; }
+  std::string journal() const { return dir + "/journal.bin"; }
+  std::string trials() const { return dir + "/trials.jsonl"; }
+  std::string front() const { return dir + "/front.csv"; }
+  std::string lock() const { return dir + "/lock"; }
+};
+
+/// Exclusive lock on a run directory (flock on `lock`, released by the kernel when the process
+/// dies, so a stale lock file from a dead process never blocks). Throws InputError when another
+/// live process holds it, naming its pid.
+class RunLock {
+ public:
+  explicit RunLock(const std::string& dir);
+  ~RunLock();
+  RunLock(const RunLock&) = delete;
+  RunLock& operator=(const RunLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+/// Creates `dir` and its parents; throws InputError when it cannot.
+void MakeDirectories(const std::string& dir);
+
+/// Installs SIGINT/SIGTERM handlers that ask the search to stop after saving; a second signal
+/// ends the process at once. Returns the flag they set.
+const std::atomic<bool>* InstallStopHandlers();
+
+}  // namespace paretonas::experiments

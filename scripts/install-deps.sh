@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs the Debian packages that paretonas needs to build, test and run its demo.
+# Idempotent: when everything is present it only runs dpkg-query (well under a second).
+# Usage: scripts/install-deps.sh [--with-test-extras]
+set -euo pipefail
+
+packages=(
+  cmake g++ make pkg-config
+  libtorch-dev libtbb-dev libboost-graph-dev libcereal-dev
+  libgtest-dev libgmock-dev libcli11-dev libyaml-cpp-dev zlib1g-dev
+  dataset-fashion-mnist
+)
+# Only needed by the interoperability tests (TorchScript loaded from Python).
+test_extras=(python3-torch)
+
+if [[ "${1:-}" == "--with-test-extras" ]]; then
+  packages+=("${test_extras[@]}")
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+  [[ "$status" == "installed" ]] || missing+=("$p")
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  exit 0
+fi
+
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "install-deps: apt-get is not available on this system." >&2
+  echo "install-deps: install these Debian 12 (or equivalent) packages by hand: ${missing[*]}" >&2
+  exit 1
+fi
+
+sudo_cmd=()
+if [[ $(id -u) -ne 0 ]]; then
+  if command -v sudo >/dev/null 2>&1; then
+    sudo_cmd=(sudo)
+  else
+    echo "install-deps: not root and sudo is not available; run as root: apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: done"

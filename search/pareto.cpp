@@ -1,0 +1,163 @@
+#include "search/pareto.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <numeric>
+
+namespace paretonas::search {
+
+bool Dominates(const Point& a, const Point& b) {
+  bool better = false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i] > b[i]) return false;
+    if (a[i] < b[i]) better = true;
+  }
+  return better;
+}
+
+std::vector<std::vector<int>> NonDominatedSort(const std::vector<Point>& points) {
+  const int n = static_cast<int>(points.size());
+  std::vector<int> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  // Lexicographic order: no point can be dominated by a point after it.
+  std::sort(order.begin(), order.end(), [&](int a, int b) {
+    return points[a] != points[b] ? points[a] < points[b] : a < b;
+  });
+  std::vector<std::vector<int>> fronts;
+  const size_t m = n ? points[0].size() : 0;
+  if (m == 2) {
+    // Two objectives: the last members of successive fronts have increasing f2, so a binary
+    // search over fronts finds the first one whose last member does not dominate (O(N log N)).
+    for (int idx : order) {
+      int lo = 0, hi = static_cast<int>(fronts.size());
+      while (lo < hi) {
+        const int mid = (lo + hi) / 2;
+        const int last = fronts[mid].back();
+        if (Dominates(points[last], points[idx])) lo = mid + 1; else hi = mid;
+      }
+      if (lo == static_cast<int>(fronts.size())) fronts.emplace_back();
+      fronts[lo].push_back(idx);
+    }
+  } else {
+    for (int idx : order) {
+      size_t k = 0;
+      for (; k < fronts.size(); ++k) {
+        bool dominated = false;
+        // Check the newest members first: they are the likeliest to dominate.
+        for (auto it = fronts[k].rbegin(); it != fronts[k].rend(); ++it) {
+          if (Dominates(points[*it], points[idx])) {
+            dominated = true;
+            break;
+          }
+        }
+        if (!dominated) break;
+      }
+      if (k == fronts.size()) fronts.emplace_back();
+      fronts[k].push_back(idx);
+    }
+  }
+  for (auto& f : fronts) std::sort(f.begin(), f.end());
+  return fronts;
+}
+
+std::vector<std::vector<int>> ConstrainedSort(const std::vector<Point>& points,
+                                              const std::vector<double>& violation) {
+  std::vector<int> feasible, infeasible;
+  for (int i = 0; i < static_cast<int>(points.size()); ++i)
+    (violation[i] <= 0 ? feasible : infeasible).push_back(i);
+  std::vector<Point> fp;
+  for (int i : feasible) fp.push_back(points[i]);
+  std::vector<std::vector<int>> fronts;
+  for (const auto& f : NonDominatedSort(fp)) {
+    std::vector<int> mapped;
+    for (int j : f) mapped.push_back(feasible[j]);
+    fronts.push_back(mapped);
+  }
+  std::map<double, std::vector<int>> by_violation;
+  for (int i : infeasible) by_violation[violation[i]].push_back(i);
+  for (auto& [v, ids] : by_violation) fronts.push_back(ids);
+  return fronts;
+}
+
+std::vector<double> CrowdingDistance(const std::vector<Point>& points,
+                                     const std::vector<int>& front) {
+  const size_t n = front.size();
+  std::vector<double> dist(n, 0.0);
+  if (n <= 2) {
+    std::fill(dist.begin(), dist.end(), std::numeric_limits<double>::infinity());
+    return dist;
+  }
+  const size_t m = points[front[0]].size();
+  std::vector<size_t> order(n);
+  for (size_t obj = 0; obj < m; ++obj) {
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+      return points[front[a]][obj] < points[front[b]][obj];
+    });
+    const double lo = points[front[order.front()]][obj];
+    const double hi = points[front[order.back()]][obj];
+    dist[order.front()] = dist[order.back()] = std::numeric_limits<double>::infinity();
+    if (hi - lo <= 0) continue;
+    for (size_t k = 1; k + 1 < n; ++k) {
+      dist[order[k]] += (points[front[order[k + 1]]][obj] - points[front[order[k - 1]]][obj]) /
+                        (hi - lo);
+    }
+  }
+  return dist;
+}
+
+namespace {
+
+// Area dominated by 2-D points bounded by ref (points already filtered to be < ref).
+double Area2D(std::vector<std::pair<double, double>> pts, double rx, double ry) {
+  std::sort(pts.begin(), pts.end());
+  double area = 0, best_y = ry;
+  for (const auto& [x, y] : pts) {
+    if (y < best_y) {
+      area += (rx - x) * (best_y - y);
+      best_y = y;
+    }
+  }
+  return area;
+}
+
+}  // namespace
+
+double Hypervolume(const std::vector<Point>& points, const Point& reference) {
+  const size_t m = reference.size();
+  std::vector<Point> pts;
+  for (const auto& p : points) {
+    bool inside = true;
+    for (size_t i = 0; i < m; ++i) inside &= p[i] < reference[i];
+    if (inside) pts.push_back(p);
+  }
+  if (pts.empty()) return 0.0;
+  if (m == 1) {
+    double best = reference[0];
+    for (const auto& p : pts) best = std::min(best, p[0]);
+    return reference[0] - best;
+  }
+  if (m == 2) {
+    std::vector<std::pair<double, double>> xy;
+    for (const auto& p : pts) xy.emplace_back(p[0], p[1]);
+    return Area2D(xy, reference[0], reference[1]);
+  }
+  if (m == 3) {
+    // Sweep along the third objective: slabs between consecutive z values times the 2-D area
+    // of the points at or below the slab.
+    std::sort(pts.begin(), pts.end(), [](const Point& a, const Point& b) { return a[2] < b[2]; });
+    double volume = 0;
+    std::vector<std::pair<double, double>> xy;
+    for (size_t i = 0; i < pts.size(); ++i) {
+      xy.emplace_back(pts[i][0], pts[i][1]);
+      const double z_next = i + 1 < pts.size() ? pts[i + 1][2] : reference[2];
+      if (z_next > pts[i][2]) volume += Area2D(xy, reference[0], reference[1]) * (z_next - pts[i][2]);
+    }
+    return volume;
+  }
+  return std::numeric_limits<double>::quiet_NaN();
+}
+
+}  // namespace paretonas::search

@@ -1,0 +1,33 @@
+// Pareto utilities on objective vectors in minimisation form. No LibTorch, no Boost.Graph.
+#pragma once
+
+#include <vector>
+
+namespace paretonas::search {
+
+using Point = std::vector<double>;
+
+/// True when a is no worse than b in every objective and better in at least one.
+bool Dominates(const Point& a, const Point& b);
+
+/// Non-dominated sorting: fronts of indices into `points`, best first. Each front is sorted by
+/// index. Uses efficient non-dominated sorting with sequential search (Zhang et al., 2015):
+/// O(M N log N) for two objectives and far below O(M N^2) in practice for more.
+std::vector<std::vector<int>> NonDominatedSort(const std::vector<Point>& points);
+
+/// Constraint-domination sorting (Deb 2000): feasible points (violation 0) are sorted by
+/// NonDominatedSort; infeasible points follow, one front per distinct violation, smaller first.
+std::vector<std::vector<int>> ConstrainedSort(const std::vector<Point>& points,
+                                              const std::vector<double>& violation);
+
+/// Crowding distance of each member of one front (indices into `points`), in front order.
+/// Boundary points get +infinity.
+std::vector<double> CrowdingDistance(const std::vector<Point>& points,
+                                     const std::vector<int>& front);
+
+/// Exact hypervolume dominated by `points` and bounded by `reference` (minimisation; points not
+/// strictly better than the reference in every objective contribute nothing). Exact for 1, 2
+/// and 3 objectives; returns NaN for more.
+double Hypervolume(const std::vector<Point>& points, const Point& reference);
+
+}  // namespace paretonas::search

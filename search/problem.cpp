@@ -1,0 +1,66 @@
+#include "search/problem.h"
+
+#include <cmath>
+#include <sstream>
+
+namespace paretonas::search {
+
+const char* TrialStateName(TrialState s) {
+  switch (s) {
+    case TrialState::kPending: return "pending";
+    case TrialState::kRunning: return "running";
+    case TrialState::kComplete: return "complete";
+    case TrialState::kFailed: return "failed";
+  }
+  return "?";
+}
+
+std::string Constraint::ToString() const {
+  std::ostringstream os;
+  os << metric << (less_equal ? " <= " : " >= ") << bound;
+  return os.str();
+}
+
+const std::vector<std::string>& KnownMetrics() {
+  static const std::vector<std::string> kMetrics{
+      "val_accuracy", "val_error", "latency_ms", "params", "macs", "model_bytes",
+      "activation_bytes", "train_seconds"};
+  return kMetrics;
+}
+
+Point Problem::ObjectiveVector(const Trial& t) const {
+  Point p;
+  for (const auto& o : objectives) {
+    auto it = t.metrics.find(o.metric);
+    const double v = it == t.metrics.end() ? NAN : it->second;
+    p.push_back(o.maximize ? -v : v);
+  }
+  return p;
+}
+
+double Problem::Violation(const Trial& t) const {
+  double total = 0;
+  for (const auto& c : constraints) {
+    auto it = t.metrics.find(c.metric);
+    if (it == t.metrics.end()) continue;
+    const double excess = c.less_equal ? it->second - c.bound : c.bound - it->second;
+    if (excess > 0) total += excess / std::max(std::abs(c.bound), 1e-12);
+  }
+  return total;
+}
+
+std::string Problem::CheckMetrics(const Trial& t) const {
+  auto check = [&](const std::string& m) -> std::string {
+    auto it = t.metrics.find(m);
+    if (it == t.metrics.end()) return "the evaluator reported no '" + m + "'";
+    if (!std::isfinite(it->second)) return "metric '" + m + "' is not finite";
+    return "";
+  };
+  for (const auto& o : objectives)
+    if (auto e = check(o.metric); !e.empty()) return e;
+  for (const auto& c : constraints)
+    if (auto e = check(c.metric); !e.empty()) return e;
+  return "";
+}
+
+}  // namespace paretonas::search

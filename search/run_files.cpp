@@ -1,0 +1,263 @@
+#include "search/run_files.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cereal/archives/portable_binary.hpp>
+#include <cereal/types/map.hpp>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace paretonas::search {
+namespace {
+
+constexpr char kCheckpointMagic[8] = {'P', 'N', 'A', 'S', 'C', 'K', 'P', 'T'};
+constexpr char kJournalMagic[8] = {'P', 'N', 'A', 'S', 'J', 'R', 'N', 'L'};
+constexpr std::uint32_t kJournalFormat = 1;
+
+std::uint32_t Crc(const std::string& s) {
+  return static_cast<std::uint32_t>(
+      crc32(0L, reinterpret_cast<const Bytef*>(s.data()), static_cast<uInt>(s.size())));
+}
+
+void PutU32(std::string& out, std::uint32_t v) {
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+void PutU64(std::string& out, std::uint64_t v) {
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+std::uint64_t GetLE(const std::string& s, size_t pos, int bytes) {
+  std::uint64_t v = 0;
+  for (int i = 0; i < bytes; ++i) v |= std::uint64_t(static_cast<unsigned char>(s[pos + i])) << (8 * i);
+  return v;
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw RunFileError(path + ": cannot open: " + std::strerror(errno));
+  std::ostringstream os;
+  os << in.rdbuf();
+  return os.str();
+}
+
+std::string Dir(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  return slash == std::string::npos ? "." : path.substr(0, slash == 0 ? 1 : slash);
+}
+
+void FsyncDir(const std::string& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+}
+
+void WriteAllFd(int fd, const std::string& bytes, const std::string& what) {
+  size_t off = 0;
+  while (off < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + off, bytes.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw RunFileError(what + ": write failed: " + std::strerror(errno));
+    }
+    off += static_cast<size_t>(n);
+  }
+}
+
+}  // namespace
+
+void WriteFileAtomic(const std::string& path, const std::string& bytes) {
+  const std::string tmp = path + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    throw RunFileError(path + ": cannot create " + tmp + ": " + std::strerror(errno) +
+                       "; the previous " + path + " is intact");
+  }
+  try {
+    WriteAllFd(fd, bytes, tmp);
+    if (::fsync(fd) != 0) throw RunFileError(tmp + ": fsync failed: " + std::strerror(errno));
+  } catch (const RunFileError& e) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    throw RunFileError(std::string(e.what()) + "; the previous " + path + " is intact");
+  }
+  ::close(fd);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const std::string err = std::strerror(errno);
+    ::unlink(tmp.c_str());
+    throw RunFileError(path + ": rename failed: " + err + "; the previous file is intact");
+  }
+  FsyncDir(Dir(path));
+}
+
+void SaveCheckpoint(const std::string& path, const SearchState& state) {
+  std::ostringstream payload_stream;
+  {
+    cereal::PortableBinaryOutputArchive ar(payload_stream);
+    ar(state);
+  }
+  const std::string payload = payload_stream.str();
+  std::string bytes(kCheckpointMagic, 8);
+  PutU32(bytes, kCheckpointFormat);
+  PutU64(bytes, payload.size());
+  PutU32(bytes, Crc(payload));
+  bytes += payload;
+  // Keep the previous snapshot: a hard link survives the rename of the new one over `path`.
+  const std::string prev = path + ".prev";
+  ::unlink(prev.c_str());
+  if (::access(path.c_str(), F_OK) == 0) (void)::link(path.c_str(), prev.c_str());
+  WriteFileAtomic(path, bytes);
+}
+
+SearchState LoadCheckpoint(const std::string& path) {
+  const std::string bytes = ReadAll(path);
+  constexpr size_t kHeader = 8 + 4 + 8 + 4;
+  if (bytes.size() < kHeader) {
+    throw RunFileError(path + ": damaged checkpoint at offset " + std::to_string(bytes.size()) +
+                       ": file is truncated (" + std::to_string(bytes.size()) +
+                       " bytes, the header alone has " + std::to_string(kHeader) + ")");
+  }
+  if (std::memcmp(bytes.data(), kCheckpointMagic, 8) != 0)
+    throw RunFileError(path + ": damaged checkpoint at offset 0: not a paretonas checkpoint");
+  const std::uint32_t format = static_cast<std::uint32_t>(GetLE(bytes, 8, 4));
+  if (format > kCheckpointFormat) {
+    throw RunFileError(path + ": checkpoint format " + std::to_string(format) +
+                       " is newer than this paretonas understands (" +
+                       std::to_string(kCheckpointFormat) + "); resume it with a newer paretonas");
+  }
+  const std::uint64_t size = GetLE(bytes, 12, 8);
+  const std::uint32_t crc = static_cast<std::uint32_t>(GetLE(bytes, 20, 4));
+  if (bytes.size() - kHeader != size) {
+    throw RunFileError(path + ": damaged checkpoint at offset " + std::to_string(bytes.size()) +
+                       ": expected " + std::to_string(size + kHeader) + " bytes, found " +
+                       std::to_string(bytes.size()) + " (truncated or extended)");
+  }
+  const std::string payload = bytes.substr(kHeader);
+  if (Crc(payload) != crc) {
+    throw RunFileError(path + ": damaged checkpoint at offset " + std::to_string(kHeader) +
+                       ": CRC-32 mismatch over " + std::to_string(size) + " payload bytes");
+  }
+  SearchState state;
+  try {
+    std::istringstream in(payload);
+    cereal::PortableBinaryInputArchive ar(in);
+    ar(state);
+  } catch (const std::exception& e) {
+    throw RunFileError(path + ": damaged checkpoint at offset " + std::to_string(kHeader) +
+                       ": cannot decode: " + e.what());
+  }
+  return state;
+}
+
+Journal::ReadResult Journal::Read(const std::string& path) {
+  ReadResult r;
+  std::string bytes;
+  try {
+    bytes = ReadAll(path);
+  } catch (const RunFileError&) {
+    return r;  // no journal yet
+  }
+  if (bytes.empty()) return r;
+  if (bytes.size() < 12 || std::memcmp(bytes.data(), kJournalMagic, 8) != 0) {
+    r.error = path + ": damaged journal at offset 0: not a paretonas journal header";
+    return r;
+  }
+  const std::uint32_t format = static_cast<std::uint32_t>(GetLE(bytes, 8, 4));
+  if (format > kJournalFormat) {
+    throw RunFileError(path + ": journal format " + std::to_string(format) +
+                       " is newer than this paretonas understands (" +
+                       std::to_string(kJournalFormat) + ")");
+  }
+  size_t pos = 12;
+  r.valid_bytes = pos;
+  while (pos < bytes.size()) {
+    if (bytes.size() - pos < 8) {
+      r.error = path + ": damaged journal at offset " + std::to_string(pos) +
+                ": truncated record header";
+      break;
+    }
+    const std::uint64_t len = GetLE(bytes, pos, 4);
+    const std::uint32_t crc = static_cast<std::uint32_t>(GetLE(bytes, pos + 4, 4));
+    if (bytes.size() - pos - 8 < len) {
+      r.error = path + ": damaged journal at offset " + std::to_string(pos) +
+                ": truncated record (" + std::to_string(len) + " bytes announced)";
+      break;
+    }
+    const std::string payload = bytes.substr(pos + 8, len);
+    if (Crc(payload) != crc) {
+      r.error = path + ": damaged journal at offset " + std::to_string(pos) + ": CRC-32 mismatch";
+      break;
+    }
+    JournalEntry e;
+    try {
+      std::istringstream in(payload);
+      cereal::PortableBinaryInputArchive ar(in);
+      ar(e);
+    } catch (const std::exception& ex) {
+      r.error = path + ": damaged journal at offset " + std::to_string(pos) +
+                ": cannot decode: " + ex.what();
+      break;
+    }
+    r.entries.push_back(std::move(e));
+    pos += 8 + len;
+    r.valid_bytes = pos;
+  }
+  return r;
+}
+
+Journal::Journal(const std::string& path) : path_(path) {
+  ReadResult r = Read(path);
+  for (auto& e : r.entries) entries_[e.result.trial_id] = e;
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw RunFileError(path + ": cannot open journal: " + std::strerror(errno));
+  if (!r.error.empty()) {
+    warning_ = r.error + "; kept the " + std::to_string(r.entries.size()) +
+               " valid records before it and cut the rest";
+  }
+  if (r.valid_bytes == 0) {
+    std::string header(kJournalMagic, 8);
+    PutU32(header, kJournalFormat);
+    if (::ftruncate(fd_, 0) != 0) throw RunFileError(path + ": cannot reset journal");
+    ::lseek(fd_, 0, SEEK_SET);
+    WriteAllFd(fd_, header, path);
+    ::fsync(fd_);
+  } else {
+    if (::ftruncate(fd_, static_cast<off_t>(r.valid_bytes)) != 0)
+      throw RunFileError(path + ": cannot cut the damaged tail: " + std::strerror(errno));
+    ::lseek(fd_, static_cast<off_t>(r.valid_bytes), SEEK_SET);
+  }
+}
+
+Journal::~Journal() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void Journal::Append(const JournalEntry& entry) {
+  std::ostringstream payload_stream;
+  {
+    cereal::PortableBinaryOutputArchive ar(payload_stream);
+    ar(entry);
+  }
+  const std::string payload = payload_stream.str();
+  std::string record;
+  PutU32(record, static_cast<std::uint32_t>(payload.size()));
+  PutU32(record, Crc(payload));
+  record += payload;
+  const off_t start = ::lseek(fd_, 0, SEEK_CUR);
+  try {
+    WriteAllFd(fd_, record, path_);
+    if (::fsync(fd_) != 0) throw RunFileError(path_ + ": fsync failed: " + std::strerror(errno));
+  } catch (const RunFileError&) {
+    // Leave the file at a record boundary so the journal stays readable.
+    if (::ftruncate(fd_, start) == 0) ::lseek(fd_, start, SEEK_SET);
+    throw;
+  }
+  entries_[entry.result.trial_id] = entry;
+}
+
+}  // namespace paretonas::search

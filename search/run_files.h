@@ -1,0 +1,81 @@
+// Durable files of a run directory: atomic snapshots, the CRC-framed journal, the checkpoint.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <cereal/cereal.hpp>
+
+#include "evaluator/eval_types.h"
+#include "search/search_state.h"
+
+namespace paretonas::search {
+
+/// A file could not be written or read. The message names the file and, for damage, the offset.
+class RunFileError : public std::runtime_error {
+ public:
+  explicit RunFileError(const std::string& m) : std::runtime_error(m) {}
+};
+
+/// Writes `bytes` to `path` atomically: temp file in the same folder, fsync, rename, fsync of
+/// the folder. On failure the previous file is untouched and the temp file removed.
+void WriteFileAtomic(const std::string& path, const std::string& bytes);
+
+/// Current checkpoint format. Bump with every change of SearchState's serialised fields.
+constexpr std::uint32_t kCheckpointFormat = 1;
+
+/// Saves `state` to `path` (magic, format, length, CRC-32, cereal portable binary). The previous
+/// checkpoint is kept as `path`.prev.
+void SaveCheckpoint(const std::string& path, const SearchState& state);
+
+/// Loads a checkpoint; throws RunFileError naming the file and offset on damage, or refusing a
+/// newer format.
+SearchState LoadCheckpoint(const std::string& path);
+
+/// One finished evaluation as persisted: the key guards against reusing a result for another
+/// architecture.
+struct JournalEntry {
+  std::string key;
+  evaluator::EvalResult result;
+  template <class Archive>
+  void serialize(Archive& ar, std::uint32_t /*version*/) {
+    ar(key, result);
+  }
+};
+
+/// Append-only journal of finished evaluations. Each record: u32 length, u32 CRC-32, payload.
+class Journal {
+ public:
+  /// Opens (creating if needed) `path`. Reads every valid record; a damaged tail is reported in
+  /// `warning` (file and offset) and cut off so appends continue after the last good record.
+  explicit Journal(const std::string& path);
+  ~Journal();
+  Journal(const Journal&) = delete;
+  Journal& operator=(const Journal&) = delete;
+
+  /// Appends and fsyncs. Throws RunFileError (the file then still ends at a record boundary).
+  void Append(const JournalEntry& entry);
+  const std::map<std::int64_t, JournalEntry>& entries() const { return entries_; }
+  const std::string& warning() const { return warning_; }
+
+  struct ReadResult {
+    std::vector<JournalEntry> entries;
+    std::uint64_t valid_bytes = 0;
+    std::string error;  ///< empty, or "<file>: damaged record at offset N: reason"
+  };
+  /// Reads the valid prefix of a journal without changing it.
+  static ReadResult Read(const std::string& path);
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  std::map<std::int64_t, JournalEntry> entries_;
+  std::string warning_;
+};
+
+}  // namespace paretonas::search
+
+CEREAL_CLASS_VERSION(paretonas::search::JournalEntry, 1);

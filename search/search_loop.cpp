@@ -1,0 +1,316 @@
+#include "search/search_loop.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <mutex>
+#include <set>
+#include <sstream>
+
+#include "search/pareto.h"
+#include "search/run_files.h"
+
+namespace paretonas::search {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string FormatDuration(double seconds) {
+  if (!std::isfinite(seconds) || seconds < 0) return "?";
+  char buf[32];
+  const long s = std::lround(seconds);
+  if (s >= 3600) std::snprintf(buf, sizeof(buf), "%ldh%02ldm", s / 3600, (s / 60) % 60);
+  else if (s >= 60) std::snprintf(buf, sizeof(buf), "%ldm%02lds", s / 60, s % 60);
+  else std::snprintf(buf, sizeof(buf), "%lds", s);
+  return buf;
+}
+
+std::string Fmt(double v) {
+  char buf[32];
+  if (std::abs(v) >= 1e5 && std::floor(v) == v) std::snprintf(buf, sizeof(buf), "%.0f", v);
+  else std::snprintf(buf, sizeof(buf), "%.4g", v);
+  return buf;
+}
+
+void Apply(Trial& t, const evaluator::EvalResult& r, const Problem& problem) {
+  t.seconds = r.seconds;
+  t.metrics = r.metrics;
+  if (!r.ok) {
+    t.state = TrialState::kFailed;
+    t.failure = r.failure.empty() ? "the evaluator gave no reason" : r.failure;
+    return;
+  }
+  const std::string problem_text = problem.CheckMetrics(t);
+  if (!problem_text.empty()) {
+    t.state = TrialState::kFailed;
+    t.failure = problem_text;
+    return;
+  }
+  t.state = TrialState::kComplete;
+}
+
+std::vector<std::int64_t> FeasibleComplete(const SearchState& s, const Problem& p) {
+  std::vector<std::int64_t> ids;
+  for (const Trial& t : s.trials)
+    if (t.state == TrialState::kComplete && p.Violation(t) <= 0) ids.push_back(t.id);
+  return ids;
+}
+
+void FixNormalisation(SearchState& state, const Problem& problem) {
+  if (!state.hv_ideal.empty()) return;
+  const auto ids = FeasibleComplete(state, problem);
+  if (ids.empty()) return;
+  const size_t m = problem.objectives.size();
+  std::vector<double> lo(m, std::numeric_limits<double>::infinity()), hi(m, -lo[0]);
+  for (auto id : ids) {
+    const Point p = problem.ObjectiveVector(state.trials[id]);
+    for (size_t i = 0; i < m; ++i) {
+      lo[i] = std::min(lo[i], p[i]);
+      hi[i] = std::max(hi[i], p[i]);
+    }
+  }
+  state.hv_ideal = lo;
+  state.hv_reference.resize(m);
+  for (size_t i = 0; i < m; ++i) {
+    const double range = hi[i] - lo[i] > 0 ? hi[i] - lo[i] : std::max(std::abs(hi[i]), 1.0);
+    state.hv_reference[i] = hi[i] + 0.1 * range;
+  }
+}
+
+}  // namespace
+
+std::string RunSummary::BriefReport() const {
+  std::ostringstream os;
+  os << message << " | " << evaluations << " evaluations (" << failed << " failed";
+  if (reused_from_journal) os << ", " << reused_from_journal << " from the journal";
+  os << "), " << generations << " generations, front " << front_size << ", hypervolume "
+     << Fmt(hypervolume) << ", " << FormatDuration(seconds);
+  return os.str();
+}
+
+std::vector<std::int64_t> ParetoFront(const SearchState& state, const Problem& problem) {
+  const auto ids = FeasibleComplete(state, problem);
+  std::vector<Point> pts;
+  for (auto id : ids) pts.push_back(problem.ObjectiveVector(state.trials[id]));
+  std::vector<std::int64_t> front;
+  if (pts.empty()) return front;
+  for (int i : NonDominatedSort(pts)[0]) front.push_back(ids[i]);
+  return front;
+}
+
+double NormalizedHypervolume(const SearchState& state, const Problem& problem) {
+  if (state.hv_ideal.empty()) return 0.0;
+  const size_t m = problem.objectives.size();
+  std::vector<Point> pts;
+  for (auto id : ParetoFront(state, problem)) {
+    Point p = problem.ObjectiveVector(state.trials[id]);
+    for (size_t i = 0; i < m; ++i)
+      p[i] = (p[i] - state.hv_ideal[i]) / (state.hv_reference[i] - state.hv_ideal[i]);
+    pts.push_back(p);
+  }
+  return Hypervolume(pts, Point(m, 1.0));
+}
+
+std::string JsonString(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      case '\r': out += "\\r"; break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out + "\"";
+}
+
+std::string JsonNumber(double v) {
+  if (!std::isfinite(v)) return "null";
+  char buf[40];
+  std::snprintf(buf, sizeof(buf), "%.17g", v);
+  return buf;
+}
+
+void WriteTrialFiles(const std::string& run_dir, const SearchState& state, const Problem& problem) {
+  std::ostringstream jsonl;
+  std::set<std::string> metric_names;
+  for (const Trial& t : state.trials) {
+    if (!t.finished()) continue;
+    for (const auto& [k, v] : t.metrics) metric_names.insert(k);
+    jsonl << "{\"id\":" << t.id << ",\"generation\":" << t.generation
+          << ",\"arch\":" << JsonString(t.key) << ",\"hash\":" << JsonString(t.hash)
+          << ",\"status\":" << JsonString(TrialStateName(t.state)) << ",\"seed\":" << t.seed
+          << ",\"parents\":[";
+    for (size_t i = 0; i < t.parents.size(); ++i) jsonl << (i ? "," : "") << t.parents[i];
+    jsonl << "],\"seconds\":" << JsonNumber(t.seconds);
+    if (!t.failure.empty()) jsonl << ",\"failure\":" << JsonString(t.failure);
+    for (const auto& [k, v] : t.metrics) jsonl << "," << JsonString(k) << ":" << JsonNumber(v);
+    jsonl << "}\n";
+  }
+  WriteFileAtomic(run_dir + "/trials.jsonl", jsonl.str());
+
+  std::ostringstream csv;
+  csv << "id,arch,hash,generation";
+  for (const auto& m : metric_names) csv << "," << m;
+  csv << "\n";
+  for (auto id : ParetoFront(state, problem)) {
+    const Trial& t = state.trials[id];
+    csv << t.id << ",\"" << t.key << "\"," << t.hash << "," << t.generation;
+    for (const auto& m : metric_names) {
+      auto it = t.metrics.find(m);
+      csv << ",";
+      if (it != t.metrics.end()) csv << JsonNumber(it->second);
+    }
+    csv << "\n";
+  }
+  WriteFileAtomic(run_dir + "/front.csv", csv.str());
+}
+
+RunSummary RunSearch(const Problem& problem, const Strategy& strategy, SearchState& state,
+                     evaluator::BatchEvaluator& evaluator, const RunOptions& options) {
+  const auto start = Clock::now();
+  std::ofstream log_file(options.run_dir + "/log.txt", std::ios::app);
+  auto log = [&](const std::string& line) {
+    if (options.log) options.log(line);
+    log_file << line << "\n";
+    log_file.flush();
+  };
+  const std::string checkpoint = options.run_dir + "/checkpoint.bin";
+  Journal journal(options.run_dir + "/journal.bin");
+  if (!journal.warning().empty()) log("warning: " + journal.warning());
+
+  RunSummary summary;
+  double eval_seconds_total = 0;
+  std::int64_t evals_this_process = 0;
+  auto stop_requested = [&] { return options.stop && options.stop->load(); };
+
+  while (true) {
+    if (state.pending.empty()) {
+      if (options.max_generations > 0 && state.generation >= options.max_generations) {
+        summary.termination = RunSummary::Termination::kMaxGenerations;
+        summary.message = "reached " + std::to_string(options.max_generations) + " generations";
+        break;
+      }
+      const std::int64_t remaining =
+          options.max_evals > 0 ? options.max_evals - static_cast<std::int64_t>(state.trials.size())
+                                : std::numeric_limits<int>::max();
+      if (remaining <= 0) {
+        summary.termination = RunSummary::Termination::kMaxEvals;
+        summary.message = "reached " + std::to_string(options.max_evals) + " evaluations";
+        break;
+      }
+      const int made = strategy.Ask(state, problem,
+                                    static_cast<int>(std::min<std::int64_t>(remaining, 1 << 30)));
+      if (made == 0) {
+        summary.termination = RunSummary::Termination::kSpaceExhausted;
+        summary.message = "the space has no unevaluated architecture left";
+        break;
+      }
+      SaveCheckpoint(checkpoint, state);
+    }
+    if (stop_requested()) break;
+
+    // Results already durable (an earlier, interrupted process) are reused, not re-run.
+    std::vector<evaluator::EvalRequest> requests;
+    for (std::int64_t id : state.pending) {
+      Trial& t = state.trials[id];
+      if (t.finished()) continue;
+      auto it = journal.entries().find(id);
+      if (it != journal.entries().end() && it->second.key == t.key) {
+        Apply(t, it->second.result, problem);
+        ++summary.reused_from_journal;
+        continue;
+      }
+      requests.push_back({t.id, t.key, t.hash, t.genotype, t.seed});
+    }
+
+    const int gen_size = static_cast<int>(state.pending.size());
+    int gen_done = gen_size - static_cast<int>(requests.size());
+    std::mutex mu;
+    std::string io_error;
+    auto on_done = [&](const evaluator::EvalResult& r) {
+      std::lock_guard<std::mutex> lock(mu);
+      if (!io_error.empty()) return;
+      Trial& t = state.trials.at(r.trial_id);
+      try {
+        journal.Append({t.key, r});
+      } catch (const RunFileError& e) {
+        io_error = e.what();
+        return;
+      }
+      Apply(t, r, problem);
+      ++gen_done;
+      ++evals_this_process;
+      eval_seconds_total += r.seconds;
+      const auto elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+      const std::int64_t total = options.max_evals;
+      const std::int64_t finished = state.NumFinished();
+      std::ostringstream line;
+      line << "[gen " << state.generation << "] " << gen_done << "/" << gen_size << "  total "
+           << finished;
+      if (total > 0) {
+        line << "/" << total << "  eta "
+             << FormatDuration(elapsed / std::max<std::int64_t>(1, evals_this_process) *
+                               static_cast<double>(total - finished));
+      }
+      line << "  #" << t.id << " ";
+      if (t.state == TrialState::kComplete) {
+        for (const auto& o : problem.objectives) line << o.metric << "=" << Fmt(t.metrics[o.metric]) << " ";
+      } else {
+        line << "FAILED: " << t.failure << " ";
+      }
+      line << "(" << Fmt(r.seconds) << "s) " << t.key;
+      log(line.str());
+    };
+    std::atomic<bool> cancel{false};
+    const std::atomic<bool>* cancel_flag = options.stop ? options.stop : &cancel;
+    evaluator.EvaluateBatch(requests, on_done, cancel_flag);
+    if (!io_error.empty()) throw RunFileError(io_error);
+
+    const bool complete = std::all_of(state.pending.begin(), state.pending.end(),
+                                      [&](std::int64_t id) { return state.trials[id].finished(); });
+    if (!complete) break;  // interrupted mid-generation; the journal keeps what finished
+
+    strategy.Tell(state, problem);
+    FixNormalisation(state, problem);
+    const double hv = NormalizedHypervolume(state, problem);
+    state.hv_history.push_back(hv);
+    state.hv_evals.push_back(state.NumFinished());
+    WriteTrialFiles(options.run_dir, state, problem);
+    SaveCheckpoint(checkpoint, state);
+    std::ostringstream line;
+    line << "generation " << state.generation << " done: " << state.NumFinished()
+         << " evaluations, front " << ParetoFront(state, problem).size() << ", hypervolume "
+         << Fmt(hv);
+    log(line.str());
+  }
+  if (stop_requested() && summary.message.empty()) {
+    summary.termination = RunSummary::Termination::kInterrupted;
+    summary.message = "interrupted; finished evaluations are saved";
+    SaveCheckpoint(checkpoint, state);
+  }
+  WriteTrialFiles(options.run_dir, state, problem);
+  summary.evaluations = state.NumFinished();
+  for (const Trial& t : state.trials) summary.failed += t.state == TrialState::kFailed;
+  summary.generations = state.generation;
+  summary.front_size = ParetoFront(state, problem).size();
+  summary.hypervolume = state.hv_history.empty() ? 0.0 : state.hv_history.back();
+  summary.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  (void)eval_seconds_total;
+  return summary;
+}
+
+}  // namespace paretonas::search

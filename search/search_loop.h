@@ -1,0 +1,59 @@
+// RunSearch: the ask -> evaluate -> journal -> tell -> checkpoint loop over a run directory.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "evaluator/batch_evaluator.h"
+#include "search/problem.h"
+#include "search/search_state.h"
+#include "search/strategy.h"
+
+namespace paretonas::search {
+
+struct RunOptions {
+  std::string run_dir;
+  std::int64_t max_evals = 0;  ///< total trials (finished or failed); 0: no limit
+  int max_generations = 0;     ///< 0: no limit
+  std::function<void(const std::string& line)> log;  ///< progress lines (also go to log.txt)
+  const std::atomic<bool>* stop = nullptr;           ///< set by SIGINT/SIGTERM handlers
+};
+
+struct RunSummary {
+  enum class Termination { kMaxEvals, kMaxGenerations, kSpaceExhausted, kInterrupted };
+  Termination termination = Termination::kMaxEvals;
+  std::string message;  ///< never empty
+  std::int64_t evaluations = 0;  ///< finished trials in the state
+  std::int64_t failed = 0;
+  std::int64_t reused_from_journal = 0;
+  int generations = 0;
+  std::size_t front_size = 0;
+  double hypervolume = 0;
+  double seconds = 0;
+  std::string BriefReport() const;
+};
+
+/// Runs until a budget is reached, the space is exhausted, or `stop` is set. Every finished
+/// evaluation is in the journal (fsynced) before it is used; the checkpoint is rewritten
+/// atomically after each Ask and Tell. Results already in the journal are reused by trial id
+/// (and key), so a resumed run equals an uninterrupted one. Throws RunFileError on I/O failure.
+RunSummary RunSearch(const Problem& problem, const Strategy& strategy, SearchState& state,
+                     evaluator::BatchEvaluator& evaluator, const RunOptions& options);
+
+/// Ids of the complete, feasible trials that no other such trial dominates, by id.
+std::vector<std::int64_t> ParetoFront(const SearchState& state, const Problem& problem);
+
+/// Hypervolume of the front in the state's normalisation (see README "Hypervolume").
+double NormalizedHypervolume(const SearchState& state, const Problem& problem);
+
+/// Writes trials.jsonl and front.csv into `run_dir` atomically.
+void WriteTrialFiles(const std::string& run_dir, const SearchState& state, const Problem& problem);
+
+/// JSON string literal for `s`.
+std::string JsonString(const std::string& s);
+/// Number in JSON (non-finite values become null).
+std::string JsonNumber(double v);
+
+}  // namespace paretonas::search

@@ -1,0 +1,188 @@
+#include "search/strategy.h"
+
+#include <algorithm>
+#include <limits>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+
+#include "search/nsga2.h"
+
+namespace paretonas::search {
+
+std::string StrategyOptions::Validate() const {
+  std::ostringstream e;
+  const auto& names = StrategyNames();
+  if (std::find(names.begin(), names.end(), name) == names.end()) {
+    e << "search.strategy: '" << name << "' is unknown; allowed: nsga2, random, "
+      << "regularized_evolution";
+  } else if (population < 2) {
+    e << "search.population: " << population << " must be >= 2";
+  } else if (batch < 0) {
+    e << "search.batch: " << batch << " must be >= 0 (0 means the population size)";
+  } else if (crossover_prob < 0 || crossover_prob > 1) {
+    e << "search.crossover_prob: " << crossover_prob << " must be in [0, 1]";
+  } else if (mutation_rate > 1) {
+    e << "search.mutation_rate: " << mutation_rate << " must be <= 1 (negative: 1/#decisions)";
+  } else if (sample_size < 2 || sample_size > population) {
+    e << "search.sample_size: " << sample_size << " must be in [2, population=" << population
+      << "]";
+  } else if (max_tries < 1) {
+    e << "search.max_tries: " << max_tries << " must be >= 1";
+  }
+  return e.str();
+}
+
+const std::vector<std::string>& StrategyNames() {
+  static const std::vector<std::string> kNames{"nsga2", "random", "regularized_evolution"};
+  return kNames;
+}
+
+double Strategy::MutationRate(const Problem& p) const {
+  return options_.mutation_rate >= 0
+             ? options_.mutation_rate
+             : 1.0 / std::max<size_t>(1, p.space->decisions().size());
+}
+
+int Strategy::Ask(SearchState& state, const Problem& problem, int max_new) const {
+  if (!state.pending.empty()) throw std::logic_error("Ask: the previous generation is pending");
+  PrepareAsk(state, problem);
+  std::mt19937_64 rng = state.Rng();
+  std::set<std::string> seen;
+  for (const Trial& t : state.trials) seen.insert(t.hash);
+  const int want = std::min(max_new, BatchSize());
+  const space::SearchSpace& sp = *problem.space;
+  auto admissible = [&](const space::Genotype& g, std::string* hash) {
+    if (options_.reject_disconnected && !sp.Connected(g)) return false;
+    *hash = sp.CanonicalHash(g);
+    return !seen.count(*hash);
+  };
+  int made = 0;
+  for (int i = 0; i < want; ++i) {
+    Proposal p;
+    std::string hash;
+    bool ok = false;
+    for (int t = 0; t < options_.max_tries && !ok; ++t) {
+      p = Propose(state, problem, rng);
+      ok = admissible(p.genotype, &hash);
+    }
+    for (int t = 0; t < options_.max_tries && !ok; ++t) {  // fall back to fresh samples
+      p = Proposal{sp.Sample(rng), {}};
+      ok = admissible(p.genotype, &hash);
+    }
+    if (!ok) break;  // the space looks exhausted
+    Trial trial;
+    trial.id = static_cast<std::int64_t>(state.trials.size());
+    trial.generation = state.generation;
+    trial.genotype = p.genotype;
+    trial.key = sp.Key(p.genotype);
+    trial.hash = hash;
+    trial.parents = p.parents;
+    trial.seed = TrialSeed(state.seed, trial.id);
+    seen.insert(hash);
+    state.pending.push_back(trial.id);
+    state.trials.push_back(std::move(trial));
+    ++made;
+  }
+  state.SetRng(rng);
+  return made;
+}
+
+void Strategy::Tell(SearchState& state, const Problem& problem) const {
+  for (std::int64_t id : state.pending) {
+    if (!state.trials.at(id).finished())
+      throw std::logic_error("Tell: trial " + std::to_string(id) + " is not finished");
+  }
+  std::vector<std::int64_t> finished = state.pending;
+  std::sort(finished.begin(), finished.end());
+  Survive(state, problem, finished);
+  state.pending.clear();
+  ++state.generation;
+}
+
+void RankAndCrowd(const SearchState& state, const Problem& problem,
+                  const std::vector<std::int64_t>& ids, std::vector<int>* rank,
+                  std::vector<double>* crowding) {
+  std::vector<Point> pts;
+  std::vector<double> viol;
+  for (std::int64_t id : ids) {
+    pts.push_back(problem.ObjectiveVector(state.trials[id]));
+    viol.push_back(problem.Violation(state.trials[id]));
+  }
+  rank->assign(ids.size(), 0);
+  crowding->assign(ids.size(), 0.0);
+  const auto fronts = ConstrainedSort(pts, viol);
+  for (size_t f = 0; f < fronts.size(); ++f) {
+    const std::vector<double> cd = CrowdingDistance(pts, fronts[f]);
+    for (size_t k = 0; k < fronts[f].size(); ++k) {
+      (*rank)[fronts[f][k]] = static_cast<int>(f);
+      (*crowding)[fronts[f][k]] = cd[k];
+    }
+  }
+}
+
+namespace {
+
+/// Random search: uniform samples; the population is unused.
+class RandomSearch : public Strategy {
+ public:
+  using Strategy::Strategy;
+
+ protected:
+  void PrepareAsk(const SearchState&, const Problem&) const override {}
+  Proposal Propose(const SearchState&, const Problem& problem,
+                   std::mt19937_64& rng) const override {
+    return {problem.space->Sample(rng), {}};
+  }
+  void Survive(SearchState&, const Problem&, const std::vector<std::int64_t>&) const override {}
+};
+
+/// Regularized (aging) evolution (Real et al., 2019) made multi-objective: the parent is the
+/// best of a random sample by constraint-domination rank, then crowding; the oldest member dies.
+class RegularizedEvolution : public Strategy {
+ public:
+  using Strategy::Strategy;
+
+ protected:
+  void PrepareAsk(const SearchState& state, const Problem& problem) const override {
+    RankAndCrowd(state, problem, state.population, &rank_, &crowding_);
+  }
+  Proposal Propose(const SearchState& state, const Problem& problem,
+                   std::mt19937_64& rng) const override {
+    const auto& pop = state.population;
+    if (static_cast<int>(pop.size()) < options_.population) {
+      return {problem.space->Sample(rng), {}};
+    }
+    std::uniform_int_distribution<size_t> pick(0, pop.size() - 1);
+    size_t best = pick(rng);
+    for (int s = 1; s < options_.sample_size; ++s) {
+      const size_t c = pick(rng);
+      if (rank_[c] < rank_[best] || (rank_[c] == rank_[best] && crowding_[c] > crowding_[best]))
+        best = c;
+    }
+    const Trial& parent = state.trials[pop[best]];
+    return {problem.space->Mutate(parent.genotype, MutationRate(problem), rng), {parent.id}};
+  }
+  void Survive(SearchState& state, const Problem&,
+               const std::vector<std::int64_t>& finished) const override {
+    for (std::int64_t id : finished)
+      if (state.trials[id].state == TrialState::kComplete) state.population.push_back(id);
+    while (static_cast<int>(state.population.size()) > options_.population)
+      state.population.erase(state.population.begin());
+  }
+  // NOTE: scratch for the current Ask only, recomputed from the state by PrepareAsk.
+  mutable std::vector<int> rank_;
+  mutable std::vector<double> crowding_;
+};
+
+}  // namespace
+
+std::unique_ptr<Strategy> CreateStrategy(const StrategyOptions& options) {
+  const std::string problem = options.Validate();
+  if (!problem.empty()) throw std::invalid_argument(problem);
+  if (options.name == "nsga2") return std::make_unique<Nsga2>(options);
+  if (options.name == "random") return std::make_unique<RandomSearch>(options);
+  return std::make_unique<RegularizedEvolution>(options);
+}
+
+}  // namespace paretonas::search

@@ -1,0 +1,74 @@
+// Strategy: the ask/tell contract every search strategy implements.
+#pragma once
+
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "search/problem.h"
+#include "search/search_state.h"
+
+namespace paretonas::search {
+
+struct StrategyOptions {
+  std::string name = "nsga2";   ///< nsga2 | random | regularized_evolution
+  int population = 20;          ///< NSGA-II population; aging-evolution population
+  int batch = 0;                ///< proposals per generation; 0: population
+  double crossover_prob = 0.9;  ///< NSGA-II: probability of uniform crossover
+  double mutation_rate = -1;    ///< per-decision mutation probability; <0: 1/#decisions
+  int sample_size = 5;          ///< regularized evolution: tournament sample
+  bool reject_disconnected = false;  ///< never propose graphs whose output is unreachable
+  int max_tries = 200;          ///< dedup attempts per proposal before falling back to sampling
+
+  /// Empty string when valid; else names the field, its value and the broken constraint.
+  std::string Validate() const;
+};
+
+/// Names known to CreateStrategy.
+const std::vector<std::string>& StrategyNames();
+
+/// A proposed architecture with its lineage.
+struct Proposal {
+  space::Genotype genotype;
+  std::vector<std::int64_t> parents;
+};
+
+class Strategy {
+ public:
+  explicit Strategy(StrategyOptions options) : options_(std::move(options)) {}
+  virtual ~Strategy() = default;
+  const StrategyOptions& options() const { return options_; }
+
+  /// Proposes the next generation: up to `max_new` new, distinct (by canonical hash) trials,
+  /// appended to state.trials as kPending and listed in state.pending. Returns how many; 0 when
+  /// the space is exhausted. Requires state.pending to be empty.
+  int Ask(SearchState& state, const Problem& problem, int max_new) const;
+  /// Absorbs the finished pending trials (all must be finished) and advances the generation.
+  void Tell(SearchState& state, const Problem& problem) const;
+
+ protected:
+  /// Called once per Ask before proposals: e.g. rank the population for tournaments.
+  virtual void PrepareAsk(const SearchState& state, const Problem& problem) const = 0;
+  /// One proposal. May be a duplicate; Ask rejects and retries.
+  virtual Proposal Propose(const SearchState& state, const Problem& problem,
+                           std::mt19937_64& rng) const = 0;
+  /// Survival: recompute state.population from it and the newly finished trials.
+  virtual void Survive(SearchState& state, const Problem& problem,
+                       const std::vector<std::int64_t>& finished) const = 0;
+  int BatchSize() const { return options_.batch > 0 ? options_.batch : options_.population; }
+  double MutationRate(const Problem& p) const;
+
+  StrategyOptions options_;
+};
+
+/// The one registry: builds a strategy by options.name. Throws std::invalid_argument.
+std::unique_ptr<Strategy> CreateStrategy(const StrategyOptions& options);
+
+/// Ranks `ids` by constraint-domination fronts, then crowding distance (descending).
+/// Returns rank[i] (front index) and crowding[i], parallel to `ids`.
+void RankAndCrowd(const SearchState& state, const Problem& problem,
+                  const std::vector<std::int64_t>& ids, std::vector<int>* rank,
+                  std::vector<double>* crowding);
+
+}  // namespace paretonas::search

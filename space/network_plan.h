@@ -1,0 +1,43 @@
+// A flat, Boost-free description of a network, produced from an ArchGraph for builders.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "space/ops.h"
+
+namespace paretonas::space {
+
+/// One edge (operation) of the network: reads tensor `src`, adds its output into tensor `dst`.
+struct PlanEdge {
+  int id = 0;  ///< stable id of the edge in the raw graph (used to key modules)
+  int src = 0;
+  int dst = 0;
+  OpSpec op;
+  TensorShape in;
+  TensorShape out;
+  bool live = true;  ///< on some input->output path of non-`none` edges
+};
+
+/// Tensors (vertices) and operations (edges) in an order where every edge's source is computed
+/// before it runs. Each vertex is the sum of its incoming edges; a vertex with no live incoming
+/// edge is zero.
+struct NetworkPlan {
+  std::vector<TensorShape> vertices;
+  std::vector<int> vertex_order;  ///< topological order of vertices
+  std::vector<PlanEdge> edges;    ///< sorted so that sources are ready (by topo position of dst)
+  int input = 0;
+  int output = 0;
+};
+
+/// Static costs without building a module.
+struct StaticCosts {
+  std::int64_t params = 0;         ///< every non-`none` edge, as written
+  std::int64_t macs = 0;
+  std::int64_t params_pruned = 0;  ///< live edges only (what the default builder makes)
+  std::int64_t macs_pruned = 0;
+  std::int64_t activation_bytes = 0;      ///< peak live float32 activations, batch 1, pruned graph
+  std::int64_t activation_bytes_raw = 0;  ///< same, executing every edge as written
+};
+
+}  // namespace paretonas::space

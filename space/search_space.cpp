@@ -1,0 +1,684 @@
+#include "space/search_space.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "space/arch_graph.h"
+#include "space/input_error.h"
+#include "space/yaml_util.h"
+
+namespace paretonas::space {
+
+// Defined in the generated presets_embedded.cpp (CMake embeds space/presets/*.yaml).
+const std::map<std::string, std::string>& EmbeddedPresets();
+
+namespace {
+
+using yamlutil::AsBool;
+using yamlutil::AsInt;
+using yamlutil::AsIntList;
+using yamlutil::AsString;
+using yamlutil::CheckKeys;
+using yamlutil::Where;
+
+std::vector<std::string> Split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::string cur;
+  std::istringstream in(s);
+  while (std::getline(in, cur, sep)) out.push_back(cur);
+  if (!s.empty() && s.back() == sep) out.emplace_back();
+  return out;
+}
+
+std::string FormatNumber(double v) {
+  std::ostringstream os;
+  os << v;
+  return os.str();
+}
+
+// Evaluates "channels", "16", "channels*2", "base*3/2" against the parameters.
+int EvalExpr(const std::string& file, const std::string& field, const YAML::Node& node,
+             const std::map<std::string, double>& params) {
+  const std::string text = AsString(file, field, node);
+  double value = 1;
+  char op = '*';
+  size_t i = 0;
+  while (i <= text.size()) {
+    size_t j = text.find_first_of("*/", i);
+    if (j == std::string::npos) j = text.size();
+    std::string term = text.substr(i, j - i);
+    term.erase(std::remove(term.begin(), term.end(), ' '), term.end());
+    double t = 0;
+    char* end = nullptr;
+    const double num = std::strtod(term.c_str(), &end);
+    if (!term.empty() && end && *end == '\0') {
+      t = num;
+    } else if (params.count(term)) {
+      t = params.at(term);
+    } else {
+      std::string known;
+      for (const auto& [k, v] : params) known += (known.empty() ? "" : ", ") + k;
+      throw InputError(Where(file, node) + "field '" + field + "': '" + text +
+                       "' is not an integer or an expression of parameters (" +
+                       (known.empty() ? "none defined" : known) + ") with * and /");
+    }
+    value = op == '*' ? value * t : value / t;
+    if (j == text.size()) break;
+    op = text[j];
+    i = j + 1;
+  }
+  const int result = static_cast<int>(std::lround(value));
+  if (result <= 0) {
+    throw InputError(Where(file, node) + "field '" + field + "': '" + text + "' evaluates to " +
+                     std::to_string(result) + "; must be a positive integer");
+  }
+  return result;
+}
+
+OpSpec ParseOp(const std::string& file, const std::string& field, const YAML::Node& node) {
+  OpSpec op;
+  std::string error;
+  if (!ParseOpName(AsString(file, field, node), &op, &error))
+    throw InputError(Where(file, node) + "field '" + field + "': " + error);
+  return op;
+}
+
+std::string BlockLabel(int kernel, int expansion) {
+  return "k" + std::to_string(kernel) + "e" + std::to_string(expansion);
+}
+
+}  // namespace
+
+std::vector<std::string> SearchSpace::PresetNames() {
+  std::vector<std::string> names;
+  for (const auto& [k, v] : EmbeddedPresets()) names.push_back(k);
+  return names;
+}
+
+std::optional<std::string> SearchSpace::PresetText(const std::string& name) {
+  const auto& presets = EmbeddedPresets();
+  auto it = presets.find(name);
+  if (it == presets.end()) return std::nullopt;
+  return it->second;
+}
+
+SearchSpace SearchSpace::Load(const std::string& name_or_path,
+                              const std::map<std::string, std::string>& overrides,
+                              const InputSpec& input) {
+  SearchSpace s;
+  s.input_ = input;
+  YAML::Node root;
+  std::string file = name_or_path;
+  if (auto text = PresetText(name_or_path)) {
+    file = "preset:" + name_or_path;
+    root = YAML::Load(*text);
+  } else {
+    std::ifstream probe(name_or_path);
+    if (!probe) {
+      std::string names;
+      for (const auto& n : PresetNames()) names += (names.empty() ? "" : ", ") + n;
+      throw InputError("space '" + name_or_path + "': not a preset (" + names +
+                       ") and no such file");
+    }
+    root = yamlutil::LoadFile(name_or_path);
+  }
+  s.source_ = file;
+  CheckKeys(file, "", root,
+            {"name", "description", "parameters", "width_multiplier", "stem", "cell", "stages",
+             "head"});
+  for (const char* required : {"name", "stem", "stages", "head"}) {
+    if (!root[required]) {
+      throw InputError(file + ": missing required field '" + required +
+                       "' (a space needs name, stem, stages and head)");
+    }
+  }
+  s.name_ = AsString(file, "name", root["name"]);
+
+  if (root["parameters"]) {
+    CheckKeys(file, "parameters", root["parameters"], [&] {
+      std::vector<std::string> keys;
+      for (const auto& kv : root["parameters"]) keys.push_back(kv.first.as<std::string>());
+      return keys;
+    }());
+    for (const auto& kv : root["parameters"]) {
+      const std::string key = kv.first.as<std::string>();
+      s.parameters_[key] = yamlutil::AsDouble(file, "parameters." + key, kv.second);
+    }
+  }
+  for (const auto& [key, value] : overrides) {
+    if (!s.parameters_.count(key)) {
+      std::vector<std::string> keys;
+      for (const auto& [k, v] : s.parameters_) keys.push_back(k);
+      std::string msg = file + ": --set " + key + "=" + value + ": unknown space parameter '" +
+                        key + "'";
+      const std::string close = yamlutil::ClosestWord(key, keys);
+      if (!close.empty()) msg += "; did you mean '" + close + "'?";
+      throw InputError(msg);
+    }
+    char* end = nullptr;
+    const double v = std::strtod(value.c_str(), &end);
+    if (value.empty() || *end != '\0' || v <= 0) {
+      throw InputError(file + ": --set " + key + "=" + value +
+                       ": space parameters take a positive number");
+    }
+    s.parameters_[key] = v;
+  }
+
+  if (root["width_multiplier"]) {
+    const YAML::Node w = root["width_multiplier"];
+    if (!w.IsSequence() || w.size() == 0) {
+      throw InputError(Where(file, w) +
+                       "field 'width_multiplier': expected a non-empty list of numbers");
+    }
+    for (size_t i = 0; i < w.size(); ++i) {
+      const double v = yamlutil::AsDouble(file, "width_multiplier", w[i]);
+      if (v <= 0 || v > 4) {
+        throw InputError(Where(file, w[i]) + "field 'width_multiplier': " + FormatNumber(v) +
+                         " is out of range (0, 4]");
+      }
+      s.widths_.push_back(v);
+    }
+  } else {
+    s.widths_ = {1.0};
+  }
+
+  const YAML::Node stem = root["stem"];
+  CheckKeys(file, "stem", stem, {"op", "kernel", "stride", "channels"});
+  if (!stem["op"] || !stem["channels"])
+    throw InputError(Where(file, stem) + "field 'stem': needs 'op' and 'channels'");
+  s.stem_ = ParseOp(file, "stem.op", stem["op"]);
+  if (s.stem_.kind != OpKind::kConvBn && s.stem_.kind != OpKind::kConvBnRelu) {
+    throw InputError(Where(file, stem["op"]) + "field 'stem.op': '" + stem["op"].Scalar() +
+                     "' is not a stem op; allowed: conv_bn, conv_bn_relu");
+  }
+  if (stem["kernel"]) s.stem_.kernel = AsInt(file, "stem.kernel", stem["kernel"]);
+  if (stem["stride"]) s.stem_.stride = AsInt(file, "stem.stride", stem["stride"]);
+  if (s.stem_.kernel < 1 || s.stem_.kernel % 2 == 0 || s.stem_.stride < 1 || s.stem_.stride > 2) {
+    throw InputError(Where(file, stem) +
+                     "field 'stem': kernel must be odd and positive, stride 1 or 2");
+  }
+  s.stem_channels_ = EvalExpr(file, "stem.channels", stem["channels"], s.parameters_);
+
+  if (root["cell"]) {
+    const YAML::Node cell = root["cell"];
+    CheckKeys(file, "cell", cell, {"nodes", "ops"});
+    if (!cell["nodes"] || !cell["ops"])
+      throw InputError(Where(file, cell) + "field 'cell': needs 'nodes' and 'ops'");
+    s.cell_nodes_ = AsInt(file, "cell.nodes", cell["nodes"]);
+    if (s.cell_nodes_ < 2 || s.cell_nodes_ > 8) {
+      throw InputError(Where(file, cell["nodes"]) + "field 'cell.nodes': " +
+                       std::to_string(s.cell_nodes_) + " is out of range [2, 8]");
+    }
+    const YAML::Node ops = cell["ops"];
+    if (!ops.IsSequence() || ops.size() == 0)
+      throw InputError(Where(file, ops) + "field 'cell.ops': expected a non-empty list of ops");
+    for (size_t i = 0; i < ops.size(); ++i) {
+      const OpSpec op = ParseOp(file, "cell.ops", ops[i]);
+      if (op.kind != OpKind::kNone && op.kind != OpKind::kSkip && op.kind != OpKind::kNorConv &&
+          op.kind != OpKind::kAvgPool && op.kind != OpKind::kMaxPool) {
+        throw InputError(Where(file, ops[i]) + "field 'cell.ops': '" + ops[i].Scalar() +
+                         "' cannot label a cell edge (it changes the shape); allowed: none, "
+                         "skip_connect, nor_conv_KxK, avg_pool_3x3, max_pool_3x3");
+      }
+      s.cell_ops_.push_back(op);
+      s.cell_op_names_.push_back(ops[i].Scalar());
+    }
+  }
+
+  const YAML::Node stages = root["stages"];
+  if (!stages.IsSequence() || stages.size() == 0)
+    throw InputError(Where(file, stages) + "field 'stages': expected a non-empty list");
+  for (size_t i = 0; i < stages.size(); ++i) {
+    const std::string f = "stages[" + std::to_string(i) + "]";
+    const YAML::Node st = stages[i];
+    CheckKeys(file, f, st,
+              {"cells", "reduction", "channels", "blocks", "stride", "depth", "kernel",
+               "expansion", "skip"});
+    Stage stage;
+    if (!st["channels"]) throw InputError(Where(file, st) + "field '" + f + ".channels': missing");
+    stage.channels = EvalExpr(file, f + ".channels", st["channels"], s.parameters_);
+    if (st["cells"] && st["blocks"]) {
+      throw InputError(Where(file, st) + "field '" + f +
+                       "': has both 'cells' and 'blocks'; a stage is one or the other");
+    }
+    if (st["cells"]) {
+      if (!root["cell"]) {
+        throw InputError(Where(file, st) + "field '" + f +
+                         ".cells': the space has no 'cell' section defining the cell");
+      }
+      stage.is_cells = true;
+      stage.cells = EvalExpr(file, f + ".cells", st["cells"], s.parameters_);
+      if (st["reduction"]) {
+        OpSpec red = ParseOp(file, f + ".reduction", st["reduction"]);
+        if (red.kind != OpKind::kResNetBasic && red.kind != OpKind::kConvBn &&
+            red.kind != OpKind::kConvBnRelu) {
+          throw InputError(Where(file, st["reduction"]) + "field '" + f + ".reduction': '" +
+                           st["reduction"].Scalar() +
+                           "' is not a reduction; allowed: resnet_basic, conv_bn, conv_bn_relu");
+        }
+        red.stride = 2;
+        stage.reduction = red;
+      }
+      for (const char* k : {"stride", "depth", "kernel", "expansion", "skip"}) {
+        if (st[k]) {
+          throw InputError(Where(file, st[k]) + "field '" + f + "." + k +
+                           "': only a 'blocks' stage takes it");
+        }
+      }
+    } else if (st["blocks"]) {
+      stage.is_cells = false;
+      stage.block = ParseOp(file, f + ".blocks", st["blocks"]);
+      if (stage.block.kind != OpKind::kMBConv) {
+        throw InputError(Where(file, st["blocks"]) + "field '" + f + ".blocks': '" +
+                         st["blocks"].Scalar() + "' is not a block op; allowed: mbconv");
+      }
+      stage.stride = st["stride"] ? AsInt(file, f + ".stride", st["stride"]) : 1;
+      if (stage.stride != 1 && stage.stride != 2) {
+        throw InputError(Where(file, st["stride"]) + "field '" + f + ".stride': " +
+                         std::to_string(stage.stride) + " is not allowed; allowed: 1, 2");
+      }
+      auto list = [&](const char* key, std::vector<int> def) {
+        return st[key] ? AsIntList(file, f + "." + key, st[key]) : def;
+      };
+      stage.depths = list("depth", {1});
+      stage.kernels = list("kernel", {3});
+      stage.expansions = list("expansion", {6});
+      for (int d : stage.depths)
+        if (d < 1 || d > 8)
+          throw InputError(Where(file, st["depth"]) + "field '" + f + ".depth': " +
+                           std::to_string(d) + " is out of range [1, 8]");
+      for (int k : stage.kernels)
+        if (k < 1 || k > 9 || k % 2 == 0)
+          throw InputError(Where(file, st["kernel"]) + "field '" + f + ".kernel': " +
+                           std::to_string(k) + " is not allowed; allowed: odd sizes 1..9");
+      for (int e : stage.expansions)
+        if (e < 1 || e > 8)
+          throw InputError(Where(file, st["expansion"]) + "field '" + f + ".expansion': " +
+                           std::to_string(e) + " is out of range [1, 8]");
+      stage.allow_skip = st["skip"] ? AsBool(file, f + ".skip", st["skip"]) : false;
+      if (st["reduction"])
+        throw InputError(Where(file, st["reduction"]) + "field '" + f +
+                         ".reduction': a 'blocks' stage reduces with its 'stride'");
+    } else {
+      throw InputError(Where(file, st) + "field '" + f +
+                       "': needs 'cells' (a cell stage) or 'blocks' (a chain stage)");
+    }
+    s.stages_.push_back(stage);
+  }
+
+  YAML::Node head = root["head"];
+  std::vector<YAML::Node> head_nodes;
+  if (head.IsSequence()) {
+    for (size_t i = 0; i < head.size(); ++i) head_nodes.push_back(head[i]);
+  } else {
+    head_nodes.push_back(head);
+  }
+  for (size_t i = 0; i < head_nodes.size(); ++i) {
+    const std::string f = "head[" + std::to_string(i) + "]";
+    CheckKeys(file, f, head_nodes[i], {"op", "kernel", "channels"});
+    if (!head_nodes[i]["op"]) throw InputError(Where(file, head_nodes[i]) + f + ".op: missing");
+    HeadOp h;
+    h.op = ParseOp(file, f + ".op", head_nodes[i]["op"]);
+    const bool last = i + 1 == head_nodes.size();
+    const bool classifier =
+        h.op.kind == OpKind::kClassifier || h.op.kind == OpKind::kBnReluClassifier;
+    if (last != classifier) {
+      throw InputError(Where(file, head_nodes[i]) + "field '" + f + ".op': " +
+                       (last ? "the last head op must be classifier or bn_relu_classifier"
+                             : "classifier ops may only end the head"));
+    }
+    if (!classifier) {
+      if (h.op.kind != OpKind::kConvBn && h.op.kind != OpKind::kConvBnRelu) {
+        throw InputError(Where(file, head_nodes[i]["op"]) + "field '" + f +
+                         ".op': allowed before the classifier: conv_bn, conv_bn_relu");
+      }
+      if (head_nodes[i]["kernel"])
+        h.op.kernel = AsInt(file, f + ".kernel", head_nodes[i]["kernel"]);
+      if (!head_nodes[i]["channels"])
+        throw InputError(Where(file, head_nodes[i]) + "field '" + f + ".channels': missing");
+      h.channels = EvalExpr(file, f + ".channels", head_nodes[i]["channels"], s.parameters_);
+    }
+    s.head_.push_back(h);
+  }
+  s.AddDecisions();
+  if (s.decisions_.empty()) throw InputError(file + ": the space has no choice to search");
+  // Validate the shapes once on a sample, so that a broken space fails at load time.
+  const ArchGraph g = s.BuildGraph(Genotype(s.decisions_.size(), 0));
+  const std::string problem = g.Validate();
+  if (!problem.empty()) throw InputError(file + ": invalid network: " + problem);
+  return s;
+}
+
+void SearchSpace::AddDecisions() {
+  if (widths_.size() > 1) {
+    width_decision_ = static_cast<int>(decisions_.size());
+    Decision d{"width", {}};
+    for (double w : widths_) d.labels.push_back(FormatNumber(w));
+    decisions_.push_back(d);
+  }
+  const bool has_cell_stage =
+      std::any_of(stages_.begin(), stages_.end(), [](const Stage& s) { return s.is_cells; });
+  if (has_cell_stage) {
+    first_cell_decision_ = static_cast<int>(decisions_.size());
+    for (int j = 1; j < cell_nodes_; ++j)
+      for (int i = 0; i < j; ++i)
+        decisions_.push_back(
+            {"cell." + std::to_string(i) + "->" + std::to_string(j), cell_op_names_});
+  }
+  for (size_t si = 0; si < stages_.size(); ++si) {
+    Stage& st = stages_[si];
+    if (st.is_cells) continue;
+    const std::string prefix = "stage" + std::to_string(si);
+    if (st.depths.size() > 1) {
+      st.depth_decision = static_cast<int>(decisions_.size());
+      Decision d{prefix + ".depth", {}};
+      for (int v : st.depths) d.labels.push_back(std::to_string(v));
+      decisions_.push_back(d);
+    }
+    st.first_block_decision = static_cast<int>(decisions_.size());
+    const int max_depth = *std::max_element(st.depths.begin(), st.depths.end());
+    for (int b = 0; b < max_depth; ++b) {
+      Decision d{prefix + ".block" + std::to_string(b), {}};
+      for (int k : st.kernels)
+        for (int e : st.expansions) d.labels.push_back(BlockLabel(k, e));
+      if (st.allow_skip && b > 0) d.labels.push_back("skip");
+      decisions_.push_back(d);
+    }
+  }
+}
+
+std::uint64_t SearchSpace::NumGenotypes() const {
+  std::uint64_t n = 1;
+  for (const auto& d : decisions_) {
+    if (n > UINT64_MAX / d.labels.size()) return UINT64_MAX;
+    n *= d.labels.size();
+  }
+  return n;
+}
+
+std::vector<Genotype> SearchSpace::Enumerate(std::uint64_t limit) const {
+  if (NumGenotypes() > limit) {
+    throw std::length_error("space '" + name_ + "' has " +
+                            (NumGenotypes() == UINT64_MAX ? std::string("more than 2^64")
+                                                          : std::to_string(NumGenotypes())) +
+                            " genotypes, more than the limit " + std::to_string(limit));
+  }
+  std::vector<Genotype> out;
+  std::vector<std::string> seen_keys;
+  Genotype g(decisions_.size(), 0);
+  const bool has_chain = std::any_of(stages_.begin(), stages_.end(),
+                                     [](const Stage& s) { return !s.is_cells; });
+  std::map<std::string, bool> seen;
+  while (true) {
+    if (!has_chain) {
+      out.push_back(g);
+    } else {
+      // Unused block slots make several genotypes share a key; keep the first of each.
+      const Genotype canonical = ParseKey(Key(g));
+      if (canonical == g) out.push_back(g);
+    }
+    size_t i = decisions_.size();
+    while (i > 0) {
+      --i;
+      if (++g[i] < static_cast<int>(decisions_[i].labels.size())) break;
+      g[i] = 0;
+      if (i == 0) return out;
+    }
+    if (decisions_.empty()) return out;
+  }
+}
+
+Genotype SearchSpace::Sample(std::mt19937_64& rng) const {
+  Genotype g(decisions_.size());
+  for (size_t i = 0; i < decisions_.size(); ++i) {
+    std::uniform_int_distribution<int> pick(0, static_cast<int>(decisions_[i].labels.size()) - 1);
+    g[i] = pick(rng);
+  }
+  return g;
+}
+
+Genotype SearchSpace::Mutate(const Genotype& parent, double rate, std::mt19937_64& rng) const {
+  Genotype g = parent;
+  std::uniform_real_distribution<double> coin(0.0, 1.0);
+  auto change = [&](size_t i) {
+    const int n = static_cast<int>(decisions_[i].labels.size());
+    if (n < 2) return false;
+    std::uniform_int_distribution<int> pick(0, n - 2);
+    int v = pick(rng);
+    if (v >= g[i]) ++v;  // any value but the current one
+    g[i] = v;
+    return true;
+  };
+  bool changed = false;
+  for (size_t i = 0; i < decisions_.size(); ++i)
+    if (coin(rng) < rate) changed |= change(i);
+  if (!changed) {
+    std::uniform_int_distribution<size_t> pick(0, decisions_.size() - 1);
+    for (int tries = 0; tries < 64 && !changed; ++tries) changed = change(pick(rng));
+  }
+  return g;
+}
+
+Genotype SearchSpace::Crossover(const Genotype& a, const Genotype& b, std::mt19937_64& rng) const {
+  Genotype g = a;
+  std::bernoulli_distribution coin(0.5);
+  for (size_t i = 0; i < g.size() && i < b.size(); ++i)
+    if (coin(rng)) g[i] = b[i];
+  return g;
+}
+
+std::string SearchSpace::CheckGenotype(const Genotype& g) const {
+  if (g.size() != decisions_.size()) {
+    return "genotype has " + std::to_string(g.size()) + " choices, the space '" + name_ +
+           "' has " + std::to_string(decisions_.size()) + " decisions";
+  }
+  for (size_t i = 0; i < g.size(); ++i) {
+    if (g[i] < 0 || g[i] >= static_cast<int>(decisions_[i].labels.size())) {
+      return "choice " + std::to_string(g[i]) + " of decision '" + decisions_[i].name +
+             "' is out of range [0, " + std::to_string(decisions_[i].labels.size() - 1) + "]";
+    }
+  }
+  return "";
+}
+
+std::string SearchSpace::Key(const Genotype& g) const {
+  std::vector<std::string> parts;
+  if (width_decision_ >= 0) parts.push_back("w=" + decisions_[width_decision_].labels[g[width_decision_]]);
+  if (first_cell_decision_ >= 0) {
+    std::string cell;
+    int d = first_cell_decision_;
+    for (int j = 1; j < cell_nodes_; ++j) {
+      if (j > 1) cell += "+";
+      cell += "|";
+      for (int i = 0; i < j; ++i, ++d)
+        cell += cell_op_names_[g[d]] + "~" + std::to_string(i) + "|";
+    }
+    parts.push_back(cell);
+  }
+  for (size_t si = 0; si < stages_.size(); ++si) {
+    const Stage& st = stages_[si];
+    if (st.is_cells) continue;
+    const int depth = st.depth_decision >= 0 ? st.depths[g[st.depth_decision]] : st.depths[0];
+    std::string part = "s" + std::to_string(si) + "=";
+    for (int b = 0; b < depth; ++b) {
+      const int d = st.first_block_decision + b;
+      part += (b ? "," : "") + decisions_[d].labels[g[d]];
+    }
+    parts.push_back(part);
+  }
+  std::string key;
+  for (size_t i = 0; i < parts.size(); ++i) key += (i ? ";" : "") + parts[i];
+  return key;
+}
+
+Genotype SearchSpace::ParseKey(const std::string& key) const {
+  Genotype g(decisions_.size(), 0);
+  auto fail = [&](const std::string& why) -> InputError {
+    return InputError("architecture '" + key + "' is not a key of space '" + name_ + "': " + why);
+  };
+  auto index_of = [&](int decision, const std::string& label) {
+    const auto& labels = decisions_[decision].labels;
+    auto it = std::find(labels.begin(), labels.end(), label);
+    if (it == labels.end()) {
+      std::string allowed;
+      for (const auto& l : labels) allowed += (allowed.empty() ? "" : ", ") + l;
+      throw fail("'" + label + "' is not an option of " + decisions_[decision].name +
+                 " (allowed: " + allowed + ")");
+    }
+    return static_cast<int>(it - labels.begin());
+  };
+  bool saw_cell = false;
+  std::vector<bool> saw_stage(stages_.size(), false);
+  bool saw_width = false;
+  for (const std::string& part : Split(key, ';')) {
+    if (!part.empty() && part[0] == '|') {
+      if (first_cell_decision_ < 0) throw fail("the space has no cell");
+      const std::vector<std::string> nodes = Split(part, '+');
+      if (static_cast<int>(nodes.size()) != cell_nodes_ - 1)
+        throw fail("expected " + std::to_string(cell_nodes_ - 1) + " node groups separated by '+'");
+      int d = first_cell_decision_;
+      for (int j = 1; j < cell_nodes_; ++j) {
+        const std::string& grp = nodes[j - 1];
+        if (grp.size() < 2 || grp.front() != '|' || grp.back() != '|')
+          throw fail("node group '" + grp + "' must look like |op~0|op~1|");
+        const std::vector<std::string> edges = Split(grp.substr(1, grp.size() - 2), '|');
+        if (static_cast<int>(edges.size()) != j)
+          throw fail("node " + std::to_string(j) + " needs " + std::to_string(j) + " inputs");
+        for (int i = 0; i < j; ++i, ++d) {
+          const size_t tilde = edges[i].rfind('~');
+          if (tilde == std::string::npos || edges[i].substr(tilde + 1) != std::to_string(i))
+            throw fail("edge '" + edges[i] + "' must be op~" + std::to_string(i));
+          g[d] = index_of(d, edges[i].substr(0, tilde));
+        }
+      }
+      saw_cell = true;
+    } else if (part.rfind("w=", 0) == 0) {
+      if (width_decision_ < 0) throw fail("the space has no width multiplier");
+      g[width_decision_] = index_of(width_decision_, part.substr(2));
+      saw_width = true;
+    } else if (part.size() > 1 && part[0] == 's' && part.find('=') != std::string::npos) {
+      const size_t eq = part.find('=');
+      char* end = nullptr;
+      const long si = std::strtol(part.c_str() + 1, &end, 10);
+      if (end != part.c_str() + eq || si < 0 || si >= static_cast<long>(stages_.size()) ||
+          stages_[si].is_cells)
+        throw fail("'" + part.substr(0, eq) + "' is not a block stage of the space");
+      const Stage& st = stages_[si];
+      const std::vector<std::string> blocks = Split(part.substr(eq + 1), ',');
+      const int depth = static_cast<int>(blocks.size());
+      auto it = std::find(st.depths.begin(), st.depths.end(), depth);
+      if (it == st.depths.end()) throw fail("stage " + std::to_string(si) + " cannot have depth " + std::to_string(depth));
+      if (st.depth_decision >= 0) g[st.depth_decision] = static_cast<int>(it - st.depths.begin());
+      for (int b = 0; b < depth; ++b)
+        g[st.first_block_decision + b] = index_of(st.first_block_decision + b, blocks[b]);
+      saw_stage[si] = true;
+    } else {
+      throw fail("unrecognised part '" + part + "'");
+    }
+  }
+  if (first_cell_decision_ >= 0 && !saw_cell) throw fail("the cell part |op~0|+... is missing");
+  if (width_decision_ >= 0 && !saw_width) throw fail("the width part w=... is missing");
+  for (size_t si = 0; si < stages_.size(); ++si)
+    if (!stages_[si].is_cells && !saw_stage[si])
+      throw fail("the part s" + std::to_string(si) + "=... is missing");
+  return g;
+}
+
+int SearchSpace::ScaledChannels(int channels, const Genotype& g) const {
+  const double w = width_decision_ >= 0 ? widths_[g[width_decision_]] : widths_[0];
+  if (w == 1.0) return channels;
+  const int scaled = static_cast<int>(std::lround(channels * w / 4.0)) * 4;
+  return std::max(4, scaled);
+}
+
+ArchGraph SearchSpace::BuildGraph(const Genotype& g) const {
+  const std::string problem = CheckGenotype(g);
+  if (!problem.empty()) throw InputError(problem);
+  ArchGraph graph;
+  TensorShape shape = input_.shape;
+  int cur = graph.AddVertex(shape, "input");
+  graph.SetInput(cur);
+  auto step = [&](const OpSpec& op, int channels, const std::string& role) {
+    shape = OutputShape(op, shape, channels);
+    const int v = graph.AddVertex(shape, role);
+    graph.AddEdge(cur, v, op);
+    cur = v;
+  };
+  step(stem_, ScaledChannels(stem_channels_, g), "stem");
+  int cell_index = 0;
+  for (size_t si = 0; si < stages_.size(); ++si) {
+    const Stage& st = stages_[si];
+    const int channels = ScaledChannels(st.channels, g);
+    const std::string sname = "stage" + std::to_string(si);
+    if (st.is_cells) {
+      if (st.reduction) step(*st.reduction, channels, sname + ".reduction");
+      if (shape.c != channels) {
+        // A cell keeps the shape: adapt channels with a 1x1 conv when a stage widens without
+        // a reduction.
+        OpSpec adapt{OpKind::kConvBn, 1, 1, 1};
+        step(adapt, channels, sname + ".adapt");
+      }
+      for (int c = 0; c < st.cells; ++c, ++cell_index) {
+        const std::string cname = sname + ".cell" + std::to_string(c);
+        std::vector<int> nodes{cur};
+        for (int j = 1; j < cell_nodes_; ++j)
+          nodes.push_back(graph.AddVertex(shape, cname + ".node" + std::to_string(j)));
+        int d = first_cell_decision_;
+        for (int j = 1; j < cell_nodes_; ++j)
+          for (int i = 0; i < j; ++i, ++d) graph.AddEdge(nodes[i], nodes[j], cell_ops_[g[d]]);
+        cur = nodes.back();
+      }
+    } else {
+      const int depth = st.depth_decision >= 0 ? st.depths[g[st.depth_decision]] : st.depths[0];
+      for (int b = 0; b < depth; ++b) {
+        const int d = st.first_block_decision + b;
+        const std::string& label = decisions_[d].labels[g[d]];
+        const std::string bname = sname + ".block" + std::to_string(b);
+        if (label == "skip") {
+          const int v = graph.AddVertex(shape, bname);
+          graph.AddEdge(cur, v, OpSpec{OpKind::kSkip, 1, 1, 1});
+          cur = v;
+          continue;
+        }
+        const int per_kernel = static_cast<int>(st.expansions.size());
+        OpSpec op = st.block;
+        op.kernel = st.kernels[g[d] / per_kernel];
+        op.expansion = st.expansions[g[d] % per_kernel];
+        op.stride = b == 0 ? st.stride : 1;
+        const TensorShape in = shape;
+        const int src = cur;
+        step(op, channels, bname);
+        if (op.stride == 1 && in == shape) graph.AddEdge(src, cur, OpSpec{OpKind::kSkip, 1, 1, 1});
+      }
+    }
+  }
+  for (size_t i = 0; i < head_.size(); ++i) {
+    const HeadOp& h = head_[i];
+    const bool last = i + 1 == head_.size();
+    step(h.op, last ? input_.num_classes : ScaledChannels(h.channels, g),
+         last ? "output" : "head" + std::to_string(i));
+  }
+  graph.SetOutput(cur);
+  return graph;
+}
+
+NetworkPlan SearchSpace::Plan(const Genotype& g) const { return BuildGraph(g).Plan(); }
+std::string SearchSpace::CanonicalHash(const Genotype& g) const {
+  return BuildGraph(g).CanonicalHash();
+}
+StaticCosts SearchSpace::Costs(const Genotype& g) const { return BuildGraph(g).Costs(); }
+bool SearchSpace::Connected(const Genotype& g) const { return BuildGraph(g).Connected(); }
+std::string SearchSpace::ToDot(const Genotype& g) const { return BuildGraph(g).ToDot(Key(g)); }
+
+std::vector<float> SearchSpace::OneHot(const Genotype& g) const {
+  std::vector<float> out;
+  for (size_t i = 0; i < decisions_.size(); ++i) {
+    for (size_t k = 0; k < decisions_[i].labels.size(); ++k)
+      out.push_back(static_cast<int>(k) == g[i] ? 1.0f : 0.0f);
+  }
+  return out;
+}
+
+}  // namespace paretonas::space

@@ -1,0 +1,125 @@
+#include "space/yaml_util.h"
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+namespace paretonas::yamlutil {
+namespace {
+
+size_t Distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j)
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+std::string Scalar(const YAML::Node& node) {
+  if (node.IsScalar()) return "'" + node.Scalar() + "'";
+  if (node.IsSequence()) return "a list";
+  if (node.IsMap()) return "a map";
+  return "nothing";
+}
+
+}  // namespace
+
+std::string ClosestWord(const std::string& word, const std::vector<std::string>& candidates) {
+  std::string best;
+  size_t best_d = std::string::npos;
+  for (const auto& c : candidates) {
+    const size_t d = Distance(word, c);
+    if (d < best_d) {
+      best_d = d;
+      best = c;
+    }
+  }
+  return best_d <= std::max<size_t>(2, word.size() / 2) ? best : "";
+}
+
+std::string Where(const std::string& file, const YAML::Node& node) {
+  std::string w = file;
+  if (node.IsDefined() && node.Mark().line >= 0) w += ":" + std::to_string(node.Mark().line + 1);
+  return w + ": ";
+}
+
+void CheckKeys(const std::string& file, const std::string& section, const YAML::Node& node,
+               const std::vector<std::string>& allowed) {
+  if (!node.IsMap()) {
+    throw InputError(Where(file, node) + "field '" + section + "': expected a map, got " +
+                     Scalar(node));
+  }
+  for (const auto& kv : node) {
+    const std::string key = kv.first.as<std::string>();
+    if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
+    std::string msg = Where(file, kv.first) + "unknown key '" +
+                      (section.empty() ? key : section + "." + key) + "'";
+    const std::string close = ClosestWord(key, allowed);
+    if (!close.empty()) msg += "; did you mean '" + close + "'?";
+    std::ostringstream list;
+    for (size_t i = 0; i < allowed.size(); ++i) list << (i ? ", " : "") << allowed[i];
+    msg += " (allowed: " + list.str() + ")";
+    throw InputError(msg);
+  }
+}
+
+int AsInt(const std::string& file, const std::string& field, const YAML::Node& node) {
+  try {
+    if (node.IsScalar()) return node.as<int>();
+  } catch (const YAML::Exception&) {
+  }
+  throw InputError(Where(file, node) + "field '" + field + "': expected an integer, got " +
+                   Scalar(node));
+}
+
+double AsDouble(const std::string& file, const std::string& field, const YAML::Node& node) {
+  try {
+    if (node.IsScalar()) return node.as<double>();
+  } catch (const YAML::Exception&) {
+  }
+  throw InputError(Where(file, node) + "field '" + field + "': expected a number, got " +
+                   Scalar(node));
+}
+
+bool AsBool(const std::string& file, const std::string& field, const YAML::Node& node) {
+  try {
+    if (node.IsScalar()) return node.as<bool>();
+  } catch (const YAML::Exception&) {
+  }
+  throw InputError(Where(file, node) + "field '" + field + "': expected true or false, got " +
+                   Scalar(node));
+}
+
+std::string AsString(const std::string& file, const std::string& field, const YAML::Node& node) {
+  if (node.IsScalar()) return node.Scalar();
+  throw InputError(Where(file, node) + "field '" + field + "': expected a string, got " +
+                   Scalar(node));
+}
+
+std::vector<int> AsIntList(const std::string& file, const std::string& field,
+                           const YAML::Node& node) {
+  if (!node.IsSequence() || node.size() == 0) {
+    throw InputError(Where(file, node) + "field '" + field +
+                     "': expected a non-empty list of integers, got " + Scalar(node));
+  }
+  std::vector<int> out;
+  for (size_t i = 0; i < node.size(); ++i)
+    out.push_back(AsInt(file, field + "[" + std::to_string(i) + "]", node[i]));
+  return out;
+}
+
+YAML::Node LoadFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw InputError(path + ": cannot open file");
+  try {
+    return YAML::Load(in);
+  } catch (const YAML::ParserException& e) {
+    throw InputError(path + ":" + std::to_string(e.mark.line + 1) + ": malformed YAML: " + e.msg);
+  }
+}
+
+}  // namespace paretonas::yamlutil
