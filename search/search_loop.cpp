@@ -98,7 +98,8 @@ std::vector<std::int64_t> ParetoFront(const SearchState& state, const Problem& p
   for (auto id : ids) pts.push_back(problem.ObjectiveVector(state.trials[id]));
   std::vector<std::int64_t> front;
   if (pts.empty()) return front;
-  for (int i : NonDominatedSort(pts)[0]) front.push_back(ids[i]);
+  const auto fronts = NonDominatedSort(pts);  // NOTE: keep alive; do not range over [0] of a temporary
+  for (int i : fronts[0]) front.push_back(ids[i]);
   return front;
 }
 

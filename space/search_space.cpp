@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include "space/arch_graph.h"
@@ -203,7 +204,7 @@ SearchSpace SearchSpace::Load(const std::string& name_or_path,
 
   if (root["cell"]) {
     const YAML::Node cell = root["cell"];
-    CheckKeys(file, "cell", cell, {"nodes", "ops"});
+    CheckKeys(file, "cell", cell, {"nodes", "ops", "edges"});
     if (!cell["nodes"] || !cell["ops"])
       throw InputError(Where(file, cell) + "field 'cell': needs 'nodes' and 'ops'");
     s.cell_nodes_ = AsInt(file, "cell.nodes", cell["nodes"]);
@@ -211,6 +212,55 @@ SearchSpace SearchSpace::Load(const std::string& name_or_path,
       throw InputError(Where(file, cell["nodes"]) + "field 'cell.nodes': " +
                        std::to_string(s.cell_nodes_) + " is out of range [2, 8]");
     }
+    if (const YAML::Node edges = cell["edges"]) {
+      if (!edges.IsSequence() || edges.size() == 0)
+        throw InputError(Where(file, edges) + "field 'cell.edges': expected a list of [from, to] pairs");
+      for (size_t i = 0; i < edges.size(); ++i) {
+        const std::vector<int> e = AsIntList(file, "cell.edges[" + std::to_string(i) + "]", edges[i]);
+        if (e.size() != 2 || e[0] < 0 || e[1] < 1 || e[0] >= s.cell_nodes_ ||
+            e[1] >= s.cell_nodes_ || e[0] == e[1]) {
+          throw InputError(Where(file, edges[i]) + "field 'cell.edges[" + std::to_string(i) +
+                           "]': expected [from, to] with 0 <= from < " +
+                           std::to_string(s.cell_nodes_) + ", 1 <= to < " +
+                           std::to_string(s.cell_nodes_) + ", from != to (node 0 is the input)");
+        }
+        const std::pair<int, int> edge{e[0], e[1]};
+        if (std::find(s.cell_edges_.begin(), s.cell_edges_.end(), edge) != s.cell_edges_.end())
+          throw InputError(Where(file, edges[i]) + "field 'cell.edges': duplicate edge [" +
+                           std::to_string(e[0]) + ", " + std::to_string(e[1]) + "]");
+        s.cell_edges_.push_back(edge);
+      }
+      // Depth-first search for a cycle, so that the message can name a node on it.
+      std::vector<int> color(s.cell_nodes_, 0);
+      std::function<int(int)> visit = [&](int u) -> int {
+        color[u] = 1;
+        for (const auto& [a, b] : s.cell_edges_) {
+          if (a != u) continue;
+          if (color[b] == 1) return b;
+          if (color[b] == 0)
+            if (int c = visit(b); c >= 0) return c;
+        }
+        color[u] = 2;
+        return -1;
+      };
+      for (int v = 0; v < s.cell_nodes_; ++v) {
+        const int c = color[v] == 0 ? visit(v) : -1;
+        if (c >= 0)
+          throw InputError(Where(file, edges) + "field 'cell.edges': the edges form a cycle "
+                           "through node " + std::to_string(c) + "; a cell must be acyclic");
+      }
+      for (int j = 1; j < s.cell_nodes_; ++j) {
+        if (std::none_of(s.cell_edges_.begin(), s.cell_edges_.end(),
+                         [&](const auto& e) { return e.second == j; }))
+          throw InputError(Where(file, edges) + "field 'cell.edges': node " + std::to_string(j) +
+                           " has no input edge");
+      }
+    } else {
+      for (int j = 1; j < s.cell_nodes_; ++j)
+        for (int i = 0; i < j; ++i) s.cell_edges_.emplace_back(i, j);
+    }
+    std::sort(s.cell_edges_.begin(), s.cell_edges_.end(),
+              [](const auto& a, const auto& b) { return a.second != b.second ? a.second < b.second : a.first < b.first; });
     const YAML::Node ops = cell["ops"];
     if (!ops.IsSequence() || ops.size() == 0)
       throw InputError(Where(file, ops) + "field 'cell.ops': expected a non-empty list of ops");
@@ -362,10 +412,8 @@ void SearchSpace::AddDecisions() {
       std::any_of(stages_.begin(), stages_.end(), [](const Stage& s) { return s.is_cells; });
   if (has_cell_stage) {
     first_cell_decision_ = static_cast<int>(decisions_.size());
-    for (int j = 1; j < cell_nodes_; ++j)
-      for (int i = 0; i < j; ++i)
-        decisions_.push_back(
-            {"cell." + std::to_string(i) + "->" + std::to_string(j), cell_op_names_});
+    for (const auto& [i, j] : cell_edges_)
+      decisions_.push_back({"cell." + std::to_string(i) + "->" + std::to_string(j), cell_op_names_});
   }
   for (size_t si = 0; si < stages_.size(); ++si) {
     Stage& st = stages_[si];
@@ -488,12 +536,14 @@ std::string SearchSpace::Key(const Genotype& g) const {
   if (width_decision_ >= 0) parts.push_back("w=" + decisions_[width_decision_].labels[g[width_decision_]]);
   if (first_cell_decision_ >= 0) {
     std::string cell;
-    int d = first_cell_decision_;
     for (int j = 1; j < cell_nodes_; ++j) {
       if (j > 1) cell += "+";
       cell += "|";
-      for (int i = 0; i < j; ++i, ++d)
-        cell += cell_op_names_[g[d]] + "~" + std::to_string(i) + "|";
+      for (size_t k = 0; k < cell_edges_.size(); ++k) {
+        if (cell_edges_[k].second != j) continue;
+        cell += cell_op_names_[g[first_cell_decision_ + k]] + "~" +
+                std::to_string(cell_edges_[k].first) + "|";
+      }
     }
     parts.push_back(cell);
   }
@@ -538,19 +588,23 @@ Genotype SearchSpace::ParseKey(const std::string& key) const {
       const std::vector<std::string> nodes = Split(part, '+');
       if (static_cast<int>(nodes.size()) != cell_nodes_ - 1)
         throw fail("expected " + std::to_string(cell_nodes_ - 1) + " node groups separated by '+'");
-      int d = first_cell_decision_;
+      size_t k = 0;
       for (int j = 1; j < cell_nodes_; ++j) {
         const std::string& grp = nodes[j - 1];
         if (grp.size() < 2 || grp.front() != '|' || grp.back() != '|')
           throw fail("node group '" + grp + "' must look like |op~0|op~1|");
         const std::vector<std::string> edges = Split(grp.substr(1, grp.size() - 2), '|');
-        if (static_cast<int>(edges.size()) != j)
-          throw fail("node " + std::to_string(j) + " needs " + std::to_string(j) + " inputs");
-        for (int i = 0; i < j; ++i, ++d) {
-          const size_t tilde = edges[i].rfind('~');
-          if (tilde == std::string::npos || edges[i].substr(tilde + 1) != std::to_string(i))
-            throw fail("edge '" + edges[i] + "' must be op~" + std::to_string(i));
-          g[d] = index_of(d, edges[i].substr(0, tilde));
+        size_t inputs = 0;
+        for (size_t q = k; q < cell_edges_.size() && cell_edges_[q].second == j; ++q) ++inputs;
+        if (edges.size() != inputs)
+          throw fail("node " + std::to_string(j) + " needs " + std::to_string(inputs) + " inputs");
+        for (size_t e = 0; e < inputs; ++e, ++k) {
+          const std::string from = std::to_string(cell_edges_[k].first);
+          const size_t tilde = edges[e].rfind('~');
+          if (tilde == std::string::npos || edges[e].substr(tilde + 1) != from)
+            throw fail("edge '" + edges[e] + "' must be op~" + from);
+          const int d = first_cell_decision_ + static_cast<int>(k);
+          g[d] = index_of(d, edges[e].substr(0, tilde));
         }
       }
       saw_cell = true;
@@ -625,9 +679,9 @@ ArchGraph SearchSpace::BuildGraph(const Genotype& g) const {
         std::vector<int> nodes{cur};
         for (int j = 1; j < cell_nodes_; ++j)
           nodes.push_back(graph.AddVertex(shape, cname + ".node" + std::to_string(j)));
-        int d = first_cell_decision_;
-        for (int j = 1; j < cell_nodes_; ++j)
-          for (int i = 0; i < j; ++i, ++d) graph.AddEdge(nodes[i], nodes[j], cell_ops_[g[d]]);
+        for (size_t k = 0; k < cell_edges_.size(); ++k)
+          graph.AddEdge(nodes[cell_edges_[k].first], nodes[cell_edges_[k].second],
+                        cell_ops_[g[first_cell_decision_ + k]]);
         cur = nodes.back();
       }
     } else {

@@ -107,6 +107,7 @@ class SearchSpace {
   OpSpec stem_;
   int stem_channels_ = 0;
   int cell_nodes_ = 0;
+  std::vector<std::pair<int, int>> cell_edges_;  // (from, to), sorted by (to, from)
   std::vector<OpSpec> cell_ops_;
   std::vector<std::string> cell_op_names_;
   int first_cell_decision_ = -1;

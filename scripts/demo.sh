@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# `make demo`: a quick real search on Fashion-MNIST, then the front and where the results are.
+set -euo pipefail
+bin=${1:-build/experiments/paretonas}
+run_dir=runs/demo-$(date +%Y%m%d-%H%M%S)
+echo "demo: searching experiments/fashion_mnist_quick.yaml into $run_dir (a few minutes)"
+start=$(date +%s)
+"$bin" search --config experiments/fashion_mnist_quick.yaml --run-dir "$run_dir"
+echo "demo: search took $(( $(date +%s) - start )) s"
+echo "demo: exporting the front as JSON and DOT into $run_dir/export"
+"$bin" export "$run_dir" --front --format json --out "$run_dir/export" >/dev/null
+"$bin" export "$run_dir" --front --format dot --out "$run_dir/export" >/dev/null
+if "$bin" report "$run_dir" --out "$run_dir/report.html" 2>/dev/null; then
+  echo "demo: report: $run_dir/report.html"
+else
+  echo "demo: the HTML report is not built yet; the front is in $run_dir/front.csv"
+fi

@@ -1,0 +1,395 @@
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cmath>
+#include <fstream>
+#include <random>
+#include <set>
+
+#include "evaluator/worker_pool.h"
+#include "search/pareto.h"
+#include "search/run_files.h"
+#include "search/search_loop.h"
+#include "search/strategy.h"
+#include "space/search_space.h"
+#include "tests/test_paths.h"
+
+namespace paretonas::search {
+namespace {
+
+std::vector<Point> RandomPoints(int n, int m, std::mt19937_64& rng, int grid = 0) {
+  std::uniform_real_distribution<double> u(0, 1);
+  std::uniform_int_distribution<int> gi(0, grid);
+  std::vector<Point> pts(n, Point(m));
+  for (auto& p : pts)
+    for (auto& v : p) v = grid ? gi(rng) : u(rng);
+  return pts;
+}
+
+std::vector<int> BruteForceRanks(const std::vector<Point>& pts) {
+  std::vector<int> rank(pts.size(), -1);
+  std::vector<bool> done(pts.size(), false);
+  for (int r = 0;; ++r) {
+    std::vector<int> front;
+    for (size_t i = 0; i < pts.size(); ++i) {
+      if (done[i]) continue;
+      bool dominated = false;
+      for (size_t j = 0; j < pts.size() && !dominated; ++j)
+        dominated = !done[j] && j != i && Dominates(pts[j], pts[i]);
+      if (!dominated) front.push_back(static_cast<int>(i));
+    }
+    if (front.empty()) return rank;
+    for (int i : front) {
+      rank[i] = r;
+      done[i] = true;
+    }
+  }
+}
+
+TEST(NonDominatedSort, MatchesBruteForceOnRandomSets) {
+  std::mt19937_64 rng(1);
+  for (int m : {2, 3, 4}) {
+    for (int trial = 0; trial < 30; ++trial) {
+      // A coarse grid makes ties and duplicates common.
+      const auto pts = RandomPoints(120, m, rng, trial % 2 ? 5 : 0);
+      const auto fronts = NonDominatedSort(pts);
+      const auto expect = BruteForceRanks(pts);
+      std::vector<int> got(pts.size(), -1);
+      for (size_t f = 0; f < fronts.size(); ++f)
+        for (int i : fronts[f]) got[i] = static_cast<int>(f);
+      ASSERT_EQ(got, expect) << "m=" << m << " trial " << trial;
+    }
+  }
+}
+
+TEST(NonDominatedSort, HandMadeSet) {
+  const std::vector<Point> pts{{1, 5}, {2, 2}, {5, 1}, {3, 3}, {4, 4}, {2, 2}};
+  const auto fronts = NonDominatedSort(pts);
+  ASSERT_EQ(fronts.size(), 3u);
+  EXPECT_EQ(fronts[0], (std::vector<int>{0, 1, 2, 5}));  // duplicates share a front
+  EXPECT_EQ(fronts[1], (std::vector<int>{3}));
+  EXPECT_EQ(fronts[2], (std::vector<int>{4}));
+}
+
+TEST(ConstrainedSort, FeasibleBeatsInfeasibleAndSmallerViolationWins) {
+  const std::vector<Point> pts{{5, 5}, {1, 1}, {0, 0}, {9, 9}};
+  const std::vector<double> viol{0, 0.5, 2.0, 0};
+  const auto fronts = ConstrainedSort(pts, viol);
+  ASSERT_EQ(fronts.size(), 4u);
+  EXPECT_EQ(fronts[0], std::vector<int>{0});  // feasible, non-dominated
+  EXPECT_EQ(fronts[1], std::vector<int>{3});  // feasible, dominated by 0
+  EXPECT_EQ(fronts[2], std::vector<int>{1});  // infeasible, violation 0.5
+  EXPECT_EQ(fronts[3], std::vector<int>{2});  // infeasible, violation 2 (even though it dominates)
+}
+
+TEST(CrowdingDistance, HandMadeFront) {
+  const std::vector<Point> pts{{0, 4}, {1, 2}, {3, 1}, {4, 0}};
+  const auto d = CrowdingDistance(pts, {0, 1, 2, 3});
+  EXPECT_TRUE(std::isinf(d[0]));
+  EXPECT_TRUE(std::isinf(d[3]));
+  EXPECT_NEAR(d[1], (3.0 - 0) / 4 + (4.0 - 1) / 4, 1e-12);
+  EXPECT_NEAR(d[2], (4.0 - 1) / 4 + (2.0 - 0) / 4, 1e-12);
+}
+
+// Exact hypervolume by summing the dominated cells of the coordinate grid.
+double BruteForceHypervolume(const std::vector<Point>& pts, const Point& ref) {
+  const size_t m = ref.size();
+  std::vector<std::vector<double>> coords(m);
+  for (size_t k = 0; k < m; ++k) {
+    std::set<double> c{ref[k]};
+    for (const auto& p : pts)
+      if (p[k] < ref[k]) c.insert(p[k]);
+    coords[k].assign(c.begin(), c.end());
+  }
+  double total = 0;
+  std::vector<size_t> idx(m, 0);
+  while (true) {
+    bool ok = true;
+    Point lo(m);
+    double vol = 1;
+    for (size_t k = 0; k < m; ++k) {
+      if (idx[k] + 1 >= coords[k].size()) { ok = false; break; }
+      lo[k] = coords[k][idx[k]];
+      vol *= coords[k][idx[k] + 1] - lo[k];
+    }
+    if (ok) {
+      for (const auto& p : pts) {
+        bool dom = true;
+        for (size_t k = 0; k < m; ++k) dom &= p[k] <= lo[k];
+        if (dom) { total += vol; break; }
+      }
+    }
+    size_t k = 0;
+    while (k < m && ++idx[k] + 1 >= coords[k].size()) idx[k++] = 0;
+    if (k == m) return total;
+  }
+}
+
+TEST(Hypervolume, MatchesBruteForceIn2DAnd3D) {
+  std::mt19937_64 rng(5);
+  for (int m : {2, 3}) {
+    for (int trial = 0; trial < 20; ++trial) {
+      const auto pts = RandomPoints(25, m, rng, trial % 2 ? 6 : 0);
+      const Point ref(m, trial % 2 ? 5.0 : 0.9);
+      EXPECT_NEAR(Hypervolume(pts, ref), BruteForceHypervolume(pts, ref), 1e-9) << m;
+    }
+  }
+  EXPECT_EQ(Hypervolume({{2, 2}}, {1, 1}), 0.0);
+  EXPECT_NEAR(Hypervolume({{0, 0}}, {1, 2}), 2.0, 1e-12);
+}
+
+// A ZDT1-style problem on a discrete space: 6 decisions of 5 options, x_i = choice / 4.
+const char* kToySpace = R"(name: toy
+stem: {op: conv_bn, kernel: 1, channels: 4}
+stages:
+  - {blocks: mbconv, channels: 4, kernel: [1, 3, 5, 7, 9], expansion: [1]}
+  - {blocks: mbconv, channels: 4, kernel: [1, 3, 5, 7, 9], expansion: [1]}
+  - {blocks: mbconv, channels: 4, kernel: [1, 3, 5, 7, 9], expansion: [1]}
+  - {blocks: mbconv, channels: 4, kernel: [1, 3, 5, 7, 9], expansion: [1]}
+  - {blocks: mbconv, channels: 4, kernel: [1, 3, 5, 7, 9], expansion: [1]}
+  - {blocks: mbconv, channels: 4, kernel: [1, 3, 5, 7, 9], expansion: [1]}
+head: {op: classifier}
+)";
+
+class Zdt1Evaluator : public evaluator::Evaluator {
+ public:
+  evaluator::EvalResult Evaluate(const evaluator::EvalRequest& r) override {
+    evaluator::EvalResult out;
+    out.trial_id = r.trial_id;
+    std::vector<double> x;
+    for (int g : r.genotype) x.push_back(g / 4.0);
+    double g = 0;
+    for (size_t i = 1; i < x.size(); ++i) g += x[i];
+    g = 1 + 9 * g / (x.size() - 1);
+    out.ok = true;
+    out.metrics["val_error"] = x[0];
+    out.metrics["latency_ms"] = g * (1 - std::sqrt(x[0] / g));
+    out.metrics["params"] = 1000 * x[1];
+    if (stop_after > 0 && ++calls >= stop_after && stop) stop->store(true);
+    return out;
+  }
+  std::string Describe() const override { return "zdt1"; }
+  int stop_after = 0;
+  std::atomic<int> calls{0};
+  std::atomic<bool>* stop = nullptr;
+};
+
+struct Toy {
+  Toy() {
+    const std::string dir = testing::TempDir("toyspace");
+    testing::WriteText(dir + "/toy.yaml", kToySpace);
+    space = std::make_unique<space::SearchSpace>(
+        space::SearchSpace::Load(dir + "/toy.yaml", {}, space::InputSpec{{1, 8, 8}, 2}));
+    problem.space = space.get();
+    problem.objectives = {{"val_error", false}, {"latency_ms", false}};
+  }
+  std::unique_ptr<space::SearchSpace> space;
+  Problem problem;
+};
+
+SearchState NewState(std::uint64_t seed) {
+  SearchState s;
+  s.seed = seed;
+  s.SetRng(std::mt19937_64(seed));
+  return s;
+}
+
+RunSummary RunToy(const Toy& toy, const Strategy& strategy, SearchState& state, const std::string& dir,
+               int workers, std::int64_t max_evals, Zdt1Evaluator& ev, std::atomic<bool>* stop = nullptr) {
+  evaluator::WorkerPool pool(ev, workers);
+  RunOptions o;
+  o.run_dir = dir;
+  o.max_evals = max_evals;
+  o.stop = stop;
+  return RunSearch(toy.problem, strategy, state, pool, o);
+}
+
+TEST(Nsga2, FindsTheWholeZdt1FrontOfTheToySpace) {
+  Toy toy;
+  StrategyOptions opt;
+  opt.population = 20;
+  auto nsga = CreateStrategy(opt);
+  SearchState state = NewState(3);
+  Zdt1Evaluator ev;
+  RunToy(toy, *nsga, state, testing::TempDir("zdt"), 2, 600, ev);
+  // The Pareto-optimal set: x1..x5 = 0 and any of the 5 values of x0.
+  std::set<int> found;
+  for (auto id : ParetoFront(state, toy.problem)) {
+    const auto& g = state.trials[id].genotype;
+    if (std::all_of(g.begin() + 1, g.end(), [](int v) { return v == 0; })) found.insert(g[0]);
+  }
+  EXPECT_EQ(found.size(), 5u);
+  EXPECT_EQ(ParetoFront(state, toy.problem).size(), 5u);
+  // Hypervolume never decreases from one generation to the next (elitism).
+  for (size_t i = 1; i < state.hv_history.size(); ++i)
+    EXPECT_GE(state.hv_history[i], state.hv_history[i - 1] - 1e-12);
+}
+
+TEST(Nsga2, BeatsRandomSearchOnTheToyProblem) {
+  Toy toy;
+  double hv_nsga = 0, hv_random = 0;
+  for (std::uint64_t seed = 0; seed < 5; ++seed) {
+    for (const char* name : {"nsga2", "random"}) {
+      StrategyOptions opt;
+      opt.name = name;
+      auto s = CreateStrategy(opt);
+      SearchState state = NewState(seed);
+      Zdt1Evaluator ev;
+      RunToy(toy, *s, state, testing::TempDir("cmp"), 1, 200, ev);
+      // Compare on a common normalisation: the exact objective ranges.
+      std::vector<Point> pts;
+      for (auto id : ParetoFront(state, toy.problem)) pts.push_back(toy.problem.ObjectiveVector(state.trials[id]));
+      (std::string(name) == "nsga2" ? hv_nsga : hv_random) += Hypervolume(pts, {1.1, 11});
+    }
+  }
+  EXPECT_GT(hv_nsga, hv_random);
+}
+
+std::vector<std::string> TrialSignature(const SearchState& s) {
+  std::vector<std::string> out;
+  for (const auto& t : s.trials) {
+    std::string line = std::to_string(t.id) + " " + t.key + " " + TrialStateName(t.state);
+    for (const auto& [k, v] : t.metrics) line += " " + k + "=" + std::to_string(v);
+    for (auto p : t.parents) line += " p" + std::to_string(p);
+    out.push_back(line);
+  }
+  out.push_back("population:");
+  for (auto id : s.population) out.back() += " " + std::to_string(id);
+  return out;
+}
+
+TEST(Determinism, SameSeedGivesTheSameTrialsForAnyWorkerCount) {
+  Toy toy;
+  auto nsga = CreateStrategy(StrategyOptions{});
+  std::vector<std::vector<std::string>> runs;
+  for (int workers : {1, 2, 4}) {
+    SearchState state = NewState(42);
+    Zdt1Evaluator ev;
+    RunToy(toy, *nsga, state, testing::TempDir("det"), workers, 150, ev);
+    runs.push_back(TrialSignature(state));
+  }
+  EXPECT_EQ(runs[0], runs[1]);
+  EXPECT_EQ(runs[0], runs[2]);
+  SearchState other = NewState(43);
+  Zdt1Evaluator ev;
+  RunToy(toy, *nsga, other, testing::TempDir("det"), 2, 150, ev);
+  EXPECT_NE(TrialSignature(other), runs[0]);
+}
+
+TEST(Resume, StoppingAtAnyPointThenResumingEqualsAnUninterruptedRun) {
+  Toy toy;
+  for (const char* name : {"nsga2", "regularized_evolution"}) {
+    StrategyOptions opt;
+    opt.name = name;
+    opt.population = 10;
+    opt.sample_size = 3;
+    auto strategy = CreateStrategy(opt);
+    SearchState full = NewState(9);
+    Zdt1Evaluator ev_full;
+    RunToy(toy, *strategy, full, testing::TempDir("full"), 2, 57, ev_full);
+    const auto expect = TrialSignature(full);
+    for (int stop_after : {1, 7, 10, 23, 31, 56}) {  // mid-generation and at boundaries
+      const std::string dir = testing::TempDir("resume");
+      std::atomic<bool> stop{false};
+      SearchState state = NewState(9);
+      Zdt1Evaluator ev;
+      ev.stop_after = stop_after;
+      ev.stop = &stop;
+      const auto first = RunToy(toy, *strategy, state, dir, 2, 57, ev, &stop);
+      EXPECT_EQ(first.termination, RunSummary::Termination::kInterrupted) << stop_after;
+      SearchState resumed = LoadCheckpoint(dir + "/checkpoint.bin");
+      Zdt1Evaluator ev2;
+      const auto second = RunToy(toy, *strategy, resumed, dir, 2, 57, ev2);
+      EXPECT_EQ(TrialSignature(resumed), expect) << name << " stopped after " << stop_after;
+      EXPECT_EQ(second.evaluations, 57);
+    }
+  }
+}
+
+TEST(RunFiles, CheckpointRoundTripsAndDamageIsReportedWithOffset) {
+  Toy toy;
+  SearchState state = NewState(1);
+  Zdt1Evaluator ev;
+  const std::string dir = testing::TempDir("ckpt");
+  RunToy(toy, *CreateStrategy(StrategyOptions{}), state, dir, 1, 40, ev);
+  const std::string path = dir + "/checkpoint.bin";
+  const SearchState loaded = LoadCheckpoint(path);
+  EXPECT_EQ(TrialSignature(loaded), TrialSignature(state));
+  EXPECT_EQ(loaded.rng, state.rng);
+  EXPECT_EQ(loaded.hv_history, state.hv_history);
+
+  std::string bytes;
+  {
+    std::ifstream in(path, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  auto expect_error = [&](const std::string& data, const std::string& needle) {
+    const std::string p = dir + "/damaged.bin";
+    testing::WriteText(p, data);
+    try {
+      LoadCheckpoint(p);
+      ADD_FAILURE() << "loaded a damaged checkpoint (" << needle << ")";
+    } catch (const RunFileError& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("damaged.bin"), std::string::npos) << e.what();
+    }
+  };
+  expect_error(bytes.substr(0, bytes.size() / 2), "offset");
+  std::string flipped = bytes;
+  flipped[flipped.size() - 10] ^= 0x40;
+  expect_error(flipped, "CRC-32 mismatch");
+  std::string newer = bytes;
+  newer[8] = 99;
+  expect_error(newer, "newer");
+  expect_error("hello", "truncated");
+}
+
+TEST(RunFiles, JournalKeepsTheValidPrefixOfADamagedFile) {
+  const std::string dir = testing::TempDir("journal");
+  const std::string path = dir + "/journal.bin";
+  {
+    Journal j(path);
+    for (int i = 0; i < 5; ++i) {
+      evaluator::EvalResult r;
+      r.trial_id = i;
+      r.ok = true;
+      r.metrics["val_error"] = i;
+      j.Append({"k" + std::to_string(i), r});
+    }
+  }
+  std::string bytes;
+  {
+    std::ifstream in(path, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  testing::WriteText(path, bytes.substr(0, bytes.size() - 7));  // cut into the last record
+  {
+    Journal j(path);
+    EXPECT_EQ(j.entries().size(), 4u);
+    EXPECT_NE(j.warning().find("offset"), std::string::npos) << j.warning();
+    evaluator::EvalResult r;
+    r.trial_id = 4;
+    r.ok = true;
+    j.Append({"k4", r});
+  }
+  const auto read = Journal::Read(path);
+  EXPECT_EQ(read.entries.size(), 5u);
+  EXPECT_TRUE(read.error.empty()) << read.error;
+}
+
+TEST(StrategyOptions, DefaultsAreValidAndEachBadValueIsNamed) {
+  EXPECT_EQ(StrategyOptions{}.Validate(), "");
+  auto with = [](auto mutate) {
+    StrategyOptions o;
+    mutate(o);
+    return o.Validate();
+  };
+  EXPECT_NE(with([](auto& o) { o.name = "nsga3"; }).find("search.strategy"), std::string::npos);
+  EXPECT_NE(with([](auto& o) { o.population = 1; }).find("search.population: 1"), std::string::npos);
+  EXPECT_NE(with([](auto& o) { o.crossover_prob = 1.5; }).find("search.crossover_prob"), std::string::npos);
+  EXPECT_NE(with([](auto& o) { o.mutation_rate = 2; }).find("search.mutation_rate"), std::string::npos);
+  EXPECT_NE(with([](auto& o) { o.sample_size = 50; }).find("search.sample_size"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace paretonas::search
