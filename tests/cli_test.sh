@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# End-to-end tests of the paretonas CLI on a tiny synthetic experiment.
+# Usage: cli_test.sh PARETONAS_BINARY SOURCE_DIR
+set -uo pipefail
+bin=$1
+src=$2
+work=$(mktemp -d /tmp/paretonas-cli-XXXXXX)
+trap 'rm -rf "$work"' EXIT
+passed=0
+failed=0
+
+check() {  # check NAME EXPECTED_RC COMMAND... ; output in $work/out
+  local name=$1 want=$2
+  shift 2
+  "$@" >"$work/out" 2>&1
+  local rc=$?
+  if [[ $rc -eq $want ]]; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    echo "FAIL: $name: exit $rc, expected $want"
+    sed 's/^/    /' "$work/out" | tail -20
+  fi
+}
+contains() {  # contains NAME TEXT : $work/out must contain TEXT
+  if grep -qF -- "$2" "$work/out"; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    echo "FAIL: $1: output lacks '$2'"
+    sed 's/^/    /' "$work/out" | tail -20
+  fi
+}
+
+cfg=$src/tests/data/tiny_synthetic.yaml
+run=$work/run
+
+check "help" 0 "$bin" --help
+for verb in search resume status export report latency space validate; do contains "help lists $verb" "  $verb "; done
+check "version" 0 "$bin" --version
+contains "version names MPI support" "MPI support"
+check "no verb is a usage error" 2 "$bin"
+check "unknown verb is a usage error" 2 "$bin" frobnicate
+check "search without --config" 2 "$bin" search --run-dir "$work/x"
+check "search --help" 0 "$bin" search --help
+contains "search --help explains --set" "--set"
+check "latency not built yet" 3 "$bin" latency fit
+
+check "validate" 0 "$bin" validate "$cfg"
+contains "validate prints the resolved config" "threads_per_worker: 1"
+check "validate bad --set" 2 "$bin" validate "$cfg" --set search.populaton=3
+contains "validate names the closest key" "did you mean 'population'"
+
+check "search" 0 "$bin" search --config "$cfg" --run-dir "$run"
+contains "search prints the front" "Pareto front"
+contains "search prints the run directory" "run directory: $run"
+for f in config.yaml checkpoint.bin journal.bin trials.jsonl front.csv log.txt; do
+  if [[ -s $run/$f ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $f missing"; fi
+done
+n=$(wc -l <"$run/trials.jsonl")
+if [[ $n -eq 12 ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $n trials, expected 12"; fi
+check "trials have the fields" 0 grep -q '"id":0,.*"arch":"|.*"status":"complete".*"val_accuracy":' "$run/trials.jsonl"
+check "front.csv has a header and rows" 0 bash -c "head -1 '$run/front.csv' | grep -q '^id,arch,hash,generation' && [ \$(wc -l <'$run/front.csv') -ge 2 ]"
+check "search into a used run directory" 2 "$bin" search --config "$cfg" --run-dir "$run"
+contains "it says how to resume" "paretonas resume"
+
+check "status" 0 "$bin" status "$run"
+contains "status shows the budget" "12 / 12"
+contains "status shows the front" "Pareto front"
+
+check "export json" 0 "$bin" export "$run" --front --format json --out "$work/exp"
+check "exported json names its arch and graph" 0 bash -c "grep -l '\"graph\"' '$work'/exp/arch_*.json | head -1 | xargs grep -q '\"arch\"'"
+check "export dot" 0 "$bin" export "$run" --id 0 --format dot --out "$work/exp"
+check "dot is a digraph" 0 grep -q "digraph" "$work/exp/arch_0.dot"
+check "export of a missing id" 2 "$bin" export "$run" --id 999 --format json --out "$work/exp"
+contains "it names the id" "999"
+check "export torchscript not built yet" 3 "$bin" export "$run" --front --format torchscript --out "$work/exp"
+check "export with a bad format" 2 "$bin" export "$run" --front --format pickle --out "$work/exp"
+check "export with --train-epochs" 0 "$bin" export "$run" --id 0 --format json --out "$work/final" --train-epochs 1
+check "retrained json reports test accuracy" 0 grep -q '"test_accuracy"' "$work/final/arch_0.json"
+
+check "resume a finished search" 0 "$bin" resume "$run"
+check "resume with a larger budget" 0 "$bin" resume "$run" --max-evals 18
+n=$(wc -l <"$run/trials.jsonl")
+if [[ $n -eq 18 ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $n trials after resume, expected 18"; fi
+sed -i 's/lr: 0.1/lr: 0.2/' "$run/config.yaml"
+check "resume after a config change" 2 "$bin" resume "$run"
+contains "it names the changed key" "training.lr: 0.1 -> 0.2"
+sed -i 's/lr: 0.2/lr: 0.1/' "$run/config.yaml"
+if command -v flock >/dev/null; then
+  flock "$run/lock" sleep 3 &
+  sleep 0.5
+  check "a second process on the run directory" 2 "$bin" resume "$run"
+  contains "it names the other process" "another paretonas process"
+  wait
+fi
+check "a stale lock file does not block" 0 "$bin" resume "$run"
+check "status of a missing run" 2 "$bin" status "$work/nothing"
+
+check "space enumerate" 0 "$bin" space enumerate --space nb201
+n=$(wc -l <"$work/out")
+if [[ $n -eq 15625 ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: enumerate printed $n lines"; fi
+check "space sample" 0 "$bin" space sample --space mobilenet -n 3 --seed 2
+check "space show --json" 0 "$bin" space show --space nb201 --arch '|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|' --json
+for k in params macs params_pruned macs_pruned activation_bytes; do contains "show has $k" "\"$k\":"; done
+check "space show --set" 0 "$bin" space show --space nb201 --set channels=8 --set cells_per_stage=1 --arch '|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|'
+check "space show of a bad arch" 2 "$bin" space show --space nb201 --arch '|conv~0|'
+check "space validate the example" 0 "$bin" space validate "$src/experiments/spaces/tiny_hybrid.yaml"
+printf 'name: c\nstem: {op: conv_bn, channels: 4}\ncell:\n  nodes: 3\n  ops: [none, skip_connect]\n  edges: [[0, 1], [1, 2], [2, 1]]\nstages: [{cells: 1, channels: 4}]\nhead: {op: classifier}\n' >"$work/cycle.yaml"
+check "space validate a cycle" 2 "$bin" space validate "$work/cycle.yaml"
+contains "it names the line and field" "cycle.yaml:6: field 'cell.edges'"
+
+echo "cli: $passed passed, $failed failed"
+[[ $failed -eq 0 ]]

@@ -1,0 +1,92 @@
+#include <gtest/gtest.h>
+
+#include "experiments/experiment_config.h"
+#include "space/input_error.h"
+#include "tests/test_paths.h"
+
+namespace paretonas::experiments {
+namespace {
+
+const char* kGood = R"(name: t
+seed: 3
+space: {name: nb201, set: {channels: 4}}
+dataset: {name: synthetic, validation: 100}
+objectives:
+  - {metric: val_accuracy, goal: max}
+  - {metric: params, goal: min}
+search: {population: 10}
+budget: {max_evals: 20}
+)";
+
+TEST(ExperimentConfig, GoodFileResolvesDefaultsAndRoundTrips) {
+  const ExperimentConfig c = ParseExperiment(kGood, "good.yaml", {});
+  EXPECT_EQ(c.seed, 3u);
+  EXPECT_EQ(c.search.population, 10);
+  EXPECT_EQ(c.training.batch_size, 128);  // a default
+  const ExperimentConfig again = ParseExperiment(c.ToYaml(), "resolved.yaml", {});
+  EXPECT_EQ(again.ToYaml(), c.ToYaml());
+  EXPECT_EQ(again.Hash(), c.Hash());
+}
+
+TEST(ExperimentConfig, OverridesAreAppliedAndOnlyBudgetKeepsTheHash) {
+  const ExperimentConfig base = ParseExperiment(kGood, "good.yaml", {});
+  const ExperimentConfig more = ParseExperiment(kGood, "good.yaml", {"budget.max_evals=500"});
+  EXPECT_EQ(more.max_evals, 500);
+  EXPECT_EQ(more.Hash(), base.Hash());
+  const ExperimentConfig other = ParseExperiment(kGood, "good.yaml", {"search.population=12"});
+  EXPECT_EQ(other.search.population, 12);
+  EXPECT_NE(other.Hash(), base.Hash());
+  const auto changed = FlattenYaml(other.ToYaml());
+  EXPECT_EQ(changed.at("search.population"), "12");
+}
+
+struct BadCase {
+  std::string name;
+  std::string yaml;                  // replaces kGood when not empty
+  std::vector<std::string> overrides;
+  std::vector<std::string> expect;   // substrings of the message
+};
+
+TEST(ExperimentConfig, EveryBadValueGetsAMessageNamingFieldValueAndWhatIsAllowed) {
+  const std::vector<BadCase> cases{
+      {"unknown top key", std::string(kGood) + "serach: {population: 3}\n", {}, {"bad.yaml:10", "unknown key 'serach'", "did you mean 'search'"}},
+      {"unknown nested key", "", {"search.populaton=3"}, {"unknown key 'search.populaton'", "did you mean 'population'"}},
+      {"wrong type", "", {"search.population=lots"}, {"search.population", "'lots'", "integer"}},
+      {"out of range", "", {"search.population=1"}, {"search.population: 1", ">= 2"}},
+      {"unknown strategy", "", {"search.strategy=nsga9"}, {"search.strategy", "nsga9", "nsga2"}},
+      {"unknown metric", "", {"objectives=[{metric: acuracy, goal: max}, {metric: params, goal: min}]"}, {"objectives[0].metric", "acuracy"}},
+      {"bad goal", "", {"objectives=[{metric: val_accuracy, goal: up}, {metric: params, goal: min}]"}, {"objectives[0].goal", "'up'", "min, max"}},
+      {"one objective", "", {"objectives=[{metric: val_accuracy, goal: max}]"}, {"objectives", "2 to 8"}},
+      {"bad constraint", "", {"constraints=['params < 5']"}, {"constraints", "params < 5", "metric <= number"}},
+      {"constraint metric", "", {"constraints=['parms <= 5']"}, {"unknown metric 'parms'", "did you mean 'params'"}},
+      {"dataset name", "", {"dataset.name=imagenet"}, {"dataset.name", "imagenet", "fashion_mnist"}},
+      {"negative lr", "", {"training.lr=-1"}, {"training.lr: -1", "> 0"}},
+      {"optimizer", "", {"training.optimizer=adam"}, {"training.optimizer", "'adam'", "sgd, adamw"}},
+      {"workers", "", {"evaluator.workers=0"}, {"evaluator.workers", "out of range"}},
+      {"evaluator kind", "", {"evaluator.kind=magic"}, {"evaluator.kind", "'magic'", "train, table"}},
+      {"table without path", "", {"evaluator.kind=table"}, {"evaluator.table.path", "missing"}},
+      {"no budget", "", {"budget.max_evals=0"}, {"budget", "never end"}},
+      {"malformed yaml", "name: [unclosed\n", {}, {"bad.yaml:", "malformed YAML"}},
+      {"malformed override", "", {"search.population"}, {"--set", "key=value"}},
+  };
+  for (const auto& c : cases) {
+    try {
+      ParseExperiment(c.yaml.empty() ? kGood : c.yaml, "bad.yaml", c.overrides);
+      ADD_FAILURE() << c.name << ": accepted";
+    } catch (const InputError& e) {
+      for (const auto& s : c.expect)
+        EXPECT_NE(std::string(e.what()).find(s), std::string::npos)
+            << c.name << ": '" << e.what() << "' lacks '" << s << "'";
+    }
+  }
+}
+
+TEST(ExperimentConfig, ShippedExperimentFilesAreValid) {
+  for (const char* f : {"fashion_mnist_quick.yaml", "fashion_mnist.yaml", "fashion_mnist_gpu.yaml",
+                        "cifar10.yaml", "nb201_table.yaml"}) {
+    EXPECT_NO_THROW(LoadExperiment(testing::SourceDir() + "/experiments/" + f, {})) << f;
+  }
+}
+
+}  // namespace
+}  // namespace paretonas::experiments

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Kills a real CLI search with SIGKILL at >= 10 random moments (checkpoint and journal writes
+# included), resuming each time; the final trials and front must equal an uninterrupted run's.
+# Then checks that SIGTERM stops gracefully with a resume hint.
+# Usage: crash_resume_test.sh PARETONAS_BINARY SOURCE_DIR [KILLS]
+set -uo pipefail
+bin=$1
+kills=${3:-12}
+work=$(mktemp -d /tmp/paretonas-crash-XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+# A synthetic table over the whole NB201 space, so the test needs nothing outside the repo.
+"$bin" space enumerate --space nb201 >"$work/keys" || exit 1
+awk 'BEGIN { print "arch,acc,lat" } { printf "%s,%.3f,%.3f\n", $0, (NR * 7919 % 1000) / 10.0, 0.1 + (NR * 104729 % 977) / 100.0 }' \
+  "$work/keys" >"$work/table.csv"
+cat >"$work/exp.yaml" <<YAML
+name: crash
+seed: 5
+space: nb201
+objectives: [{metric: val_accuracy, goal: max}, {metric: latency_ms, goal: min}]
+search: {strategy: nsga2, population: 16}
+evaluator:
+  kind: table
+  workers: 2
+  table: {path: $work/table.csv, key_column: arch, accuracy_column: acc, latency_column: lat, simulated_cost_ms: 25}
+budget: {max_evals: 240}
+YAML
+
+"$bin" search --config "$work/exp.yaml" --run-dir "$work/ref" -q >"$work/ref.log" 2>&1 || { cat "$work/ref.log"; exit 1; }
+
+run=$work/crash
+done_flag=0
+for ((i = 1; i <= kills; i++)); do
+  if [[ -f $run/checkpoint.bin ]]; then
+    "$bin" resume "$run" -q >>"$work/crash.log" 2>&1 &
+  else
+    rm -rf "$run"
+    "$bin" search --config "$work/exp.yaml" --run-dir "$run" -q >>"$work/crash.log" 2>&1 &
+  fi
+  pid=$!
+  sleep "0.$((RANDOM % 9 + 1))$((RANDOM % 10))"
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -9 "$pid"
+    wait "$pid" 2>/dev/null
+    echo "kill $i: SIGKILL after $(grep -c . "$run/trials.jsonl" 2>/dev/null || echo 0) told trials"
+  else
+    wait "$pid"
+    echo "kill $i: the search had already finished"
+    done_flag=1
+    break
+  fi
+done
+if [[ $done_flag -eq 0 ]]; then
+  "$bin" resume "$run" -q >>"$work/crash.log" 2>&1 || { echo "final resume failed"; tail -20 "$work/crash.log"; exit 1; }
+fi
+
+fail=0
+if ! cmp -s "$work/ref/trials.jsonl" "$run/trials.jsonl"; then
+  echo "FAIL: trials.jsonl differs from the uninterrupted run"
+  diff <(head -c 3000 "$work/ref/trials.jsonl") <(head -c 3000 "$run/trials.jsonl") | head -10
+  fail=1
+fi
+if ! cmp -s "$work/ref/front.csv" "$run/front.csv"; then
+  echo "FAIL: front.csv differs"
+  fail=1
+fi
+echo "crash-resume: $(wc -l <"$run/trials.jsonl") trials, front of $(($(wc -l <"$run/front.csv") - 1)), identical: $([[ $fail -eq 0 ]] && echo yes || echo no)"
+
+# Graceful stop: SIGTERM finishes the evaluations in flight, saves, and says how to resume.
+rm -rf "$work/term"
+"$bin" search --config "$work/exp.yaml" --run-dir "$work/term" -q >"$work/term.log" 2>&1 &
+pid=$!
+sleep 1
+kill -TERM "$pid"
+wait "$pid"
+rc=$?
+if [[ $rc -ne 130 ]] || ! grep -q "paretonas resume" "$work/term.log"; then
+  echo "FAIL: SIGTERM: exit $rc"; cat "$work/term.log"; fail=1
+fi
+"$bin" resume "$work/term" -q >/dev/null 2>&1 || { echo "FAIL: resume after SIGTERM"; fail=1; }
+cmp -s "$work/ref/trials.jsonl" "$work/term/trials.jsonl" || { echo "FAIL: trials after SIGTERM+resume differ"; fail=1; }
+
+[[ $fail -eq 0 ]] && echo "2 passed, 0 failed" || echo "failed"
+exit $fail

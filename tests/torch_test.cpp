@@ -1,0 +1,318 @@
+// LibTorch-side tests: the module builder, datasets and the training evaluator.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+#include <zlib.h>
+
+#include <atomic>
+#include <map>
+#include <random>
+
+#include "evaluator/dataset.h"
+#include "evaluator/table_evaluator.h"
+#include "evaluator/train_evaluator.h"
+#include "evaluator/worker_pool.h"
+#include "space/graph_net.h"
+#include "space/input_error.h"
+#include "space/search_space.h"
+#include "tests/test_paths.h"
+
+namespace paretonas {
+namespace {
+
+using space::InputSpec;
+using space::SearchSpace;
+
+std::vector<std::pair<std::string, SearchSpace>> Spaces(InputSpec in) {
+  return {{"nb201", SearchSpace::Load("nb201", {{"channels", "8"}, {"cells_per_stage", "2"}}, in)},
+          {"mobilenet", SearchSpace::Load("mobilenet", {}, in)},
+          {"tiny_hybrid", SearchSpace::Load(testing::SourceDir() + "/experiments/spaces/tiny_hybrid.yaml", {}, in)}};
+}
+
+TEST(GraphNet, ParameterCountEqualsTheStaticCount) {
+  std::mt19937_64 rng(2);
+  for (auto& [name, sp] : Spaces(InputSpec{{1, 28, 28}, 10})) {
+    for (int i = 0; i < 25; ++i) {
+      const space::Genotype g = sp.Sample(rng);
+      const space::StaticCosts c = sp.Costs(g);
+      space::GraphNet pruned(sp.Plan(g), space::GraphNetOptions{});
+      space::GraphNet full(sp.Plan(g), space::GraphNetOptions{true});
+      EXPECT_EQ(pruned->NumParameters(), c.params_pruned) << name << " " << sp.Key(g);
+      EXPECT_EQ(full->NumParameters(), c.params) << name << " " << sp.Key(g);
+    }
+  }
+  // The full-size NB201 network too.
+  const SearchSpace nb = SearchSpace::Load("nb201", {}, InputSpec{{3, 32, 32}, 10});
+  for (int i = 0; i < 5; ++i) {
+    const space::Genotype g = nb.Sample(rng);
+    space::GraphNet net(nb.Plan(g), space::GraphNetOptions{true});
+    EXPECT_EQ(net->NumParameters(), nb.Costs(g).params) << nb.Key(g);
+  }
+}
+
+TEST(GraphNet, ForwardGivesLogitsForBothInputShapesAndBatchSizes) {
+  std::mt19937_64 rng(4);
+  torch::NoGradGuard no_grad;
+  for (const InputSpec in : {InputSpec{{1, 28, 28}, 10}, InputSpec{{3, 32, 32}, 7}}) {
+    for (auto& [name, sp] : Spaces(in)) {
+      for (int i = 0; i < 3; ++i) {
+        const space::Genotype g = sp.Sample(rng);
+        space::GraphNet net(sp.Plan(g), space::GraphNetOptions{});
+        net->eval();
+        for (int64_t batch : {1, 128}) {
+          auto y = net->forward(torch::randn({batch, in.shape.c, in.shape.h, in.shape.w}));
+          EXPECT_EQ(y.sizes(), (std::vector<int64_t>{batch, in.num_classes})) << name << " " << sp.Key(g);
+          EXPECT_TRUE(torch::isfinite(y).all().item<bool>());
+        }
+      }
+    }
+  }
+}
+
+TEST(GraphNet, CloneCopiesEveryEdgeModule) {
+  const SearchSpace sp = SearchSpace::Load("mobilenet", {}, InputSpec{{1, 28, 28}, 10});
+  std::mt19937_64 rng(1);
+  const space::Genotype g = sp.Sample(rng);
+  space::GraphNet net(sp.Plan(g), space::GraphNetOptions{});
+  auto copy = std::dynamic_pointer_cast<space::GraphNetImpl>(net->clone());
+  ASSERT_TRUE(copy);
+  EXPECT_EQ(copy->NumParameters(), net->NumParameters());
+  torch::NoGradGuard no_grad;
+  net->eval();
+  copy->eval();
+  auto x = torch::randn({2, 1, 28, 28});
+  EXPECT_TRUE(torch::allclose(net->forward(x), copy->forward(x)));
+}
+
+evaluator::DatasetOptions Synthetic() {
+  evaluator::DatasetOptions d;
+  d.name = "synthetic";
+  d.synthetic_train = 600;
+  d.synthetic_size = 8;
+  d.synthetic_classes = 4;
+  d.validation = 200;
+  return d;
+}
+
+evaluator::TrainOptions QuickTraining() {
+  evaluator::TrainOptions t;
+  t.epochs = 2;
+  t.batch_size = 32;
+  t.lr = 0.1;
+  t.latency_repeats = 5;
+  t.latency_warmup = 1;
+  return t;
+}
+
+std::vector<evaluator::EvalRequest> Requests(const SearchSpace& sp, int n, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<evaluator::EvalRequest> out;
+  for (int i = 0; i < n; ++i) {
+    const space::Genotype g = sp.Sample(rng);
+    out.push_back({i, sp.Key(g), sp.CanonicalHash(g), g, 1000u + i});
+  }
+  return out;
+}
+
+std::map<std::int64_t, evaluator::EvalResult> RunPool(evaluator::Evaluator& ev, int workers,
+                                                      const std::vector<evaluator::EvalRequest>& reqs) {
+  evaluator::WorkerPool pool(ev, workers);
+  std::map<std::int64_t, evaluator::EvalResult> out;
+  pool.EvaluateBatch(reqs, [&](const evaluator::EvalResult& r) { out[r.trial_id] = r; }, nullptr);
+  return out;
+}
+
+TEST(TrainEvaluator, SameSeedGivesBitIdenticalMetricsWithOneAndTwoWorkers) {
+  const SearchSpace sp = SearchSpace::Load("nb201", {{"channels", "4"}, {"cells_per_stage", "1"}},
+                                           evaluator::DatasetInput(Synthetic()));
+  const auto reqs = Requests(sp, 4, 5);
+  evaluator::TrainEvaluator ev(sp, Synthetic(), QuickTraining());
+  const auto one = RunPool(ev, 1, reqs);
+  const auto two = RunPool(ev, 2, reqs);
+  ASSERT_EQ(one.size(), 4u);
+  ASSERT_EQ(two.size(), 4u);
+  bool learned = false;
+  for (const auto& [id, r] : one) {
+    ASSERT_TRUE(r.ok) << r.failure;
+    for (const char* m : {"val_accuracy", "train_loss", "params", "macs", "model_bytes"})
+      EXPECT_EQ(r.metrics.at(m), two.at(id).metrics.at(m)) << m << " of #" << id;
+    EXPECT_GT(r.metrics.at("latency_ms"), 0);
+    learned |= r.metrics.at("val_accuracy") > 40;  // chance is 25%
+  }
+  EXPECT_TRUE(learned) << "no candidate learned the synthetic task";
+}
+
+// Throws for one trial id, otherwise defers to the real evaluator.
+class FaultyEvaluator : public evaluator::Evaluator {
+ public:
+  explicit FaultyEvaluator(evaluator::Evaluator& inner) : inner_(inner) {}
+  evaluator::EvalResult Evaluate(const evaluator::EvalRequest& r) override {
+    if (r.trial_id == 1) throw std::runtime_error("boom");
+    return inner_.Evaluate(r);
+  }
+  void PrepareWorkerThread() override { inner_.PrepareWorkerThread(); }
+  std::string Describe() const override { return "faulty"; }
+
+ private:
+  evaluator::Evaluator& inner_;
+};
+
+TEST(TrainEvaluator, BadCandidatesBecomeFailedResultsWhileOthersFinish) {
+  const SearchSpace sp = SearchSpace::Load("nb201", {{"channels", "4"}, {"cells_per_stage", "1"}},
+                                           evaluator::DatasetInput(Synthetic()));
+  auto reqs = Requests(sp, 3, 9);
+  // Trial 2: the largest network of the space, over the parameter limit.
+  reqs[2].genotype = space::Genotype(6, 3);
+  reqs[2].key = sp.Key(reqs[2].genotype);
+  reqs[0].genotype = sp.ParseKey("|nor_conv_3x3~0|+|nor_conv_3x3~0|none~1|+|nor_conv_1x1~0|none~1|nor_conv_3x3~2|");
+  evaluator::TrainOptions t = QuickTraining();
+  t.max_params = sp.Costs(reqs[2].genotype).params_pruned - 1;
+  evaluator::TrainEvaluator ev(sp, Synthetic(), t);
+  FaultyEvaluator faulty(ev);
+  const auto out = RunPool(faulty, 2, reqs);
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_TRUE(out.at(0).ok) << out.at(0).failure;
+  EXPECT_FALSE(out.at(1).ok);
+  EXPECT_NE(out.at(1).failure.find("boom"), std::string::npos);
+  EXPECT_FALSE(out.at(2).ok);
+  EXPECT_NE(out.at(2).failure.find("rejected before training: params"), std::string::npos) << out.at(2).failure;
+
+  // Divergence: an absurd learning rate makes the loss non-finite.
+  evaluator::TrainOptions wild = QuickTraining();
+  wild.lr = 1e12;
+  wild.momentum = 0.99;
+  evaluator::TrainEvaluator diverging(sp, Synthetic(), wild);
+  const auto r = diverging.Evaluate(reqs[0]);
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.failure.find("diverged"), std::string::npos) << r.failure;
+}
+
+// Counts evaluations that reach the inner evaluator.
+class CountingEvaluator : public evaluator::Evaluator {
+ public:
+  evaluator::EvalResult Evaluate(const evaluator::EvalRequest& r) override {
+    ++calls;
+    evaluator::EvalResult out;
+    out.trial_id = r.trial_id;
+    out.ok = true;
+    out.metrics["val_accuracy"] = static_cast<double>(r.key.size());
+    return out;
+  }
+  std::string Describe() const override { return "counting"; }
+  std::atomic<int> calls{0};
+};
+
+TEST(CachingEvaluator, AReproposedArchitectureIsNotRetrained) {
+  CountingEvaluator inner;
+  evaluator::CachingEvaluator cache(inner, "e1");
+  evaluator::EvalRequest a{0, "arch-a", "h1", {0}, 1}, b{1, "arch-a-again", "h1", {0}, 2},
+      c{2, "arch-c", "h2", {1}, 3};
+  EXPECT_EQ(cache.Evaluate(a).trial_id, 0);
+  const auto again = cache.Evaluate(b);
+  EXPECT_EQ(again.trial_id, 1);
+  EXPECT_EQ(again.metrics.at("val_accuracy"), 6.0);  // the cached result of arch-a
+  cache.Evaluate(c);
+  EXPECT_EQ(inner.calls.load(), 2);
+  EXPECT_EQ(cache.hits(), 1u);
+}
+
+void WriteGz(const std::string& path, const std::string& bytes) {
+  gzFile f = gzopen(path.c_str(), "wb");
+  gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size()));
+  gzclose(f);
+}
+
+std::string IdxHeader(std::uint32_t magic, std::vector<std::uint32_t> dims) {
+  std::string s;
+  auto put = [&](std::uint32_t v) {
+    for (int i = 3; i >= 0; --i) s.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+  };
+  put(magic);
+  for (auto d : dims) put(d);
+  return s;
+}
+
+TEST(Datasets, IdxReaderRejectsTruncatedAndWrongMagicFiles) {
+  const std::string dir = testing::TempDir("idx");
+  WriteGz(dir + "/ok.gz", IdxHeader(0x801, {3}) + std::string("\x01\x02\x03", 3));
+  EXPECT_EQ(evaluator::ReadIdx(dir + "/ok.gz", 0x801).sizes(), (std::vector<int64_t>{3}));
+  WriteGz(dir + "/short.gz", IdxHeader(0x803, {2, 28, 28}) + std::string(100, '\0'));
+  try {
+    evaluator::ReadIdx(dir + "/short.gz", 0x803);
+    ADD_FAILURE() << "accepted a truncated file";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("short.gz"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("truncated"), std::string::npos) << e.what();
+  }
+  WriteGz(dir + "/magic.gz", IdxHeader(0x1234, {1}) + "x");
+  try {
+    evaluator::ReadIdx(dir + "/magic.gz", 0x803);
+    ADD_FAILURE() << "accepted a wrong magic number";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("wrong magic"), std::string::npos) << e.what();
+  }
+  evaluator::DatasetOptions missing;
+  missing.path = dir;  // no Fashion-MNIST files here
+  EXPECT_THROW(evaluator::LoadDataset(missing), InputError);
+}
+
+TEST(Datasets, SplitIsStratifiedSeededAndDisjoint) {
+  auto o = Synthetic();
+  const auto a = evaluator::LoadDataset(o);
+  const auto b = evaluator::LoadDataset(o);
+  EXPECT_TRUE(torch::equal(a.val_x, b.val_x));
+  EXPECT_EQ(a.val_x.size(0), 200);
+  EXPECT_EQ(a.train_x.size(0), 400);
+  for (int c = 0; c < 4; ++c) EXPECT_EQ(a.val_y.eq(c).sum().item<int64_t>(), 50);
+  o.split_seed = 1;
+  EXPECT_FALSE(torch::equal(evaluator::LoadDataset(o).val_x, a.val_x));
+  o.train_subset = 100;
+  EXPECT_EQ(evaluator::LoadDataset(o).train_x.size(0), 100);
+}
+
+TEST(Datasets, FashionMnistLoadsFromTheDebianPackage) {
+  evaluator::DatasetOptions o;
+  if (!std::ifstream(o.DefaultPath() + "/train-labels-idx1-ubyte.gz"))
+    GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  o.validation = 5000;
+  const auto d = evaluator::LoadDataset(o, true);
+  EXPECT_EQ(d.train_x.size(0), 55000);
+  EXPECT_EQ(d.val_x.size(0), 5000);
+  EXPECT_EQ(d.test_x.size(0), 10000);
+  EXPECT_EQ(d.train_x.sizes().slice(1), (std::vector<int64_t>{1, 28, 28}));
+  EXPECT_NEAR(d.train_x.mean().item<double>(), 0.0, 0.05);
+}
+
+TEST(TableEvaluator, MissingKeyIsAFailedResultAndBadCsvNamesTheRow) {
+  const std::string dir = testing::TempDir("table");
+  testing::WriteText(dir + "/t.csv", "arch,acc,lat\na,90.5,1.5\nb,80,0.5\n");
+  evaluator::TableOptions o;
+  o.path = dir + "/t.csv";
+  o.key_column = "arch";
+  o.accuracy_column = "acc";
+  o.latency_column = "lat";
+  evaluator::TableEvaluator t(o, nullptr);
+  evaluator::EvalRequest r{3, "a", "", {}, 0};
+  auto res = t.Evaluate(r);
+  EXPECT_TRUE(res.ok);
+  EXPECT_EQ(res.metrics.at("val_accuracy"), 90.5);
+  EXPECT_EQ(res.metrics.at("latency_ms"), 1.5);
+  r.key = "zzz";
+  res = t.Evaluate(r);
+  EXPECT_FALSE(res.ok);
+  EXPECT_NE(res.failure.find("'zzz'"), std::string::npos);
+  testing::WriteText(dir + "/bad.csv", "arch,acc,lat\na,90.5,1.5\nb,eighty,0.5\n");
+  o.path = dir + "/bad.csv";
+  try {
+    evaluator::TableEvaluator bad(o, nullptr);
+    ADD_FAILURE() << "accepted a non-numeric accuracy";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("bad.csv:3"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("eighty"), std::string::npos) << e.what();
+  }
+  o.path = dir + "/t.csv";
+  o.latency_column = "latency";
+  EXPECT_THROW(evaluator::TableEvaluator(o, nullptr), InputError);
+}
+
+}  // namespace
+}  // namespace paretonas
