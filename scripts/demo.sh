@@ -10,8 +10,6 @@ echo "demo: search took $(( $(date +%s) - start )) s"
 echo "demo: exporting the front as JSON and DOT into $run_dir/export"
 "$bin" export "$run_dir" --front --format json --out "$run_dir/export" >/dev/null
 "$bin" export "$run_dir" --front --format dot --out "$run_dir/export" >/dev/null
-if "$bin" report "$run_dir" --out "$run_dir/report.html" 2>/dev/null; then
-  echo "demo: report: $run_dir/report.html"
-else
-  echo "demo: the HTML report is not built yet; the front is in $run_dir/front.csv"
-fi
+"$bin" report "$run_dir" --out "$run_dir/report.html" >/dev/null
+echo "demo: report: $run_dir/report.html (open it in a browser)"
+echo "demo: front:  $run_dir/front.csv; exports: $run_dir/export"

@@ -79,6 +79,9 @@ check "export with a bad format" 2 "$bin" export "$run" --front --format pickle 
 check "export with --train-epochs" 0 "$bin" export "$run" --id 0 --format json --out "$work/final" --train-epochs 1
 check "retrained json reports test accuracy" 0 grep -q '"test_accuracy"' "$work/final/arch_0.json"
 
+check "report" 0 "$bin" report "$run" --out "$work/report.html"
+check "report is one HTML file with the plots" 0 bash -c "grep -q '<svg' '$work/report.html' && grep -q 'Pareto front' '$work/report.html' && grep -q 'Hypervolume' '$work/report.html' && ! grep -q '<script' '$work/report.html'"
+check "report of a missing run" 2 "$bin" report "$work/nothing" --out "$work/r.html"
 check "resume a finished search" 0 "$bin" resume "$run"
 check "resume with a larger budget" 0 "$bin" resume "$run" --max-evals 18
 n=$(wc -l <"$run/trials.jsonl")

@@ -1,0 +1,270 @@
+#include "experiments/report.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <map>
+#include <sstream>
+
+#include "search/search_loop.h"
+#include "space/search_space.h"
+
+namespace paretonas::experiments {
+namespace {
+
+std::string Esc(const std::string& s) {
+  std::string o;
+  for (char c : s) {
+    switch (c) {
+      case '<': o += "&lt;"; break;
+      case '>': o += "&gt;"; break;
+      case '&': o += "&amp;"; break;
+      case '"': o += "&quot;"; break;
+      default: o += c;
+    }
+  }
+  return o;
+}
+
+std::string Num(double v, int digits = 4) {
+  if (!std::isfinite(v)) return "-";
+  char buf[40];
+  if (std::abs(v) >= 1e4 && std::floor(v) == v) std::snprintf(buf, sizeof(buf), "%.0f", v);
+  else std::snprintf(buf, sizeof(buf), "%.*g", digits, v);
+  return buf;
+}
+
+struct Axis {
+  double lo, hi;
+  double Map(double v, double a, double b) const { return a + (v - lo) / (hi - lo) * (b - a); }
+};
+
+Axis MakeAxis(const std::vector<double>& values) {
+  double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+  for (double v : values) {
+    lo = std::min(lo, v);
+    hi = std::max(hi, v);
+  }
+  if (!std::isfinite(lo)) return {0, 1};
+  if (hi - lo <= 0) {
+    lo -= 0.5;
+    hi += 0.5;
+  }
+  const double pad = 0.05 * (hi - lo);
+  return {lo - pad, hi + pad};
+}
+
+// Axis ticks and labels of a plot box.
+void Ticks(std::ostringstream& os, const Axis& x, const Axis& y, double x0, double x1, double y0,
+           double y1, const std::string& xlabel, const std::string& ylabel) {
+  os << "<rect x='" << x0 << "' y='" << y1 << "' width='" << x1 - x0 << "' height='" << y0 - y1
+     << "' fill='none' stroke='#444'/>";
+  for (int i = 0; i <= 4; ++i) {
+    const double xv = x.lo + (x.hi - x.lo) * i / 4, px = x.Map(xv, x0, x1);
+    const double yv = y.lo + (y.hi - y.lo) * i / 4, py = y.Map(yv, y0, y1);
+    os << "<line x1='" << px << "' y1='" << y0 << "' x2='" << px << "' y2='" << y0 + 5
+       << "' stroke='#444'/><text x='" << px << "' y='" << y0 + 18
+       << "' font-size='11' text-anchor='middle'>" << Num(xv, 3) << "</text>";
+    os << "<line x1='" << x0 - 5 << "' y1='" << py << "' x2='" << x0 << "' y2='" << py
+       << "' stroke='#444'/><text x='" << x0 - 8 << "' y='" << py + 4
+       << "' font-size='11' text-anchor='end'>" << Num(yv, 3) << "</text>";
+  }
+  os << "<text x='" << (x0 + x1) / 2 << "' y='" << y0 + 36 << "' font-size='13' text-anchor='middle'>"
+     << Esc(xlabel) << "</text><text transform='translate(" << x0 - 48 << "," << (y0 + y1) / 2
+     << ") rotate(-90)' font-size='13' text-anchor='middle'>" << Esc(ylabel) << "</text>";
+}
+
+std::string Scatter(const search::SearchState& state, const search::Problem& problem,
+                    const std::string& xm, const std::string& ym,
+                    const std::vector<std::int64_t>& front) {
+  std::vector<std::int64_t> ids;
+  std::vector<double> xs, ys;
+  for (const auto& t : state.trials) {
+    if (t.state != search::TrialState::kComplete || !t.metrics.count(xm) || !t.metrics.count(ym)) continue;
+    ids.push_back(t.id);
+    xs.push_back(t.metrics.at(xm));
+    ys.push_back(t.metrics.at(ym));
+  }
+  const Axis ax = MakeAxis(xs), ay = MakeAxis(ys);
+  const double x0 = 70, x1 = 640, y0 = 360, y1 = 20;
+  std::ostringstream os;
+  os << "<svg xmlns='http://www.w3.org/2000/svg' width='680' height='410' class='plot'>";
+  Ticks(os, ax, ay, x0, x1, y0, y1, xm, ym);
+  std::vector<std::pair<double, double>> fp;
+  for (auto id : front) {
+    const auto& m = state.trials[id].metrics;
+    if (m.count(xm) && m.count(ym)) fp.emplace_back(m.at(xm), m.at(ym));
+  }
+  std::sort(fp.begin(), fp.end());
+  os << "<polyline fill='none' stroke='#1a9641' stroke-width='2' points='";
+  for (const auto& [x, y] : fp) os << ax.Map(x, x0, x1) << "," << ay.Map(y, y0, y1) << " ";
+  os << "'/>";
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const bool on = std::find(front.begin(), front.end(), ids[i]) != front.end();
+    os << "<circle cx='" << ax.Map(xs[i], x0, x1) << "' cy='" << ay.Map(ys[i], y0, y1) << "' r='"
+       << (on ? 5 : 3.5) << "' fill='" << (on ? "#1a9641" : "#d7191c") << "' fill-opacity='"
+       << (on ? 1 : 0.55) << "'><title>#" << ids[i] << " " << Esc(state.trials[ids[i]].key)
+       << "</title></circle>";
+  }
+  os << "<circle cx='" << x1 - 150 << "' cy='" << y1 + 15 << "' r='5' fill='#1a9641'/><text x='"
+     << x1 - 140 << "' y='" << y1 + 19 << "' font-size='12'>Pareto front (" << front.size()
+     << ")</text><circle cx='" << x1 - 150 << "' cy='" << y1 + 33
+     << "' r='3.5' fill='#d7191c' fill-opacity='0.55'/><text x='" << x1 - 140 << "' y='"
+     << y1 + 37 << "' font-size='12'>dominated (" << ids.size() - fp.size() << ")</text>";
+  os << "</svg>";
+  (void)problem;
+  return os.str();
+}
+
+std::string HypervolumePlot(const search::SearchState& state) {
+  std::vector<double> xs(state.hv_evals.begin(), state.hv_evals.end());
+  const Axis ax = MakeAxis(xs), ay = MakeAxis(state.hv_history);
+  const double x0 = 70, x1 = 640, y0 = 260, y1 = 20;
+  std::ostringstream os;
+  os << "<svg xmlns='http://www.w3.org/2000/svg' width='680' height='310' class='plot'>";
+  Ticks(os, ax, ay, x0, x1, y0, y1, "evaluations", "hypervolume (normalised)");
+  os << "<polyline fill='none' stroke='#2b83ba' stroke-width='2' points='";
+  for (size_t i = 0; i < xs.size(); ++i)
+    os << ax.Map(xs[i], x0, x1) << "," << ay.Map(state.hv_history[i], y0, y1) << " ";
+  os << "'/>";
+  for (size_t i = 0; i < xs.size(); ++i)
+    os << "<circle cx='" << ax.Map(xs[i], x0, x1) << "' cy='" << ay.Map(state.hv_history[i], y0, y1)
+       << "' r='3' fill='#2b83ba'/>";
+  os << "</svg>";
+  return os.str();
+}
+
+std::string OpColor(const space::OpSpec& op) {
+  switch (op.kind) {
+    case space::OpKind::kSkip: return "#999999";
+    case space::OpKind::kNorConv: return op.kernel >= 3 ? "#d7191c" : "#fdae61";
+    case space::OpKind::kAvgPool:
+    case space::OpKind::kMaxPool: return "#2b83ba";
+    case space::OpKind::kMBConv: return "#7b3294";
+    default: return "#1a1a1a";
+  }
+}
+
+// Layered drawing of the live graph: a vertex's layer is its longest path from the input.
+std::string GraphDrawing(const space::NetworkPlan& plan) {
+  const int n = static_cast<int>(plan.vertices.size());
+  std::vector<int> layer(n, -1);
+  layer[plan.input] = 0;
+  for (const auto& e : plan.edges)  // edges are in topological order of their targets
+    if (e.live && layer[e.src] >= 0) layer[e.dst] = std::max(layer[e.dst], layer[e.src] + 1);
+  std::map<int, std::vector<int>> by_layer;
+  for (int v = 0; v < n; ++v)
+    if (layer[v] >= 0 && (v == plan.input || v == plan.output || layer[v] > 0)) by_layer[layer[v]].push_back(v);
+  if (layer[plan.output] < 0) return "<p><em>the output is not connected to the input</em></p>";
+  size_t widest = 1;
+  for (const auto& [l, vs] : by_layer) widest = std::max(widest, vs.size());
+  const double w = std::max<double>(340, 170.0 * widest), h = 70.0 * by_layer.size() + 20;
+  std::map<int, std::pair<double, double>> pos;
+  for (const auto& [l, vs] : by_layer)
+    for (size_t i = 0; i < vs.size(); ++i) pos[vs[i]] = {w * (i + 1) / (vs.size() + 1), 30 + 70.0 * l};
+  std::ostringstream os;
+  os << "<svg xmlns='http://www.w3.org/2000/svg' width='" << w << "' height='" << h << "'>";
+  // Edges that would overlap (parallel edges, or edges skipping layers along one column) are
+  // drawn as curves bent alternately left and right.
+  std::map<std::pair<int, int>, int> seen_pair;
+  int bends = 0;
+  for (const auto& e : plan.edges) {
+    if (!e.live || !pos.count(e.src) || !pos.count(e.dst)) continue;
+    const auto [xa, ya] = pos[e.src];
+    const auto [xb, yb] = pos[e.dst];
+    const int parallel = seen_pair[{e.src, e.dst}]++;
+    const int span = layer[e.dst] - layer[e.src];
+    double bend = 0;
+    if (parallel > 0 || span > 1) {
+      ++bends;
+      bend = (bends % 2 ? 1 : -1) * (28.0 * span + 18.0 * parallel);
+    }
+    const double mx = (xa + xb) / 2 + bend, my = (ya + yb) / 2;
+    os << "<path d='M" << xa << "," << ya << " Q" << mx + bend << "," << my << " " << xb << ","
+       << yb << "' fill='none' stroke='" << OpColor(e.op) << "' stroke-width='2'/><text x='"
+       << mx + (bend < 0 ? -4 : 4) << "' y='" << my + 3 << "' font-size='10' text-anchor='"
+       << (bend < 0 ? "end" : "start") << "' fill='" << OpColor(e.op) << "'>" << Esc(e.op.Label())
+       << "</text>";
+  }
+  for (const auto& [v, p] : pos) {
+    const auto& s = plan.vertices[v];
+    os << "<circle cx='" << p.first << "' cy='" << p.second << "' r='6' fill='"
+       << (v == plan.input || v == plan.output ? "#1a9641" : "#fff") << "' stroke='#333'><title>"
+       << s.c << "x" << s.h << "x" << s.w << "</title></circle>";
+  }
+  os << "</svg>";
+  return os.str();
+}
+
+}  // namespace
+
+std::string RenderReport(const std::string& title, const search::SearchState& state,
+                         const search::Problem& problem) {
+  const auto front = search::ParetoFront(state, problem);
+  std::string xm, ym;
+  auto has = [&](const std::string& m) {
+    return std::any_of(problem.objectives.begin(), problem.objectives.end(),
+                       [&](const search::Objective& o) { return o.metric == m; });
+  };
+  if (has("val_accuracy") && has("latency_ms")) {
+    xm = "latency_ms";
+    ym = "val_accuracy";
+  } else {
+    xm = problem.objectives[1].metric;
+    ym = problem.objectives[0].metric;
+  }
+  int failed = 0;
+  for (const auto& t : state.trials) failed += t.state == search::TrialState::kFailed;
+  std::ostringstream os;
+  os << "<!DOCTYPE html><html><head><meta charset='utf-8'><title>" << Esc(title)
+     << "</title><style>body{font-family:sans-serif;margin:24px;color:#222}"
+        "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:3px 8px;"
+        "text-align:right}td.arch{text-align:left;font-family:monospace;font-size:11px;word-break:break-all;max-width:420px}"
+        ".plot{background:#fafafa}.graphs{display:flex;flex-wrap:wrap;gap:16px}"
+        ".graphs div{border:1px solid #ddd;padding:6px}</style></head><body>";
+  os << "<h1>" << Esc(title) << "</h1><p>" << state.NumFinished() << " evaluations (" << failed
+     << " failed), " << state.generation << " generations, strategy " << Esc(state.strategy)
+     << ", seed " << state.seed << ". Objectives: ";
+  for (size_t i = 0; i < problem.objectives.size(); ++i)
+    os << (i ? ", " : "") << (problem.objectives[i].maximize ? "max " : "min ")
+       << Esc(problem.objectives[i].metric);
+  for (const auto& c : problem.constraints) os << "; " << Esc(c.ToString());
+  os << ".</p><h2>Every evaluated architecture</h2>" << Scatter(state, problem, xm, ym, front);
+  if (!state.hv_history.empty()) os << "<h2>Hypervolume</h2>" << HypervolumePlot(state);
+  os << "<h2>Pareto front</h2><table><tr><th>id</th><th>gen</th>";
+  const std::vector<std::string> cols{"val_accuracy", "latency_ms", "latency_predicted_ms", "params",
+                                      "macs", "model_bytes", "activation_bytes"};
+  for (const auto& c : cols) os << "<th>" << c << "</th>";
+  os << "<th>arch</th></tr>";
+  std::vector<std::int64_t> sorted(front.begin(), front.end());
+  std::sort(sorted.begin(), sorted.end(), [&](auto a, auto b) {
+    return problem.ObjectiveVector(state.trials[a])[0] < problem.ObjectiveVector(state.trials[b])[0];
+  });
+  for (auto id : sorted) {
+    const auto& t = state.trials[id];
+    os << "<tr><td>" << id << "</td><td>" << t.generation << "</td>";
+    for (const auto& c : cols) {
+      auto it = t.metrics.find(c);
+      os << "<td>" << (it == t.metrics.end() ? "-" : Num(it->second)) << "</td>";
+    }
+    os << "<td class='arch'>" << Esc(t.key) << "</td></tr>";
+  }
+  os << "</table>";
+  if (problem.space) {
+    os << "<h2>Front architectures</h2><p>Live graph of each member (layers by longest path from "
+          "the input; red: 3x3 conv, orange: 1x1 conv, blue: pooling, grey: skip, purple: "
+          "mbconv).</p><div class='graphs'>";
+    for (auto id : sorted) {
+      const auto& t = state.trials[id];
+      os << "<div><b>#" << id << "</b> " << Esc(ym) << " " << Num(t.metrics.count(ym) ? t.metrics.at(ym) : NAN)
+         << ", " << Esc(xm) << " " << Num(t.metrics.count(xm) ? t.metrics.at(xm) : NAN) << "<br>"
+         << GraphDrawing(problem.space->Plan(t.genotype)) << "</div>";
+    }
+    os << "</div>";
+  }
+  os << "</body></html>\n";
+  return os.str();
+}
+
+}  // namespace paretonas::experiments
