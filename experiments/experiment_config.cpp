@@ -226,7 +226,8 @@ ExperimentConfig ParseExperiment(const std::string& text, const std::string& fil
   if (const YAML::Node s = root["search"]) {
     CheckKeys(file, "search", s,
               {"strategy", "population", "batch", "crossover_prob", "mutation_rate",
-               "sample_size", "reject_disconnected", "max_tries"});
+               "sample_size", "reject_disconnected", "max_tries", "sampler", "mutation",
+               "crossover"});
     auto& o = c.search;
     if (s["strategy"]) o.name = AsString(file, "search.strategy", s["strategy"]);
     if (s["population"]) o.population = AsInt(file, "search.population", s["population"]);
@@ -236,6 +237,9 @@ ExperimentConfig ParseExperiment(const std::string& text, const std::string& fil
     if (s["sample_size"]) o.sample_size = AsInt(file, "search.sample_size", s["sample_size"]);
     if (s["reject_disconnected"]) o.reject_disconnected = AsBool(file, "search.reject_disconnected", s["reject_disconnected"]);
     if (s["max_tries"]) o.max_tries = AsInt(file, "search.max_tries", s["max_tries"]);
+    if (s["sampler"]) o.sampler = AsString(file, "search.sampler", s["sampler"]);
+    if (s["mutation"]) o.mutation = AsString(file, "search.mutation", s["mutation"]);
+    if (s["crossover"]) o.crossover = AsString(file, "search.crossover", s["crossover"]);
     if (!s["sample_size"]) o.sample_size = std::min(o.sample_size, std::max(2, o.population));
     const std::string bad = o.Validate();
     if (!bad.empty()) throw InputError(Where(file, s) + bad);
@@ -366,6 +370,9 @@ std::string ExperimentConfig::ToYaml() const {
     y << YAML::Key << "sample_size" << YAML::Value << s.sample_size;
     y << YAML::Key << "reject_disconnected" << YAML::Value << s.reject_disconnected;
     y << YAML::Key << "max_tries" << YAML::Value << s.max_tries;
+    y << YAML::Key << "sampler" << YAML::Value << s.sampler;
+    y << YAML::Key << "mutation" << YAML::Value << s.mutation;
+    y << YAML::Key << "crossover" << YAML::Value << s.crossover;
     y << YAML::EndMap;
     y << YAML::Key << "evaluator" << YAML::Value << YAML::BeginMap;
     y << YAML::Key << "kind" << YAML::Value << evaluator_kind;

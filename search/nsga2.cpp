@@ -20,17 +20,17 @@ size_t Nsga2::Tournament(std::mt19937_64& rng) const {
 Proposal Nsga2::Propose(const SearchState& state, const Problem& problem,
                         std::mt19937_64& rng) const {
   const space::SearchSpace& sp = *problem.space;
-  if (state.population.size() < 2) return {sp.Sample(rng), {}};
+  if (state.population.size() < 2) return {sampler_->Sample(sp, rng), {}};
   const Trial& pa = state.trials[state.population[Tournament(rng)]];
   const Trial& pb = state.trials[state.population[Tournament(rng)]];
   std::bernoulli_distribution do_cross(options_.crossover_prob);
   space::Genotype child = pa.genotype;
   std::vector<std::int64_t> parents{pa.id};
   if (do_cross(rng)) {
-    child = sp.Crossover(pa.genotype, pb.genotype, rng);
+    child = crossover_->Cross(sp, pa.genotype, pb.genotype, rng);
     if (pb.id != pa.id) parents.push_back(pb.id);
   }
-  return {sp.Mutate(child, MutationRate(problem), rng), parents};
+  return {mutation_->Mutate(sp, child, MutationRate(problem), rng), parents};
 }
 
 void Nsga2::Survive(SearchState& state, const Problem& problem,

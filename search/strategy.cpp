@@ -29,9 +29,25 @@ std::string StrategyOptions::Validate() const {
       << "]";
   } else if (max_tries < 1) {
     e << "search.max_tries: " << max_tries << " must be >= 1";
+  } else {
+    auto check = [&](const char* field, const std::string& value,
+                     const std::vector<std::string>& allowed) {
+      if (std::find(allowed.begin(), allowed.end(), value) != allowed.end()) return;
+      e << "search." << field << ": '" << value << "' is unknown; allowed:";
+      for (size_t i = 0; i < allowed.size(); ++i) e << (i ? ", " : " ") << allowed[i];
+    };
+    check("sampler", sampler, space::SamplerNames());
+    if (e.str().empty()) check("mutation", mutation, space::MutationNames());
+    if (e.str().empty()) check("crossover", crossover, space::CrossoverNames());
   }
   return e.str();
 }
+
+Strategy::Strategy(StrategyOptions options)
+    : options_(std::move(options)),
+      sampler_(space::CreateSampler(options_.sampler)),
+      mutation_(space::CreateMutation(options_.mutation)),
+      crossover_(space::CreateCrossover(options_.crossover)) {}
 
 const std::vector<std::string>& StrategyNames() {
   static const std::vector<std::string> kNames{"nsga2", "random", "regularized_evolution"};
@@ -67,7 +83,7 @@ int Strategy::Ask(SearchState& state, const Problem& problem, int max_new) const
       ok = admissible(p.genotype, &hash);
     }
     for (int t = 0; t < options_.max_tries && !ok; ++t) {  // fall back to fresh samples
-      p = Proposal{sp.Sample(rng), {}};
+      p = Proposal{sampler_->Sample(sp, rng), {}};
       ok = admissible(p.genotype, &hash);
     }
     if (!ok) break;  // the space looks exhausted
@@ -132,7 +148,7 @@ class RandomSearch : public Strategy {
   void PrepareAsk(const SearchState&, const Problem&) const override {}
   Proposal Propose(const SearchState&, const Problem& problem,
                    std::mt19937_64& rng) const override {
-    return {problem.space->Sample(rng), {}};
+    return {sampler_->Sample(*problem.space, rng), {}};
   }
   void Survive(SearchState&, const Problem&, const std::vector<std::int64_t>&) const override {}
 };
@@ -151,7 +167,7 @@ class RegularizedEvolution : public Strategy {
                    std::mt19937_64& rng) const override {
     const auto& pop = state.population;
     if (static_cast<int>(pop.size()) < options_.population) {
-      return {problem.space->Sample(rng), {}};
+      return {sampler_->Sample(*problem.space, rng), {}};
     }
     std::uniform_int_distribution<size_t> pick(0, pop.size() - 1);
     size_t best = pick(rng);
@@ -161,7 +177,7 @@ class RegularizedEvolution : public Strategy {
         best = c;
     }
     const Trial& parent = state.trials[pop[best]];
-    return {problem.space->Mutate(parent.genotype, MutationRate(problem), rng), {parent.id}};
+    return {mutation_->Mutate(*problem.space, parent.genotype, MutationRate(problem), rng), {parent.id}};
   }
   void Survive(SearchState& state, const Problem&,
                const std::vector<std::int64_t>& finished) const override {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "search/problem.h"
+#include "space/operators.h"
 #include "search/search_state.h"
 
 namespace paretonas::search {
@@ -20,6 +21,9 @@ struct StrategyOptions {
   int sample_size = 5;          ///< regularized evolution: tournament sample
   bool reject_disconnected = false;  ///< never propose graphs whose output is unreachable
   int max_tries = 200;          ///< dedup attempts per proposal before falling back to sampling
+  std::string sampler = "uniform";        ///< space::SamplerNames()
+  std::string mutation = "per_decision";  ///< space::MutationNames()
+  std::string crossover = "uniform";      ///< space::CrossoverNames()
 
   /// Empty string when valid; else names the field, its value and the broken constraint.
   std::string Validate() const;
@@ -36,7 +40,8 @@ struct Proposal {
 
 class Strategy {
  public:
-  explicit Strategy(StrategyOptions options) : options_(std::move(options)) {}
+  /// Builds the variation operators named in `options` (throws std::invalid_argument).
+  explicit Strategy(StrategyOptions options);
   virtual ~Strategy() = default;
   const StrategyOptions& options() const { return options_; }
 
@@ -60,6 +65,9 @@ class Strategy {
   double MutationRate(const Problem& p) const;
 
   StrategyOptions options_;
+  std::unique_ptr<space::Sampler> sampler_;
+  std::unique_ptr<space::Mutation> mutation_;
+  std::unique_ptr<space::Crossover> crossover_;
 };
 
 /// The one registry: builds a strategy by options.name. Throws std::invalid_argument.

@@ -735,4 +735,58 @@ std::vector<float> SearchSpace::OneHot(const Genotype& g) const {
   return out;
 }
 
+std::vector<bool> SearchSpace::LiveCellEdges(const Genotype& g) const {
+  std::vector<bool> live(cell_edges_.size(), false);
+  if (first_cell_decision_ < 0) return live;
+  auto active = [&](size_t k) { return cell_ops_[g[first_cell_decision_ + k]].kind != OpKind::kNone; };
+  std::vector<char> fwd(cell_nodes_, 0), bwd(cell_nodes_, 0);
+  fwd[0] = 1;
+  for (size_t k = 0; k < cell_edges_.size(); ++k)  // sorted by target: a forward sweep suffices
+    if (active(k) && fwd[cell_edges_[k].first]) fwd[cell_edges_[k].second] = 1;
+  bwd[cell_nodes_ - 1] = 1;
+  for (size_t k = cell_edges_.size(); k-- > 0;)
+    if (active(k) && bwd[cell_edges_[k].second]) bwd[cell_edges_[k].first] = 1;
+  for (size_t k = 0; k < cell_edges_.size(); ++k)
+    live[k] = active(k) && fwd[cell_edges_[k].first] && bwd[cell_edges_[k].second];
+  return live;
+}
+
+std::vector<float> SearchSpace::GraphEncoding(const Genotype& g, bool pruned) const {
+  std::vector<float> out;
+  if (first_cell_decision_ >= 0) {
+    const std::vector<bool> live = LiveCellEdges(g);
+    std::vector<float> adj(static_cast<size_t>(cell_nodes_) * cell_nodes_, 0.0f);
+    std::vector<float> ops;
+    for (size_t k = 0; k < cell_edges_.size(); ++k) {
+      const int op = g[first_cell_decision_ + k];
+      const bool keep = cell_ops_[op].kind != OpKind::kNone && (!pruned || live[k]);
+      if (keep) adj[cell_edges_[k].first * cell_nodes_ + cell_edges_[k].second] = 1.0f;
+      for (size_t o = 0; o < cell_ops_.size(); ++o)
+        ops.push_back(keep && static_cast<int>(o) == op ? 1.0f : 0.0f);
+    }
+    out.insert(out.end(), adj.begin(), adj.end());
+    out.insert(out.end(), ops.begin(), ops.end());
+  }
+  for (const Stage& st : stages_) {
+    if (st.is_cells) continue;
+    const int depth = st.depth_decision >= 0 ? st.depths[g[st.depth_decision]] : st.depths[0];
+    const int max_depth = *std::max_element(st.depths.begin(), st.depths.end());
+    const int per_kernel = static_cast<int>(st.expansions.size());
+    for (int b = 0; b < max_depth; ++b) {
+      const int choice = g[st.first_block_decision + b];
+      const bool skip = decisions_[st.first_block_decision + b].labels[choice] == "skip";
+      const bool active = b < depth && !skip;
+      out.push_back(active ? 1.0f : 0.0f);
+      for (size_t k = 0; k < st.kernels.size(); ++k)
+        out.push_back(active && choice / per_kernel == static_cast<int>(k) ? 1.0f : 0.0f);
+      for (int e = 0; e < per_kernel; ++e)
+        out.push_back(active && choice % per_kernel == e ? 1.0f : 0.0f);
+    }
+  }
+  if (width_decision_ >= 0)
+    for (size_t w = 0; w < widths_.size(); ++w)
+      out.push_back(g[width_decision_] == static_cast<int>(w) ? 1.0f : 0.0f);
+  return out;
+}
+
 }  // namespace paretonas::space

@@ -76,6 +76,14 @@ class SearchSpace {
   std::string ToDot(const Genotype& g) const;
   /// One-hot encoding, one block per decision (length = sum of decision sizes).
   std::vector<float> OneHot(const Genotype& g) const;
+  /// Graph encoding for predictors, fixed length per space. Cell part: the cell's adjacency
+  /// (nodes x nodes, 1 where an edge carries an op other than `none`) followed by each cell
+  /// edge's op one-hot; with `pruned`, edges that cannot reach the cell output or be reached
+  /// from the cell input are zeroed. Chain part: per block slot, [active, kernel one-hot,
+  /// expansion one-hot]; then the width one-hot.
+  std::vector<float> GraphEncoding(const Genotype& g, bool pruned) const;
+  /// Per cell edge (decision order): on an input->output path of non-`none` ops inside the cell.
+  std::vector<bool> LiveCellEdges(const Genotype& g) const;
 
  private:
   struct Stage {

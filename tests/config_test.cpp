@@ -68,6 +68,7 @@ TEST(ExperimentConfig, EveryBadValueGetsAMessageNamingFieldValueAndWhatIsAllowed
       {"no budget", "", {"budget.max_evals=0"}, {"budget", "never end"}},
       {"malformed yaml", "name: [unclosed\n", {}, {"bad.yaml:", "malformed YAML"}},
       {"malformed override", "", {"search.population"}, {"--set", "key=value"}},
+      {"unknown mutation", "", {"search.mutation=gaussian"}, {"search.mutation", "'gaussian'", "per_decision, single"}},
   };
   for (const auto& c : cases) {
     try {

@@ -9,6 +9,7 @@
 
 #include "space/arch_graph.h"
 #include "space/input_error.h"
+#include "space/operators.h"
 #include "space/search_space.h"
 #include "tests/test_paths.h"
 
@@ -257,6 +258,74 @@ TEST(SpaceFiles, ParameterOverridesChangeTheNetwork) {
   const Genotype g(6, 3);
   EXPECT_LT(small.Costs(g).params * 10, big.Costs(g).params);
   EXPECT_THROW(Nb201({{"chanels", "8"}}), InputError);
+}
+
+TEST(Operators, RegistryBuildsEveryNamedOperatorAndRejectsOthers) {
+  for (const auto& n : SamplerNames()) EXPECT_TRUE(CreateSampler(n));
+  for (const auto& n : MutationNames()) EXPECT_TRUE(CreateMutation(n));
+  for (const auto& n : CrossoverNames()) EXPECT_TRUE(CreateCrossover(n));
+  try {
+    CreateMutation("gaussian");
+    ADD_FAILURE() << "accepted an unknown mutation";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("per_decision"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(CreateCrossover("two_point"), std::invalid_argument);
+  EXPECT_THROW(CreateSampler("sobol"), std::invalid_argument);
+}
+
+TEST(Operators, EveryOperatorKeepsGenotypesValidAndHonoursItsContract) {
+  std::mt19937_64 rng(21);
+  for (const SearchSpace& sp : AllSpaces()) {
+    for (const auto& mn : MutationNames()) {
+      const auto mutation = CreateMutation(mn);
+      for (int i = 0; i < 300; ++i) {
+        const Genotype p = sp.Sample(rng);
+        const Genotype c = mutation->Mutate(sp, p, 1.0 / 6, rng);
+        ASSERT_EQ(sp.CheckGenotype(c), "");
+        int changed = 0;
+        for (size_t d = 0; d < p.size(); ++d) changed += p[d] != c[d];
+        EXPECT_GE(changed, 1) << mn;
+        if (mn == "single") EXPECT_EQ(changed, 1);
+      }
+    }
+    for (const auto& cn : CrossoverNames()) {
+      const auto crossover = CreateCrossover(cn);
+      for (int i = 0; i < 300; ++i) {
+        const Genotype a = sp.Sample(rng), b = sp.Sample(rng);
+        const Genotype c = crossover->Cross(sp, a, b, rng);
+        ASSERT_EQ(sp.CheckGenotype(c), "");
+        for (size_t d = 0; d < c.size(); ++d) EXPECT_TRUE(c[d] == a[d] || c[d] == b[d]) << cn;
+        EXPECT_EQ(crossover->Cross(sp, a, a, rng), a) << cn;
+      }
+    }
+  }
+}
+
+TEST(Encodings, GraphEncodingHasAFixedLengthAndPrunesDeadEdges) {
+  const SearchSpace sp = Nb201();
+  // Node 1 feeds nothing: edge 0->1 is dead.
+  const Genotype g = sp.ParseKey("|nor_conv_3x3~0|+|nor_conv_1x1~0|none~1|+|skip_connect~0|none~1|nor_conv_3x3~2|");
+  const auto raw = sp.GraphEncoding(g, false), pruned = sp.GraphEncoding(g, true);
+  ASSERT_EQ(raw.size(), 16u + 6u * 5u);  // 4x4 adjacency + 6 edges x 5 ops
+  EXPECT_EQ(raw[0 * 4 + 1], 1.0f);
+  EXPECT_EQ(pruned[0 * 4 + 1], 0.0f);
+  EXPECT_EQ(raw[0 * 4 + 2], 1.0f);
+  EXPECT_EQ(pruned[0 * 4 + 2], 1.0f);
+  EXPECT_EQ(sp.LiveCellEdges(g), (std::vector<bool>{false, true, false, true, false, true}));
+  const Genotype all = sp.ParseKey("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|");
+  EXPECT_EQ(sp.GraphEncoding(all, false), sp.GraphEncoding(all, true));
+  std::mt19937_64 rng(8);
+  for (const SearchSpace& s : AllSpaces()) {
+    const size_t len = s.GraphEncoding(s.Sample(rng), false).size();
+    EXPECT_GT(len, 0u);
+    for (int i = 0; i < 50; ++i) EXPECT_EQ(s.GraphEncoding(s.Sample(rng), true).size(), len);
+    EXPECT_EQ(s.OneHot(s.Sample(rng)).size(), [&] {
+      size_t n = 0;
+      for (const auto& d : s.decisions()) n += d.labels.size();
+      return n;
+    }());
+  }
 }
 
 }  // namespace
