@@ -227,7 +227,7 @@ ExperimentConfig ParseExperiment(const std::string& text, const std::string& fil
     CheckKeys(file, "search", s,
               {"strategy", "population", "batch", "crossover_prob", "mutation_rate",
                "sample_size", "reject_disconnected", "max_tries", "sampler", "mutation",
-               "crossover"});
+               "crossover", "surrogate", "surrogate_pool", "surrogate_kappa"});
     auto& o = c.search;
     if (s["strategy"]) o.name = AsString(file, "search.strategy", s["strategy"]);
     if (s["population"]) o.population = AsInt(file, "search.population", s["population"]);
@@ -240,6 +240,9 @@ ExperimentConfig ParseExperiment(const std::string& text, const std::string& fil
     if (s["sampler"]) o.sampler = AsString(file, "search.sampler", s["sampler"]);
     if (s["mutation"]) o.mutation = AsString(file, "search.mutation", s["mutation"]);
     if (s["crossover"]) o.crossover = AsString(file, "search.crossover", s["crossover"]);
+    if (s["surrogate"]) o.surrogate = AsBool(file, "search.surrogate", s["surrogate"]);
+    if (s["surrogate_pool"]) o.surrogate_pool = AsInt(file, "search.surrogate_pool", s["surrogate_pool"]);
+    if (s["surrogate_kappa"]) o.surrogate_kappa = AsDouble(file, "search.surrogate_kappa", s["surrogate_kappa"]);
     if (!s["sample_size"]) o.sample_size = std::min(o.sample_size, std::max(2, o.population));
     const std::string bad = o.Validate();
     if (!bad.empty()) throw InputError(Where(file, s) + bad);
@@ -373,6 +376,9 @@ std::string ExperimentConfig::ToYaml() const {
     y << YAML::Key << "sampler" << YAML::Value << s.sampler;
     y << YAML::Key << "mutation" << YAML::Value << s.mutation;
     y << YAML::Key << "crossover" << YAML::Value << s.crossover;
+    y << YAML::Key << "surrogate" << YAML::Value << s.surrogate;
+    y << YAML::Key << "surrogate_pool" << YAML::Value << s.surrogate_pool;
+    y << YAML::Key << "surrogate_kappa" << YAML::Value << Fmt(s.surrogate_kappa);
     y << YAML::EndMap;
     y << YAML::Key << "evaluator" << YAML::Value << YAML::BeginMap;
     y << YAML::Key << "kind" << YAML::Value << evaluator_kind;

@@ -36,7 +36,9 @@ std::string Fmt(double v) {
   return buf;
 }
 
-void Apply(Trial& t, const evaluator::EvalResult& r, const Problem& problem) {
+}  // namespace
+
+void ApplyResult(Trial& t, const evaluator::EvalResult& r, const Problem& problem) {
   t.seconds = r.seconds;
   t.metrics = r.metrics;
   if (!r.ok) {
@@ -52,6 +54,8 @@ void Apply(Trial& t, const evaluator::EvalResult& r, const Problem& problem) {
   }
   t.state = TrialState::kComplete;
 }
+
+namespace {
 
 std::vector<std::int64_t> FeasibleComplete(const SearchState& s, const Problem& p) {
   std::vector<std::int64_t> ids;
@@ -231,7 +235,7 @@ RunSummary RunSearch(const Problem& problem, const Strategy& strategy, SearchSta
       if (t.finished()) continue;
       auto it = journal.entries().find(id);
       if (it != journal.entries().end() && it->second.key == t.key) {
-        Apply(t, it->second.result, problem);
+        ApplyResult(t, it->second.result, problem);
         ++summary.reused_from_journal;
         continue;
       }
@@ -252,7 +256,7 @@ RunSummary RunSearch(const Problem& problem, const Strategy& strategy, SearchSta
         io_error = e.what();
         return;
       }
-      Apply(t, r, problem);
+      ApplyResult(t, r, problem);
       ++gen_done;
       ++evals_this_process;
       eval_seconds_total += r.seconds;

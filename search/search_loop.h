@@ -42,6 +42,10 @@ struct RunSummary {
 RunSummary RunSearch(const Problem& problem, const Strategy& strategy, SearchState& state,
                      evaluator::BatchEvaluator& evaluator, const RunOptions& options);
 
+/// Records `result` in `trial`: kComplete with its metrics, or kFailed with the reason (also when
+/// an objective or constraint metric is missing or not finite).
+void ApplyResult(Trial& trial, const evaluator::EvalResult& result, const Problem& problem);
+
 /// Ids of the complete, feasible trials that no other such trial dominates, by id.
 std::vector<std::int64_t> ParetoFront(const SearchState& state, const Problem& problem);
 

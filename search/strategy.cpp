@@ -1,12 +1,14 @@
 #include "search/strategy.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <set>
 #include <sstream>
 #include <stdexcept>
 
 #include "search/nsga2.h"
+#include "search/surrogate.h"
 
 namespace paretonas::search {
 
@@ -29,6 +31,10 @@ std::string StrategyOptions::Validate() const {
       << "]";
   } else if (max_tries < 1) {
     e << "search.max_tries: " << max_tries << " must be >= 1";
+  } else if (surrogate_pool < 1) {
+    e << "search.surrogate_pool: " << surrogate_pool << " must be >= 1";
+  } else if (surrogate_kappa < 0 || !std::isfinite(surrogate_kappa)) {
+    e << "search.surrogate_kappa: " << surrogate_kappa << " must be >= 0";
   } else {
     auto check = [&](const char* field, const std::string& value,
                      const std::vector<std::string>& allowed) {
@@ -73,8 +79,14 @@ int Strategy::Ask(SearchState& state, const Problem& problem, int max_new) const
     *hash = sp.CanonicalHash(g);
     return !seen.count(*hash);
   };
-  int made = 0;
-  for (int i = 0; i < want; ++i) {
+  std::int64_t complete = 0;
+  for (const Trial& t : state.trials) complete += t.state == TrialState::kComplete;
+  const bool use_surrogate =
+      options_.surrogate && complete >= std::max<std::int64_t>(10, options_.population);
+  const int pool = use_surrogate ? want * options_.surrogate_pool : want;
+  std::vector<Proposal> proposals;
+  std::vector<std::string> hashes;
+  for (int i = 0; i < pool; ++i) {
     Proposal p;
     std::string hash;
     bool ok = false;
@@ -87,15 +99,30 @@ int Strategy::Ask(SearchState& state, const Problem& problem, int max_new) const
       ok = admissible(p.genotype, &hash);
     }
     if (!ok) break;  // the space looks exhausted
+    seen.insert(hash);
+    proposals.push_back(std::move(p));
+    hashes.push_back(hash);
+  }
+  std::vector<std::size_t> chosen;
+  if (use_surrogate) {
+    std::vector<space::Genotype> genotypes;
+    for (const auto& p : proposals) genotypes.push_back(p.genotype);
+    chosen = SelectBySurrogate(state, problem, genotypes, static_cast<size_t>(want),
+                               options_.surrogate_kappa,
+                               TrialSeed(state.seed, -1 - state.generation));
+  } else {
+    for (size_t i = 0; i < proposals.size(); ++i) chosen.push_back(i);
+  }
+  int made = 0;
+  for (std::size_t c : chosen) {
     Trial trial;
     trial.id = static_cast<std::int64_t>(state.trials.size());
     trial.generation = state.generation;
-    trial.genotype = p.genotype;
-    trial.key = sp.Key(p.genotype);
-    trial.hash = hash;
-    trial.parents = p.parents;
+    trial.genotype = proposals[c].genotype;
+    trial.key = sp.Key(proposals[c].genotype);
+    trial.hash = hashes[c];
+    trial.parents = proposals[c].parents;
     trial.seed = TrialSeed(state.seed, trial.id);
-    seen.insert(hash);
     state.pending.push_back(trial.id);
     state.trials.push_back(std::move(trial));
     ++made;

@@ -24,6 +24,11 @@ struct StrategyOptions {
   std::string sampler = "uniform";        ///< space::SamplerNames()
   std::string mutation = "per_decision";  ///< space::MutationNames()
   std::string crossover = "uniform";      ///< space::CrossoverNames()
+  /// Surrogate-assisted offspring: propose `surrogate_pool` times more children than needed and
+  /// evaluate those the surrogates rate most promising (see search/surrogate.h).
+  bool surrogate = false;
+  int surrogate_pool = 20;
+  double surrogate_kappa = 1.0;  ///< optimism: prediction minus kappa spreads
 
   /// Empty string when valid; else names the field, its value and the broken constraint.
   std::string Validate() const;

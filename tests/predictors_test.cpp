@@ -3,6 +3,9 @@
 #include <cmath>
 
 #include "predictors/prediction_metrics.h"
+#include "predictors/ridge_ensemble.h"
+
+#include <random>
 
 namespace paretonas::predictors {
 namespace {
@@ -35,6 +38,36 @@ TEST(PredictionMetrics, RejectsBadInput) {
   EXPECT_THROW(ComparePredictions({1}, {1}), std::invalid_argument);
   EXPECT_THROW(ComparePredictions({1, 2}, {1, 0}), std::invalid_argument);
   EXPECT_THROW(ComparePredictions({1, 2, 3}, {1, 2}), std::invalid_argument);
+}
+
+TEST(RidgeEnsemble, RecoversALinearFunctionAndIsUnsureFarFromTheData) {
+  std::mt19937_64 rng(3);
+  std::normal_distribution<double> noise(0, 0.01);
+  std::uniform_real_distribution<double> u(0, 1);
+  std::vector<std::vector<double>> x;
+  std::vector<double> y;
+  for (int i = 0; i < 200; ++i) {
+    x.push_back({u(rng), u(rng), u(rng)});
+    y.push_back(2 * x.back()[0] - 3 * x.back()[1] + 0.5 + noise(rng));
+  }
+  RidgeEnsemble model;
+  model.Fit(x, y, RidgeOptions{5, 1e-6, 1});
+  const auto [mean, sd] = model.Predict({0.5, 0.5, 0.5});
+  EXPECT_NEAR(mean, 2 * 0.5 - 3 * 0.5 + 0.5, 0.01);
+  const auto [far_mean, far_sd] = model.Predict({50, -50, 50});
+  EXPECT_GT(far_sd, sd);  // extrapolation: the members disagree more
+  (void)far_mean;
+}
+
+TEST(RidgeEnsemble, SolveRidgeMatchesAHandSolvedSystem) {
+  // [[2, 1], [1, 3]] w = [3, 5]  ->  w = [0.8, 1.4]
+  std::vector<double> w;
+  ASSERT_TRUE(SolveRidge({2, 1, 1, 3}, {0, 0}, {3, 5}, &w));
+  EXPECT_NEAR(w[0], 0.8, 1e-12);
+  EXPECT_NEAR(w[1], 1.4, 1e-12);
+  EXPECT_FALSE(SolveRidge({1, 1, 1, 1}, {0, 0}, {1, 1}, &w));  // singular
+  ASSERT_TRUE(SolveRidge({1, 1, 1, 1}, {1, 1}, {1, 1}, &w));   // the penalty makes it solvable
+  EXPECT_THROW(RidgeEnsemble().Fit({{1.0}}, {1.0}, RidgeOptions{}), std::invalid_argument);
 }
 
 }  // namespace

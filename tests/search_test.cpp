@@ -11,6 +11,7 @@
 #include "search/run_files.h"
 #include "search/search_loop.h"
 #include "search/strategy.h"
+#include "search/surrogate.h"
 #include "space/search_space.h"
 #include "tests/test_paths.h"
 
@@ -278,11 +279,13 @@ TEST(Determinism, SameSeedGivesTheSameTrialsForAnyWorkerCount) {
 
 TEST(Resume, StoppingAtAnyPointThenResumingEqualsAnUninterruptedRun) {
   Toy toy;
-  for (const char* name : {"nsga2", "regularized_evolution"}) {
+  for (const std::string variant : {"nsga2", "regularized_evolution", "nsga2+surrogate"}) {
+    const std::string name = variant == "nsga2+surrogate" ? "nsga2" : variant;
     StrategyOptions opt;
     opt.name = name;
     opt.population = 10;
     opt.sample_size = 3;
+    opt.surrogate = variant == "nsga2+surrogate";
     auto strategy = CreateStrategy(opt);
     SearchState full = NewState(9);
     Zdt1Evaluator ev_full;
@@ -300,7 +303,7 @@ TEST(Resume, StoppingAtAnyPointThenResumingEqualsAnUninterruptedRun) {
       SearchState resumed = LoadCheckpoint(dir + "/checkpoint.bin");
       Zdt1Evaluator ev2;
       const auto second = RunToy(toy, *strategy, resumed, dir, 2, 57, ev2);
-      EXPECT_EQ(TrialSignature(resumed), expect) << name << " stopped after " << stop_after;
+      EXPECT_EQ(TrialSignature(resumed), expect) << variant << " stopped after " << stop_after;
       EXPECT_EQ(second.evaluations, 57);
     }
   }
@@ -389,6 +392,54 @@ TEST(StrategyOptions, DefaultsAreValidAndEachBadValueIsNamed) {
   EXPECT_NE(with([](auto& o) { o.crossover_prob = 1.5; }).find("search.crossover_prob"), std::string::npos);
   EXPECT_NE(with([](auto& o) { o.mutation_rate = 2; }).find("search.mutation_rate"), std::string::npos);
   EXPECT_NE(with([](auto& o) { o.sample_size = 50; }).find("search.sample_size"), std::string::npos);
+}
+
+TEST(Surrogate, PicksTheCandidatesItPredictsToImproveTheFront) {
+  Toy toy;
+  // Evaluate a spread of toy architectures so that the surrogates have data.
+  SearchState state = NewState(4);
+  Zdt1Evaluator ev;
+  std::mt19937_64 rng(4);
+  for (int i = 0; i < 60; ++i) {
+    Trial t;
+    t.id = i;
+    t.genotype = toy.space->Sample(rng);
+    t.key = toy.space->Key(t.genotype);
+    ApplyResult(t, ev.Evaluate({t.id, t.key, "", t.genotype, 0}), toy.problem);
+    state.trials.push_back(t);
+  }
+  // Candidates: one Pareto-optimal (x1..x5 = 0) and many poor ones (x1..x5 = 4, g = 10).
+  std::vector<space::Genotype> candidates;
+  for (int i = 0; i < 10; ++i) candidates.push_back({i % 5, 4, 4, 4, 4, 4});
+  candidates.push_back({2, 0, 0, 0, 0, 0});
+  const auto picks = SelectBySurrogate(state, toy.problem, candidates, 3, 1.0, 7);
+  ASSERT_EQ(picks.size(), 3u);
+  EXPECT_EQ(picks[0], 10u);
+  EXPECT_EQ(std::set<size_t>(picks.begin(), picks.end()).size(), 3u);
+  EXPECT_EQ(SelectBySurrogate(state, toy.problem, candidates, 3, 1.0, 7), picks);
+}
+
+TEST(Surrogate, AssistedNsga2FindsMoreOfTheToyFrontEarly) {
+  Toy toy;
+  int plain = 0, assisted = 0;
+  for (std::uint64_t seed = 0; seed < 6; ++seed) {
+    for (bool surrogate : {false, true}) {
+      StrategyOptions opt;
+      opt.population = 10;
+      opt.surrogate = surrogate;
+      auto s = CreateStrategy(opt);
+      SearchState state = NewState(seed);
+      Zdt1Evaluator ev;
+      RunToy(toy, *s, state, testing::TempDir("sur"), 1, 80, ev);
+      int optimal = 0;
+      for (auto id : ParetoFront(state, toy.problem)) {
+        const auto& g = state.trials[id].genotype;
+        optimal += std::all_of(g.begin() + 1, g.end(), [](int v) { return v == 0; });
+      }
+      (surrogate ? assisted : plain) += optimal;
+    }
+  }
+  EXPECT_GT(assisted, plain);
 }
 
 }  // namespace

@@ -1,0 +1,158 @@
+// Search quality on the real NAS-Bench-201 table: share of the exact Pareto front's cells found
+// within 300 and 1000 evaluations, over many seeds, for each strategy.
+// Usage: nb201_search_bench CSV LATENCY_COLUMN [SEEDS] [STRATEGY ...]
+//   strategies: random, nsga2 (textbook: population 20, binary tournament, uniform crossover,
+//   per-edge mutation 1/6), nsga2_surrogate[:KAPPA[:POOL]] (surrogate-assisted offspring;
+//   defaults kappa 1, pool 20)
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "evaluator/table_evaluator.h"
+#include "search/pareto.h"
+#include "search/search_loop.h"
+#include "search/strategy.h"
+#include "space/search_space.h"
+
+using namespace paretonas;
+
+namespace {
+
+struct Stats {
+  double mean = 0, sd = 0, min = 0, max = 0;
+};
+Stats Summarise(const std::vector<double>& v) {
+  Stats s;
+  s.min = *std::min_element(v.begin(), v.end());
+  s.max = *std::max_element(v.begin(), v.end());
+  for (double x : v) s.mean += x;
+  s.mean /= v.size();
+  for (double x : v) s.sd += (x - s.mean) * (x - s.mean);
+  s.sd = v.size() > 1 ? std::sqrt(s.sd / (v.size() - 1)) : 0;
+  return s;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: %s CSV LATENCY_COLUMN [SEEDS] [STRATEGY ...]\n", argv[0]);
+    return 2;
+  }
+  const std::string csv = argv[1], lat_col = argv[2];
+  const int seeds = argc > 3 ? std::atoi(argv[3]) : 30;
+  std::vector<std::string> strategies;
+  for (int i = 4; i < argc; ++i) strategies.push_back(argv[i]);
+  if (strategies.empty()) strategies = {"random", "nsga2", "nsga2_surrogate"};
+
+  const space::SearchSpace sp = space::SearchSpace::Load("nb201", {}, space::InputSpec{});
+  evaluator::TableOptions topt;
+  topt.path = csv;
+  topt.latency_column = lat_col;
+  evaluator::TableEvaluator table(topt, nullptr);
+
+  // The exact front over every cell of the table.
+  const auto all = sp.Enumerate();
+  std::vector<search::Point> pts;
+  std::vector<std::string> keys;
+  std::map<std::string, std::string> key_hash;
+  for (const auto& g : all) {
+    const auto r = table.Evaluate({0, sp.Key(g), "", g, 0});
+    pts.push_back({-r.metrics.at("val_accuracy"), r.metrics.at("latency_ms")});
+    keys.push_back(sp.Key(g));
+    key_hash[keys.back()] = sp.CanonicalHash(g);
+  }
+  const auto fronts = search::NonDominatedSort(pts);
+  std::set<std::string> front_keys, front_hashes;
+  std::vector<search::Point> front_pts;
+  for (int i : fronts[0]) {
+    front_keys.insert(keys[i]);
+    front_hashes.insert(key_hash[keys[i]]);
+    front_pts.push_back(pts[i]);
+  }
+  // Hypervolume reference: worst accuracy and latency over the table, plus 10% of the range.
+  search::Point lo{1e300, 1e300}, hi{-1e300, -1e300};
+  for (const auto& p : pts)
+    for (int k = 0; k < 2; ++k) lo[k] = std::min(lo[k], p[k]), hi[k] = std::max(hi[k], p[k]);
+  const search::Point ref{hi[0] + 0.1 * (hi[0] - lo[0]), hi[1] + 0.1 * (hi[1] - lo[1])};
+  const double hv_exact = search::Hypervolume(front_pts, ref);
+  std::printf("table %s, latency %s: exact front %zu cells (%zu distinct functions by canonical hash)\n",
+              csv.c_str(), lat_col.c_str(), front_keys.size(), front_hashes.size());
+
+  search::Problem problem;
+  problem.space = &sp;
+  problem.objectives = {{"val_accuracy", true}, {"latency_ms", false}};
+  for (const auto& name : strategies) {
+    search::StrategyOptions opt;
+    opt.population = 20;
+    opt.mutation_rate = 1.0 / 6;
+    opt.name = name == "random" ? "random" : "nsga2";
+    if (name.rfind("nsga2_surrogate", 0) == 0) {  // nsga2_surrogate[:KAPPA[:POOL]]
+      opt.surrogate = true;
+      const size_t a = name.find(':');
+      if (a != std::string::npos) {
+        opt.surrogate_kappa = std::atof(name.c_str() + a + 1);
+        const size_t b = name.find(':', a + 1);
+        if (b != std::string::npos) opt.surrogate_pool = std::atoi(name.c_str() + b + 1);
+      }
+    }
+    auto strategy = search::CreateStrategy(opt);
+    std::map<int, std::vector<double>> share, share_fn, hv_ratio;
+    double seconds = 0;
+    for (int seed = 0; seed < seeds; ++seed) {
+      search::SearchState state;
+      state.seed = seed;
+      state.SetRng(std::mt19937_64(seed));
+      const auto t0 = std::chrono::steady_clock::now();
+      std::set<std::string> found_keys, found_hashes;
+      std::vector<search::Point> found_pts;
+      size_t next_checkpoint = 0;
+      const std::vector<int> checkpoints{300, 1000};
+      while (state.trials.size() < 1000) {
+        const int made = strategy->Ask(state, problem, 1000 - static_cast<int>(state.trials.size()));
+        if (made == 0) break;
+        for (auto id : state.pending) {
+          auto& t = state.trials[id];
+          search::ApplyResult(t, table.Evaluate({t.id, t.key, t.hash, t.genotype, t.seed}), problem);
+        }
+        // Count exactly at the checkpoints: trials are numbered in evaluation order.
+        for (auto id : state.pending) {
+          const auto& t = state.trials[id];
+          if (t.state == search::TrialState::kComplete) {
+            found_keys.insert(t.key);
+            found_hashes.insert(t.hash);
+            found_pts.push_back(problem.ObjectiveVector(t));
+          }
+          while (next_checkpoint < checkpoints.size() &&
+                 t.id + 1 == checkpoints[next_checkpoint]) {
+            int hits = 0, fn_hits = 0;
+            for (const auto& k : front_keys) hits += found_keys.count(k);
+            for (const auto& h : front_hashes) fn_hits += found_hashes.count(h);
+            const int c = checkpoints[next_checkpoint];
+            share[c].push_back(100.0 * hits / front_keys.size());
+            share_fn[c].push_back(100.0 * fn_hits / front_hashes.size());
+            hv_ratio[c].push_back(search::Hypervolume(found_pts, ref) / hv_exact);
+            ++next_checkpoint;
+          }
+        }
+        strategy->Tell(state, problem);
+      }
+      seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    }
+    for (int c : {300, 1000}) {
+      if (share[c].empty()) continue;
+      const Stats s = Summarise(share[c]), f = Summarise(share_fn[c]), h = Summarise(hv_ratio[c]);
+      std::printf("%-16s @%4d: front cells found %5.1f%% (sd %4.1f, min %4.1f, max %5.1f) | "
+                  "front functions %5.1f%% | HV ratio %.4f (sd %.4f)\n",
+                  name.c_str(), c, s.mean, s.sd, s.min, s.max, f.mean, h.mean, h.sd);
+    }
+    std::printf("%-16s %.2f s per 1000-evaluation run\n", name.c_str(), seconds / seeds);
+    std::fflush(stdout);
+  }
+  return 0;
+}
