@@ -2,12 +2,13 @@
 // within 300 and 1000 evaluations, over many seeds, for each strategy.
 // Usage: nb201_search_bench CSV LATENCY_COLUMN [SEEDS] [STRATEGY ...]
 //   strategies: random, nsga2 (textbook: population 20, binary tournament, uniform crossover,
-//   per-edge mutation 1/6), nsga2_surrogate[:KAPPA[:POOL]] (surrogate-assisted offspring;
-//   defaults kappa 1, pool 20)
+//   per-edge mutation 1/6), nsga2_surrogate[:KAPPA[:POOL[:FRACTION]]] (surrogate-assisted
+//   offspring; defaults kappa 1, pool 20, fraction 0.5)
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <set>
 #include <string>
@@ -92,13 +93,17 @@ int main(int argc, char** argv) {
     opt.population = 20;
     opt.mutation_rate = 1.0 / 6;
     opt.name = name == "random" ? "random" : "nsga2";
-    if (name.rfind("nsga2_surrogate", 0) == 0) {  // nsga2_surrogate[:KAPPA[:POOL]]
+    if (name.rfind("nsga2_surrogate", 0) == 0) {  // nsga2_surrogate[:KAPPA[:POOL[:FRACTION]]]
       opt.surrogate = true;
       const size_t a = name.find(':');
       if (a != std::string::npos) {
         opt.surrogate_kappa = std::atof(name.c_str() + a + 1);
         const size_t b = name.find(':', a + 1);
-        if (b != std::string::npos) opt.surrogate_pool = std::atoi(name.c_str() + b + 1);
+        if (b != std::string::npos) {
+          opt.surrogate_pool = std::atoi(name.c_str() + b + 1);
+          const size_t c = name.find(':', b + 1);
+          if (c != std::string::npos) opt.surrogate_fraction = std::atof(name.c_str() + c + 1);
+        }
       }
     }
     auto strategy = search::CreateStrategy(opt);
@@ -137,6 +142,9 @@ int main(int argc, char** argv) {
             share[c].push_back(100.0 * hits / front_keys.size());
             share_fn[c].push_back(100.0 * fn_hits / front_hashes.size());
             hv_ratio[c].push_back(search::Hypervolume(found_pts, ref) / hv_exact);
+            if (std::getenv("BENCH_VERBOSE"))
+              std::printf("  seed %d @%d: cells %d, functions %d, hv %.4f\n", seed, c, hits, fn_hits,
+                          hv_ratio[c].back());
             ++next_checkpoint;
           }
         }

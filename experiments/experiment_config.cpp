@@ -227,7 +227,8 @@ ExperimentConfig ParseExperiment(const std::string& text, const std::string& fil
     CheckKeys(file, "search", s,
               {"strategy", "population", "batch", "crossover_prob", "mutation_rate",
                "sample_size", "reject_disconnected", "max_tries", "sampler", "mutation",
-               "crossover", "surrogate", "surrogate_pool", "surrogate_kappa"});
+               "crossover", "surrogate", "surrogate_pool", "surrogate_kappa",
+               "surrogate_fraction"});
     auto& o = c.search;
     if (s["strategy"]) o.name = AsString(file, "search.strategy", s["strategy"]);
     if (s["population"]) o.population = AsInt(file, "search.population", s["population"]);
@@ -243,6 +244,7 @@ ExperimentConfig ParseExperiment(const std::string& text, const std::string& fil
     if (s["surrogate"]) o.surrogate = AsBool(file, "search.surrogate", s["surrogate"]);
     if (s["surrogate_pool"]) o.surrogate_pool = AsInt(file, "search.surrogate_pool", s["surrogate_pool"]);
     if (s["surrogate_kappa"]) o.surrogate_kappa = AsDouble(file, "search.surrogate_kappa", s["surrogate_kappa"]);
+    if (s["surrogate_fraction"]) o.surrogate_fraction = AsDouble(file, "search.surrogate_fraction", s["surrogate_fraction"]);
     if (!s["sample_size"]) o.sample_size = std::min(o.sample_size, std::max(2, o.population));
     const std::string bad = o.Validate();
     if (!bad.empty()) throw InputError(Where(file, s) + bad);
@@ -379,6 +381,7 @@ std::string ExperimentConfig::ToYaml() const {
     y << YAML::Key << "surrogate" << YAML::Value << s.surrogate;
     y << YAML::Key << "surrogate_pool" << YAML::Value << s.surrogate_pool;
     y << YAML::Key << "surrogate_kappa" << YAML::Value << Fmt(s.surrogate_kappa);
+    y << YAML::Key << "surrogate_fraction" << YAML::Value << Fmt(s.surrogate_fraction);
     y << YAML::EndMap;
     y << YAML::Key << "evaluator" << YAML::Value << YAML::BeginMap;
     y << YAML::Key << "kind" << YAML::Value << evaluator_kind;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that paretonas needs to build, test and run its demo.
 # Idempotent: when everything is present it only runs dpkg-query (well under a second).
-# Usage: scripts/install-deps.sh [--with-test-extras]
+# Usage: scripts/install-deps.sh [--with-test-extras] [--with-bench]
 set -euo pipefail
 
 packages=(
@@ -12,10 +12,16 @@ packages=(
 )
 # Only needed by the interoperability tests (TorchScript loaded from Python).
 test_extras=(python3-torch)
+# Only needed by benchmarks (bench/): pagmo2 for the overhead comparison.
+bench_extras=(libpagmo-dev)
 
-if [[ "${1:-}" == "--with-test-extras" ]]; then
-  packages+=("${test_extras[@]}")
-fi
+for arg in "$@"; do
+  case "$arg" in
+    --with-test-extras) packages+=("${test_extras[@]}") ;;
+    --with-bench) packages+=("${bench_extras[@]}") ;;
+    *) echo "usage: $0 [--with-test-extras] [--with-bench]" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do

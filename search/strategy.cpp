@@ -35,6 +35,8 @@ std::string StrategyOptions::Validate() const {
     e << "search.surrogate_pool: " << surrogate_pool << " must be >= 1";
   } else if (surrogate_kappa < 0 || !std::isfinite(surrogate_kappa)) {
     e << "search.surrogate_kappa: " << surrogate_kappa << " must be >= 0";
+  } else if (!(surrogate_fraction >= 0 && surrogate_fraction <= 1)) {
+    e << "search.surrogate_fraction: " << surrogate_fraction << " must be in [0, 1]";
   } else {
     auto check = [&](const char* field, const std::string& value,
                      const std::vector<std::string>& allowed) {
@@ -105,11 +107,17 @@ int Strategy::Ask(SearchState& state, const Problem& problem, int max_new) const
   }
   std::vector<std::size_t> chosen;
   if (use_surrogate) {
-    std::vector<space::Genotype> genotypes;
-    for (const auto& p : proposals) genotypes.push_back(p.genotype);
-    chosen = SelectBySurrogate(state, problem, genotypes, static_cast<size_t>(want),
-                               options_.surrogate_kappa,
-                               TrialSeed(state.seed, -1 - state.generation));
+    // The first proposals stay as the strategy made them; the surrogates choose the rest of the
+    // generation from the remaining pool.
+    const size_t own = std::min(proposals.size(), static_cast<size_t>(std::lround(
+                                                      want * (1.0 - options_.surrogate_fraction))));
+    for (size_t i = 0; i < own; ++i) chosen.push_back(i);
+    std::vector<space::Genotype> rest;
+    for (size_t i = own; i < proposals.size(); ++i) rest.push_back(proposals[i].genotype);
+    for (size_t pick : SelectBySurrogate(state, problem, rest, static_cast<size_t>(want) - own,
+                                         options_.surrogate_kappa,
+                                         TrialSeed(state.seed, -1 - state.generation)))
+      chosen.push_back(own + pick);
   } else {
     for (size_t i = 0; i < proposals.size(); ++i) chosen.push_back(i);
   }

@@ -29,6 +29,9 @@ struct StrategyOptions {
   bool surrogate = false;
   int surrogate_pool = 20;
   double surrogate_kappa = 1.0;  ///< optimism: prediction minus kappa spreads
+  /// Share of each generation the surrogates choose; the rest are the strategy's own first
+  /// proposals, which keeps local refinement around the front.
+  double surrogate_fraction = 0.5;
 
   /// Empty string when valid; else names the field, its value and the broken constraint.
   std::string Validate() const;
