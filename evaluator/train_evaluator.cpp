@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "evaluator/dataset.h"
+#include "evaluator/latency.h"
 #include "space/graph_net.h"
 #include "space/input_error.h"
 
@@ -153,42 +154,6 @@ double Accuracy(space::GraphNet& net, const torch::Tensor& x, const torch::Tenso
   return x.size(0) ? 100.0 * static_cast<double>(correct) / static_cast<double>(x.size(0)) : 0.0;
 }
 
-struct Latency {
-  double median_ms = 0;
-  double iqr_ms = 0;
-};
-
-Latency MeasureLatency(space::GraphNet& net, const space::InputSpec& input, const TrainOptions& o,
-                       const torch::Device& device) {
-  torch::NoGradGuard no_grad;
-  net->eval();
-  const int saved_threads = at::get_num_threads();
-  at::set_num_threads(o.latency_threads);
-  auto x = torch::zeros({1, input.shape.c, input.shape.h, input.shape.w}).to(device);
-  const bool cuda = device.is_cuda();
-  auto sync = [&] {
-    if (cuda) torch::cuda::synchronize();
-  };
-  for (int i = 0; i < o.latency_warmup; ++i) net->forward(x);
-  sync();
-  std::vector<double> ms;
-  for (int i = 0; i < o.latency_repeats; ++i) {
-    const auto t0 = Clock::now();
-    net->forward(x);
-    sync();
-    ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
-  }
-  at::set_num_threads(saved_threads);
-  std::sort(ms.begin(), ms.end());
-  auto q = [&](double p) {
-    const double pos = p * (ms.size() - 1);
-    const size_t lo = static_cast<size_t>(std::floor(pos));
-    const size_t hi = std::min(lo + 1, ms.size() - 1);
-    return ms[lo] + (ms[hi] - ms[lo]) * (pos - lo);
-  };
-  return {q(0.5), q(0.75) - q(0.25)};
-}
-
 std::int64_t ModelBytes(space::GraphNet& net) {
   std::ostringstream out;
   torch::save(net, out);
@@ -324,7 +289,9 @@ EvalResult TrainEvaluator::Evaluate(const EvalRequest& request) {
     impl_->gate.EnterExclusive();
     Latency lat;
     try {
-      lat = MeasureLatency(net, impl_->data.input, o, impl_->device);
+      lat = MeasureLatency(net, impl_->data.input,
+                           LatencyOptions{o.latency_threads, o.latency_warmup, o.latency_repeats},
+                           impl_->device);
     } catch (...) {
       impl_->gate.LeaveExclusive();
       throw;

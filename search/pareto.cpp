@@ -145,15 +145,33 @@ double Hypervolume(const std::vector<Point>& points, const Point& reference) {
     return Area2D(xy, reference[0], reference[1]);
   }
   if (m == 3) {
-    // Sweep along the third objective: slabs between consecutive z values times the 2-D area
-    // of the points at or below the slab.
+    // Sweep along the third objective (Beume et al.'s HV3D, O(n log n)): keep the 2-D staircase
+    // of the points seen so far (x ascending, y descending) and its dominated area, updated
+    // incrementally as each point is inserted; each slab adds area x thickness.
     std::sort(pts.begin(), pts.end(), [](const Point& a, const Point& b) { return a[2] < b[2]; });
-    double volume = 0;
-    std::vector<std::pair<double, double>> xy;
+    const double rx = reference[0], ry = reference[1];
+    std::map<double, double> stair;  // x -> y
+    double area = 0, volume = 0;
     for (size_t i = 0; i < pts.size(); ++i) {
-      xy.emplace_back(pts[i][0], pts[i][1]);
+      const double x = pts[i][0], y = pts[i][1];
+      auto it = stair.upper_bound(x);
+      const bool has_left = it != stair.begin();
+      const bool dominated = has_left && std::prev(it)->second <= y;
+      if (!dominated) {
+        double cur_h = has_left ? std::prev(it)->second : ry, cur_x = x, added = 0;
+        it = stair.lower_bound(x);
+        while (it != stair.end() && it->second >= y) {  // points that p dominates in 2-D
+          added += (it->first - cur_x) * (cur_h - y);
+          cur_x = it->first;
+          cur_h = it->second;
+          it = stair.erase(it);
+        }
+        added += ((it != stair.end() ? it->first : rx) - cur_x) * (cur_h - y);
+        stair[x] = y;
+        area += added;
+      }
       const double z_next = i + 1 < pts.size() ? pts[i + 1][2] : reference[2];
-      if (z_next > pts[i][2]) volume += Area2D(xy, reference[0], reference[1]) * (z_next - pts[i][2]);
+      volume += area * (z_next - pts[i][2]);
     }
     return volume;
   }

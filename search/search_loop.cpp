@@ -198,7 +198,6 @@ RunSummary RunSearch(const Problem& problem, const Strategy& strategy, SearchSta
   if (!journal.warning().empty()) log("warning: " + journal.warning());
 
   RunSummary summary;
-  double eval_seconds_total = 0;
   std::int64_t evals_this_process = 0;
   auto stop_requested = [&] { return options.stop && options.stop->load(); };
 
@@ -259,7 +258,6 @@ RunSummary RunSearch(const Problem& problem, const Strategy& strategy, SearchSta
       ApplyResult(t, r, problem);
       ++gen_done;
       ++evals_this_process;
-      eval_seconds_total += r.seconds;
       const auto elapsed = std::chrono::duration<double>(Clock::now() - start).count();
       const std::int64_t total = options.max_evals;
       const std::int64_t finished = state.NumFinished();
@@ -314,7 +312,6 @@ RunSummary RunSearch(const Problem& problem, const Strategy& strategy, SearchSta
   summary.front_size = ParetoFront(state, problem).size();
   summary.hypervolume = state.hv_history.empty() ? 0.0 : state.hv_history.back();
   summary.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  (void)eval_seconds_total;
   return summary;
 }
 
