@@ -6,6 +6,7 @@
 #include "evaluator/train_evaluator.h"
 #include "experiments/cli_common.h"
 #include "experiments/run_directory.h"
+#include "experiments/torchscript_export.h"
 #include "search/run_files.h"
 #include "search/search_loop.h"
 #include "space/input_error.h"
@@ -44,7 +45,7 @@ std::string GraphJson(const space::SearchSpace& sp, const space::Genotype& g) {
 
 int RunExport(const ExportOptions& o) {
   if (o.front == !o.ids.empty()) throw InputError("export: give either --front or --id N (not both)");
-  if (o.format == "torchscript" || o.format == "onnx") {
+  if (o.format == "onnx") {
     NotImplemented("export --format " + o.format);
     return kExitNotImplemented;
   }
@@ -76,6 +77,26 @@ int RunExport(const ExportOptions& o) {
       std::cout << base << ".dot\n";
       continue;
     }
+    std::string weights;
+    evaluator::FinalTraining final;
+    if (o.train_epochs > 0) {
+      if (config.evaluator_kind != "train")
+        throw InputError("export --train-epochs: the run used a table evaluator; there is nothing to train");
+      std::cout << "retraining #" << id << " for " << o.train_epochs << " epochs on the full training set...\n";
+      std::cout.flush();
+      final = evaluator::TrainFinal(*session->space, t.genotype, config.dataset, config.training,
+                                    o.train_epochs, t.seed, base + ".weights.pt");
+      if (!final.ok) throw std::runtime_error("retraining #" + std::to_string(id) + " failed: " + final.failure);
+      weights = final.weights_path;
+      std::cout << "  #" << id << " test accuracy " << final.test_accuracy << "% (" << final.params << " params)\n";
+    }
+    if (o.format == "torchscript") {
+      const std::string path = base + ".torchscript.pt";
+      const TorchScriptExport ts = ExportTorchScript(*session->space, t.genotype, weights, t.seed, path);
+      std::cout << path << (ts.trained ? "" : "  (untrained weights: give --train-epochs E to export trained ones)")
+                << "  [reloaded: max |difference| " << ts.max_abs_diff << "]\n";
+      continue;
+    }
     std::ostringstream js;
     js << "{\n  \"id\": " << t.id << ",\n  \"arch\": " << search::JsonString(t.key)
        << ",\n  \"hash\": " << search::JsonString(t.hash) << ",\n  \"space\": {\"name\": "
@@ -99,18 +120,10 @@ int RunExport(const ExportOptions& o) {
     for (size_t i = 0; i < t.parents.size(); ++i) js << (i ? ", " : "") << t.parents[i];
     js << "]},\n  \"seed\": " << t.seed << ",\n  \"experiment_seed\": " << state.seed
        << ",\n  \"config_hash\": " << search::JsonString(state.config_hash);
-    if (o.train_epochs > 0) {
-      if (config.evaluator_kind != "train")
-        throw InputError("export --train-epochs: the run used a table evaluator; there is nothing to train");
-      std::cout << "retraining #" << id << " for " << o.train_epochs << " epochs on the full training set...\n";
-      std::cout.flush();
-      const auto f = evaluator::TrainFinal(*session->space, t.genotype, config.dataset,
-                                           config.training, o.train_epochs, t.seed, base + ".pt");
-      if (!f.ok) throw std::runtime_error("retraining #" + std::to_string(id) + " failed: " + f.failure);
+    if (final.ok) {
       js << ",\n  \"final\": {\"epochs\": " << o.train_epochs << ", \"test_accuracy\": "
-         << search::JsonNumber(f.test_accuracy) << ", \"train_seconds\": "
-         << search::JsonNumber(f.train_seconds) << ", \"weights\": " << search::JsonString(f.weights_path) << "}";
-      std::cout << "  #" << id << " test accuracy " << f.test_accuracy << "% (" << f.params << " params)\n";
+         << search::JsonNumber(final.test_accuracy) << ", \"train_seconds\": "
+         << search::JsonNumber(final.train_seconds) << ", \"weights\": " << search::JsonString(final.weights_path) << "}";
     }
     js << ",\n  \"graph\": " << GraphJson(*session->space, t.genotype) << "\n}\n";
     search::WriteFileAtomic(base + ".json", js.str());
@@ -123,7 +136,7 @@ int RunExport(const ExportOptions& o) {
 
 void SetupExport(CLI::App& app) {
   auto o = std::make_shared<ExportOptions>();
-  auto* sub = app.add_subcommand("export", "Export architectures of a run (JSON, DOT; TorchScript and ONNX not yet)");
+  auto* sub = app.add_subcommand("export", "Export architectures of a run: JSON, DOT, TorchScript (ONNX not yet)");
   sub->add_option("run_dir", o->run_dir, "Run directory")->required();
   sub->add_flag("--front", o->front, "Export every member of the Pareto front");
   sub->add_option("--id", o->ids, "Trial id(s) to export");

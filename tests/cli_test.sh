@@ -74,10 +74,21 @@ check "export dot" 0 "$bin" export "$run" --id 0 --format dot --out "$work/exp"
 check "dot is a digraph" 0 grep -q "digraph" "$work/exp/arch_0.dot"
 check "export of a missing id" 2 "$bin" export "$run" --id 999 --format json --out "$work/exp"
 contains "it names the id" "999"
-check "export torchscript not built yet" 3 "$bin" export "$run" --front --format torchscript --out "$work/exp"
+check "export onnx not built yet" 3 "$bin" export "$run" --front --format onnx --out "$work/exp"
+check "export torchscript" 0 "$bin" export "$run" --front --format torchscript --out "$work/ts"
+contains "it says the weights are untrained" "untrained weights"
+if /usr/bin/python3 -c "import torch" 2>/dev/null; then
+  check "python loads the torchscript files and they match" 0 /usr/bin/python3 "$src/scripts/check-torchscript.py" "$work"/ts/*.torchscript.pt
+else
+  echo "note: /usr/bin/python3 has no torch (python3-torch); the Python TorchScript check is skipped"
+fi
 check "export with a bad format" 2 "$bin" export "$run" --front --format pickle --out "$work/exp"
 check "export with --train-epochs" 0 "$bin" export "$run" --id 0 --format json --out "$work/final" --train-epochs 1
 check "retrained json reports test accuracy" 0 grep -q '"test_accuracy"' "$work/final/arch_0.json"
+check "trained torchscript export" 0 "$bin" export "$run" --id 0 --format torchscript --out "$work/final" --train-epochs 1
+if /usr/bin/python3 -c "import torch" 2>/dev/null; then
+  check "python loads the trained torchscript file" 0 /usr/bin/python3 "$src/scripts/check-torchscript.py" "$work/final/arch_0.torchscript.pt"
+fi
 
 check "report" 0 "$bin" report "$run" --out "$work/report.html"
 check "report is one HTML file with the plots" 0 bash -c "grep -q '<svg' '$work/report.html' && grep -q 'Pareto front' '$work/report.html' && grep -q 'Hypervolume' '$work/report.html' && ! grep -q '<script' '$work/report.html'"

@@ -1,5 +1,6 @@
 // LibTorch-side tests: the module builder, datasets and the training evaluator.
 #include <gtest/gtest.h>
+#include <torch/script.h>
 #include <torch/torch.h>
 #include <zlib.h>
 
@@ -11,6 +12,7 @@
 #include "evaluator/table_evaluator.h"
 #include "evaluator/train_evaluator.h"
 #include "evaluator/worker_pool.h"
+#include "experiments/torchscript_export.h"
 #include "space/graph_net.h"
 #include "space/input_error.h"
 #include "space/search_space.h"
@@ -66,6 +68,28 @@ TEST(GraphNet, ForwardGivesLogitsForBothInputShapesAndBatchSizes) {
       }
     }
   }
+}
+
+TEST(TorchScriptExport, ReloadedModulesMatchTheEngineForEverySpace) {
+  std::mt19937_64 rng(12);
+  const std::string dir = testing::TempDir("ts");
+  for (const InputSpec in : {InputSpec{{1, 28, 28}, 10}, InputSpec{{3, 32, 32}, 5}}) {
+    for (auto& [name, sp] : Spaces(in)) {
+      for (int i = 0; i < 4; ++i) {
+        space::Genotype g = sp.Sample(rng);
+        const std::string path = dir + "/" + name + std::to_string(i) + ".pt";
+        const auto r = experiments::ExportTorchScript(sp, g, "", 100 + i, path);
+        EXPECT_LE(r.max_abs_diff, 1e-5) << name << " " << sp.Key(g);
+        EXPECT_FALSE(r.trained);
+        auto m = torch::jit::load(path);
+        EXPECT_EQ(m.attr("check_output").toTensor().size(1), in.num_classes);
+      }
+    }
+  }
+  // A disconnected cell exports too (its output is zeros).
+  const SearchSpace nb = SearchSpace::Load("nb201", {{"channels", "4"}, {"cells_per_stage", "1"}}, InputSpec{{1, 28, 28}, 10});
+  const auto r = experiments::ExportTorchScript(nb, space::Genotype(6, 0), "", 1, dir + "/zero.pt");
+  EXPECT_EQ(r.max_abs_diff, 0.0);
 }
 
 TEST(GraphNet, CloneCopiesEveryEdgeModule) {

@@ -1,0 +1,26 @@
+// TorchScript export of an architecture (loads with torch.jit.load and torch::jit::load).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "space/search_space.h"
+
+namespace paretonas::experiments {
+
+struct TorchScriptExport {
+  double max_abs_diff = 0;  ///< between the engine's module and the reloaded file, on check_input
+  bool trained = false;
+};
+
+/// Writes `genotype` as a scripted module to `out_path`. Weights come from `weights_path` (a
+/// module saved by TrainFinal) or, when empty, a fresh initialisation from `seed`. The file
+/// also holds buffers `check_input` (2 random images) and `check_output` (the engine's logits
+/// for them), so that any loader can verify it: `m(m.check_input)` ≈ `m.check_output`.
+/// The file is reloaded and compared before returning; throws std::runtime_error when the
+/// difference exceeds 1e-5.
+TorchScriptExport ExportTorchScript(const space::SearchSpace& space, const space::Genotype& genotype,
+                                    const std::string& weights_path, std::uint64_t seed,
+                                    const std::string& out_path);
+
+}  // namespace paretonas::experiments
