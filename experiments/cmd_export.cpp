@@ -6,6 +6,7 @@
 #include "evaluator/train_evaluator.h"
 #include "experiments/cli_common.h"
 #include "experiments/run_directory.h"
+#include "experiments/onnx_export.h"
 #include "experiments/torchscript_export.h"
 #include "search/run_files.h"
 #include "search/search_loop.h"
@@ -45,10 +46,9 @@ std::string GraphJson(const space::SearchSpace& sp, const space::Genotype& g) {
 
 int RunExport(const ExportOptions& o) {
   if (o.front == !o.ids.empty()) throw InputError("export: give either --front or --id N (not both)");
-  if (o.format == "onnx") {
-    NotImplemented("export --format " + o.format);
-    return kExitNotImplemented;
-  }
+  if (o.format == "onnx" && !OnnxSupported())
+    throw InputError("export --format onnx: this paretonas was built without ONNX support "
+                     "(install libonnx-dev and rebuild)");
   const RunPaths paths(o.run_dir);
   std::ifstream in(paths.config());
   if (!in) throw InputError(paths.dir + ": not a run directory (no config.yaml)");
@@ -89,6 +89,13 @@ int RunExport(const ExportOptions& o) {
       if (!final.ok) throw std::runtime_error("retraining #" + std::to_string(id) + " failed: " + final.failure);
       weights = final.weights_path;
       std::cout << "  #" << id << " test accuracy " << final.test_accuracy << "% (" << final.params << " params)\n";
+    }
+    if (o.format == "onnx") {
+      const std::string path = base + ".onnx";
+      const bool trained = ExportOnnx(*session->space, t.genotype, weights, t.seed, path);
+      std::cout << path << (trained ? "" : "  (untrained weights: give --train-epochs E to export trained ones)")
+                << "  [passes onnx::checker]\n";
+      continue;
     }
     if (o.format == "torchscript") {
       const std::string path = base + ".torchscript.pt";
@@ -136,7 +143,7 @@ int RunExport(const ExportOptions& o) {
 
 void SetupExport(CLI::App& app) {
   auto o = std::make_shared<ExportOptions>();
-  auto* sub = app.add_subcommand("export", "Export architectures of a run: JSON, DOT, TorchScript (ONNX not yet)");
+  auto* sub = app.add_subcommand("export", "Export architectures of a run: JSON, DOT, TorchScript, ONNX");
   sub->add_option("run_dir", o->run_dir, "Run directory")->required();
   sub->add_flag("--front", o->front, "Export every member of the Pareto front");
   sub->add_option("--id", o->ids, "Trial id(s) to export");

@@ -7,6 +7,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "experiments/onnx_export.h"
 #include "space/graph_net.h"
 
 namespace paretonas::experiments {
@@ -133,6 +134,30 @@ TorchScriptExport ExportTorchScript(const space::SearchSpace& space, const space
                              std::to_string(result.max_abs_diff));
   }
   return result;
+}
+
+bool ExportOnnx(const space::SearchSpace& space, const space::Genotype& genotype,
+                const std::string& weights_path, std::uint64_t seed, const std::string& path) {
+  space::GraphNet net(space.Plan(genotype), space::GraphNetOptions{});
+  if (!weights_path.empty()) {
+    torch::load(net, weights_path);
+  } else {
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+    space::InitializeParameters(*net, gen);
+  }
+  std::map<std::string, NamedTensor> tensors;
+  auto add = [&](const std::string& name, const torch::Tensor& t) {
+    const torch::Tensor c = t.detach().to(torch::kFloat32).contiguous();
+    NamedTensor nt;
+    nt.shape = c.sizes().vec();
+    nt.data.assign(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+    tensors[name] = std::move(nt);
+  };
+  for (const auto& p : net->named_parameters()) add(p.key(), p.value());
+  for (const auto& b : net->named_buffers())
+    if (b.value().is_floating_point()) add(b.key(), b.value());
+  WriteOnnx(net->plan(), tensors, "paretonas_" + space.name(), path);
+  return !weights_path.empty();
 }
 
 }  // namespace paretonas::experiments

@@ -7,11 +7,11 @@ set -euo pipefail
 packages=(
   cmake g++ make pkg-config
   libtorch-dev libtbb-dev libboost-graph-dev libcereal-dev
-  libgtest-dev libgmock-dev libcli11-dev libyaml-cpp-dev zlib1g-dev
+  libgtest-dev libgmock-dev libcli11-dev libyaml-cpp-dev zlib1g-dev libonnx-dev libprotobuf-dev
   dataset-fashion-mnist
 )
-# Only needed by the interoperability tests (TorchScript loaded from Python).
-test_extras=(python3-torch)
+# Only needed by the interoperability tests (exports loaded and checked from Python).
+test_extras=(python3-torch python3-onnx)
 # Only needed by benchmarks (bench/): pagmo2 for the overhead comparison.
 bench_extras=(libpagmo-dev)
 

@@ -74,7 +74,6 @@ check "export dot" 0 "$bin" export "$run" --id 0 --format dot --out "$work/exp"
 check "dot is a digraph" 0 grep -q "digraph" "$work/exp/arch_0.dot"
 check "export of a missing id" 2 "$bin" export "$run" --id 999 --format json --out "$work/exp"
 contains "it names the id" "999"
-check "export onnx not built yet" 3 "$bin" export "$run" --front --format onnx --out "$work/exp"
 check "export torchscript" 0 "$bin" export "$run" --front --format torchscript --out "$work/ts"
 contains "it says the weights are untrained" "untrained weights"
 if /usr/bin/python3 -c "import torch" 2>/dev/null; then
@@ -82,13 +81,36 @@ if /usr/bin/python3 -c "import torch" 2>/dev/null; then
 else
   echo "note: /usr/bin/python3 has no torch (python3-torch); the Python TorchScript check is skipped"
 fi
+check "export onnx" 0 "$bin" export "$run" --front --format onnx --out "$work/ts"
+if /usr/bin/python3 -c "import onnx, torch" 2>/dev/null; then
+  for f in "$work"/ts/*.onnx; do
+    check "onnx checker and outputs of $(basename "$f")" 0 /usr/bin/python3 "$src/scripts/check-onnx.py" "$f" "${f%.onnx}.torchscript.pt"
+  done
+else
+  echo "note: /usr/bin/python3 lacks onnx or torch (python3-onnx, python3-torch); the Python ONNX checks are skipped"
+fi
 check "export with a bad format" 2 "$bin" export "$run" --front --format pickle --out "$work/exp"
 check "export with --train-epochs" 0 "$bin" export "$run" --id 0 --format json --out "$work/final" --train-epochs 1
 check "retrained json reports test accuracy" 0 grep -q '"test_accuracy"' "$work/final/arch_0.json"
 check "trained torchscript export" 0 "$bin" export "$run" --id 0 --format torchscript --out "$work/final" --train-epochs 1
-if /usr/bin/python3 -c "import torch" 2>/dev/null; then
+check "trained onnx export" 0 "$bin" export "$run" --id 0 --format onnx --out "$work/final" --train-epochs 1
+if /usr/bin/python3 -c "import onnx, torch" 2>/dev/null; then
   check "python loads the trained torchscript file" 0 /usr/bin/python3 "$src/scripts/check-torchscript.py" "$work/final/arch_0.torchscript.pt"
+  check "the trained onnx file computes the engine's outputs" 0 /usr/bin/python3 "$src/scripts/check-onnx.py" "$work/final/arch_0.onnx" "$work/final/arch_0.torchscript.pt"
 fi
+
+# The other spaces: depthwise convolutions, ReLU6, max pooling, residual chains.
+for sp in mobilenet "$src/experiments/spaces/tiny_hybrid.yaml"; do
+  name=$(basename "$sp" .yaml)
+  check "search on $name" 0 "$bin" search --config "$cfg" --run-dir "$work/$name" -q --max-evals 3 --set "space={name: $sp}" --set search.population=3 --set "constraints=[]"
+  check "torchscript export on $name" 0 "$bin" export "$work/$name" --front --format torchscript --out "$work/$name/x"
+  check "onnx export on $name" 0 "$bin" export "$work/$name" --front --format onnx --out "$work/$name/x"
+  if /usr/bin/python3 -c "import onnx, torch" 2>/dev/null; then
+    for f in "$work/$name"/x/*.onnx; do
+      check "onnx outputs of $name $(basename "$f")" 0 /usr/bin/python3 "$src/scripts/check-onnx.py" "$f" "${f%.onnx}.torchscript.pt"
+    done
+  fi
+done
 
 check "report" 0 "$bin" report "$run" --out "$work/report.html"
 check "report is one HTML file with the plots" 0 bash -c "grep -q '<svg' '$work/report.html' && grep -q 'Pareto front' '$work/report.html' && grep -q 'Hypervolume' '$work/report.html' && ! grep -q '<script' '$work/report.html'"

@@ -12,6 +12,7 @@
 #include "evaluator/table_evaluator.h"
 #include "evaluator/train_evaluator.h"
 #include "evaluator/worker_pool.h"
+#include "experiments/onnx_export.h"
 #include "experiments/torchscript_export.h"
 #include "space/graph_net.h"
 #include "space/input_error.h"
@@ -90,6 +91,20 @@ TEST(TorchScriptExport, ReloadedModulesMatchTheEngineForEverySpace) {
   const SearchSpace nb = SearchSpace::Load("nb201", {{"channels", "4"}, {"cells_per_stage", "1"}}, InputSpec{{1, 28, 28}, 10});
   const auto r = experiments::ExportTorchScript(nb, space::Genotype(6, 0), "", 1, dir + "/zero.pt");
   EXPECT_EQ(r.max_abs_diff, 0.0);
+}
+
+TEST(OnnxExport, EveryArchitectureOfEverySpacePassesTheChecker) {
+  if (!experiments::OnnxSupported()) GTEST_SKIP() << "built without libonnx-dev";
+  std::mt19937_64 rng(13);
+  const std::string dir = testing::TempDir("onnx");
+  for (auto& [name, sp] : Spaces(InputSpec{{1, 28, 28}, 10})) {
+    for (int i = 0; i < 6; ++i) {
+      const space::Genotype g = i == 0 && name == "nb201" ? space::Genotype(6, 0) : sp.Sample(rng);
+      const std::string path = dir + "/" + name + std::to_string(i) + ".onnx";
+      EXPECT_NO_THROW(experiments::ExportOnnx(sp, g, "", 7, path)) << name << " " << sp.Key(g);
+      EXPECT_GT(std::ifstream(path, std::ios::ate | std::ios::binary).tellg(), 100);
+    }
+  }
 }
 
 TEST(GraphNet, CloneCopiesEveryEdgeModule) {

@@ -1,0 +1,212 @@
+// NOTE: no LibTorch here: the ONNX protobuf classes are kept apart from torch's headers.
+#include "experiments/onnx_export.h"
+
+#include <stdexcept>
+
+#ifdef PARETONAS_WITH_ONNX
+#include <onnx/checker.h>
+#include <onnx/onnx_pb.h>
+
+#include <fstream>
+#include <set>
+#endif
+
+namespace paretonas::experiments {
+
+#ifndef PARETONAS_WITH_ONNX
+bool OnnxSupported() { return false; }
+void WriteOnnx(const space::NetworkPlan&, const std::map<std::string, NamedTensor>&,
+               const std::string&, const std::string&) {
+  throw std::runtime_error("this paretonas was built without ONNX support (install libonnx-dev "
+                           "and rebuild)");
+}
+#else
+namespace {
+
+class GraphWriter {
+ public:
+  /// `prefix` keeps the names of this writer's nodes apart from another writer's.
+  GraphWriter(onnx::GraphProto* g, const std::map<std::string, NamedTensor>& tensors,
+              std::string prefix = "t")
+      : g_(g), tensors_(tensors), prefix_(std::move(prefix)) {}
+
+  // An initializer for a named weight; returns its ONNX name.
+  std::string Weight(const std::string& name) {
+    auto it = tensors_.find(name);
+    if (it == tensors_.end()) throw std::runtime_error("ONNX export: no weight '" + name + "'");
+    if (!added_.insert(name).second) return name;
+    onnx::TensorProto* t = g_->add_initializer();
+    t->set_name(name);
+    t->set_data_type(onnx::TensorProto::FLOAT);
+    for (auto d : it->second.shape) t->add_dims(d);
+    t->mutable_float_data()->Add(it->second.data.begin(), it->second.data.end());
+    return name;
+  }
+  std::string Scalar(const std::string& name, float v) {
+    if (added_.insert(name).second) {
+      onnx::TensorProto* t = g_->add_initializer();
+      t->set_name(name);
+      t->set_data_type(onnx::TensorProto::FLOAT);
+      t->add_float_data(v);
+    }
+    return name;
+  }
+  std::string Node(const std::string& op, const std::vector<std::string>& inputs,
+                   const std::vector<std::pair<std::string, std::vector<std::int64_t>>>& ints = {},
+                   const std::vector<std::pair<std::string, float>>& floats = {}) {
+    onnx::NodeProto* n = g_->add_node();
+    const std::string out = prefix_ + std::to_string(counter_++);
+    n->set_op_type(op);
+    n->set_name(op + "_" + out);
+    for (const auto& i : inputs) n->add_input(i);
+    n->add_output(out);
+    for (const auto& [name, values] : ints) {
+      onnx::AttributeProto* a = n->add_attribute();
+      a->set_name(name);
+      if (values.size() == 1 && (name == "group" || name == "ceil_mode" || name == "count_include_pad" ||
+                                 name == "transB" || name == "axis")) {
+        a->set_type(onnx::AttributeProto::INT);
+        a->set_i(values[0]);
+      } else {
+        a->set_type(onnx::AttributeProto::INTS);
+        for (auto v : values) a->add_ints(v);
+      }
+    }
+    for (const auto& [name, value] : floats) {
+      onnx::AttributeProto* a = n->add_attribute();
+      a->set_name(name);
+      a->set_type(onnx::AttributeProto::FLOAT);
+      a->set_f(value);
+    }
+    return out;
+  }
+  std::string Conv(const std::string& x, const std::string& p, int k, int stride, int groups) {
+    const std::int64_t pad = k / 2;
+    return Node("Conv", {x, Weight(p + ".weight")},
+                {{"kernel_shape", {k, k}}, {"strides", {stride, stride}}, {"pads", {pad, pad, pad, pad}},
+                 {"dilations", {1, 1}}, {"group", {groups}}});
+  }
+  std::string Bn(const std::string& x, const std::string& p) {
+    return Node("BatchNormalization",
+                {x, Weight(p + ".weight"), Weight(p + ".bias"), Weight(p + ".running_mean"),
+                 Weight(p + ".running_var")},
+                {}, {{"epsilon", 1e-5f}, {"momentum", 0.9f}});
+  }
+  std::string Relu(const std::string& x) { return Node("Relu", {x}); }
+  std::string Relu6(const std::string& x) {
+    return Node("Clip", {x, Scalar("clip_min", 0.0f), Scalar("clip_max", 6.0f)});
+  }
+
+  std::string Op(const space::PlanEdge& e, const std::string& x) {
+    using space::OpKind;
+    const std::string p = "e" + std::to_string(e.id);
+    const space::OpSpec& op = e.op;
+    switch (op.kind) {
+      case OpKind::kSkip: return x;
+      case OpKind::kNorConv: return Bn(Conv(Relu(x), p + ".1", op.kernel, 1, 1), p + ".2");
+      case OpKind::kAvgPool:
+        return Node("AveragePool", {x}, {{"kernel_shape", {3, 3}}, {"strides", {1, 1}},
+                                         {"pads", {1, 1, 1, 1}}, {"count_include_pad", {0}}});
+      case OpKind::kMaxPool:
+        return Node("MaxPool", {x}, {{"kernel_shape", {3, 3}}, {"strides", {1, 1}}, {"pads", {1, 1, 1, 1}}});
+      case OpKind::kConvBn: return Bn(Conv(x, p + ".0", op.kernel, op.stride, 1), p + ".1");
+      case OpKind::kConvBnRelu: return Relu(Bn(Conv(x, p + ".0", op.kernel, op.stride, 1), p + ".1"));
+      case OpKind::kResNetBasic: {
+        const std::string a = Bn(Conv(Relu(x), p + ".conv_a.1", 3, op.stride, 1), p + ".conv_a.2");
+        const std::string b = Bn(Conv(Relu(a), p + ".conv_b.1", 3, 1, 1), p + ".conv_b.2");
+        const std::string pooled = Node("AveragePool", {x}, {{"kernel_shape", {2, 2}}, {"strides", {2, 2}},
+                                                             {"ceil_mode", {1}}, {"count_include_pad", {1}}});
+        return Node("Add", {Conv(pooled, p + ".down.1", 1, 1, 1), b});
+      }
+      case OpKind::kMBConv: {
+        const int hid = e.in.c * op.expansion;
+        std::string y = x;
+        int i = 0;
+        if (op.expansion != 1) {
+          y = Relu6(Bn(Conv(y, p + ".0", 1, 1, 1), p + ".1"));
+          i = 3;
+        }
+        y = Relu6(Bn(Conv(y, p + "." + std::to_string(i), op.kernel, op.stride, hid), p + "." + std::to_string(i + 1)));
+        return Bn(Conv(y, p + "." + std::to_string(i + 3), 1, 1, 1), p + "." + std::to_string(i + 4));
+      }
+      case OpKind::kClassifier:
+      case OpKind::kBnReluClassifier: {
+        std::string y = x;
+        if (op.kind == OpKind::kBnReluClassifier) y = Relu(Bn(y, p + ".bn"));
+        y = Node("Flatten", {Node("GlobalAveragePool", {y})}, {{"axis", {1}}});
+        return Node("Gemm", {y, Weight(p + ".fc.weight"), Weight(p + ".fc.bias")}, {{"transB", {1}}});
+      }
+      case OpKind::kNone: break;
+    }
+    throw std::logic_error("ONNX export: no mapping for op " + op.Label());
+  }
+
+ private:
+  onnx::GraphProto* g_;
+  const std::map<std::string, NamedTensor>& tensors_;
+  std::string prefix_;
+  std::set<std::string> added_;
+  int counter_ = 0;
+};
+
+void AddValueInfo(onnx::ValueInfoProto* v, const std::string& name,
+                  const std::vector<std::int64_t>& dims) {
+  v->set_name(name);
+  auto* tt = v->mutable_type()->mutable_tensor_type();
+  tt->set_elem_type(onnx::TensorProto::FLOAT);
+  auto* shape = tt->mutable_shape();
+  shape->add_dim()->set_dim_param("batch");
+  for (auto d : dims) shape->add_dim()->set_dim_value(d);
+}
+
+}  // namespace
+
+bool OnnxSupported() { return true; }
+
+void WriteOnnx(const space::NetworkPlan& plan, const std::map<std::string, NamedTensor>& tensors,
+               const std::string& graph_name, const std::string& path) {
+  onnx::ModelProto model;
+  model.set_ir_version(8);
+  model.set_producer_name("paretonas");
+  model.add_opset_import()->set_version(13);
+  onnx::GraphProto* g = model.mutable_graph();
+  g->set_name(graph_name);
+  GraphWriter w(g, tensors);
+  std::vector<std::string> value(plan.vertices.size());
+  value[plan.input] = "input";
+  for (const auto& e : plan.edges) {
+    if (!e.live || e.op.kind == space::OpKind::kNone || value[e.src].empty()) continue;
+    const std::string out = w.Op(e, value[e.src]);
+    value[e.dst] = value[e.dst].empty() ? out : w.Node("Add", {value[e.dst], out});
+  }
+  if (value[plan.output].empty()) {
+    // The output is unreachable: the network computes zeros, as GraphNet does. Express it with
+    // a zero-weight Gemm on the pooled input so that the batch size stays symbolic.
+    const int classes = plan.vertices[plan.output].c, c = plan.vertices[plan.input].c;
+    std::map<std::string, NamedTensor> zeros{
+        {"zero.weight", {{classes, c}, std::vector<float>(static_cast<size_t>(classes) * c, 0.0f)}},
+        {"zero.bias", {{classes}, std::vector<float>(classes, 0.0f)}}};
+    GraphWriter z(g, zeros, "zero_t");
+    const std::string pooled = z.Node("Flatten", {z.Node("GlobalAveragePool", {"input"})}, {{"axis", {1}}});
+    value[plan.output] = z.Node("Gemm", {pooled, z.Weight("zero.weight"), z.Weight("zero.bias")}, {{"transB", {1}}});
+  }
+  // Name the output "logits" with an Identity node.
+  onnx::NodeProto* id = g->add_node();
+  id->set_op_type("Identity");
+  id->set_name("output");
+  id->add_input(value[plan.output]);
+  id->add_output("logits");
+  const auto& in = plan.vertices[plan.input];
+  AddValueInfo(g->add_input(), "input", {in.c, in.h, in.w});
+  AddValueInfo(g->add_output(), "logits", {plan.vertices[plan.output].c});
+  try {
+    onnx::checker::check_model(model);
+  } catch (const std::exception& e) {
+    throw std::runtime_error(std::string("ONNX export: the checker rejects the model: ") + e.what());
+  }
+  std::ofstream out(path, std::ios::binary);
+  if (!out || !model.SerializeToOstream(&out)) throw std::runtime_error(path + ": cannot write the ONNX file");
+}
+#endif
+
+}  // namespace paretonas::experiments

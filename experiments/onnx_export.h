@@ -1,0 +1,35 @@
+// ONNX export of an architecture, written natively with ONNX's protobuf classes (libonnx-dev).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "space/network_plan.h"
+#include "space/search_space.h"
+
+namespace paretonas::experiments {
+
+/// A weight as plain data, named like GraphNet's parameters and buffers ("e3.1.weight").
+struct NamedTensor {
+  std::vector<std::int64_t> shape;
+  std::vector<float> data;
+};
+
+/// Whether this build can write ONNX (libonnx-dev was found at configure time).
+bool OnnxSupported();
+
+/// Writes an ONNX model (opset 13, IR 8, input "input" [batch, C, H, W] with a symbolic batch,
+/// output "logits") of the live graph of `plan`, with BatchNormalization in inference form.
+/// A network whose output is unreachable outputs zeros, as GraphNet does. Runs ONNX's checker
+/// before writing. Throws std::runtime_error (no ONNX support, a failed check, a write error).
+void WriteOnnx(const space::NetworkPlan& plan, const std::map<std::string, NamedTensor>& tensors,
+               const std::string& graph_name, const std::string& path);
+
+/// Builds the module of `genotype` (weights from `weights_path`, or a fresh initialisation from
+/// `seed` when empty) and writes it with WriteOnnx. Returns whether the weights were trained.
+bool ExportOnnx(const space::SearchSpace& space, const space::Genotype& genotype,
+                const std::string& weights_path, std::uint64_t seed, const std::string& path);
+
+}  // namespace paretonas::experiments

@@ -1,0 +1,113 @@
+#!/usr/bin/python3
+"""Checks paretonas ONNX exports: onnx.checker (full check with shape inference) and, given the
+TorchScript export of the same weights, the outputs on its check_input against the engine's
+check_output. Runs the model with onnxruntime when it is installed, else with the small NumPy
+evaluator below (only the ops paretonas emits, following the ONNX operator definitions).
+Usage: scripts/check-onnx.py MODEL.onnx [MODEL.torchscript.pt]"""
+import sys
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+
+def conv(x, w, attrs):
+    s, p, g = attrs["strides"], attrs["pads"], attrs.get("group", 1)
+    x = np.pad(x, ((0, 0), (0, 0), (p[0], p[2]), (p[1], p[3])))
+    n, c, h, wd = x.shape
+    co, ci, kh, kw = w.shape
+    oh, ow = (h - kh) // s[0] + 1, (wd - kw) // s[1] + 1
+    out = np.zeros((n, co, oh, ow), dtype=np.float64)
+    per = co // g
+    win = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, ::s[0], ::s[1]]
+    for gi in range(g):
+        xs = win[:, gi * ci:(gi + 1) * ci]  # n, ci, oh, ow, kh, kw
+        ws = w[gi * per:(gi + 1) * per]     # per, ci, kh, kw
+        out[:, gi * per:(gi + 1) * per] = np.einsum("ncijkl,ockl->noij", xs, ws)
+    return out
+
+
+def pool(x, attrs, kind):
+    k, s = attrs["kernel_shape"], attrs["strides"]
+    p = attrs.get("pads", [0, 0, 0, 0])
+    ceil = attrs.get("ceil_mode", 0)
+    include = attrs.get("count_include_pad", 0)
+    n, c, h, w = x.shape
+    def size(i, kk, ss, a, b):
+        v = (i + a + b - kk) / ss + 1
+        return int(np.ceil(v) if ceil else np.floor(v))
+    oh, ow = size(h, k[0], s[0], p[0], p[2]), size(w, k[1], s[1], p[1], p[3])
+    out = np.zeros((n, c, oh, ow))
+    for i in range(oh):
+        for j in range(ow):
+            h0, w0 = i * s[0] - p[0], j * s[1] - p[1]
+            h1, w1 = min(h0 + k[0], h + p[2]), min(w0 + k[1], w + p[3])
+            hs, ws_, he, we = max(h0, 0), max(w0, 0), min(h1, h), min(w1, w)
+            win = x[:, :, hs:he, ws_:we]
+            if kind == "max":
+                out[:, :, i, j] = win.max(axis=(2, 3))
+            else:
+                div = (h1 - h0) * (w1 - w0) if include else (he - hs) * (we - ws_)
+                out[:, :, i, j] = win.sum(axis=(2, 3)) / div
+    return out
+
+
+def run_numpy(model, x):
+    env = {t.name: numpy_helper.to_array(t).astype(np.float64) for t in model.graph.initializer}
+    env[model.graph.input[0].name] = x.astype(np.float64)
+    for node in model.graph.node:
+        a = {at.name: onnx.helper.get_attribute_value(at) for at in node.attribute}
+        i = [env[n] for n in node.input]
+        op = node.op_type
+        if op == "Conv":
+            y = conv(i[0], i[1], a)
+        elif op == "BatchNormalization":
+            sh = (1, -1, 1, 1)
+            y = (i[0] - i[3].reshape(sh)) / np.sqrt(i[4].reshape(sh) + a.get("epsilon", 1e-5)) * i[1].reshape(sh) + i[2].reshape(sh)
+        elif op == "Relu":
+            y = np.maximum(i[0], 0)
+        elif op == "Clip":
+            y = np.clip(i[0], i[1], i[2])
+        elif op == "Add":
+            y = i[0] + i[1]
+        elif op == "AveragePool":
+            y = pool(i[0], a, "avg")
+        elif op == "MaxPool":
+            y = pool(i[0], a, "max")
+        elif op == "GlobalAveragePool":
+            y = i[0].mean(axis=(2, 3), keepdims=True)
+        elif op == "Flatten":
+            y = i[0].reshape(i[0].shape[0], -1)
+        elif op == "Gemm":
+            y = i[0] @ (i[1].T if a.get("transB", 0) else i[1]) + i[2]
+        elif op == "Identity":
+            y = i[0]
+        else:
+            raise SystemExit(f"check-onnx: no NumPy evaluator for {op}")
+        env[node.output[0]] = y
+    return env[model.graph.output[0].name]
+
+
+def main():
+    model = onnx.load(sys.argv[1])
+    onnx.checker.check_model(model, full_check=True)
+    print(f"{sys.argv[1]}: onnx.checker (full) accepts it; {len(model.graph.node)} nodes, opset {model.opset_import[0].version}")
+    if len(sys.argv) < 3:
+        return 0
+    import torch
+    ts = torch.jit.load(sys.argv[2])
+    x, expect = ts.check_input.numpy(), ts.check_output.numpy()
+    try:
+        import onnxruntime
+        got = onnxruntime.InferenceSession(sys.argv[1]).run(None, {"input": x})[0]
+        runner = "onnxruntime"
+    except ImportError:
+        got = run_numpy(model, x)
+        runner = "NumPy reference evaluator"
+    diff = float(np.abs(got - expect).max())
+    print(f"{sys.argv[1]}: {runner} vs the engine's logits: max |difference| {diff:.3g}")
+    return 0 if diff <= 1e-4 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
