@@ -80,5 +80,49 @@ fi
 "$bin" resume "$work/term" -q >/dev/null 2>&1 || { echo "FAIL: resume after SIGTERM"; fail=1; }
 cmp -s "$work/ref/trials.jsonl" "$work/term/trials.jsonl" || { echo "FAIL: trials after SIGTERM+resume differ"; fail=1; }
 
-[[ $fail -eq 0 ]] && echo "2 passed, 0 failed" || echo "failed"
+# status is readable while a search runs.
+rm -rf "$work/live"
+"$bin" search --config "$work/exp.yaml" --run-dir "$work/live" -q >/dev/null 2>&1 &
+pid=$!
+sleep 1.5
+if ! "$bin" status "$work/live" >"$work/status.log" 2>&1 || ! grep -q "Pareto front" "$work/status.log"; then
+  echo "FAIL: status during a running search"; cat "$work/status.log"; fail=1
+fi
+wait "$pid"
+
+# A damaged checkpoint: resume falls back to the previous snapshot and the journal, and ends
+# identical; a bit flip in the journal keeps its valid prefix.
+cp -r "$work/term" "$work/damaged"
+rm -f "$work/damaged/trials.jsonl"
+"$bin" resume "$work/damaged" --max-evals 240 -q >/dev/null 2>&1
+size=$(stat -c %s "$work/damaged/checkpoint.bin")
+truncate -s $((size / 2)) "$work/damaged/checkpoint.bin"
+if ! "$bin" resume "$work/damaged" -q >"$work/damaged.log" 2>&1; then
+  echo "FAIL: resume with a truncated checkpoint"; cat "$work/damaged.log"; fail=1
+fi
+grep -q "damaged checkpoint at offset" "$work/damaged.log" || { echo "FAIL: no offset named"; cat "$work/damaged.log"; fail=1; }
+cmp -s "$work/ref/trials.jsonl" "$work/damaged/trials.jsonl" || { echo "FAIL: trials after checkpoint damage differ"; fail=1; }
+jsize=$(stat -c %s "$work/damaged/journal.bin")
+printf '\xff' | dd of="$work/damaged/journal.bin" bs=1 seek=$((jsize - 20)) conv=notrunc 2>/dev/null
+"$bin" status "$work/damaged" >"$work/jstatus.log" 2>&1
+grep -q "damaged journal at offset" "$work/jstatus.log" || { echo "FAIL: journal damage not reported"; cat "$work/jstatus.log"; fail=1; }
+
+# Disk full (simulated with a file-size limit: writes past it fail with EFBIG): the search stops
+# with a clear message, the previous checkpoint stays loadable, and resume finishes the run.
+rm -rf "$work/full"
+(
+  trap '' XFSZ
+  ulimit -f 64  # KiB; the journal and checkpoint outgrow it within a few generations
+  exec "$bin" search --config "$work/exp.yaml" --run-dir "$work/full" -q
+) >"$work/full.log" 2>&1
+rc=$?
+if [[ $rc -ne 1 ]] || ! grep -qE "intact|write failed" "$work/full.log"; then
+  echo "FAIL: disk full: exit $rc"; tail -5 "$work/full.log"; fail=1
+fi
+"$bin" status "$work/full" >/dev/null 2>&1 || { echo "FAIL: the checkpoint after a full disk is not loadable"; fail=1; }
+"$bin" resume "$work/full" -q >/dev/null 2>&1 || { echo "FAIL: resume after a full disk"; fail=1; }
+cmp -s "$work/ref/trials.jsonl" "$work/full/trials.jsonl" || { echo "FAIL: trials after a full disk differ"; fail=1; }
+echo "disk full: $(grep -m1 'error' "$work/full.log")"
+
+[[ $fail -eq 0 ]] && echo "5 passed, 0 failed" || echo "failed"
 exit $fail
