@@ -3,11 +3,13 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <sstream>
 
 #include "evaluator/table_evaluator.h"
 #include "evaluator/train_evaluator.h"
+#include "experiments/run_directory.h"
 #include "search/run_files.h"
 #include "search/search_loop.h"
 #include "space/input_error.h"
@@ -37,6 +39,23 @@ void RunCommand(const std::function<int()>& body) {
 void NotImplemented(const std::string& what) {
   std::cerr << "paretonas: " << what << ": not implemented yet\n";
   CommandExitCode() = kExitNotImplemented;
+}
+
+ExperimentConfig LoadRunConfig(const std::string& run_dir, const std::vector<std::string>& overrides) {
+  const RunPaths paths(run_dir);
+  std::ifstream in(paths.config());
+  if (!in) throw InputError(paths.dir + ": not a run directory (no config.yaml)");
+  std::stringstream text;
+  text << in.rdbuf();
+  return ParseExperiment(text.str(), paths.config(), overrides);
+}
+
+LoadedRun LoadRun(const std::string& run_dir) {
+  LoadedRun run;
+  run.config = LoadRunConfig(run_dir);
+  run.state = search::LoadCheckpoint(RunPaths(run_dir).checkpoint());
+  run.session = MakeSession(run.config, false);
+  return run;
 }
 
 std::map<std::string, std::string> ParseSpaceSets(const std::vector<std::string>& sets) {

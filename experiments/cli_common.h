@@ -49,6 +49,20 @@ struct Session {
 /// Builds the space, problem and strategy; with `with_evaluator`, also loads data and the pool.
 std::unique_ptr<Session> MakeSession(const ExperimentConfig& config, bool with_evaluator);
 
+/// Reads RUN/config.yaml with `overrides` applied; throws InputError when `run_dir` is not a run
+/// directory.
+ExperimentConfig LoadRunConfig(const std::string& run_dir,
+                               const std::vector<std::string>& overrides = {});
+
+/// A search read back from its run directory: config, last checkpoint, and a session without
+/// evaluator. Throws InputError (not a run directory) or RunFileError (damaged checkpoint).
+struct LoadedRun {
+  ExperimentConfig config;
+  search::SearchState state;
+  std::unique_ptr<Session> session;
+};
+LoadedRun LoadRun(const std::string& run_dir);
+
 /// Parses "key=value" space overrides from --set options.
 std::map<std::string, std::string> ParseSpaceSets(const std::vector<std::string>& sets);
 

@@ -1,5 +1,4 @@
 // `paretonas export RUN (--front | --id N ...) --format json|dot|... --out DIR`.
-#include <fstream>
 #include <iostream>
 #include <sstream>
 
@@ -49,18 +48,14 @@ int RunExport(const ExportOptions& o) {
   if (o.format == "onnx" && !OnnxSupported())
     throw InputError("export --format onnx: this paretonas was built without ONNX support "
                      "(install libonnx-dev and rebuild)");
-  const RunPaths paths(o.run_dir);
-  std::ifstream in(paths.config());
-  if (!in) throw InputError(paths.dir + ": not a run directory (no config.yaml)");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const ExperimentConfig config = ParseExperiment(ss.str(), paths.config(), {});
-  const search::SearchState state = search::LoadCheckpoint(paths.checkpoint());
-  auto session = MakeSession(config, false);
+  const LoadedRun run = LoadRun(o.run_dir);
+  const ExperimentConfig& config = run.config;
+  const search::SearchState& state = run.state;
+  const Session* session = run.session.get();
   std::vector<std::int64_t> ids = o.front ? search::ParetoFront(state, session->problem) : o.ids;
   for (auto id : ids) {
     if (id < 0 || id >= static_cast<std::int64_t>(state.trials.size()))
-      throw InputError("export --id " + std::to_string(id) + ": no such trial in " + paths.dir +
+      throw InputError("export --id " + std::to_string(id) + ": no such trial in " + o.run_dir +
                        " (ids 0.." + std::to_string(static_cast<long long>(state.trials.size()) - 1) + ")");
     if (state.trials[id].state != search::TrialState::kComplete)
       throw InputError("export --id " + std::to_string(id) + ": trial is " +

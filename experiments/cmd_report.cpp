@@ -1,13 +1,9 @@
 // `paretonas report RUN --out report.html`.
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "experiments/cli_common.h"
 #include "experiments/report.h"
-#include "experiments/run_directory.h"
 #include "search/run_files.h"
-#include "space/input_error.h"
 
 namespace paretonas::experiments {
 namespace {
@@ -18,16 +14,9 @@ struct ReportOptions {
 };
 
 int RunReport(const ReportOptions& o) {
-  const RunPaths paths(o.run_dir);
-  std::ifstream in(paths.config());
-  if (!in) throw InputError(paths.dir + ": not a run directory (no config.yaml)");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const ExperimentConfig config = ParseExperiment(ss.str(), paths.config(), {});
-  const search::SearchState state = search::LoadCheckpoint(paths.checkpoint());
-  auto session = MakeSession(config, false);
-  const std::string out = o.out.empty() ? paths.dir + "/report.html" : o.out;
-  search::WriteFileAtomic(out, RenderReport(config.name, state, session->problem));
+  const LoadedRun run = LoadRun(o.run_dir);
+  const std::string out = o.out.empty() ? o.run_dir + "/report.html" : o.out;
+  search::WriteFileAtomic(out, RenderReport(run.config.name, run.state, run.session->problem));
   std::cout << out << "\n";
   return kExitOk;
 }

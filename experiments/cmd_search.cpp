@@ -31,14 +31,6 @@ struct ResumeOptions {
   bool quiet = false;
 };
 
-std::string ReadText(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw InputError(path + ": cannot open");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 int Drive(Session& session, search::SearchState& state, const RunPaths& paths, bool quiet) {
   std::cout << "paretonas: " << session.config.name << " | space " << session.space->name()
             << " (" << session.space->decisions().size() << " decisions) | "
@@ -116,7 +108,7 @@ int RunResumeVerb(const ResumeOptions& o) {
   std::vector<std::string> overrides;
   if (o.max_evals >= 0) overrides.push_back("budget.max_evals=" + std::to_string(o.max_evals));
   if (o.generations >= 0) overrides.push_back("budget.generations=" + std::to_string(o.generations));
-  const ExperimentConfig config = ParseExperiment(ReadText(paths.config()), paths.config(), overrides);
+  const ExperimentConfig config = LoadRunConfig(paths.dir, overrides);
   if (::access(paths.checkpoint().c_str(), F_OK) != 0 &&
       ::access((paths.checkpoint() + ".prev").c_str(), F_OK) != 0) {
     throw InputError(paths.dir + ": no checkpoint yet (the search stopped before its first "

@@ -1,15 +1,12 @@
 // `paretonas status RUN`: progress and the current front, readable while a search runs.
 #include <unistd.h>
 
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "experiments/cli_common.h"
 #include "experiments/run_directory.h"
 #include "search/run_files.h"
 #include "search/search_loop.h"
-#include "space/input_error.h"
 
 namespace paretonas::experiments {
 namespace {
@@ -20,17 +17,14 @@ struct StatusOptions {
 
 int RunStatus(const StatusOptions& o) {
   const RunPaths paths(o.run_dir);
-  std::ifstream in(paths.config());
-  if (!in) throw InputError(paths.dir + ": not a run directory (no config.yaml)");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const ExperimentConfig config = ParseExperiment(ss.str(), paths.config(), {});
   if (::access(paths.checkpoint().c_str(), F_OK) != 0) {
-    std::cout << config.name << ": started, no checkpoint yet\n";
+    std::cout << LoadRunConfig(o.run_dir).name << ": started, no checkpoint yet\n";
     return kExitOk;
   }
-  search::SearchState state = search::LoadCheckpoint(paths.checkpoint());
-  auto session = MakeSession(config, false);
+  const LoadedRun run = LoadRun(o.run_dir);
+  const ExperimentConfig& config = run.config;
+  const search::SearchState& state = run.state;
+  const Session* session = run.session.get();
   const auto journal = search::Journal::Read(paths.journal());
   int pending_done = 0;
   for (const auto& e : journal.entries)
