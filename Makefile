@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test demo clean help
+.PHONY: all deps build test demo clean help check-asan check-tsan bench
 
 all: build
 
@@ -12,6 +12,9 @@ help:
 	@echo "make test   install deps if missing, build, run the test suite (ctest)"
 	@echo "make build  build only (into $(BUILD)/)"
 	@echo "make clean  remove $(BUILD)/"
+	@echo "make check-asan  build and run the tests with AddressSanitizer + UBSan (build-asan/)"
+	@echo "make check-tsan  build and run the search and evaluator-pool tests with ThreadSanitizer (build-tsan/)"
+	@echo "make bench  build the benchmark programs (bench/, see bench/RESULTS.md)"
 
 deps:
 	@scripts/install-deps.sh --with-test-extras
@@ -26,5 +29,25 @@ test: build
 demo: build
 	@scripts/demo.sh $(BUILD)/experiments/paretonas
 
+bench: build
+	@cmake --build $(BUILD) -j $(JOBS) --target bench
+
+# Sanitizers: separate build folders, Debug with optimisation so that the suite stays quick.
+SAN_FLAGS = -O1 -g -fno-omit-frame-pointer
+check-asan: deps
+	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug \
+	  -DCMAKE_CXX_FLAGS="$(SAN_FLAGS) -fsanitize=address,undefined -fno-sanitize-recover=undefined" >/dev/null
+	@cmake --build build-asan -j $(JOBS)
+	@cd build-asan && ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --output-on-failure -j $(JOBS)
+
+# LibTorch and OpenMP are not instrumented, so TSan runs the torch-free suites: the search loop,
+# the TBB worker pool (search_test drives it with 1, 2 and 4 workers) and the table evaluator.
+check-tsan: deps
+	@cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS="$(SAN_FLAGS) -fsanitize=thread" >/dev/null
+	@cmake --build build-tsan -j $(JOBS) --target search_test space_test predictors_test
+	@cd build-tsan && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" ./tests/search_test && \
+	  ./tests/space_test && ./tests/predictors_test
+
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) build-asan build-tsan

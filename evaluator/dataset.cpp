@@ -75,7 +75,7 @@ torch::Tensor Normalize(torch::Tensor x_uint8, const std::vector<double>& mean,
 }
 
 // Stratified split: per class, a seeded shuffle; the first share goes to validation.
-void Split(const torch::Tensor& y, int num_classes, int validation, int subset,
+void Split(const torch::Tensor& y, int validation, int subset,
            std::uint64_t seed, std::vector<int64_t>* train, std::vector<int64_t>* val) {
   std::map<int64_t, std::vector<int64_t>> by_class;
   const auto acc = y.accessor<int64_t, 1>();
@@ -94,7 +94,6 @@ void Split(const torch::Tensor& y, int num_classes, int validation, int subset,
     train->insert(train->end(), idx.begin() + std::min(nv, idx.size()),
                   idx.begin() + std::min(nv, idx.size()) + nt);
   }
-  (void)num_classes;
   std::sort(train->begin(), train->end());
   std::sort(val->begin(), val->end());
 }
@@ -231,7 +230,7 @@ Dataset LoadDataset(const DatasetOptions& o, bool with_test, bool full_train) {
     throw InputError("dataset.validation: " + std::to_string(o.validation) +
                      " is not below the training set size " + std::to_string(x.size(0)));
   std::vector<int64_t> train_idx, val_idx;
-  Split(y, d.input.num_classes, full_train ? 0 : o.validation, full_train ? 0 : o.train_subset,
+  Split(y, full_train ? 0 : o.validation, full_train ? 0 : o.train_subset,
         o.split_seed, &train_idx, &val_idx);
   d.train_x = Select(x, train_idx);
   d.train_y = Select(y, train_idx);

@@ -75,8 +75,7 @@ void Ticks(std::ostringstream& os, const Axis& x, const Axis& y, double x0, doub
      << ") rotate(-90)' font-size='13' text-anchor='middle'>" << Esc(ylabel) << "</text>";
 }
 
-std::string Scatter(const search::SearchState& state, const search::Problem& problem,
-                    const std::string& xm, const std::string& ym,
+std::string Scatter(const search::SearchState& state, const std::string& xm, const std::string& ym,
                     const std::vector<std::int64_t>& front) {
   std::vector<std::int64_t> ids;
   std::vector<double> xs, ys;
@@ -113,7 +112,6 @@ std::string Scatter(const search::SearchState& state, const search::Problem& pro
      << "' r='3.5' fill='#d7191c' fill-opacity='0.55'/><text x='" << x1 - 140 << "' y='"
      << y1 + 37 << "' font-size='12'>dominated (" << ids.size() - fp.size() << ")</text>";
   os << "</svg>";
-  (void)problem;
   return os.str();
 }
 
@@ -230,7 +228,7 @@ std::string RenderReport(const std::string& title, const search::SearchState& st
     os << (i ? ", " : "") << (problem.objectives[i].maximize ? "max " : "min ")
        << Esc(problem.objectives[i].metric);
   for (const auto& c : problem.constraints) os << "; " << Esc(c.ToString());
-  os << ".</p><h2>Every evaluated architecture</h2>" << Scatter(state, problem, xm, ym, front);
+  os << ".</p><h2>Every evaluated architecture</h2>" << Scatter(state, xm, ym, front);
   if (!state.hv_history.empty()) os << "<h2>Hypervolume</h2>" << HypervolumePlot(state);
   os << "<h2>Pareto front</h2><table><tr><th>id</th><th>gen</th>";
   const std::vector<std::string> cols{"val_accuracy", "latency_ms", "latency_predicted_ms", "params",

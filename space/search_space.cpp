@@ -454,16 +454,15 @@ std::vector<Genotype> SearchSpace::Enumerate(std::uint64_t limit) const {
                             " genotypes, more than the limit " + std::to_string(limit));
   }
   std::vector<Genotype> out;
-  std::vector<std::string> seen_keys;
   Genotype g(decisions_.size(), 0);
   const bool has_chain = std::any_of(stages_.begin(), stages_.end(),
                                      [](const Stage& s) { return !s.is_cells; });
-  std::map<std::string, bool> seen;
   while (true) {
     if (!has_chain) {
       out.push_back(g);
     } else {
-      // Unused block slots make several genotypes share a key; keep the first of each.
+      // Unused block slots make several genotypes share a key; keep the one whose unused
+      // slots are 0 (what ParseKey returns).
       const Genotype canonical = ParseKey(Key(g));
       if (canonical == g) out.push_back(g);
     }
