@@ -46,7 +46,7 @@ check-asan: deps
 check-tsan: deps
 	@cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS="$(SAN_FLAGS) -fsanitize=thread" >/dev/null
 	@cmake --build build-tsan -j $(JOBS) --target search_test space_test predictors_test
-	@cd build-tsan && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" ./tests/search_test && \
+	@cd build-tsan && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" ./tests/search_test && \
 	  ./tests/space_test && ./tests/predictors_test
 
 clean:
