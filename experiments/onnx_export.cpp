@@ -1,5 +1,6 @@
 // NOTE: no LibTorch here: the ONNX protobuf classes are kept apart from torch's headers.
 #include "experiments/onnx_export.h"
+#include "experiments/op_lowering.h"
 
 #include <stdexcept>
 
@@ -97,48 +98,21 @@ class GraphWriter {
     return Node("Clip", {x, Scalar("clip_min", 0.0f), Scalar("clip_max", 6.0f)});
   }
 
-  std::string Op(const space::PlanEdge& e, const std::string& x) {
-    using space::OpKind;
-    const std::string p = "e" + std::to_string(e.id);
-    const space::OpSpec& op = e.op;
-    switch (op.kind) {
-      case OpKind::kSkip: return x;
-      case OpKind::kNorConv: return Bn(Conv(Relu(x), p + ".1", op.kernel, 1, 1), p + ".2");
-      case OpKind::kAvgPool:
-        return Node("AveragePool", {x}, {{"kernel_shape", {3, 3}}, {"strides", {1, 1}},
-                                         {"pads", {1, 1, 1, 1}}, {"count_include_pad", {0}}});
-      case OpKind::kMaxPool:
-        return Node("MaxPool", {x}, {{"kernel_shape", {3, 3}}, {"strides", {1, 1}}, {"pads", {1, 1, 1, 1}}});
-      case OpKind::kConvBn: return Bn(Conv(x, p + ".0", op.kernel, op.stride, 1), p + ".1");
-      case OpKind::kConvBnRelu: return Relu(Bn(Conv(x, p + ".0", op.kernel, op.stride, 1), p + ".1"));
-      case OpKind::kResNetBasic: {
-        const std::string a = Bn(Conv(Relu(x), p + ".conv_a.1", 3, op.stride, 1), p + ".conv_a.2");
-        const std::string b = Bn(Conv(Relu(a), p + ".conv_b.1", 3, 1, 1), p + ".conv_b.2");
-        const std::string pooled = Node("AveragePool", {x}, {{"kernel_shape", {2, 2}}, {"strides", {2, 2}},
-                                                             {"ceil_mode", {1}}, {"count_include_pad", {1}}});
-        return Node("Add", {Conv(pooled, p + ".down.1", 1, 1, 1), b});
-      }
-      case OpKind::kMBConv: {
-        const int hid = e.in.c * op.expansion;
-        std::string y = x;
-        int i = 0;
-        if (op.expansion != 1) {
-          y = Relu6(Bn(Conv(y, p + ".0", 1, 1, 1), p + ".1"));
-          i = 3;
-        }
-        y = Relu6(Bn(Conv(y, p + "." + std::to_string(i), op.kernel, op.stride, hid), p + "." + std::to_string(i + 1)));
-        return Bn(Conv(y, p + "." + std::to_string(i + 3), 1, 1, 1), p + "." + std::to_string(i + 4));
-      }
-      case OpKind::kClassifier:
-      case OpKind::kBnReluClassifier: {
-        std::string y = x;
-        if (op.kind == OpKind::kBnReluClassifier) y = Relu(Bn(y, p + ".bn"));
-        y = Node("Flatten", {Node("GlobalAveragePool", {y})}, {{"axis", {1}}});
-        return Node("Gemm", {y, Weight(p + ".fc.weight"), Weight(p + ".fc.bias")}, {{"transB", {1}}});
-      }
-      case OpKind::kNone: break;
-    }
-    throw std::logic_error("ONNX export: no mapping for op " + op.Label());
+  std::string Add(const std::string& a, const std::string& b) { return Node("Add", {a, b}); }
+  std::string AvgPool3(const std::string& x) {
+    return Node("AveragePool", {x}, {{"kernel_shape", {3, 3}}, {"strides", {1, 1}},
+                                     {"pads", {1, 1, 1, 1}}, {"count_include_pad", {0}}});
+  }
+  std::string MaxPool3(const std::string& x) {
+    return Node("MaxPool", {x}, {{"kernel_shape", {3, 3}}, {"strides", {1, 1}}, {"pads", {1, 1, 1, 1}}});
+  }
+  std::string AvgPool2Ceil(const std::string& x) {
+    return Node("AveragePool", {x}, {{"kernel_shape", {2, 2}}, {"strides", {2, 2}},
+                                     {"ceil_mode", {1}}, {"count_include_pad", {1}}});
+  }
+  std::string Classifier(const std::string& x, const std::string& p) {
+    const std::string pooled = Node("Flatten", {Node("GlobalAveragePool", {x})}, {{"axis", {1}}});
+    return Node("Gemm", {pooled, Weight(p + ".weight"), Weight(p + ".bias")}, {{"transB", {1}}});
   }
 
  private:
@@ -172,14 +146,8 @@ void WriteOnnx(const space::NetworkPlan& plan, const std::map<std::string, Named
   onnx::GraphProto* g = model.mutable_graph();
   g->set_name(graph_name);
   GraphWriter w(g, tensors);
-  std::vector<std::string> value(plan.vertices.size());
-  value[plan.input] = "input";
-  for (const auto& e : plan.edges) {
-    if (!e.live || e.op.kind == space::OpKind::kNone || value[e.src].empty()) continue;
-    const std::string out = w.Op(e, value[e.src]);
-    value[e.dst] = value[e.dst].empty() ? out : w.Node("Add", {value[e.dst], out});
-  }
-  if (value[plan.output].empty()) {
+  std::string output = LowerPlan(w, plan, "input");
+  if (output.empty()) {
     // The output is unreachable: the network computes zeros, as GraphNet does. Express it with
     // a zero-weight Gemm on the pooled input so that the batch size stays symbolic.
     const int classes = plan.vertices[plan.output].c, c = plan.vertices[plan.input].c;
@@ -187,14 +155,13 @@ void WriteOnnx(const space::NetworkPlan& plan, const std::map<std::string, Named
         {"zero.weight", {{classes, c}, std::vector<float>(static_cast<size_t>(classes) * c, 0.0f)}},
         {"zero.bias", {{classes}, std::vector<float>(classes, 0.0f)}}};
     GraphWriter z(g, zeros, "zero_t");
-    const std::string pooled = z.Node("Flatten", {z.Node("GlobalAveragePool", {"input"})}, {{"axis", {1}}});
-    value[plan.output] = z.Node("Gemm", {pooled, z.Weight("zero.weight"), z.Weight("zero.bias")}, {{"transB", {1}}});
+    output = z.Classifier("input", "zero");
   }
   // Name the output "logits" with an Identity node.
   onnx::NodeProto* id = g->add_node();
   id->set_op_type("Identity");
   id->set_name("output");
-  id->add_input(value[plan.output]);
+  id->add_input(output);
   id->add_output("logits");
   const auto& in = plan.vertices[plan.input];
   AddValueInfo(g->add_input(), "input", {in.c, in.h, in.w});

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "experiments/onnx_export.h"
+#include "experiments/op_lowering.h"
 #include "space/graph_net.h"
 
 namespace paretonas::experiments {
@@ -20,77 +21,54 @@ std::string Attr(const std::string& dotted) {
   return "self." + s;
 }
 
-std::string Conv(const std::string& x, const std::string& p, int kernel, int stride, int groups) {
-  std::ostringstream os;
-  os << "torch.conv2d(" << x << ", " << Attr(p + ".weight") << ", None, [" << stride << ", "
-     << stride << "], [" << kernel / 2 << ", " << kernel / 2 << "], [1, 1], " << groups << ")";
-  return os.str();
-}
-
-std::string Bn(const std::string& x, const std::string& p) {
-  return "torch.batch_norm(" + x + ", " + Attr(p + ".weight") + ", " + Attr(p + ".bias") + ", " +
-         Attr(p + ".running_mean") + ", " + Attr(p + ".running_var") + ", False, 0.1, 1e-05, False)";
-}
-
-std::string Relu6(const std::string& x) { return "torch.clamp(" + x + ", 0.0, 6.0)"; }
-
-// TorchScript expression of one edge's operation applied to `x` (module names as GraphNet's).
-std::string OpCode(const space::PlanEdge& e, const std::string& x) {
-  using space::OpKind;
-  const std::string p = "e" + std::to_string(e.id);
-  const space::OpSpec& op = e.op;
-  switch (op.kind) {
-    case OpKind::kSkip: return x;
-    case OpKind::kNorConv: return Bn(Conv("torch.relu(" + x + ")", p + ".1", op.kernel, 1, 1), p + ".2");
-    case OpKind::kAvgPool: return "torch.avg_pool2d(" + x + ", [3, 3], [1, 1], [1, 1], False, False, None)";
-    case OpKind::kMaxPool: return "torch.max_pool2d(" + x + ", [3, 3], [1, 1], [1, 1], [1, 1], False)";
-    case OpKind::kConvBn: return Bn(Conv(x, p + ".0", op.kernel, op.stride, 1), p + ".1");
-    case OpKind::kConvBnRelu: return "torch.relu(" + Bn(Conv(x, p + ".0", op.kernel, op.stride, 1), p + ".1") + ")";
-    case OpKind::kResNetBasic: {
-      const std::string a = Bn(Conv("torch.relu(" + x + ")", p + ".conv_a.1", 3, op.stride, 1), p + ".conv_a.2");
-      const std::string b = Bn(Conv("torch.relu(" + a + ")", p + ".conv_b.1", 3, 1, 1), p + ".conv_b.2");
-      const std::string d = Conv("torch.avg_pool2d(" + x + ", [2, 2], [2, 2], [0, 0], True, True, None)",
-                                 p + ".down.1", 1, 1, 1);
-      return "(" + d + " + " + b + ")";
-    }
-    case OpKind::kMBConv: {
-      const int hid = e.in.c * op.expansion;
-      std::string y = x;
-      int i = 0;
-      if (op.expansion != 1) {
-        y = Relu6(Bn(Conv(y, p + ".0", 1, 1, 1), p + ".1"));
-        i = 3;
-      }
-      y = Relu6(Bn(Conv(y, p + "." + std::to_string(i), op.kernel, op.stride, hid), p + "." + std::to_string(i + 1)));
-      y = Bn(Conv(y, p + "." + std::to_string(i + 3), 1, 1, 1), p + "." + std::to_string(i + 4));
-      return y;
-    }
-    case OpKind::kClassifier:
-    case OpKind::kBnReluClassifier: {
-      std::string y = x;
-      if (op.kind == OpKind::kBnReluClassifier) y = "torch.relu(" + Bn(y, p + ".bn") + ")";
-      return "torch.addmm(" + Attr(p + ".fc.bias") + ", torch.mean(" + y + ", [2, 3]), " +
-             Attr(p + ".fc.weight") + ".t())";
-    }
-    case OpKind::kNone: break;
+// Emits TorchScript statements ("tN = <aten call>") for LowerPlan.
+class TorchScriptEmitter {
+ public:
+  std::string Conv(const std::string& x, const std::string& p, int kernel, int stride, int groups) {
+    std::ostringstream os;
+    os << "torch.conv2d(" << x << ", " << Attr(p + ".weight") << ", None, [" << stride << ", "
+       << stride << "], [" << kernel / 2 << ", " << kernel / 2 << "], [1, 1], " << groups << ")";
+    return Let(os.str());
   }
-  throw std::logic_error("OpCode: no code for op " + op.Label());
-}
+  std::string Bn(const std::string& x, const std::string& p) {
+    return Let("torch.batch_norm(" + x + ", " + Attr(p + ".weight") + ", " + Attr(p + ".bias") + ", " +
+               Attr(p + ".running_mean") + ", " + Attr(p + ".running_var") + ", False, 0.1, 1e-05, False)");
+  }
+  std::string Relu(const std::string& x) { return Let("torch.relu(" + x + ")"); }
+  std::string Relu6(const std::string& x) { return Let("torch.clamp(" + x + ", 0.0, 6.0)"); }
+  std::string Add(const std::string& a, const std::string& b) { return Let(a + " + " + b); }
+  std::string AvgPool3(const std::string& x) {
+    return Let("torch.avg_pool2d(" + x + ", [3, 3], [1, 1], [1, 1], False, False, None)");
+  }
+  std::string MaxPool3(const std::string& x) {
+    return Let("torch.max_pool2d(" + x + ", [3, 3], [1, 1], [1, 1], [1, 1], False)");
+  }
+  std::string AvgPool2Ceil(const std::string& x) {
+    return Let("torch.avg_pool2d(" + x + ", [2, 2], [2, 2], [0, 0], True, True, None)");
+  }
+  std::string Classifier(const std::string& x, const std::string& p) {
+    return Let("torch.addmm(" + Attr(p + ".bias") + ", torch.mean(" + x + ", [2, 3]), " +
+               Attr(p + ".weight") + ".t())");
+  }
+  std::string body() const { return body_.str(); }
+
+ private:
+  std::string Let(const std::string& expr) {
+    const std::string name = "t" + std::to_string(counter_++);
+    body_ << "    " << name << " = " << expr << "\n";
+    return name;
+  }
+  std::ostringstream body_;
+  int counter_ = 0;
+};
 
 std::string ForwardSource(const space::NetworkPlan& plan) {
-  std::vector<bool> defined(plan.vertices.size(), false);
-  defined[plan.input] = true;
+  TorchScriptEmitter emitter;
+  const std::string out = LowerPlan(emitter, plan, "x");
   std::ostringstream os;
-  os << "def forward(self, x):\n    v" << plan.input << " = x\n";
-  for (const auto& e : plan.edges) {
-    if (!e.live || e.op.kind == space::OpKind::kNone || !defined[e.src]) continue;
-    const std::string out = OpCode(e, "v" + std::to_string(e.src));
-    const std::string v = "v" + std::to_string(e.dst);
-    os << "    " << v << " = " << (defined[e.dst] ? v + " + " : "") << out << "\n";
-    defined[e.dst] = true;
-  }
-  if (defined[plan.output]) {
-    os << "    return v" << plan.output << "\n";
+  os << "def forward(self, x):\n" << emitter.body();
+  if (!out.empty()) {
+    os << "    return " << out << "\n";
   } else {
     os << "    return torch.zeros([x.size(0), " << plan.vertices[plan.output].c << "])\n";
   }
