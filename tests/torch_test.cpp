@@ -308,6 +308,46 @@ TEST(Datasets, SplitIsStratifiedSeededAndDisjoint) {
   EXPECT_EQ(evaluator::LoadDataset(o).train_x.size(0), 100);
 }
 
+TEST(Datasets, Cifar10BinaryBatchesLoadAndTrainWithAugmentation) {
+  const std::string dir = testing::TempDir("cifar");
+  auto write_batch = [&](const std::string& name, int n, int label_offset) {
+    std::string bytes;
+    for (int i = 0; i < n; ++i) {
+      bytes.push_back(static_cast<char>((i + label_offset) % 10));
+      for (int p = 0; p < 3072; ++p) bytes.push_back(static_cast<char>((i * 7 + p) % 256));
+    }
+    testing::WriteText(dir + "/" + name, bytes);
+  };
+  for (int b = 1; b <= 5; ++b) write_batch("data_batch_" + std::to_string(b) + ".bin", 20, b);
+  write_batch("test_batch.bin", 10, 0);
+  evaluator::DatasetOptions o;
+  o.name = "cifar10";
+  o.path = dir;
+  o.validation = 20;
+  o.augment = true;
+  const auto d = evaluator::LoadDataset(o, true);
+  EXPECT_EQ(d.train_x.size(0), 80);
+  EXPECT_EQ(d.val_x.size(0), 20);
+  EXPECT_EQ(d.test_x.size(0), 10);
+  EXPECT_EQ(d.train_x.sizes().slice(1), (std::vector<int64_t>{3, 32, 32}));
+  // Train one tiny candidate on it, with random crop and flip.
+  const SearchSpace sp = SearchSpace::Load("nb201", {{"channels", "4"}, {"cells_per_stage", "1"}}, d.input);
+  evaluator::TrainOptions t = QuickTraining();
+  t.epochs = 1;
+  evaluator::TrainEvaluator ev(sp, o, t);
+  const auto g = sp.ParseKey("|nor_conv_3x3~0|+|skip_connect~0|nor_conv_3x3~1|+|skip_connect~0|none~1|avg_pool_3x3~2|");
+  const auto r = ev.Evaluate({0, sp.Key(g), sp.CanonicalHash(g), g, 5});
+  EXPECT_TRUE(r.ok) << r.failure;
+  // A truncated batch is rejected with the file named.
+  testing::WriteText(dir + "/data_batch_3.bin", std::string(3073 * 2 + 5, '\0'));
+  try {
+    evaluator::LoadDataset(o);
+    ADD_FAILURE() << "accepted a truncated CIFAR batch";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("data_batch_3.bin"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Datasets, FashionMnistLoadsFromTheDebianPackage) {
   evaluator::DatasetOptions o;
   if (!std::ifstream(o.DefaultPath() + "/train-labels-idx1-ubyte.gz"))
