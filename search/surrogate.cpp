@@ -14,8 +14,9 @@ std::vector<double> SurrogateFeatures(const space::SearchSpace& space, const spa
   const std::vector<float> raw = space.GraphEncoding(g, false);
   std::vector<double> f(pruned.begin(), pruned.end());
   f.insert(f.end(), raw.begin(), raw.end());
-  bool connected = false;
-  for (float v : pruned) connected |= v != 0.0f;
+  // The output is reachable unless the cell is cut (a chain always passes its input on).
+  const std::vector<bool> live = space.LiveCellEdges(g);
+  const bool connected = live.empty() || std::find(live.begin(), live.end(), true) != live.end();
   f.push_back(connected ? 1.0 : 0.0);
   return f;
 }
