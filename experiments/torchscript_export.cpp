@@ -14,11 +14,27 @@
 namespace paretonas::experiments {
 namespace {
 
-std::string Attr(const std::string& dotted) {
+// TorchScript attribute name of a GraphNet weight: "e3.1.weight" -> "e3_1_weight".
+std::string AttrName(const std::string& dotted) {
   std::string s = dotted;
   for (char& c : s)
     if (c == '.') c = '_';
-  return "self." + s;
+  return s;
+}
+
+std::string Attr(const std::string& dotted) { return "self." + AttrName(dotted); }
+
+// The module both exporters write: weights from `weights_path`, else initialised from `seed`.
+space::GraphNet ExportedNet(const space::SearchSpace& space, const space::Genotype& genotype,
+                            const std::string& weights_path, std::uint64_t seed) {
+  space::GraphNet net(space.Plan(genotype), space::GraphNetOptions{});
+  if (!weights_path.empty()) {
+    torch::load(net, weights_path);
+  } else {
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+    space::InitializeParameters(*net, gen);
+  }
+  return net;
 }
 
 // Emits TorchScript statements ("tN = <aten call>") for LowerPlan.
@@ -81,19 +97,14 @@ TorchScriptExport ExportTorchScript(const space::SearchSpace& space, const space
                                     const std::string& weights_path, std::uint64_t seed,
                                     const std::string& out_path) {
   TorchScriptExport result;
-  space::GraphNet net(space.Plan(genotype), space::GraphNetOptions{});
-  if (!weights_path.empty()) {
-    torch::load(net, weights_path);
-    result.trained = true;
-  } else {
-    auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
-    space::InitializeParameters(*net, gen);
-  }
+  space::GraphNet net = ExportedNet(space, genotype, weights_path, seed);
+  result.trained = !weights_path.empty();
   net->eval();
   torch::NoGradGuard no_grad;
   torch::jit::Module m("paretonas_GraphNet");
-  for (const auto& p : net->named_parameters()) m.register_parameter(Attr(p.key()).substr(5), p.value().detach().clone(), false);
-  for (const auto& b : net->named_buffers()) m.register_buffer(Attr(b.key()).substr(5), b.value().detach().clone());
+  for (const auto& p : net->named_parameters())
+    m.register_parameter(AttrName(p.key()), p.value().detach().clone(), false);
+  for (const auto& b : net->named_buffers()) m.register_buffer(AttrName(b.key()), b.value().detach().clone());
   const space::InputSpec in = space.input();
   auto gen = at::make_generator<at::CPUGeneratorImpl>(seed ^ 0xC0FFEEULL);
   const torch::Tensor check_input = torch::randn({2, in.shape.c, in.shape.h, in.shape.w}, gen);
@@ -116,13 +127,7 @@ TorchScriptExport ExportTorchScript(const space::SearchSpace& space, const space
 
 bool ExportOnnx(const space::SearchSpace& space, const space::Genotype& genotype,
                 const std::string& weights_path, std::uint64_t seed, const std::string& path) {
-  space::GraphNet net(space.Plan(genotype), space::GraphNetOptions{});
-  if (!weights_path.empty()) {
-    torch::load(net, weights_path);
-  } else {
-    auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
-    space::InitializeParameters(*net, gen);
-  }
+  space::GraphNet net = ExportedNet(space, genotype, weights_path, seed);
   std::map<std::string, NamedTensor> tensors;
   auto add = [&](const std::string& name, const torch::Tensor& t) {
     const torch::Tensor c = t.detach().to(torch::kFloat32).contiguous();
