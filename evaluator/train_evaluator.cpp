@@ -1,6 +1,9 @@
 #include "evaluator/train_evaluator.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Context.h>
+#include <c10/core/StreamGuard.h>
+#include <c10/core/impl/VirtualGuardImpl.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -83,6 +86,9 @@ torch::Tensor Augment(const torch::Tensor& x, at::Generator& gen) {
   return torch::stack(crops);
 }
 
+/// On CUDA the loss (a NaN check) is read back every this many steps.
+constexpr int64_t kCudaLossEvery = 25;
+
 LoopResult TrainLoop(space::GraphNet& net, const torch::Tensor& x, const torch::Tensor& y,
                      const TrainOptions& o, int epochs, bool augment, at::Generator& gen,
                      const torch::Device& device, CoreGate* gate) {
@@ -110,6 +116,8 @@ LoopResult TrainLoop(space::GraphNet& net, const torch::Tensor& x, const torch::
     const int64_t start = in_epoch * o.batch_size;
     const int64_t len = std::min<int64_t>(o.batch_size, n - start);
     auto idx = perm.narrow(0, start, len);
+    // The data may already live on the device (see DeviceData): then only the indices travel.
+    if (x.device() != idx.device()) idx = idx.to(x.device());
     auto bx = x.index_select(0, idx);
     auto by = y.index_select(0, idx);
     if (augment) bx = Augment(bx, gen);
@@ -123,7 +131,10 @@ LoopResult TrainLoop(space::GraphNet& net, const torch::Tensor& x, const torch::
       auto loss = torch::nn::functional::cross_entropy(net->forward(bx), by, loss_opts);
       loss.backward();
       opt->step();
-      loss_value = loss.item<float>();
+      // On CUDA, reading the loss waits for this stream; read it every kCudaLossEvery steps
+      // (and at the last) so that the host queues ahead and other workers' streams overlap.
+      if (!device.is_cuda() || (step + 1) % kCudaLossEvery == 0 || step + 1 == total)
+        loss_value = loss.item<float>();
     } catch (...) {
       if (gate) gate->LeaveShared();
       throw;
@@ -148,8 +159,8 @@ double Accuracy(space::GraphNet& net, const torch::Tensor& x, const torch::Tenso
   int64_t correct = 0;
   for (int64_t s = 0; s < x.size(0); s += 1000) {
     const int64_t len = std::min<int64_t>(1000, x.size(0) - s);
-    auto pred = net->forward(x.narrow(0, s, len).to(device)).argmax(1).cpu();
-    correct += pred.eq(y.narrow(0, s, len)).sum().item<int64_t>();
+    auto pred = net->forward(x.narrow(0, s, len).to(device)).argmax(1);
+    correct += pred.eq(y.narrow(0, s, len).to(device)).sum().item<int64_t>();
   }
   return x.size(0) ? 100.0 * static_cast<double>(correct) / static_cast<double>(x.size(0)) : 0.0;
 }
@@ -214,6 +225,26 @@ std::string TrainOptions::Signature() const {
   return s.str();
 }
 
+namespace {
+
+/// On a CUDA device each evaluation runs on a stream of its own from LibTorch's pool, so that
+/// several workers' candidates train concurrently on one GPU (the device-generic c10 API keeps
+/// this free of CUDA headers, so the CPU build compiles the same code).
+void UseOwnStream(const torch::Device& device, c10::OptionalStreamGuard& guard) {
+  if (!device.is_cuda()) return;
+  c10::impl::VirtualGuardImpl impl(device.type());
+  guard.reset_stream(impl.getStreamFromGlobalPool(device, /*isHighPriority=*/false));
+}
+
+/// Deterministic cuDNN kernels: same seed, same metrics, whatever the worker count.
+void UseDeterministicKernels(const torch::Device& device) {
+  if (!device.is_cuda()) return;
+  at::globalContext().setDeterministicCuDNN(true);
+  at::globalContext().setBenchmarkCuDNN(false);
+}
+
+}  // namespace
+
 struct TrainEvaluator::Impl {
   const space::SearchSpace& space;
   DatasetOptions data_options;
@@ -221,6 +252,10 @@ struct TrainEvaluator::Impl {
   Dataset data;
   torch::Device device{torch::kCPU};
   CoreGate gate;
+  // Training and validation tensors on the device, copied once and shared read-only by the
+  // workers (on the CPU these alias `data`). Augmented datasets stay on the host, where the
+  // crops and flips are drawn.
+  torch::Tensor train_x, train_y, val_x, val_y;
 };
 
 TrainEvaluator::TrainEvaluator(const space::SearchSpace& space, const DatasetOptions& data,
@@ -232,6 +267,13 @@ TrainEvaluator::TrainEvaluator(const space::SearchSpace& space, const DatasetOpt
   impl_->data = LoadDataset(data, false, false);
   if (!impl_->data.val_x.defined())
     throw InputError("dataset.validation: 0 leaves no validation images to select with");
+  UseDeterministicKernels(impl_->device);
+  const bool on_device = impl_->device.is_cuda() && !data.augment;
+  const auto place = [&](const torch::Tensor& t) { return on_device ? t.to(impl_->device) : t; };
+  impl_->train_x = place(impl_->data.train_x);
+  impl_->train_y = place(impl_->data.train_y);
+  impl_->val_x = place(impl_->data.val_x);
+  impl_->val_y = place(impl_->data.val_y);
 }
 
 TrainEvaluator::~TrainEvaluator() = default;
@@ -268,12 +310,14 @@ EvalResult TrainEvaluator::Evaluate(const EvalRequest& request) {
     r.failure = reject;
     return r;
   }
+  c10::OptionalStreamGuard stream_guard;  // restores the thread's stream when the evaluation ends
+  UseOwnStream(impl_->device, stream_guard);
   space::GraphNet net(impl_->space.Plan(request.genotype), space::GraphNetOptions{});
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(request.seed);
   space::InitializeParameters(*net, gen);
   net->to(impl_->device);
   const auto t0 = Clock::now();
-  const LoopResult loop = TrainLoop(net, impl_->data.train_x, impl_->data.train_y, o, o.epochs,
+  const LoopResult loop = TrainLoop(net, impl_->train_x, impl_->train_y, o, o.epochs,
                                     impl_->data_options.augment, gen, impl_->device, &impl_->gate);
   r.metrics["train_seconds"] = std::chrono::duration<double>(Clock::now() - t0).count();
   if (!loop.ok) {
@@ -281,7 +325,7 @@ EvalResult TrainEvaluator::Evaluate(const EvalRequest& request) {
     return r;
   }
   r.metrics["train_loss"] = loop.loss;
-  const double acc = Accuracy(net, impl_->data.val_x, impl_->data.val_y, impl_->device);
+  const double acc = Accuracy(net, impl_->val_x, impl_->val_y, impl_->device);
   r.metrics["val_accuracy"] = acc;
   r.metrics["val_error"] = 100.0 - acc;
   r.metrics["params"] = static_cast<double>(net->NumParameters());
@@ -311,6 +355,7 @@ FinalTraining TrainFinal(const space::SearchSpace& space, const space::Genotype&
                          std::uint64_t seed, const std::string& weights_path) {
   FinalTraining f;
   const torch::Device device = ResolveDevice(train.device);
+  UseDeterministicKernels(device);
   const Dataset data = LoadDataset(data_options, true, true);
   space::GraphNet net(space.Plan(genotype), space::GraphNetOptions{});
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);

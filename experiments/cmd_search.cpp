@@ -71,6 +71,8 @@ int RunSearchVerb(const SearchOptions& o) {
   const RunPaths paths(o.run_dir);
   MakeDirectories(paths.dir);
   RunLock lock(paths.dir);
+  // From here on SIGINT/SIGTERM stop gracefully, also while the dataset loads.
+  InstallStopHandlers();
   if (::access(paths.checkpoint().c_str(), F_OK) == 0) {
     throw InputError(paths.dir + ": already holds a search; continue it with `paretonas resume " +
                      paths.dir + "` or choose another --run-dir");
@@ -105,6 +107,7 @@ int RunResumeVerb(const ResumeOptions& o) {
   if (::access(paths.config().c_str(), F_OK) != 0)
     throw InputError(paths.dir + ": not a run directory (no config.yaml)");
   RunLock lock(paths.dir);
+  InstallStopHandlers();  // a stop while the dataset loads is graceful too
   std::vector<std::string> overrides;
   if (o.max_evals >= 0) overrides.push_back("budget.max_evals=" + std::to_string(o.max_evals));
   if (o.generations >= 0) overrides.push_back("budget.generations=" + std::to_string(o.generations));

@@ -26,15 +26,25 @@ int RunStatus(const StatusOptions& o) {
   const search::SearchState& state = run.state;
   const Session* session = run.session.get();
   const auto journal = search::Journal::Read(paths.journal());
+  // Pending trials already told to the state (a graceful stop saves them) or only in the
+  // journal (finished since the last checkpoint) count once.
   int pending_done = 0;
-  for (const auto& e : journal.entries)
-    for (auto id : state.pending)
-      if (e.result.trial_id == id) ++pending_done;
+  for (auto id : state.pending) {
+    const bool told = id >= 0 && id < static_cast<std::int64_t>(state.trials.size()) &&
+                      state.trials[id].finished();
+    bool journaled = false;
+    for (const auto& e : journal.entries) journaled |= e.result.trial_id == id;
+    pending_done += !told && journaled;
+  }
+  std::int64_t pending_told = 0;
+  for (auto id : state.pending)
+    pending_told += id >= 0 && id < static_cast<std::int64_t>(state.trials.size()) &&
+                    state.trials[id].finished();
   std::cout << config.name << " (" << paths.dir << ")\n"
             << "  strategy:    " << state.strategy << ", generation " << state.generation << "\n"
             << "  evaluations: " << state.NumFinished() + pending_done;
   if (config.max_evals > 0) std::cout << " / " << config.max_evals;
-  std::cout << " (" << state.pending.size() - pending_done << " of the current generation's "
+  std::cout << " (" << state.pending.size() - pending_done - pending_told << " of the current generation's "
             << state.pending.size() << " still running or queued)\n";
   int failed = 0;
   for (const auto& t : state.trials) failed += t.state == search::TrialState::kFailed;

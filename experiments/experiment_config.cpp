@@ -93,7 +93,11 @@ std::string KnownMetricList() {
 int ExperimentConfig::ResolvedWorkers() const {
   if (workers > 0) return workers;
   const unsigned hc = std::thread::hardware_concurrency();
-  return hc == 0 ? 1 : static_cast<int>(hc);
+  const int cores = hc == 0 ? 1 : static_cast<int>(hc);
+  // On a GPU, small candidates leave it idle: several trainers share it, each on its own
+  // stream (8 measured 2.7x one on an H200; see bench/RESULTS.md), one core each.
+  if (evaluator_kind == "train" && training.device == "cuda") return std::min(8, std::max(1, cores));
+  return cores;
 }
 
 ExperimentConfig LoadExperiment(const std::string& path, const std::vector<std::string>& overrides) {

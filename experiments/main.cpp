@@ -16,7 +16,8 @@ int main(int argc, char** argv) {
       "Finds the Pareto front of accuracy vs inference cost (latency, params, MACs, memory)."};
   app.set_version_flag("-V,--version", std::string("paretonas ") + PARETONAS_VERSION +
                                            " (MPI support: no; LibTorch " + PARETONAS_TORCH_VERSION +
-                                           ")");
+                                           ", CUDA: " PARETONAS_CUDA_TEXT
+                                           "; ONNX export: " PARETONAS_ONNX_TEXT ")");
   app.require_subcommand(1);
   app.footer("Exit codes: 0 ok, 1 I/O or internal failure, 2 bad arguments or input, "
              "3 not implemented yet, 130 stopped by a signal (resume it).\n"

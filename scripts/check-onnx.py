@@ -99,7 +99,7 @@ def main():
     x, expect = ts.check_input.numpy(), ts.check_output.numpy()
     try:
         import onnxruntime
-        got = onnxruntime.InferenceSession(sys.argv[1]).run(None, {"input": x})[0]
+        got = onnxruntime.InferenceSession(sys.argv[1], providers=["CPUExecutionProvider"]).run(None, {"input": x})[0]
         runner = "onnxruntime"
     except ImportError:
         got = run_numpy(model, x)

@@ -9,6 +9,17 @@ kills=${3:-12}
 work=$(mktemp -d /tmp/paretonas-crash-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
+# Waits until process $1 holds run directory $2 (its pid in the lock file), so that signals
+# land in the search rather than in the program's start-up (slow with CUDA LibTorch).
+holds_run() {
+  for ((t = 0; t < 600; t++)); do
+    [[ "$(cat "$2/lock" 2>/dev/null)" == "$1" ]] && return 0
+    kill -0 "$1" 2>/dev/null || return 1
+    sleep 0.05
+  done
+  return 1
+}
+
 # A synthetic table over the whole NB201 space, so the test needs nothing outside the repo.
 "$bin" space enumerate --space nb201 >"$work/keys" || exit 1
 awk 'BEGIN { print "arch,acc,lat" } { printf "%s,%.3f,%.3f\n", $0, (NR * 7919 % 1000) / 10.0, 0.1 + (NR * 104729 % 977) / 100.0 }' \
@@ -23,7 +34,7 @@ evaluator:
   kind: table
   workers: 2
   table: {path: $work/table.csv, key_column: arch, accuracy_column: acc, latency_column: lat, simulated_cost_ms: 25}
-budget: {max_evals: 240}
+budget: {max_evals: 400}
 YAML
 
 "$bin" search --config "$work/exp.yaml" --run-dir "$work/ref" -q >"$work/ref.log" 2>&1 || { cat "$work/ref.log"; exit 1; }
@@ -38,7 +49,8 @@ for ((i = 1; i <= kills; i++)); do
     "$bin" search --config "$work/exp.yaml" --run-dir "$run" -q >>"$work/crash.log" 2>&1 &
   fi
   pid=$!
-  sleep "0.$((RANDOM % 9 + 1))$((RANDOM % 10))"
+  holds_run "$pid" "$run"
+  sleep "0.$((RANDOM % 5))$((RANDOM % 10))1"
   if kill -0 "$pid" 2>/dev/null; then
     kill -9 "$pid"
     wait "$pid" 2>/dev/null
@@ -70,6 +82,7 @@ echo "crash-resume: $(wc -l <"$run/trials.jsonl") trials, front of $(($(wc -l <"
 rm -rf "$work/term"
 "$bin" search --config "$work/exp.yaml" --run-dir "$work/term" -q >"$work/term.log" 2>&1 &
 pid=$!
+holds_run "$pid" "$work/term"
 sleep 1
 kill -TERM "$pid"
 wait "$pid"
@@ -77,6 +90,9 @@ rc=$?
 if [[ $rc -ne 130 ]] || ! grep -q "paretonas resume" "$work/term.log"; then
   echo "FAIL: SIGTERM: exit $rc"; cat "$work/term.log"; fail=1
 fi
+told=$(grep -c . "$work/term/trials.jsonl")
+"$bin" status "$work/term" | grep -q "evaluations: $told / 400" \
+  || { echo "FAIL: status after SIGTERM does not count $told evaluations"; "$bin" status "$work/term" | head -4; fail=1; }
 "$bin" resume "$work/term" -q >/dev/null 2>&1 || { echo "FAIL: resume after SIGTERM"; fail=1; }
 cmp -s "$work/ref/trials.jsonl" "$work/term/trials.jsonl" || { echo "FAIL: trials after SIGTERM+resume differ"; fail=1; }
 
@@ -84,6 +100,7 @@ cmp -s "$work/ref/trials.jsonl" "$work/term/trials.jsonl" || { echo "FAIL: trial
 rm -rf "$work/live"
 "$bin" search --config "$work/exp.yaml" --run-dir "$work/live" -q >/dev/null 2>&1 &
 pid=$!
+holds_run "$pid" "$work/live"
 sleep 1.5
 if ! "$bin" status "$work/live" >"$work/status.log" 2>&1 || ! grep -q "Pareto front" "$work/status.log"; then
   echo "FAIL: status during a running search"; cat "$work/status.log"; fail=1
@@ -94,7 +111,7 @@ wait "$pid"
 # identical; a bit flip in the journal keeps its valid prefix.
 cp -r "$work/term" "$work/damaged"
 rm -f "$work/damaged/trials.jsonl"
-"$bin" resume "$work/damaged" --max-evals 240 -q >/dev/null 2>&1
+"$bin" resume "$work/damaged" --max-evals 400 -q >/dev/null 2>&1
 size=$(stat -c %s "$work/damaged/checkpoint.bin")
 truncate -s $((size / 2)) "$work/damaged/checkpoint.bin"
 if ! "$bin" resume "$work/damaged" -q >"$work/damaged.log" 2>&1; then

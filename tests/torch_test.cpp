@@ -180,6 +180,33 @@ TEST(TrainEvaluator, SameSeedGivesBitIdenticalMetricsWithOneAndTwoWorkers) {
   EXPECT_TRUE(learned) << "no candidate learned the synthetic task";
 }
 
+// Runs on a CUDA build with a GPU (each worker on its own CUDA stream); elsewhere it skips,
+// saying why. Checked on the device machine (bench/RESULTS.md, "CUDA").
+TEST(TrainEvaluator, CudaWorkersOnOwnStreamsGiveTheSameMetricsAsOne) {
+  if (!torch::cuda::is_available())
+    GTEST_SKIP() << "no CUDA device visible to this LibTorch (CPU build or no GPU)";
+  const SearchSpace sp = SearchSpace::Load("nb201", {{"channels", "4"}, {"cells_per_stage", "1"}},
+                                           evaluator::DatasetInput(Synthetic()));
+  const auto reqs = Requests(sp, 6, 9);
+  evaluator::TrainOptions t = QuickTraining();
+  t.device = "cuda";
+  evaluator::TrainEvaluator ev(sp, Synthetic(), t);
+  const auto one = RunPool(ev, 1, reqs);
+  const auto four = RunPool(ev, 4, reqs);
+  ASSERT_EQ(one.size(), 6u);
+  ASSERT_EQ(four.size(), 6u);
+  bool learned = false;
+  for (const auto& [id, r] : one) {
+    ASSERT_TRUE(r.ok) << r.failure;
+    ASSERT_TRUE(four.at(id).ok) << four.at(id).failure;
+    for (const char* m : {"val_accuracy", "train_loss", "params"})
+      EXPECT_EQ(r.metrics.at(m), four.at(id).metrics.at(m)) << m << " of #" << id;
+    EXPECT_GT(r.metrics.at("latency_ms"), 0);
+    learned |= r.metrics.at("val_accuracy") > 40;
+  }
+  EXPECT_TRUE(learned) << "no candidate learned the synthetic task on CUDA";
+}
+
 // Throws for one trial id, otherwise defers to the real evaluator.
 class FaultyEvaluator : public evaluator::Evaluator {
  public:
