@@ -1,9 +1,14 @@
 #include "evaluator/latency.h"
+#include "evaluator/measure.h"
+
+#include <ATen/CPUGeneratorImpl.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <vector>
+
+#include "space/input_error.h"
 
 namespace paretonas::evaluator {
 
@@ -38,6 +43,51 @@ Latency MeasureLatency(space::GraphNet& net, const space::InputSpec& input,
     return ms[lo] + (ms[hi] - ms[lo]) * (pos - lo);
   };
   return {q(0.5), q(0.75) - q(0.25)};
+}
+
+torch::Device ResolveDevice(const std::string& name) {
+  if (name == "cuda") {
+    if (!torch::cuda::is_available())
+      throw InputError("evaluator.device: 'cuda' asked for, but this LibTorch sees no CUDA device");
+    return torch::Device(torch::kCUDA);
+  }
+  return torch::Device(torch::kCPU);
+}
+
+Latency MeasureOpLatency(const space::PlanEdge& edge, const LatencyOptions& options,
+                         const torch::Device& device) {
+  space::NetworkPlan plan;
+  plan.vertices = {edge.in, edge.out};
+  plan.vertex_order = {0, 1};
+  space::PlanEdge e = edge;
+  e.id = 0, e.src = 0, e.dst = 1, e.live = true;
+  plan.edges = {e};
+  plan.input = 0, plan.output = 1;
+  space::GraphNet net(plan, space::GraphNetOptions{});
+  space::InitializeParameters(*net, at::make_generator<at::CPUGeneratorImpl>(0));
+  net->to(device);
+  return MeasureLatency(net, space::InputSpec{edge.in, 10}, options, device);
+}
+
+Latency MeasureArchLatency(const space::SearchSpace& space, const space::Genotype& g,
+                           const LatencyOptions& options, const torch::Device& device) {
+  space::GraphNet net(space.Plan(g), space::GraphNetOptions{});
+  space::InitializeParameters(*net, at::make_generator<at::CPUGeneratorImpl>(0));
+  net->to(device);
+  return MeasureLatency(net, space.input(), options, device);
+}
+
+Measured MeasureArchitecture(const space::SearchSpace& space, const space::Genotype& g,
+                             const MeasureOptions& o) {
+  const Latency l = MeasureArchLatency(space, g, LatencyOptions{o.threads, o.warmup, o.repeats},
+                                       ResolveDevice(o.device));
+  return {l.median_ms, l.iqr_ms};
+}
+
+Measured MeasureOperation(const space::PlanEdge& edge, const MeasureOptions& o) {
+  const Latency l = MeasureOpLatency(edge, LatencyOptions{o.threads, o.warmup, o.repeats},
+                                     ResolveDevice(o.device));
+  return {l.median_ms, l.iqr_ms};
 }
 
 }  // namespace paretonas::evaluator

@@ -24,4 +24,17 @@ struct Latency {
 Latency MeasureLatency(space::GraphNet& net, const space::InputSpec& input,
                        const LatencyOptions& options, const torch::Device& device);
 
+/// "cpu" or "cuda"; throws InputError when CUDA is asked for but not available.
+torch::Device ResolveDevice(const std::string& name);
+
+/// Batch-1 latency of one operation alone, at its shapes (a one-edge network; weights drawn
+/// from a fixed seed). The per-op lookup table of `paretonas latency calibrate`.
+Latency MeasureOpLatency(const space::PlanEdge& edge, const LatencyOptions& options,
+                         const torch::Device& device);
+
+/// Batch-1 latency of an architecture of `space` (untrained weights: latency does not depend
+/// on their values).
+Latency MeasureArchLatency(const space::SearchSpace& space, const space::Genotype& g,
+                           const LatencyOptions& options, const torch::Device& device);
+
 }  // namespace paretonas::evaluator

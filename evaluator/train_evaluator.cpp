@@ -171,14 +171,6 @@ std::int64_t ModelBytes(space::GraphNet& net) {
   return static_cast<std::int64_t>(out.str().size());
 }
 
-torch::Device ResolveDevice(const std::string& name) {
-  if (name == "cuda") {
-    if (!torch::cuda::is_available())
-      throw InputError("evaluator.device: 'cuda' asked for, but this LibTorch sees no CUDA device");
-    return torch::Device(torch::kCUDA);
-  }
-  return torch::Device(torch::kCPU);
-}
 
 std::string RejectReason(const space::StaticCosts& c, const TrainOptions& o) {
   auto over = [](const char* what, std::int64_t v, std::int64_t limit) {

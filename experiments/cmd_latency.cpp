@@ -1,12 +1,456 @@
-// `paretonas latency calibrate|fit|eval|predict`: the latency predictor (not built yet).
+// `paretonas latency calibrate|measure|fit|eval|predict`: the latency predictor.
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <iostream>
+#include <random>
+#include <set>
+#include <sstream>
+
+#include "evaluator/measure.h"
+#include "evaluator/table_evaluator.h"
 #include "experiments/cli_common.h"
+#include "predictors/latency_model.h"
+#include "predictors/prediction_metrics.h"
+#include "search/run_files.h"
+#include "space/input_error.h"
 
 namespace paretonas::experiments {
+namespace {
+
+struct LatencyOptions {
+  // the space
+  std::string config;  // an experiment file: its space and dataset input
+  std::string space = "nb201";
+  std::vector<std::string> sets;
+  std::string input;
+  int classes = 10;
+  // measuring
+  evaluator::MeasureOptions measure;
+  int samples = 200;
+  std::uint64_t seed = 0;
+  // fitting / evaluating
+  std::string data, key_column = "arch", latency_column = "latency_ms";
+  std::string out, model, plot;
+  int sample_rows = 0;
+  std::string rest_out;
+  double lambda = 0;
+  int members = 8;
+  bool json = false;
+  std::vector<std::string> archs;
+};
+
+predictors::SpaceRef SpaceRefOf(const LatencyOptions& o) {
+  predictors::SpaceRef ref;
+  if (!o.config.empty()) {
+    const ExperimentConfig c = LoadExperiment(o.config, {});
+    const space::InputSpec in = evaluator::DatasetInput(c.dataset);
+    ref.name_or_path = c.space;
+    ref.overrides = c.space_set;
+    ref.c = in.shape.c, ref.h = in.shape.h, ref.w = in.shape.w, ref.classes = in.num_classes;
+    return ref;
+  }
+  ref.name_or_path = o.space;
+  ref.overrides = ParseSpaceSets(o.sets);
+  ref.classes = o.classes;
+  if (o.input.empty()) {
+    if (o.space == "mobilenet") ref.c = 1, ref.h = 28, ref.w = 28;
+    return ref;
+  }
+  char x1 = 0, x2 = 0;
+  std::istringstream is(o.input);
+  if (!(is >> ref.c >> x1 >> ref.h >> x2 >> ref.w) || x1 != 'x' || x2 != 'x' || ref.c < 1 ||
+      ref.h < 1 || ref.w < 1 || !is.eof())
+    throw InputError("--input '" + o.input + "': expected CxHxW, e.g. 1x28x28");
+  return ref;
+}
+
+/// Measured latencies read from a CSV: architecture key column and latency column (ms > 0).
+struct MeasuredRows {
+  std::vector<space::Genotype> archs;
+  std::vector<std::string> keys;
+  std::vector<double> ms;
+};
+
+MeasuredRows ReadMeasurements(const std::string& path, const space::SearchSpace& sp,
+                              const std::string& key_column, const std::string& latency_column) {
+  const evaluator::CsvTable t = evaluator::ReadCsv(path);
+  const int kc = t.Column(path, key_column), lc = t.Column(path, latency_column);
+  MeasuredRows m;
+  for (std::size_t r = 0; r < t.rows.size(); ++r) {
+    const std::string where = path + ":" + std::to_string(t.row_lines[r]) + ": ";
+    const auto& row = t.rows[r];
+    if (static_cast<int>(row.size()) <= std::max(kc, lc))
+      throw InputError(where + "row has " + std::to_string(row.size()) + " fields; the header has " +
+                       std::to_string(t.header.size()));
+    double v = 0;
+    if (!evaluator::ParseNumber(row[lc], &v) || !(v > 0))
+      throw InputError(where + "column '" + latency_column + "': '" + row[lc] +
+                       "' is not a latency; allowed: a number of milliseconds > 0");
+    space::Genotype g;
+    try {
+      g = sp.ParseKey(row[kc]);
+    } catch (const InputError& e) {
+      throw InputError(where + "column '" + key_column + "': '" + row[kc] +
+                       "' is not an architecture of space " + sp.name() + " (" + e.what() + ")");
+    }
+    m.archs.push_back(std::move(g));
+    m.keys.push_back(row[kc]);
+    m.ms.push_back(v);
+  }
+  if (m.archs.empty()) throw InputError(path + ": no data rows");
+  return m;
+}
+
+std::string Fmt(double v, int digits = 4) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*g", digits, v);
+  return buf;
+}
+
+/// "12m05s" style durations for progress lines.
+std::string Duration(double s) {
+  const int t = static_cast<int>(std::lround(std::max(0.0, s)));
+  char buf[32];
+  if (t >= 3600) std::snprintf(buf, sizeof buf, "%dh%02dm", t / 3600, t / 60 % 60);
+  else std::snprintf(buf, sizeof buf, "%dm%02ds", t / 60, t % 60);
+  return buf;
+}
+
+/// Random distinct architectures (by key) of the space.
+std::vector<space::Genotype> DistinctSample(const space::SearchSpace& sp, int n, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::set<std::string> seen;
+  std::vector<space::Genotype> out;
+  for (int tries = 0; static_cast<int>(out.size()) < n && tries < 100 * n; ++tries) {
+    space::Genotype g = sp.Sample(rng);
+    if (seen.insert(sp.Key(g)).second) out.push_back(std::move(g));
+  }
+  return out;
+}
+
+/// Measures `archs` with a progress line (ETA) on stderr; returns the CSV text.
+std::vector<evaluator::Measured> MeasureAll(const space::SearchSpace& sp,
+                                            const std::vector<space::Genotype>& archs,
+                                            const evaluator::MeasureOptions& mo, const char* what) {
+  std::vector<evaluator::Measured> out;
+  const auto start = std::chrono::steady_clock::now();
+  const bool tty = ::isatty(STDERR_FILENO);
+  for (std::size_t i = 0; i < archs.size(); ++i) {
+    out.push_back(evaluator::MeasureArchitecture(sp, archs[i], mo));
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (tty || (i + 1) % 20 == 0 || i + 1 == archs.size())
+      std::cerr << (tty ? "\r" : "") << what << " " << i + 1 << "/" << archs.size() << "  eta "
+                << Duration(s / (i + 1) * (archs.size() - i - 1)) << "   " << (tty ? "" : "\n");
+  }
+  if (tty) std::cerr << "\n";
+  return out;
+}
+
+std::string MeasurementsCsv(const space::SearchSpace& sp, const std::vector<space::Genotype>& archs,
+                            const std::vector<evaluator::Measured>& m) {
+  std::ostringstream csv;
+  csv << "arch,latency_ms,latency_iqr_ms\n";
+  for (std::size_t i = 0; i < archs.size(); ++i)
+    csv << sp.Key(archs[i]) << "," << Fmt(m[i].median_ms, 6) << "," << Fmt(m[i].iqr_ms, 4) << "\n";
+  return csv.str();
+}
+
+std::string Describe(const evaluator::MeasureOptions& mo) {
+  char host[256] = "?";
+  ::gethostname(host, sizeof host - 1);
+  const std::time_t now = std::time(nullptr);
+  char date[32];
+  std::strftime(date, sizeof date, "%Y-%m-%d", std::gmtime(&now));
+  return std::string("measured on ") + host + " (" + mo.device + ", " + std::to_string(mo.threads) +
+         " thread(s), batch 1, median of " + std::to_string(mo.repeats) + ") on " + date;
+}
+
+void PrintModel(const predictors::LatencyModel& m, const std::string& path) {
+  std::cout << "wrote " << path << ": " << m.num_samples() << " architectures, " << m.num_features()
+            << " features, lambda " << Fmt(m.lambda(), 3)
+            << (m.table().empty() ? "" : ", per-op table of " + std::to_string(m.table().size()) + " entries")
+            << "\n";
+}
+
+int Calibrate(const LatencyOptions& o) {
+  if (o.out.empty()) throw InputError("latency calibrate: --out MODEL is required");
+  const predictors::SpaceRef ref = SpaceRefOf(o);
+  const space::SearchSpace sp = ref.Load();
+  const auto archs = DistinctSample(sp, o.samples, o.seed);
+  // The per-op table: every operation configuration the space uses (read off many plans).
+  std::map<std::string, space::PlanEdge> configs;
+  {
+    std::mt19937_64 rng(o.seed + 1);
+    for (int i = 0; i < 4000; ++i)
+      for (const auto& e : sp.Plan(sp.Sample(rng)).edges)
+        if (e.op.kind != space::OpKind::kNone) configs.emplace(predictors::OpConfigKey(e), e);
+    for (const auto& g : archs)
+      for (const auto& e : sp.Plan(g).edges)
+        if (e.op.kind != space::OpKind::kNone) configs.emplace(predictors::OpConfigKey(e), e);
+  }
+  std::cout << "calibrating " << sp.name() << " on " << o.measure.device << " ("
+            << o.measure.threads << " thread(s)): " << configs.size()
+            << " operation configurations, then " << archs.size() << " architectures\n";
+  std::cout.flush();
+  predictors::OpTable table;
+  std::ostringstream ops_csv;
+  ops_csv << "op,latency_ms,latency_iqr_ms\n";
+  for (const auto& [key, edge] : configs) {
+    const auto m = evaluator::MeasureOperation(edge, o.measure);
+    table[key] = m.median_ms;
+    ops_csv << key << "," << Fmt(m.median_ms, 6) << "," << Fmt(m.iqr_ms, 4) << "\n";
+  }
+  const auto measured = MeasureAll(sp, archs, o.measure, "architectures");
+  std::vector<double> ms;
+  for (const auto& m : measured) ms.push_back(m.median_ms);
+  search::WriteFileAtomic(o.out + ".csv", MeasurementsCsv(sp, archs, measured));
+  search::WriteFileAtomic(o.out + ".ops.csv", ops_csv.str());
+  predictors::LatencyFitOptions fo;
+  fo.lambda = o.lambda, fo.members = o.members, fo.seed = o.seed;
+  auto model = predictors::LatencyModel::Fit(sp, ref, archs, ms, table, fo);
+  model.description = Describe(o.measure);
+  model.Save(o.out);
+  PrintModel(model, o.out);
+  std::cout << "measurements: " << o.out << ".csv (architectures), " << o.out
+            << ".ops.csv (per-op table)\n";
+  return kExitOk;
+}
+
+int Measure(const LatencyOptions& o) {
+  if (o.out.empty()) throw InputError("latency measure: --out CSV is required");
+  const space::SearchSpace sp = SpaceRefOf(o).Load();
+  std::vector<space::Genotype> archs;
+  if (!o.archs.empty()) {
+    for (const auto& a : o.archs) archs.push_back(sp.ParseKey(a));
+  } else {
+    archs = DistinctSample(sp, o.samples, o.seed);
+  }
+  const auto measured = MeasureAll(sp, archs, o.measure, "architectures");
+  search::WriteFileAtomic(o.out, MeasurementsCsv(sp, archs, measured));
+  std::cout << "wrote " << o.out << ": " << archs.size() << " architectures, " << Describe(o.measure) << "\n";
+  return kExitOk;
+}
+
+int Fit(const LatencyOptions& o) {
+  if (o.out.empty()) throw InputError("latency fit: --out MODEL is required");
+  if (o.data.empty()) throw InputError("latency fit: --data CSV is required");
+  const predictors::SpaceRef ref = SpaceRefOf(o);
+  const space::SearchSpace sp = ref.Load();
+  MeasuredRows rows = ReadMeasurements(o.data, sp, o.key_column, o.latency_column);
+  if (o.sample_rows > 0) {  // fit on a random subset; optionally keep the rest for `eval`
+    if (o.sample_rows >= static_cast<int>(rows.archs.size()))
+      throw InputError("--sample " + std::to_string(o.sample_rows) + ": the data has only " +
+                       std::to_string(rows.archs.size()) + " rows");
+    std::vector<std::size_t> idx(rows.archs.size());
+    for (std::size_t i = 0; i < idx.size(); ++i) idx[i] = i;
+    std::mt19937_64 rng(o.seed);
+    std::shuffle(idx.begin(), idx.end(), rng);
+    MeasuredRows fit;
+    std::ostringstream rest;
+    rest << "arch,latency_ms\n";
+    for (std::size_t i = 0; i < idx.size(); ++i) {
+      const std::size_t r = idx[i];
+      if (static_cast<int>(i) < o.sample_rows) {
+        fit.archs.push_back(rows.archs[r]), fit.keys.push_back(rows.keys[r]), fit.ms.push_back(rows.ms[r]);
+      } else {
+        rest << rows.keys[r] << "," << Fmt(rows.ms[r], 10) << "\n";
+      }
+    }
+    if (!o.rest_out.empty()) search::WriteFileAtomic(o.rest_out, rest.str());
+    rows = std::move(fit);
+  }
+  predictors::LatencyFitOptions fo;
+  fo.lambda = o.lambda, fo.members = o.members, fo.seed = o.seed;
+  predictors::LatencyModel model;
+  try {
+    model = predictors::LatencyModel::Fit(sp, ref, rows.archs, rows.ms, {}, fo);
+  } catch (const std::invalid_argument& e) {
+    throw InputError(o.data + ": " + e.what());
+  }
+  model.description = "fit from " + o.data + " (column " + o.latency_column + ")";
+  model.Save(o.out);
+  PrintModel(model, o.out);
+  if (!o.rest_out.empty()) std::cout << "rows not used for fitting: " << o.rest_out << "\n";
+  return kExitOk;
+}
+
+predictors::LatencyModel LoadModel(const std::string& path) {
+  try {
+    return predictors::LatencyModel::Load(path);
+  } catch (const std::runtime_error& e) {
+    throw InputError(e.what());
+  }
+}
+
+/// Predicted vs measured, log-log, with the y = x line and the +-10% band.
+std::string PlotSvg(const std::vector<double>& pred, const std::vector<double>& meas,
+                    const std::string& title, const predictors::PredictionMetrics& m) {
+  double lo = 1e300, hi = 0;
+  for (std::size_t i = 0; i < pred.size(); ++i) {
+    lo = std::min({lo, meas[i], std::max(pred[i], 1e-6)});
+    hi = std::max({hi, meas[i], pred[i]});
+  }
+  lo = std::log10(lo) - 0.05, hi = std::log10(hi) + 0.05;
+  const double W = 520, H = 520, L = 70, B = 60, T = 40, R = 20;
+  auto sx = [&](double v) { return L + (std::log10(std::max(v, 1e-6)) - lo) / (hi - lo) * (W - L - R); };
+  auto sy = [&](double v) { return H - B - (std::log10(std::max(v, 1e-6)) - lo) / (hi - lo) * (H - B - T); };
+  std::ostringstream s;
+  s << "<svg xmlns='http://www.w3.org/2000/svg' width='" << W << "' height='" << H
+    << "' font-family='sans-serif' font-size='12'>\n<rect width='100%' height='100%' fill='white'/>\n";
+  s << "<text x='" << L << "' y='20' font-size='14'>" << title << "</text>\n";
+  const double a = std::pow(10, lo), b = std::pow(10, hi);
+  s << "<polygon fill='#e8f0fe' points='" << sx(a) << "," << sy(a * 1.1) << " " << sx(b) << ","
+    << sy(b * 1.1) << " " << sx(b) << "," << sy(b * 0.9) << " " << sx(a) << "," << sy(a * 0.9) << "'/>\n";
+  s << "<line x1='" << sx(a) << "' y1='" << sy(a) << "' x2='" << sx(b) << "' y2='" << sy(b)
+    << "' stroke='#888' stroke-dasharray='4 3'/>\n";
+  const std::size_t stride = pred.size() / 4000 + 1;  // at most ~4,000 points keep the file small
+  for (std::size_t i = 0; i < pred.size(); i += stride)
+    s << "<circle cx='" << Fmt(sx(meas[i]), 5) << "' cy='" << Fmt(sy(pred[i]), 5)
+      << "' r='2' fill='#1a73e8' fill-opacity='0.5'/>\n";
+  s << "<rect x='" << L << "' y='" << T << "' width='" << W - L - R << "' height='" << H - B - T
+    << "' fill='none' stroke='black'/>\n";
+  for (int e = static_cast<int>(std::ceil(lo)); e <= static_cast<int>(std::floor(hi)); ++e) {
+    const double v = std::pow(10, e);
+    s << "<text x='" << sx(v) << "' y='" << H - B + 16 << "' text-anchor='middle'>" << Fmt(v) << "</text>\n";
+    s << "<text x='" << L - 6 << "' y='" << sy(v) + 4 << "' text-anchor='end'>" << Fmt(v) << "</text>\n";
+  }
+  s << "<text x='" << (W + L - R) / 2 << "' y='" << H - 20 << "' text-anchor='middle'>measured latency (ms)</text>\n";
+  s << "<text x='16' y='" << (H - B + T) / 2 << "' transform='rotate(-90 16 " << (H - B + T) / 2
+    << ")' text-anchor='middle'>predicted latency (ms)</text>\n";
+  s << "<text x='" << L + 8 << "' y='" << T + 18 << "'>n " << m.n << ", Spearman " << Fmt(m.spearman)
+    << ", within ±10% " << Fmt(100 * m.within_10, 3) << "% (band)</text>\n</svg>\n";
+  return s.str();
+}
+
+int Eval(const LatencyOptions& o) {
+  if (o.model.empty() || o.data.empty()) throw InputError("latency eval: --model and --data are required");
+  const auto model = LoadModel(o.model);
+  const space::SearchSpace sp = model.space().Load();
+  const MeasuredRows rows = ReadMeasurements(o.data, sp, o.key_column, o.latency_column);
+  if (rows.archs.size() < 2) throw InputError(o.data + ": eval needs at least 2 rows");
+  std::vector<double> pred, spread;
+  for (const auto& g : rows.archs) {
+    const auto p = model.Predict(sp, g);
+    pred.push_back(p.ms);
+    spread.push_back(p.std_ms);
+  }
+  const auto m = predictors::ComparePredictions(pred, rows.ms);
+  const std::string plot = o.plot.empty() ? o.model + ".eval.svg" : o.plot;
+  search::WriteFileAtomic(plot, PlotSvg(pred, rows.ms, o.model + " on " + o.data, m));
+  if (o.json) {
+    std::cout << m.ToJson() << "\n";
+    return kExitOk;
+  }
+  std::sort(spread.begin(), spread.end());
+  std::cout << "n           " << m.n << "\n"
+            << "within ±5%  " << Fmt(100 * m.within_5, 4) << "%\n"
+            << "within ±10% " << Fmt(100 * m.within_10, 4) << "%\n"
+            << "spearman    " << Fmt(m.spearman, 5) << "\n"
+            << "kendall     " << Fmt(m.kendall, 5) << "\n"
+            << "mape        " << Fmt(m.mape, 4) << "%\n"
+            << "median predicted spread (std of the bootstrap refits) " << Fmt(spread[spread.size() / 2], 3)
+            << " ms\nplot: " << plot << "\n";
+  return kExitOk;
+}
+
+int Predict(const LatencyOptions& o) {
+  if (o.model.empty() || o.archs.empty()) throw InputError("latency predict: --model and --arch are required");
+  const auto model = LoadModel(o.model);
+  const space::SearchSpace sp = model.space().Load();
+  for (const auto& a : o.archs) {
+    const auto p = model.Predict(sp, sp.ParseKey(a));
+    if (o.json)
+      std::cout << "{\"arch\":\"" << a << "\",\"latency_ms\":" << Fmt(p.ms, 6) << ",\"std_ms\":" << Fmt(p.std_ms, 4) << "}\n";
+    else
+      std::cout << a << "  " << Fmt(p.ms) << " ms ± " << Fmt(p.std_ms, 2) << "\n";
+  }
+  return kExitOk;
+}
+
+void SpaceOptions(CLI::App* c, LatencyOptions* o) {
+  c->add_option("--config", o->config, "Take the space and input shape from this experiment file");
+  c->add_option("-s,--space", o->space, "Preset (nb201, mobilenet) or space file")->capture_default_str();
+  c->add_option("--set", o->sets, "Override a space parameter, e.g. --set channels=16 (repeatable)");
+  c->add_option("--input", o->input, "Input shape CxHxW (default 3x32x32; 1x28x28 for mobilenet)");
+  c->add_option("--classes", o->classes, "Number of classes")->check(CLI::Range(1, 100000))->capture_default_str();
+}
+
+void MeasureFlags(CLI::App* c, LatencyOptions* o) {
+  c->add_option("--device", o->measure.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
+  c->add_option("--threads", o->measure.threads, "Intra-op threads while timing")->check(CLI::Range(1, 1024))->capture_default_str();
+  c->add_option("--warmup", o->measure.warmup, "Untimed passes first")->check(CLI::Range(0, 100000))->capture_default_str();
+  c->add_option("--repeats", o->measure.repeats, "Timed passes (the median is kept)")->check(CLI::Range(3, 100000))->capture_default_str();
+  c->add_option("--seed", o->seed, "Seed of the random architectures")->capture_default_str();
+}
+
+void FitFlags(CLI::App* c, LatencyOptions* o) {
+  c->add_option("--lambda", o->lambda, "Ridge penalty (default: chosen by 5-fold cross-validation)")->check(CLI::NonNegativeNumber);
+  c->add_option("--members", o->members, "Bootstrap refits for the uncertainty")->check(CLI::Range(0, 100))->capture_default_str();
+}
+
+}  // namespace
 
 void SetupLatency(CLI::App& app) {
-  auto* sub = app.add_subcommand("latency", "Latency predictor: calibrate, fit, eval, predict (not implemented yet)");
-  sub->allow_extras();
-  sub->callback([] { NotImplemented("latency"); });
+  auto o = std::make_shared<LatencyOptions>();
+  auto* sub = app.add_subcommand("latency", "Latency predictor: calibrate on this machine, fit from "
+                                            "measurements taken anywhere, evaluate, predict");
+  sub->require_subcommand(1);
+  sub->footer("Example (a device that is not attached, NAS-Bench-201's table):\n"
+              "  paretonas latency fit --space nb201 --data nb201_cifar10.csv --key-column arch_string \\\n"
+              "      --latency-column pixel3_ms --sample 100 --rest-out rest.csv --out pixel3.model\n"
+              "  paretonas latency eval --model pixel3.model --data rest.csv");
+
+  auto* cal = sub->add_subcommand("calibrate", "Measure a per-op table and N random architectures "
+                                               "on this machine, fit, write MODEL, MODEL.csv, MODEL.ops.csv");
+  SpaceOptions(cal, o.get());
+  MeasureFlags(cal, o.get());
+  FitFlags(cal, o.get());
+  cal->add_option("--samples", o->samples, "Architectures to measure")->check(CLI::Range(5, 1000000))->capture_default_str();
+  cal->add_option("-o,--out", o->out, "Model file to write")->required();
+  cal->callback([o] { RunCommand([o] { return Calibrate(*o); }); });
+
+  auto* me = sub->add_subcommand("measure", "Measure architectures on this machine into a CSV "
+                                            "(arch, latency_ms, latency_iqr_ms)");
+  SpaceOptions(me, o.get());
+  MeasureFlags(me, o.get());
+  me->add_option("--samples", o->samples, "Random architectures (without --arch)")->check(CLI::Range(1, 1000000))->capture_default_str();
+  me->add_option("-a,--arch", o->archs, "Architecture key (repeatable) instead of random ones");
+  me->add_option("-o,--out", o->out, "CSV file to write")->required();
+  me->callback([o] { RunCommand([o] { return Measure(*o); }); });
+
+  auto* fit = sub->add_subcommand("fit", "Fit a model from measured latencies (a CSV taken anywhere)");
+  SpaceOptions(fit, o.get());
+  FitFlags(fit, o.get());
+  fit->add_option("--data", o->data, "CSV with an architecture key column and a latency column (ms)")->required();
+  fit->add_option("--key-column", o->key_column, "Column of architecture keys (NB201 strings, or keys from `space sample`)")->capture_default_str();
+  fit->add_option("--latency-column", o->latency_column, "Column of latencies in ms")->capture_default_str();
+  fit->add_option("--sample", o->sample_rows, "Fit on this many random rows only");
+  fit->add_option("--rest-out", o->rest_out, "With --sample: write the other rows here (for eval)");
+  fit->add_option("--seed", o->seed, "Seed of --sample and of the bootstrap")->capture_default_str();
+  fit->add_option("-o,--out", o->out, "Model file to write")->required();
+  fit->callback([o] { RunCommand([o] { return Fit(*o); }); });
+
+  auto* ev = sub->add_subcommand("eval", "Compare a model's predictions with measurements; writes a "
+                                         "predicted-vs-measured SVG next to the model");
+  ev->add_option("-m,--model", o->model, "Model file")->required();
+  ev->add_option("--data", o->data, "CSV of measurements")->required();
+  ev->add_option("--key-column", o->key_column, "Column of architecture keys")->capture_default_str();
+  ev->add_option("--latency-column", o->latency_column, "Column of latencies in ms")->capture_default_str();
+  ev->add_option("--plot", o->plot, "SVG to write (default MODEL.eval.svg)");
+  ev->add_flag("--json", o->json, "Print one JSON object: n, within_5, within_10, spearman, kendall, mape");
+  ev->callback([o] { RunCommand([o] { return Eval(*o); }); });
+
+  auto* pr = sub->add_subcommand("predict", "Predicted latency (ms) and its spread for architectures");
+  pr->add_option("-m,--model", o->model, "Model file")->required();
+  pr->add_option("-a,--arch", o->archs, "Architecture key (repeatable)")->required();
+  pr->add_flag("--json", o->json, "One JSON object per line");
+  pr->callback([o] { RunCommand([o] { return Predict(*o); }); });
 }
 
 }  // namespace paretonas::experiments

@@ -44,7 +44,9 @@ check "unknown verb is a usage error" 2 "$bin" frobnicate
 check "search without --config" 2 "$bin" search --run-dir "$work/x"
 check "search --help" 0 "$bin" search --help
 contains "search --help explains --set" "--set"
-check "latency not built yet" 3 "$bin" latency fit
+check "latency without a verb" 2 "$bin" latency
+check "latency fit --help" 0 "$bin" latency fit --help
+contains "fit --help names --key-column" "--key-column"
 
 check "validate" 0 "$bin" validate "$cfg"
 contains "validate prints the resolved config" "threads_per_worker: 1"
@@ -150,6 +152,43 @@ check "space validate the example" 0 "$bin" space validate "$src/experiments/spa
 printf 'name: c\nstem: {op: conv_bn, channels: 4}\ncell:\n  nodes: 3\n  ops: [none, skip_connect]\n  edges: [[0, 1], [1, 2], [2, 1]]\nstages: [{cells: 1, channels: 4}]\nhead: {op: classifier}\n' >"$work/cycle.yaml"
 check "space validate a cycle" 2 "$bin" space validate "$work/cycle.yaml"
 contains "it names the line and field" "cycle.yaml:6: field 'cell.edges'"
+
+# The latency predictor: fit from a CSV taken "elsewhere" (an additive synthetic table over a
+# small space), eval, predict; bad CSVs name the row; calibrate and measure on this machine.
+lsp=(--space nb201 --set channels=4 --set cells_per_stage=1 --input 1x16x16)
+"$bin" space enumerate "${lsp[@]}" >"$work/lkeys"
+awk 'BEGIN { print "key,device_ms" } { n = gsub(/nor_conv_3x3/, "&"); m = gsub(/nor_conv_1x1/, "&"); p = gsub(/avg_pool/, "&");
+     printf "%s,%.4f\n", $0, 1 + 0.5 * n + 0.2 * m + 0.1 * p }' "$work/lkeys" >"$work/lat.csv"
+check "latency fit" 0 "$bin" latency fit "${lsp[@]}" --data "$work/lat.csv" --key-column key --latency-column device_ms --sample 60 --rest-out "$work/rest.csv" --out "$work/m.model"
+contains "fit reports the model" "60 architectures"
+check "latency eval --json" 0 "$bin" latency eval --model "$work/m.model" --data "$work/rest.csv" --json
+for k in n within_5 within_10 spearman kendall mape; do contains "eval json has $k" "\"$k\":"; done
+cp "$work/out" "$work/eval.json"
+check "eval is accurate on an additive table" 0 grep -q '"within_10": 1,' "$work/eval.json"
+check "eval wrote the plot next to the model" 0 grep -q "<svg" "$work/m.model.eval.svg"
+check "latency eval (text)" 0 "$bin" latency eval --model "$work/m.model" --data "$work/rest.csv"
+contains "eval prints spearman" "spearman"
+check "latency predict" 0 "$bin" latency predict --model "$work/m.model" --arch '|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|'
+contains "predict gives ms and spread" " ms ± "
+check "predict a bad arch" 2 "$bin" latency predict --model "$work/m.model" --arch '|conv~0|'
+check "eval a missing model" 2 "$bin" latency eval --model "$work/none.model" --data "$work/rest.csv"
+cp "$work/lat.csv" "$work/bad.csv"
+check "fit with a missing column" 2 "$bin" latency fit "${lsp[@]}" --data "$work/bad.csv" --key-column key --latency-column ms --out "$work/b.model"
+contains "it names the column and the ones there" "device_ms"
+sed '5s/.*/|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|,1.0/' "$work/lat.csv" >"$work/bad.csv"
+check "fit with an unknown architecture" 2 "$bin" latency fit "${lsp[@]}" --data "$work/bad.csv" --key-column key --latency-column device_ms --out "$work/b.model"
+contains "it names the file and row" "bad.csv:5:"
+sed '7s/,[0-9.]*$/,-2/' "$work/lat.csv" >"$work/bad.csv"
+check "fit with a negative latency" 2 "$bin" latency fit "${lsp[@]}" --data "$work/bad.csv" --key-column key --latency-column device_ms --out "$work/b.model"
+contains "it names the row and value" "bad.csv:7: column 'device_ms': '-2'"
+sed '9s/,[0-9.]*$/,fast/' "$work/lat.csv" >"$work/bad.csv"
+check "fit with a non-numeric latency" 2 "$bin" latency fit "${lsp[@]}" --data "$work/bad.csv" --key-column key --latency-column device_ms --out "$work/b.model"
+contains "it names the row and value" "bad.csv:9: column 'device_ms': 'fast'"
+check "latency calibrate" 0 "$bin" latency calibrate "${lsp[@]}" --samples 12 --repeats 3 --warmup 1 --out "$work/c.model"
+contains "calibrate measured a per-op table" "per-op table of"
+check "calibrate wrote its measurements" 0 test -s "$work/c.model.csv" -a -s "$work/c.model.ops.csv"
+check "latency measure" 0 "$bin" latency measure "${lsp[@]}" --samples 6 --seed 9 --repeats 3 --warmup 1 --out "$work/fresh.csv"
+check "eval the calibrated model on fresh measurements" 0 "$bin" latency eval --model "$work/c.model" --data "$work/fresh.csv"
 
 echo "cli: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -2,10 +2,14 @@
 
 #include <cmath>
 
+#include "predictors/latency_model.h"
 #include "predictors/prediction_metrics.h"
 #include "predictors/ridge_ensemble.h"
 
+#include <cstdio>
+#include <fstream>
 #include <random>
+#include <set>
 
 namespace paretonas::predictors {
 namespace {
@@ -68,6 +72,103 @@ TEST(RidgeEnsemble, SolveRidgeMatchesAHandSolvedSystem) {
   EXPECT_FALSE(SolveRidge({1, 1, 1, 1}, {0, 0}, {1, 1}, &w));  // singular
   ASSERT_TRUE(SolveRidge({1, 1, 1, 1}, {1, 1}, {1, 1}, &w));   // the penalty makes it solvable
   EXPECT_THROW(RidgeEnsemble().Fit({{1.0}}, {1.0}, RidgeOptions{}), std::invalid_argument);
+}
+
+// A space small enough to enumerate, and a synthetic additive latency: a cost per operation
+// configuration summed over the executed graph, plus a constant.
+struct Additive {
+  SpaceRef ref{"nb201", {{"channels", "4"}, {"cells_per_stage", "1"}}, 1, 16, 16, 10};
+  space::SearchSpace sp = ref.Load();
+  OpTable truth;
+
+  double Latency(const space::Genotype& g) {
+    double ms = 0.3;
+    for (const auto& e : sp.Plan(g).edges) {
+      if (e.op.kind == space::OpKind::kNone || !e.live) continue;
+      const std::string key = OpConfigKey(e);
+      if (!truth.count(key)) truth[key] = 0.05 + 0.01 * static_cast<double>(truth.size() % 7);
+      ms += truth[key];
+    }
+    return ms;
+  }
+};
+
+TEST(LatencyModel, RecoversAKnownAdditiveTable) {
+  Additive a;
+  std::mt19937_64 rng(3);
+  std::vector<space::Genotype> train;
+  std::vector<double> ms;
+  std::set<std::string> seen;
+  while (train.size() < 80) {
+    auto g = a.sp.Sample(rng);
+    if (!seen.insert(a.sp.Key(g)).second) continue;
+    ms.push_back(a.Latency(g));
+    train.push_back(std::move(g));
+  }
+  const LatencyModel m = LatencyModel::Fit(a.sp, a.ref, train, ms, {}, LatencyFitOptions{});
+  double worst = 0;
+  int checked = 0;
+  for (const auto& g : a.sp.Enumerate()) {
+    if (seen.count(a.sp.Key(g))) continue;
+    const double truth = a.Latency(g);
+    worst = std::max(worst, std::abs(m.Predict(a.sp, g).ms / truth - 1));
+    ++checked;
+  }
+  EXPECT_GT(checked, 15000);
+  EXPECT_LT(worst, 0.02) << "worst relative error over the unseen cells";
+}
+
+TEST(LatencyModel, SavedModelPredictsTheSameAfterLoading) {
+  Additive a;
+  std::mt19937_64 rng(4);
+  std::vector<space::Genotype> train;
+  std::vector<double> ms;
+  for (int i = 0; i < 40; ++i) {
+    train.push_back(a.sp.Sample(rng));
+    ms.push_back(a.Latency(train.back()) * (1 + 0.05 * std::sin(i)));  // noisy: spreads differ
+  }
+  OpTable table{{"some op", 0.5}};
+  LatencyModel m = LatencyModel::Fit(a.sp, a.ref, train, ms, table, LatencyFitOptions{});
+  m.description = "unit test";
+  const std::string path = ::testing::TempDir() + "/latency.model";
+  m.Save(path);
+  const LatencyModel back = LatencyModel::Load(path);
+  EXPECT_EQ(back.description, "unit test");
+  EXPECT_EQ(back.space().overrides, a.ref.overrides);
+  EXPECT_EQ(back.table(), table);
+  const space::SearchSpace sp = back.space().Load();
+  for (int i = 0; i < 50; ++i) {
+    const auto g = sp.Sample(rng);
+    const auto p = m.Predict(a.sp, g), q = back.Predict(sp, g);
+    EXPECT_EQ(p.ms, q.ms);
+    EXPECT_EQ(p.std_ms, q.std_ms);
+    EXPECT_GT(q.std_ms, 0);
+  }
+  // A damaged file and a file that is no model are refused with the path in the message.
+  {
+    std::ifstream in(path, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes.substr(0, bytes.size() / 2);
+  }
+  try {
+    LatencyModel::Load(path);
+    FAIL() << "a truncated model loaded";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+  }
+  std::ofstream(path, std::ios::trunc) << "arch,latency_ms\n";
+  EXPECT_THROW(LatencyModel::Load(path), std::runtime_error);
+  std::remove(path.c_str());
+}
+
+TEST(LatencyModel, RejectsTooFewOrBadMeasurements) {
+  Additive a;
+  std::mt19937_64 rng(5);
+  std::vector<space::Genotype> g;
+  for (int i = 0; i < 6; ++i) g.push_back(a.sp.Sample(rng));
+  EXPECT_THROW(LatencyModel::Fit(a.sp, a.ref, {g[0], g[1]}, {1, 2}, {}, {}), std::invalid_argument);
+  EXPECT_THROW(LatencyModel::Fit(a.sp, a.ref, g, {1, 2, 3, -4, 5, 6}, {}, {}), std::invalid_argument);
+  EXPECT_THROW(LatencyModel::Fit(a.sp, a.ref, g, {1, 2, 3}, {}, {}), std::invalid_argument);
 }
 
 }  // namespace

@@ -1,0 +1,80 @@
+// The latency predictor on NAS-Bench-201's measured latencies: fit on N random cells, evaluate
+// on all the others, mean over 5 splits, for N in 10, 20, 50, 100, 300; plus the prediction
+// cost. Usage: latency_predictor_bench NB201_CSV [COLUMN ...] (default: the four devices)
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <numeric>
+#include <random>
+
+#include "evaluator/table_evaluator.h"
+#include "predictors/latency_model.h"
+#include "predictors/prediction_metrics.h"
+
+using namespace paretonas;
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: %s NB201_CSV [COLUMN ...]\n", argv[0]);
+    return 2;
+  }
+  std::vector<std::string> columns(argv + 2, argv + argc);
+  if (columns.empty()) columns = {"gold_6226_ms", "fpga_ms", "titan_rtx_256_ms", "pixel3_ms"};
+  const predictors::SpaceRef ref{"nb201", {}, 3, 32, 32, 10};
+  const space::SearchSpace sp = ref.Load();
+  const auto table = evaluator::ReadCsv(argv[1]);
+  const int key_col = table.Column(argv[1], "arch_string");
+  std::vector<space::Genotype> archs;
+  for (const auto& row : table.rows) archs.push_back(sp.ParseKey(row[key_col]));
+  for (const auto& column : columns) {
+    const int col = table.Column(argv[1], column);
+    std::vector<double> y;
+    for (const auto& row : table.rows) y.push_back(std::stod(row[col]));
+    for (int n : {10, 20, 50, 100, 300}) {
+      predictors::PredictionMetrics mean;
+      double lambda_sum = 0;
+      for (int split = 0; split < 5; ++split) {
+        std::vector<std::size_t> idx(archs.size());
+        std::iota(idx.begin(), idx.end(), 0);
+        std::mt19937_64 rng(100 + split);
+        std::shuffle(idx.begin(), idx.end(), rng);
+        std::vector<space::Genotype> tx;
+        std::vector<double> ty, pred, meas;
+        for (int i = 0; i < n; ++i) tx.push_back(archs[idx[i]]), ty.push_back(y[idx[i]]);
+        predictors::LatencyFitOptions o;
+        o.seed = split;
+        o.members = 0;
+        const auto model = predictors::LatencyModel::Fit(sp, ref, tx, ty, {}, o);
+        lambda_sum += model.lambda();
+        for (std::size_t i = n; i < idx.size(); ++i) {
+          pred.push_back(model.Predict(sp, archs[idx[i]]).ms);
+          meas.push_back(y[idx[i]]);
+        }
+        const auto m = predictors::ComparePredictions(pred, meas);
+        mean.spearman += m.spearman / 5, mean.kendall += m.kendall / 5;
+        mean.within_5 += m.within_5 / 5, mean.within_10 += m.within_10 / 5, mean.mape += m.mape / 5;
+      }
+      std::printf("%-18s n=%3d  spearman %.4f  kendall %.4f  within10 %5.1f%%  within5 %5.1f%%  mape %5.2f%%  (mean lambda %.2f)\n",
+                  column.c_str(), n, mean.spearman, mean.kendall, 100 * mean.within_10,
+                  100 * mean.within_5, mean.mape, lambda_sum / 5);
+      std::fflush(stdout);
+    }
+  }
+  // Prediction cost: a model with uncertainty (8 bootstrap members), 2,000 architectures, 5 runs.
+  std::vector<double> ty;
+  const int col = table.Column(argv[1], columns[0]);
+  std::vector<space::Genotype> tx(archs.begin(), archs.begin() + 100);
+  for (int i = 0; i < 100; ++i) ty.push_back(std::stod(table.rows[i][col]));
+  const auto model = predictors::LatencyModel::Fit(sp, ref, tx, ty, {}, predictors::LatencyFitOptions{});
+  std::vector<double> us;
+  double sink = 0;
+  for (int run = 0; run < 5; ++run) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < 2000; ++i) sink += model.Predict(sp, archs[i]).ms;
+    us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count() / 2000);
+  }
+  std::sort(us.begin(), us.end());
+  std::printf("prediction cost (features + 9 linear models): median %.1f us per architecture over 5 runs (%.1f .. %.1f) [%g]\n",
+              us[2], us[0], us[4], sink > 0 ? 1.0 : 0.0);
+  return 0;
+}

@@ -1,0 +1,329 @@
+#include "predictors/latency_model.h"
+
+#include <cereal/archives/portable_binary.hpp>
+#include <cereal/types/map.hpp>
+#include <cereal/types/string.hpp>
+#include <cereal/types/vector.hpp>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <numeric>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+#include <unordered_map>
+
+#include "predictors/ridge_ensemble.h"
+
+namespace paretonas::predictors {
+namespace {
+
+constexpr char kMagic[4] = {'P', 'N', 'L', 'M'};
+constexpr double kAdditivePenalty = 0.01;  // relative to the correction part's
+constexpr std::size_t kMaxCvRows = 1000;
+
+std::string Shape(const space::TensorShape& s) {
+  return std::to_string(s.c) + "x" + std::to_string(s.h) + "x" + std::to_string(s.w);
+}
+
+bool Additive(const std::string& column) { return column.rfind("a:", 0) == 0; }
+
+/// Weighted generalised ridge: minimises sum w_i (y_i - x_i.b - b0)^2 + sum pen_j b_j^2.
+std::vector<double> SolveWeighted(const std::vector<std::vector<double>>& x,
+                                  const std::vector<double>& y, const std::vector<double>& w,
+                                  const std::vector<std::size_t>& rows,
+                                  const std::vector<double>& penalty) {
+  const std::size_t d = penalty.size(), n = d + 1;
+  std::vector<double> a(n * n, 0.0), b(n, 0.0);
+  std::vector<double> xr(n);
+  for (std::size_t r : rows) {
+    for (std::size_t p = 0; p < d; ++p) xr[p] = x[r][p];
+    xr[d] = 1.0;
+    const double wr = w[r];
+    for (std::size_t p = 0; p < n; ++p) {
+      const double v = wr * xr[p];
+      if (v == 0) continue;
+      b[p] += v * y[r];
+      double* row = &a[p * n];
+      for (std::size_t q = 0; q <= p; ++q) row[q] += v * xr[q];
+    }
+  }
+  for (std::size_t p = 0; p < n; ++p)
+    for (std::size_t q = p + 1; q < n; ++q) a[p * n + q] = a[q * n + p];
+  std::vector<double> pen(penalty);
+  pen.push_back(1e-9);  // the intercept is (almost) free
+  std::vector<double> out;
+  if (!SolveRidge(a, pen, b, &out)) {
+    out.assign(n, 0.0);
+    double sw = 0, sy = 0;
+    for (std::size_t r : rows) sw += w[r], sy += w[r] * y[r];
+    out[d] = sw > 0 ? sy / sw : 0;
+  }
+  return out;
+}
+
+double Dot(const std::vector<double>& weights, const std::vector<double>& x) {
+  double v = weights.back();
+  for (std::size_t p = 0; p + 1 < weights.size(); ++p) v += weights[p] * x[p];
+  return v;
+}
+
+/// Ridge (robust: Huber, k = 1.345 robust sigmas, by iterative reweighting) on `rows`.
+std::vector<double> FitRows(const std::vector<std::vector<double>>& x, const std::vector<double>& y,
+                            const std::vector<std::size_t>& rows, const std::vector<double>& penalty,
+                            bool robust) {
+  std::vector<double> w(y.size(), 1.0);
+  std::vector<double> beta = SolveWeighted(x, y, w, rows, penalty);
+  if (!robust) return beta;
+  std::vector<double> resid(rows.size());
+  for (int it = 0; it < 6; ++it) {
+    for (std::size_t i = 0; i < rows.size(); ++i) resid[i] = std::abs(y[rows[i]] - Dot(beta, x[rows[i]]));
+    std::vector<double> sorted(resid);
+    std::nth_element(sorted.begin(), sorted.begin() + sorted.size() / 2, sorted.end());
+    const double k = 1.345 * 1.4826 * sorted[sorted.size() / 2] + 1e-12;
+    for (std::size_t i = 0; i < rows.size(); ++i) w[rows[i]] = resid[i] <= k ? 1.0 : k / resid[i];
+    beta = SolveWeighted(x, y, w, rows, penalty);
+  }
+  return beta;
+}
+
+std::vector<double> Penalty(const std::vector<std::string>& columns, double lambda) {
+  std::vector<double> p(columns.size());
+  for (std::size_t j = 0; j < columns.size(); ++j)
+    p[j] = lambda * (Additive(columns[j]) ? kAdditivePenalty : 1.0);
+  return p;
+}
+
+}  // namespace
+
+std::string OpConfigKey(const space::PlanEdge& e) {
+  return e.op.Label() + " " + Shape(e.in) + ">" + Shape(e.out);
+}
+
+space::SearchSpace SpaceRef::Load() const {
+  return space::SearchSpace::Load(name_or_path, overrides,
+                                  space::InputSpec{space::TensorShape{c, h, w}, classes});
+}
+
+namespace {
+
+/// Calls emit(name, value) for every non-zero feature; one NetworkPlan, no other graph work
+/// (prediction must stay cheap: see bench/RESULTS.md).
+template <class Emit>
+void ForEachFeature(const space::SearchSpace& space, const space::Genotype& g, const OpTable& table,
+                    Emit&& emit) {
+  const space::NetworkPlan plan = space.Plan(g);
+  std::vector<int> live_inputs(plan.vertices.size(), 0);
+  double lut_raw = 0, lut_pruned = 0, macs = 0, macs_raw = 0, params = 0;
+  bool any_live = false;
+  std::string key;
+  for (const space::PlanEdge& e : plan.edges) {
+    if (e.op.kind == space::OpKind::kNone) continue;
+    const std::string config = OpConfigKey(e);
+    const auto it = table.find(config);
+    const double ms = it == table.end() ? 0.0 : it->second;
+    const double op_macs = static_cast<double>(space::OpMacs(e.op, e.in, e.out));
+    lut_raw += ms;
+    macs_raw += op_macs;
+    key.assign("a:raw ").append(config);
+    emit(key, 1.0);
+    if (e.live) {
+      any_live = true;
+      lut_pruned += ms;
+      macs += op_macs;
+      params += static_cast<double>(space::OpParams(e.op, e.in, e.out));
+      ++live_inputs[static_cast<std::size_t>(e.dst)];
+      key.assign("a:pruned ").append(config);
+      emit(key, 1.0);
+    }
+  }
+  for (std::size_t v = 0; v < plan.vertices.size(); ++v) {
+    if (static_cast<int>(v) == plan.input) continue;
+    key.assign("a:sum v").append(std::to_string(v)).append(" of ").append(
+        std::to_string(std::min(live_inputs[v], 4)));
+    emit(key, 1.0);
+  }
+  if (!table.empty()) {
+    emit("a:table pruned", lut_pruned);
+    emit("a:table raw", lut_raw);
+  }
+  emit("c:macs", macs);
+  emit("c:macs raw", macs_raw);
+  emit("c:params", params);
+  emit("c:connected", any_live ? 1.0 : 0.0);  // a cut cell leaves no edge on an input->output path
+  const std::vector<float> pruned = space.GraphEncoding(g, true), raw = space.GraphEncoding(g, false);
+  thread_local std::vector<std::string> pruned_names, raw_names;  // built once per thread
+  while (pruned_names.size() < pruned.size()) pruned_names.push_back("c:enc pruned " + std::to_string(pruned_names.size()));
+  while (raw_names.size() < raw.size()) raw_names.push_back("c:enc raw " + std::to_string(raw_names.size()));
+  for (std::size_t i = 0; i < pruned.size(); ++i)
+    if (pruned[i] != 0) emit(pruned_names[i], pruned[i]);
+  for (std::size_t i = 0; i < raw.size(); ++i)
+    if (raw[i] != 0) emit(raw_names[i], raw[i]);
+}
+
+}  // namespace
+
+std::map<std::string, double> LatencyFeatures(const space::SearchSpace& space,
+                                              const space::Genotype& g, const OpTable& table) {
+  std::map<std::string, double> f;
+  ForEachFeature(space, g, table, [&](const std::string& name, double v) { f[name] += v; });
+  return f;
+}
+
+std::vector<double> LatencyModel::Row(const space::SearchSpace& space, const space::Genotype& g) const {
+  std::vector<double> raw(columns_.size(), 0.0);
+  ForEachFeature(space, g, table_, [&](const std::string& name, double v) {
+    const auto it = index_.find(name);
+    if (it != index_.end()) raw[it->second] += v;
+  });
+  for (std::size_t j = 0; j < columns_.size(); ++j) raw[j] = (raw[j] - mean_[j]) / scale_[j];
+  return raw;
+}
+
+void LatencyModel::BuildIndex() {
+  index_.clear();
+  for (std::size_t j = 0; j < columns_.size(); ++j) index_[columns_[j]] = j;
+}
+
+LatencyModel LatencyModel::Fit(const space::SearchSpace& space, const SpaceRef& ref,
+                               const std::vector<space::Genotype>& archs,
+                               const std::vector<double>& ms, const OpTable& table,
+                               const LatencyFitOptions& options) {
+  if (archs.size() != ms.size()) throw std::invalid_argument("one latency per architecture");
+  if (archs.size() < 5)
+    throw std::invalid_argument("a latency model needs at least 5 measured architectures, got " +
+                                std::to_string(archs.size()));
+  for (double v : ms)
+    if (!(v > 0) || !std::isfinite(v)) throw std::invalid_argument("latencies must be finite and > 0");
+  LatencyModel m;
+  m.space_ = ref;
+  m.table_ = table;
+  m.samples_ = archs.size();
+  std::vector<std::map<std::string, double>> feats;
+  feats.reserve(archs.size());
+  std::map<std::string, bool> names;
+  for (const auto& g : archs) {
+    feats.push_back(LatencyFeatures(space, g, table));
+    for (const auto& kv : feats.back()) names[kv.first] = true;
+  }
+  // Standardise; drop columns that never vary here (the intercept carries them).
+  const double n = static_cast<double>(archs.size());
+  for (const auto& kv : names) {
+    double s = 0, s2 = 0;
+    for (const auto& f : feats) {
+      const auto it = f.find(kv.first);
+      const double v = it == f.end() ? 0.0 : it->second;
+      s += v, s2 += v * v;
+    }
+    const double mean = s / n, var = s2 / n - mean * mean;
+    if (var <= 1e-12 * std::max(1.0, mean * mean)) continue;
+    m.columns_.push_back(kv.first);
+    m.mean_.push_back(mean);
+    m.scale_.push_back(std::sqrt(var));
+  }
+  std::vector<std::vector<double>> x(archs.size(), std::vector<double>(m.columns_.size()));
+  for (std::size_t r = 0; r < archs.size(); ++r)
+    for (std::size_t j = 0; j < m.columns_.size(); ++j) {
+      const auto it = feats[r].find(m.columns_[j]);
+      x[r][j] = ((it == feats[r].end() ? 0.0 : it->second) - m.mean_[j]) / m.scale_[j];
+    }
+  std::mt19937_64 rng(options.seed);
+  std::vector<std::size_t> all(archs.size());
+  std::iota(all.begin(), all.end(), 0);
+  double lambda = options.lambda;
+  if (!(lambda > 0)) {  // 5-fold cross-validation of the mean relative error
+    std::vector<std::size_t> cv(all);
+    std::shuffle(cv.begin(), cv.end(), rng);
+    if (cv.size() > kMaxCvRows) cv.resize(kMaxCvRows);
+    double best = std::numeric_limits<double>::infinity();
+    for (double l : {0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0}) {
+      double err = 0;
+      for (std::size_t k = 0; k < 5; ++k) {
+        std::vector<std::size_t> train, test;
+        for (std::size_t i = 0; i < cv.size(); ++i) (i % 5 == k ? test : train).push_back(cv[i]);
+        const auto beta = FitRows(x, ms, train, Penalty(m.columns_, l), options.robust);
+        for (std::size_t r : test) err += std::abs(Dot(beta, x[r]) / ms[r] - 1.0);
+      }
+      if (err < best) best = err, lambda = l;
+    }
+  }
+  m.lambda_ = lambda;
+  const auto penalty = Penalty(m.columns_, lambda);
+  m.weights_ = FitRows(x, ms, all, penalty, options.robust);
+  m.BuildIndex();
+  std::uniform_int_distribution<std::size_t> pick(0, archs.size() - 1);
+  for (int b = 0; b < options.members; ++b) {
+    std::vector<std::size_t> rows(archs.size());
+    for (auto& r : rows) r = pick(rng);
+    m.members_.push_back(FitRows(x, ms, rows, penalty, options.robust));
+  }
+  return m;
+}
+
+LatencyPrediction LatencyModel::Predict(const space::SearchSpace& space, const space::Genotype& g) const {
+  const std::vector<double> row = Row(space, g);
+  LatencyPrediction p;
+  p.ms = Dot(weights_, row);
+  if (!members_.empty()) {
+    double s = 0, s2 = 0;
+    for (const auto& w : members_) {
+      const double v = Dot(w, row);
+      s += v, s2 += v * v;
+    }
+    const double k = static_cast<double>(members_.size());
+    p.std_ms = std::sqrt(std::max(0.0, s2 / k - (s / k) * (s / k)));
+  }
+  return p;
+}
+
+void LatencyModel::Save(const std::string& path) const {
+  std::ostringstream body;
+  {
+    cereal::PortableBinaryOutputArchive ar(body);
+    std::uint32_t version = kFormatVersion;
+    ar(version);
+    ar(*this);
+  }
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out.write(kMagic, 4);
+    const std::string bytes = body.str();
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    out.flush();
+    if (!out) throw std::runtime_error(tmp + ": write failed");
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) throw std::runtime_error(path + ": cannot rename " + tmp);
+}
+
+LatencyModel LatencyModel::Load(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error(path + ": cannot open latency model");
+  char magic[4] = {};
+  in.read(magic, 4);
+  if (!in || !std::equal(magic, magic + 4, kMagic))
+    throw std::runtime_error(path + ": not a paretonas latency model (bad magic)");
+  LatencyModel m;
+  try {
+    cereal::PortableBinaryInputArchive ar(in);
+    std::uint32_t version = 0;
+    ar(version);
+    if (version > kFormatVersion)
+      throw std::runtime_error(path + ": latency model format " + std::to_string(version) +
+                               " is newer than this paretonas reads (" +
+                               std::to_string(kFormatVersion) + "); upgrade paretonas");
+    ar(m);
+  } catch (const cereal::Exception& e) {
+    throw std::runtime_error(path + ": damaged latency model (" + e.what() + ")");
+  }
+  if (m.weights_.size() != m.columns_.size() + 1 || m.mean_.size() != m.columns_.size() ||
+      m.scale_.size() != m.columns_.size())
+    throw std::runtime_error(path + ": damaged latency model (inconsistent sizes)");
+  m.BuildIndex();
+  return m;
+}
+
+}  // namespace paretonas::predictors

@@ -1,0 +1,104 @@
+// LatencyModel: predicts an architecture's batch-1 latency from its graph (no LibTorch).
+//
+// Features, all read off the space's NetworkPlan:
+//  * additive part (a lookup table the model learns): per operation configuration (op, input and
+//    output shape) how many run, counted over the executed (pruned) graph and over the graph as
+//    written (raw: runtimes differ in whether they run dead branches); per tensor, how many live
+//    inputs are summed into it; and, when a measured per-op table is given (`calibrate`), the
+//    table's sums over the pruned and the raw graph;
+//  * correction part: the graph encodings (adjacency + ops, pruned and raw), connectivity, MACs
+//    (pruned and raw) and parameters.
+// Learner: generalised ridge on standardised columns (the additive part is penalised 100x less:
+// latency is mostly a sum over operations), with a Huber loss (iteratively reweighted, robust
+// to measurement outliers); the penalty is chosen by 5-fold cross-validation on relative error.
+// Uncertainty: the spread of bootstrap refits.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "space/search_space.h"
+
+namespace paretonas::predictors {
+
+/// Identifies an operation configuration, e.g. "nor_conv_3x3 16x32x32>16x32x32".
+std::string OpConfigKey(const space::PlanEdge& edge);
+
+/// Measured milliseconds per operation configuration (OpConfigKey), batch 1.
+using OpTable = std::map<std::string, double>;
+
+/// Which space (and shapes) a model was fit for, so `predict` can rebuild it.
+struct SpaceRef {
+  std::string name_or_path;                   ///< preset name or space file
+  std::map<std::string, std::string> overrides;
+  int c = 3, h = 32, w = 32, classes = 10;    ///< input the space was sized for
+
+  space::SearchSpace Load() const;
+};
+
+struct LatencyFitOptions {
+  double lambda = 0;      ///< > 0: this penalty; 0: chosen by 5-fold cross-validation
+  int members = 8;        ///< bootstrap refits for the uncertainty (0: none)
+  bool robust = true;     ///< Huber loss instead of squared error
+  std::uint64_t seed = 0;
+};
+
+struct LatencyPrediction {
+  double ms = 0;
+  double std_ms = 0;  ///< spread of the bootstrap refits (0 without members)
+};
+
+class LatencyModel {
+ public:
+  static constexpr std::uint32_t kFormatVersion = 1;
+
+  /// Fits on measured latencies (ms > 0). `table` may be empty (a model fit from measurements
+  /// taken elsewhere). Throws std::invalid_argument for fewer than 5 rows or bad values.
+  static LatencyModel Fit(const space::SearchSpace& space, const SpaceRef& ref,
+                          const std::vector<space::Genotype>& archs, const std::vector<double>& ms,
+                          const OpTable& table, const LatencyFitOptions& options);
+
+  LatencyPrediction Predict(const space::SearchSpace& space, const space::Genotype& g) const;
+
+  /// Writes the model (cereal portable binary, magic + format version) atomically.
+  void Save(const std::string& path) const;
+  /// Throws std::runtime_error naming the file for a missing, damaged or newer-format file.
+  static LatencyModel Load(const std::string& path);
+
+  const SpaceRef& space() const { return space_; }
+  const OpTable& table() const { return table_; }
+  double lambda() const { return lambda_; }
+  std::size_t num_features() const { return columns_.size(); }
+  std::size_t num_samples() const { return samples_; }
+  std::string description;  ///< free text: where the measurements come from
+
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(space_.name_or_path, space_.overrides, space_.c, space_.h, space_.w, space_.classes,
+       description, table_, columns_, mean_, scale_, weights_, members_, lambda_, samples_);
+  }
+
+ private:
+  std::vector<double> Row(const space::SearchSpace& space, const space::Genotype& g) const;
+  void BuildIndex();
+
+  SpaceRef space_;
+  OpTable table_;
+  std::vector<std::string> columns_;  // named features (after standardisation)
+  std::vector<double> mean_, scale_;  // per column
+  std::vector<double> weights_;       // columns then intercept
+  std::vector<std::vector<double>> members_;
+  double lambda_ = 0;
+  std::uint64_t samples_ = 0;
+  std::unordered_map<std::string, std::size_t> index_;  // column by name (not saved)
+};
+
+/// Named features of one architecture (sparse: absent names are 0). Exposed for tests.
+std::map<std::string, double> LatencyFeatures(const space::SearchSpace& space,
+                                              const space::Genotype& g, const OpTable& table);
+
+}  // namespace paretonas::predictors
