@@ -91,6 +91,16 @@ std::unique_ptr<Session> MakeSession(const ExperimentConfig& config, bool with_e
     inner = s->cache.get();
   }
   s->pool = std::make_unique<evaluator::WorkerPool>(*inner, config.ResolvedWorkers());
+  if (!config.latency_predictor.empty()) {
+    predictors::LatencyModel model;
+    try {
+      model = predictors::LatencyModel::Load(config.latency_predictor);
+    } catch (const std::runtime_error& e) {
+      throw InputError(std::string("evaluator.latency.predictor: ") + e.what());
+    }
+    s->predicted = std::make_unique<PredictedLatency>(*s->pool, *s->space, std::move(model),
+                                                      config.latency_predictor, config.latency_online);
+  }
   return s;
 }
 

@@ -9,6 +9,7 @@
 
 #include "evaluator/worker_pool.h"
 #include "experiments/experiment_config.h"
+#include "experiments/predicted_latency.h"
 #include "search/problem.h"
 #include "search/search_state.h"
 #include "search/strategy.h"
@@ -44,6 +45,11 @@ struct Session {
   std::unique_ptr<evaluator::Evaluator> evaluator;
   std::unique_ptr<evaluator::CachingEvaluator> cache;
   std::unique_ptr<evaluator::WorkerPool> pool;
+  std::unique_ptr<PredictedLatency> predicted;  ///< with evaluator.latency.predictor
+  /// What the search evaluates with: the pool, or the predictor wrapped around it.
+  evaluator::BatchEvaluator& batch() {
+    return predicted ? static_cast<evaluator::BatchEvaluator&>(*predicted) : *pool;
+  }
 };
 
 /// Builds the space, problem and strategy; with `with_evaluator`, also loads data and the pool.

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "evaluator/measure.h"
 #include "experiments/cli_common.h"
 #include "experiments/run_directory.h"
 #include "search/run_files.h"
@@ -22,6 +23,7 @@ struct SearchOptions {
   std::int64_t max_evals = -1;
   int generations = -1;
   bool quiet = false;
+  bool online = false;
 };
 
 struct ResumeOptions {
@@ -31,10 +33,36 @@ struct ResumeOptions {
   bool quiet = false;
 };
 
+/// A search on predicted latency (measure: false) ends by measuring its front for real on this
+/// machine; both numbers are kept (latency_ms next to predicted_latency_ms).
+void MeasureFrontIfPredicted(Session& session, search::SearchState& state, const RunPaths& paths) {
+  const ExperimentConfig& c = session.config;
+  if (!session.predicted || c.evaluator_kind != "train" || c.training.measure_latency) return;
+  const auto front = search::ParetoFront(state, session.problem);
+  evaluator::MeasureOptions mo;
+  mo.device = c.training.device;
+  mo.threads = c.training.latency_threads;
+  mo.warmup = c.training.latency_warmup;
+  mo.repeats = c.training.latency_repeats;
+  std::cout << "\nmeasuring the " << front.size() << " front members for real (predicted -> measured ms):\n";
+  for (std::int64_t id : front) {
+    search::Trial& t = state.trials[static_cast<std::size_t>(id)];
+    if (t.metrics.count("latency_ms")) continue;
+    const evaluator::Measured m = evaluator::MeasureArchitecture(*session.space, t.genotype, mo);
+    t.metrics["latency_ms"] = m.median_ms;
+    t.metrics["latency_iqr_ms"] = m.iqr_ms;
+    const auto p = t.metrics.find("predicted_latency_ms");
+    std::cout << "  #" << id << "  " << (p == t.metrics.end() ? -1.0 : p->second) << " -> "
+              << m.median_ms << "\n";
+  }
+  search::WriteTrialFiles(paths.dir, state, session.problem);
+  search::SaveCheckpoint(paths.checkpoint(), state);
+}
+
 int Drive(Session& session, search::SearchState& state, const RunPaths& paths, bool quiet) {
   std::cout << "paretonas: " << session.config.name << " | space " << session.space->name()
             << " (" << session.space->decisions().size() << " decisions) | "
-            << session.strategy->options().name << " | " << session.pool->Describe() << "\n";
+            << session.strategy->options().name << " | " << session.batch().Describe() << "\n";
   std::cout.flush();
   search::RunOptions options;
   options.run_dir = paths.dir;
@@ -47,8 +75,11 @@ int Drive(Session& session, search::SearchState& state, const RunPaths& paths, b
       std::cout.flush();
     }
   };
+  if (session.predicted) session.predicted->Seed(state);
   const search::RunSummary summary =
-      search::RunSearch(session.problem, *session.strategy, state, *session.pool, options);
+      search::RunSearch(session.problem, *session.strategy, state, session.batch(), options);
+  if (summary.termination != search::RunSummary::Termination::kInterrupted)
+    MeasureFrontIfPredicted(session, state, paths);
   std::cout << "\n" << summary.BriefReport() << "\n\nPareto front ("
             << search::ParetoFront(state, session.problem).size() << " architectures):\n"
             << FrontTable(state, session.problem) << "\nrun directory: " << paths.dir
@@ -67,6 +98,7 @@ int RunSearchVerb(const SearchOptions& o) {
   if (o.seed >= 0) overrides.push_back("seed=" + std::to_string(o.seed));
   if (o.max_evals >= 0) overrides.push_back("budget.max_evals=" + std::to_string(o.max_evals));
   if (o.generations >= 0) overrides.push_back("budget.generations=" + std::to_string(o.generations));
+  if (o.online) overrides.push_back("evaluator.latency.online=true");
   const ExperimentConfig config = LoadExperiment(o.config, overrides);
   const RunPaths paths(o.run_dir);
   MakeDirectories(paths.dir);
@@ -154,6 +186,8 @@ void SetupSearch(CLI::App& app) {
   sub->add_option("--max-evals", o->max_evals, "Evaluation budget (overrides budget.max_evals)")->check(CLI::NonNegativeNumber);
   sub->add_option("--generations", o->generations, "Generation budget (overrides budget.generations)")->check(CLI::NonNegativeNumber);
   sub->add_flag("-q,--quiet", o->quiet, "Print one line per generation instead of per evaluation");
+  sub->add_flag("--online", o->online, "Refit the latency predictor (evaluator.latency.predictor) on "
+                                       "every measured latency, between generations");
   sub->callback([o] { RunCommand([o] { return RunSearchVerb(*o); }); });
 }
 

@@ -278,7 +278,12 @@ ExperimentConfig ParseExperiment(const std::string& text, const std::string& fil
     if (e["max_macs"]) t.max_macs = static_cast<std::int64_t>(AsDouble(file, "evaluator.max_macs", e["max_macs"]));
     if (e["max_activation_bytes"]) t.max_activation_bytes = static_cast<std::int64_t>(AsDouble(file, "evaluator.max_activation_bytes", e["max_activation_bytes"]));
     if (const YAML::Node l = e["latency"]) {
-      CheckKeys(file, "evaluator.latency", l, {"measure", "threads", "warmup", "repeats"});
+      CheckKeys(file, "evaluator.latency", l, {"measure", "threads", "warmup", "repeats", "predictor", "online"});
+      if (l["predictor"]) c.latency_predictor = AsString(file, "evaluator.latency.predictor", l["predictor"]);
+      if (l["online"]) c.latency_online = AsBool(file, "evaluator.latency.online", l["online"]);
+      if (c.latency_online && c.latency_predictor.empty())
+        throw InputError(Where(file, l) + "field 'evaluator.latency.online': true needs "
+                         "evaluator.latency.predictor (a model file of `paretonas latency`)");
       if (l["measure"]) t.measure_latency = AsBool(file, "evaluator.latency.measure", l["measure"]);
       if (l["threads"]) t.latency_threads = AsInt(file, "evaluator.latency.threads", l["threads"]);
       if (l["warmup"]) t.latency_warmup = AsInt(file, "evaluator.latency.warmup", l["warmup"]);
@@ -302,6 +307,17 @@ ExperimentConfig ParseExperiment(const std::string& text, const std::string& fil
   if (c.evaluator_kind == "train") {
     const std::string bad = c.training.Validate();
     if (!bad.empty()) throw InputError(file + ": " + bad);
+    if (c.latency_online && !c.training.measure_latency)
+      throw InputError(file + ": field 'evaluator.latency.online': true needs measured latencies "
+                       "to learn from; set evaluator.latency.measure: true");
+  }
+  if (c.latency_predictor.empty()) {
+    bool uses = false;
+    for (const auto& o : c.objectives) uses |= o.metric == "predicted_latency_ms";
+    for (const auto& k : c.constraints) uses |= k.metric == "predicted_latency_ms";
+    if (uses)
+      throw InputError(file + ": metric 'predicted_latency_ms' needs evaluator.latency.predictor "
+                       "(a model file written by `paretonas latency calibrate` or `latency fit`)");
   }
 
   if (const YAML::Node b = root["budget"]) {
@@ -403,8 +419,18 @@ std::string ExperimentConfig::ToYaml() const {
       y << YAML::Key << "threads" << YAML::Value << t.latency_threads;
       y << YAML::Key << "warmup" << YAML::Value << t.latency_warmup;
       y << YAML::Key << "repeats" << YAML::Value << t.latency_repeats;
+      if (!latency_predictor.empty()) {
+        y << YAML::Key << "predictor" << YAML::Value << latency_predictor;
+        y << YAML::Key << "online" << YAML::Value << latency_online;
+      }
       y << YAML::EndMap;
     } else {
+      if (!latency_predictor.empty()) {
+        y << YAML::Key << "latency" << YAML::Value << YAML::BeginMap;
+        y << YAML::Key << "predictor" << YAML::Value << latency_predictor;
+        y << YAML::Key << "online" << YAML::Value << latency_online;
+        y << YAML::EndMap;
+      }
       y << YAML::Key << "table" << YAML::Value << YAML::BeginMap;
       y << YAML::Key << "path" << YAML::Value << table.path;
       y << YAML::Key << "key_column" << YAML::Value << table.key_column;

@@ -28,6 +28,8 @@ struct ExperimentConfig {
   std::string evaluator_kind = "train";  ///< train | table
   int workers = 0;                       ///< 0: auto (one per core)
   bool cache = true;
+  std::string latency_predictor;         ///< model file of `paretonas latency` ("": none)
+  bool latency_online = false;           ///< refit the predictor on measured latencies
   evaluator::TableOptions table;
   std::int64_t max_evals = 100;
   int generations = 0;                   ///< 0: no limit

@@ -202,6 +202,11 @@ LatencyModel LatencyModel::Fit(const space::SearchSpace& space, const SpaceRef& 
   m.space_ = ref;
   m.table_ = table;
   m.samples_ = archs.size();
+  m.options_ = options;
+  for (std::size_t i = 0; i < archs.size(); ++i) {
+    m.train_keys_.push_back(space.Key(archs[i]));
+    m.train_ms_.push_back(ms[i]);
+  }
   std::vector<std::map<std::string, double>> feats;
   feats.reserve(archs.size());
   std::map<std::string, bool> names;
@@ -260,6 +265,25 @@ LatencyModel LatencyModel::Fit(const space::SearchSpace& space, const SpaceRef& 
     for (auto& r : rows) r = pick(rng);
     m.members_.push_back(FitRows(x, ms, rows, penalty, options.robust));
   }
+  return m;
+}
+
+LatencyModel LatencyModel::Refit(const space::SearchSpace& space,
+                                 const std::vector<space::Genotype>& archs,
+                                 const std::vector<double>& ms) const {
+  std::vector<space::Genotype> all;
+  for (const auto& k : train_keys_) all.push_back(space.ParseKey(k));
+  all.insert(all.end(), archs.begin(), archs.end());
+  std::vector<double> y(train_ms_);
+  y.insert(y.end(), ms.begin(), ms.end());
+  LatencyFitOptions o = options_;
+  o.lambda = lambda_;
+  LatencyModel m = Fit(space, space_, all, y, table_, o);
+  m.description = description;
+  // Refits chain from the original measurements, so remember only those.
+  m.train_keys_ = train_keys_;
+  m.train_ms_ = train_ms_;
+  m.samples_ = all.size();
   return m;
 }
 

@@ -64,6 +64,11 @@ class LatencyModel {
 
   LatencyPrediction Predict(const space::SearchSpace& space, const space::Genotype& g) const;
 
+  /// The same model refit on its own measurements plus `archs`/`ms` (the penalty kept, no
+  /// cross-validation: cheap enough to run between generations; `--online`).
+  LatencyModel Refit(const space::SearchSpace& space, const std::vector<space::Genotype>& archs,
+                     const std::vector<double>& ms) const;
+
   /// Writes the model (cereal portable binary, magic + format version) atomically.
   void Save(const std::string& path) const;
   /// Throws std::runtime_error naming the file for a missing, damaged or newer-format file.
@@ -79,7 +84,8 @@ class LatencyModel {
   template <class Archive>
   void serialize(Archive& ar) {
     ar(space_.name_or_path, space_.overrides, space_.c, space_.h, space_.w, space_.classes,
-       description, table_, columns_, mean_, scale_, weights_, members_, lambda_, samples_);
+       description, table_, columns_, mean_, scale_, weights_, members_, lambda_, samples_,
+       train_keys_, train_ms_, options_.robust, options_.members, options_.seed);
   }
 
  private:
@@ -94,6 +100,9 @@ class LatencyModel {
   std::vector<std::vector<double>> members_;
   double lambda_ = 0;
   std::uint64_t samples_ = 0;
+  std::vector<std::string> train_keys_;  // the measurements it was fit on (for Refit)
+  std::vector<double> train_ms_;
+  LatencyFitOptions options_;
   std::unordered_map<std::string, std::size_t> index_;  // column by name (not saved)
 };
 

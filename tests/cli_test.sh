@@ -190,5 +190,44 @@ check "calibrate wrote its measurements" 0 test -s "$work/c.model.csv" -a -s "$w
 check "latency measure" 0 "$bin" latency measure "${lsp[@]}" --samples 6 --seed 9 --repeats 3 --warmup 1 --out "$work/fresh.csv"
 check "eval the calibrated model on fresh measurements" 0 "$bin" latency eval --model "$work/c.model" --data "$work/fresh.csv"
 
+# Searching on predicted latency: the model must match the experiment's space and input; the
+# front is measured for real at the end and both numbers are kept.
+check "a predictor for another input is refused" 2 "$bin" search --config "$cfg" --run-dir "$work/pbad" -q --set evaluator.latency.predictor="$work/c.model"
+contains "it names the inputs" "was fit for input 1x16x16"
+check "predicted_latency_ms without a predictor" 2 "$bin" validate "$cfg" --set "objectives=[{metric: val_accuracy, goal: max}, {metric: predicted_latency_ms, goal: min}]"
+contains "it says what is missing" "needs evaluator.latency.predictor"
+check "calibrate from the experiment file" 0 "$bin" latency calibrate --config "$cfg" --samples 10 --repeats 3 --warmup 1 --out "$work/t.model"
+check "search on predicted latency" 0 "$bin" search --config "$cfg" --run-dir "$work/pred" -q --set evaluator.latency.predictor="$work/t.model" --set evaluator.latency.measure=false --set "objectives=[{metric: val_accuracy, goal: max}, {metric: predicted_latency_ms, goal: min}]"
+contains "the front is measured for real" "front members for real"
+check "front trials keep both numbers" 0 bash -c "grep -c '\"latency_ms\".*\"predicted_latency_ms\"' '$work/pred/trials.jsonl' | grep -qv '^0$'"
+
+# --online on a table (a simulated device: deterministic measurements): the same trials for 1
+# and 2 workers, and after a stop and resume.
+"$bin" space enumerate --space nb201 >"$work/all_keys"
+awk 'BEGIN { print "arch,acc,lat" } { n = gsub(/nor_conv_3x3/, "&"); m = gsub(/nor_conv_1x1/, "&");
+     printf "%s,%.3f,%.4f\n", $0, (NR * 7919 % 1000) / 10.0, 1 + n * n * 0.3 + 0.2 * m + (NR % 13) / 100.0 }' "$work/all_keys" >"$work/dev.csv"
+cat >"$work/online.yaml" <<YAML
+name: online
+seed: 3
+space: nb201
+objectives: [{metric: val_accuracy, goal: max}, {metric: predicted_latency_ms, goal: min}]
+search: {strategy: nsga2, population: 8}
+evaluator:
+  kind: table
+  workers: 1
+  latency: {predictor: $work/dev.model, online: true}
+  table: {path: $work/dev.csv, key_column: arch, accuracy_column: acc, latency_column: lat}
+budget: {max_evals: 40}
+YAML
+check "fit a predictor for the online search" 0 "$bin" latency fit --config "$work/online.yaml" --data "$work/dev.csv" --latency-column lat --sample 20 --out "$work/dev.model"
+check "online search, 1 worker" 0 "$bin" search --config "$work/online.yaml" --run-dir "$work/on1" -q
+check "online search, 2 workers" 0 "$bin" search --config "$work/online.yaml" --run-dir "$work/on2" -q --set evaluator.workers=2
+check "online: same trials for 1 and 2 workers" 0 cmp "$work/on1/trials.jsonl" "$work/on2/trials.jsonl"
+check "online search stopped early" 0 "$bin" search --config "$work/online.yaml" --run-dir "$work/on3" -q --max-evals 24
+check "online search resumed" 0 "$bin" resume "$work/on3" -q --max-evals 40
+check "online: resume equals the uninterrupted run" 0 cmp "$work/on1/trials.jsonl" "$work/on3/trials.jsonl"
+"$bin" search --config "$work/online.yaml" --run-dir "$work/off" -q --set evaluator.latency.online=false >/dev/null 2>&1
+check "online refits change the predictions" 1 cmp -s "$work/on1/trials.jsonl" "$work/off/trials.jsonl"
+
 echo "cli: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]
