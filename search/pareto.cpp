@@ -175,7 +175,21 @@ double Hypervolume(const std::vector<Point>& points, const Point& reference) {
     }
     return volume;
   }
-  return std::numeric_limits<double>::quiet_NaN();
+  // 4+ objectives: slice along the last objective (HSO); each slab's base is the hypervolume of
+  // the points below it, one dimension down, bottoming out in the exact 3-D sweep. O(n^(m-2)
+  // log n): exact and fast for the front sizes a search keeps; refused (NaN) when too large.
+  if (std::pow(static_cast<double>(pts.size()), static_cast<double>(m) - 2) > 2e8)
+    return std::numeric_limits<double>::quiet_NaN();
+  std::sort(pts.begin(), pts.end(), [m](const Point& a, const Point& b) { return a[m - 1] < b[m - 1]; });
+  const Point lower_ref(reference.begin(), reference.end() - 1);
+  std::vector<Point> below;
+  double volume = 0;
+  for (size_t i = 0; i < pts.size(); ++i) {
+    below.emplace_back(pts[i].begin(), pts[i].end() - 1);
+    const double z_next = i + 1 < pts.size() ? pts[i + 1][m - 1] : reference[m - 1];
+    if (z_next > pts[i][m - 1]) volume += Hypervolume(below, lower_ref) * (z_next - pts[i][m - 1]);
+  }
+  return volume;
 }
 
 }  // namespace paretonas::search

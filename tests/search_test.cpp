@@ -139,6 +139,19 @@ TEST(Hypervolume, MatchesBruteForceIn2DAnd3D) {
   EXPECT_NEAR(Hypervolume({{0, 0}}, {1, 2}), 2.0, 1e-12);
 }
 
+TEST(Hypervolume, MatchesBruteForceIn4DAnd5DAndRefusesHugeInputs) {
+  std::mt19937_64 rng(6);
+  for (int m : {4, 5}) {
+    for (int trial = 0; trial < 10; ++trial) {
+      const auto pts = RandomPoints(m == 4 ? 16 : 10, m, rng, trial % 2 ? 6 : 0);
+      const Point ref(m, trial % 2 ? 5.0 : 0.9);
+      EXPECT_NEAR(Hypervolume(pts, ref), BruteForceHypervolume(pts, ref), 1e-9) << m;
+    }
+  }
+  EXPECT_NEAR(Hypervolume({{0, 0, 0, 0}}, {1, 2, 3, 4}), 24.0, 1e-12);
+  EXPECT_TRUE(std::isnan(Hypervolume(RandomPoints(200, 6, rng, 0), Point(6, 2.0))));
+}
+
 // A ZDT1-style problem on a discrete space: 6 decisions of 5 options, x_i = choice / 4.
 const char* kToySpace = R"(name: toy
 stem: {op: conv_bn, kernel: 1, channels: 4}
