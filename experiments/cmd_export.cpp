@@ -21,6 +21,7 @@ struct ExportOptions {
   std::string format = "json";
   std::string out;
   int train_epochs = 0;
+  std::string device;  // "": the run's evaluator.device
 };
 
 std::string GraphJson(const space::SearchSpace& sp, const space::Genotype& g) {
@@ -79,7 +80,9 @@ int RunExport(const ExportOptions& o) {
         throw InputError("export --train-epochs: the run used a table evaluator; there is nothing to train");
       std::cout << "retraining #" << id << " for " << o.train_epochs << " epochs on the full training set...\n";
       std::cout.flush();
-      final = evaluator::TrainFinal(*session->space, t.genotype, config.dataset, config.training,
+      evaluator::TrainOptions training = config.training;
+      if (!o.device.empty()) training.device = o.device;
+      final = evaluator::TrainFinal(*session->space, t.genotype, config.dataset, training,
                                     o.train_epochs, t.seed, base + ".weights.pt");
       if (!final.ok) throw std::runtime_error("retraining #" + std::to_string(id) + " failed: " + final.failure);
       weights = final.weights_path;
@@ -148,6 +151,8 @@ void SetupExport(CLI::App& app) {
   sub->add_option("--train-epochs", o->train_epochs,
                   "Retrain from scratch on the full training set for E epochs and report test accuracy")
       ->check(CLI::Range(0, 10000));
+  sub->add_option("--device", o->device, "Retrain on this device (default: the run's evaluator.device)")
+      ->check(CLI::IsMember({"cpu", "cuda"}));
   sub->callback([o] { RunCommand([o] { return RunExport(*o); }); });
 }
 

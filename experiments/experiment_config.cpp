@@ -105,7 +105,17 @@ ExperimentConfig LoadExperiment(const std::string& path, const std::vector<std::
   if (!in) throw InputError(path + ": cannot open experiment file");
   std::stringstream ss;
   ss << in.rdbuf();
-  return ParseExperiment(ss.str(), path, overrides);
+  ExperimentConfig c = ParseExperiment(ss.str(), path, overrides);
+  // A relative space file is looked up from the working directory, then beside the experiment.
+  const auto presets = space::SearchSpace::PresetNames();
+  const bool preset = std::find(presets.begin(), presets.end(), c.space) != presets.end();
+  const auto slash = path.find_last_of('/');
+  if (!preset && !c.space.empty() && c.space[0] != '/' && slash != std::string::npos &&
+      !std::ifstream(c.space)) {
+    const std::string beside = path.substr(0, slash + 1) + c.space;
+    if (std::ifstream(beside)) c.space = beside;
+  }
+  return c;
 }
 
 ExperimentConfig ParseExperiment(const std::string& text, const std::string& file,

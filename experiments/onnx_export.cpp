@@ -106,6 +106,14 @@ class GraphWriter {
   std::string MaxPool3(const std::string& x) {
     return Node("MaxPool", {x}, {{"kernel_shape", {3, 3}}, {"strides", {1, 1}}, {"pads", {1, 1, 1, 1}}});
   }
+  std::string Dense(const std::string& x, const std::string& p, int h, int w) {
+    return Node("Conv", {x, Weight(p + ".weight"), Weight(p + ".bias")},
+                {{"kernel_shape", {h, w}}, {"strides", {1, 1}}, {"pads", {0, 0, 0, 0}},
+                 {"dilations", {1, 1}}, {"group", {1}}});
+  }
+  std::string MaxPool2(const std::string& x) {
+    return Node("MaxPool", {x}, {{"kernel_shape", {2, 2}}, {"strides", {2, 2}}});
+  }
   std::string AvgPool2Ceil(const std::string& x) {
     return Node("AveragePool", {x}, {{"kernel_shape", {2, 2}}, {"strides", {2, 2}},
                                      {"ceil_mode", {1}}, {"count_include_pad", {1}}});

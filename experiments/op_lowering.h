@@ -17,6 +17,8 @@ namespace paretonas::experiments {
 ///   Relu(x), Relu6(x), Add(a, b)
 ///   AvgPool3(x)                               3x3, stride 1, pad 1, padding not counted
 ///   MaxPool3(x)                               3x3, stride 1, pad 1
+///   MaxPool2(x)                               2x2, stride 2, no padding
+///   Dense(x, prefix, h, w)                    convolution with bias over the whole h x w map
 ///   AvgPool2Ceil(x)                           2x2, stride 2, ceil mode
 ///   Classifier(x, prefix)                     global average pool, then Linear(prefix)
 template <class Emitter>
@@ -29,6 +31,8 @@ std::string LowerOp(Emitter& e, const space::PlanEdge& edge, const std::string& 
     case OpKind::kNorConv: return e.Bn(e.Conv(e.Relu(x), p + ".1", op.kernel, 1, 1), p + ".2");
     case OpKind::kAvgPool: return e.AvgPool3(x);
     case OpKind::kMaxPool: return e.MaxPool3(x);
+    case OpKind::kMaxPoolDown: return e.MaxPool2(x);
+    case OpKind::kDenseRelu: return e.Relu(e.Dense(x, p + ".0", edge.in.h, edge.in.w));
     case OpKind::kConvBn: return e.Bn(e.Conv(x, p + ".0", op.kernel, op.stride, 1), p + ".1");
     case OpKind::kConvBnRelu: return e.Relu(e.Bn(e.Conv(x, p + ".0", op.kernel, op.stride, 1), p + ".1"));
     case OpKind::kResNetBasic: {

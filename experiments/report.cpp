@@ -138,7 +138,9 @@ std::string OpColor(const space::OpSpec& op) {
     case space::OpKind::kSkip: return "#999999";
     case space::OpKind::kNorConv: return op.kernel >= 3 ? "#d7191c" : "#fdae61";
     case space::OpKind::kAvgPool:
-    case space::OpKind::kMaxPool: return "#2b83ba";
+    case space::OpKind::kMaxPool:
+    case space::OpKind::kMaxPoolDown: return "#2b83ba";
+    case space::OpKind::kDenseRelu: return "#d95f02";
     case space::OpKind::kMBConv: return "#7b3294";
     default: return "#1a1a1a";
   }

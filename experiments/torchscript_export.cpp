@@ -59,6 +59,13 @@ class TorchScriptEmitter {
   std::string MaxPool3(const std::string& x) {
     return Let("torch.max_pool2d(" + x + ", [3, 3], [1, 1], [1, 1], [1, 1], False)");
   }
+  std::string Dense(const std::string& x, const std::string& p, int, int) {
+    return Let("torch.conv2d(" + x + ", " + Attr(p + ".weight") + ", " + Attr(p + ".bias") +
+               ", [1, 1], [0, 0], [1, 1], 1)");
+  }
+  std::string MaxPool2(const std::string& x) {
+    return Let("torch.max_pool2d(" + x + ", [2, 2], [2, 2], [0, 0], [1, 1], False)");
+  }
   std::string AvgPool2Ceil(const std::string& x) {
     return Let("torch.avg_pool2d(" + x + ", [2, 2], [2, 2], [0, 0], True, True, None)");
   }

@@ -78,6 +78,11 @@ nn::AnyModule MakeOp(const PlanEdge& e) {
           nn::AvgPool2dOptions(3).stride(1).padding(1).count_include_pad(false)));
     case OpKind::kMaxPool:
       return nn::AnyModule(nn::MaxPool2d(nn::MaxPool2dOptions(3).stride(1).padding(1)));
+    case OpKind::kDenseRelu:  // a convolution over the whole map: flatten -> Linear, 4-D kept
+      return nn::AnyModule(OpSeq(
+          nn::Conv2d(nn::Conv2dOptions(ci, co, {e.in.h, e.in.w}).bias(true)), nn::ReLU()));
+    case OpKind::kMaxPoolDown:
+      return nn::AnyModule(nn::MaxPool2d(nn::MaxPool2dOptions(2).stride(2)));
     case OpKind::kConvBn:
       return nn::AnyModule(OpSeq(Conv(ci, co, op.kernel, op.stride), Bn(co)));
     case OpKind::kConvBnRelu:

@@ -13,12 +13,14 @@ std::string OpSpec::Label() const {
     case OpKind::kNorConv: return "nor_conv_" + k;
     case OpKind::kAvgPool: return "avg_pool_3x3";
     case OpKind::kMaxPool: return "max_pool_3x3";
+    case OpKind::kMaxPoolDown: return "max_pool_2x2";
     case OpKind::kConvBn: return "conv_bn_" + k + "_s" + std::to_string(stride);
     case OpKind::kConvBnRelu: return "conv_bn_relu_" + k + "_s" + std::to_string(stride);
     case OpKind::kResNetBasic: return "resnet_basic_s" + std::to_string(stride);
     case OpKind::kMBConv:
       return "mbconv_k" + std::to_string(kernel) + "_e" + std::to_string(expansion) + "_s" +
              std::to_string(stride);
+    case OpKind::kDenseRelu: return "dense_relu";
     case OpKind::kClassifier: return "classifier";
     case OpKind::kBnReluClassifier: return "bn_relu_classifier";
   }
@@ -27,7 +29,7 @@ std::string OpSpec::Label() const {
 
 const char* AllowedOpNames() {
   return "none, skip_connect, nor_conv_KxK (K odd, e.g. nor_conv_3x3), avg_pool_3x3, "
-         "max_pool_3x3, conv_bn, conv_bn_relu, resnet_basic, mbconv, classifier, "
+         "max_pool_3x3, max_pool_2x2, dense_relu, conv_bn, conv_bn_relu, resnet_basic, mbconv, classifier, "
          "bn_relu_classifier";
 }
 
@@ -49,6 +51,12 @@ bool ParseOpName(const std::string& name, OpSpec* op, std::string* error) {
   } else if (name == "max_pool_3x3") {
     op->kind = OpKind::kMaxPool;
     op->kernel = 3;
+  } else if (name == "max_pool_2x2") {
+    op->kind = OpKind::kMaxPoolDown;
+    op->kernel = 2;
+    op->stride = 2;
+  } else if (name == "dense_relu") {
+    op->kind = OpKind::kDenseRelu;
   } else if (name == "conv_bn") {
     op->kind = OpKind::kConvBn;
     op->kernel = 3;
@@ -81,12 +89,15 @@ TensorShape OutputShape(const OpSpec& op, const TensorShape& in, int out_channel
   switch (op.kind) {
     case OpKind::kClassifier:
     case OpKind::kBnReluClassifier:
+    case OpKind::kDenseRelu:
       return {out_channels, 1, 1};
     case OpKind::kNone:
     case OpKind::kSkip:
     case OpKind::kAvgPool:
     case OpKind::kMaxPool:
       return in;
+    case OpKind::kMaxPoolDown:
+      return {in.c, in.h / 2, in.w / 2};
     default:
       return {out_channels, Down(in.h, op.stride), Down(in.w, op.stride)};
   }
@@ -99,6 +110,7 @@ std::int64_t OpParams(const OpSpec& op, const TensorShape& in, const TensorShape
     case OpKind::kSkip:
     case OpKind::kAvgPool:
     case OpKind::kMaxPool:
+    case OpKind::kMaxPoolDown:
       return 0;
     case OpKind::kNorConv:
     case OpKind::kConvBn:
@@ -116,6 +128,8 @@ std::int64_t OpParams(const OpSpec& op, const TensorShape& in, const TensorShape
     }
     case OpKind::kClassifier:
       return ci * co + co;
+    case OpKind::kDenseRelu:
+      return in.Elements() * co + co;
     case OpKind::kBnReluClassifier:
       return 2 * ci + ci * co + co;
   }
@@ -130,6 +144,7 @@ std::int64_t OpMacs(const OpSpec& op, const TensorShape& in, const TensorShape& 
     case OpKind::kSkip:
     case OpKind::kAvgPool:
     case OpKind::kMaxPool:
+    case OpKind::kMaxPoolDown:
       return 0;
     case OpKind::kNorConv:
     case OpKind::kConvBn:
@@ -149,6 +164,8 @@ std::int64_t OpMacs(const OpSpec& op, const TensorShape& in, const TensorShape& 
     case OpKind::kClassifier:
     case OpKind::kBnReluClassifier:
       return ci * co + co;
+    case OpKind::kDenseRelu:
+      return in.Elements() * co + co;
   }
   return 0;
 }

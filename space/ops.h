@@ -22,10 +22,12 @@ enum class OpKind {
   kNorConv,           ///< ReLU -> Conv(k, stride 1, no bias) -> BN (NB201 `nor_conv_kxk`)
   kAvgPool,           ///< 3x3 average pool, stride 1, pad 1, padding not counted
   kMaxPool,           ///< 3x3 max pool, stride 1, pad 1
+  kMaxPoolDown,       ///< 2x2 max pool, stride 2 (halves height and width; head only)
   kConvBn,            ///< Conv(k, stride, no bias) -> BN (a stem)
   kConvBnRelu,        ///< Conv(k, stride, no bias) -> BN -> ReLU
   kResNetBasic,       ///< NB201 residual reduction block (stride 2)
   kMBConv,            ///< MobileNetV2 inverted residual body (expand, depthwise, project)
+  kDenseRelu,         ///< fully connected layer over the whole tensor (flatten -> Linear) -> ReLU; head only
   kClassifier,        ///< global average pool -> Linear
   kBnReluClassifier,  ///< BN -> ReLU -> global average pool -> Linear (NB201 head)
 };

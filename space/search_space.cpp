@@ -379,10 +379,16 @@ SearchSpace SearchSpace::Load(const std::string& name_or_path,
                        (last ? "the last head op must be classifier or bn_relu_classifier"
                              : "classifier ops may only end the head"));
     }
-    if (!classifier) {
-      if (h.op.kind != OpKind::kConvBn && h.op.kind != OpKind::kConvBnRelu) {
+    if (!classifier && h.op.kind == OpKind::kMaxPoolDown) {
+      if (head_nodes[i]["kernel"] || head_nodes[i]["channels"])
+        throw InputError(Where(file, head_nodes[i]) + "field '" + f +
+                         "': max_pool_2x2 takes no kernel or channels (it keeps the channels)");
+    } else if (!classifier) {
+      if (h.op.kind != OpKind::kConvBn && h.op.kind != OpKind::kConvBnRelu &&
+          h.op.kind != OpKind::kDenseRelu) {
         throw InputError(Where(file, head_nodes[i]["op"]) + "field '" + f +
-                         ".op': allowed before the classifier: conv_bn, conv_bn_relu");
+                         ".op': allowed before the classifier: conv_bn, conv_bn_relu, dense_relu, "
+                         "max_pool_2x2");
       }
       if (head_nodes[i]["kernel"])
         h.op.kernel = AsInt(file, f + ".kernel", head_nodes[i]["kernel"]);

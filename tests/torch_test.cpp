@@ -28,7 +28,10 @@ using space::SearchSpace;
 std::vector<std::pair<std::string, SearchSpace>> Spaces(InputSpec in) {
   return {{"nb201", SearchSpace::Load("nb201", {{"channels", "8"}, {"cells_per_stage", "2"}}, in)},
           {"mobilenet", SearchSpace::Load("mobilenet", {}, in)},
-          {"tiny_hybrid", SearchSpace::Load(testing::SourceDir() + "/experiments/spaces/tiny_hybrid.yaml", {}, in)}};
+          {"tiny_hybrid", SearchSpace::Load(testing::SourceDir() + "/experiments/spaces/tiny_hybrid.yaml", {}, in)},
+          // head ops max_pool_2x2 and dense_relu
+          {"baseline_2conv", SearchSpace::Load(testing::SourceDir() + "/experiments/spaces/baseline_2conv.yaml",
+                                               {{"width", "8"}}, in)}};
 }
 
 TEST(GraphNet, ParameterCountEqualsTheStaticCount) {
