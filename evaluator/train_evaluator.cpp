@@ -355,8 +355,11 @@ FinalTraining TrainFinal(const space::SearchSpace& space, const space::Genotype&
   net->to(device);
   train.steps = 0;
   const auto t0 = Clock::now();
-  const LoopResult loop = TrainLoop(net, data.train_x, data.train_y, train, epochs,
-                                    data_options.augment, gen, device, nullptr);
+  // On CUDA the (unaugmented) data moves to the GPU once; batches are then sliced there.
+  const bool on_device = device.is_cuda() && !data_options.augment;
+  const LoopResult loop = TrainLoop(net, on_device ? data.train_x.to(device) : data.train_x,
+                                    on_device ? data.train_y.to(device) : data.train_y, train,
+                                    epochs, data_options.augment, gen, device, nullptr);
   f.train_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   if (!loop.ok) {
     f.failure = loop.failure;

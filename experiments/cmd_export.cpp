@@ -22,6 +22,7 @@ struct ExportOptions {
   std::string out;
   int train_epochs = 0;
   std::string device;  // "": the run's evaluator.device
+  int batch_size = 0;  // 0: the run's training.batch_size
 };
 
 std::string GraphJson(const space::SearchSpace& sp, const space::Genotype& g) {
@@ -82,6 +83,7 @@ int RunExport(const ExportOptions& o) {
       std::cout.flush();
       evaluator::TrainOptions training = config.training;
       if (!o.device.empty()) training.device = o.device;
+      if (o.batch_size > 0) training.batch_size = o.batch_size;
       final = evaluator::TrainFinal(*session->space, t.genotype, config.dataset, training,
                                     o.train_epochs, t.seed, base + ".weights.pt");
       if (!final.ok) throw std::runtime_error("retraining #" + std::to_string(id) + " failed: " + final.failure);
@@ -126,7 +128,10 @@ int RunExport(const ExportOptions& o) {
     js << "]},\n  \"seed\": " << t.seed << ",\n  \"experiment_seed\": " << state.seed
        << ",\n  \"config_hash\": " << search::JsonString(state.config_hash);
     if (final.ok) {
-      js << ",\n  \"final\": {\"epochs\": " << o.train_epochs << ", \"test_accuracy\": "
+      js << ",\n  \"final\": {\"epochs\": " << o.train_epochs << ", \"batch_size\": "
+         << (o.batch_size > 0 ? o.batch_size : config.training.batch_size) << ", \"device\": "
+         << search::JsonString(o.device.empty() ? config.training.device : o.device)
+         << ", \"test_accuracy\": "
          << search::JsonNumber(final.test_accuracy) << ", \"train_seconds\": "
          << search::JsonNumber(final.train_seconds) << ", \"weights\": " << search::JsonString(final.weights_path) << "}";
     }
@@ -151,6 +156,8 @@ void SetupExport(CLI::App& app) {
   sub->add_option("--train-epochs", o->train_epochs,
                   "Retrain from scratch on the full training set for E epochs and report test accuracy")
       ->check(CLI::Range(0, 10000));
+  sub->add_option("--batch-size", o->batch_size, "Retrain with this batch size (default: the run's)")
+      ->check(CLI::Range(1, 65536));
   sub->add_option("--device", o->device, "Retrain on this device (default: the run's evaluator.device)")
       ->check(CLI::IsMember({"cpu", "cuda"}));
   sub->callback([o] { RunCommand([o] { return RunExport(*o); }); });

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Retrains the Fashion-MNIST front and the hand-designed baseline from scratch on a CUDA machine
+# (issue #10), all with one recipe: `paretonas export --train-epochs E --batch-size B --device
+# cuda`, every model in its own process sharing the GPU. Needs the run directories
+# runs/fashion_mnist and runs/fashion_mnist_baseline (carried) and ../shared/device's
+# .device/ (source .device/on-device.sh first). Writes $OUT/final.tgz (the JSON exports with
+# test accuracy) and the logs. Usage: bash scripts/device-final-training.sh [EPOCHS] [BATCH] [LIMIT_S]
+set -uo pipefail
+epochs=${1:-15}
+batch=${2:-256}
+limit=${3:-200}
+out=${OUT:-/tmp/out}
+mkdir -p "$out" /tmp/final
+mkdir -p /usr/share/datasets && [ -e /usr/share/datasets/fashion-mnist ] || ln -s /tmp/fashion-mnist /usr/share/datasets/fashion-mnist
+echo "== build ($(date +%T))"
+cmake -S . -B /tmp/build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$NAS_CMAKE_PREFIX" >"$out/configure.log" 2>&1 \
+  || { tail -30 "$out/configure.log"; exit 1; }
+cmake --build /tmp/build --target paretonas -j 16 >"$out/build.log" 2>&1 || { grep -A5 error "$out/build.log" | head -40; exit 1; }
+bin=/tmp/build/experiments/paretonas
+echo "== training ($(date +%T)): $epochs epochs, batch $batch, limit $limit s"
+start=$(date +%s)
+for id in $(tail -n +2 runs/fashion_mnist/front.csv | cut -d, -f1); do
+  timeout "$limit" "$bin" export runs/fashion_mnist --id "$id" --format json --train-epochs "$epochs" \
+    --batch-size "$batch" --device cuda --out /tmp/final/front >"/tmp/final/front_$id.log" 2>&1 &
+done
+timeout "$limit" "$bin" export runs/fashion_mnist_baseline --id 0 --format json --train-epochs "$epochs" \
+  --batch-size "$batch" --device cuda --out /tmp/final/baseline >/tmp/final/baseline_0.log 2>&1 &
+wait
+echo "== done in $(( $(date +%s) - start )) s"
+grep -h "test accuracy\|error\|failed" /tmp/final/*.log
+tar czf "$out/final.tgz" -C /tmp final
