@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test demo clean help check-asan check-tsan bench
+.PHONY: all deps build test demo clean help check-asan check-tsan bench fuzz
 
 all: build
 
@@ -15,6 +15,7 @@ help:
 	@echo "make check-asan  build and run the tests with AddressSanitizer + UBSan (build-asan/)"
 	@echo "make check-tsan  build and run the search and evaluator-pool tests with ThreadSanitizer (build-tsan/)"
 	@echo "make bench  build the benchmark programs (bench/, see bench/RESULTS.md)"
+	@echo "make fuzz   libFuzzer on the input parsers, FUZZ_SECONDS each (default 60; build-fuzz/, clang)"
 
 deps:
 	@scripts/install-deps.sh --with-test-extras
@@ -49,5 +50,27 @@ check-tsan: deps
 	@cd build-tsan && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" ./tests/search_test && \
 	  ./tests/space_test && ./tests/predictors_test
 
+# libFuzzer (clang) on the parsers of user input: space files, architecture keys, CSV tables,
+# checkpoints/journals, latency models. Seeds in fuzz/seeds/<target>/; what a run finds is kept in
+# build-fuzz/corpus/ (and a crashing input as build-fuzz/crash-*, which fails the target).
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS = fuzz_space_yaml fuzz_arch_key fuzz_csv fuzz_run_files fuzz_latency_model
+fuzz: deps
+	@command -v clang++ >/dev/null || { echo "make fuzz needs clang (apt-get install clang)"; exit 2; }
+	@CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPARETONAS_FUZZ=ON >/dev/null
+	@cmake --build build-fuzz -j $(JOBS)
+	@rm -f build-fuzz/crash-* build-fuzz/leak-* build-fuzz/timeout-* build-fuzz/oom-*
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p build-fuzz/corpus/$$t; \
+	  echo "== $$t ($(FUZZ_SECONDS) s)"; \
+	  (cd build-fuzz && ASAN_OPTIONS=detect_leaks=0 ./fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
+	    -max_len=4096 -print_final_stats=1 corpus/$$t $(CURDIR)/fuzz/seeds/$$t 2>&1 \
+	    | grep -E "DONE|^stat::number_of_executed_units|ERROR|paretonas fuzz|what\(\)"); \
+	done; \
+	found=$$(ls build-fuzz/crash-* build-fuzz/leak-* build-fuzz/timeout-* build-fuzz/oom-* 2>/dev/null); \
+	if [ -n "$$found" ]; then echo "$$found"; \
+	  echo "fuzz: inputs above crashed (reproduce: build-fuzz/fuzz/TARGET FILE)"; exit 1; fi; \
+	echo "fuzz: no crash in $(FUZZ_TARGETS)"
+
 clean:
-	rm -rf $(BUILD) build-asan build-tsan
+	rm -rf $(BUILD) build-asan build-tsan build-fuzz

@@ -118,8 +118,23 @@ ExperimentConfig LoadExperiment(const std::string& path, const std::vector<std::
   return c;
 }
 
+namespace {
+ExperimentConfig ParseExperimentImpl(const std::string& text, const std::string& file,
+                                     const std::vector<std::string>& overrides);
+}  // namespace
+
 ExperimentConfig ParseExperiment(const std::string& text, const std::string& file,
                                  const std::vector<std::string>& overrides) {
+  try {
+    return ParseExperimentImpl(text, file, overrides);
+  } catch (const YAML::Exception& e) {  // anything the field checks did not name
+    throw InputError(file + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+}
+
+namespace {
+ExperimentConfig ParseExperimentImpl(const std::string& text, const std::string& file,
+                                     const std::vector<std::string>& overrides) {
   YAML::Node root;
   try {
     root = YAML::Load(text);
@@ -149,8 +164,8 @@ ExperimentConfig ParseExperiment(const std::string& text, const std::string& fil
       if (const YAML::Node set = sp["set"]) {
         if (!set.IsMap()) throw InputError(Where(file, set) + "field 'space.set': expected a map");
         for (const auto& kv : set)
-          c.space_set[kv.first.as<std::string>()] =
-              AsString(file, "space.set." + kv.first.as<std::string>(), kv.second);
+          c.space_set[yamlutil::KeyName(file, kv.first)] =
+              AsString(file, "space.set." + yamlutil::KeyName(file, kv.first), kv.second);
       }
     }
   }
@@ -346,6 +361,7 @@ ExperimentConfig ParseExperiment(const std::string& text, const std::string& fil
                      "search would never end)");
   return c;
 }
+}  // namespace
 
 std::string ExperimentConfig::ToYaml() const {
     YAML::Emitter y;

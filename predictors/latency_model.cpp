@@ -5,6 +5,7 @@
 #include <cereal/types/string.hpp>
 #include <cereal/types/vector.hpp>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <cmath>
@@ -303,19 +304,31 @@ LatencyPrediction LatencyModel::Predict(const space::SearchSpace& space, const s
   return p;
 }
 
+// File layout: "PNLM", format version (u32), payload size (u64), CRC-32 of the payload (u32),
+// payload (cereal portable binary). The checksum is verified before deserialising, so a damaged
+// file never reaches cereal with a corrupted length.
 void LatencyModel::Save(const std::string& path) const {
   std::ostringstream body;
   {
     cereal::PortableBinaryOutputArchive ar(body);
-    std::uint32_t version = kFormatVersion;
-    ar(version);
     ar(*this);
+  }
+  const std::string bytes = body.str();
+  std::ostringstream file;
+  {
+    cereal::PortableBinaryOutputArchive ar(file);
+    const std::uint32_t version = kFormatVersion;
+    const std::uint64_t size = bytes.size();
+    const std::uint32_t crc = static_cast<std::uint32_t>(
+        ::crc32(0L, reinterpret_cast<const Bytef*>(bytes.data()), static_cast<uInt>(bytes.size())));
+    ar(version, size, crc);
   }
   const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     out.write(kMagic, 4);
-    const std::string bytes = body.str();
+    const std::string header = file.str();
+    out.write(header.data(), static_cast<std::streamsize>(header.size()));
     out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     out.flush();
     if (!out) throw std::runtime_error(tmp + ": write failed");
@@ -326,26 +339,46 @@ void LatencyModel::Save(const std::string& path) const {
 LatencyModel LatencyModel::Load(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error(path + ": cannot open latency model");
-  char magic[4] = {};
-  in.read(magic, 4);
-  if (!in || !std::equal(magic, magic + 4, kMagic))
+  const std::string all((std::istreambuf_iterator<char>(in)), {});
+  if (all.size() < 4 || !std::equal(all.begin(), all.begin() + 4, kMagic))
     throw std::runtime_error(path + ": not a paretonas latency model (bad magic)");
   LatencyModel m;
   try {
-    cereal::PortableBinaryInputArchive ar(in);
-    std::uint32_t version = 0;
-    ar(version);
+    std::istringstream header(all.substr(4, 17));  // endianness byte, u32, u64, u32
+    cereal::PortableBinaryInputArchive hr(header);
+    std::uint32_t version = 0, crc = 0;
+    std::uint64_t size = 0;
+    hr(version);
     if (version > kFormatVersion)
       throw std::runtime_error(path + ": latency model format " + std::to_string(version) +
                                " is newer than this paretonas reads (" +
                                std::to_string(kFormatVersion) + "); upgrade paretonas");
+    hr(size, crc);
+    const std::size_t header_end = 4 + 1 + 4 + 8 + 4;  // magic, endianness byte, u32, u64, u32
+    if (all.size() < header_end || size != all.size() - header_end)
+      throw std::runtime_error(path + ": damaged latency model (truncated or extended: payload of " +
+                               std::to_string(all.size() < header_end ? 0 : all.size() - header_end) +
+                               " bytes, header says " + std::to_string(size) + ")");
+    const char* payload = all.data() + header_end;
+    if (static_cast<std::uint32_t>(::crc32(0L, reinterpret_cast<const Bytef*>(payload),
+                                           static_cast<uInt>(size))) != crc)
+      throw std::runtime_error(path + ": damaged latency model (checksum mismatch)");
+    std::istringstream body(all.substr(header_end));
+    cereal::PortableBinaryInputArchive ar(body);
     ar(m);
-  } catch (const cereal::Exception& e) {
+  } catch (const cereal::Exception& e) {  // a std::runtime_error too: before the rethrow below
+    throw std::runtime_error(path + ": damaged latency model (" + e.what() + ")");
+  } catch (const std::runtime_error&) {
+    throw;
+  } catch (const std::exception& e) {
     throw std::runtime_error(path + ": damaged latency model (" + e.what() + ")");
   }
   if (m.weights_.size() != m.columns_.size() + 1 || m.mean_.size() != m.columns_.size() ||
       m.scale_.size() != m.columns_.size())
     throw std::runtime_error(path + ": damaged latency model (inconsistent sizes)");
+  for (const auto& w : m.members_)
+    if (w.size() != m.weights_.size())
+      throw std::runtime_error(path + ": damaged latency model (inconsistent sizes)");
   m.BuildIndex();
   return m;
 }

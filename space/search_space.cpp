@@ -108,6 +108,16 @@ std::optional<std::string> SearchSpace::PresetText(const std::string& name) {
 SearchSpace SearchSpace::Load(const std::string& name_or_path,
                               const std::map<std::string, std::string>& overrides,
                               const InputSpec& input) {
+  try {
+    return LoadImpl(name_or_path, overrides, input);
+  } catch (const YAML::Exception& e) {  // anything the field checks did not name (fuzz-found)
+    throw InputError(name_or_path + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+}
+
+SearchSpace SearchSpace::LoadImpl(const std::string& name_or_path,
+                                  const std::map<std::string, std::string>& overrides,
+                                  const InputSpec& input) {
   SearchSpace s;
   s.input_ = input;
   YAML::Node root;
@@ -140,11 +150,11 @@ SearchSpace SearchSpace::Load(const std::string& name_or_path,
   if (root["parameters"]) {
     CheckKeys(file, "parameters", root["parameters"], [&] {
       std::vector<std::string> keys;
-      for (const auto& kv : root["parameters"]) keys.push_back(kv.first.as<std::string>());
+      for (const auto& kv : root["parameters"]) keys.push_back(yamlutil::KeyName(file, kv.first));
       return keys;
     }());
     for (const auto& kv : root["parameters"]) {
-      const std::string key = kv.first.as<std::string>();
+      const std::string key = yamlutil::KeyName(file, kv.first);
       s.parameters_[key] = yamlutil::AsDouble(file, "parameters." + key, kv.second);
     }
   }
@@ -590,6 +600,7 @@ Genotype SearchSpace::ParseKey(const std::string& key) const {
   for (const std::string& part : Split(key, ';')) {
     if (!part.empty() && part[0] == '|') {
       if (first_cell_decision_ < 0) throw fail("the space has no cell");
+      if (saw_cell) throw fail("the cell part is given twice");
       const std::vector<std::string> nodes = Split(part, '+');
       if (static_cast<int>(nodes.size()) != cell_nodes_ - 1)
         throw fail("expected " + std::to_string(cell_nodes_ - 1) + " node groups separated by '+'");
@@ -615,6 +626,7 @@ Genotype SearchSpace::ParseKey(const std::string& key) const {
       saw_cell = true;
     } else if (part.rfind("w=", 0) == 0) {
       if (width_decision_ < 0) throw fail("the space has no width multiplier");
+      if (saw_width) throw fail("the width is given twice");
       g[width_decision_] = index_of(width_decision_, part.substr(2));
       saw_width = true;
     } else if (part.size() > 1 && part[0] == 's' && part.find('=') != std::string::npos) {
@@ -624,6 +636,7 @@ Genotype SearchSpace::ParseKey(const std::string& key) const {
       if (end != part.c_str() + eq || si < 0 || si >= static_cast<long>(stages_.size()) ||
           stages_[si].is_cells)
         throw fail("'" + part.substr(0, eq) + "' is not a block stage of the space");
+      if (saw_stage[si]) throw fail("stage s" + std::to_string(si) + " is given twice");
       const Stage& st = stages_[si];
       const std::vector<std::string> blocks = Split(part.substr(eq + 1), ',');
       const int depth = static_cast<int>(blocks.size());

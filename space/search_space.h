@@ -86,6 +86,9 @@ class SearchSpace {
   std::vector<bool> LiveCellEdges(const Genotype& g) const;
 
  private:
+  static SearchSpace LoadImpl(const std::string& name_or_path,
+                              const std::map<std::string, std::string>& overrides,
+                              const InputSpec& input);
   struct Stage {
     bool is_cells = true;
     int cells = 0;                 // cells stage

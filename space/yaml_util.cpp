@@ -47,6 +47,13 @@ std::string Where(const std::string& file, const YAML::Node& node) {
   return w + ": ";
 }
 
+std::string KeyName(const std::string& file, const YAML::Node& key) {
+  if (!key.IsScalar())
+    throw InputError(Where(file, key) + "a key must be a plain name, got a " +
+                     (key.IsMap() ? "map" : key.IsSequence() ? "list" : "null"));
+  return key.Scalar();
+}
+
 void CheckKeys(const std::string& file, const std::string& section, const YAML::Node& node,
                const std::vector<std::string>& allowed) {
   if (!node.IsMap()) {
@@ -54,7 +61,7 @@ void CheckKeys(const std::string& file, const std::string& section, const YAML::
                      Scalar(node));
   }
   for (const auto& kv : node) {
-    const std::string key = kv.first.as<std::string>();
+    const std::string key = KeyName(file, kv.first);
     if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
     std::string msg = Where(file, kv.first) + "unknown key '" +
                       (section.empty() ? key : section + "." + key) + "'";

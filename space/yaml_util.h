@@ -15,6 +15,8 @@ std::string ClosestWord(const std::string& word, const std::vector<std::string>&
 
 /// "file:line: " prefix for a node (line 1-based; omitted when unknown).
 std::string Where(const std::string& file, const YAML::Node& node);
+/// A map key as text; throws InputError for a complex key (a map or list used as a key).
+std::string KeyName(const std::string& file, const YAML::Node& key);
 
 /// Throws InputError for any key of map `node` not in `allowed`, naming the closest valid key.
 void CheckKeys(const std::string& file, const std::string& section, const YAML::Node& node,

@@ -150,6 +150,11 @@ check "space show --set" 0 "$bin" space show --space nb201 --set channels=8 --se
 check "space show of a bad arch" 2 "$bin" space show --space nb201 --arch '|conv~0|'
 check "space validate the example" 0 "$bin" space validate "$src/experiments/spaces/tiny_hybrid.yaml"
 printf 'name: c\nstem: {op: conv_bn, channels: 4}\ncell:\n  nodes: 3\n  ops: [none, skip_connect]\n  edges: [[0, 1], [1, 2], [2, 1]]\nstages: [{cells: 1, channels: 4}]\nhead: {op: classifier}\n' >"$work/cycle.yaml"
+printf 'name: k\n? {complex: key}\n: 1\n' >"$work/complexkey.yaml"
+check "a complex YAML key in a space (fuzz-found)" 2 "$bin" space validate "$work/complexkey.yaml"
+contains "it says keys must be names" "a key must be a plain name"
+check "a complex YAML key in an experiment" 2 "$bin" validate "$work/complexkey.yaml"
+contains "it names the file and line" "complexkey.yaml:2:"
 check "space validate a cycle" 2 "$bin" space validate "$work/cycle.yaml"
 contains "it names the line and field" "cycle.yaml:6: field 'cell.edges'"
 

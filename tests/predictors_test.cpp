@@ -156,6 +156,19 @@ TEST(LatencyModel, SavedModelPredictsTheSameAfterLoading) {
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
   }
+  // Found by fuzz/fuzz_latency_model: a corrupted length used to reach cereal (std::length_error).
+  m.Save(path);
+  {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(60);
+    f.put('\x7f');
+  }
+  try {
+    LatencyModel::Load(path);
+    FAIL() << "a model with a flipped byte loaded";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("checksum"), std::string::npos) << e.what();
+  }
   std::ofstream(path, std::ios::trunc) << "arch,latency_ms\n";
   EXPECT_THROW(LatencyModel::Load(path), std::runtime_error);
   std::remove(path.c_str());

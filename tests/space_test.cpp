@@ -74,6 +74,17 @@ TEST(Nb201, ParseKeyRejectsMalformedStrings) {
   }
 }
 
+// Found by fuzz/fuzz_arch_key: a part given twice used to be accepted, half overwriting the first.
+TEST(Keys, APartGivenTwiceIsRefused) {
+  const SearchSpace mb = SearchSpace::Load("mobilenet", {}, InputSpec{{1, 28, 28}, 10});
+  EXPECT_NO_THROW(mb.ParseKey("w=0.75;s0=k5e6;s1=k5e1;s2=k3e3,k7e3,k5e3;s3=k3e1,k3e6"));
+  EXPECT_THROW(mb.ParseKey("w=0.75;s0=k5e6;s1=k5e1;s2=k3e3,k7e3,k5e3;s2=k3e3;s3=k3e1,k3e6"), InputError);
+  EXPECT_THROW(mb.ParseKey("w=0.75;w=1;s0=k5e6;s1=k5e1;s2=k3e3;s3=k3e1"), InputError);
+  const SearchSpace nb = Nb201();
+  const std::string cell = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|";
+  EXPECT_THROW(nb.ParseKey(cell + ";" + cell), InputError);
+}
+
 std::vector<SearchSpace> AllSpaces() {
   return {Nb201({{"channels", "8"}, {"cells_per_stage", "1"}}),
           SearchSpace::Load("mobilenet", {}, InputSpec{{1, 28, 28}, 10}),
