@@ -56,7 +56,7 @@ check-tsan: deps
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS = fuzz_space_yaml fuzz_arch_key fuzz_csv fuzz_run_files fuzz_latency_model
 fuzz: deps
-	@command -v clang++ >/dev/null || { echo "make fuzz needs clang (apt-get install clang)"; exit 2; }
+	@scripts/install-deps.sh --with-fuzz
 	@CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPARETONAS_FUZZ=ON >/dev/null
 	@cmake --build build-fuzz -j $(JOBS)
 	@rm -f build-fuzz/crash-* build-fuzz/leak-* build-fuzz/timeout-* build-fuzz/oom-*

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <numeric>
 #include <random>
 
@@ -26,10 +27,29 @@ int main(int argc, char** argv) {
   const int key_col = table.Column(argv[1], "arch_string");
   std::vector<space::Genotype> archs;
   for (const auto& row : table.rows) archs.push_back(sp.ParseKey(row[key_col]));
+  // Noise floor: with no edge 1->2, swapping the cell's nodes 1 and 2 gives the same computation
+  // (edges 0->1 <-> 0->2 and 1->3 <-> 2->3), so two table rows measure one network twice.
+  std::map<space::Genotype, std::size_t> row_of;
+  for (std::size_t i = 0; i < archs.size(); ++i) row_of[archs[i]] = i;
+  std::vector<std::pair<std::size_t, std::size_t>> twins;
+  for (std::size_t i = 0; i < archs.size(); ++i) {
+    const auto& g = archs[i];
+    if (g[2] != 0) continue;  // decision 2 is edge 1->2; option 0 is none
+    const space::Genotype swapped{g[1], g[0], 0, g[3], g[5], g[4]};
+    const std::size_t j = row_of.at(swapped);
+    if (j > i) twins.emplace_back(i, j);
+  }
   for (const auto& column : columns) {
     const int col = table.Column(argv[1], column);
     std::vector<double> y;
     for (const auto& row : table.rows) y.push_back(std::stod(row[col]));
+    {
+      std::vector<double> a, b;
+      for (const auto& [i, j] : twins) a.push_back(y[i]), b.push_back(y[j]);
+      const auto m = predictors::ComparePredictions(a, b);
+      std::printf("%-18s noise floor: %zu pairs of one network measured twice: spearman %.4f, within10 %.1f%%, within5 %.1f%%\n",
+                  column.c_str(), twins.size(), m.spearman, 100 * m.within_10, 100 * m.within_5);
+    }
     for (int n : {10, 20, 50, 100, 300}) {
       predictors::PredictionMetrics mean;
       double lambda_sum = 0;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that paretonas needs to build, test and run its demo.
 # Idempotent: when everything is present it only runs dpkg-query (well under a second).
-# Usage: scripts/install-deps.sh [--with-test-extras] [--with-bench]
+# Usage: scripts/install-deps.sh [--with-test-extras] [--with-bench] [--with-fuzz]
 set -euo pipefail
 
 packages=(
@@ -14,12 +14,14 @@ packages=(
 test_extras=(python3-torch python3-onnx)
 # Only needed by benchmarks (bench/): pagmo2 for the overhead comparison.
 bench_extras=(libpagmo-dev)
+fuzz_extras=(clang)  # libFuzzer and its sanitizer runtimes come with Debian's clang
 
 for arg in "$@"; do
   case "$arg" in
     --with-test-extras) packages+=("${test_extras[@]}") ;;
     --with-bench) packages+=("${bench_extras[@]}") ;;
-    *) echo "usage: $0 [--with-test-extras] [--with-bench]" >&2; exit 2 ;;
+    --with-fuzz) packages+=("${fuzz_extras[@]}") ;;
+    *) echo "usage: $0 [--with-test-extras] [--with-bench] [--with-fuzz]" >&2; exit 2 ;;
   esac
 done
 
