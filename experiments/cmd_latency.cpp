@@ -18,6 +18,7 @@
 #include "predictors/latency_model.h"
 #include "predictors/prediction_metrics.h"
 #include "search/run_files.h"
+#include "search/search_loop.h"
 #include "space/input_error.h"
 
 namespace paretonas::experiments {
@@ -43,6 +44,7 @@ struct LatencyOptions {
   int members = 8;
   bool json = false;
   std::vector<std::string> archs;
+  std::string front_of;  // measure: a run directory whose Pareto front to measure
 };
 
 predictors::SpaceRef SpaceRefOf(const LatencyOptions& o) {
@@ -224,6 +226,18 @@ int Calibrate(const LatencyOptions& o) {
 
 int Measure(const LatencyOptions& o) {
   if (o.out.empty()) throw InputError("latency measure: --out CSV is required");
+  if (!o.front_of.empty()) {  // the run's space and its current front
+    const LoadedRun run = LoadRun(o.front_of);
+    const space::SearchSpace& sp = *run.session->space;
+    std::vector<space::Genotype> archs;
+    for (std::int64_t id : search::ParetoFront(run.state, run.session->problem))
+      archs.push_back(run.state.trials[static_cast<std::size_t>(id)].genotype);
+    const auto measured = MeasureAll(sp, archs, o.measure, "front members");
+    search::WriteFileAtomic(o.out, MeasurementsCsv(sp, archs, measured));
+    std::cout << "wrote " << o.out << ": the " << archs.size() << " front members of " << o.front_of
+              << ", " << Describe(o.measure) << "\n";
+    return kExitOk;
+  }
   const space::SearchSpace sp = SpaceRefOf(o).Load();
   std::vector<space::Genotype> archs;
   if (!o.archs.empty()) {
@@ -421,6 +435,7 @@ void SetupLatency(CLI::App& app) {
   MeasureFlags(me, o.get());
   me->add_option("--samples", o->samples, "Random architectures (without --arch)")->check(CLI::Range(1, 1000000))->capture_default_str();
   me->add_option("-a,--arch", o->archs, "Architecture key (repeatable) instead of random ones");
+  me->add_option("--front-of", o->front_of, "Measure the Pareto front of this run directory (its space)");
   me->add_option("-o,--out", o->out, "CSV file to write")->required();
   me->callback([o] { RunCommand([o] { return Measure(*o); }); });
 

@@ -17,6 +17,7 @@ cmake -S . -B /tmp/build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH
   || { tail -30 "$out/configure.log"; exit 1; }
 cmake --build /tmp/build --target paretonas -j 16 >"$out/build.log" 2>&1 || { grep -A5 error "$out/build.log" | head -40; exit 1; }
 bin=/tmp/build/experiments/paretonas
+export OMP_NUM_THREADS=1  # one CPU thread per training process: the GPU does the work
 echo "== training ($(date +%T)): $epochs epochs, batch $batch, limit $limit s"
 start=$(date +%s)
 for id in $(tail -n +2 runs/fashion_mnist/front.csv | cut -d, -f1); do
