@@ -23,7 +23,8 @@ namespace paretonas::predictors {
 namespace {
 
 constexpr char kMagic[4] = {'P', 'N', 'L', 'M'};
-constexpr double kAdditivePenalty = 0.01;  // relative to the correction part's
+// The additive part's penalty relative to the correction's; cross-validation picks one.
+constexpr double kAdditiveRatios[] = {0.001, 0.01, 0.1};
 constexpr std::size_t kMaxCvRows = 1000;
 
 std::string Shape(const space::TensorShape& s) {
@@ -91,10 +92,10 @@ std::vector<double> FitRows(const std::vector<std::vector<double>>& x, const std
   return beta;
 }
 
-std::vector<double> Penalty(const std::vector<std::string>& columns, double lambda) {
+std::vector<double> Penalty(const std::vector<std::string>& columns, double lambda, double ratio) {
   std::vector<double> p(columns.size());
   for (std::size_t j = 0; j < columns.size(); ++j)
-    p[j] = lambda * (Additive(columns[j]) ? kAdditivePenalty : 1.0);
+    p[j] = lambda * (Additive(columns[j]) ? ratio : 1.0);
   return p;
 }
 
@@ -239,25 +240,30 @@ LatencyModel LatencyModel::Fit(const space::SearchSpace& space, const SpaceRef& 
   std::mt19937_64 rng(options.seed);
   std::vector<std::size_t> all(archs.size());
   std::iota(all.begin(), all.end(), 0);
-  double lambda = options.lambda;
-  if (!(lambda > 0)) {  // 5-fold cross-validation of the mean relative error
+  double lambda = options.lambda, ratio = options.additive_ratio;
+  if (!(lambda > 0)) {
+    // 5-fold cross-validation of the relative error, capped at 100% so that a few near-zero
+    // measurements (e.g. cut cells a runtime skips) do not decide the penalty alone.
     std::vector<std::size_t> cv(all);
     std::shuffle(cv.begin(), cv.end(), rng);
     if (cv.size() > kMaxCvRows) cv.resize(kMaxCvRows);
     double best = std::numeric_limits<double>::infinity();
-    for (double l : {0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0}) {
-      double err = 0;
-      for (std::size_t k = 0; k < 5; ++k) {
-        std::vector<std::size_t> train, test;
-        for (std::size_t i = 0; i < cv.size(); ++i) (i % 5 == k ? test : train).push_back(cv[i]);
-        const auto beta = FitRows(x, ms, train, Penalty(m.columns_, l), options.robust);
-        for (std::size_t r : test) err += std::abs(Dot(beta, x[r]) / ms[r] - 1.0);
+    for (double q : kAdditiveRatios) {
+      for (double l : {0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0}) {
+        double err = 0;
+        for (std::size_t k = 0; k < 5; ++k) {
+          std::vector<std::size_t> train, test;
+          for (std::size_t i = 0; i < cv.size(); ++i) (i % 5 == k ? test : train).push_back(cv[i]);
+          const auto beta = FitRows(x, ms, train, Penalty(m.columns_, l, q), options.robust);
+          for (std::size_t r : test) err += std::min(1.0, std::abs(Dot(beta, x[r]) / ms[r] - 1.0));
+        }
+        if (err < best) best = err, lambda = l, ratio = q;
       }
-      if (err < best) best = err, lambda = l;
     }
   }
   m.lambda_ = lambda;
-  const auto penalty = Penalty(m.columns_, lambda);
+  m.ratio_ = ratio;
+  const auto penalty = Penalty(m.columns_, lambda, ratio);
   m.weights_ = FitRows(x, ms, all, penalty, options.robust);
   m.BuildIndex();
   std::uniform_int_distribution<std::size_t> pick(0, archs.size() - 1);
@@ -279,6 +285,7 @@ LatencyModel LatencyModel::Refit(const space::SearchSpace& space,
   y.insert(y.end(), ms.begin(), ms.end());
   LatencyFitOptions o = options_;
   o.lambda = lambda_;
+  o.additive_ratio = ratio_;
   LatencyModel m = Fit(space, space_, all, y, table_, o);
   m.description = description;
   // Refits chain from the original measurements, so remember only those.

@@ -8,9 +8,10 @@
 //    table's sums over the pruned and the raw graph;
 //  * correction part: the graph encodings (adjacency + ops, pruned and raw), connectivity, MACs
 //    (pruned and raw) and parameters.
-// Learner: generalised ridge on standardised columns (the additive part is penalised 100x less:
-// latency is mostly a sum over operations), with a Huber loss (iteratively reweighted, robust
-// to measurement outliers); the penalty is chosen by 5-fold cross-validation on relative error.
+// Learner: generalised ridge on standardised columns (the additive part is penalised 10-1000x
+// less: latency is mostly a sum over operations), with a Huber loss (iteratively reweighted,
+// robust to measurement outliers); the penalty and that ratio are chosen by 5-fold
+// cross-validation of the relative error.
 // Uncertainty: the spread of bootstrap refits.
 #pragma once
 
@@ -42,6 +43,7 @@ struct SpaceRef {
 
 struct LatencyFitOptions {
   double lambda = 0;      ///< > 0: this penalty; 0: chosen by 5-fold cross-validation
+  double additive_ratio = 0.01;  ///< the additive part's penalty / the correction's (with lambda > 0)
   int members = 8;        ///< bootstrap refits for the uncertainty (0: none)
   bool robust = true;     ///< Huber loss instead of squared error
   std::uint64_t seed = 0;
@@ -85,7 +87,7 @@ class LatencyModel {
   void serialize(Archive& ar) {
     ar(space_.name_or_path, space_.overrides, space_.c, space_.h, space_.w, space_.classes,
        description, table_, columns_, mean_, scale_, weights_, members_, lambda_, samples_,
-       train_keys_, train_ms_, options_.robust, options_.members, options_.seed);
+       train_keys_, train_ms_, options_.robust, options_.members, options_.seed, ratio_);
   }
 
  private:
@@ -99,6 +101,7 @@ class LatencyModel {
   std::vector<double> weights_;       // columns then intercept
   std::vector<std::vector<double>> members_;
   double lambda_ = 0;
+  double ratio_ = 0.01;
   std::uint64_t samples_ = 0;
   std::vector<std::string> train_keys_;  // the measurements it was fit on (for Refit)
   std::vector<double> train_ms_;
