@@ -50,11 +50,11 @@ check-tsan: deps
 	@cd build-tsan && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" ./tests/search_test && \
 	  ./tests/space_test && ./tests/predictors_test
 
-# libFuzzer (clang) on the parsers of user input: space files, architecture keys, CSV tables,
+# libFuzzer (clang) on the parsers of user input: experiment and space files, architecture keys, CSV tables,
 # checkpoints/journals, latency models. Seeds in fuzz/seeds/<target>/; what a run finds is kept in
 # build-fuzz/corpus/ (and a crashing input as build-fuzz/crash-*, which fails the target).
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS = fuzz_space_yaml fuzz_arch_key fuzz_csv fuzz_run_files fuzz_latency_model
+FUZZ_TARGETS = fuzz_experiment fuzz_space_yaml fuzz_arch_key fuzz_csv fuzz_run_files fuzz_latency_model
 fuzz: deps
 	@scripts/install-deps.sh --with-fuzz
 	@CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPARETONAS_FUZZ=ON >/dev/null

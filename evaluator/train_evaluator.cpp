@@ -186,37 +186,6 @@ std::string RejectReason(const space::StaticCosts& c, const TrainOptions& o) {
 
 }  // namespace
 
-std::string TrainOptions::Validate() const {
-  std::ostringstream e;
-  if (epochs < 1 && steps <= 0) e << "training.epochs: " << epochs << " must be >= 1";
-  else if (steps < 0) e << "training.steps: " << steps << " must be >= 0 (0: use epochs)";
-  else if (batch_size < 1) e << "training.batch_size: " << batch_size << " must be >= 1";
-  else if (optimizer != "sgd" && optimizer != "adamw")
-    e << "training.optimizer: '" << optimizer << "' is unknown; allowed: sgd, adamw";
-  else if (!(lr > 0) || !std::isfinite(lr)) e << "training.lr: " << lr << " must be > 0";
-  else if (momentum < 0 || momentum >= 1) e << "training.momentum: " << momentum << " must be in [0, 1)";
-  else if (weight_decay < 0) e << "training.weight_decay: " << weight_decay << " must be >= 0";
-  else if (label_smoothing < 0 || label_smoothing >= 1)
-    e << "training.label_smoothing: " << label_smoothing << " must be in [0, 1)";
-  else if (threads_per_worker < 1)
-    e << "evaluator.threads_per_worker: " << threads_per_worker << " must be >= 1";
-  else if (device != "cpu" && device != "cuda")
-    e << "evaluator.device: '" << device << "' is unknown; allowed: cpu, cuda";
-  else if (max_params < 0 || max_macs < 0 || max_activation_bytes < 0)
-    e << "evaluator limits (max_params, max_macs, max_activation_bytes) must be >= 0";
-  else if (latency_threads < 1) e << "evaluator.latency.threads: " << latency_threads << " must be >= 1";
-  else if (latency_warmup < 0) e << "evaluator.latency.warmup: " << latency_warmup << " must be >= 0";
-  else if (latency_repeats < 3) e << "evaluator.latency.repeats: " << latency_repeats << " must be >= 3";
-  return e.str();
-}
-
-std::string TrainOptions::Signature() const {
-  std::ostringstream s;
-  s << "e" << epochs << " s" << steps << " b" << batch_size << " " << optimizer << " lr" << lr
-    << " m" << momentum << " wd" << weight_decay << " ls" << label_smoothing << " " << device;
-  return s.str();
-}
-
 namespace {
 
 /// On a CUDA device each evaluation runs on a stream of its own from LibTorch's pool, so that
