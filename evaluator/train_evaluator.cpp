@@ -317,6 +317,8 @@ FinalTraining TrainFinal(const space::SearchSpace& space, const space::Genotype&
   FinalTraining f;
   const torch::Device device = ResolveDevice(train.device);
   UseDeterministicKernels(device);
+  c10::OptionalStreamGuard stream_guard;  // several retrainings may share one GPU (export --jobs)
+  UseOwnStream(device, stream_guard);
   const Dataset data = LoadDataset(data_options, true, true);
   space::GraphNet net(space.Plan(genotype), space::GraphNetOptions{});
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);

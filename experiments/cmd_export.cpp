@@ -1,5 +1,8 @@
 // `paretonas export RUN (--front | --id N ...) --format json|dot|... --out DIR`.
 #include <iostream>
+#include <map>
+#include <mutex>
+#include <thread>
 #include <sstream>
 
 #include "evaluator/train_evaluator.h"
@@ -23,6 +26,7 @@ struct ExportOptions {
   int train_epochs = 0;
   std::string device;  // "": the run's evaluator.device
   int batch_size = 0;  // 0: the run's training.batch_size
+  int jobs = 1;        // members retrained at once (threads; on CUDA each on its own stream)
 };
 
 std::string GraphJson(const space::SearchSpace& sp, const space::Genotype& g) {
@@ -66,6 +70,56 @@ int RunExport(const ExportOptions& o) {
   }
   if (ids.empty()) throw InputError("export: the run has no complete feasible architecture yet");
   MakeDirectories(o.out);
+  // Retraining first: --jobs members at a time, each with its own generators (and CUDA stream),
+  // so results do not depend on --jobs.
+  std::map<std::int64_t, evaluator::FinalTraining> retrained;
+  if (o.train_epochs > 0) {
+    if (config.evaluator_kind != "train")
+      throw InputError("export --train-epochs: the run used a table evaluator; there is nothing to train");
+    evaluator::TrainOptions training = config.training;
+    if (!o.device.empty()) training.device = o.device;
+    if (o.batch_size > 0) training.batch_size = o.batch_size;
+    std::cout << "retraining " << ids.size() << " architecture(s) for " << o.train_epochs
+              << " epochs on the full training set (" << training.device << ", batch "
+              << training.batch_size << ", " << std::min<std::size_t>(ids.size(), o.jobs)
+              << " at a time)...\n";
+    std::cout.flush();
+    std::mutex mu;
+    std::size_t next = 0;
+    std::string first_error;
+    auto work = [&] {
+      while (true) {
+        std::int64_t id;
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          if (next >= ids.size() || !first_error.empty()) return;
+          id = ids[next++];
+        }
+        const search::Trial& t = state.trials[id];
+        evaluator::FinalTraining f;
+        try {
+          f = evaluator::TrainFinal(*session->space, t.genotype, config.dataset, training,
+                                    o.train_epochs, t.seed,
+                                    o.out + "/arch_" + std::to_string(id) + ".weights.pt");
+        } catch (const std::exception& e) {
+          f.ok = false;
+          f.failure = e.what();
+        }
+        std::lock_guard<std::mutex> lock(mu);
+        if (!f.ok && first_error.empty())
+          first_error = "retraining #" + std::to_string(id) + " failed: " + f.failure;
+        if (f.ok)
+          std::cout << "  #" << id << " test accuracy " << f.test_accuracy << "% (" << f.params
+                    << " params, " << f.train_seconds << " s)\n" << std::flush;
+        retrained[id] = f;
+      }
+    };
+    std::vector<std::thread> threads;
+    for (int j = 0; j < std::max(1, std::min<int>(o.jobs, static_cast<int>(ids.size()))); ++j)
+      threads.emplace_back(work);
+    for (auto& th : threads) th.join();
+    if (!first_error.empty()) throw std::runtime_error(first_error);
+  }
   for (auto id : ids) {
     const search::Trial& t = state.trials[id];
     const std::string base = o.out + "/arch_" + std::to_string(id);
@@ -77,18 +131,8 @@ int RunExport(const ExportOptions& o) {
     std::string weights;
     evaluator::FinalTraining final;
     if (o.train_epochs > 0) {
-      if (config.evaluator_kind != "train")
-        throw InputError("export --train-epochs: the run used a table evaluator; there is nothing to train");
-      std::cout << "retraining #" << id << " for " << o.train_epochs << " epochs on the full training set...\n";
-      std::cout.flush();
-      evaluator::TrainOptions training = config.training;
-      if (!o.device.empty()) training.device = o.device;
-      if (o.batch_size > 0) training.batch_size = o.batch_size;
-      final = evaluator::TrainFinal(*session->space, t.genotype, config.dataset, training,
-                                    o.train_epochs, t.seed, base + ".weights.pt");
-      if (!final.ok) throw std::runtime_error("retraining #" + std::to_string(id) + " failed: " + final.failure);
+      final = retrained.at(id);
       weights = final.weights_path;
-      std::cout << "  #" << id << " test accuracy " << final.test_accuracy << "% (" << final.params << " params)\n";
     }
     if (o.format == "onnx") {
       const std::string path = base + ".onnx";
@@ -158,6 +202,9 @@ void SetupExport(CLI::App& app) {
       ->check(CLI::Range(0, 10000));
   sub->add_option("--batch-size", o->batch_size, "Retrain with this batch size (default: the run's)")
       ->check(CLI::Range(1, 65536));
+  sub->add_option("--jobs", o->jobs, "With --train-epochs: retrain this many at once (threads; on "
+                                      "CUDA each on its own stream, sharing the GPU)")
+      ->check(CLI::Range(1, 256))->capture_default_str();
   sub->add_option("--device", o->device, "Retrain on this device (default: the run's evaluator.device)")
       ->check(CLI::IsMember({"cpu", "cuda"}));
   sub->callback([o] { RunCommand([o] { return RunExport(*o); }); });
