@@ -21,6 +21,13 @@ std::string TableOptions::Validate() const {
   return "";
 }
 
+std::string CsvField(const std::string& text) {
+  if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
+  std::string out = "\"";
+  for (char ch : text) out += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+  return out + "\"";
+}
+
 bool ParseNumber(const std::string& text, double* value) {
   if (text.empty()) return false;
   char* end = nullptr;

@@ -31,6 +31,8 @@ struct CsvTable {
 };
 /// Reads a CSV; throws InputError naming the file and line of a malformed row.
 CsvTable ReadCsv(const std::string& path);
+/// A field as ReadCsv reads it back: quoted (quotes doubled) when it holds ',', '"' or a newline.
+std::string CsvField(const std::string& text);
 /// Parses a finite number; false otherwise.
 bool ParseNumber(const std::string& text, double* value);
 

@@ -159,7 +159,7 @@ std::string MeasurementsCsv(const space::SearchSpace& sp, const std::vector<spac
   std::ostringstream csv;
   csv << "arch,latency_ms,latency_iqr_ms\n";
   for (std::size_t i = 0; i < archs.size(); ++i)
-    csv << sp.Key(archs[i]) << "," << Fmt(m[i].median_ms, 6) << "," << Fmt(m[i].iqr_ms, 4) << "\n";
+    csv << evaluator::CsvField(sp.Key(archs[i])) << "," << Fmt(m[i].median_ms, 6) << "," << Fmt(m[i].iqr_ms, 4) << "\n";
   return csv.str();
 }
 
@@ -202,7 +202,7 @@ int Calibrate(const LatencyOptions& o) {
   std::cout.flush();
   predictors::OpTable table;
   std::ostringstream ops_csv;
-  ops_csv << "op,latency_ms,latency_iqr_ms\n";
+  ops_csv << "op,latency_ms,latency_iqr_ms\n";  // op keys hold no comma
   for (const auto& [key, edge] : configs) {
     const auto m = evaluator::MeasureOperation(edge, o.measure);
     table[key] = m.median_ms;
@@ -273,7 +273,7 @@ int Fit(const LatencyOptions& o) {
       if (static_cast<int>(i) < o.sample_rows) {
         fit.archs.push_back(rows.archs[r]), fit.keys.push_back(rows.keys[r]), fit.ms.push_back(rows.ms[r]);
       } else {
-        rest << rows.keys[r] << "," << Fmt(rows.ms[r], 10) << "\n";
+        rest << evaluator::CsvField(rows.keys[r]) << "," << Fmt(rows.ms[r], 10) << "\n";
       }
     }
     if (!o.rest_out.empty()) search::WriteFileAtomic(o.rest_out, rest.str());

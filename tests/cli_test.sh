@@ -199,6 +199,8 @@ check "latency calibrate" 0 "$bin" latency calibrate "${lsp[@]}" --samples 12 --
 contains "calibrate measured a per-op table" "per-op table of"
 check "calibrate wrote its measurements" 0 test -s "$work/c.model.csv" -a -s "$work/c.model.ops.csv"
 check "latency measure" 0 "$bin" latency measure "${lsp[@]}" --samples 6 --seed 9 --repeats 3 --warmup 1 --out "$work/fresh.csv"
+check "latency measure on mobilenet (keys with commas)" 0 "$bin" latency measure --space mobilenet --samples 5 --repeats 3 --warmup 0 --out "$work/mb.csv"
+check "fit reads the quoted keys back" 0 "$bin" latency fit --space mobilenet --data "$work/mb.csv" --out "$work/mb.model"
 check "latency measure --front-of a run" 0 "$bin" latency measure --front-of "$run" --repeats 3 --warmup 1 --out "$work/front_lat.csv"
 check "one row per front member" 0 test "$(($(wc -l <"$work/front_lat.csv") - 1))" -eq "$(($(wc -l <"$run/front.csv") - 1))"
 check "eval the calibrated model on fresh measurements" 0 "$bin" latency eval --model "$work/c.model" --data "$work/fresh.csv"
