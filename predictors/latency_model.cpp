@@ -95,7 +95,9 @@ std::vector<double> FitRows(const std::vector<std::vector<double>>& x, const std
 std::vector<double> Penalty(const std::vector<std::string>& columns, double lambda, double ratio) {
   std::vector<double> p(columns.size());
   for (std::size_t j = 0; j < columns.size(); ++j)
-    p[j] = lambda * (Additive(columns[j]) ? ratio : 1.0);
+    p[j] = lambda * (columns[j].rfind("a:table", 0) == 0 ? 1e-4   // the measured table: a prior
+                     : Additive(columns[j])             ? ratio
+                                                        : 1.0);
   return p;
 }
 
