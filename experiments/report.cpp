@@ -233,7 +233,7 @@ std::string RenderReport(const std::string& title, const search::SearchState& st
   os << ".</p><h2>Every evaluated architecture</h2>" << Scatter(state, xm, ym, front);
   if (!state.hv_history.empty()) os << "<h2>Hypervolume</h2>" << HypervolumePlot(state);
   os << "<h2>Pareto front</h2><table><tr><th>id</th><th>gen</th>";
-  const std::vector<std::string> cols{"val_accuracy", "latency_ms", "latency_predicted_ms", "params",
+  const std::vector<std::string> cols{"val_accuracy", "latency_ms", "predicted_latency_ms", "params",
                                       "macs", "model_bytes", "activation_bytes"};
   for (const auto& c : cols) os << "<th>" << c << "</th>";
   os << "<th>arch</th></tr>";
