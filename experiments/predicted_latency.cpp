@@ -15,7 +15,19 @@ PredictedLatency::PredictedLatency(evaluator::BatchEvaluator& inner, const space
     : inner_(inner), space_(space), base_(std::move(model)), path_(model_path), online_(online) {
   const auto& ref = base_.space();
   const auto& in = space.input();
-  if (ref.name_or_path != space.source() && ref.name_or_path != space.name())
+  // The same space: same name and the same decisions (a space file may be named by another
+  // path than the one the model was fit with).
+  bool same_space = ref.name_or_path == space.source() || ref.name_or_path == space.name();
+  if (!same_space) {
+    try {
+      const space::SearchSpace fitted = ref.Load();
+      same_space = fitted.name() == space.name() && fitted.decisions().size() == space.decisions().size();
+      for (std::size_t i = 0; same_space && i < space.decisions().size(); ++i)
+        same_space = fitted.decisions()[i].labels == space.decisions()[i].labels;
+    } catch (const InputError&) {
+    }
+  }
+  if (!same_space)
     throw InputError("evaluator.latency.predictor: " + path_ + " was fit for space '" +
                      ref.name_or_path + "', this experiment searches '" + space.source() + "'");
   if (ref.c != in.shape.c || ref.h != in.shape.h || ref.w != in.shape.w)

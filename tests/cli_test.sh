@@ -207,6 +207,8 @@ check "eval the calibrated model on fresh measurements" 0 "$bin" latency eval --
 
 # Searching on predicted latency: the model must match the experiment's space and input; the
 # front is measured for real at the end and both numbers are kept.
+check "a predictor for another space is refused" 2 "$bin" search --config "$cfg" --run-dir "$work/pbad2" -q --set evaluator.latency.predictor="$work/mb.model"
+contains "it names both spaces" "was fit for space 'mobilenet'"
 check "a predictor for another input is refused" 2 "$bin" search --config "$cfg" --run-dir "$work/pbad" -q --set evaluator.latency.predictor="$work/c.model"
 contains "it names the inputs" "was fit for input 1x16x16"
 check "predicted_latency_ms without a predictor" 2 "$bin" validate "$cfg" --set "objectives=[{metric: val_accuracy, goal: max}, {metric: predicted_latency_ms, goal: min}]"
