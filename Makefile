@@ -54,7 +54,7 @@ check-tsan: deps
 # checkpoints/journals, latency models. Seeds in fuzz/seeds/<target>/; what a run finds is kept in
 # build-fuzz/corpus/ (and a crashing input as build-fuzz/crash-*, which fails the target).
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS = fuzz_experiment fuzz_space_yaml fuzz_arch_key fuzz_csv fuzz_run_files fuzz_latency_model
+FUZZ_TARGETS = $(basename $(notdir $(wildcard fuzz/fuzz_*.cpp)))  # one per fuzz/fuzz_*.cpp
 fuzz: deps
 	@scripts/install-deps.sh --with-fuzz
 	@CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPARETONAS_FUZZ=ON >/dev/null

@@ -197,6 +197,12 @@ void UseOwnStream(const torch::Device& device, c10::OptionalStreamGuard& guard) 
   guard.reset_stream(impl.getStreamFromGlobalPool(device, /*isHighPriority=*/false));
 }
 
+/// On CUDA, unaugmented data moves to the GPU once and batches are sliced there; augmented data
+/// stays on the host, where the crops and flips are drawn.
+torch::Tensor PlaceForTraining(const torch::Tensor& t, const torch::Device& device, bool augment) {
+  return device.is_cuda() && !augment ? t.to(device) : t;
+}
+
 /// Deterministic cuDNN kernels: same seed, same metrics, whatever the worker count.
 void UseDeterministicKernels(const torch::Device& device) {
   if (!device.is_cuda()) return;
@@ -229,8 +235,7 @@ TrainEvaluator::TrainEvaluator(const space::SearchSpace& space, const DatasetOpt
   if (!impl_->data.val_x.defined())
     throw InputError("dataset.validation: 0 leaves no validation images to select with");
   UseDeterministicKernels(impl_->device);
-  const bool on_device = impl_->device.is_cuda() && !data.augment;
-  const auto place = [&](const torch::Tensor& t) { return on_device ? t.to(impl_->device) : t; };
+  const auto place = [&](const torch::Tensor& t) { return PlaceForTraining(t, impl_->device, data.augment); };
   impl_->train_x = place(impl_->data.train_x);
   impl_->train_y = place(impl_->data.train_y);
   impl_->val_x = place(impl_->data.val_x);
@@ -326,11 +331,9 @@ FinalTraining TrainFinal(const space::SearchSpace& space, const space::Genotype&
   net->to(device);
   train.steps = 0;
   const auto t0 = Clock::now();
-  // On CUDA the (unaugmented) data moves to the GPU once; batches are then sliced there.
-  const bool on_device = device.is_cuda() && !data_options.augment;
-  const LoopResult loop = TrainLoop(net, on_device ? data.train_x.to(device) : data.train_x,
-                                    on_device ? data.train_y.to(device) : data.train_y, train,
-                                    epochs, data_options.augment, gen, device, nullptr);
+  const LoopResult loop = TrainLoop(net, PlaceForTraining(data.train_x, device, data_options.augment),
+                                    PlaceForTraining(data.train_y, device, data_options.augment),
+                                    train, epochs, data_options.augment, gen, device, nullptr);
   f.train_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   if (!loop.ok) {
     f.failure = loop.failure;

@@ -58,6 +58,24 @@ LoadedRun LoadRun(const std::string& run_dir) {
   return run;
 }
 
+space::InputSpec ParseInputOption(const std::string& input, int classes, const std::string& space_name) {
+  space::InputSpec in;
+  in.num_classes = classes;
+  if (input.empty()) {
+    in.shape = space_name == "mobilenet" ? space::TensorShape{1, 28, 28} : space::TensorShape{3, 32, 32};
+    return in;
+  }
+  int c = 0, h = 0, w = 0;
+  char x1 = 0, x2 = 0;
+  std::istringstream is(input);
+  if (!(is >> c >> x1 >> h >> x2 >> w) || x1 != 'x' || x2 != 'x' || c < 1 || h < 1 || w < 1 ||
+      !is.eof()) {
+    throw InputError("--input '" + input + "': expected CxHxW, e.g. 1x28x28");
+  }
+  in.shape = {c, h, w};
+  return in;
+}
+
 std::map<std::string, std::string> ParseSpaceSets(const std::vector<std::string>& sets) {
   std::map<std::string, std::string> out;
   for (const auto& s : sets) {

@@ -69,6 +69,10 @@ struct LoadedRun {
 };
 LoadedRun LoadRun(const std::string& run_dir);
 
+/// The input of the `--space/--input/--classes` options: `input` as CxHxW, or "" for the
+/// space's usual one (1x28x28 for mobilenet, 3x32x32 otherwise). Throws InputError.
+space::InputSpec ParseInputOption(const std::string& input, int classes, const std::string& space_name);
+
 /// Parses "key=value" space overrides from --set options.
 std::map<std::string, std::string> ParseSpaceSets(const std::vector<std::string>& sets);
 

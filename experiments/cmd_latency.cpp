@@ -57,18 +57,10 @@ predictors::SpaceRef SpaceRefOf(const LatencyOptions& o) {
     ref.c = in.shape.c, ref.h = in.shape.h, ref.w = in.shape.w, ref.classes = in.num_classes;
     return ref;
   }
+  const space::InputSpec in = ParseInputOption(o.input, o.classes, o.space);
   ref.name_or_path = o.space;
   ref.overrides = ParseSpaceSets(o.sets);
-  ref.classes = o.classes;
-  if (o.input.empty()) {
-    if (o.space == "mobilenet") ref.c = 1, ref.h = 28, ref.w = 28;
-    return ref;
-  }
-  char x1 = 0, x2 = 0;
-  std::istringstream is(o.input);
-  if (!(is >> ref.c >> x1 >> ref.h >> x2 >> ref.w) || x1 != 'x' || x2 != 'x' || ref.c < 1 ||
-      ref.h < 1 || ref.w < 1 || !is.eof())
-    throw InputError("--input '" + o.input + "': expected CxHxW, e.g. 1x28x28");
+  ref.c = in.shape.c, ref.h = in.shape.h, ref.w = in.shape.w, ref.classes = in.num_classes;
   return ref;
 }
 
@@ -136,7 +128,7 @@ std::vector<space::Genotype> DistinctSample(const space::SearchSpace& sp, int n,
   return out;
 }
 
-/// Measures `archs` with a progress line (ETA) on stderr; returns the CSV text.
+/// Measures `archs` with a progress line (ETA) on stderr.
 std::vector<evaluator::Measured> MeasureAll(const space::SearchSpace& sp,
                                             const std::vector<space::Genotype>& archs,
                                             const evaluator::MeasureOptions& mo, const char* what) {

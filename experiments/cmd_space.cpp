@@ -23,26 +23,8 @@ struct SpaceOptions {
   std::int64_t limit = 10'000'000;
 };
 
-space::InputSpec ParseInput(const SpaceOptions& o, const std::string& space_name) {
-  space::InputSpec in;
-  in.num_classes = o.classes;
-  if (o.input.empty()) {
-    in.shape = space_name == "mobilenet" ? space::TensorShape{1, 28, 28} : space::TensorShape{3, 32, 32};
-    return in;
-  }
-  int c = 0, h = 0, w = 0;
-  char x1 = 0, x2 = 0;
-  std::istringstream is(o.input);
-  if (!(is >> c >> x1 >> h >> x2 >> w) || x1 != 'x' || x2 != 'x' || c < 1 || h < 1 || w < 1 ||
-      !is.eof()) {
-    throw InputError("--input '" + o.input + "': expected CxHxW, e.g. 1x28x28");
-  }
-  in.shape = {c, h, w};
-  return in;
-}
-
 space::SearchSpace LoadSpace(const SpaceOptions& o) {
-  return space::SearchSpace::Load(o.space, ParseSpaceSets(o.sets), ParseInput(o, o.space));
+  return space::SearchSpace::Load(o.space, ParseSpaceSets(o.sets), ParseInputOption(o.input, o.classes, o.space));
 }
 
 int Enumerate(const SpaceOptions& o) {

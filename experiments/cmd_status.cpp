@@ -28,18 +28,15 @@ int RunStatus(const StatusOptions& o) {
   const auto journal = search::Journal::Read(paths.journal());
   // Pending trials already told to the state (a graceful stop saves them) or only in the
   // journal (finished since the last checkpoint) count once.
-  int pending_done = 0;
+  std::int64_t pending_done = 0, pending_told = 0;
   for (auto id : state.pending) {
     const bool told = id >= 0 && id < static_cast<std::int64_t>(state.trials.size()) &&
                       state.trials[id].finished();
     bool journaled = false;
     for (const auto& e : journal.entries) journaled |= e.result.trial_id == id;
+    pending_told += told;
     pending_done += !told && journaled;
   }
-  std::int64_t pending_told = 0;
-  for (auto id : state.pending)
-    pending_told += id >= 0 && id < static_cast<std::int64_t>(state.trials.size()) &&
-                    state.trials[id].finished();
   std::cout << config.name << " (" << paths.dir << ")\n"
             << "  strategy:    " << state.strategy << ", generation " << state.generation << "\n"
             << "  evaluations: " << state.NumFinished() + pending_done;

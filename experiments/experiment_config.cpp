@@ -434,6 +434,11 @@ std::string ExperimentConfig::ToYaml() const {
     y << YAML::Key << "workers" << YAML::Value;
     if (workers > 0) y << workers; else y << "auto";
     y << YAML::Key << "cache" << YAML::Value << cache;
+    auto emit_predictor = [&] {  // evaluator.latency.predictor/online, for either kind
+      if (latency_predictor.empty()) return;
+      y << YAML::Key << "predictor" << YAML::Value << latency_predictor;
+      y << YAML::Key << "online" << YAML::Value << latency_online;
+    };
     if (evaluator_kind == "train") {
       y << YAML::Key << "threads_per_worker" << YAML::Value << t.threads_per_worker;
       y << YAML::Key << "device" << YAML::Value << t.device;
@@ -445,16 +450,12 @@ std::string ExperimentConfig::ToYaml() const {
       y << YAML::Key << "threads" << YAML::Value << t.latency_threads;
       y << YAML::Key << "warmup" << YAML::Value << t.latency_warmup;
       y << YAML::Key << "repeats" << YAML::Value << t.latency_repeats;
-      if (!latency_predictor.empty()) {
-        y << YAML::Key << "predictor" << YAML::Value << latency_predictor;
-        y << YAML::Key << "online" << YAML::Value << latency_online;
-      }
+      emit_predictor();
       y << YAML::EndMap;
     } else {
       if (!latency_predictor.empty()) {
         y << YAML::Key << "latency" << YAML::Value << YAML::BeginMap;
-        y << YAML::Key << "predictor" << YAML::Value << latency_predictor;
-        y << YAML::Key << "online" << YAML::Value << latency_online;
+        emit_predictor();
         y << YAML::EndMap;
       }
       y << YAML::Key << "table" << YAML::Value << YAML::BeginMap;
