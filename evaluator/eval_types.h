@@ -16,6 +16,11 @@ struct EvalRequest {
   std::string hash;               ///< canonical hash of the architecture
   std::vector<int> genotype;
   std::uint64_t seed = 0;
+
+  template <class Archive>
+  void serialize(Archive& ar, std::uint32_t /*version*/) {
+    ar(trial_id, key, hash, genotype, seed);
+  }
 };
 
 /// What an evaluation produced: metrics, or a failure with its reason (never both).

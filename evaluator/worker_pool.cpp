@@ -71,41 +71,66 @@ std::string WorkerPool::Describe() const {
          (workers_ == 1 ? "" : "s");
 }
 
+void WorkerPool::RunOne(const EvalRequest& request, std::mutex& done_mu,
+                        const std::function<void(const EvalResult&)>& on_done) {
+  {
+    std::lock_guard<std::mutex> lock(impl_->prepared_mu);
+    bool& done = impl_->prepared[std::this_thread::get_id()];
+    if (!done) {
+      done = true;
+      try {
+        evaluator_.PrepareWorkerThread();
+      } catch (...) {
+        // NOTE: preparation only tunes threads; evaluation still reports its own failures.
+      }
+    }
+  }
+  const EvalResult r = EvaluateSafely(evaluator_, request);
+  std::lock_guard<std::mutex> lock(done_mu);
+  try {
+    on_done(r);
+  } catch (...) {
+    // NOTE: on_done records its own errors (RunSearch keeps the first I/O error).
+  }
+}
+
 void WorkerPool::EvaluateBatch(const std::vector<EvalRequest>& requests,
                                const std::function<void(const EvalResult&)>& on_done,
                                const std::atomic<bool>* cancel) {
   std::mutex done_mu;
-  auto run_one = [&](size_t i) {
-    if (cancel && cancel->load()) return;
-    {
-      std::lock_guard<std::mutex> lock(impl_->prepared_mu);
-      bool& done = impl_->prepared[std::this_thread::get_id()];
-      if (!done) {
-        done = true;
-        try {
-          evaluator_.PrepareWorkerThread();
-        } catch (...) {
-          // NOTE: preparation only tunes threads; evaluation still reports its own failures.
-        }
-      }
-    }
-    const EvalResult r = EvaluateSafely(evaluator_, requests[i]);
-    {
-      std::lock_guard<std::mutex> lock(done_mu);
-      try {
-        on_done(r);
-      } catch (...) {
-        // NOTE: on_done records its own errors (RunSearch keeps the first I/O error).
-      }
-    }
-  };
   PARETONAS_TSAN_RELEASE(&g_spawned);
   impl_->arena.execute([&] {
     tbb::parallel_for(
         tbb::blocked_range<size_t>(0, requests.size(), 1),
         [&](const tbb::blocked_range<size_t>& range) {
           PARETONAS_TSAN_ACQUIRE(&g_spawned);  // first: before any captured state is read
-          for (size_t i = range.begin(); i != range.end(); ++i) run_one(i);
+          for (size_t i = range.begin(); i != range.end(); ++i) {
+            if (cancel && cancel->load()) continue;
+            RunOne(requests[i], done_mu, on_done);
+          }
+          PARETONAS_TSAN_RELEASE(&g_joined);
+        },
+        tbb::simple_partitioner());
+  });
+  PARETONAS_TSAN_ACQUIRE(&g_joined);
+}
+
+void WorkerPool::EvaluateStream(const std::function<std::optional<EvalRequest>()>& next,
+                                const std::function<void(const EvalResult&)>& on_done,
+                                const std::atomic<bool>* cancel) {
+  std::mutex done_mu;
+  PARETONAS_TSAN_RELEASE(&g_spawned);
+  // One long-lived loop per worker; TBB runs as many at once as the arena and the machine allow,
+  // and a loop that starts late finds the stream already drained.
+  impl_->arena.execute([&] {
+    tbb::parallel_for(
+        tbb::blocked_range<int>(0, workers_, 1),
+        [&](const tbb::blocked_range<int>&) {
+          PARETONAS_TSAN_ACQUIRE(&g_spawned);
+          while (std::optional<EvalRequest> request = next()) {
+            if (cancel && cancel->load()) continue;
+            RunOne(*request, done_mu, on_done);
+          }
           PARETONAS_TSAN_RELEASE(&g_joined);
         },
         tbb::simple_partitioner());

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 
 #include "evaluator/batch_evaluator.h"
@@ -19,11 +21,22 @@ class WorkerPool : public BatchEvaluator {
   std::string Describe() const override;
   int workers() const { return workers_; }
 
+  /// Streaming form, for requests that arrive one at a time (an MPI worker rank): each of the K
+  /// workers loops `next()` -> evaluate -> `on_done` until `next()` returns nothing. `next` may
+  /// block and is called from several threads at once; `on_done` never concurrently with itself.
+  /// After `cancel` becomes true, requests still handed out are skipped (not reported).
+  void EvaluateStream(const std::function<std::optional<EvalRequest>()>& next,
+                      const std::function<void(const EvalResult&)>& on_done,
+                      const std::atomic<bool>* cancel);
+
  private:
   Evaluator& evaluator_;
   int workers_;
   struct Impl;
   std::unique_ptr<Impl> impl_;
+  /// Evaluates `request` on the calling worker thread (prepared once) and reports it.
+  void RunOne(const EvalRequest& request, std::mutex& done_mu,
+              const std::function<void(const EvalResult&)>& on_done);
 };
 
 /// Evaluates one request, converting any exception into a failed result.

@@ -97,18 +97,24 @@ std::unique_ptr<Session> MakeSession(const ExperimentConfig& config, bool with_e
   s->problem.constraints = config.constraints;
   s->strategy = search::CreateStrategy(config.search);
   if (!with_evaluator) return s;
-  if (config.evaluator_kind == "table") {
-    s->evaluator = std::make_unique<evaluator::TableEvaluator>(config.table, s->space.get());
+  if (evaluator::mpi::Active() && evaluator::mpi::Rank() == 0) {
+    // Rank 0 only searches; the workers load the data and train.
+    s->remote = std::make_unique<evaluator::mpi::RemoteEvaluator>(config.ToYaml());
   } else {
-    s->evaluator =
-        std::make_unique<evaluator::TrainEvaluator>(*s->space, config.dataset, config.training);
+    if (config.evaluator_kind == "table") {
+      s->evaluator = std::make_unique<evaluator::TableEvaluator>(config.table, s->space.get());
+    } else {
+      s->evaluator =
+          std::make_unique<evaluator::TrainEvaluator>(*s->space, config.dataset, config.training);
+    }
+    evaluator::Evaluator* inner = s->evaluator.get();
+    if (config.cache) {
+      s->cache = std::make_unique<evaluator::CachingEvaluator>(*inner, config.training.Signature());
+      inner = s->cache.get();
+    }
+    s->pool = std::make_unique<evaluator::WorkerPool>(*inner, config.ResolvedWorkers());
+    if (evaluator::mpi::Active()) return s;  // a worker rank: rank 0 applies the predictor
   }
-  evaluator::Evaluator* inner = s->evaluator.get();
-  if (config.cache) {
-    s->cache = std::make_unique<evaluator::CachingEvaluator>(*inner, config.training.Signature());
-    inner = s->cache.get();
-  }
-  s->pool = std::make_unique<evaluator::WorkerPool>(*inner, config.ResolvedWorkers());
   if (!config.latency_predictor.empty()) {
     predictors::LatencyModel model;
     try {
@@ -116,10 +122,19 @@ std::unique_ptr<Session> MakeSession(const ExperimentConfig& config, bool with_e
     } catch (const std::runtime_error& e) {
       throw InputError(std::string("evaluator.latency.predictor: ") + e.what());
     }
-    s->predicted = std::make_unique<PredictedLatency>(*s->pool, *s->space, std::move(model),
+    s->predicted = std::make_unique<PredictedLatency>(s->evaluation(), *s->space, std::move(model),
                                                       config.latency_predictor, config.latency_online);
   }
   return s;
+}
+
+evaluator::mpi::WorkerEngine MakeWorkerEngine(const std::string& experiment_text) {
+  const ExperimentConfig config = ParseExperiment(experiment_text, "the experiment from rank 0", {});
+  std::shared_ptr<Session> session = MakeSession(config, true);
+  evaluator::mpi::WorkerEngine engine;
+  engine.pool = session->pool.get();
+  engine.owner = std::move(session);
+  return engine;
 }
 
 namespace {

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "evaluator/mpi_cluster.h"
 #include "evaluator/worker_pool.h"
 #include "experiments/experiment_config.h"
 #include "experiments/predicted_latency.h"
@@ -44,16 +45,26 @@ struct Session {
   std::unique_ptr<search::Strategy> strategy;
   std::unique_ptr<evaluator::Evaluator> evaluator;
   std::unique_ptr<evaluator::CachingEvaluator> cache;
-  std::unique_ptr<evaluator::WorkerPool> pool;
+  std::unique_ptr<evaluator::WorkerPool> pool;                ///< evaluates here
+  std::unique_ptr<evaluator::mpi::RemoteEvaluator> remote;    ///< or on MPI worker ranks
   std::unique_ptr<PredictedLatency> predicted;  ///< with evaluator.latency.predictor
-  /// What the search evaluates with: the pool, or the predictor wrapped around it.
+  /// What evaluates without the predictor: the local pool or the worker ranks.
+  evaluator::BatchEvaluator& evaluation() {
+    return remote ? static_cast<evaluator::BatchEvaluator&>(*remote) : *pool;
+  }
+  /// What the search evaluates with: evaluation(), or the predictor wrapped around it.
   evaluator::BatchEvaluator& batch() {
-    return predicted ? static_cast<evaluator::BatchEvaluator&>(*predicted) : *pool;
+    return predicted ? static_cast<evaluator::BatchEvaluator&>(*predicted) : evaluation();
   }
 };
 
-/// Builds the space, problem and strategy; with `with_evaluator`, also loads data and the pool.
+/// Builds the space, problem and strategy; with `with_evaluator`, also the evaluation: under
+/// mpirun on rank 0 the worker ranks (started with this config), else the data and a local pool.
 std::unique_ptr<Session> MakeSession(const ExperimentConfig& config, bool with_evaluator);
+
+/// Body of an MPI worker rank's evaluator: a local pool built from the experiment text rank 0
+/// sent (without the latency predictor, which rank 0 applies).
+evaluator::mpi::WorkerEngine MakeWorkerEngine(const std::string& experiment_text);
 
 /// Reads RUN/config.yaml with `overrides` applied; throws InputError when `run_dir` is not a run
 /// directory.

@@ -11,11 +11,18 @@
 
 int main(int argc, char** argv) {
   using namespace paretonas::experiments;
+  namespace mpi = paretonas::evaluator::mpi;
+  // Under mpirun every rank but 0 is an evaluation worker: rank 0 parses the command line and
+  // sends the experiment to the workers (or tells them to quit when the verb needs none).
+  mpi::Init(&argc, &argv);
+  if (mpi::Active() && mpi::Rank() != 0) return mpi::ServeWorker(MakeWorkerEngine);
+  const std::string mpi_text =
+      mpi::Built() ? "MPI support: yes (" + mpi::LibraryVersion() + ")" : "MPI support: no";
   CLI::App app{
       "paretonas: hardware-aware, multi-objective neural architecture search.\n"
       "Finds the Pareto front of accuracy vs inference cost (latency, params, MACs, memory)."};
-  app.set_version_flag("-V,--version", std::string("paretonas ") + PARETONAS_VERSION +
-                                           " (MPI support: no; LibTorch " + PARETONAS_TORCH_VERSION +
+  app.set_version_flag("-V,--version", std::string("paretonas ") + PARETONAS_VERSION + " (" +
+                                           mpi_text + "; LibTorch " + PARETONAS_TORCH_VERSION +
                                            ", CUDA: " PARETONAS_CUDA_TEXT
                                            "; ONNX export: " PARETONAS_ONNX_TEXT ")");
   app.require_subcommand(1);
@@ -34,7 +41,7 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
-    return code == 0 ? 0 : kExitUsage;
+    return mpi::Finish(code == 0 ? 0 : kExitUsage);
   }
-  return CommandExitCode();
+  return mpi::Finish(CommandExitCode());
 }

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <string>
 
+#include "evaluator/mpi_cluster.h"
 #include "space/input_error.h"
 
 namespace paretonas::experiments {
@@ -56,6 +57,7 @@ void MakeDirectories(const std::string& dir) {
 
 namespace {
 std::atomic<bool> g_stop{false};
+bool g_under_mpi = false;  // set before the handlers are installed
 
 extern "C" void HandleStop(int sig) {
   if (g_stop.load()) {
@@ -66,11 +68,15 @@ extern "C" void HandleStop(int sig) {
   g_stop.store(true);
   const char msg[] =
       "\nparetonas: stopping after the evaluations in flight (signal again to abort now)\n";
-  (void)!::write(STDERR_FILENO, msg, sizeof(msg) - 1);
+  const char mpi_msg[] = "\nparetonas: stopping (signal again to abort now)\n";
+  if (g_under_mpi) (void)!::write(STDERR_FILENO, mpi_msg, sizeof(mpi_msg) - 1);
+  else (void)!::write(STDERR_FILENO, msg, sizeof(msg) - 1);
 }
 }  // namespace
 
 const std::atomic<bool>* InstallStopHandlers() {
+  // Under mpirun rank 0 does not wait for work running on other ranks (see RemoteEvaluator).
+  g_under_mpi = evaluator::mpi::Active();
   struct sigaction sa;
   std::memset(&sa, 0, sizeof(sa));
   sa.sa_handler = HandleStop;

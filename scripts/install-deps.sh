@@ -9,6 +9,7 @@ packages=(
   libtorch-dev libtbb-dev libboost-graph-dev libcereal-dev
   libgtest-dev libgmock-dev libcli11-dev libyaml-cpp-dev zlib1g-dev libonnx-dev libprotobuf-dev
   dataset-fashion-mnist
+  openmpi-bin libopenmpi-dev  # optional at build time; `make test` runs the 3-rank MPI test
 )
 # Only needed by the interoperability tests (exports loaded and checked from Python).
 test_extras=(python3-torch python3-onnx)

@@ -4,7 +4,15 @@
 #include <cmath>
 #include <fstream>
 #include <random>
+#include <mutex>
+#include <optional>
 #include <set>
+#include <sstream>
+
+#include <cereal/archives/portable_binary.hpp>
+#include <cereal/types/map.hpp>
+#include <cereal/types/string.hpp>
+#include <cereal/types/vector.hpp>
 
 #include "evaluator/worker_pool.h"
 #include "search/pareto.h"
@@ -237,6 +245,91 @@ TEST(Nsga2, FindsTheWholeZdt1FrontOfTheToySpace) {
   // Hypervolume never decreases from one generation to the next (elitism).
   for (size_t i = 1; i < state.hv_history.size(); ++i)
     EXPECT_GE(state.hv_history[i], state.hv_history[i - 1] - 1e-12);
+}
+
+// The streaming form an MPI worker rank uses: every request handed out is evaluated once by one
+// of the pool's workers, with the same result as the batch form, and it returns when the source
+// ends; after cancel, what is still handed out is dropped.
+TEST(WorkerPool, StreamEvaluatesEachRequestOnceLikeTheBatchForm) {
+  Toy toy;
+  Zdt1Evaluator ev;
+  std::vector<evaluator::EvalRequest> requests;
+  std::mt19937_64 rng(4);
+  for (int i = 0; i < 40; ++i) {
+    evaluator::EvalRequest r;
+    r.trial_id = i;
+    r.genotype = toy.space->Sample(rng);
+    requests.push_back(r);
+  }
+  std::map<std::int64_t, double> batch, stream;
+  evaluator::WorkerPool pool(ev, 2);
+  pool.EvaluateBatch(requests, [&](const evaluator::EvalResult& r) { batch[r.trial_id] = r.metrics.at("latency_ms"); }, nullptr);
+  std::mutex mu;
+  std::size_t next = 0;
+  int reported = 0;
+  pool.EvaluateStream(
+      [&]() -> std::optional<evaluator::EvalRequest> {
+        std::lock_guard<std::mutex> lock(mu);
+        if (next == requests.size()) return std::nullopt;
+        return requests[next++];
+      },
+      [&](const evaluator::EvalResult& r) {
+        ++reported;
+        stream[r.trial_id] = r.metrics.at("latency_ms");
+      },
+      nullptr);
+  EXPECT_EQ(reported, 40);
+  EXPECT_EQ(stream, batch);
+
+  std::atomic<bool> cancel{true};
+  next = 0;
+  reported = 0;
+  pool.EvaluateStream(
+      [&]() -> std::optional<evaluator::EvalRequest> {
+        std::lock_guard<std::mutex> lock(mu);
+        if (next == requests.size()) return std::nullopt;
+        return requests[next++];
+      },
+      [&](const evaluator::EvalResult&) { ++reported; }, &cancel);
+  EXPECT_EQ(next, requests.size());  // drained
+  EXPECT_EQ(reported, 0);
+}
+
+// What crosses between MPI ranks: requests and results survive a portable-binary round trip.
+TEST(EvalMessages, RequestAndResultRoundTripThroughPortableBinary) {
+  evaluator::EvalRequest q;
+  q.trial_id = 77;
+  q.key = "|nor_conv_3x3~0|+|none~0|skip_connect~1|";
+  q.hash = "abc123";
+  q.genotype = {3, 0, 1, 4, 2, 2};
+  q.seed = 0xfedcba9876543210ULL;
+  evaluator::EvalResult r;
+  r.trial_id = 77;
+  r.ok = false;
+  r.failure = "exception: boom";
+  r.metrics = {{"val_accuracy", 91.25}, {"latency_ms", 1.0 / 3.0}};
+  r.seconds = 12.5;
+  std::ostringstream os(std::ios::binary);
+  {
+    cereal::PortableBinaryOutputArchive ar(os);
+    ar(q, r);
+  }
+  evaluator::EvalRequest q2;
+  evaluator::EvalResult r2;
+  std::istringstream is(os.str(), std::ios::binary);
+  {
+    cereal::PortableBinaryInputArchive ar(is);
+    ar(q2, r2);
+  }
+  EXPECT_EQ(q2.trial_id, q.trial_id);
+  EXPECT_EQ(q2.key, q.key);
+  EXPECT_EQ(q2.hash, q.hash);
+  EXPECT_EQ(q2.genotype, q.genotype);
+  EXPECT_EQ(q2.seed, q.seed);
+  EXPECT_EQ(r2.failure, r.failure);
+  EXPECT_EQ(r2.metrics, r.metrics);  // bit-exact doubles
+  EXPECT_EQ(r2.ok, r.ok);
+  EXPECT_EQ(r2.seconds, r.seconds);
 }
 
 TEST(Nsga2, BeatsRandomSearchOnTheToyProblem) {

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# The same search under Open MPI: 3 ranks (rank 0 searches, 2 worker ranks evaluate) must give
+# the single-process run's trials and front, byte for byte; so must a resume under mpirun; a
+# worker rank killed mid-run stops the job with a clear message and a resume without MPI ends
+# identical to an uninterrupted run. Verbs that need no workers, and bad input, end every rank.
+# Skipped (exit 77) only when mpirun is absent or the binary was built without MPI.
+# Usage: mpi_test.sh PARETONAS_BINARY
+set -uo pipefail
+bin=$1
+if ! command -v mpirun >/dev/null 2>&1; then
+  echo "SKIP: mpirun not found (install openmpi-bin libopenmpi-dev: scripts/install-deps.sh)"
+  exit 77
+fi
+if ! "$bin" --version | grep -q "MPI support: yes"; then
+  echo "SKIP: $bin was built without MPI ($("$bin" --version)); rebuild with libopenmpi-dev installed"
+  exit 77
+fi
+work=$(mktemp -d /tmp/paretonas-mpi-XXXXXX)
+trap 'rm -rf "$work"' EXIT
+fail=0
+ok() { echo "ok: $1"; }
+bad() { echo "FAIL: $1"; fail=1; }
+
+# 3 ranks on a 2-core machine (oversubscribed; rank 0 mostly sleeps); as root Open MPI wants
+# to be told. A timeout turns a hang into a failure.
+mpi=(timeout 300 mpirun --oversubscribe -np 3)
+[[ $(id -u) -eq 0 ]] && mpi+=(--allow-run-as-root)
+
+"$bin" space enumerate --space nb201 >"$work/keys" || exit 1
+awk 'BEGIN { print "arch,acc,lat" } { printf "%s,%.3f,%.3f\n", $0, (NR * 7919 % 1000) / 10.0, 0.1 + (NR * 104729 % 977) / 100.0 }' \
+  "$work/keys" >"$work/table.csv"
+cat >"$work/exp.yaml" <<YAML
+name: mpi
+seed: 11
+space: nb201
+objectives: [{metric: val_accuracy, goal: max}, {metric: latency_ms, goal: min}]
+search: {strategy: nsga2, population: 12}
+evaluator:
+  kind: table
+  workers: 1
+  table: {path: $work/table.csv, key_column: arch, accuracy_column: acc, latency_column: lat, simulated_cost_ms: 15}
+budget: {max_evals: 120}
+YAML
+same_run() {  # $1 $2: run directories; trials and front identical
+  cmp -s "$1/trials.jsonl" "$2/trials.jsonl" && cmp -s "$1/front.csv" "$2/front.csv"
+}
+
+# 1. 3 ranks == 1 process.
+"$bin" search --config "$work/exp.yaml" --run-dir "$work/ref" -q >"$work/ref.log" 2>&1 || { cat "$work/ref.log"; exit 1; }
+"${mpi[@]}" "$bin" search --config "$work/exp.yaml" --run-dir "$work/m3" -q >"$work/m3.log" 2>&1
+rc=$?
+[[ $rc -eq 0 ]] && ok "mpirun -np 3 search exits 0" || { bad "mpirun -np 3 search exit $rc"; cat "$work/m3.log"; }
+grep -q "MPI: 2 worker ranks" "$work/m3.log" && ok "rank 0 names its 2 worker ranks" || bad "no worker ranks named"
+[[ $(grep -c "^  rank [12]: pid" "$work/m3.log") -eq 2 ]] && ok "both workers reported ready" || bad "worker lines missing"
+same_run "$work/ref" "$work/m3" && ok "3 ranks give the single-process trials and front ($(wc -l <"$work/m3/trials.jsonl") trials)" \
+  || { bad "3-rank run differs from the single-process run"; diff <(head -c 2000 "$work/ref/trials.jsonl") <(head -c 2000 "$work/m3/trials.jsonl") | head; }
+
+# 2. Stopped by its budget under MPI, resumed under MPI with a larger one: same as one run.
+# (48 = 4 whole generations of 12; a budget that ends mid-generation tells a partial generation,
+# in a single process too, so its extension is a different search.)
+"${mpi[@]}" "$bin" search --config "$work/exp.yaml" --run-dir "$work/part" --max-evals 48 -q >"$work/part.log" 2>&1 || bad "partial MPI search failed"
+"${mpi[@]}" "$bin" resume "$work/part" --max-evals 120 -q >>"$work/part.log" 2>&1 || bad "MPI resume failed"
+same_run "$work/ref" "$work/part" && ok "search to 48 + resume to 120 under mpirun equals one run" || bad "MPI resume differs"
+
+# 3. A worker rank killed mid-run: the job stops with a clear message; resume without MPI.
+sed 's/max_evals: 120/max_evals: 400/' "$work/exp.yaml" >"$work/long.yaml"
+"$bin" search --config "$work/long.yaml" --run-dir "$work/ref_long" --set evaluator.workers=2 -q >/dev/null 2>&1 || bad "long reference failed"
+"${mpi[@]}" "$bin" search --config "$work/long.yaml" --run-dir "$work/k" -q >"$work/k.log" 2>&1 &
+job=$!
+pid=""
+for ((t = 0; t < 600; t++)); do
+  pid=$(sed -n 's/^  rank 1: pid \([0-9]*\) .*/\1/p' "$work/k.log")
+  [[ -n "$pid" ]] && break
+  sleep 0.05
+done
+# Let it run into the search (>= 2 generations journaled), then kill the worker.
+for ((t = 0; t < 600; t++)); do
+  [[ $(grep -c "generation .* done" "$work/k.log") -ge 2 ]] && break
+  sleep 0.05
+done
+if [[ -n "$pid" ]] && kill -9 "$pid" 2>/dev/null; then
+  wait "$job"
+  rc=$?
+  [[ $rc -ne 0 ]] && ok "the job ends non-zero after a worker rank is lost (mpirun exit $rc)" || bad "job exit 0 after a lost rank"
+  grep -q "the MPI job is stopping" "$work/k.log" && grep -q "paretonas resume $work/k" "$work/k.log" \
+    && ok "rank 0 says the job is stopping and how to resume" || { bad "no clear stop message"; cat "$work/k.log"; }
+  done_before=$(grep -c . "$work/k/trials.jsonl" 2>/dev/null || echo 0)
+  "$bin" resume "$work/k" -q >"$work/k_resume.log" 2>&1 || { bad "resume without MPI failed"; tail "$work/k_resume.log"; }
+  same_run "$work/ref_long" "$work/k" && ok "resume without MPI after the lost rank ($done_before trials told before) equals an uninterrupted run" \
+    || bad "resume after a lost rank differs"
+else
+  bad "could not find or kill worker rank 1 (pid '$pid')"
+  wait "$job"
+fi
+
+# 4. Verbs without workers and bad input end every rank (no hang).
+"${mpi[@]}" "$bin" validate "$work/exp.yaml" >"$work/v.log" 2>&1 && ok "mpirun validate ends all ranks" || { bad "mpirun validate"; cat "$work/v.log"; }
+"${mpi[@]}" "$bin" search --config "$work/exp.yaml" --run-dir "$work/m3" -q >"$work/again.log" 2>&1
+rc=$?
+[[ $rc -eq 2 ]] && grep -q "already holds a search" "$work/again.log" && ok "bad input under mpirun: exit 2 with the message" \
+  || { bad "bad input under mpirun: exit $rc"; cat "$work/again.log"; }
+
+[[ $fail -eq 0 ]] && echo "mpi: all checks passed" || echo "mpi: some checks failed"
+exit $fail
