@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -72,9 +73,10 @@ struct Hello {
 
 struct Fatal {
   int exit_code = 1;
+  std::string host;
   std::string message;
   template <class Archive>
-  void serialize(Archive& ar) { ar(exit_code, message); }
+  void serialize(Archive& ar) { ar(exit_code, host, message); }
 };
 
 bool g_initialized = false;
@@ -133,22 +135,24 @@ bool TryReceive(int source, Message* out) {
   return true;
 }
 
-/// Idle waiting between polls: short after activity, growing to `max_us` so that an idle rank
-/// costs no CPU (Open MPI's blocking calls spin, which would take a core from the trainers).
+/// Idle waiting between polls, about 1% of the time already spent idle (20 us to `max_us`): an
+/// answer to a short evaluation is seen within a fraction of a millisecond, and a rank waiting
+/// minutes on training wakes rarely. Open MPI's blocking calls spin instead, which would take a
+/// core from the trainers.
 class Backoff {
  public:
   explicit Backoff(int max_us) : max_us_(max_us) {}
-  std::chrono::microseconds Next() {
-    const auto d = std::chrono::microseconds(us_);
-    us_ = std::min(us_ * 2, max_us_);
-    return d;
+  std::chrono::microseconds Next() const {
+    const auto idle = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - since_);
+    return std::chrono::microseconds(std::clamp<long long>(idle.count() / 100, 20, max_us_));
   }
-  void Sleep() { std::this_thread::sleep_for(Next()); }
-  void Reset() { us_ = 20; }
+  void Sleep() const { std::this_thread::sleep_for(Next()); }
+  void Reset() { since_ = std::chrono::steady_clock::now(); }
 
  private:
-  int us_ = 20;
   int max_us_;
+  std::chrono::steady_clock::time_point since_ = std::chrono::steady_clock::now();
 };
 
 std::string HostName() {
@@ -259,11 +263,14 @@ int ServeWorker(const EngineFactory& make_engine) {
     engine = make_engine(m.bytes);
     if (!engine.pool) throw std::runtime_error("no evaluator was built");
   } catch (const InputError& e) {
-    fatal = {2, e.what()};
+    fatal.exit_code = 2;
+    fatal.message = e.what();
   } catch (const std::exception& e) {
-    fatal = {1, e.what()};
+    fatal.exit_code = 1;
+    fatal.message = e.what();
   }
   if (!fatal.message.empty()) {
+    fatal.host = HostName();
     Send(0, kFatal, Pack(fatal));
     while (!TryReceive(0, &m) || m.tag != kQuit) idle.Sleep();
     return Finish(0);
@@ -292,7 +299,7 @@ int ServeWorker(const EngineFactory& make_engine) {
                                 },
                                 &cancel);
   });
-  Backoff poll(1000);
+  Backoff poll(2000);
   bool quit = false;
   while (!quit) {
     bool active = false;
@@ -344,7 +351,7 @@ RemoteEvaluator::RemoteEvaluator(const std::string& experiment_text) : impl_(std
     --pending;
     if (m.tag == kFatal) {
       const Fatal f = Unpack<Fatal>(m.bytes, "fatal", m.source);
-      errors += "\n  rank " + std::to_string(m.source) + ": " + f.message;
+      errors += "\n  rank " + std::to_string(m.source) + " on " + f.host + ": " + f.message;
       error_code = std::max(error_code, f.exit_code);
       continue;
     }
@@ -356,7 +363,8 @@ RemoteEvaluator::RemoteEvaluator(const std::string& experiment_text) : impl_(std
                             " on " + h.host + ", " + h.describe);
   }
   if (!errors.empty()) {
-    const std::string text = "worker ranks could not start:" + errors;
+    const std::string text = "worker ranks could not start:" + errors +
+                             "\n(files named in the experiment must exist at the same paths on every node)";
     if (error_code == 2) throw InputError(text);
     throw std::runtime_error(text);
   }
@@ -375,7 +383,7 @@ void RemoteEvaluator::EvaluateBatch(const std::vector<EvalRequest>& requests,
   std::deque<std::size_t> queue;
   for (std::size_t i = 0; i < requests.size(); ++i) queue.push_back(i);
   std::set<std::int64_t> outstanding;  // sent in this batch, not answered yet
-  Backoff idle(1000);
+  Backoff idle(2000);
   Message m;
   const std::size_t ranks = impl_->free_slots.size();
   while (true) {

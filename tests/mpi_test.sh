@@ -6,7 +6,7 @@
 # Skipped (exit 77) only when mpirun is absent or the binary was built without MPI.
 # Usage: mpi_test.sh PARETONAS_BINARY
 set -uo pipefail
-bin=$1
+bin=$(readlink -f "$1")
 if ! command -v mpirun >/dev/null 2>&1; then
   echo "SKIP: mpirun not found (install openmpi-bin libopenmpi-dev: scripts/install-deps.sh)"
   exit 77
@@ -99,6 +99,20 @@ fi
 rc=$?
 [[ $rc -eq 2 ]] && grep -q "already holds a search" "$work/again.log" && ok "bad input under mpirun: exit 2 with the message" \
   || { bad "bad input under mpirun: exit $rc"; cat "$work/again.log"; }
+
+# 5. A worker that cannot build its evaluator (here: a relative table path that exists only in
+# rank 0's working directory) is named by rank 0, which exits 2 before searching.
+mkdir -p "$work/a" "$work/b"
+cp "$work/table.csv" "$work/a/"
+sed "s|$work/table.csv|table.csv|" "$work/exp.yaml" >"$work/a/rel.yaml"
+mpmd=(timeout 120 mpirun --oversubscribe)
+[[ $(id -u) -eq 0 ]] && mpmd+=(--allow-run-as-root)
+"${mpmd[@]}" -np 1 -wdir "$work/a" "$bin" search --config rel.yaml --run-dir r -q : -np 2 -wdir "$work/b" "$bin" worker \
+  >"$work/w.log" 2>&1
+rc=$?
+[[ $rc -eq 2 ]] && grep -q "rank 1 on .*: table.csv: cannot open" "$work/w.log" && grep -q "rank 2" "$work/w.log" \
+  && ok "a worker that cannot start is named by rank 0 (exit 2)" || { bad "worker start failure: exit $rc"; cat "$work/w.log"; }
+[[ ! -f "$work/a/r/checkpoint.bin" ]] && ok "no search started" || bad "a search started although workers failed"
 
 [[ $fail -eq 0 ]] && echo "mpi: all checks passed" || echo "mpi: some checks failed"
 exit $fail
