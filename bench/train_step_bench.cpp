@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "evaluator/train_layout.h"
 #include "space/graph_net.h"
 #include "space/search_space.h"
 
@@ -29,8 +30,12 @@ int main(int argc, char** argv) {
   space::GraphNet net(sp.Plan(sp.ParseKey(arch)), space::GraphNetOptions{});
   auto gen = at::make_generator<at::CPUGeneratorImpl>(0);
   space::InitializeParameters(*net, gen);
+  // As the engine trains (evaluator/train_layout.h); PARETONAS_NCHW=1 keeps PyTorch's default.
+  const bool nchw = std::getenv("PARETONAS_NCHW") != nullptr;
+  const auto layout = nchw ? torch::MemoryFormat::Contiguous : evaluator::TrainingLayout(torch::kCPU);
+  evaluator::UseLayout(*net, layout);
   torch::optim::SGD opt(net->parameters(), torch::optim::SGDOptions(0.05).momentum(0.9).weight_decay(5e-4).nesterov(true));
-  auto x = torch::randn({batch, 1, 28, 28}, gen);
+  auto x = evaluator::InLayout(torch::randn({batch, 1, 28, 28}, gen), layout);
   auto y = torch::randint(0, 10, {batch}, gen, torch::kInt64);
   net->train();
   std::vector<double> ms;
@@ -45,7 +50,7 @@ int main(int argc, char** argv) {
   }
   std::vector<double> tail(ms.begin() + std::min<size_t>(10, ms.size() / 2), ms.end());  // skip warm-up
   std::sort(tail.begin(), tail.end());
-  std::printf("engine  %s C=%s N=%s batch %d threads %d: median step %.2f ms (params %lld)\n", arch.c_str(),
+  std::printf("engine%s %s C=%s N=%s batch %d threads %d: median step %.2f ms (params %lld)\n", nchw ? " (NCHW)" : "", arch.c_str(),
               channels.c_str(), cells.c_str(), batch, threads, tail[tail.size() / 2],
               static_cast<long long>(net->NumParameters()));
   return 0;

@@ -15,6 +15,7 @@
 
 #include "evaluator/dataset.h"
 #include "evaluator/latency.h"
+#include "evaluator/train_layout.h"
 #include "space/graph_net.h"
 #include "space/input_error.h"
 
@@ -95,6 +96,13 @@ LoopResult TrainLoop(space::GraphNet& net, const torch::Tensor& x, const torch::
   LoopResult r;
   auto params = net->parameters();
   if (params.empty()) return r;  // a network without parameters has nothing to train
+  const torch::MemoryFormat layout = TrainingLayout(device, o.layout);
+  UseLayout(*net, layout);
+  // Measured and exported as users deploy it: back to the default layout when training ends.
+  struct Restore {
+    torch::nn::Module& net;
+    ~Restore() { UseLayout(net, torch::MemoryFormat::Contiguous); }
+  } restore{*net};
   std::unique_ptr<torch::optim::Optimizer> opt;
   if (o.optimizer == "adamw") {
     opt = std::make_unique<torch::optim::AdamW>(
@@ -121,7 +129,7 @@ LoopResult TrainLoop(space::GraphNet& net, const torch::Tensor& x, const torch::
     auto bx = x.index_select(0, idx);
     auto by = y.index_select(0, idx);
     if (augment) bx = Augment(bx, gen);
-    bx = bx.to(device);
+    bx = InLayout(bx.to(device), layout);
     by = by.to(device);
     SetLr(*opt, o.optimizer, 0.5 * o.lr * (1 + std::cos(M_PI * step / total)));
     if (gate) gate->EnterShared();

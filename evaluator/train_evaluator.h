@@ -20,6 +20,9 @@ struct TrainOptions {
   double momentum = 0.9;
   double weight_decay = 5e-4;
   double label_smoothing = 0.0;
+  /// Memory layout of images and convolution weights while training: auto (channels_last on
+  /// CPU, nchw on CUDA) | channels_last | nchw. Results differ in the last bits between layouts.
+  std::string layout = "auto";
   int threads_per_worker = 1;     ///< intra-op threads of each trainer
   std::string device = "cpu";     ///< cpu | cuda
   // Rejected before training (0: no limit).

@@ -18,6 +18,8 @@ std::string TrainOptions::Validate() const {
   else if (weight_decay < 0) e << "training.weight_decay: " << weight_decay << " must be >= 0";
   else if (label_smoothing < 0 || label_smoothing >= 1)
     e << "training.label_smoothing: " << label_smoothing << " must be in [0, 1)";
+  else if (layout != "auto" && layout != "channels_last" && layout != "nchw")
+    e << "training.layout: '" << layout << "' is unknown; allowed: auto, channels_last, nchw";
   else if (threads_per_worker < 1)
     e << "evaluator.threads_per_worker: " << threads_per_worker << " must be >= 1";
   else if (device != "cpu" && device != "cuda")
@@ -33,7 +35,7 @@ std::string TrainOptions::Validate() const {
 std::string TrainOptions::Signature() const {
   std::ostringstream s;
   s << "e" << epochs << " s" << steps << " b" << batch_size << " " << optimizer << " lr" << lr
-    << " m" << momentum << " wd" << weight_decay << " ls" << label_smoothing << " " << device;
+    << " m" << momentum << " wd" << weight_decay << " ls" << label_smoothing << " " << layout << " " << device;
   return s.str();
 }
 

@@ -194,7 +194,7 @@ ExperimentConfig ParseExperimentImpl(const std::string& text, const std::string&
   if (const YAML::Node t = root["training"]) {
     CheckKeys(file, "training", t,
               {"epochs", "steps", "batch_size", "optimizer", "lr", "momentum", "weight_decay",
-               "label_smoothing"});
+               "label_smoothing", "layout"});
     auto& o = c.training;
     if (t["epochs"]) o.epochs = AsInt(file, "training.epochs", t["epochs"]);
     if (t["steps"]) o.steps = AsInt(file, "training.steps", t["steps"]);
@@ -204,6 +204,7 @@ ExperimentConfig ParseExperimentImpl(const std::string& text, const std::string&
     if (t["momentum"]) o.momentum = AsDouble(file, "training.momentum", t["momentum"]);
     if (t["weight_decay"]) o.weight_decay = AsDouble(file, "training.weight_decay", t["weight_decay"]);
     if (t["label_smoothing"]) o.label_smoothing = AsDouble(file, "training.label_smoothing", t["label_smoothing"]);
+    if (t["layout"]) o.layout = AsString(file, "training.layout", t["layout"]);
   }
 
   if (const YAML::Node obj = root["objectives"]) {
@@ -402,6 +403,7 @@ std::string ExperimentConfig::ToYaml() const {
     y << YAML::Key << "momentum" << YAML::Value << Fmt(t.momentum);
     y << YAML::Key << "weight_decay" << YAML::Value << Fmt(t.weight_decay);
     y << YAML::Key << "label_smoothing" << YAML::Value << Fmt(t.label_smoothing);
+    y << YAML::Key << "layout" << YAML::Value << t.layout;
     y << YAML::EndMap;
     y << YAML::Key << "objectives" << YAML::Value << YAML::BeginSeq;
     for (const auto& o : objectives)

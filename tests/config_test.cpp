@@ -62,6 +62,7 @@ TEST(ExperimentConfig, EveryBadValueGetsAMessageNamingFieldValueAndWhatIsAllowed
       {"dataset name", "", {"dataset.name=imagenet"}, {"dataset.name", "imagenet", "fashion_mnist"}},
       {"negative lr", "", {"training.lr=-1"}, {"training.lr: -1", "> 0"}},
       {"optimizer", "", {"training.optimizer=adam"}, {"training.optimizer", "'adam'", "sgd, adamw"}},
+      {"layout", "", {"training.layout=nhwc"}, {"training.layout", "'nhwc'", "auto, channels_last, nchw"}},
       {"workers", "", {"evaluator.workers=0"}, {"evaluator.workers", "out of range"}},
       {"evaluator kind", "", {"evaluator.kind=magic"}, {"evaluator.kind", "'magic'", "train, table"}},
       {"table without path", "", {"evaluator.kind=table"}, {"evaluator.table.path", "missing"}},

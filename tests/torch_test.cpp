@@ -11,6 +11,7 @@
 #include "evaluator/dataset.h"
 #include "evaluator/table_evaluator.h"
 #include "evaluator/train_evaluator.h"
+#include "evaluator/train_layout.h"
 #include "evaluator/worker_pool.h"
 #include "experiments/onnx_export.h"
 #include "experiments/torchscript_export.h"
@@ -181,6 +182,46 @@ TEST(TrainEvaluator, SameSeedGivesBitIdenticalMetricsWithOneAndTwoWorkers) {
     learned |= r.metrics.at("val_accuracy") > 40;  // chance is 25%
   }
   EXPECT_TRUE(learned) << "no candidate learned the synthetic task";
+}
+
+// Training in channels-last (the CPU default) learns the same task as NCHW: per candidate the
+// same parameters and MACs, validation accuracy within a few points (the float sums run in
+// another order, so training diverges in the last bits). UseLayout hands weights back in NCHW
+// (TrainLoop does so when training ends: latency is measured, and models exported, as users
+// deploy them). With one-channel input the layout must still reach the first convolution
+// (InLayout restrides; contiguous() would not).
+TEST(TrainEvaluator, ChannelsLastLearnsLikeNchwAndHandsBackNchwWeights) {
+  const SearchSpace sp = SearchSpace::Load("nb201", {{"channels", "4"}, {"cells_per_stage", "1"}},
+                                           evaluator::DatasetInput(Synthetic()));
+  const auto reqs = Requests(sp, 4, 5);
+  evaluator::TrainOptions cl = QuickTraining(), nchw = QuickTraining();
+  cl.layout = "channels_last";
+  nchw.layout = "nchw";
+  evaluator::TrainEvaluator ev_cl(sp, Synthetic(), cl), ev_nchw(sp, Synthetic(), nchw);
+  const auto a = RunPool(ev_cl, 1, reqs);
+  const auto b = RunPool(ev_nchw, 1, reqs);
+  ASSERT_EQ(a.size(), 4u);
+  double diff = 0;
+  for (const auto& [id, r] : a) {
+    ASSERT_TRUE(r.ok) << r.failure;
+    ASSERT_TRUE(b.at(id).ok) << b.at(id).failure;
+    EXPECT_EQ(r.metrics.at("params"), b.at(id).metrics.at("params"));
+    EXPECT_EQ(r.metrics.at("model_bytes"), b.at(id).metrics.at("model_bytes"));
+    diff = std::max(diff, std::abs(r.metrics.at("val_accuracy") - b.at(id).metrics.at("val_accuracy")));
+  }
+  EXPECT_LE(diff, 10.0) << "channels-last and NCHW training disagree by " << diff << " points";
+
+  const torch::Tensor x1 = torch::zeros({8, 1, 28, 28});
+  const torch::Tensor in = evaluator::InLayout(x1, torch::MemoryFormat::ChannelsLast);
+  EXPECT_EQ(in.suggest_memory_format(), torch::MemoryFormat::ChannelsLast);
+  EXPECT_EQ(x1.contiguous(torch::MemoryFormat::ChannelsLast).suggest_memory_format(),
+            torch::MemoryFormat::Contiguous);  // why InLayout does not use contiguous()
+  torch::nn::Conv2d conv(torch::nn::Conv2dOptions(1, 4, 3));
+  evaluator::UseLayout(*conv, torch::MemoryFormat::ChannelsLast);
+  EXPECT_EQ(conv->weight.suggest_memory_format(), torch::MemoryFormat::ChannelsLast);
+  EXPECT_EQ(conv->forward(in).suggest_memory_format(), torch::MemoryFormat::ChannelsLast);
+  evaluator::UseLayout(*conv, torch::MemoryFormat::Contiguous);
+  EXPECT_TRUE(conv->weight.is_contiguous());
 }
 
 // Runs on a CUDA build with a GPU (each worker on its own CUDA stream); elsewhere it skips,
