@@ -2,6 +2,8 @@
 #include "evaluator/measure.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <c10/core/Allocator.h>
+#include <c10/util/ThreadLocalDebugInfo.h>
 
 #include <algorithm>
 #include <chrono>
@@ -13,6 +15,40 @@
 namespace paretonas::evaluator {
 
 using Clock = std::chrono::steady_clock;
+
+namespace {
+/// The memory-profiling hook of LibTorch's allocators (what torch.profiler's profile_memory
+/// uses), keeping the running total and its peak.
+class PeakCounter : public c10::MemoryReportingInfoBase {
+ public:
+  // NOTE: the totals' type changed from int64_t (LibTorch 1.13) to size_t (2.x); one of these two
+  // overrides the pure virtual on each, so the same code builds with both.
+  void reportMemoryUsage(void*, int64_t alloc_size, int64_t, int64_t, c10::Device) { Add(alloc_size); }
+  void reportMemoryUsage(void*, int64_t alloc_size, size_t, size_t, c10::Device) { Add(alloc_size); }
+  bool memoryProfilingEnabled() const override { return true; }
+  std::int64_t peak() const { return peak_; }
+
+ private:
+  void Add(int64_t bytes) {
+    current_ += bytes;
+    peak_ = std::max(peak_, current_);
+  }
+  std::int64_t current_ = 0;
+  std::int64_t peak_ = 0;
+};
+}  // namespace
+
+std::int64_t PeakForwardBytes(space::GraphNet& net, const torch::Tensor& x) {
+  torch::NoGradGuard no_grad;
+  auto counter = std::make_shared<PeakCounter>();
+  {
+    c10::DebugInfoGuard guard(c10::DebugInfoKind::PROFILER_STATE, counter);
+    torch::Tensor out = net->forward(x);
+    if (x.is_cuda()) torch::cuda::synchronize();
+    out.reset();  // freed while the hook listens, so that no allocation is left unpaired
+  }
+  return counter->peak();
+}
 
 Latency MeasureLatency(space::GraphNet& net, const space::InputSpec& input,
                        const LatencyOptions& o, const torch::Device& device) {
@@ -27,6 +63,7 @@ Latency MeasureLatency(space::GraphNet& net, const space::InputSpec& input,
   };
   for (int i = 0; i < o.warmup; ++i) net->forward(x);
   sync();
+  const std::int64_t peak = PeakForwardBytes(net, x);
   std::vector<double> ms;
   for (int i = 0; i < o.repeats; ++i) {
     const auto t0 = Clock::now();
@@ -42,7 +79,7 @@ Latency MeasureLatency(space::GraphNet& net, const space::InputSpec& input,
     const size_t hi = std::min(lo + 1, ms.size() - 1);
     return ms[lo] + (ms[hi] - ms[lo]) * (pos - lo);
   };
-  return {q(0.5), q(0.75) - q(0.25)};
+  return {q(0.5), q(0.75) - q(0.25), peak};
 }
 
 torch::Device ResolveDevice(const std::string& name) {

@@ -317,6 +317,12 @@ EvalResult TrainEvaluator::Evaluate(const EvalRequest& request) {
     impl_->gate.LeaveExclusive();
     r.metrics["latency_ms"] = lat.median_ms;
     r.metrics["latency_iqr_ms"] = lat.iqr_ms;
+    r.metrics["peak_activation_bytes"] = static_cast<double>(lat.peak_bytes);
+  } else {
+    net->eval();
+    const auto& s = impl_->data.input.shape;
+    r.metrics["peak_activation_bytes"] = static_cast<double>(
+        PeakForwardBytes(net, torch::zeros({1, s.c, s.h, s.w}).to(impl_->device)));
   }
   r.metrics["model_bytes"] = static_cast<double>(ModelBytes(net));
   r.ok = true;

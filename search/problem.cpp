@@ -24,7 +24,7 @@ std::string Constraint::ToString() const {
 const std::vector<std::string>& KnownMetrics() {
   static const std::vector<std::string> kMetrics{
       "val_accuracy", "val_error", "latency_ms", "params", "macs", "model_bytes",
-      "activation_bytes", "train_seconds", "predicted_latency_ms"};
+      "activation_bytes", "peak_activation_bytes", "train_seconds", "predicted_latency_ms"};
   return kMetrics;
 }
 

@@ -9,6 +9,7 @@
 #include <random>
 
 #include "evaluator/dataset.h"
+#include "evaluator/latency.h"
 #include "evaluator/table_evaluator.h"
 #include "evaluator/train_evaluator.h"
 #include "evaluator/train_layout.h"
@@ -54,6 +55,38 @@ TEST(GraphNet, ParameterCountEqualsTheStaticCount) {
     space::GraphNet net(nb.Plan(g), space::GraphNetOptions{true});
     EXPECT_EQ(net->NumParameters(), nb.Costs(g).params) << nb.Key(g);
   }
+}
+
+// The measured activation memory of a batch-1 forward pass: the same on every call (allocator
+// accounting, not timing), at least the static estimate's live activations (which leave out
+// each operation's temporaries, so the measurement is larger: 2-6x on NB201 cells), and it grows
+// with the width.
+TEST(GraphNet, MeasuredPeakActivationBytesAreRepeatableAndBoundTheStaticEstimate) {
+  std::mt19937_64 rng(8);
+  for (auto& [name, sp] : Spaces(InputSpec{{1, 28, 28}, 10})) {
+    for (int i = 0; i < 10; ++i) {
+      const space::Genotype g = sp.Sample(rng);
+      const space::StaticCosts c = sp.Costs(g);
+      space::GraphNet net(sp.Plan(g), space::GraphNetOptions{});
+      net->eval();
+      const torch::Tensor x = torch::zeros({1, 1, 28, 28});
+      const std::int64_t a = evaluator::PeakForwardBytes(net, x);
+      EXPECT_EQ(a, evaluator::PeakForwardBytes(net, x)) << name << " " << sp.Key(g);
+      const std::int64_t input_bytes = 28 * 28 * 4;
+      EXPECT_GE(a + input_bytes, c.activation_bytes) << name << " " << sp.Key(g);
+      EXPECT_LE(a, 12 * c.activation_bytes + 4096) << name << " " << sp.Key(g);
+    }
+  }
+  const std::string arch = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_1x1~1|nor_conv_3x3~2|";
+  std::int64_t bytes[2];
+  for (int k = 0; k < 2; ++k) {
+    const SearchSpace sp = SearchSpace::Load("nb201", {{"channels", k ? "16" : "8"}, {"cells_per_stage", "1"}},
+                                             InputSpec{{1, 28, 28}, 10});
+    space::GraphNet net(sp.Plan(sp.ParseKey(arch)), space::GraphNetOptions{});
+    net->eval();
+    bytes[k] = evaluator::PeakForwardBytes(net, torch::zeros({1, 1, 28, 28}));
+  }
+  EXPECT_GT(bytes[1], 1.8 * bytes[0]) << "8 channels: " << bytes[0] << ", 16: " << bytes[1];
 }
 
 TEST(GraphNet, ForwardGivesLogitsForBothInputShapesAndBatchSizes) {
