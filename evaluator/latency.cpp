@@ -10,6 +10,7 @@
 #include <cmath>
 #include <vector>
 
+#include "evaluator/mpi_cluster.h"
 #include "space/input_error.h"
 
 namespace paretonas::evaluator {
@@ -86,6 +87,12 @@ torch::Device ResolveDevice(const std::string& name) {
   if (name == "cuda") {
     if (!torch::cuda::is_available())
       throw InputError("evaluator.device: 'cuda' asked for, but this LibTorch sees no CUDA device");
+    // Under mpirun, ranks sharing a node spread over its GPUs; otherwise the current device.
+    const int local = mpi::LocalRank();
+    if (local >= 0) {
+      const int n = static_cast<int>(torch::cuda::device_count());
+      return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(local % n));
+    }
     return torch::Device(torch::kCUDA);
   }
   return torch::Device(torch::kCPU);

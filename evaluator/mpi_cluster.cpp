@@ -28,6 +28,18 @@
 
 namespace paretonas::evaluator::mpi {
 
+int LocalRank() {
+  for (const char* name : {"OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID"}) {
+    const char* v = std::getenv(name);
+    if (v && *v) {
+      char* end = nullptr;
+      const long r = std::strtol(v, &end, 10);
+      if (*end == '\0' && r >= 0 && r < 1 << 20) return static_cast<int>(r);
+    }
+  }
+  return -1;
+}
+
 #ifndef PARETONAS_WITH_MPI
 
 bool Built() { return false; }

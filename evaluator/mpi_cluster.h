@@ -20,6 +20,11 @@
 
 namespace paretonas::evaluator::mpi {
 
+/// This process's rank among the ranks on its node, from the launcher's environment
+/// (OMPI_COMM_WORLD_LOCAL_RANK, MPI_LOCALRANKID, SLURM_LOCALID); -1 when not launched by one.
+/// Worker ranks on a node with several GPUs use GPU (local rank mod count).
+int LocalRank();
+
 /// True when this binary was built with Open MPI.
 bool Built();
 /// "Open MPI v4.1.4, ..." when built with MPI, else "".

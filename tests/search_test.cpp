@@ -2,10 +2,11 @@
 
 #include <atomic>
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
-#include <random>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <set>
 #include <sstream>
 
@@ -14,6 +15,7 @@
 #include <cereal/types/string.hpp>
 #include <cereal/types/vector.hpp>
 
+#include "evaluator/mpi_cluster.h"
 #include "evaluator/worker_pool.h"
 #include "search/pareto.h"
 #include "search/run_files.h"
@@ -293,6 +295,20 @@ TEST(WorkerPool, StreamEvaluatesEachRequestOnceLikeTheBatchForm) {
       [&](const evaluator::EvalResult&) { ++reported; }, &cancel);
   EXPECT_EQ(next, requests.size());  // drained
   EXPECT_EQ(reported, 0);
+}
+
+// Which GPU a worker rank takes comes from the launcher's local rank (Open MPI, MPICH, Slurm).
+TEST(Mpi, LocalRankComesFromTheLaunchersEnvironment) {
+  for (const char* v : {"OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID"}) ::unsetenv(v);
+  EXPECT_EQ(evaluator::mpi::LocalRank(), -1);
+  ::setenv("SLURM_LOCALID", "2", 1);
+  EXPECT_EQ(evaluator::mpi::LocalRank(), 2);
+  ::setenv("OMPI_COMM_WORLD_LOCAL_RANK", "x1", 1);  // not a number: the next variable is used
+  EXPECT_EQ(evaluator::mpi::LocalRank(), 2);
+  ::setenv("OMPI_COMM_WORLD_LOCAL_RANK", "5", 1);
+  EXPECT_EQ(evaluator::mpi::LocalRank(), 5);
+  for (const char* v : {"OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID"}) ::unsetenv(v);
+  EXPECT_FALSE(evaluator::mpi::Active());  // a test process is not under mpirun
 }
 
 // What crosses between MPI ranks: requests and results survive a portable-binary round trip.
