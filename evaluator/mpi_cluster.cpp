@@ -44,7 +44,16 @@ int LocalRank() {
 
 bool Built() { return false; }
 std::string LibraryVersion() { return ""; }
-void Init(int*, char***) {}
+void Init(int*, char***) {
+  // Started by mpirun all the same: run once, on rank 0, and say why.
+  const char* size = std::getenv("OMPI_COMM_WORLD_SIZE");
+  const char* rank = std::getenv("OMPI_COMM_WORLD_RANK");
+  if (!size || !rank || std::atoi(size) < 2) return;
+  if (std::atoi(rank) != 0) std::exit(0);
+  std::cerr << "paretonas: warning: started by mpirun with " << size << " ranks, but this binary "
+            << "was built without MPI support (see `paretonas --version`; install libopenmpi-dev and "
+            << "rebuild): rank 0 runs alone as a single process, the other ranks exit\n";
+}
 bool Active() { return false; }
 int Rank() { return 0; }
 int Size() { return 1; }
