@@ -45,6 +45,7 @@ struct LatencyOptions {
   bool json = false;
   std::vector<std::string> archs;
   std::string front_of;  // measure: a run directory whose Pareto front to measure
+  std::string ops;       // fit: a per-op table (op, latency_ms), e.g. calibrate's MODEL.ops.csv
 };
 
 predictors::SpaceRef SpaceRefOf(const LatencyOptions& o) {
@@ -99,6 +100,24 @@ MeasuredRows ReadMeasurements(const std::string& path, const space::SearchSpace&
   }
   if (m.archs.empty()) throw InputError(path + ": no data rows");
   return m;
+}
+
+/// A per-op table (columns op, latency_ms): `calibrate`'s MODEL.ops.csv, or one measured on
+/// another device with the same operation keys.
+predictors::OpTable ReadOpTable(const std::string& path) {
+  const evaluator::CsvTable t = evaluator::ReadCsv(path);
+  const int kc = t.Column(path, "op"), lc = t.Column(path, "latency_ms");
+  predictors::OpTable table;
+  for (std::size_t r = 0; r < t.rows.size(); ++r) {
+    const auto& row = t.rows[r];
+    const std::string where = path + ":" + std::to_string(t.row_lines[r]) + ": ";
+    double v = 0;
+    if (static_cast<int>(row.size()) <= std::max(kc, lc) || !evaluator::ParseNumber(row[lc], &v) || !(v > 0))
+      throw InputError(where + "column 'latency_ms': expected a number of milliseconds > 0");
+    table[row[kc]] = v;
+  }
+  if (table.empty()) throw InputError(path + ": no data rows");
+  return table;
 }
 
 std::string Fmt(double v, int digits = 4) {
@@ -275,7 +294,8 @@ int Fit(const LatencyOptions& o) {
   fo.lambda = o.lambda, fo.members = o.members, fo.seed = o.seed;
   predictors::LatencyModel model;
   try {
-    model = predictors::LatencyModel::Fit(sp, ref, rows.archs, rows.ms, {}, fo);
+    const predictors::OpTable table = o.ops.empty() ? predictors::OpTable{} : ReadOpTable(o.ops);
+    model = predictors::LatencyModel::Fit(sp, ref, rows.archs, rows.ms, table, fo);
   } catch (const std::invalid_argument& e) {
     throw InputError(o.data + ": " + e.what());
   }
@@ -440,6 +460,8 @@ void SetupLatency(CLI::App& app) {
   fit->add_option("--sample", o->sample_rows, "Fit on this many random rows only");
   fit->add_option("--rest-out", o->rest_out, "With --sample: write the other rows here (for eval)");
   fit->add_option("--seed", o->seed, "Seed of --sample and of the bootstrap")->capture_default_str();
+  fit->add_option("--ops", o->ops, "Per-op table (CSV: op, latency_ms), e.g. calibrate's MODEL.ops.csv, "
+                                   "used as the model's prior");
   fit->add_option("-o,--out", o->out, "Model file to write")->required();
   fit->callback([o] { RunCommand([o] { return Fit(*o); }); });
 
