@@ -19,21 +19,8 @@ trap 'rm -rf "$tmp"' EXIT
 mpi=(mpirun --oversubscribe)
 [[ $(id -u) -eq 0 ]] && mpi+=(--allow-run-as-root)
 
-"$bin" space enumerate --space nb201 >"$tmp/keys"
-awk 'BEGIN { print "arch,acc,lat" } { printf "%s,%.3f,%.3f\n", $0, (NR * 7919 % 1000) / 10.0, 0.1 + (NR * 104729 % 977) / 100.0 }' \
-  "$tmp/keys" >"$tmp/table.csv"
-cat >"$tmp/exp.yaml" <<YAML
-name: mpi_overhead
-seed: 1
-space: nb201
-objectives: [{metric: val_accuracy, goal: max}, {metric: latency_ms, goal: min}]
-search: {strategy: nsga2, population: 20}
-evaluator:
-  kind: table
-  workers: 1
-  table: {path: $tmp/table.csv, key_column: arch, accuracy_column: acc, latency_column: lat, simulated_cost_ms: $cost}
-budget: {max_evals: $evals}
-YAML
+source "$(dirname "$0")/../tests/table_fixture.sh"
+table_experiment "$bin" "$tmp" exp 1 20 1 "$cost" "$evals"
 
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 timed() {  # prints wall seconds of "$@"

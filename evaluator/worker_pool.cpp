@@ -97,22 +97,15 @@ void WorkerPool::RunOne(const EvalRequest& request, std::mutex& done_mu,
 void WorkerPool::EvaluateBatch(const std::vector<EvalRequest>& requests,
                                const std::function<void(const EvalResult&)>& on_done,
                                const std::atomic<bool>* cancel) {
-  std::mutex done_mu;
-  PARETONAS_TSAN_RELEASE(&g_spawned);
-  impl_->arena.execute([&] {
-    tbb::parallel_for(
-        tbb::blocked_range<size_t>(0, requests.size(), 1),
-        [&](const tbb::blocked_range<size_t>& range) {
-          PARETONAS_TSAN_ACQUIRE(&g_spawned);  // first: before any captured state is read
-          for (size_t i = range.begin(); i != range.end(); ++i) {
-            if (cancel && cancel->load()) continue;
-            RunOne(requests[i], done_mu, on_done);
-          }
-          PARETONAS_TSAN_RELEASE(&g_joined);
-        },
-        tbb::simple_partitioner());
-  });
-  PARETONAS_TSAN_ACQUIRE(&g_joined);
+  // A batch is a stream that ends: each worker takes the next request when it is free.
+  std::atomic<std::size_t> next{0};
+  EvaluateStream(
+      [&]() -> std::optional<EvalRequest> {
+        const std::size_t i = next.fetch_add(1);
+        if (i >= requests.size()) return std::nullopt;
+        return requests[i];
+      },
+      on_done, cancel);
 }
 
 void WorkerPool::EvaluateStream(const std::function<std::optional<EvalRequest>()>& next,

@@ -21,21 +21,8 @@ holds_run() {
 }
 
 # A synthetic table over the whole NB201 space, so the test needs nothing outside the repo.
-"$bin" space enumerate --space nb201 >"$work/keys" || exit 1
-awk 'BEGIN { print "arch,acc,lat" } { printf "%s,%.3f,%.3f\n", $0, (NR * 7919 % 1000) / 10.0, 0.1 + (NR * 104729 % 977) / 100.0 }' \
-  "$work/keys" >"$work/table.csv"
-cat >"$work/exp.yaml" <<YAML
-name: crash
-seed: 5
-space: nb201
-objectives: [{metric: val_accuracy, goal: max}, {metric: latency_ms, goal: min}]
-search: {strategy: nsga2, population: 16}
-evaluator:
-  kind: table
-  workers: 2
-  table: {path: $work/table.csv, key_column: arch, accuracy_column: acc, latency_column: lat, simulated_cost_ms: 25}
-budget: {max_evals: 400}
-YAML
+source "$(dirname "$0")/table_fixture.sh"
+table_experiment "$bin" "$work" exp 5 16 2 25 400 || exit 1
 
 "$bin" search --config "$work/exp.yaml" --run-dir "$work/ref" -q >"$work/ref.log" 2>&1 || { cat "$work/ref.log"; exit 1; }
 

@@ -26,21 +26,9 @@ bad() { echo "FAIL: $1"; fail=1; }
 mpi=(timeout 300 mpirun --oversubscribe -np 3)
 [[ $(id -u) -eq 0 ]] && mpi+=(--allow-run-as-root)
 
-"$bin" space enumerate --space nb201 >"$work/keys" || exit 1
-awk 'BEGIN { print "arch,acc,lat" } { printf "%s,%.3f,%.3f\n", $0, (NR * 7919 % 1000) / 10.0, 0.1 + (NR * 104729 % 977) / 100.0 }' \
-  "$work/keys" >"$work/table.csv"
-cat >"$work/exp.yaml" <<YAML
-name: mpi
-seed: 11
-space: nb201
-objectives: [{metric: val_accuracy, goal: max}, {metric: latency_ms, goal: min}]
-search: {strategy: nsga2, population: 12}
-evaluator:
-  kind: table
-  workers: 1
-  table: {path: $work/table.csv, key_column: arch, accuracy_column: acc, latency_column: lat, simulated_cost_ms: 15}
-budget: {max_evals: 120}
-YAML
+source "$(dirname "$0")/table_fixture.sh"
+table_experiment "$bin" "$work" exp 11 12 1 15 120 || exit 1
+table_experiment "$bin" "$work" long 11 12 1 15 400 || exit 1
 same_run() {  # $1 $2: run directories; trials and front identical
   cmp -s "$1/trials.jsonl" "$2/trials.jsonl" && cmp -s "$1/front.csv" "$2/front.csv"
 }
@@ -63,7 +51,6 @@ same_run "$work/ref" "$work/m3" && ok "3 ranks give the single-process trials an
 same_run "$work/ref" "$work/part" && ok "search to 48 + resume to 120 under mpirun equals one run" || bad "MPI resume differs"
 
 # 3. A worker rank killed mid-run: the job stops with a clear message; resume without MPI.
-sed 's/max_evals: 120/max_evals: 400/' "$work/exp.yaml" >"$work/long.yaml"
 "$bin" search --config "$work/long.yaml" --run-dir "$work/ref_long" --set evaluator.workers=2 -q >/dev/null 2>&1 || bad "long reference failed"
 "${mpi[@]}" "$bin" search --config "$work/long.yaml" --run-dir "$work/k" -q >"$work/k.log" 2>&1 &
 job=$!
