@@ -57,6 +57,7 @@ void Init(int*, char***) {
 bool Active() { return false; }
 int Rank() { return 0; }
 int Size() { return 1; }
+int WorkerRanksOnThisNode() { return 1; }
 int Finish(int exit_code) { return exit_code; }
 int ServeWorker(const EngineFactory&) { return 1; }
 
@@ -105,6 +106,7 @@ int g_rank = 0;
 int g_size = 1;
 bool g_workers_quit = false;
 int g_in_flight = 0;  // requests sent to workers and not answered (rank 0, main thread only)
+int g_worker_ranks_here = 1;
 
 template <class T>
 std::string Pack(const T& value) {
@@ -247,12 +249,22 @@ void Init(int* argc, char*** argv) {
     g_initialized = false;
     g_size = 1;
     g_rank = 0;
+    return;
   }
+  // The ranks on this node (shared memory), and whether rank 0 is one of them.
+  MPI_Comm node;
+  MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, g_rank, MPI_INFO_NULL, &node);
+  int here = 1, lowest = 0;
+  MPI_Comm_size(node, &here);
+  MPI_Allreduce(&g_rank, &lowest, 1, MPI_INT, MPI_MIN, node);
+  MPI_Comm_free(&node);
+  g_worker_ranks_here = std::max(1, here - (lowest == 0 ? 1 : 0));
 }
 
 bool Active() { return g_initialized && g_size > 1; }
 int Rank() { return g_rank; }
 int Size() { return g_size; }
+int WorkerRanksOnThisNode() { return g_worker_ranks_here; }
 
 int Finish(int exit_code) {
   if (!g_initialized) return exit_code;
@@ -395,7 +407,8 @@ RemoteEvaluator::~RemoteEvaluator() = default;
 
 std::string RemoteEvaluator::Describe() const {
   return "MPI: " + std::to_string(g_size - 1) + " worker rank" + (g_size == 2 ? "" : "s") + ", " +
-         std::to_string(impl_->total_slots) + " slots (" + impl_->worker_describe + " on rank 1)";
+         std::to_string(impl_->total_slots) + " slot" + (impl_->total_slots == 1 ? "" : "s") + " (" +
+         impl_->worker_describe + " on rank 1)";
 }
 
 void RemoteEvaluator::EvaluateBatch(const std::vector<EvalRequest>& requests,

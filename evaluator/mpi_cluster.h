@@ -37,6 +37,9 @@ void Init(int* argc, char*** argv);
 bool Active();
 int Rank();
 int Size();
+/// How many worker ranks share this node's cores (rank 0 only searches, so it does not count);
+/// 1 when not under mpirun. `workers: auto` divides the node's cores among them.
+int WorkerRanksOnThisNode();
 /// Process exit on rank 0 (call once, last): workers that are idle are told to quit and MPI is
 /// finalized; when evaluations are still running on workers (a stop or an error mid-search) the
 /// whole job is aborted with `exit_code` instead, because their results are not wanted.

@@ -112,7 +112,8 @@ std::unique_ptr<Session> MakeSession(const ExperimentConfig& config, bool with_e
       s->cache = std::make_unique<evaluator::CachingEvaluator>(*inner, config.training.Signature());
       inner = s->cache.get();
     }
-    s->pool = std::make_unique<evaluator::WorkerPool>(*inner, config.ResolvedWorkers());
+    s->pool = std::make_unique<evaluator::WorkerPool>(
+        *inner, config.ResolvedWorkers(evaluator::mpi::WorkerRanksOnThisNode()));
     if (evaluator::mpi::Active()) return s;  // a worker rank: rank 0 applies the predictor
   }
   if (!config.latency_predictor.empty()) {

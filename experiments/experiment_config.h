@@ -35,7 +35,10 @@ struct ExperimentConfig {
   int generations = 0;                   ///< 0: no limit
 
   /// Workers after resolving "auto".
-  int ResolvedWorkers() const;
+  /// `workers`, or for auto: one per core this process may run on (its affinity mask: taskset,
+  /// cpusets and mpirun's binding count), and, when it may run on all of them, its share when
+  /// `share` processes evaluate on this machine (MPI worker ranks on one node); 8 on a GPU.
+  int ResolvedWorkers(int share = 1) const;
   /// The config with every default filled in, as YAML (what `validate` prints and the run
   /// directory keeps).
   std::string ToYaml() const;
@@ -46,6 +49,9 @@ struct ExperimentConfig {
 /// Reads and validates an experiment file. `overrides` are "a.b.c=value" strings applied before
 /// validation (recorded in the resolved config). Throws InputError naming file, line, field,
 /// value, and what is allowed (or the closest valid key).
+/// CPUs this process may run on (sched_getaffinity), at least 1.
+int UsableCores();
+
 ExperimentConfig LoadExperiment(const std::string& path, const std::vector<std::string>& overrides);
 /// The same from YAML text (`file` names it in messages).
 ExperimentConfig ParseExperiment(const std::string& text, const std::string& file,

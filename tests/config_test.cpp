@@ -1,4 +1,7 @@
 #include <gtest/gtest.h>
+#include <sched.h>
+
+#include <thread>
 
 #include "experiments/experiment_config.h"
 #include "space/input_error.h"
@@ -88,6 +91,33 @@ TEST(ExperimentConfig, ShippedExperimentFilesAreValid) {
                         "cifar10.yaml", "nb201_table.yaml"}) {
     EXPECT_NO_THROW(LoadExperiment(testing::SourceDir() + "/experiments/" + f, {})) << f;
   }
+}
+
+// workers: auto counts the cores this process may run on (its affinity mask) and, when that is
+// the whole machine, divides them among `share` evaluating processes (MPI worker ranks on one
+// node); a pinned process (taskset, mpirun --bind-to core) keeps what it was given.
+TEST(ExperimentConfig, AutoWorkersFollowTheAffinityMaskAndTheShare) {
+  ExperimentConfig c;
+  c.workers = 3;
+  EXPECT_EQ(c.ResolvedWorkers(4), 3);  // explicit: as given
+  c.workers = 0;
+  const int online = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  cpu_set_t saved;
+  ASSERT_EQ(::sched_getaffinity(0, sizeof(saved), &saved), 0);
+  if (UsableCores() == online) {
+    EXPECT_EQ(c.ResolvedWorkers(), online);
+    EXPECT_EQ(c.ResolvedWorkers(2), std::max(1, online / 2));
+  }
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  int first = 0;
+  while (!CPU_ISSET(first, &saved)) ++first;
+  CPU_SET(first, &one);
+  ASSERT_EQ(::sched_setaffinity(0, sizeof(one), &one), 0);
+  EXPECT_EQ(UsableCores(), 1);
+  EXPECT_EQ(c.ResolvedWorkers(), 1);
+  EXPECT_EQ(c.ResolvedWorkers(2), 1);  // pinned: not divided again
+  ASSERT_EQ(::sched_setaffinity(0, sizeof(saved), &saved), 0);
 }
 
 }  // namespace

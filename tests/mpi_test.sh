@@ -43,6 +43,13 @@ grep -q "MPI: 2 worker ranks" "$work/m3.log" && ok "rank 0 names its 2 worker ra
 same_run "$work/ref" "$work/m3" && ok "3 ranks give the single-process trials and front ($(wc -l <"$work/m3/trials.jsonl") trials)" \
   || { bad "3-rank run differs from the single-process run"; diff <(head -c 2000 "$work/ref/trials.jsonl") <(head -c 2000 "$work/m3/trials.jsonl") | head; }
 
+# workers: auto divides a node's cores among the worker ranks on it (rank 0 only searches).
+table_experiment "$bin" "$work" auto 11 12 auto 1 24 || exit 1
+"${mpi[@]}" "$bin" search --config "$work/auto.yaml" --run-dir "$work/auto" -q >"$work/auto.log" 2>&1 || bad "auto workers run"
+share=$(( $(getconf _NPROCESSORS_ONLN) / 2 )); (( share < 1 )) && share=1
+[[ $(grep -cE "^  rank [12]: pid .*, $share workers?$" "$work/auto.log") -eq 2 ]] \
+  && ok "workers: auto gives each of the 2 worker ranks half the cores ($share)" || { bad "auto workers"; grep "rank" "$work/auto.log"; }
+
 # 2. Stopped by its budget under MPI, resumed under MPI with a larger one: same as one run.
 # (48 = 4 whole generations of 12; a budget that ends mid-generation tells a partial generation,
 # in a single process too, so its extension is a different search.)
