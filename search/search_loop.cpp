@@ -208,16 +208,15 @@ RunSummary RunSearch(const Problem& problem, const Strategy& strategy, SearchSta
         summary.message = "reached " + std::to_string(options.max_generations) + " generations";
         break;
       }
-      const std::int64_t remaining =
-          options.max_evals > 0 ? options.max_evals - static_cast<std::int64_t>(state.trials.size())
-                                : std::numeric_limits<int>::max();
-      if (remaining <= 0) {
+      if (options.max_evals > 0 && state.NumFinished() >= options.max_evals) {
         summary.termination = RunSummary::Termination::kMaxEvals;
         summary.message = "reached " + std::to_string(options.max_evals) + " evaluations";
         break;
       }
-      const int made = strategy.Ask(state, problem,
-                                    static_cast<int>(std::min<std::int64_t>(remaining, 1 << 30)));
+      // Always a whole generation, even when the budget ends inside it: its unevaluated rest
+      // stays pending, so that `resume --max-evals` with more continues exactly the search a
+      // larger budget would have run.
+      const int made = strategy.Ask(state, problem, 1 << 30);
       if (made == 0) {
         summary.termination = RunSummary::Termination::kSpaceExhausted;
         summary.message = "the space has no unevaluated architecture left";
@@ -240,6 +239,11 @@ RunSummary RunSearch(const Problem& problem, const Strategy& strategy, SearchSta
       }
       requests.push_back({t.id, t.key, t.hash, t.genotype, t.seed});
     }
+    const bool budget_cut =
+        options.max_evals > 0 &&
+        state.NumFinished() + static_cast<std::int64_t>(requests.size()) > options.max_evals;
+    if (budget_cut)
+      requests.resize(static_cast<std::size_t>(std::max<std::int64_t>(0, options.max_evals - state.NumFinished())));
 
     const int gen_size = static_cast<int>(state.pending.size());
     int gen_done = gen_size - static_cast<int>(requests.size());
@@ -285,7 +289,18 @@ RunSummary RunSearch(const Problem& problem, const Strategy& strategy, SearchSta
 
     const bool complete = std::all_of(state.pending.begin(), state.pending.end(),
                                       [&](std::int64_t id) { return state.trials[id].finished(); });
-    if (!complete) break;  // interrupted mid-generation; the journal keeps what finished
+    if (!complete) {
+      if (budget_cut && !stop_requested()) {
+        summary.termination = RunSummary::Termination::kMaxEvals;
+        summary.message = "reached " + std::to_string(options.max_evals) + " evaluations (" +
+                          std::to_string(std::count_if(state.pending.begin(), state.pending.end(),
+                                                       [&](std::int64_t id) { return !state.trials[id].finished(); })) +
+                          " of generation " + std::to_string(state.generation) +
+                          " left pending: `resume --max-evals` with more continues it)";
+        SaveCheckpoint(checkpoint, state);
+      }
+      break;  // interrupted or out of budget mid-generation; the journal keeps what finished
+    }
 
     strategy.Tell(state, problem);
     FixNormalisation(state, problem);

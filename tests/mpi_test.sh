@@ -51,11 +51,10 @@ share=$(( $(getconf _NPROCESSORS_ONLN) / 2 )); (( share < 1 )) && share=1
   && ok "workers: auto gives each of the 2 worker ranks half the cores ($share)" || { bad "auto workers"; grep "rank" "$work/auto.log"; }
 
 # 2. Stopped by its budget under MPI, resumed under MPI with a larger one: same as one run.
-# (48 = 4 whole generations of 12; a budget that ends mid-generation tells a partial generation,
-# in a single process too, so its extension is a different search.)
-"${mpi[@]}" "$bin" search --config "$work/exp.yaml" --run-dir "$work/part" --max-evals 48 -q >"$work/part.log" 2>&1 || bad "partial MPI search failed"
+# (50 ends inside generation 5 of 12: its other 10 stay pending for the resume.)
+"${mpi[@]}" "$bin" search --config "$work/exp.yaml" --run-dir "$work/part" --max-evals 50 -q >"$work/part.log" 2>&1 || bad "partial MPI search failed"
 "${mpi[@]}" "$bin" resume "$work/part" --max-evals 120 -q >>"$work/part.log" 2>&1 || bad "MPI resume failed"
-same_run "$work/ref" "$work/part" && ok "search to 48 + resume to 120 under mpirun equals one run" || bad "MPI resume differs"
+same_run "$work/ref" "$work/part" && ok "search to 50 + resume to 120 under mpirun equals one run" || bad "MPI resume differs"
 
 # 3. A worker rank killed mid-run: the job stops with a clear message; resume without MPI.
 "$bin" search --config "$work/long.yaml" --run-dir "$work/ref_long" --set evaluator.workers=2 -q >/dev/null 2>&1 || bad "long reference failed"

@@ -431,6 +431,35 @@ TEST(Resume, StoppingAtAnyPointThenResumingEqualsAnUninterruptedRun) {
   }
 }
 
+// A budget that ends inside a generation leaves the rest of that generation pending, so that
+// extending the budget (`resume --max-evals`) continues exactly the search a larger budget runs.
+TEST(Resume, ExtendingABudgetThatEndedMidGenerationEqualsTheLargerBudget) {
+  Toy toy;
+  for (const std::string variant : {"nsga2", "regularized_evolution", "random"}) {
+    StrategyOptions opt;
+    opt.name = variant;
+    opt.population = 10;
+    opt.sample_size = 3;
+    auto strategy = CreateStrategy(opt);
+    SearchState full = NewState(4);
+    Zdt1Evaluator ev_full;
+    RunToy(toy, *strategy, full, testing::TempDir("full"), 2, 57, ev_full);
+    for (int budget : {5, 23, 30}) {
+      const std::string dir = testing::TempDir("budget");
+      SearchState state = NewState(4);
+      Zdt1Evaluator ev;
+      const auto first = RunToy(toy, *strategy, state, dir, 2, budget, ev);
+      EXPECT_EQ(first.termination, RunSummary::Termination::kMaxEvals) << variant << " " << budget;
+      EXPECT_EQ(first.evaluations, budget);
+      SearchState resumed = LoadCheckpoint(dir + "/checkpoint.bin");
+      Zdt1Evaluator ev2;
+      const auto second = RunToy(toy, *strategy, resumed, dir, 2, 57, ev2);
+      EXPECT_EQ(second.evaluations, 57);
+      EXPECT_EQ(TrialSignature(resumed), TrialSignature(full)) << variant << " budget " << budget << " then 57";
+    }
+  }
+}
+
 TEST(RunFiles, CheckpointRoundTripsAndDamageIsReportedWithOffset) {
   Toy toy;
   SearchState state = NewState(1);
