@@ -63,9 +63,10 @@ int Drive(Session& session, search::SearchState& state, const RunPaths& paths, b
   std::cout << "paretonas: " << session.config.name << " | space " << session.space->name()
             << " (" << session.space->decisions().size() << " decisions) | "
             << session.strategy->options().name << " | " << session.batch().Describe() << "\n";
-  if (session.remote) session.remote->set_resume_command("paretonas resume " + paths.dir);
-  if (session.remote)
+  if (session.remote) {
+    session.remote->set_resume_command("paretonas resume " + paths.dir);
     for (const std::string& line : session.remote->worker_lines()) std::cout << "  " << line << "\n";
+  }
   std::cout.flush();
   search::RunOptions options;
   options.run_dir = paths.dir;

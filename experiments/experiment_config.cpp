@@ -91,23 +91,26 @@ std::string KnownMetricList() {
 
 }  // namespace
 
-int UsableCores() {
+namespace {
+int OnlineCores() {
   const unsigned hc = std::thread::hardware_concurrency();
-  const int online = hc == 0 ? 1 : static_cast<int>(hc);
+  return hc == 0 ? 1 : static_cast<int>(hc);
+}
+}  // namespace
+
+int UsableCores() {
   cpu_set_t set;
   CPU_ZERO(&set);
-  if (::sched_getaffinity(0, sizeof(set), &set) != 0) return online;
-  return std::max(1, std::min(online, CPU_COUNT(&set)));
+  if (::sched_getaffinity(0, sizeof(set), &set) != 0) return OnlineCores();
+  return std::max(1, std::min(OnlineCores(), CPU_COUNT(&set)));
 }
 
 int ExperimentConfig::ResolvedWorkers(int share) const {
   if (workers > 0) return workers;
-  const unsigned hc = std::thread::hardware_concurrency();
-  const int online = hc == 0 ? 1 : static_cast<int>(hc);
   int cores = UsableCores();
   // Not pinned (all the machine's cores usable): share them with the other evaluating
   // processes here. Pinned (taskset, a cpuset, mpirun's --bind-to): the launcher already did.
-  if (cores >= online) cores = std::max(1, cores / std::max(1, share));
+  if (cores >= OnlineCores()) cores = std::max(1, cores / std::max(1, share));
   // On a GPU, small candidates leave it idle: several trainers share it, each on its own
   // stream (8 measured 2.7x one on an H200; see bench/RESULTS.md), one core each.
   if (evaluator_kind == "train" && training.device == "cuda") return std::min(8, std::max(1, cores));

@@ -239,14 +239,13 @@ RunSummary RunSearch(const Problem& problem, const Strategy& strategy, SearchSta
       }
       requests.push_back({t.id, t.key, t.hash, t.genotype, t.seed});
     }
+    const int gen_size = static_cast<int>(state.pending.size());
+    int gen_done = gen_size - static_cast<int>(requests.size());  // finished before this batch
     const bool budget_cut =
         options.max_evals > 0 &&
         state.NumFinished() + static_cast<std::int64_t>(requests.size()) > options.max_evals;
     if (budget_cut)
       requests.resize(static_cast<std::size_t>(std::max<std::int64_t>(0, options.max_evals - state.NumFinished())));
-
-    const int gen_size = static_cast<int>(state.pending.size());
-    int gen_done = gen_size - static_cast<int>(requests.size());
     std::mutex mu;
     std::string io_error;
     auto on_done = [&](const evaluator::EvalResult& r) {
