@@ -570,6 +570,39 @@ TEST(Surrogate, PicksTheCandidatesItPredictsToImproveTheFront) {
   EXPECT_EQ(SelectBySurrogate(state, toy.problem, candidates, 3, 1.0, 7), picks);
 }
 
+TEST(Surrogate, FitsTheLogFormOnlyWhereItRanksHeldOutTrialsBetter) {
+  // Features: one-hot choices of 4 decisions with 4 options; a linear score s of them.
+  std::mt19937_64 rng(11);
+  std::vector<std::vector<double>> x;
+  std::vector<double> s;
+  std::normal_distribution<double> weight(0, 1);
+  std::vector<double> w(16);
+  for (double& v : w) v = weight(rng);
+  for (int i = 0; i < 80; ++i) {
+    std::vector<double> f(16, 0.0);
+    double score = 0;
+    for (int d = 0; d < 4; ++d) {
+      const int c = static_cast<int>(rng() % 4);
+      f[d * 4 + c] = 1;
+      score += w[d * 4 + c];
+    }
+    x.push_back(f);
+    s.push_back(score);
+  }
+  const double lo = *std::min_element(s.begin(), s.end()), hi = *std::max_element(s.begin(), s.end());
+  std::vector<double> linear, exponential;
+  for (double v : s) {
+    const double u = (v - lo) / (hi - lo);  // in [0, 1]
+    linear.push_back(u);
+    // log(v + 0.01) linear in the features, v in [0, 1]: crowded near 0 like accuracy is.
+    exponential.push_back(std::exp(std::log(0.01) + u * (std::log(1.01) - std::log(0.01))) - 0.01);
+  }
+  EXPECT_FALSE(PreferLogTarget(x, linear, 3));
+  EXPECT_TRUE(PreferLogTarget(x, exponential, 3));
+  // Too few trials to cross-validate: the plain form.
+  EXPECT_FALSE(PreferLogTarget({x.begin(), x.begin() + 9}, {exponential.begin(), exponential.begin() + 9}, 3));
+}
+
 TEST(Surrogate, AssistedNsga2FindsMoreOfTheToyFrontEarly) {
   Toy toy;
   int plain = 0, assisted = 0;
