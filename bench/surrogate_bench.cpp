@@ -1,8 +1,9 @@
 // How well the search's surrogates rank NAS-Bench-201 cells they have not seen: the ridge
 // ensemble of search/surrogate.cpp fit on n random cells, Kendall tau of its mean prediction
 // against the table on the rest (every 7th cell of the rest, mean of SPLITS splits), for the
-// accuracy and one latency column, with the target as it is, in the log form, with op-pair
-// features, and as the surrogate chooses (PreferLogTarget, 5-fold cross-validation).
+// accuracy and one latency column: ridge or Gaussian-process (kernel) regression, on the target as
+// it is or in log form, ridge with op-pair features, and as the surrogate chooses
+// (ChooseSurrogate, 5-fold cross-validation).
 // Usage: surrogate_bench CSV [LATENCY_COLUMN=pixel3_ms] [SPLITS=5]
 #include <algorithm>
 #include <cmath>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "evaluator/table_evaluator.h"
+#include "predictors/kernel_regression.h"
 #include "predictors/prediction_metrics.h"
 #include "predictors/ridge_ensemble.h"
 #include "search/surrogate.h"
@@ -52,14 +54,16 @@ int main(int argc, char** argv) {
   }
   const int sizes[] = {20, 50, 100, 300};
   std::printf("| target | model | n=20 | n=50 | n=100 | n=300 |\n|---|---|---|---|---|---|\n");
-  const char* names[] = {"plain (before)", "op pairs, plain", "log form", "chosen by CV (now)"};
+  const char* names[] = {"ridge, plain (session 3)", "ridge, op pairs, plain", "ridge, log form",
+                         "kernel (GP), plain", "kernel (GP), log form", "chosen by CV (now)"};
+  constexpr int kVariants = 6, kChosen = 5;
   for (int target = 0; target < 2; ++target) {
-    for (int variant = 0; variant < 4; ++variant) {
+    for (int variant = 0; variant < kVariants; ++variant) {
       std::printf("| %s | %s |", target == 0 ? "accuracy" : lat_col.c_str(), names[variant]);
-      std::vector<int> log_chosen;
+      std::vector<std::string> chosen_text;
       for (int n : sizes) {
         double tau = 0;
-        int chosen = 0;
+        int chosen_log = 0, chosen_kernel = 0;
         for (int s = 0; s < splits; ++s) {
           std::vector<size_t> idx(all.size());
           std::iota(idx.begin(), idx.end(), 0);
@@ -73,25 +77,29 @@ int main(int argc, char** argv) {
           std::vector<double> v;
           const auto& x = variant == 1 ? pair : edge;
           for (int i = 0; i < n; ++i) xt.push_back(x[idx[i]]), v.push_back((value(idx[i]) - lo) / (hi - lo));
-          bool log = variant == 2;
-          if (variant == 3) log = search::PreferLogTarget(xt, v, static_cast<std::uint64_t>(s));
-          chosen += log;
+          bool log = variant == 2 || variant == 4, kernel = variant == 3 || variant == 4;
+          if (variant == kChosen) {
+            const search::SurrogateChoice c = search::ChooseSurrogate(xt, v, static_cast<std::uint64_t>(s));
+            log = c.log, kernel = c.kernel;
+          }
+          chosen_log += log, chosen_kernel += kernel;
           if (log)
             for (double& t : v) t = std::log(t + 0.01);
           predictors::RidgeEnsemble m;
-          m.Fit(xt, v, predictors::RidgeOptions{5, 1.0, static_cast<std::uint64_t>(s)});
+          predictors::KernelRegression k;
+          if (kernel) k.Fit(xt, v);
+          else m.Fit(xt, v, predictors::RidgeOptions{5, 1.0, static_cast<std::uint64_t>(s)});
           std::vector<double> pred, truth;
           for (size_t i = n; i < idx.size(); i += 7)  // tau is O(n^2)
-            pred.push_back(m.Predict(x[idx[i]]).first), truth.push_back(value(idx[i]));
+            pred.push_back(kernel ? k.Predict(x[idx[i]]).first : m.Predict(x[idx[i]]).first),
+                truth.push_back(value(idx[i]));
           tau += predictors::KendallTau(pred, truth);
         }
-        log_chosen.push_back(chosen);
+        chosen_text.push_back("kernel " + std::to_string(chosen_kernel) + ", log " + std::to_string(chosen_log));
         std::printf(" %.3f |", tau / splits);
       }
-      if (variant == 3) {
-        std::printf(" log form chosen in");
-        for (size_t k = 0; k < log_chosen.size(); ++k) std::printf(" %d/%d", log_chosen[k], splits);
-      }
+      if (variant == kChosen)
+        for (const std::string& t : chosen_text) std::printf(" %s of %d;", t.c_str(), splits);
       std::printf("\n");
     }
   }

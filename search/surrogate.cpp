@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "predictors/kernel_regression.h"
 #include "predictors/prediction_metrics.h"
 #include "predictors/ridge_ensemble.h"
 #include "search/pareto.h"
@@ -36,25 +37,43 @@ double EpsilonToFront(const Point& p, const std::vector<Point>& front) {
   return front.empty() ? 0.0 : worst;
 }
 
-// One objective's surrogate: a ridge ensemble on the normalised value `v` (minimisation form,
-// 0 = best seen, 1 = worst seen) or on log(v + kLogShift). The log form stretches the region
-// near the best value seen, where accuracy-like objectives crowd (NB201: most cells within a few
-// points of the best, a long tail of broken ones); an additive cost like latency fits better
-// as it is. Which one is chosen by cross-validation on the trials themselves.
+// The log form: log(v + kLogShift) of the normalised value v (minimisation form, 0 = best seen,
+// 1 = worst seen). It stretches the region near the best value seen, where accuracy-like
+// objectives crowd (NB201: most cells within a few points of the best, a long tail of broken
+// ones); an additive cost like latency fits better as it is.
 constexpr double kLogShift = 0.01;
+// The kernel model and the choice see at most the latest this many trials (its fit is cubic).
+constexpr size_t kKernelRows = 300;
 
+double Forward(bool log, double v) { return log ? std::log(std::max(v, 0.0) + kLogShift) : v; }
+double Inverse(bool log, double t) { return log ? std::exp(t) - kLogShift : t; }
+
+// One objective's surrogate, as ChooseSurrogate chose it.
 struct ObjectiveModel {
+  SurrogateChoice choice;
   predictors::RidgeEnsemble ridge;
-  bool log = false;
-  double Forward(double v) const { return log ? std::log(std::max(v, 0.0) + kLogShift) : v; }
-  double Inverse(double t) const { return log ? std::exp(t) - kLogShift : t; }
+  predictors::KernelRegression kernel;
+
+  void Fit(const std::vector<std::vector<double>>& x, const std::vector<double>& v,
+           std::uint64_t seed) {
+    std::vector<double> t;
+    for (double value : v) t.push_back(Forward(choice.log, value));
+    if (choice.kernel) {
+      const size_t skip = x.size() > kKernelRows ? x.size() - kKernelRows : 0;
+      kernel.Fit({x.begin() + skip, x.end()}, {t.begin() + skip, t.end()});
+    } else {
+      ridge.Fit(x, t, predictors::RidgeOptions{5, 1.0, seed});
+    }
+  }
+  // Mean and spread in the transformed scale.
+  std::pair<double, double> Predict(const std::vector<double>& f) const {
+    return choice.kernel ? kernel.Predict(f) : ridge.Predict(f);
+  }
 };
 
-}  // namespace
-
 // Spearman correlation of 5-fold cross-validated predictions with the targets.
-double CrossValidatedRank(const std::vector<std::vector<double>>& x, const std::vector<double>& t,
-                          std::uint64_t seed) {
+double CrossValidatedRank(bool kernel, const std::vector<std::vector<double>>& x,
+                          const std::vector<double>& t, std::uint64_t seed) {
   constexpr size_t kFolds = 5;
   std::vector<double> pred(t.size());
   for (size_t fold = 0; fold < kFolds; ++fold) {
@@ -62,22 +81,37 @@ double CrossValidatedRank(const std::vector<std::vector<double>>& x, const std::
     std::vector<double> tf;
     for (size_t i = 0; i < t.size(); ++i)
       if (i % kFolds != fold) xf.push_back(x[i]), tf.push_back(t[i]);
-    predictors::RidgeEnsemble m;
-    m.Fit(xf, tf, predictors::RidgeOptions{1, 1.0, seed});
-    for (size_t i = fold; i < t.size(); i += kFolds) pred[i] = m.Predict(x[i]).first;
+    if (kernel) {
+      predictors::KernelRegression m;
+      m.Fit(xf, tf);
+      for (size_t i = fold; i < t.size(); i += kFolds) pred[i] = m.Predict(x[i]).first;
+    } else {
+      predictors::RidgeEnsemble m;
+      m.Fit(xf, tf, predictors::RidgeOptions{1, 1.0, seed});
+      for (size_t i = fold; i < t.size(); i += kFolds) pred[i] = m.Predict(x[i]).first;
+    }
   }
   return predictors::Spearman(pred, t);
 }
 
-bool PreferLogTarget(const std::vector<std::vector<double>>& x, const std::vector<double>& v,
-                     std::uint64_t seed) {
+}  // namespace
+
+SurrogateChoice ChooseSurrogate(const std::vector<std::vector<double>>& x,
+                                const std::vector<double>& v, std::uint64_t seed) {
   constexpr size_t kMinForChoice = 10;  // fewer trials: too few to cross-validate
-  if (x.size() < kMinForChoice) return false;
-  ObjectiveModel log_model;
-  log_model.log = true;
-  std::vector<double> logged;
-  for (double value : v) logged.push_back(log_model.Forward(value));
-  return CrossValidatedRank(x, logged, seed) > CrossValidatedRank(x, v, seed);
+  SurrogateChoice best;
+  if (x.size() < kMinForChoice) return best;
+  const size_t skip = x.size() > kKernelRows ? x.size() - kKernelRows : 0;
+  const std::vector<std::vector<double>> xs(x.begin() + skip, x.end());
+  double best_rank = -2;
+  for (bool kernel : {false, true})
+    for (bool log : {false, true}) {
+      std::vector<double> t;
+      for (size_t i = skip; i < v.size(); ++i) t.push_back(Forward(log, v[i]));
+      const double rank = CrossValidatedRank(kernel, xs, t, seed);
+      if (rank > best_rank + 1e-9) best_rank = rank, best = SurrogateChoice{kernel, log};
+    }
+  return best;
 }
 
 std::vector<std::size_t> SelectBySurrogate(const SearchState& state, const Problem& problem,
@@ -109,19 +143,19 @@ std::vector<std::size_t> SelectBySurrogate(const SearchState& state, const Probl
   std::vector<ObjectiveModel> models(m);
   for (size_t j = 0; j < m; ++j) {
     const std::uint64_t model_seed = seed * 1315423911ULL + j;
-    std::vector<double> target;
-    for (const Point& p : y) target.push_back((p[j] - lo[j]) / (hi[j] - lo[j]));
-    models[j].log = PreferLogTarget(x, target, model_seed);
-    for (double& t : target) t = models[j].Forward(t);
-    models[j].ridge.Fit(x, target, predictors::RidgeOptions{5, 1.0, model_seed});
+    std::vector<double> v;
+    for (const Point& p : y) v.push_back((p[j] - lo[j]) / (hi[j] - lo[j]));
+    models[j].choice = ChooseSurrogate(x, v, model_seed);
+    models[j].Fit(x, v, model_seed);
   }
   std::vector<Point> mean(candidates.size(), Point(m)), optimistic(candidates.size(), Point(m));
   for (size_t c = 0; c < candidates.size(); ++c) {
     const std::vector<double> f = SurrogateFeatures(*problem.space, candidates[c]);
     for (size_t j = 0; j < m; ++j) {
-      const auto [mu, sd] = models[j].ridge.Predict(f);
-      mean[c][j] = models[j].Inverse(mu);
-      optimistic[c][j] = models[j].Inverse(mu - kappa * sd);  // monotone: optimism survives
+      const auto [mu, sd] = models[j].Predict(f);
+      const bool log = models[j].choice.log;
+      mean[c][j] = Inverse(log, mu);
+      optimistic[c][j] = Inverse(log, mu - kappa * sd);  // monotone: optimism survives
     }
   }
   // The current front, normalised (feasible, complete trials).

@@ -14,18 +14,24 @@ namespace paretonas::search {
 /// whether the output is reachable.
 std::vector<double> SurrogateFeatures(const space::SearchSpace& space, const space::Genotype& g);
 
-/// Whether an objective's surrogate should fit log(v + 0.01) rather than v, where v is the
-/// objective normalised over the trials (minimisation form: 0 = best seen, 1 = worst): true
-/// when a ridge fit on `x` ranks held-out trials better that way (5-fold cross-validation,
-/// Spearman). The log form stretches the crowded region near the best value (accuracy on NB201:
-/// Kendall tau of the fit on 100 cells 0.53 -> 0.66); additive costs such as latency stay plain.
-/// False below 10 trials.
-bool PreferLogTarget(const std::vector<std::vector<double>>& x, const std::vector<double>& v,
-                     std::uint64_t seed);
+/// How one objective's surrogate is fit: a bootstrap ridge ensemble or Gaussian-process
+/// regression (RBF kernel, on the latest 300 trials), on the normalised value v (minimisation
+/// form: 0 = best seen, 1 = worst) or on log(v + 0.01), which stretches the crowded region near
+/// the best value.
+struct SurrogateChoice {
+  bool kernel = false;
+  bool log = false;
+};
 
-/// Picks `count` of `candidates` (indices, in pick order). One bootstrap ridge ensemble per
-/// objective is fitted on the complete trials (on the log form where PreferLogTarget says so); then, greedily, the candidate whose optimistic
-/// prediction (mean - kappa * spread, in minimisation form) adds the most hypervolume to the
+/// The combination whose 5-fold cross-validated predictions rank the (latest 300) trials best
+/// (Spearman; ties keep the simpler). On NB201, accuracy takes the kernel model in log form and
+/// latency the ridge as it is (bench/surrogate_bench). Ridge, plain below 10 trials.
+SurrogateChoice ChooseSurrogate(const std::vector<std::vector<double>>& x,
+                                const std::vector<double>& v, std::uint64_t seed);
+
+/// Picks `count` of `candidates` (indices, in pick order). One model per objective (as
+/// ChooseSurrogate says) is fitted on the complete trials; then, greedily, the candidate whose
+/// optimistic prediction (mean - kappa * spread, in minimisation form) adds the most hypervolume to the
 /// current front (normalised by the trials' ranges) is picked and its mean prediction joins the
 /// front, which spreads the picks. When no candidate adds hypervolume (or for 4+ objectives), the
 /// one closest to the front (smallest additive epsilon to become non-dominated) is picked.

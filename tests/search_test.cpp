@@ -21,6 +21,7 @@
 #include "search/run_files.h"
 #include "search/search_loop.h"
 #include "search/strategy.h"
+#include "predictors/kernel_regression.h"
 #include "search/surrogate.h"
 #include "space/search_space.h"
 #include "tests/test_paths.h"
@@ -570,24 +571,28 @@ TEST(Surrogate, PicksTheCandidatesItPredictsToImproveTheFront) {
   EXPECT_EQ(SelectBySurrogate(state, toy.problem, candidates, 3, 1.0, 7), picks);
 }
 
-TEST(Surrogate, FitsTheLogFormOnlyWhereItRanksHeldOutTrialsBetter) {
-  // Features: one-hot choices of 4 decisions with 4 options; a linear score s of them.
+TEST(Surrogate, ChoosesTheModelThatRanksHeldOutTrialsBest) {
+  // Features: one-hot choices of 10 decisions with 4 options (few repeats); a linear score s.
   std::mt19937_64 rng(11);
   std::vector<std::vector<double>> x;
-  std::vector<double> s;
+  std::vector<double> s, product;
   std::normal_distribution<double> weight(0, 1);
-  std::vector<double> w(16);
+  std::vector<double> w(40);
   for (double& v : w) v = weight(rng);
-  for (int i = 0; i < 80; ++i) {
-    std::vector<double> f(16, 0.0);
+  for (int i = 0; i < 120; ++i) {
+    std::vector<double> f(40, 0.0);
     double score = 0;
-    for (int d = 0; d < 4; ++d) {
+    int c0 = 0, c1 = 0;
+    for (int d = 0; d < 10; ++d) {
       const int c = static_cast<int>(rng() % 4);
       f[d * 4 + c] = 1;
       score += w[d * 4 + c];
+      if (d == 0) c0 = c;
+      if (d == 1) c1 = c;
     }
     x.push_back(f);
     s.push_back(score);
+    product.push_back((c0 % 2 == c1 % 2) ? 0.0 : 1.0);  // an interaction no linear fit sees
   }
   const double lo = *std::min_element(s.begin(), s.end()), hi = *std::max_element(s.begin(), s.end());
   std::vector<double> linear, exponential;
@@ -597,10 +602,33 @@ TEST(Surrogate, FitsTheLogFormOnlyWhereItRanksHeldOutTrialsBetter) {
     // log(v + 0.01) linear in the features, v in [0, 1]: crowded near 0 like accuracy is.
     exponential.push_back(std::exp(std::log(0.01) + u * (std::log(1.01) - std::log(0.01))) - 0.01);
   }
-  EXPECT_FALSE(PreferLogTarget(x, linear, 3));
-  EXPECT_TRUE(PreferLogTarget(x, exponential, 3));
-  // Too few trials to cross-validate: the plain form.
-  EXPECT_FALSE(PreferLogTarget({x.begin(), x.begin() + 9}, {exponential.begin(), exponential.begin() + 9}, 3));
+  const SurrogateChoice for_linear = ChooseSurrogate(x, linear, 3);
+  EXPECT_FALSE(for_linear.kernel);
+  EXPECT_FALSE(for_linear.log);
+  const SurrogateChoice for_exponential = ChooseSurrogate(x, exponential, 3);
+  EXPECT_FALSE(for_exponential.kernel);
+  EXPECT_TRUE(for_exponential.log);
+  EXPECT_TRUE(ChooseSurrogate(x, product, 3).kernel);
+  // Too few trials to cross-validate: the plain ridge.
+  const SurrogateChoice few =
+      ChooseSurrogate({x.begin(), x.begin() + 9}, {exponential.begin(), exponential.begin() + 9}, 3);
+  EXPECT_FALSE(few.kernel || few.log);
+}
+
+TEST(KernelRegression, InterpolatesWhatItSawAndIsUnsureFarAway) {
+  std::vector<std::vector<double>> x{{0, 0}, {1, 0}, {0, 1}, {1, 1}};
+  std::vector<double> y{0, 1, 1, 0};  // XOR: no linear model fits it
+  predictors::KernelRegression m;
+  m.Fit(x, y, predictors::KernelOptions{0.25, 1e-6});
+  for (size_t i = 0; i < x.size(); ++i) {
+    const auto [mu, sd] = m.Predict(x[i]);
+    EXPECT_NEAR(mu, y[i], 1e-3);
+    EXPECT_LT(sd, 0.01);
+  }
+  const auto [far_mu, far_sd] = m.Predict({10, 10});
+  EXPECT_NEAR(far_mu, 0.5, 1e-6);           // the mean of the targets
+  EXPECT_NEAR(far_sd, 0.5, 1e-6);           // the targets' standard deviation
+  EXPECT_THROW(m.Fit({{0, 0}}, {1}), std::invalid_argument);
 }
 
 TEST(Surrogate, AssistedNsga2FindsMoreOfTheToyFrontEarly) {
