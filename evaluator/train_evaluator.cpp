@@ -92,7 +92,8 @@ constexpr int64_t kCudaLossEvery = 25;
 
 LoopResult TrainLoop(space::GraphNet& net, const torch::Tensor& x, const torch::Tensor& y,
                      const TrainOptions& o, int epochs, bool augment, at::Generator& gen,
-                     const torch::Device& device, CoreGate* gate) {
+                     const torch::Device& device, CoreGate* gate,
+                     const TrainProgress& progress = {}) {
   LoopResult r;
   auto params = net->parameters();
   if (params.empty()) return r;  // a network without parameters has nothing to train
@@ -156,6 +157,8 @@ LoopResult TrainLoop(space::GraphNet& net, const torch::Tensor& x, const torch::
     }
     r.loss = loss_value;
     r.steps = step + 1;
+    if (progress && ((step + 1) % std::max<int64_t>(1, total / 200) == 0 || step + 1 == total))
+      progress(static_cast<double>(step + 1) / static_cast<double>(total));
   }
   return r;
 }
@@ -332,7 +335,8 @@ EvalResult TrainEvaluator::Evaluate(const EvalRequest& request) {
 
 FinalTraining TrainFinal(const space::SearchSpace& space, const space::Genotype& genotype,
                          const DatasetOptions& data_options, TrainOptions train, int epochs,
-                         std::uint64_t seed, const std::string& weights_path) {
+                         std::uint64_t seed, const std::string& weights_path,
+                         const TrainProgress& progress) {
   FinalTraining f;
   const torch::Device device = ResolveDevice(train.device);
   UseDeterministicKernels(device);
@@ -347,7 +351,8 @@ FinalTraining TrainFinal(const space::SearchSpace& space, const space::Genotype&
   const auto t0 = Clock::now();
   const LoopResult loop = TrainLoop(net, PlaceForTraining(data.train_x, device, data_options.augment),
                                     PlaceForTraining(data.train_y, device, data_options.augment),
-                                    train, epochs, data_options.augment, gen, device, nullptr);
+                                    train, epochs, data_options.augment, gen, device, nullptr,
+                                    progress);
   f.train_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   if (!loop.ok) {
     f.failure = loop.failure;

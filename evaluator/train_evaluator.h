@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -71,10 +72,15 @@ struct FinalTraining {
   std::string weights_path;   ///< where the trained module was saved (torch::save)
 };
 
+/// Told the share of a training's steps done, in (0, 1], now and then (about 200 times per
+/// training), on the training thread.
+using TrainProgress = std::function<void(double)>;
+
 /// Retrains `genotype` on the full training set (validation included) for `epochs` and reports
 /// its test accuracy: the only use of the test set. Saves the weights to `weights_path`.
 FinalTraining TrainFinal(const space::SearchSpace& space, const space::Genotype& genotype,
                          const DatasetOptions& data, TrainOptions train, int epochs,
-                         std::uint64_t seed, const std::string& weights_path);
+                         std::uint64_t seed, const std::string& weights_path,
+                         const TrainProgress& progress = {});
 
 }  // namespace paretonas::evaluator

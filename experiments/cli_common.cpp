@@ -196,4 +196,12 @@ std::string FrontTable(const search::SearchState& state, const search::Problem& 
   return os.str();
 }
 
+std::string Duration(double s) {
+  const int t = static_cast<int>(std::lround(std::max(0.0, s)));
+  char buf[32];
+  if (t >= 3600) std::snprintf(buf, sizeof buf, "%dh%02dm", t / 3600, t / 60 % 60);
+  else std::snprintf(buf, sizeof buf, "%dm%02ds", t / 60, t % 60);
+  return buf;
+}
+
 }  // namespace paretonas::experiments

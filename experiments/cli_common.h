@@ -37,6 +37,9 @@ void RunCommand(const std::function<int()>& body);
 /// Prints "<verb>: not implemented yet" and sets exit code 3.
 void NotImplemented(const std::string& what);
 
+/// "12m05s" (or "1h05m") style durations for progress lines.
+std::string Duration(double seconds);
+
 /// Everything a search needs, built from a config.
 struct Session {
   ExperimentConfig config;

@@ -1,9 +1,14 @@
 // `paretonas export RUN (--front | --id N ...) --format json|dot|... --out DIR`.
+#include <chrono>
+#include <cmath>
+#include <cstdio>
 #include <iostream>
 #include <map>
 #include <mutex>
 #include <thread>
 #include <sstream>
+
+#include <unistd.h>
 
 #include "evaluator/train_evaluator.h"
 #include "experiments/cli_common.h"
@@ -27,6 +32,7 @@ struct ExportOptions {
   std::string device;  // "": the run's evaluator.device
   int batch_size = 0;  // 0: the run's training.batch_size
   int jobs = 1;        // members retrained at once (threads; on CUDA each on its own stream)
+  std::string augment;  // "": the run's dataset.augment; "on" | "off"
 };
 
 std::string GraphJson(const space::SearchSpace& sp, const space::Genotype& g) {
@@ -73,6 +79,8 @@ int RunExport(const ExportOptions& o) {
   // Retraining first: --jobs members at a time, each with its own generators (and CUDA stream),
   // so results do not depend on --jobs.
   std::map<std::int64_t, evaluator::FinalTraining> retrained;
+  evaluator::DatasetOptions data = config.dataset;
+  if (!o.augment.empty()) data.augment = o.augment == "on";
   if (o.train_epochs > 0) {
     if (config.evaluator_kind != "train")
       throw InputError("export --train-epochs: the run used a table evaluator; there is nothing to train");
@@ -81,12 +89,34 @@ int RunExport(const ExportOptions& o) {
     if (o.batch_size > 0) training.batch_size = o.batch_size;
     std::cout << "retraining " << ids.size() << " architecture(s) for " << o.train_epochs
               << " epochs on the full training set (" << training.device << ", batch "
-              << training.batch_size << ", " << std::min<std::size_t>(ids.size(), o.jobs)
-              << " at a time)...\n";
+              << training.batch_size << ", augmentation " << (data.augment ? "on" : "off") << ", "
+              << std::min<std::size_t>(ids.size(), o.jobs) << " at a time)...\n";
     std::cout.flush();
     std::mutex mu;
     std::size_t next = 0;
     std::string first_error;
+    // Progress line on stderr: architectures done (fractional) and an ETA from the rate so far.
+    std::map<std::int64_t, double> share;
+    const auto start = std::chrono::steady_clock::now();
+    auto last_print = start - std::chrono::hours(1);
+    double last_tenth = 0;
+    const bool tty = ::isatty(STDERR_FILENO);
+    auto report = [&](std::int64_t id, double done) {  // called with `mu` held
+      share[id] = done;
+      double total = 0;
+      for (const auto& kv : share) total += kv.second;
+      const auto now = std::chrono::steady_clock::now();
+      const double s = std::chrono::duration<double>(now - start).count();
+      const double tenth = std::floor(10 * total / ids.size());
+      if (tty ? now - last_print < std::chrono::seconds(1) : tenth <= last_tenth) return;
+      last_print = now;
+      last_tenth = tenth;
+      char done_text[32];
+      std::snprintf(done_text, sizeof done_text, "%.2f", total);
+      std::cerr << (tty ? "\r" : "") << "retraining " << done_text << "/" << ids.size()
+                << " architectures  eta " << Duration(total > 0 ? s / total * (ids.size() - total) : 0)
+                << "   " << (tty ? "" : "\n") << std::flush;
+    };
     auto work = [&] {
       while (true) {
         std::int64_t id;
@@ -98,16 +128,22 @@ int RunExport(const ExportOptions& o) {
         const search::Trial& t = state.trials[id];
         evaluator::FinalTraining f;
         try {
-          f = evaluator::TrainFinal(*session->space, t.genotype, config.dataset, training,
+          f = evaluator::TrainFinal(*session->space, t.genotype, data, training,
                                     o.train_epochs, t.seed,
-                                    o.out + "/arch_" + std::to_string(id) + ".weights.pt");
+                                    o.out + "/arch_" + std::to_string(id) + ".weights.pt",
+                                    [&, id](double done) {
+                                      std::lock_guard<std::mutex> lock(mu);
+                                      report(id, done);
+                                    });
         } catch (const std::exception& e) {
           f.ok = false;
           f.failure = e.what();
         }
         std::lock_guard<std::mutex> lock(mu);
+        report(id, 1.0);  // also for a network without parameters, which has no steps
         if (!f.ok && first_error.empty())
           first_error = "retraining #" + std::to_string(id) + " failed: " + f.failure;
+        if (f.ok && tty) std::cerr << "\n";
         if (f.ok)
           std::cout << "  #" << id << " test accuracy " << f.test_accuracy << "% (" << f.params
                     << " params, " << f.train_seconds << " s)\n" << std::flush;
@@ -175,7 +211,7 @@ int RunExport(const ExportOptions& o) {
       js << ",\n  \"final\": {\"epochs\": " << o.train_epochs << ", \"batch_size\": "
          << (o.batch_size > 0 ? o.batch_size : config.training.batch_size) << ", \"device\": "
          << search::JsonString(o.device.empty() ? config.training.device : o.device)
-         << ", \"test_accuracy\": "
+         << ", \"augment\": " << (data.augment ? "true" : "false") << ", \"test_accuracy\": "
          << search::JsonNumber(final.test_accuracy) << ", \"train_seconds\": "
          << search::JsonNumber(final.train_seconds) << ", \"weights\": " << search::JsonString(final.weights_path) << "}";
     }
@@ -205,6 +241,10 @@ void SetupExport(CLI::App& app) {
   sub->add_option("--jobs", o->jobs, "With --train-epochs: retrain this many at once (threads; on "
                                       "CUDA each on its own stream, sharing the GPU)")
       ->check(CLI::Range(1, 256))->capture_default_str();
+  sub->add_option("--augment", o->augment,
+                  "With --train-epochs: random flips and crops on or off (default: the run's "
+                  "dataset.augment)")
+      ->check(CLI::IsMember({"on", "off"}));
   sub->add_option("--device", o->device, "Retrain on this device (default: the run's evaluator.device)")
       ->check(CLI::IsMember({"cpu", "cuda"}));
   sub->callback([o] { RunCommand([o] { return RunExport(*o); }); });

@@ -126,15 +126,6 @@ std::string Fmt(double v, int digits = 4) {
   return buf;
 }
 
-/// "12m05s" style durations for progress lines.
-std::string Duration(double s) {
-  const int t = static_cast<int>(std::lround(std::max(0.0, s)));
-  char buf[32];
-  if (t >= 3600) std::snprintf(buf, sizeof buf, "%dh%02dm", t / 3600, t / 60 % 60);
-  else std::snprintf(buf, sizeof buf, "%dm%02ds", t / 60, t % 60);
-  return buf;
-}
-
 /// Random distinct architectures (by key) of the space.
 std::vector<space::Genotype> DistinctSample(const space::SearchSpace& sp, int n, std::uint64_t seed) {
   std::mt19937_64 rng(seed);

@@ -99,8 +99,14 @@ fi
 check "export with a bad format" 2 "$bin" export "$run" --front --format pickle --out "$work/exp"
 check "export with --train-epochs" 0 "$bin" export "$run" --id 0 --format json --out "$work/final" --train-epochs 1
 check "retrained json reports test accuracy" 0 grep -q '"test_accuracy"' "$work/final/arch_0.json"
+check "export --augment on overrides the run's dataset.augment" 0 "$bin" export "$run" --id 0 --format json --out "$work/aug" --train-epochs 1 --augment on
+contains "the retraining line says augmentation is on" "augmentation on"
+check "the json records the augmentation" 0 grep -q '"augment": true' "$work/aug/arch_0.json"
+check "export --augment with a bad value" 2 "$bin" export "$run" --id 0 --format json --out "$work/aug" --train-epochs 1 --augment maybe
 check "export --train-epochs of the front, 1 at a time" 0 "$bin" export "$run" --front --format json --out "$work/j1" --train-epochs 1
 check "the same with --jobs 3" 0 "$bin" export "$run" --front --format json --out "$work/j3" --train-epochs 1 --jobs 3
+contains "retraining shows progress with an ETA" "architectures  eta "
+contains "the progress line reaches every architecture" "retraining $(grep -c . "$run/front.csv" | awk '{print $1 - 1}').00/"
 check "--jobs gives the same test accuracies" 0 bash -c "diff <(grep -h test_accuracy '$work'/j1/*.json | sed 's/, \"train_seconds.*//') <(grep -h test_accuracy '$work'/j3/*.json | sed 's/, \"train_seconds.*//')"
 check "trained torchscript export" 0 "$bin" export "$run" --id 0 --format torchscript --out "$work/final" --train-epochs 1
 check "trained onnx export" $onnx_rc "$bin" export "$run" --id 0 --format onnx --out "$work/final" --train-epochs 1
