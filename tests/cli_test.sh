@@ -116,7 +116,8 @@ if have_onnx_py; then
 fi
 
 # The other spaces: depthwise convolutions, ReLU6, max pooling, residual chains.
-for sp in mobilenet "$src/experiments/spaces/tiny_hybrid.yaml" "$src/experiments/spaces/baseline_2conv.yaml"; do
+for sp in mobilenet "$src/experiments/spaces/tiny_hybrid.yaml" "$src/experiments/spaces/baseline_2conv.yaml" \
+    "$src/experiments/spaces/fmnist_cells.yaml"; do
   name=$(basename "$sp" .yaml)
   check "search on $name" 0 "$bin" search --config "$cfg" --run-dir "$work/$name" -q --max-evals 3 --set "space={name: $sp}" --set search.population=3 --set "constraints=[]"
   check "torchscript export on $name" 0 "$bin" export "$work/$name" --front --format torchscript --out "$work/$name/x"

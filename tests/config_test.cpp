@@ -88,7 +88,8 @@ TEST(ExperimentConfig, EveryBadValueGetsAMessageNamingFieldValueAndWhatIsAllowed
 
 TEST(ExperimentConfig, ShippedExperimentFilesAreValid) {
   for (const char* f : {"fashion_mnist_quick.yaml", "fashion_mnist.yaml", "fashion_mnist_gpu.yaml",
-                        "cifar10.yaml", "nb201_table.yaml"}) {
+                        "fashion_mnist_baseline.yaml", "fashion_mnist_downsampled.yaml",
+                        "fashion_mnist_baseline_augmented.yaml", "cifar10.yaml", "nb201_table.yaml"}) {
     EXPECT_NO_THROW(LoadExperiment(testing::SourceDir() + "/experiments/" + f, {})) << f;
   }
 }
