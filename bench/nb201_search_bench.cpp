@@ -3,7 +3,7 @@
 // Usage: nb201_search_bench CSV LATENCY_COLUMN [SEEDS] [STRATEGY ...]
 //   strategies: random, nsga2 (textbook: population 20, binary tournament, uniform crossover,
 //   per-edge mutation 1/6), nsga2_surrogate[:KAPPA[:POOL[:FRACTION]]] (surrogate-assisted
-//   offspring; defaults kappa 1, pool 20, fraction 0.5)
+//   offspring; defaults kappa 1, pool 20, fraction 0.75)
 #include <algorithm>
 #include <chrono>
 #include <cmath>
