@@ -2,7 +2,7 @@
 // within 300 and 1000 evaluations, over many seeds, for each strategy.
 // Usage: nb201_search_bench CSV LATENCY_COLUMN [SEEDS] [STRATEGY ...]
 //   strategies: random, nsga2 (textbook: population 20, binary tournament, uniform crossover,
-//   per-edge mutation 1/6), nsga2_surrogate[:KAPPA[:POOL[:FRACTION]]] (surrogate-assisted
+//   per-edge mutation 1/6), nsga2_surrogate[:KAPPA[:POOL[:FRACTION[:POPULATION]]]] (surrogate-assisted
 //   offspring; defaults kappa 1, pool 20, fraction 0.75)
 #include <algorithm>
 #include <chrono>
@@ -93,7 +93,7 @@ int main(int argc, char** argv) {
     opt.population = 20;
     opt.mutation_rate = 1.0 / 6;
     opt.name = name == "random" ? "random" : "nsga2";
-    if (name.rfind("nsga2_surrogate", 0) == 0) {  // nsga2_surrogate[:KAPPA[:POOL[:FRACTION]]]
+    if (name.rfind("nsga2_surrogate", 0) == 0) {  // nsga2_surrogate[:KAPPA[:POOL[:FRACTION[:POP]]]]
       opt.surrogate = true;
       const size_t a = name.find(':');
       if (a != std::string::npos) {
@@ -102,7 +102,11 @@ int main(int argc, char** argv) {
         if (b != std::string::npos) {
           opt.surrogate_pool = std::atoi(name.c_str() + b + 1);
           const size_t c = name.find(':', b + 1);
-          if (c != std::string::npos) opt.surrogate_fraction = std::atof(name.c_str() + c + 1);
+          if (c != std::string::npos) {
+            opt.surrogate_fraction = std::atof(name.c_str() + c + 1);
+            const size_t d = name.find(':', c + 1);
+            if (d != std::string::npos) opt.population = std::atoi(name.c_str() + d + 1);
+          }
         }
       }
     }
