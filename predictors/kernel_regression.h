@@ -27,7 +27,6 @@ class KernelRegression {
   /// Posterior mean and standard deviation at `x`.
   std::pair<double, double> Predict(const std::vector<double>& x) const;
   bool fitted() const { return !x_.empty(); }
-  double length2() const { return length2_; }
 
  private:
   double Kernel(const std::vector<double>& a, const std::vector<double>& b) const;

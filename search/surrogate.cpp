@@ -42,8 +42,10 @@ double EpsilonToFront(const Point& p, const std::vector<Point>& front) {
 // objectives crowd (NB201: most cells within a few points of the best, a long tail of broken
 // ones); an additive cost like latency fits better as it is.
 constexpr double kLogShift = 0.01;
-// The kernel model and the choice see at most the latest this many trials (its fit is cubic).
+// The kernel model and the choice see at most the latest this many trials (its fit is cubic):
+// rows from KernelStart(n) on.
 constexpr size_t kKernelRows = 300;
+size_t KernelStart(size_t n) { return n > kKernelRows ? n - kKernelRows : 0; }
 
 double Forward(bool log, double v) { return log ? std::log(std::max(v, 0.0) + kLogShift) : v; }
 double Inverse(bool log, double t) { return log ? std::exp(t) - kLogShift : t; }
@@ -59,7 +61,7 @@ struct ObjectiveModel {
     std::vector<double> t;
     for (double value : v) t.push_back(Forward(choice.log, value));
     if (choice.kernel) {
-      const size_t skip = x.size() > kKernelRows ? x.size() - kKernelRows : 0;
+      const size_t skip = KernelStart(x.size());
       kernel.Fit({x.begin() + skip, x.end()}, {t.begin() + skip, t.end()});
     } else {
       ridge.Fit(x, t, predictors::RidgeOptions{5, 1.0, seed});
@@ -101,7 +103,7 @@ SurrogateChoice ChooseSurrogate(const std::vector<std::vector<double>>& x,
   constexpr size_t kMinForChoice = 10;  // fewer trials: too few to cross-validate
   SurrogateChoice best;
   if (x.size() < kMinForChoice) return best;
-  const size_t skip = x.size() > kKernelRows ? x.size() - kKernelRows : 0;
+  const size_t skip = KernelStart(x.size());
   const std::vector<std::vector<double>> xs(x.begin() + skip, x.end());
   double best_rank = -2;
   for (bool kernel : {false, true})
