@@ -3,10 +3,13 @@
 # experiments/fashion_mnist.yaml and the mobilenet preset, calibrate on 200 random
 # architectures, then measure 200 fresh ones (another seed) and evaluate the model on them. The
 # noise floor: the fresh architectures measured a second time, compared with the first time.
-# Run on an idle machine. Usage: bench/latency_calibration.sh [BINARY] [OUT_DIR]
+# Run on an idle machine. ROUNDS: `--rounds` of every measurement (1: each architecture's
+# passes back to back, the engine's only way before session 5).
+# Usage: bench/latency_calibration.sh [BINARY] [OUT_DIR] [ROUNDS]
 set -euo pipefail
 bin=${1:-build/experiments/paretonas}
 out=${2:-$(mktemp -d)}
+rounds=${3:-5}
 mkdir -p "$out"
 compare() {  # compare A.csv B.csv: the same architectures measured twice
   paste -d, <(tail -n +2 "$1" | cut -d, -f2) <(tail -n +2 "$2" | cut -d, -f2) | awk -F, '
@@ -16,12 +19,12 @@ compare() {  # compare A.csv B.csv: the same architectures measured twice
 }
 for space in nb201 mobilenet; do
   if [[ $space == nb201 ]]; then sel=(--config experiments/fashion_mnist.yaml); else sel=(--space mobilenet); fi
-  echo "== $space (${sel[*]})"
+  echo "== $space (${sel[*]}, rounds $rounds)"
   start=$(date +%s)
-  "$bin" latency calibrate "${sel[@]}" --samples 200 --seed 0 --out "$out/$space.model" 2>/dev/null
+  "$bin" latency calibrate "${sel[@]}" --rounds "$rounds" --samples 200 --seed 0 --out "$out/$space.model" 2>/dev/null
   echo "calibrate: $(( $(date +%s) - start )) s"
-  "$bin" latency measure "${sel[@]}" --samples 200 --seed 1000 --out "$out/$space.fresh.csv" 2>/dev/null >/dev/null
-  "$bin" latency measure "${sel[@]}" --samples 200 --seed 1000 --out "$out/$space.fresh2.csv" 2>/dev/null >/dev/null
+  "$bin" latency measure "${sel[@]}" --rounds "$rounds" --samples 200 --seed 1000 --out "$out/$space.fresh.csv" 2>/dev/null >/dev/null
+  "$bin" latency measure "${sel[@]}" --rounds "$rounds" --samples 200 --seed 1000 --out "$out/$space.fresh2.csv" 2>/dev/null >/dev/null
   echo "model on 200 fresh architectures:"
   "$bin" latency eval --model "$out/$space.model" --data "$out/$space.fresh.csv" | grep -v "^plot"
   compare "$out/$space.fresh.csv" "$out/$space.fresh2.csv"

@@ -2,12 +2,17 @@
 #include "evaluator/measure.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <c10/core/Allocator.h>
 #include <c10/util/ThreadLocalDebugInfo.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <mutex>
+#include <string>
 #include <vector>
 
 #include "evaluator/mpi_cluster.h"
@@ -51,8 +56,19 @@ std::int64_t PeakForwardBytes(space::GraphNet& net, const torch::Tensor& x) {
   return counter->peak();
 }
 
+void SteadyAllocator() {
+#if defined(__GLIBC__)
+  static std::once_flag once;
+  std::call_once(once, [] {
+    ::mallopt(M_MMAP_THRESHOLD, 32 << 20);  // glibc's dynamic threshold ends here too
+    ::mallopt(M_TRIM_THRESHOLD, 256 << 20);
+  });
+#endif
+}
+
 Latency MeasureLatency(space::GraphNet& net, const space::InputSpec& input,
                        const LatencyOptions& o, const torch::Device& device) {
+  SteadyAllocator();
   torch::NoGradGuard no_grad;
   net->eval();
   const int saved_threads = at::get_num_threads();
@@ -98,8 +114,10 @@ torch::Device ResolveDevice(const std::string& name) {
   return torch::Device(torch::kCPU);
 }
 
-Latency MeasureOpLatency(const space::PlanEdge& edge, const LatencyOptions& options,
-                         const torch::Device& device) {
+namespace {
+
+/// A network of the one operation `edge` (weights from a fixed seed).
+space::GraphNet OneOpNet(const space::PlanEdge& edge) {
   space::NetworkPlan plan;
   plan.vertices = {edge.in, edge.out};
   plan.vertex_order = {0, 1};
@@ -109,29 +127,104 @@ Latency MeasureOpLatency(const space::PlanEdge& edge, const LatencyOptions& opti
   plan.input = 0, plan.output = 1;
   space::GraphNet net(plan, space::GraphNetOptions{});
   space::InitializeParameters(*net, at::make_generator<at::CPUGeneratorImpl>(0));
-  net->to(device);
-  return MeasureLatency(net, space::InputSpec{edge.in, 10}, options, device);
+  return net;
 }
 
-Latency MeasureArchLatency(const space::SearchSpace& space, const space::Genotype& g,
-                           const LatencyOptions& options, const torch::Device& device) {
+space::GraphNet ArchNet(const space::SearchSpace& space, const space::Genotype& g) {
   space::GraphNet net(space.Plan(g), space::GraphNetOptions{});
   space::InitializeParameters(*net, at::make_generator<at::CPUGeneratorImpl>(0));
-  net->to(device);
-  return MeasureLatency(net, space.input(), options, device);
+  return net;
 }
 
-Measured MeasureArchitecture(const space::SearchSpace& space, const space::Genotype& g,
-                             const MeasureOptions& o) {
-  const Latency l = MeasureArchLatency(space, g, LatencyOptions{o.threads, o.warmup, o.repeats},
-                                       ResolveDevice(o.device));
-  return {l.median_ms, l.iqr_ms};
+double Quantile(const std::vector<double>& sorted, double p) {
+  const double pos = p * static_cast<double>(sorted.size() - 1);
+  const size_t lo = static_cast<size_t>(std::floor(pos));
+  const size_t hi = std::min(lo + 1, sorted.size() - 1);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - static_cast<double>(lo));
 }
 
-Measured MeasureOperation(const space::PlanEdge& edge, const MeasureOptions& o) {
-  const Latency l = MeasureOpLatency(edge, LatencyOptions{o.threads, o.warmup, o.repeats},
-                                     ResolveDevice(o.device));
-  return {l.median_ms, l.iqr_ms};
+constexpr std::size_t kMaxNetsAtOnce = 256;
+constexpr std::int64_t kMaxWeightBytesAtOnce = std::int64_t{1} << 30;  // 1 GiB of parameters
+constexpr int kRewarm = 2;  // untimed passes when a network comes round again
+
+/// The interleaved timing of MeasureArchitectures: `make(i)` builds network i and its input shape.
+template <class Make>
+std::vector<Measured> MeasureInterleaved(std::size_t n, Make&& make, const MeasureOptions& o,
+                                         const MeasureProgress& progress) {
+  if (o.rounds < 1 || o.rounds > o.repeats)
+    throw InputError("latency measurement: rounds " + std::to_string(o.rounds) +
+                     " is not allowed: from 1 to the number of timed passes (repeats " +
+                     std::to_string(o.repeats) + ")");
+  const torch::Device device = ResolveDevice(o.device);
+  SteadyAllocator();
+  torch::NoGradGuard no_grad;
+  const int saved_threads = at::get_num_threads();
+  at::set_num_threads(o.threads);
+  struct Restore {
+    int threads;
+    ~Restore() { at::set_num_threads(threads); }
+  } restore{saved_threads};
+  const bool cuda = device.is_cuda();
+  std::vector<Measured> out(n);
+  const std::size_t visits = n * static_cast<std::size_t>(o.rounds);
+  std::size_t done = 0;
+  for (std::size_t begin = 0; begin < n;) {
+    // A chunk: up to 256 networks or 1 GiB of weights, whichever comes first (at least one).
+    std::vector<space::GraphNet> nets;
+    std::vector<torch::Tensor> inputs;
+    std::int64_t bytes = 0;
+    while (begin + nets.size() < n && nets.size() < kMaxNetsAtOnce && (nets.empty() || bytes < kMaxWeightBytesAtOnce)) {
+      auto [net, shape] = make(begin + nets.size());
+      for (const auto& p : net->parameters()) bytes += p.numel() * static_cast<std::int64_t>(p.element_size());
+      net->to(device);
+      net->eval();
+      nets.push_back(net);
+      inputs.push_back(torch::zeros({1, shape.c, shape.h, shape.w}).to(device));
+    }
+    std::vector<std::vector<double>> ms(nets.size());
+    for (int r = 0; r < o.rounds; ++r) {
+      const int passes = o.repeats / o.rounds + (r < o.repeats % o.rounds ? 1 : 0);
+      for (std::size_t k = 0; k < nets.size(); ++k) {
+        const std::size_t j = r % 2 == 0 ? k : nets.size() - 1 - k;  // alternate the direction
+        const int warm = r == 0 ? o.warmup : std::min(o.warmup, kRewarm);
+        for (int w = 0; w < warm; ++w) nets[j]->forward(inputs[j]);
+        if (cuda) torch::cuda::synchronize();
+        for (int p = 0; p < passes; ++p) {
+          const auto t0 = Clock::now();
+          nets[j]->forward(inputs[j]);
+          if (cuda) torch::cuda::synchronize();
+          ms[j].push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+        }
+        if (progress) progress(++done, visits);
+      }
+    }
+    for (std::size_t j = 0; j < nets.size(); ++j) {
+      std::sort(ms[j].begin(), ms[j].end());
+      out[begin + j] = {Quantile(ms[j], 0.5), Quantile(ms[j], 0.75) - Quantile(ms[j], 0.25)};
+    }
+    begin += nets.size();
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<Measured> MeasureArchitectures(const space::SearchSpace& space,
+                                           const std::vector<space::Genotype>& archs,
+                                           const MeasureOptions& options,
+                                           const MeasureProgress& progress) {
+  return MeasureInterleaved(
+      archs.size(),
+      [&](std::size_t i) { return std::make_pair(ArchNet(space, archs[i]), space.input().shape); },
+      options, progress);
+}
+
+std::vector<Measured> MeasureOperations(const std::vector<space::PlanEdge>& edges,
+                                        const MeasureOptions& options,
+                                        const MeasureProgress& progress) {
+  return MeasureInterleaved(
+      edges.size(), [&](std::size_t i) { return std::make_pair(OneOpNet(edges[i]), edges[i].in); },
+      options, progress);
 }
 
 }  // namespace paretonas::evaluator

@@ -24,6 +24,15 @@ struct Latency {
   std::int64_t peak_bytes = -1;
 };
 
+/// Makes the C allocator keep activation-sized blocks in its heap (glibc: a fixed 32 MiB mmap
+/// threshold and a 256 MiB trim threshold; elsewhere nothing). By default glibc serves blocks
+/// over its threshold with mmap, page-faulting them in on every pass, and raises that threshold
+/// only after the process has freed such a block: the same networks measured 11% slower in a
+/// fresh `latency measure` than inside `latency calibrate`, which had freed its per-op networks
+/// first (bench/RESULTS.md). Fixed thresholds time every process in the steady state a
+/// long-running one reaches. Process-wide and once; MeasureLatency and MeasureArchitectures call it.
+void SteadyAllocator();
+
 /// Times `repeats` forward passes of one zero image after `warmup` passes, in eval mode without
 /// autograd; on CUDA each pass is synchronised. Returns the median and the interquartile range,
 /// and the peak memory of one more pass (PeakForwardBytes).
@@ -38,15 +47,5 @@ std::int64_t PeakForwardBytes(space::GraphNet& net, const torch::Tensor& x);
 
 /// "cpu" or "cuda"; throws InputError when CUDA is asked for but not available.
 torch::Device ResolveDevice(const std::string& name);
-
-/// Batch-1 latency of one operation alone, at its shapes (a one-edge network; weights drawn
-/// from a fixed seed). The per-op lookup table of `paretonas latency calibrate`.
-Latency MeasureOpLatency(const space::PlanEdge& edge, const LatencyOptions& options,
-                         const torch::Device& device);
-
-/// Batch-1 latency of an architecture of `space` (untrained weights: latency does not depend
-/// on their values).
-Latency MeasureArchLatency(const space::SearchSpace& space, const space::Genotype& g,
-                           const LatencyOptions& options, const torch::Device& device);
 
 }  // namespace paretonas::evaluator

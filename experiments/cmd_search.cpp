@@ -44,11 +44,21 @@ void MeasureFrontIfPredicted(Session& session, search::SearchState& state, const
   mo.threads = c.training.latency_threads;
   mo.warmup = c.training.latency_warmup;
   mo.repeats = c.training.latency_repeats;
-  std::cout << "\nmeasuring the " << front.size() << " front members for real (predicted -> measured ms):\n";
+  mo.rounds = std::min(5, mo.repeats);  // interleaved, as `latency measure` does
+  std::vector<std::int64_t> ids;
+  std::vector<space::Genotype> archs;
   for (std::int64_t id : front) {
-    search::Trial& t = state.trials[static_cast<std::size_t>(id)];
+    const search::Trial& t = state.trials[static_cast<std::size_t>(id)];
     if (t.metrics.count("latency_ms")) continue;
-    const evaluator::Measured m = evaluator::MeasureArchitecture(*session.space, t.genotype, mo);
+    ids.push_back(id);
+    archs.push_back(t.genotype);
+  }
+  std::cout << "\nmeasuring the " << ids.size() << " front members for real (predicted -> measured ms):\n";
+  const auto measured = evaluator::MeasureArchitectures(*session.space, archs, mo);
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    const std::int64_t id = ids[i];
+    search::Trial& t = state.trials[static_cast<std::size_t>(id)];
+    const evaluator::Measured& m = measured[i];
     t.metrics["latency_ms"] = m.median_ms;
     t.metrics["latency_iqr_ms"] = m.iqr_ms;
     const auto p = t.metrics.find("predicted_latency_ms");

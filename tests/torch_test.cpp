@@ -10,6 +10,7 @@
 
 #include "evaluator/dataset.h"
 #include "evaluator/latency.h"
+#include "evaluator/measure.h"
 #include "evaluator/table_evaluator.h"
 #include "evaluator/train_evaluator.h"
 #include "evaluator/train_layout.h"
@@ -255,6 +256,56 @@ TEST(TrainEvaluator, ChannelsLastLearnsLikeNchwAndHandsBackNchwWeights) {
   EXPECT_EQ(conv->forward(in).suggest_memory_format(), torch::MemoryFormat::ChannelsLast);
   evaluator::UseLayout(*conv, torch::MemoryFormat::Contiguous);
   EXPECT_TRUE(conv->weight.is_contiguous());
+}
+
+TEST(Latency, InterleavedRoundsTimeEveryArchitectureAndKeepTheirOrder) {
+  const SearchSpace sp = SearchSpace::Load("mobilenet", {}, InputSpec{{1, 28, 28}, 10});
+  // The smallest and the largest network of the space: ~40x apart in MACs.
+  const std::vector<space::Genotype> archs = {
+      sp.ParseKey("w=0.5;s0=k3e1;s1=k3e1;s2=k3e1;s3=k3e1"),
+      sp.ParseKey("w=1;s0=k7e6,k7e6;s1=k7e6,k7e6,k7e6,k7e6;s2=k7e6,k7e6,k7e6,k7e6;s3=k7e6,k7e6,k7e6,k7e6")};
+  evaluator::MeasureOptions o;
+  o.warmup = 2, o.repeats = 7, o.rounds = 3;
+  std::vector<std::pair<std::size_t, std::size_t>> calls;
+  const auto m = evaluator::MeasureArchitectures(sp, archs, o, [&](std::size_t done, std::size_t total) {
+    calls.emplace_back(done, total);
+  });
+  ASSERT_EQ(m.size(), 2u);
+  ASSERT_EQ(calls.size(), 6u);  // every architecture visited once per round
+  EXPECT_EQ(calls.back(), std::make_pair(std::size_t{6}, std::size_t{6}));
+  EXPECT_GT(m[0].median_ms, 0);
+  EXPECT_GE(m[0].iqr_ms, 0);
+  EXPECT_GT(m[1].median_ms, 2 * m[0].median_ms) << "the large network must time slower";
+
+  // The per-op table's path: one network per operation, as many results as operations.
+  std::vector<space::PlanEdge> edges;
+  for (const auto& e : sp.Plan(archs[1]).edges)
+    if (e.op.kind != space::OpKind::kNone) edges.push_back(e);
+  const auto ops = evaluator::MeasureOperations(edges, o);
+  ASSERT_EQ(ops.size(), edges.size());
+  for (const auto& r : ops) EXPECT_GT(r.median_ms, 0);
+
+  // More architectures than one chunk holds (256): every one measured, in order of the input.
+  const SearchSpace tiny = SearchSpace::Load("nb201", {{"channels", "2"}, {"cells_per_stage", "1"}},
+                                             InputSpec{{1, 8, 8}, 10});
+  std::mt19937_64 rng(5);
+  std::vector<space::Genotype> many;
+  for (int i = 0; i < 300; ++i) many.push_back(tiny.Sample(rng));
+  evaluator::MeasureOptions quick;
+  quick.warmup = 0, quick.repeats = 3, quick.rounds = 3;
+  std::size_t visits = 0;
+  const auto all = evaluator::MeasureArchitectures(tiny, many, quick, [&](std::size_t done, std::size_t total) {
+    EXPECT_EQ(total, 900u);
+    visits = done;
+  });
+  ASSERT_EQ(all.size(), 300u);
+  EXPECT_EQ(visits, 900u);
+  for (const auto& r : all) EXPECT_GT(r.median_ms, 0);
+
+  o.rounds = 8;  // more rounds than timed passes
+  EXPECT_THROW(evaluator::MeasureArchitectures(sp, archs, o), InputError);
+  o.rounds = 0;
+  EXPECT_THROW(evaluator::MeasureArchitectures(sp, archs, o), InputError);
 }
 
 // Runs on a CUDA build with a GPU (each worker on its own CUDA stream); elsewhere it skips,
