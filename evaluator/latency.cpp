@@ -56,6 +56,16 @@ std::int64_t PeakForwardBytes(space::GraphNet& net, const torch::Tensor& x) {
   return counter->peak();
 }
 
+namespace {
+/// The p-quantile of sorted values, interpolated linearly.
+double Quantile(const std::vector<double>& sorted, double p) {
+  const double pos = p * static_cast<double>(sorted.size() - 1);
+  const size_t lo = static_cast<size_t>(std::floor(pos));
+  const size_t hi = std::min(lo + 1, sorted.size() - 1);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - static_cast<double>(lo));
+}
+}  // namespace
+
 void SteadyAllocator() {
 #if defined(__GLIBC__)
   static std::once_flag once;
@@ -90,13 +100,7 @@ Latency MeasureLatency(space::GraphNet& net, const space::InputSpec& input,
   }
   at::set_num_threads(saved_threads);
   std::sort(ms.begin(), ms.end());
-  auto q = [&](double p) {
-    const double pos = p * (ms.size() - 1);
-    const size_t lo = static_cast<size_t>(std::floor(pos));
-    const size_t hi = std::min(lo + 1, ms.size() - 1);
-    return ms[lo] + (ms[hi] - ms[lo]) * (pos - lo);
-  };
-  return {q(0.5), q(0.75) - q(0.25), peak};
+  return {Quantile(ms, 0.5), Quantile(ms, 0.75) - Quantile(ms, 0.25), peak};
 }
 
 torch::Device ResolveDevice(const std::string& name) {
@@ -136,13 +140,6 @@ space::GraphNet ArchNet(const space::SearchSpace& space, const space::Genotype& 
   return net;
 }
 
-double Quantile(const std::vector<double>& sorted, double p) {
-  const double pos = p * static_cast<double>(sorted.size() - 1);
-  const size_t lo = static_cast<size_t>(std::floor(pos));
-  const size_t hi = std::min(lo + 1, sorted.size() - 1);
-  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - static_cast<double>(lo));
-}
-
 constexpr std::size_t kMaxNetsAtOnce = 256;
 constexpr std::int64_t kMaxWeightBytesAtOnce = std::int64_t{1} << 30;  // 1 GiB of parameters
 constexpr int kRewarm = 2;  // untimed passes when a network comes round again
@@ -173,7 +170,8 @@ std::vector<Measured> MeasureInterleaved(std::size_t n, Make&& make, const Measu
     std::vector<space::GraphNet> nets;
     std::vector<torch::Tensor> inputs;
     std::int64_t bytes = 0;
-    while (begin + nets.size() < n && nets.size() < kMaxNetsAtOnce && (nets.empty() || bytes < kMaxWeightBytesAtOnce)) {
+    while (begin + nets.size() < n && nets.size() < kMaxNetsAtOnce &&
+           (nets.empty() || bytes < kMaxWeightBytesAtOnce)) {
       auto [net, shape] = make(begin + nets.size());
       for (const auto& p : net->parameters()) bytes += p.numel() * static_cast<std::int64_t>(p.element_size());
       net->to(device);
