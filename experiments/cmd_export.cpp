@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -33,7 +34,13 @@ struct ExportOptions {
   int batch_size = 0;  // 0: the run's training.batch_size
   int jobs = 1;        // members retrained at once (threads; on CUDA each on its own stream)
   std::string augment;  // "": the run's dataset.augment; "on" | "off"
+  std::int64_t seed = -1;  // retraining seed; -1: each trial's own seed
 };
+
+/// The seed a retraining of `t` uses: --seed, or the trial's own (what the search trained it with).
+std::uint64_t RetrainSeed(const ExportOptions& o, const search::Trial& t) {
+  return o.seed >= 0 ? static_cast<std::uint64_t>(o.seed) : t.seed;
+}
 
 std::string GraphJson(const space::SearchSpace& sp, const space::Genotype& g) {
   const space::NetworkPlan plan = sp.Plan(g);
@@ -129,7 +136,7 @@ int RunExport(const ExportOptions& o) {
         evaluator::FinalTraining f;
         try {
           f = evaluator::TrainFinal(*session->space, t.genotype, data, training,
-                                    o.train_epochs, t.seed,
+                                    o.train_epochs, RetrainSeed(o, t),
                                     o.out + "/arch_" + std::to_string(id) + ".weights.pt",
                                     [&, id](double done) {
                                       std::lock_guard<std::mutex> lock(mu);
@@ -211,7 +218,8 @@ int RunExport(const ExportOptions& o) {
       js << ",\n  \"final\": {\"epochs\": " << o.train_epochs << ", \"batch_size\": "
          << (o.batch_size > 0 ? o.batch_size : config.training.batch_size) << ", \"device\": "
          << search::JsonString(o.device.empty() ? config.training.device : o.device)
-         << ", \"augment\": " << (data.augment ? "true" : "false") << ", \"test_accuracy\": "
+         << ", \"augment\": " << (data.augment ? "true" : "false") << ", \"seed\": "
+         << RetrainSeed(o, t) << ", \"test_accuracy\": "
          << search::JsonNumber(final.test_accuracy) << ", \"train_seconds\": "
          << search::JsonNumber(final.train_seconds) << ", \"weights\": " << search::JsonString(final.weights_path) << "}";
     }
@@ -245,6 +253,10 @@ void SetupExport(CLI::App& app) {
                   "With --train-epochs: random flips and crops on or off (default: the run's "
                   "dataset.augment)")
       ->check(CLI::IsMember({"on", "off"}));
+  sub->add_option("--seed", o->seed,
+                  "With --train-epochs: retrain with this seed (weights, batch order, augmentation) "
+                  "instead of each trial's own, e.g. to see the spread between seeds")
+      ->check(CLI::Range(std::int64_t{0}, std::numeric_limits<std::int64_t>::max()));
   sub->add_option("--device", o->device, "Retrain on this device (default: the run's evaluator.device)")
       ->check(CLI::IsMember({"cpu", "cuda"}));
   sub->callback([o] { RunCommand([o] { return RunExport(*o); }); });

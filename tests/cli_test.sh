@@ -103,6 +103,18 @@ check "export --augment on overrides the run's dataset.augment" 0 "$bin" export 
 contains "the retraining line says augmentation is on" "augmentation on"
 check "the json records the augmentation" 0 grep -q '"augment": true' "$work/aug/arch_0.json"
 check "export --augment with a bad value" 2 "$bin" export "$run" --id 0 --format json --out "$work/aug" --train-epochs 1 --augment maybe
+# --seed: the front member with the most parameters (#0 of this run may be a cut cell, which
+# has nothing to train)
+sid=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "params") c = i; next } $c > m { m = $c; id = $1 } END { print id }' "$run/front.csv")
+check "export --seed retrains with another seed" 0 "$bin" export "$run" --id "$sid" --format json --out "$work/s7" --train-epochs 1 --seed 7
+check "the json records the retraining seed" 0 grep -q '"seed": 7, "test_accuracy"' "$work/s7/arch_$sid.json"
+check "the same --seed again" 0 "$bin" export "$run" --id "$sid" --format json --out "$work/s7b" --train-epochs 1 --seed 7
+check "gives the same test accuracy" 0 bash -c "diff <(grep -h test_accuracy '$work'/s7/arch_$sid.json | sed 's/, \"train_seconds.*//') <(grep -h test_accuracy '$work'/s7b/arch_$sid.json | sed 's/, \"train_seconds.*//')"
+check "and the same weights" 0 cmp -s "$work/s7/arch_$sid.weights.pt" "$work/s7b/arch_$sid.weights.pt"
+check "without --seed" 0 "$bin" export "$run" --id "$sid" --format json --out "$work/s0" --train-epochs 1
+check "the trial's own seed is used" 0 test "$(grep -o '"seed": [0-9]*' "$work/s0/arch_$sid.json" | sort -u | wc -l)" -eq 1
+check "which trains other weights than seed 7" 1 cmp -s "$work/s7/arch_$sid.weights.pt" "$work/s0/arch_$sid.weights.pt"
+check "a negative --seed" 2 "$bin" export "$run" --id 0 --format json --out "$work/s7" --train-epochs 1 --seed -3
 check "export --train-epochs of the front, 1 at a time" 0 "$bin" export "$run" --front --format json --out "$work/j1" --train-epochs 1
 check "the same with --jobs 3" 0 "$bin" export "$run" --front --format json --out "$work/j3" --train-epochs 1 --jobs 3
 contains "retraining shows progress with an ETA" "architectures  eta "
