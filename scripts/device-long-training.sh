@@ -6,7 +6,8 @@
 # everything else and run the test suite on the CPU cores. Needs runs/fmnist_ds and
 # runs/fmnist_ds_baseline (carried) and .device/ (source .device/on-device.sh first).
 # Writes $OUT/final.tgz (JSON exports with test accuracy, logs) and the build/test logs.
-# EPOCHS_B 0 skips recipe B; SKIP_TESTS=1 skips the build of the rest and the tests.
+# EPOCHS_B 0 skips recipe B; SKIP_TESTS=1 skips the build of the rest and the tests;
+# SEEDS="1 2 3" trains every model once per seed (`export --seed`), all at once.
 # Usage: bash scripts/device-long-training.sh [EPOCHS_A] [EPOCHS_B] [LIMIT_S] [IDS...]
 set -uo pipefail
 epochs_a=${1:-50}
@@ -30,13 +31,17 @@ cmake --build /tmp/build --target paretonas -j 16 >"$out/build.log" 2>&1 \
 bin=/tmp/build/experiments/paretonas
 step "training: A = augment on, $epochs_a epochs; B = augment off, $epochs_b epochs; ids ${ids[*]} + baseline"
 start=$(date +%s)
-train() {  # RECIPE AUGMENT EPOCHS
-  OMP_NUM_THREADS=1 timeout "$limit" "$bin" export runs/fmnist_ds --id "${ids[@]}" --format json \
-    --train-epochs "$3" --batch-size 256 --augment "$2" --device cuda --jobs "${#ids[@]}" \
-    --out "/tmp/final/$1_front" >"/tmp/final/$1_front.log" 2>&1 &
-  OMP_NUM_THREADS=1 timeout "$limit" "$bin" export runs/fmnist_ds_baseline --id 0 --format json \
-    --train-epochs "$3" --batch-size 256 --augment "$2" --device cuda \
-    --out "/tmp/final/$1_baseline" >"/tmp/final/$1_baseline.log" 2>&1 &
+train() {  # RECIPE AUGMENT EPOCHS: once per seed of $SEEDS (unset: each trial's own seed)
+  local seed tag extra
+  for seed in ${SEEDS:-trial}; do
+    if [ "$seed" = trial ]; then tag=$1 extra=(); else tag=$1_s$seed extra=(--seed "$seed"); fi
+    OMP_NUM_THREADS=1 timeout "$limit" "$bin" export runs/fmnist_ds --id "${ids[@]}" --format json \
+      --train-epochs "$3" --batch-size 256 --augment "$2" --device cuda --jobs "${#ids[@]}" "${extra[@]}" \
+      --out "/tmp/final/${tag}_front" >"/tmp/final/${tag}_front.log" 2>&1 &
+    OMP_NUM_THREADS=1 timeout "$limit" "$bin" export runs/fmnist_ds_baseline --id 0 --format json \
+      --train-epochs "$3" --batch-size 256 --augment "$2" --device cuda "${extra[@]}" \
+      --out "/tmp/final/${tag}_baseline" >"/tmp/final/${tag}_baseline.log" 2>&1 &
+  done
 }
 train A on "$epochs_a"
 [ "$epochs_b" -gt 0 ] && train B off "$epochs_b"
