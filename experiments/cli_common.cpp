@@ -7,6 +7,8 @@
 #include <iostream>
 #include <sstream>
 
+#include <unistd.h>
+
 #include "evaluator/table_evaluator.h"
 #include "evaluator/train_evaluator.h"
 #include "experiments/run_directory.h"
@@ -196,12 +198,34 @@ std::string FrontTable(const search::SearchState& state, const search::Problem& 
   return os.str();
 }
 
+namespace {
+/// "12m05s" (or "1h05m") style durations for progress lines.
 std::string Duration(double s) {
   const int t = static_cast<int>(std::lround(std::max(0.0, s)));
   char buf[32];
   if (t >= 3600) std::snprintf(buf, sizeof buf, "%dh%02dm", t / 3600, t / 60 % 60);
   else std::snprintf(buf, sizeof buf, "%dm%02ds", t / 60, t % 60);
   return buf;
+}
+}  // namespace
+
+ProgressLine::ProgressLine(bool newline_at_end)
+    : start_(std::chrono::steady_clock::now()),
+      last_print_(start_ - std::chrono::hours(1)),
+      tty_(::isatty(STDERR_FILENO) != 0),
+      newline_at_end_(newline_at_end) {}
+
+void ProgressLine::Update(double fraction, const std::function<std::string()>& text) {
+  const auto now = std::chrono::steady_clock::now();
+  const bool done = fraction >= 1;
+  const double tenth = std::floor(10 * fraction);
+  if (tty_ ? now - last_print_ < std::chrono::seconds(1) && !done : tenth <= last_tenth_) return;
+  last_print_ = now;
+  last_tenth_ = tenth;
+  const double s = std::chrono::duration<double>(now - start_).count();
+  std::cerr << (tty_ ? "\r" : "") << text() << "  eta "
+            << Duration(fraction > 0 ? s / fraction * (1 - fraction) : 0) << "   "
+            << (!tty_ || (done && newline_at_end_) ? "\n" : "") << std::flush;
 }
 
 }  // namespace paretonas::experiments

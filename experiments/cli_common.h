@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -37,8 +38,24 @@ void RunCommand(const std::function<int()>& body);
 /// Prints "<verb>: not implemented yet" and sets exit code 3.
 void NotImplemented(const std::string& what);
 
-/// "12m05s" (or "1h05m") style durations for progress lines.
-std::string Duration(double seconds);
+/// A progress line on stderr ending in an ETA from the rate so far: on a terminal redrawn in
+/// place at most once a second (and when the work is done), in a log a new line at each further
+/// tenth of the work. Not thread-safe: callers from several threads hold a lock.
+class ProgressLine {
+ public:
+  /// `newline_at_end`: on a terminal, end the line when the work is done (false where the
+  /// caller ends it itself).
+  explicit ProgressLine(bool newline_at_end = true);
+  /// `fraction` of the work done, in [0, 1]; `text()` is what to show before the ETA (called
+  /// only when the line is printed).
+  void Update(double fraction, const std::function<std::string()>& text);
+
+ private:
+  std::chrono::steady_clock::time_point start_, last_print_;
+  double last_tenth_ = 0;
+  bool tty_;
+  bool newline_at_end_;
+};
 
 /// Everything a search needs, built from a config.
 struct Session {

@@ -1,6 +1,4 @@
 // `paretonas export RUN (--front | --id N ...) --format json|dot|... --out DIR`.
-#include <chrono>
-#include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <limits>
@@ -102,27 +100,20 @@ int RunExport(const ExportOptions& o) {
     std::mutex mu;
     std::size_t next = 0;
     std::string first_error;
-    // Progress line on stderr: architectures done (fractional) and an ETA from the rate so far.
+    // Progress line on stderr: architectures done (fractional) and an ETA. On a terminal each
+    // finished architecture's stdout line ends it (below).
     std::map<std::int64_t, double> share;
-    const auto start = std::chrono::steady_clock::now();
-    auto last_print = start - std::chrono::hours(1);
-    double last_tenth = 0;
     const bool tty = ::isatty(STDERR_FILENO);
+    ProgressLine line(/*newline_at_end=*/false);
     auto report = [&](std::int64_t id, double done) {  // called with `mu` held
       share[id] = done;
       double total = 0;
       for (const auto& kv : share) total += kv.second;
-      const auto now = std::chrono::steady_clock::now();
-      const double s = std::chrono::duration<double>(now - start).count();
-      const double tenth = std::floor(10 * total / ids.size());
-      if (tty ? now - last_print < std::chrono::seconds(1) : tenth <= last_tenth) return;
-      last_print = now;
-      last_tenth = tenth;
-      char done_text[32];
-      std::snprintf(done_text, sizeof done_text, "%.2f", total);
-      std::cerr << (tty ? "\r" : "") << "retraining " << done_text << "/" << ids.size()
-                << " architectures  eta " << Duration(total > 0 ? s / total * (ids.size() - total) : 0)
-                << "   " << (tty ? "" : "\n") << std::flush;
+      line.Update(total / static_cast<double>(ids.size()), [&] {
+        char done_text[32];
+        std::snprintf(done_text, sizeof done_text, "%.2f", total);
+        return "retraining " + std::string(done_text) + "/" + std::to_string(ids.size()) + " architectures";
+      });
     };
     auto work = [&] {
       while (true) {

@@ -2,7 +2,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
@@ -154,23 +153,12 @@ evaluator::MeasureOptions Timing(evaluator::MeasureOptions m) {
   return m;
 }
 
-/// A progress line (ETA) on stderr for MeasureArchitectures/MeasureOperations: every second on
-/// a terminal, every 10% otherwise.
-evaluator::MeasureProgress ProgressLine(const char* what) {
-  const auto start = std::chrono::steady_clock::now();
-  const bool tty = ::isatty(STDERR_FILENO);
-  auto last_tenth = std::make_shared<std::size_t>(0);
-  auto last_print = std::make_shared<std::chrono::steady_clock::time_point>(start - std::chrono::hours(1));
-  return [=](std::size_t done, std::size_t total) {
-    const auto now = std::chrono::steady_clock::now();
-    const std::size_t tenth = 10 * done / total;
-    if (tty ? (now - *last_print < std::chrono::seconds(1) && done < total) : tenth <= *last_tenth) return;
-    *last_print = now;
-    *last_tenth = tenth;
-    const double s = std::chrono::duration<double>(now - start).count();
-    std::cerr << (tty ? "\r" : "") << what << " " << 100 * done / total << "%  eta "
-              << Duration(s / static_cast<double>(done) * static_cast<double>(total - done)) << "   "
-              << (tty && done < total ? "" : "\n") << std::flush;
+/// A progress line (percent done, ETA) on stderr for MeasureArchitectures/MeasureOperations.
+evaluator::MeasureProgress ProgressLineFor(const char* what) {
+  auto line = std::make_shared<ProgressLine>();
+  return [line, what](std::size_t done, std::size_t total) {
+    line->Update(static_cast<double>(done) / static_cast<double>(total),
+                 [&] { return std::string(what) + " " + std::to_string(100 * done / total) + "%"; });
   };
 }
 
@@ -226,14 +214,14 @@ int Calibrate(const LatencyOptions& o) {
   ops_csv << "op,latency_ms,latency_iqr_ms\n";  // op keys hold no comma
   std::vector<space::PlanEdge> edges;
   for (const auto& kv : configs) edges.push_back(kv.second);
-  const auto op_ms = evaluator::MeasureOperations(edges, Timing(o.measure), ProgressLine("operations"));
+  const auto op_ms = evaluator::MeasureOperations(edges, Timing(o.measure), ProgressLineFor("operations"));
   std::size_t k = 0;
   for (const auto& kv : configs) {
     const auto& m = op_ms[k++];
     table[kv.first] = m.median_ms;
     ops_csv << kv.first << "," << Fmt(m.median_ms, 6) << "," << Fmt(m.iqr_ms, 4) << "\n";
   }
-  const auto measured = evaluator::MeasureArchitectures(sp, archs, Timing(o.measure), ProgressLine("architectures"));
+  const auto measured = evaluator::MeasureArchitectures(sp, archs, Timing(o.measure), ProgressLineFor("architectures"));
   std::vector<double> ms;
   for (const auto& m : measured) ms.push_back(m.median_ms);
   search::WriteFileAtomic(o.out + ".csv", MeasurementsCsv(sp, archs, measured));
@@ -257,7 +245,7 @@ int Measure(const LatencyOptions& o) {
     std::vector<space::Genotype> archs;
     for (std::int64_t id : search::ParetoFront(run.state, run.session->problem))
       archs.push_back(run.state.trials[static_cast<std::size_t>(id)].genotype);
-    const auto measured = evaluator::MeasureArchitectures(sp, archs, Timing(o.measure), ProgressLine("front members"));
+    const auto measured = evaluator::MeasureArchitectures(sp, archs, Timing(o.measure), ProgressLineFor("front members"));
     search::WriteFileAtomic(o.out, MeasurementsCsv(sp, archs, measured));
     std::cout << "wrote " << o.out << ": the " << archs.size() << " front members of " << o.front_of
               << ", " << Describe(Timing(o.measure)) << "\n";
@@ -270,7 +258,7 @@ int Measure(const LatencyOptions& o) {
   } else {
     archs = DistinctSample(sp, o.samples, o.seed);
   }
-  const auto measured = evaluator::MeasureArchitectures(sp, archs, Timing(o.measure), ProgressLine("architectures"));
+  const auto measured = evaluator::MeasureArchitectures(sp, archs, Timing(o.measure), ProgressLineFor("architectures"));
   search::WriteFileAtomic(o.out, MeasurementsCsv(sp, archs, measured));
   std::cout << "wrote " << o.out << ": " << archs.size() << " architectures, " << Describe(Timing(o.measure)) << "\n";
   return kExitOk;

@@ -31,8 +31,8 @@ SurrogateChoice ChooseSurrogate(const std::vector<std::vector<double>>& x,
 
 /// Picks `count` of `candidates` (indices, in pick order). One model per objective (as
 /// ChooseSurrogate says) is fitted on the complete trials; then, greedily, the candidate whose
-/// optimistic prediction (mean - kappa * spread, in minimisation form) adds the most hypervolume to the
-/// current front (normalised by the trials' ranges) is picked and its mean prediction joins the
+/// optimistic prediction (mean - kappa * spread, in minimisation form) adds the most
+/// hypervolume to the current front (normalised by the trials' ranges) is picked and its mean prediction joins the
 /// front, which spreads the picks. When no candidate adds hypervolume (or for 4+ objectives), the
 /// one closest to the front (smallest additive epsilon to become non-dominated) is picked.
 /// Deterministic for a given state, candidates and `seed`.
