@@ -13,6 +13,7 @@
 #include <cmath>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "evaluator/mpi_cluster.h"
@@ -64,6 +65,26 @@ double Quantile(const std::vector<double>& sorted, double p) {
   const size_t hi = std::min(lo + 1, sorted.size() - 1);
   return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - static_cast<double>(lo));
 }
+
+/// Median and interquartile range of timings.
+std::pair<double, double> MedianAndIqr(std::vector<double> ms) {
+  std::sort(ms.begin(), ms.end());
+  return {Quantile(ms, 0.5), Quantile(ms, 0.75) - Quantile(ms, 0.25)};
+}
+
+/// `warm` untimed forward passes of `net` on `x`, then `timed` timed ones, whose milliseconds
+/// are appended to `ms` (on CUDA every pass is waited for).
+void TimePasses(space::GraphNet& net, const torch::Tensor& x, int warm, int timed, bool cuda,
+                std::vector<double>& ms) {
+  for (int i = 0; i < warm; ++i) net->forward(x);
+  if (cuda) torch::cuda::synchronize();
+  for (int i = 0; i < timed; ++i) {
+    const auto t0 = Clock::now();
+    net->forward(x);
+    if (cuda) torch::cuda::synchronize();
+    ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+  }
+}
 }  // namespace
 
 void SteadyAllocator() {
@@ -84,23 +105,13 @@ Latency MeasureLatency(space::GraphNet& net, const space::InputSpec& input,
   const int saved_threads = at::get_num_threads();
   at::set_num_threads(o.threads);
   auto x = torch::zeros({1, input.shape.c, input.shape.h, input.shape.w}).to(device);
-  const bool cuda = device.is_cuda();
-  auto sync = [&] {
-    if (cuda) torch::cuda::synchronize();
-  };
-  for (int i = 0; i < o.warmup; ++i) net->forward(x);
-  sync();
-  const std::int64_t peak = PeakForwardBytes(net, x);
   std::vector<double> ms;
-  for (int i = 0; i < o.repeats; ++i) {
-    const auto t0 = Clock::now();
-    net->forward(x);
-    sync();
-    ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
-  }
+  TimePasses(net, x, o.warmup, 0, device.is_cuda(), ms);
+  const std::int64_t peak = PeakForwardBytes(net, x);
+  TimePasses(net, x, 0, o.repeats, device.is_cuda(), ms);
   at::set_num_threads(saved_threads);
-  std::sort(ms.begin(), ms.end());
-  return {Quantile(ms, 0.5), Quantile(ms, 0.75) - Quantile(ms, 0.25), peak};
+  const auto [median, iqr] = MedianAndIqr(std::move(ms));
+  return {median, iqr, peak};
 }
 
 torch::Device ResolveDevice(const std::string& name) {
@@ -185,20 +196,13 @@ std::vector<Measured> MeasureInterleaved(std::size_t n, Make&& make, const Measu
       for (std::size_t k = 0; k < nets.size(); ++k) {
         const std::size_t j = r % 2 == 0 ? k : nets.size() - 1 - k;  // alternate the direction
         const int warm = r == 0 ? o.warmup : std::min(o.warmup, kRewarm);
-        for (int w = 0; w < warm; ++w) nets[j]->forward(inputs[j]);
-        if (cuda) torch::cuda::synchronize();
-        for (int p = 0; p < passes; ++p) {
-          const auto t0 = Clock::now();
-          nets[j]->forward(inputs[j]);
-          if (cuda) torch::cuda::synchronize();
-          ms[j].push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
-        }
+        TimePasses(nets[j], inputs[j], warm, passes, cuda, ms[j]);
         if (progress) progress(++done, visits);
       }
     }
     for (std::size_t j = 0; j < nets.size(); ++j) {
-      std::sort(ms[j].begin(), ms[j].end());
-      out[begin + j] = {Quantile(ms[j], 0.5), Quantile(ms[j], 0.75) - Quantile(ms[j], 0.25)};
+      const auto [median, iqr] = MedianAndIqr(std::move(ms[j]));
+      out[begin + j] = {median, iqr};
     }
     begin += nets.size();
   }
