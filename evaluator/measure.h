@@ -2,6 +2,7 @@
 // LibTorch-level functions they wrap).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <functional>
 #include <string>
@@ -20,6 +21,10 @@ struct MeasureOptions {
   /// each round visiting every architecture in turn (1: all of one architecture's passes at once).
   int rounds = 1;
 };
+
+/// The rounds `latency measure`/`calibrate` and a search's final-front measurement use unless
+/// told otherwise: 5, at most one per timed pass (bench/RESULTS.md § Latency predictor).
+inline int DefaultRounds(int repeats) { return std::min(5, repeats); }
 
 struct Measured {
   double median_ms = 0;

@@ -149,7 +149,7 @@ std::vector<space::Genotype> DistinctSample(const space::SearchSpace& sp, int n,
 /// fresh measurements, against 87.5-94.5% with each architecture timed back to back
 /// (bench/RESULTS.md § Latency predictor, on this machine).
 evaluator::MeasureOptions Timing(evaluator::MeasureOptions m) {
-  if (m.rounds == 0) m.rounds = std::min(5, m.repeats);
+  if (m.rounds == 0) m.rounds = evaluator::DefaultRounds(m.repeats);
   return m;
 }
 
@@ -190,6 +190,7 @@ void PrintModel(const predictors::LatencyModel& m, const std::string& path) {
 }
 
 int Calibrate(const LatencyOptions& o) {
+  const evaluator::MeasureOptions mo = Timing(o.measure);
   if (o.out.empty()) throw InputError("latency calibrate: --out MODEL is required");
   const predictors::SpaceRef ref = SpaceRefOf(o);
   const space::SearchSpace sp = ref.Load();
@@ -214,14 +215,14 @@ int Calibrate(const LatencyOptions& o) {
   ops_csv << "op,latency_ms,latency_iqr_ms\n";  // op keys hold no comma
   std::vector<space::PlanEdge> edges;
   for (const auto& kv : configs) edges.push_back(kv.second);
-  const auto op_ms = evaluator::MeasureOperations(edges, Timing(o.measure), ProgressLineFor("operations"));
+  const auto op_ms = evaluator::MeasureOperations(edges, mo, ProgressLineFor("operations"));
   std::size_t k = 0;
   for (const auto& kv : configs) {
     const auto& m = op_ms[k++];
     table[kv.first] = m.median_ms;
     ops_csv << kv.first << "," << Fmt(m.median_ms, 6) << "," << Fmt(m.iqr_ms, 4) << "\n";
   }
-  const auto measured = evaluator::MeasureArchitectures(sp, archs, Timing(o.measure), ProgressLineFor("architectures"));
+  const auto measured = evaluator::MeasureArchitectures(sp, archs, mo, ProgressLineFor("architectures"));
   std::vector<double> ms;
   for (const auto& m : measured) ms.push_back(m.median_ms);
   search::WriteFileAtomic(o.out + ".csv", MeasurementsCsv(sp, archs, measured));
@@ -229,7 +230,7 @@ int Calibrate(const LatencyOptions& o) {
   predictors::LatencyFitOptions fo;
   fo.lambda = o.lambda, fo.members = o.members, fo.seed = o.seed;
   auto model = predictors::LatencyModel::Fit(sp, ref, archs, ms, table, fo);
-  model.description = Describe(Timing(o.measure));
+  model.description = Describe(mo);
   model.Save(o.out);
   PrintModel(model, o.out);
   std::cout << "measurements: " << o.out << ".csv (architectures), " << o.out
@@ -238,6 +239,7 @@ int Calibrate(const LatencyOptions& o) {
 }
 
 int Measure(const LatencyOptions& o) {
+  const evaluator::MeasureOptions mo = Timing(o.measure);
   if (o.out.empty()) throw InputError("latency measure: --out CSV is required");
   if (!o.front_of.empty()) {  // the run's space and its current front
     const LoadedRun run = LoadRun(o.front_of);
@@ -245,10 +247,10 @@ int Measure(const LatencyOptions& o) {
     std::vector<space::Genotype> archs;
     for (std::int64_t id : search::ParetoFront(run.state, run.session->problem))
       archs.push_back(run.state.trials[static_cast<std::size_t>(id)].genotype);
-    const auto measured = evaluator::MeasureArchitectures(sp, archs, Timing(o.measure), ProgressLineFor("front members"));
+    const auto measured = evaluator::MeasureArchitectures(sp, archs, mo, ProgressLineFor("front members"));
     search::WriteFileAtomic(o.out, MeasurementsCsv(sp, archs, measured));
     std::cout << "wrote " << o.out << ": the " << archs.size() << " front members of " << o.front_of
-              << ", " << Describe(Timing(o.measure)) << "\n";
+              << ", " << Describe(mo) << "\n";
     return kExitOk;
   }
   const space::SearchSpace sp = SpaceRefOf(o).Load();
@@ -258,9 +260,9 @@ int Measure(const LatencyOptions& o) {
   } else {
     archs = DistinctSample(sp, o.samples, o.seed);
   }
-  const auto measured = evaluator::MeasureArchitectures(sp, archs, Timing(o.measure), ProgressLineFor("architectures"));
+  const auto measured = evaluator::MeasureArchitectures(sp, archs, mo, ProgressLineFor("architectures"));
   search::WriteFileAtomic(o.out, MeasurementsCsv(sp, archs, measured));
-  std::cout << "wrote " << o.out << ": " << archs.size() << " architectures, " << Describe(Timing(o.measure)) << "\n";
+  std::cout << "wrote " << o.out << ": " << archs.size() << " architectures, " << Describe(mo) << "\n";
   return kExitOk;
 }
 

@@ -44,7 +44,7 @@ void MeasureFrontIfPredicted(Session& session, search::SearchState& state, const
   mo.threads = c.training.latency_threads;
   mo.warmup = c.training.latency_warmup;
   mo.repeats = c.training.latency_repeats;
-  mo.rounds = std::min(5, mo.repeats);  // interleaved, as `latency measure` does
+  mo.rounds = evaluator::DefaultRounds(mo.repeats);  // interleaved, as `latency measure` does
   std::vector<std::int64_t> ids;
   std::vector<space::Genotype> archs;
   for (std::int64_t id : front) {
