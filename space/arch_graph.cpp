@@ -68,29 +68,45 @@ std::string ArchGraph::Validate() const {
   return "";
 }
 
-std::vector<bool> ArchGraph::LiveEdges() const {
-  const int n = num_vertices();
-  std::vector<char> fwd(n, 0), bwd(n, 0);
-  const std::vector<int> order = TopologicalOrder();
-  fwd[input_] = 1;
+void ArchGraph::Reachability(const std::vector<int>& order, std::vector<char>* fwd,
+                             std::vector<char>* bwd) const {
+  fwd->assign(num_vertices(), 0);
+  bwd->assign(num_vertices(), 0);
+  (*fwd)[input_] = 1;
   for (int v : order) {
-    if (!fwd[v]) continue;
+    if (!(*fwd)[v]) continue;
     for (auto [e, end] = boost::out_edges(v, g_); e != end; ++e)
-      if (g_[*e].op.kind != OpKind::kNone) fwd[boost::target(*e, g_)] = 1;
+      if (g_[*e].op.kind != OpKind::kNone) (*fwd)[boost::target(*e, g_)] = 1;
   }
-  bwd[output_] = 1;
+  (*bwd)[output_] = 1;
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
-    if (!bwd[*it]) continue;
+    if (!(*bwd)[*it]) continue;
     for (auto [e, end] = boost::in_edges(*it, g_); e != end; ++e)
-      if (g_[*e].op.kind != OpKind::kNone) bwd[boost::source(*e, g_)] = 1;
+      if (g_[*e].op.kind != OpKind::kNone) (*bwd)[boost::source(*e, g_)] = 1;
   }
-  std::vector<bool> live(next_edge_id_, false);
+}
+
+std::vector<bool> ArchGraph::EdgesIn(const std::vector<char>& fwd, const std::vector<char>& bwd,
+                                     bool need_input) const {
+  std::vector<bool> in(next_edge_id_, false);
   for (auto [e, end] = boost::edges(g_); e != end; ++e) {
     const auto& ep = g_[*e];
-    live[ep.id] = ep.op.kind != OpKind::kNone && fwd[boost::source(*e, g_)] &&
-                  bwd[boost::target(*e, g_)];
+    in[ep.id] = ep.op.kind != OpKind::kNone && bwd[boost::target(*e, g_)] &&
+                (!need_input || fwd[boost::source(*e, g_)]);
   }
-  return live;
+  return in;
+}
+
+std::vector<bool> ArchGraph::LiveEdges() const {
+  std::vector<char> fwd, bwd;
+  Reachability(TopologicalOrder(), &fwd, &bwd);
+  return EdgesIn(fwd, bwd, true);
+}
+
+std::vector<bool> ArchGraph::UsedEdges() const {
+  std::vector<char> fwd, bwd;
+  Reachability(TopologicalOrder(), &fwd, &bwd);
+  return EdgesIn(fwd, bwd, false);
 }
 
 bool ArchGraph::Connected() const {
@@ -98,8 +114,12 @@ bool ArchGraph::Connected() const {
   return std::find(live.begin(), live.end(), true) != live.end();
 }
 
-std::string ArchGraph::CanonicalHash() const {
-  const std::vector<bool> live = LiveEdges();
+std::string ArchGraph::CanonicalHash(EdgeSet set) const {
+  std::vector<bool> used = set == EdgeSet::kUsed ? UsedEdges() : LiveEdges();
+  if (set == EdgeSet::kAll) {
+    for (auto [e, end] = boost::edges(g_); e != end; ++e)
+      used[g_[*e].id] = g_[*e].op.kind != OpKind::kNone;
+  }
   const int n = num_vertices();
   std::vector<std::uint64_t> h(n, 0);
   std::vector<char> has(n, 0);
@@ -109,19 +129,33 @@ std::string ArchGraph::CanonicalHash() const {
     if (v == input_) continue;
     std::vector<std::uint64_t> terms;
     for (auto [e, end] = boost::in_edges(v, g_); e != end; ++e) {
-      if (!live[g_[*e].id]) continue;
+      if (!used[g_[*e].id]) continue;
       const int u = static_cast<int>(boost::source(*e, g_));
       terms.push_back(Mix(HashString(g_[*e].op.Label()), h[u]));
     }
-    if (terms.empty()) continue;
+    if (terms.empty()) {  // a zero tensor (read only by edges outside kLive)
+      h[v] = Mix(HashString("zero"), HashShape(g_[v].shape));
+      continue;
+    }
     std::sort(terms.begin(), terms.end());  // a sum is commutative
     std::uint64_t acc = HashShape(g_[v].shape);
     for (std::uint64_t t : terms) acc = Mix(acc, t);
     h[v] = acc;
     has[v] = 1;
   }
-  const std::uint64_t result =
-      has[output_] ? h[output_] : Mix(HashString("zero"), HashShape(g_[output_].shape));
+  std::uint64_t result = h[output_];  // the zero tensor's hash when nothing reaches it
+  if (set == EdgeSet::kAll) {
+    // Computed but never read (a dead end): executed all the same, so part of the identity.
+    std::vector<std::uint64_t> ends;
+    for (int v = 0; v < n; ++v) {
+      if (v == output_ || v == input_ || !has[v]) continue;
+      bool read = false;
+      for (auto [e, end] = boost::out_edges(v, g_); e != end && !read; ++e) read = used[g_[*e].id];
+      if (!read) ends.push_back(h[v]);
+    }
+    std::sort(ends.begin(), ends.end());
+    for (std::uint64_t t : ends) result = Mix(result, Mix(HashString("dead end"), t));
+  }
   char buf[17];
   std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(result));
   return buf;
@@ -131,8 +165,10 @@ NetworkPlan ArchGraph::Plan() const {
   NetworkPlan plan;
   plan.input = input_;
   plan.output = output_;
-  const std::vector<bool> live = LiveEdges();
   const std::vector<int> order = TopologicalOrder();
+  std::vector<char> fwd, bwd;
+  Reachability(order, &fwd, &bwd);
+  const std::vector<bool> live = EdgesIn(fwd, bwd, true), used = EdgesIn(fwd, bwd, false);
   std::vector<int> pos(num_vertices());
   for (size_t i = 0; i < order.size(); ++i) pos[order[i]] = static_cast<int>(i);
   plan.vertex_order = order;
@@ -146,6 +182,7 @@ NetworkPlan ArchGraph::Plan() const {
     pe.in = g_[pe.src].shape;
     pe.out = g_[pe.dst].shape;
     pe.live = live[pe.id];
+    pe.used = used[pe.id];
     plan.edges.push_back(pe);
   }
   std::stable_sort(plan.edges.begin(), plan.edges.end(), [&](const PlanEdge& a, const PlanEdge& b) {

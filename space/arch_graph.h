@@ -48,9 +48,14 @@ class ArchGraph {
   bool Connected() const;
   /// Per edge id: lies on an input->output path of non-`none` edges.
   std::vector<bool> LiveEdges() const;
-  /// Canonical hash (16 hex digits) of the function the graph computes: invariant to vertex
-  /// numbering and to edges that cannot reach the output or cannot be reached.
-  std::string CanonicalHash() const;
+  /// Per edge id: non-`none` and the output is reachable from its target through non-`none`
+  /// edges (PlanEdge::used).
+  std::vector<bool> UsedEdges() const;
+  /// Canonical hash (16 hex digits) of what the graph executes, invariant to vertex numbering.
+  /// kLive (default): the function it computes, edges that cannot reach the output or cannot be
+  /// reached ignored. kUsed: also the edges that compute on zero tensors for the output. kAll:
+  /// every non-`none` edge, dead ends included.
+  std::string CanonicalHash(EdgeSet set = EdgeSet::kLive) const;
   StaticCosts Costs() const;
   NetworkPlan Plan() const;
   /// Graphviz drawing; dead edges dashed and grey.
@@ -58,6 +63,12 @@ class ArchGraph {
 
  private:
   std::vector<int> TopologicalOrder() const;  // throws std::runtime_error on a cycle
+  /// Per vertex: reached from the input / reaches the output through non-`none` edges.
+  void Reachability(const std::vector<int>& order, std::vector<char>* fwd,
+                    std::vector<char>* bwd) const;
+  /// Per edge id: non-`none`, its target reaches the output and (need_input) its source is reached.
+  std::vector<bool> EdgesIn(const std::vector<char>& fwd, const std::vector<char>& bwd,
+                            bool need_input) const;
   Graph g_;
   int input_ = 0;
   int output_ = 0;

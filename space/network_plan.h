@@ -17,7 +17,16 @@ struct PlanEdge {
   TensorShape in;
   TensorShape out;
   bool live = true;  ///< on some input->output path of non-`none` edges
+  /// Its result reaches the output through non-`none` edges, whether or not the input reaches
+  /// it (then it computes on a zero tensor): what a runtime that drops unused results but does
+  /// not fold constants executes. live implies used.
+  bool used = true;
 };
+
+/// Which edges of a graph run, by the runtime's treatment of dead branches: kLive, only those on
+/// an input->output path (pruned: this engine's builder); kUsed, those whose result reaches the
+/// output (dead ends dropped, zero inputs computed on); kAll, every non-`none` edge as written.
+enum class EdgeSet { kLive, kUsed, kAll };
 
 /// Tensors (vertices) and operations (edges) in an order where every edge's source is computed
 /// before it runs. Each vertex is the sum of its incoming edges; a vertex with no live incoming

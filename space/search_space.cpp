@@ -737,8 +737,8 @@ ArchGraph SearchSpace::BuildGraph(const Genotype& g) const {
 }
 
 NetworkPlan SearchSpace::Plan(const Genotype& g) const { return BuildGraph(g).Plan(); }
-std::string SearchSpace::CanonicalHash(const Genotype& g) const {
-  return BuildGraph(g).CanonicalHash();
+std::string SearchSpace::CanonicalHash(const Genotype& g, EdgeSet set) const {
+  return BuildGraph(g).CanonicalHash(set);
 }
 StaticCosts SearchSpace::Costs(const Genotype& g) const { return BuildGraph(g).Costs(); }
 bool SearchSpace::Connected(const Genotype& g) const { return BuildGraph(g).Connected(); }
@@ -754,8 +754,12 @@ std::vector<float> SearchSpace::OneHot(const Genotype& g) const {
 }
 
 std::vector<bool> SearchSpace::LiveCellEdges(const Genotype& g) const {
-  std::vector<bool> live(cell_edges_.size(), false);
-  if (first_cell_decision_ < 0) return live;
+  return CellEdges(g, EdgeSet::kLive);
+}
+
+std::vector<bool> SearchSpace::CellEdges(const Genotype& g, EdgeSet set) const {
+  std::vector<bool> in_set(cell_edges_.size(), false);
+  if (first_cell_decision_ < 0) return in_set;
   auto active = [&](size_t k) { return cell_ops_[g[first_cell_decision_ + k]].kind != OpKind::kNone; };
   std::vector<char> fwd(cell_nodes_, 0), bwd(cell_nodes_, 0);
   fwd[0] = 1;
@@ -764,20 +768,28 @@ std::vector<bool> SearchSpace::LiveCellEdges(const Genotype& g) const {
   bwd[cell_nodes_ - 1] = 1;
   for (size_t k = cell_edges_.size(); k-- > 0;)
     if (active(k) && bwd[cell_edges_[k].second]) bwd[cell_edges_[k].first] = 1;
-  for (size_t k = 0; k < cell_edges_.size(); ++k)
-    live[k] = active(k) && fwd[cell_edges_[k].first] && bwd[cell_edges_[k].second];
-  return live;
+  for (size_t k = 0; k < cell_edges_.size(); ++k) {
+    const bool reaches_output = active(k) && bwd[cell_edges_[k].second];
+    in_set[k] = set == EdgeSet::kAll    ? active(k)
+                : set == EdgeSet::kUsed ? reaches_output
+                                        : reaches_output && fwd[cell_edges_[k].first];
+  }
+  return in_set;
 }
 
 std::vector<float> SearchSpace::GraphEncoding(const Genotype& g, bool pruned) const {
+  return GraphEncoding(g, pruned ? EdgeSet::kLive : EdgeSet::kAll);
+}
+
+std::vector<float> SearchSpace::GraphEncoding(const Genotype& g, EdgeSet set) const {
   std::vector<float> out;
   if (first_cell_decision_ >= 0) {
-    const std::vector<bool> live = LiveCellEdges(g);
+    const std::vector<bool> kept = CellEdges(g, set);
     std::vector<float> adj(static_cast<size_t>(cell_nodes_) * cell_nodes_, 0.0f);
     std::vector<float> ops;
     for (size_t k = 0; k < cell_edges_.size(); ++k) {
       const int op = g[first_cell_decision_ + k];
-      const bool keep = cell_ops_[op].kind != OpKind::kNone && (!pruned || live[k]);
+      const bool keep = kept[k];
       if (keep) adj[cell_edges_[k].first * cell_nodes_ + cell_edges_[k].second] = 1.0f;
       for (size_t o = 0; o < cell_ops_.size(); ++o)
         ops.push_back(keep && static_cast<int>(o) == op ? 1.0f : 0.0f);

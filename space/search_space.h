@@ -69,7 +69,8 @@ class SearchSpace {
 
   ArchGraph BuildGraph(const Genotype& g) const;
   NetworkPlan Plan(const Genotype& g) const;
-  std::string CanonicalHash(const Genotype& g) const;
+  /// See ArchGraph::CanonicalHash: which edges (EdgeSet) make the identity.
+  std::string CanonicalHash(const Genotype& g, EdgeSet set = EdgeSet::kLive) const;
   StaticCosts Costs(const Genotype& g) const;
   /// True when the input reaches the output through non-`none` operations.
   bool Connected(const Genotype& g) const;
@@ -82,8 +83,12 @@ class SearchSpace {
   /// from the cell input are zeroed. Chain part: per block slot, [active, kernel one-hot,
   /// expansion one-hot]; then the width one-hot.
   std::vector<float> GraphEncoding(const Genotype& g, bool pruned) const;
+  /// The same with the edges of `set` kept (kLive: pruned; kAll: raw).
+  std::vector<float> GraphEncoding(const Genotype& g, EdgeSet set) const;
   /// Per cell edge (decision order): on an input->output path of non-`none` ops inside the cell.
   std::vector<bool> LiveCellEdges(const Genotype& g) const;
+  /// Per cell edge (decision order): in `set` (see EdgeSet), judged inside the cell.
+  std::vector<bool> CellEdges(const Genotype& g, EdgeSet set) const;
 
  private:
   static SearchSpace LoadImpl(const std::string& name_or_path,

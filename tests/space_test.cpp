@@ -157,9 +157,11 @@ TEST(CanonicalHash, IgnoresEdgesThatCannotReachTheOutput) {
   EXPECT_NE(sp.CanonicalHash(sp.ParseKey(a)), sp.CanonicalHash(sp.ParseKey(c)));
 }
 
-// Brute-force canonical form of an NB201 cell: the live edges (on an input->output path of
-// non-none ops), minimised over the relabellings of nodes 1 and 2 that keep edges forward.
-std::string BruteForceCanonical(const std::vector<std::string>& ops /* 6 edges in key order */) {
+// Brute-force canonical form of an NB201 cell: the edges of `set` (kLive: on an input->output
+// path of non-none ops; kUsed: reaching the output; kAll: every non-none one), minimised over the
+// relabellings of nodes 1 and 2 that keep edges forward.
+std::string BruteForceCanonical(const std::vector<std::string>& ops /* 6 edges in key order */,
+                                EdgeSet set = EdgeSet::kLive) {
   const std::vector<std::pair<int, int>> edges{{0, 1}, {0, 2}, {1, 2}, {0, 3}, {1, 3}, {2, 3}};
   std::vector<bool> fwd(4, false), bwd(4, false);
   fwd[0] = true;
@@ -170,16 +172,19 @@ std::string BruteForceCanonical(const std::vector<std::string>& ops /* 6 edges i
   for (int pass = 0; pass < 4; ++pass)
     for (size_t e = 0; e < 6; ++e)
       if (ops[e] != "none" && bwd[edges[e].second]) bwd[edges[e].first] = true;
-  std::vector<std::tuple<int, int, std::string>> live;
-  for (size_t e = 0; e < 6; ++e)
-    if (ops[e] != "none" && fwd[edges[e].first] && bwd[edges[e].second])
-      live.emplace_back(edges[e].first, edges[e].second, ops[e]);
-  if (live.empty()) return "zero";
+  std::vector<std::tuple<int, int, std::string>> kept;
+  for (size_t e = 0; e < 6; ++e) {
+    const bool keep = ops[e] != "none" &&
+                      (set == EdgeSet::kAll || (bwd[edges[e].second] &&
+                                                (set == EdgeSet::kUsed || fwd[edges[e].first])));
+    if (keep) kept.emplace_back(edges[e].first, edges[e].second, ops[e]);
+  }
+  if (kept.empty()) return "zero";
   std::string best;
   for (const std::vector<int> perm : {std::vector<int>{0, 1, 2, 3}, std::vector<int>{0, 2, 1, 3}}) {
     std::vector<std::tuple<int, int, std::string>> mapped;
     bool forward = true;
-    for (const auto& [u, v, op] : live) {
+    for (const auto& [u, v, op] : kept) {
       mapped.emplace_back(perm[u], perm[v], op);
       forward &= perm[u] < perm[v];
     }
@@ -194,19 +199,54 @@ std::string BruteForceCanonical(const std::vector<std::string>& ops /* 6 edges i
 
 TEST(CanonicalHash, PartitionsNb201LikeBruteForceIsomorphism) {
   const SearchSpace sp = Nb201({{"channels", "4"}, {"cells_per_stage", "1"}});
-  std::map<std::string, std::string> hash_to_canon, canon_to_hash;
-  std::mt19937_64 rng(11);
-  for (int i = 0; i < 3000; ++i) {
-    const Genotype g = sp.Sample(rng);
-    std::vector<std::string> ops;
-    for (size_t d = 0; d < g.size(); ++d) ops.push_back(sp.decisions()[d].labels[g[d]]);
-    const std::string canon = BruteForceCanonical(ops), hash = sp.CanonicalHash(g);
-    auto [it1, new1] = hash_to_canon.emplace(hash, canon);
-    EXPECT_EQ(it1->second, canon) << "hash " << hash << " merges different functions";
-    auto [it2, new2] = canon_to_hash.emplace(canon, hash);
-    EXPECT_EQ(it2->second, hash) << "the same function got two hashes: " << sp.Key(g);
+  for (EdgeSet set : {EdgeSet::kLive, EdgeSet::kUsed, EdgeSet::kAll}) {
+    SCOPED_TRACE(static_cast<int>(set));
+    std::map<std::string, std::string> hash_to_canon, canon_to_hash;
+    std::mt19937_64 rng(11);
+    for (int i = 0; i < 3000; ++i) {
+      const Genotype g = sp.Sample(rng);
+      std::vector<std::string> ops;
+      for (size_t d = 0; d < g.size(); ++d) ops.push_back(sp.decisions()[d].labels[g[d]]);
+      const std::string canon = BruteForceCanonical(ops, set), hash = sp.CanonicalHash(g, set);
+      auto [it1, new1] = hash_to_canon.emplace(hash, canon);
+      EXPECT_EQ(it1->second, canon) << "hash " << hash << " merges different graphs";
+      auto [it2, new2] = canon_to_hash.emplace(canon, hash);
+      EXPECT_EQ(it2->second, hash) << "the same graph got two hashes: " << sp.Key(g);
+    }
+    // Fewer classes the more dead edges are ignored (3000 samples of 15,625 cells).
+    EXPECT_GT(hash_to_canon.size(), set == EdgeSet::kLive ? 1000u : 2000u);
   }
-  EXPECT_GT(hash_to_canon.size(), 1000u);
+}
+
+TEST(CanonicalHash, EdgeSetsKeepMoreOfTheDeadBranches) {
+  const SearchSpace sp = Nb201();
+  // Node 2 is never reached from the input, but 2->3 feeds the output: used, not live.
+  const Genotype c = sp.ParseKey("|nor_conv_3x3~0|+|none~0|none~1|+|nor_conv_3x3~0|skip_connect~1|nor_conv_3x3~2|");
+  const Genotype d = sp.ParseKey("|nor_conv_3x3~0|+|none~0|none~1|+|nor_conv_3x3~0|skip_connect~1|avg_pool_3x3~2|");
+  EXPECT_EQ(sp.CanonicalHash(c), sp.CanonicalHash(d));
+  EXPECT_NE(sp.CanonicalHash(c, EdgeSet::kUsed), sp.CanonicalHash(d, EdgeSet::kUsed));
+  EXPECT_NE(sp.CanonicalHash(c, EdgeSet::kAll), sp.CanonicalHash(d, EdgeSet::kAll));
+  // Node 1 feeds nothing: 0->1 is a dead end, run only by a runtime that keeps every edge.
+  const Genotype a = sp.ParseKey("|nor_conv_3x3~0|+|nor_conv_1x1~0|none~1|+|skip_connect~0|none~1|nor_conv_3x3~2|");
+  const Genotype b = sp.ParseKey("|avg_pool_3x3~0|+|nor_conv_1x1~0|none~1|+|skip_connect~0|none~1|nor_conv_3x3~2|");
+  EXPECT_EQ(sp.CanonicalHash(a, EdgeSet::kUsed), sp.CanonicalHash(b, EdgeSet::kUsed));
+  EXPECT_NE(sp.CanonicalHash(a, EdgeSet::kAll), sp.CanonicalHash(b, EdgeSet::kAll));
+  EXPECT_EQ(sp.CellEdges(c, EdgeSet::kLive), (std::vector<bool>{true, false, false, true, true, false}));
+  EXPECT_EQ(sp.CellEdges(c, EdgeSet::kUsed), (std::vector<bool>{true, false, false, true, true, true}));
+  EXPECT_EQ(sp.CellEdges(a, EdgeSet::kUsed), (std::vector<bool>{false, true, false, true, false, true}));
+  EXPECT_EQ(sp.CellEdges(a, EdgeSet::kAll), (std::vector<bool>{true, true, false, true, false, true}));
+  // The plan marks the same edges (every cell of the network repeats the genotype).
+  int used = 0, live = 0;
+  for (const PlanEdge& e : sp.Plan(c).edges) {
+    used += e.used;
+    live += e.live;
+    EXPECT_TRUE(!e.live || e.used);
+  }
+  EXPECT_GT(used, live);
+  // The used encoding keeps 2->3 of c; the pruned one drops it.
+  const auto enc_used = sp.GraphEncoding(c, EdgeSet::kUsed), enc_live = sp.GraphEncoding(c, EdgeSet::kLive);
+  EXPECT_EQ(enc_used[2 * 4 + 3], 1.0f);
+  EXPECT_EQ(enc_live[2 * 4 + 3], 0.0f);
 }
 
 TEST(Mobilenet, ResidualsAndCostsFollowTheBlocks) {
