@@ -121,7 +121,8 @@ void ForEachFeature(const space::SearchSpace& space, const space::Genotype& g, c
                     Emit&& emit) {
   const space::NetworkPlan plan = space.Plan(g);
   std::vector<int> live_inputs(plan.vertices.size(), 0);
-  double lut_raw = 0, lut_pruned = 0, macs = 0, macs_raw = 0, params = 0;
+  double lut_raw = 0, lut_used = 0, lut_pruned = 0, macs = 0, macs_used = 0, macs_raw = 0,
+         params = 0;
   bool any_live = false;
   std::string key;
   for (const space::PlanEdge& e : plan.edges) {
@@ -134,6 +135,12 @@ void ForEachFeature(const space::SearchSpace& space, const space::Genotype& g, c
     macs_raw += op_macs;
     key.assign("a:raw ").append(config);
     emit(key, 1.0);
+    if (e.used) {  // runtimes that drop unused results but compute on zero inputs
+      lut_used += ms;
+      macs_used += op_macs;
+      key.assign("a:used ").append(config);
+      emit(key, 1.0);
+    }
     if (e.live) {
       any_live = true;
       lut_pruned += ms;
@@ -152,20 +159,26 @@ void ForEachFeature(const space::SearchSpace& space, const space::Genotype& g, c
   }
   if (!table.empty()) {
     emit("a:table pruned", lut_pruned);
+    emit("a:table used", lut_used);
     emit("a:table raw", lut_raw);
   }
   emit("c:macs", macs);
+  emit("c:macs used", macs_used);
   emit("c:macs raw", macs_raw);
   emit("c:params", params);
   emit("c:connected", any_live ? 1.0 : 0.0);  // a cut cell leaves no edge on an input->output path
-  const std::vector<float> pruned = space.GraphEncoding(g, true), raw = space.GraphEncoding(g, false);
-  thread_local std::vector<std::string> pruned_names, raw_names;  // built once per thread
-  while (pruned_names.size() < pruned.size()) pruned_names.push_back("c:enc pruned " + std::to_string(pruned_names.size()));
-  while (raw_names.size() < raw.size()) raw_names.push_back("c:enc raw " + std::to_string(raw_names.size()));
-  for (std::size_t i = 0; i < pruned.size(); ++i)
-    if (pruned[i] != 0) emit(pruned_names[i], pruned[i]);
-  for (std::size_t i = 0; i < raw.size(); ++i)
-    if (raw[i] != 0) emit(raw_names[i], raw[i]);
+  // The graph encoding three ways: pruned, used, raw (space::EdgeSet).
+  constexpr space::EdgeSet kSets[] = {space::EdgeSet::kLive, space::EdgeSet::kUsed,
+                                      space::EdgeSet::kAll};
+  static const char* const kPrefix[] = {"c:enc pruned ", "c:enc used ", "c:enc raw "};
+  thread_local std::vector<std::string> names[3];  // built once per thread
+  for (int s = 0; s < 3; ++s) {
+    const std::vector<float> enc = space.GraphEncoding(g, kSets[s]);
+    while (names[s].size() < enc.size())
+      names[s].push_back(kPrefix[s] + std::to_string(names[s].size()));
+    for (std::size_t i = 0; i < enc.size(); ++i)
+      if (enc[i] != 0) emit(names[s][i], enc[i]);
+  }
 }
 
 }  // namespace
