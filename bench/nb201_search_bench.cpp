@@ -1,7 +1,8 @@
 // Search quality on the real NAS-Bench-201 table: share of the exact Pareto front's cells found
 // within 300 and 1000 evaluations, over many seeds, for each strategy.
 // Usage: nb201_search_bench CSV LATENCY_COLUMN [SEEDS] [STRATEGY ...]
-//   strategies: random, nsga2 (textbook: population 20, binary tournament, uniform crossover,
+//   strategies (each with an optional "+DEDUP" suffix: StrategyOptions::dedup, e.g. +key or
+//   +canonical_used; canonical hash by default): random, nsga2 (textbook: population 20, binary tournament, uniform crossover,
 //   per-edge mutation 1/6), nsga2_surrogate[:KAPPA[:POOL[:FRACTION[:POPULATION]]]] (surrogate-assisted
 //   offspring; defaults kappa 1, pool 20, fraction 0.75)
 #include <algorithm>
@@ -69,11 +70,13 @@ int main(int argc, char** argv) {
     key_hash[keys.back()] = sp.CanonicalHash(g);
   }
   const auto fronts = search::NonDominatedSort(pts);
-  std::set<std::string> front_keys, front_hashes;
+  std::set<std::string> front_keys, front_hashes, front_used, front_raw;
   std::vector<search::Point> front_pts;
   for (int i : fronts[0]) {
     front_keys.insert(keys[i]);
     front_hashes.insert(key_hash[keys[i]]);
+    front_used.insert(sp.CanonicalHash(all[i], space::EdgeSet::kUsed));
+    front_raw.insert(sp.CanonicalHash(all[i], space::EdgeSet::kAll));
     front_pts.push_back(pts[i]);
   }
   // Hypervolume reference: worst accuracy and latency over the table, plus 10% of the range.
@@ -82,14 +85,21 @@ int main(int argc, char** argv) {
     for (int k = 0; k < 2; ++k) lo[k] = std::min(lo[k], p[k]), hi[k] = std::max(hi[k], p[k]);
   const search::Point ref{hi[0] + 0.1 * (hi[0] - lo[0]), hi[1] + 0.1 * (hi[1] - lo[1])};
   const double hv_exact = search::Hypervolume(front_pts, ref);
-  std::printf("table %s, latency %s: exact front %zu cells (%zu distinct functions by canonical hash)\n",
-              csv.c_str(), lat_col.c_str(), front_keys.size(), front_hashes.size());
+  std::printf("table %s, latency %s: exact front %zu cells (%zu distinct functions by canonical "
+              "hash; %zu executed graphs with used edges, %zu with all)\n",
+              csv.c_str(), lat_col.c_str(), front_keys.size(), front_hashes.size(),
+              front_used.size(), front_raw.size());
 
   search::Problem problem;
   problem.space = &sp;
   problem.objectives = {{"val_accuracy", true}, {"latency_ms", false}};
-  for (const auto& name : strategies) {
+  for (const auto& full_name : strategies) {
     search::StrategyOptions opt;
+    std::string name = full_name;  // a "+DEDUP" suffix: StrategyOptions::dedup
+    if (const size_t plus = name.find('+'); plus != std::string::npos) {
+      opt.dedup = name.substr(plus + 1);
+      name.resize(plus);
+    }
     opt.population = 20;
     opt.mutation_rate = 1.0 / 6;
     opt.name = name == "random" ? "random" : "nsga2";
@@ -161,9 +171,9 @@ int main(int argc, char** argv) {
       const Stats s = Summarise(share[c]), f = Summarise(share_fn[c]), h = Summarise(hv_ratio[c]);
       std::printf("%-16s @%4d: front cells found %5.1f%% (sd %4.1f, min %4.1f, max %5.1f) | "
                   "front functions %5.1f%% | HV ratio %.4f (sd %.4f)\n",
-                  name.c_str(), c, s.mean, s.sd, s.min, s.max, f.mean, h.mean, h.sd);
+                  full_name.c_str(), c, s.mean, s.sd, s.min, s.max, f.mean, h.mean, h.sd);
     }
-    std::printf("%-16s %.2f s per 1000-evaluation run\n", name.c_str(), seconds / seeds);
+    std::printf("%-16s %.2f s per 1000-evaluation run\n", full_name.c_str(), seconds / seeds);
     std::fflush(stdout);
   }
   return 0;

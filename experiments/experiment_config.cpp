@@ -273,7 +273,7 @@ ExperimentConfig ParseExperimentImpl(const std::string& text, const std::string&
   if (const YAML::Node s = root["search"]) {
     CheckKeys(file, "search", s,
               {"strategy", "population", "batch", "crossover_prob", "mutation_rate",
-               "sample_size", "reject_disconnected", "max_tries", "sampler", "mutation",
+               "sample_size", "reject_disconnected", "max_tries", "dedup", "sampler", "mutation",
                "crossover", "surrogate", "surrogate_pool", "surrogate_kappa",
                "surrogate_fraction"});
     auto& o = c.search;
@@ -285,6 +285,7 @@ ExperimentConfig ParseExperimentImpl(const std::string& text, const std::string&
     if (s["sample_size"]) o.sample_size = AsInt(file, "search.sample_size", s["sample_size"]);
     if (s["reject_disconnected"]) o.reject_disconnected = AsBool(file, "search.reject_disconnected", s["reject_disconnected"]);
     if (s["max_tries"]) o.max_tries = AsInt(file, "search.max_tries", s["max_tries"]);
+    if (s["dedup"]) o.dedup = AsString(file, "search.dedup", s["dedup"]);
     if (s["sampler"]) o.sampler = AsString(file, "search.sampler", s["sampler"]);
     if (s["mutation"]) o.mutation = AsString(file, "search.mutation", s["mutation"]);
     if (s["crossover"]) o.crossover = AsString(file, "search.crossover", s["crossover"]);
@@ -440,6 +441,10 @@ std::string ExperimentConfig::ToYaml() const {
     y << YAML::Key << "sample_size" << YAML::Value << s.sample_size;
     y << YAML::Key << "reject_disconnected" << YAML::Value << s.reject_disconnected;
     y << YAML::Key << "max_tries" << YAML::Value << s.max_tries;
+    // Written only when not the default, so run directories made before the key existed keep
+    // their config hash (and resume).
+    if (s.dedup != search::StrategyOptions{}.dedup)
+      y << YAML::Key << "dedup" << YAML::Value << s.dedup;
     y << YAML::Key << "sampler" << YAML::Value << s.sampler;
     y << YAML::Key << "mutation" << YAML::Value << s.mutation;
     y << YAML::Key << "crossover" << YAML::Value << s.crossover;

@@ -44,7 +44,8 @@ std::string StrategyOptions::Validate() const {
       e << "search." << field << ": '" << value << "' is unknown; allowed:";
       for (size_t i = 0; i < allowed.size(); ++i) e << (i ? ", " : " ") << allowed[i];
     };
-    check("sampler", sampler, space::SamplerNames());
+    check("dedup", dedup, DedupNames());
+    if (e.str().empty()) check("sampler", sampler, space::SamplerNames());
     if (e.str().empty()) check("mutation", mutation, space::MutationNames());
     if (e.str().empty()) check("crossover", crossover, space::CrossoverNames());
   }
@@ -56,6 +57,11 @@ Strategy::Strategy(StrategyOptions options)
       sampler_(space::CreateSampler(options_.sampler)),
       mutation_(space::CreateMutation(options_.mutation)),
       crossover_(space::CreateCrossover(options_.crossover)) {}
+
+const std::vector<std::string>& DedupNames() {
+  static const std::vector<std::string> kNames{"canonical", "canonical_used", "canonical_raw", "key"};
+  return kNames;
+}
 
 const std::vector<std::string>& StrategyNames() {
   static const std::vector<std::string> kNames{"nsga2", "random", "regularized_evolution"};
@@ -72,14 +78,21 @@ int Strategy::Ask(SearchState& state, const Problem& problem, int max_new) const
   if (!state.pending.empty()) throw std::logic_error("Ask: the previous generation is pending");
   PrepareAsk(state, problem);
   std::mt19937_64 rng = state.Rng();
-  std::set<std::string> seen;
-  for (const Trial& t : state.trials) seen.insert(t.hash);
   const int want = std::min(max_new, BatchSize());
   const space::SearchSpace& sp = *problem.space;
+  // The duplicate identity (options().dedup); `hash`, the canonical hash, when that is it.
+  auto identity = [&](const space::Genotype& g, const std::string& hash) {
+    if (options_.dedup == "key") return sp.Key(g);
+    if (options_.dedup == "canonical_used") return sp.CanonicalHash(g, space::EdgeSet::kUsed);
+    if (options_.dedup == "canonical_raw") return sp.CanonicalHash(g, space::EdgeSet::kAll);
+    return hash;
+  };
+  std::set<std::string> seen;
+  for (const Trial& t : state.trials) seen.insert(identity(t.genotype, t.hash));
   auto admissible = [&](const space::Genotype& g, std::string* hash) {
     if (options_.reject_disconnected && !sp.Connected(g)) return false;
     *hash = sp.CanonicalHash(g);
-    return !seen.count(*hash);
+    return !seen.count(identity(g, *hash));
   };
   std::int64_t complete = 0;
   for (const Trial& t : state.trials) complete += t.state == TrialState::kComplete;
@@ -101,7 +114,7 @@ int Strategy::Ask(SearchState& state, const Problem& problem, int max_new) const
       ok = admissible(p.genotype, &hash);
     }
     if (!ok) break;  // the space looks exhausted
-    seen.insert(hash);
+    seen.insert(identity(p.genotype, hash));
     proposals.push_back(std::move(p));
     hashes.push_back(hash);
   }

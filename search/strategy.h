@@ -21,6 +21,14 @@ struct StrategyOptions {
   int sample_size = 5;          ///< regularized evolution: tournament sample
   bool reject_disconnected = false;  ///< never propose graphs whose output is unreachable
   int max_tries = 200;          ///< dedup attempts per proposal before falling back to sampling
+  /// What makes two proposals duplicates. "canonical" (default): the canonical hash, so one
+  /// function (same pruned graph, any dead edges or node numbering) is evaluated once.
+  /// "canonical_used" and "canonical_raw": the canonical hash of the graph a runtime that keeps
+  /// (some) dead branches executes (space::EdgeSet kUsed, kAll), for objectives measured on one:
+  /// NB201's pixel3 latencies of cells of one pruned function range 1-21 ms, depending on the
+  /// ops that compute on zero tensors for the output. "key": the architecture key (NB201
+  /// string), so every distinct string is evaluated, e.g. to re-sample a noisy objective.
+  std::string dedup = "canonical";
   std::string sampler = "uniform";        ///< space::SamplerNames()
   std::string mutation = "per_decision";  ///< space::MutationNames()
   std::string crossover = "uniform";      ///< space::CrossoverNames()
@@ -39,6 +47,9 @@ struct StrategyOptions {
   std::string Validate() const;
 };
 
+/// Values allowed for StrategyOptions::dedup.
+const std::vector<std::string>& DedupNames();
+
 /// Names known to CreateStrategy.
 const std::vector<std::string>& StrategyNames();
 
@@ -55,7 +66,7 @@ class Strategy {
   virtual ~Strategy() = default;
   const StrategyOptions& options() const { return options_; }
 
-  /// Proposes the next generation: up to `max_new` new, distinct (by canonical hash) trials,
+  /// Proposes the next generation: up to `max_new` new, distinct (by options().dedup) trials,
   /// appended to state.trials as kPending and listed in state.pending. Returns how many; 0 when
   /// the space is exhausted. Requires state.pending to be empty.
   int Ask(SearchState& state, const Problem& problem, int max_new) const;

@@ -12,15 +12,24 @@
 namespace paretonas::search {
 
 std::vector<double> SurrogateFeatures(const space::SearchSpace& space, const space::Genotype& g) {
-  const std::vector<float> pruned = space.GraphEncoding(g, true);
-  const std::vector<float> raw = space.GraphEncoding(g, false);
-  std::vector<double> f(pruned.begin(), pruned.end());
-  f.insert(f.end(), raw.begin(), raw.end());
+  std::vector<double> f;
+  for (space::EdgeSet set : {space::EdgeSet::kLive, space::EdgeSet::kUsed, space::EdgeSet::kAll}) {
+    const std::vector<float> enc = space.GraphEncoding(g, set);
+    f.insert(f.end(), enc.begin(), enc.end());
+  }
   // The output is reachable unless the cell is cut (a chain always passes its input on).
   const std::vector<bool> live = space.LiveCellEdges(g);
   const bool connected = live.empty() || std::find(live.begin(), live.end(), true) != live.end();
   f.push_back(connected ? 1.0 : 0.0);
   return f;
+}
+
+std::vector<double> ChosenFeatures(const std::vector<double>& f, bool pruned_only) {
+  if (!pruned_only) return f;
+  const size_t third = (f.size() - 1) / 3;  // pruned, used and raw encodings, connected
+  std::vector<double> out(f.begin(), f.begin() + static_cast<std::ptrdiff_t>(third));
+  out.push_back(f.back());
+  return out;
 }
 
 namespace {
@@ -56,8 +65,10 @@ struct ObjectiveModel {
   predictors::RidgeEnsemble ridge;
   predictors::KernelRegression kernel;
 
-  void Fit(const std::vector<std::vector<double>>& x, const std::vector<double>& v,
+  void Fit(const std::vector<std::vector<double>>& features, const std::vector<double>& v,
            std::uint64_t seed) {
+    std::vector<std::vector<double>> x;
+    for (const auto& f : features) x.push_back(ChosenFeatures(f, choice.pruned_only));
     std::vector<double> t;
     for (double value : v) t.push_back(Forward(choice.log, value));
     if (choice.kernel) {
@@ -68,7 +79,8 @@ struct ObjectiveModel {
     }
   }
   // Mean and spread in the transformed scale.
-  std::pair<double, double> Predict(const std::vector<double>& f) const {
+  std::pair<double, double> Predict(const std::vector<double>& features) const {
+    const std::vector<double> f = ChosenFeatures(features, choice.pruned_only);
     return choice.kernel ? kernel.Predict(f) : ridge.Predict(f);
   }
 };
@@ -104,15 +116,25 @@ SurrogateChoice ChooseSurrogate(const std::vector<std::vector<double>>& x,
   SurrogateChoice best;
   if (x.size() < kMinForChoice) return best;
   const size_t skip = KernelStart(x.size());
-  const std::vector<std::vector<double>> xs(x.begin() + skip, x.end());
+  bool raw_differs = false;
+  for (size_t i = skip; i < x.size() && !raw_differs; ++i) {
+    const size_t third = (x[i].size() - 1) / 3;
+    raw_differs = !std::equal(x[i].begin(), x[i].begin() + third, x[i].begin() + 2 * third);
+  }
   double best_rank = -2;
-  for (bool kernel : {false, true})
-    for (bool log : {false, true}) {
-      std::vector<double> t;
-      for (size_t i = skip; i < v.size(); ++i) t.push_back(Forward(log, v[i]));
-      const double rank = CrossValidatedRank(kernel, xs, t, seed);
-      if (rank > best_rank + 1e-9) best_rank = rank, best = SurrogateChoice{kernel, log};
-    }
+  for (bool pruned_only : {false, true}) {
+    if (pruned_only && !raw_differs) break;
+    std::vector<std::vector<double>> xs;
+    for (size_t i = skip; i < x.size(); ++i) xs.push_back(ChosenFeatures(x[i], pruned_only));
+    for (bool kernel : {false, true})
+      for (bool log : {false, true}) {
+        std::vector<double> t;
+        for (size_t i = skip; i < v.size(); ++i) t.push_back(Forward(log, v[i]));
+        const double rank = CrossValidatedRank(kernel, xs, t, seed);
+        if (rank > best_rank + 1e-9)
+          best_rank = rank, best = SurrogateChoice{kernel, log, pruned_only};
+      }
+  }
   return best;
 }
 

@@ -10,22 +10,30 @@
 
 namespace paretonas::search {
 
-/// What the surrogates see of an architecture: the pruned and the raw graph encodings and
-/// whether the output is reachable.
+/// What the surrogates see of an architecture: the graph encodings with the live, the used and
+/// all edges (space::EdgeSet) and whether the output is reachable.
 std::vector<double> SurrogateFeatures(const space::SearchSpace& space, const space::Genotype& g);
 
 /// How one objective's surrogate is fit: a bootstrap ridge ensemble or Gaussian-process
 /// regression (RBF kernel, on the latest 300 trials), on the normalised value v (minimisation
 /// form: 0 = best seen, 1 = worst) or on log(v + 0.01), which stretches the crowded region near
 /// the best value.
+/// The model may see only the pruned part of SurrogateFeatures: what a network computes decides
+/// its accuracy, while a latency may also pay for dead branches its runtime executes.
 struct SurrogateChoice {
   bool kernel = false;
   bool log = false;
+  bool pruned_only = false;
 };
+
+/// `f` (SurrogateFeatures) without its used and raw encodings when `pruned_only`.
+std::vector<double> ChosenFeatures(const std::vector<double>& f, bool pruned_only);
 
 /// The combination whose 5-fold cross-validated predictions rank the (latest 300) trials best
 /// (Spearman; ties keep the simpler). On NB201, accuracy takes the kernel model in log form and
-/// latency the ridge as it is (bench/surrogate_bench). Ridge, plain below 10 trials.
+/// latency the ridge as it is (bench/surrogate_bench). Pruned-only features are tried only where
+/// some trial's raw encoding differs from its pruned one. Ridge, plain, all features below 10
+/// trials.
 SurrogateChoice ChooseSurrogate(const std::vector<std::vector<double>>& x,
                                 const std::vector<double>& v, std::uint64_t seed);
 

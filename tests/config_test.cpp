@@ -41,6 +41,13 @@ TEST(ExperimentConfig, OverridesAreAppliedAndOnlyBudgetKeepsTheHash) {
   EXPECT_NE(other.Hash(), base.Hash());
   const auto changed = FlattenYaml(other.ToYaml());
   EXPECT_EQ(changed.at("search.population"), "12");
+  // dedup: the default is not written (older run directories keep their hash); another value
+  // is, changes the hash and survives the round trip through the resolved file.
+  EXPECT_EQ(FlattenYaml(base.ToYaml()).count("search.dedup"), 0u);
+  const ExperimentConfig by_key = ParseExperiment(kGood, "good.yaml", {"search.dedup=key"});
+  EXPECT_EQ(by_key.search.dedup, "key");
+  EXPECT_NE(by_key.Hash(), base.Hash());
+  EXPECT_EQ(ParseExperiment(by_key.ToYaml(), "resolved.yaml", {}).Hash(), by_key.Hash());
 }
 
 struct BadCase {
@@ -56,6 +63,7 @@ TEST(ExperimentConfig, EveryBadValueGetsAMessageNamingFieldValueAndWhatIsAllowed
       {"unknown nested key", "", {"search.populaton=3"}, {"unknown key 'search.populaton'", "did you mean 'population'"}},
       {"wrong type", "", {"search.population=lots"}, {"search.population", "'lots'", "integer"}},
       {"out of range", "", {"search.population=1"}, {"search.population: 1", ">= 2"}},
+      {"unknown dedup", "", {"search.dedup=exact"}, {"search.dedup", "'exact'", "canonical, canonical_used, canonical_raw, key"}},
       {"unknown strategy", "", {"search.strategy=nsga9"}, {"search.strategy", "nsga9", "nsga2"}},
       {"unknown metric", "", {"objectives=[{metric: acuracy, goal: max}, {metric: params, goal: min}]"}, {"objectives[0].metric", "acuracy"}},
       {"bad goal", "", {"objectives=[{metric: val_accuracy, goal: up}, {metric: params, goal: min}]"}, {"objectives[0].goal", "'up'", "min, max"}},

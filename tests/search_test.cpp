@@ -544,6 +544,48 @@ TEST(StrategyOptions, DefaultsAreValidAndEachBadValueIsNamed) {
   EXPECT_NE(with([](auto& o) { o.crossover_prob = 1.5; }).find("search.crossover_prob"), std::string::npos);
   EXPECT_NE(with([](auto& o) { o.mutation_rate = 2; }).find("search.mutation_rate"), std::string::npos);
   EXPECT_NE(with([](auto& o) { o.sample_size = 50; }).find("search.sample_size"), std::string::npos);
+  EXPECT_NE(with([](auto& o) { o.dedup = "exact"; }).find("search.dedup: 'exact'"), std::string::npos);
+}
+
+TEST(Strategy, DedupDecidesWhichCellsCountAsTheSameArchitecture) {
+  // Random search over a space small enough to exhaust: it proposes each class once, so the
+  // number of trials is the number of classes of the duplicate identity, which shrinks the more
+  // dead edges it ignores (15,625 strings in all).
+  const space::SearchSpace sp = space::SearchSpace::Load(
+      "nb201", {{"channels", "4"}, {"cells_per_stage", "1"}}, space::InputSpec{{1, 8, 8}, 10});
+  Problem problem;
+  problem.space = &sp;
+  problem.objectives = {{"params", false}, {"macs", false}};
+  std::map<std::string, size_t> classes;
+  for (const std::string dedup : {"canonical", "canonical_used", "canonical_raw", "key"}) {
+    StrategyOptions o;
+    o.name = "random";
+    o.population = 500;
+    o.dedup = dedup;
+    o.max_tries = 20000;
+    const auto strategy = CreateStrategy(o);
+    SearchState state;
+    state.SetRng(std::mt19937_64(1));
+    std::set<std::string> ids;
+    while (strategy->Ask(state, problem, 500) > 0) {
+      for (std::int64_t id : state.pending) state.trials[id].state = TrialState::kFailed;
+      strategy->Tell(state, problem);
+    }
+    for (const Trial& t : state.trials) {
+      const std::string id = dedup == "key"              ? t.key
+                             : dedup == "canonical_used" ? sp.CanonicalHash(t.genotype, space::EdgeSet::kUsed)
+                             : dedup == "canonical_raw"  ? sp.CanonicalHash(t.genotype, space::EdgeSet::kAll)
+                                                         : t.hash;
+      EXPECT_TRUE(ids.insert(id).second) << dedup << ": " << t.key << " proposed twice";
+    }
+    classes[dedup] = state.trials.size();
+  }
+  EXPECT_EQ(classes["key"], 15625u);
+  EXPECT_LT(classes["canonical"], classes["canonical_used"]);
+  EXPECT_LT(classes["canonical_used"], classes["canonical_raw"]);
+  // With every edge kept, only renumbering nodes 1 and 2 is left: cells without a 1->2 edge
+  // (5^5 = 3125) pair up unless the swap maps them onto themselves (5^3 = 125): 1,500 pairs.
+  EXPECT_EQ(classes["canonical_raw"], 15625u - 1500u);
 }
 
 TEST(Surrogate, PicksTheCandidatesItPredictsToImproveTheFront) {
@@ -613,6 +655,46 @@ TEST(Surrogate, ChoosesTheModelThatRanksHeldOutTrialsBest) {
   const SurrogateChoice few =
       ChooseSurrogate({x.begin(), x.begin() + 9}, {exponential.begin(), exponential.begin() + 9}, 3);
   EXPECT_FALSE(few.kernel || few.log);
+}
+
+TEST(Surrogate, UsesOnlyThePrunedEncodingWhenTheRawOneIsNoise) {
+  // Rows laid out like SurrogateFeatures: pruned, used and raw encodings (12 one-hot decisions
+  // of 4 options each), then the connected flag.
+  std::mt19937_64 rng(5);
+  std::normal_distribution<double> weight(0, 1);
+  std::vector<double> w(48);
+  for (double& v : w) v = weight(rng);
+  std::vector<std::vector<double>> x;
+  std::vector<double> from_pruned, from_raw;
+  auto one_hot = [&](std::vector<double>* f, double* score) {
+    for (int d = 0; d < 12; ++d) {
+      const int c = static_cast<int>(rng() % 4);
+      f->push_back(0), f->push_back(0), f->push_back(0), f->push_back(0);
+      (*f)[f->size() - 4 + c] = 1;
+      *score += w[d * 4 + c];
+    }
+  };
+  for (int i = 0; i < 100; ++i) {
+    std::vector<double> f;
+    double pruned = 0, used = 0, raw = 0;
+    one_hot(&f, &pruned);
+    one_hot(&f, &used);
+    one_hot(&f, &raw);
+    f.push_back(1);
+    x.push_back(f);
+    from_pruned.push_back(pruned);
+    from_raw.push_back(raw);
+  }
+  auto unit = [](std::vector<double> v) {
+    const auto [lo, hi] = std::minmax_element(v.begin(), v.end());
+    const double a = *lo, b = *hi;
+    for (double& e : v) e = (e - a) / (b - a);
+    return v;
+  };
+  EXPECT_TRUE(ChooseSurrogate(x, unit(from_pruned), 3).pruned_only);
+  EXPECT_FALSE(ChooseSurrogate(x, unit(from_raw), 3).pruned_only);
+  EXPECT_EQ(ChosenFeatures(x[0], true).size(), 49u);
+  EXPECT_EQ(ChosenFeatures(x[0], false), x[0]);
 }
 
 TEST(KernelRegression, InterpolatesWhatItSawAndIsUnsureFarAway) {
