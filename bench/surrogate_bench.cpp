@@ -63,7 +63,7 @@ int main(int argc, char** argv) {
       std::vector<std::string> chosen_text;
       for (int n : sizes) {
         double tau = 0;
-        int chosen_log = 0, chosen_kernel = 0;
+        int chosen_log = 0, chosen_kernel = 0, chosen_pruned = 0;
         for (int s = 0; s < splits; ++s) {
           std::vector<size_t> idx(all.size());
           std::iota(idx.begin(), idx.end(), 0);
@@ -78,11 +78,13 @@ int main(int argc, char** argv) {
           const auto& x = variant == 1 ? pair : edge;
           for (int i = 0; i < n; ++i) xt.push_back(x[idx[i]]), v.push_back((value(idx[i]) - lo) / (hi - lo));
           bool log = variant == 2 || variant == 4, kernel = variant == 3 || variant == 4;
+          bool pruned_only = false;
           if (variant == kChosen) {
             const search::SurrogateChoice c = search::ChooseSurrogate(xt, v, static_cast<std::uint64_t>(s));
-            log = c.log, kernel = c.kernel;
+            log = c.log, kernel = c.kernel, pruned_only = c.pruned_only;
+            for (auto& row : xt) row = search::ChosenFeatures(row, pruned_only);
           }
-          chosen_log += log, chosen_kernel += kernel;
+          chosen_log += log, chosen_kernel += kernel, chosen_pruned += pruned_only;
           if (log)
             for (double& t : v) t = std::log(t + 0.01);
           predictors::RidgeEnsemble m;
@@ -90,12 +92,17 @@ int main(int argc, char** argv) {
           if (kernel) k.Fit(xt, v);
           else m.Fit(xt, v, predictors::RidgeOptions{5, 1.0, static_cast<std::uint64_t>(s)});
           std::vector<double> pred, truth;
-          for (size_t i = n; i < idx.size(); i += 7)  // tau is O(n^2)
-            pred.push_back(kernel ? k.Predict(x[idx[i]]).first : m.Predict(x[idx[i]]).first),
-                truth.push_back(value(idx[i]));
+          for (size_t i = n; i < idx.size(); i += 7) {  // tau is O(n^2)
+            const std::vector<double> f =
+                variant == kChosen ? search::ChosenFeatures(x[idx[i]], pruned_only) : x[idx[i]];
+            pred.push_back(kernel ? k.Predict(f).first : m.Predict(f).first);
+            truth.push_back(value(idx[i]));
+          }
           tau += predictors::KendallTau(pred, truth);
         }
-        chosen_text.push_back("kernel " + std::to_string(chosen_kernel) + ", log " + std::to_string(chosen_log));
+        chosen_text.push_back("kernel " + std::to_string(chosen_kernel) + ", log " +
+                              std::to_string(chosen_log) + ", live only " +
+                              std::to_string(chosen_pruned));
         std::printf(" %.3f |", tau / splits);
       }
       if (variant == kChosen)
