@@ -137,11 +137,14 @@ struct CachingEvaluator::Impl {
   std::size_t hits = 0;
 };
 
-CachingEvaluator::CachingEvaluator(Evaluator& inner, std::string signature)
-    : inner_(inner), signature_(std::move(signature)), impl_(std::make_shared<Impl>()) {}
+CachingEvaluator::CachingEvaluator(Evaluator& inner, std::string signature, bool by_key)
+    : inner_(inner),
+      signature_(std::move(signature)),
+      by_key_(by_key),
+      impl_(std::make_shared<Impl>()) {}
 
 EvalResult CachingEvaluator::Evaluate(const EvalRequest& request) {
-  const std::string key = request.hash + "|" + signature_;
+  const std::string key = (by_key_ ? request.key : request.hash) + "|" + signature_;
   {
     std::lock_guard<std::mutex> lock(impl_->mu);
     auto it = impl_->results.find(key);

@@ -43,10 +43,12 @@ class WorkerPool : public BatchEvaluator {
 EvalResult EvaluateSafely(Evaluator& evaluator, const EvalRequest& request);
 
 /// Memoises results by (canonical hash, `signature` of the training setup): an architecture
-/// proposed again is not re-evaluated. Thread-safe.
+/// proposed again is not re-evaluated. With `by_key`, by the architecture key instead: when the
+/// search tells functionally identical cells apart (search.dedup other than canonical), each
+/// keeps its own result. Thread-safe.
 class CachingEvaluator : public Evaluator {
  public:
-  CachingEvaluator(Evaluator& inner, std::string signature);
+  CachingEvaluator(Evaluator& inner, std::string signature, bool by_key = false);
   EvalResult Evaluate(const EvalRequest& request) override;
   void PrepareWorkerThread() override { inner_.PrepareWorkerThread(); }
   std::string Describe() const override { return inner_.Describe() + " (cached)"; }
@@ -55,6 +57,7 @@ class CachingEvaluator : public Evaluator {
  private:
   Evaluator& inner_;
   std::string signature_;
+  bool by_key_ = false;
   struct Impl;
   std::shared_ptr<Impl> impl_;
 };

@@ -111,7 +111,8 @@ std::unique_ptr<Session> MakeSession(const ExperimentConfig& config, bool with_e
     }
     evaluator::Evaluator* inner = s->evaluator.get();
     if (config.cache) {
-      s->cache = std::make_unique<evaluator::CachingEvaluator>(*inner, config.training.Signature());
+      s->cache = std::make_unique<evaluator::CachingEvaluator>(
+          *inner, config.training.Signature(), config.search.dedup != search::StrategyOptions{}.dedup);
       inner = s->cache.get();
     }
     s->pool = std::make_unique<evaluator::WorkerPool>(

@@ -277,5 +277,32 @@ check "online: resume equals the uninterrupted run" 0 cmp "$work/on1/trials.json
 "$bin" search --config "$work/online.yaml" --run-dir "$work/off" -q --set evaluator.latency.online=false >/dev/null 2>&1
 check "online refits change the predictions" 1 cmp -s "$work/on1/trials.jsonl" "$work/off/trials.jsonl"
 
+# search.dedup other than canonical: functionally identical cells are separate trials, and each
+# gets its own table row (not a cached result of an equivalent cell). dev.csv's latency counts
+# every conv as written, so equivalent cells differ there.
+cat >"$work/dedup.yaml" <<YAML
+name: dedup
+seed: 5
+space: nb201
+objectives: [{metric: val_accuracy, goal: max}, {metric: latency_ms, goal: min}]
+search: {strategy: nsga2, population: 10, dedup: key}
+evaluator:
+  kind: table
+  workers: 2
+  table: {path: $work/dev.csv, key_column: arch, accuracy_column: acc, latency_column: lat}
+budget: {max_evals: 200}
+YAML
+check "search with dedup by key" 0 "$bin" search --config "$work/dedup.yaml" --run-dir "$work/dd" -q
+rows_differing() {  # TABLE TRIALS: how many trials' latency_ms is not their own row's lat
+  awk -F, 'NR == FNR { if (FNR > 1) lat[$1] = $3; next }
+    { match($0, /"arch":"[^"]*"/); a = substr($0, RSTART + 8, RLENGTH - 9);
+      match($0, /"latency_ms":[^,}]*/); v = substr($0, RSTART + 13, RLENGTH - 13);
+      d = v - lat[a]; if (d < 0) d = -d; if (!(a in lat) || d > 1e-6) bad++ }
+    END { print bad + 0 }' "$1" "$2"
+}
+check "every trial has its own row's latency" 0 test "$(rows_differing "$work/dev.csv" "$work/dd/trials.jsonl")" = 0
+check "the run evaluated cells of one function more than once" 0 bash -c \
+  "test \$(grep -o '\"hash\":\"[0-9a-f]*\"' '$work/dd/trials.jsonl' | sort | uniq -d | wc -l) -gt 0"
+
 echo "cli: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]
