@@ -123,7 +123,7 @@ void ForEachFeature(const space::SearchSpace& space, const space::Genotype& g, c
   // Only cell spaces have `none` ops, hence edges that are used but not live; elsewhere the used
   // features would copy the live ones (and make the fit slower: its cost is cubic in the
   // columns). Pruned and raw stay in every space: saved models have both.
-  const bool has_used = !space.CellEdges(g, space::EdgeSet::kLive).empty();
+  const bool has_used = space.HasCells();
   std::vector<int> live_inputs(plan.vertices.size(), 0);
   double lut_raw = 0, lut_used = 0, lut_pruned = 0, macs = 0, macs_used = 0, macs_raw = 0,
          params = 0;

@@ -86,28 +86,25 @@ void ArchGraph::Reachability(const std::vector<int>& order, std::vector<char>* f
   }
 }
 
-std::vector<bool> ArchGraph::EdgesIn(const std::vector<char>& fwd, const std::vector<char>& bwd,
-                                     bool need_input) const {
+std::vector<bool> ArchGraph::EdgesIn(EdgeSet set, const std::vector<char>& fwd,
+                                     const std::vector<char>& bwd) const {
   std::vector<bool> in(next_edge_id_, false);
   for (auto [e, end] = boost::edges(g_); e != end; ++e) {
     const auto& ep = g_[*e];
-    in[ep.id] = ep.op.kind != OpKind::kNone && bwd[boost::target(*e, g_)] &&
-                (!need_input || fwd[boost::source(*e, g_)]);
+    in[ep.id] = ep.op.kind != OpKind::kNone &&
+                (set == EdgeSet::kAll ||
+                 (bwd[boost::target(*e, g_)] && (set == EdgeSet::kUsed || fwd[boost::source(*e, g_)])));
   }
   return in;
 }
 
-std::vector<bool> ArchGraph::LiveEdges() const {
+std::vector<bool> ArchGraph::Edges(EdgeSet set) const {
   std::vector<char> fwd, bwd;
-  Reachability(TopologicalOrder(), &fwd, &bwd);
-  return EdgesIn(fwd, bwd, true);
+  if (set != EdgeSet::kAll) Reachability(TopologicalOrder(), &fwd, &bwd);
+  return EdgesIn(set, fwd, bwd);
 }
 
-std::vector<bool> ArchGraph::UsedEdges() const {
-  std::vector<char> fwd, bwd;
-  Reachability(TopologicalOrder(), &fwd, &bwd);
-  return EdgesIn(fwd, bwd, false);
-}
+std::vector<bool> ArchGraph::LiveEdges() const { return Edges(EdgeSet::kLive); }
 
 bool ArchGraph::Connected() const {
   const std::vector<bool> live = LiveEdges();
@@ -115,11 +112,7 @@ bool ArchGraph::Connected() const {
 }
 
 std::string ArchGraph::CanonicalHash(EdgeSet set) const {
-  std::vector<bool> used = set == EdgeSet::kUsed ? UsedEdges() : LiveEdges();
-  if (set == EdgeSet::kAll) {
-    for (auto [e, end] = boost::edges(g_); e != end; ++e)
-      used[g_[*e].id] = g_[*e].op.kind != OpKind::kNone;
-  }
+  const std::vector<bool> used = Edges(set);
   const int n = num_vertices();
   std::vector<std::uint64_t> h(n, 0);
   std::vector<char> has(n, 0);
@@ -168,7 +161,8 @@ NetworkPlan ArchGraph::Plan() const {
   const std::vector<int> order = TopologicalOrder();
   std::vector<char> fwd, bwd;
   Reachability(order, &fwd, &bwd);
-  const std::vector<bool> live = EdgesIn(fwd, bwd, true), used = EdgesIn(fwd, bwd, false);
+  const std::vector<bool> live = EdgesIn(EdgeSet::kLive, fwd, bwd),
+                          used = EdgesIn(EdgeSet::kUsed, fwd, bwd);
   std::vector<int> pos(num_vertices());
   for (size_t i = 0; i < order.size(); ++i) pos[order[i]] = static_cast<int>(i);
   plan.vertex_order = order;

@@ -48,9 +48,8 @@ class ArchGraph {
   bool Connected() const;
   /// Per edge id: lies on an input->output path of non-`none` edges.
   std::vector<bool> LiveEdges() const;
-  /// Per edge id: non-`none` and the output is reachable from its target through non-`none`
-  /// edges (PlanEdge::used).
-  std::vector<bool> UsedEdges() const;
+  /// Per edge id: in `set` (see EdgeSet; kLive is LiveEdges, kUsed is PlanEdge::used).
+  std::vector<bool> Edges(EdgeSet set) const;
   /// Canonical hash (16 hex digits) of what the graph executes, invariant to vertex numbering.
   /// kLive (default): the function it computes, edges that cannot reach the output or cannot be
   /// reached ignored. kUsed: also the edges that compute on zero tensors for the output. kAll:
@@ -66,9 +65,9 @@ class ArchGraph {
   /// Per vertex: reached from the input / reaches the output through non-`none` edges.
   void Reachability(const std::vector<int>& order, std::vector<char>* fwd,
                     std::vector<char>* bwd) const;
-  /// Per edge id: non-`none`, its target reaches the output and (need_input) its source is reached.
-  std::vector<bool> EdgesIn(const std::vector<char>& fwd, const std::vector<char>& bwd,
-                            bool need_input) const;
+  /// Per edge id: in `set`, given Reachability's fwd and bwd (unread for kAll).
+  std::vector<bool> EdgesIn(EdgeSet set, const std::vector<char>& fwd,
+                            const std::vector<char>& bwd) const;
   Graph g_;
   int input_ = 0;
   int output_ = 0;

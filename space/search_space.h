@@ -47,6 +47,9 @@ class SearchSpace {
   const InputSpec& input() const { return input_; }
   const std::vector<Decision>& decisions() const { return decisions_; }
   const std::map<std::string, double>& parameters() const { return parameters_; }
+  /// True for spaces with cells: only they have `none` ops, hence dead branches (so the
+  /// EdgeSets differ).
+  bool HasCells() const { return first_cell_decision_ >= 0; }
 
   /// Number of genotypes (product of the decisions' sizes), saturating at UINT64_MAX.
   std::uint64_t NumGenotypes() const;
