@@ -92,7 +92,7 @@ void OrderDrift(const std::string& column, int n, const std::vector<std::size_t>
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: %s NB201_CSV [COLUMN ...]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s NB201_CSV [--asymptote] [COLUMN ...]\n", argv[0]);
     return 2;
   }
   // --asymptote: fit on 100, 1,000 and 3,000 cells instead, and test the residuals for measurement-order

@@ -5,6 +5,8 @@
 //   +canonical_used; canonical hash by default): random, nsga2 (textbook: population 20, binary tournament, uniform crossover,
 //   per-edge mutation 1/6), nsga2_surrogate[:KAPPA[:POOL[:FRACTION[:POPULATION]]]] (surrogate-assisted
 //   offspring; defaults kappa 1, pool 20, fraction 0.75)
+// BENCH_VERBOSE=1 prints each seed's shares at the checkpoints; BENCH_VERBOSE=2 also lists the
+// front cells that seed missed.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -28,6 +30,12 @@ namespace {
 struct Stats {
   double mean = 0, sd = 0, min = 0, max = 0;
 };
+// The upper median (v[n/2] after sorting); `v` must not be empty.
+double UpperMedian(std::vector<double> v) {
+  std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+  return v[v.size() / 2];
+}
+
 Stats Summarise(const std::vector<double>& v) {
   Stats s;
   s.min = *std::min_element(v.begin(), v.end());
@@ -104,11 +112,8 @@ int main(int argc, char** argv) {
       by_used[used_hash[i]].push_back(pts[i][1]);
     }
     std::map<std::string, double> median;
-    for (auto& [h, v] : by_used) {
-      if (v.size() < 5) continue;
-      std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
-      median[h] = v[v.size() / 2];
-    }
+    for (const auto& [h, v] : by_used)
+      if (v.size() >= 5) median[h] = UpperMedian(v);
     std::vector<size_t> lucky;
     for (int i : fronts[0])
       if (median.count(used_hash[i]) && pts[i][1] <= 0.85 * median[used_hash[i]]) lucky.push_back(i);
@@ -117,6 +122,7 @@ int main(int argc, char** argv) {
     const auto csv_table = evaluator::ReadCsv(csv);
     const auto& header = csv_table.header;
     if (std::find(header.begin(), header.end(), "arch_index") != header.end()) {
+      constexpr long kBlock = 125;
       const int index_col = csv_table.Column(csv, "arch_index");
       const int key_col = csv_table.Column(csv, topt.key_column);
       std::map<std::string, long> index_of;
@@ -124,16 +130,14 @@ int main(int argc, char** argv) {
       std::map<long, std::vector<double>> block_ratios;  // latency / its graph's median, by block
       for (size_t i = 0; i < all.size(); ++i)
         if (median.count(used_hash[i]))
-          block_ratios[index_of.at(keys[i]) / 125].push_back(pts[i][1] / median[used_hash[i]]);
+          block_ratios[index_of.at(keys[i]) / kBlock].push_back(pts[i][1] / median[used_hash[i]]);
       std::set<long> fast;
-      for (auto& [b, r] : block_ratios) {
-        std::nth_element(r.begin(), r.begin() + r.size() / 2, r.end());
-        if (r[r.size() / 2] <= 0.95) fast.insert(b);
-      }
+      for (const auto& [b, r] : block_ratios)
+        if (UpperMedian(r) <= 0.95) fast.insert(b);
       int in_fast = 0;
-      for (size_t i : lucky) in_fast += fast.count(index_of.at(keys[i]) / 125);
+      for (size_t i : lucky) in_fast += fast.count(index_of.at(keys[i]) / kBlock);
       std::printf("  of those, measured in a fast stretch of arch_index: %d (fast stretches: %zu of "
-                  "%zu blocks of 125)\n", in_fast, fast.size(), block_ratios.size());
+                  "%zu blocks of %ld)\n", in_fast, fast.size(), block_ratios.size(), kBlock);
     }
   }
 
