@@ -1,12 +1,13 @@
 // Search quality on the real NAS-Bench-201 table: share of the exact Pareto front's cells found
 // within 300 and 1000 evaluations, over many seeds, for each strategy.
 // Usage: nb201_search_bench CSV LATENCY_COLUMN [SEEDS] [STRATEGY ...]
-//   strategies (each with an optional "+DEDUP" suffix: StrategyOptions::dedup, e.g. +key or
-//   +canonical_used; canonical hash by default): random, nsga2 (textbook: population 20, binary tournament, uniform crossover,
+//   strategies (each with optional "+" suffixes: a StrategyOptions::dedup name, e.g. +key or
+//   +canonical_used, canonical hash by default; +connected: reject_disconnected, never propose
+//   a cell whose output is cut off from its input): random, nsga2 (textbook: population 20, binary tournament, uniform crossover,
 //   per-edge mutation 1/6), nsga2_surrogate[:KAPPA[:POOL[:FRACTION[:POPULATION]]]] (surrogate-assisted
 //   offspring; defaults kappa 1, pool 20, fraction 0.75)
 // BENCH_VERBOSE=1 prints each seed's shares at the checkpoints; BENCH_VERBOSE=2 also lists the
-// front cells that seed missed.
+// front cells that seed missed. BENCH_DUMP=FILE appends every trial (seed, id, key) to FILE.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -97,6 +98,12 @@ int main(int argc, char** argv) {
               "hash; %zu executed graphs with used edges, %zu with all)\n",
               csv.c_str(), lat_col.c_str(), front_keys.size(), front_hashes.size(),
               front_used.size(), front_raw.size());
+  {
+    int cut = 0;  // cells whose output does not depend on the input: chance accuracy
+    for (int i : fronts[0]) cut += !sp.Connected(all[i]);
+    std::printf("  front cells whose output is cut off from the input (never proposed with "
+                "+connected): %d\n", cut);
+  }
   // Measurement luck on the front: cells that lie far below the median latency of the cells that
   // execute the same graph on a runtime that skips dead ends (same used edges; pixel3). There,
   // finding them is a lottery over the graph's dead-end variants, which no model can rank; on a
@@ -146,10 +153,22 @@ int main(int argc, char** argv) {
   problem.objectives = {{"val_accuracy", true}, {"latency_ms", false}};
   for (const auto& full_name : strategies) {
     search::StrategyOptions opt;
-    std::string name = full_name;  // a "+DEDUP" suffix: StrategyOptions::dedup
-    if (const size_t plus = name.find('+'); plus != std::string::npos) {
-      opt.dedup = name.substr(plus + 1);
-      name.resize(plus);
+    // "+" suffixes: a StrategyOptions::dedup name, or "connected" (reject_disconnected).
+    std::string name = full_name.substr(0, full_name.find('+'));
+    for (size_t plus = full_name.find('+'); plus != std::string::npos;) {
+      const size_t next = full_name.find('+', plus + 1);
+      const std::string token = full_name.substr(plus + 1, next == std::string::npos ? next : next - plus - 1);
+      if (token == "connected") {
+        opt.reject_disconnected = true;
+      } else if (std::find(search::DedupNames().begin(), search::DedupNames().end(), token) !=
+                 search::DedupNames().end()) {
+        opt.dedup = token;
+      } else {
+        std::fprintf(stderr, "%s: unknown suffix '+%s' (allowed: connected, a dedup name)\n",
+                     full_name.c_str(), token.c_str());
+        return 2;
+      }
+      plus = next;
     }
     opt.population = 20;
     opt.mutation_rate = 1.0 / 6;
@@ -220,6 +239,13 @@ int main(int argc, char** argv) {
         strategy->Tell(state, problem);
       }
       seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      if (const char* path = std::getenv("BENCH_DUMP")) {  // every trial: seed, id, key
+        if (FILE* f = std::fopen(path, "a")) {
+          for (const auto& t : state.trials)
+            std::fprintf(f, "%d %lld %s\n", seed, static_cast<long long>(t.id), t.key.c_str());
+          std::fclose(f);
+        }
+      }
     }
     for (int c : {300, 1000}) {
       if (share[c].empty()) continue;
