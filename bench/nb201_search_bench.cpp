@@ -8,6 +8,7 @@
 //   offspring; defaults kappa 1, pool 20, fraction 0.75)
 // BENCH_VERBOSE=1 prints each seed's shares at the checkpoints; BENCH_VERBOSE=2 also lists the
 // front cells that seed missed. BENCH_DUMP=FILE appends every trial (seed, id, key) to FILE.
+// BENCH_FIRST_SEED=K starts the seeds at K instead of 0.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -57,6 +58,9 @@ int main(int argc, char** argv) {
   }
   const std::string csv = argv[1], lat_col = argv[2];
   const int seeds = argc > 3 ? std::atoi(argv[3]) : 30;
+  // BENCH_FIRST_SEED=K runs seeds K..K+SEEDS-1 (default 0): fresh seeds to check a setting
+  // chosen on the first ones.
+  const int first_seed = std::getenv("BENCH_FIRST_SEED") ? std::atoi(std::getenv("BENCH_FIRST_SEED")) : 0;
   std::vector<std::string> strategies;
   for (int i = 4; i < argc; ++i) strategies.push_back(argv[i]);
   if (strategies.empty()) strategies = {"random", "nsga2", "nsga2_surrogate"};
@@ -193,7 +197,7 @@ int main(int argc, char** argv) {
     auto strategy = search::CreateStrategy(opt);
     std::map<int, std::vector<double>> share, share_fn, hv_ratio;
     double seconds = 0;
-    for (int seed = 0; seed < seeds; ++seed) {
+    for (int seed = first_seed; seed < first_seed + seeds; ++seed) {
       search::SearchState state;
       state.seed = seed;
       state.SetRng(std::mt19937_64(seed));
