@@ -164,13 +164,8 @@ int main(int argc, char** argv) {
       const std::string token = full_name.substr(plus + 1, next == std::string::npos ? next : next - plus - 1);
       if (token == "connected") {
         opt.reject_disconnected = true;
-      } else if (std::find(search::DedupNames().begin(), search::DedupNames().end(), token) !=
-                 search::DedupNames().end()) {
-        opt.dedup = token;
       } else {
-        std::fprintf(stderr, "%s: unknown suffix '+%s' (allowed: connected, a dedup name)\n",
-                     full_name.c_str(), token.c_str());
-        return 2;
+        opt.dedup = token;  // checked with the other options below
       }
       plus = next;
     }
@@ -193,6 +188,10 @@ int main(int argc, char** argv) {
           }
         }
       }
+    }
+    if (const std::string problem = opt.Validate(); !problem.empty()) {
+      std::fprintf(stderr, "%s: %s (or the suffix +connected)\n", full_name.c_str(), problem.c_str());
+      return 2;
     }
     auto strategy = search::CreateStrategy(opt);
     std::map<int, std::vector<double>> share, share_fn, hv_ratio;
