@@ -4,6 +4,8 @@
 #include <cmath>
 #include <fstream>
 #include <functional>
+#include <map>
+#include <set>
 #include <sstream>
 
 #include "space/arch_graph.h"
@@ -775,6 +777,37 @@ std::vector<bool> SearchSpace::CellEdges(const Genotype& g, EdgeSet set) const {
                                         : reaches_output && fwd[cell_edges_[k].first];
   }
   return in_set;
+}
+
+std::vector<Genotype> SearchSpace::Relabelings(const Genotype& g) const {
+  std::vector<Genotype> out;
+  constexpr int kMaxIntermediate = 8;
+  if (first_cell_decision_ < 0 || cell_nodes_ - 2 > kMaxIntermediate || cell_nodes_ < 4) return out;
+  std::map<std::pair<int, int>, size_t> edge_index;
+  for (size_t k = 0; k < cell_edges_.size(); ++k) edge_index[cell_edges_[k]] = k;
+  int none_op = -1;
+  for (size_t o = 0; o < cell_ops_.size() && none_op < 0; ++o)
+    if (cell_ops_[o].kind == OpKind::kNone) none_op = static_cast<int>(o);
+  auto is_none = [&](int op) { return cell_ops_[op].kind == OpKind::kNone; };
+  std::vector<int> perm(cell_nodes_);  // perm[old node] = new node; input and output stay
+  for (int v = 0; v < cell_nodes_; ++v) perm[v] = v;
+  std::set<std::string> keys{Key(g)};
+  while (std::next_permutation(perm.begin() + 1, perm.end() - 1)) {
+    Genotype r = g;
+    for (size_t k = 0; k < cell_edges_.size(); ++k) r[first_cell_decision_ + k] = none_op;
+    bool ok = true;
+    for (size_t k = 0; k < cell_edges_.size() && ok; ++k) {
+      const int op = g[first_cell_decision_ + k];
+      if (is_none(op)) continue;
+      const auto it = edge_index.find({perm[cell_edges_[k].first], perm[cell_edges_[k].second]});
+      ok = it != edge_index.end();  // the renumbered edge must exist (and point forward)
+      if (ok) r[first_cell_decision_ + it->second] = op;
+    }
+    for (size_t k = 0; k < cell_edges_.size() && ok; ++k) ok = r[first_cell_decision_ + k] >= 0;
+    if (ok && keys.insert(Key(r)).second) out.push_back(std::move(r));
+  }
+  std::sort(out.begin(), out.end(), [&](const Genotype& a, const Genotype& b) { return Key(a) < Key(b); });
+  return out;
 }
 
 std::vector<float> SearchSpace::GraphEncoding(const Genotype& g, bool pruned) const {

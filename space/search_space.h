@@ -92,6 +92,11 @@ class SearchSpace {
   std::vector<bool> LiveCellEdges(const Genotype& g) const;
   /// Per cell edge (decision order): in `set` (see EdgeSet), judged inside the cell.
   std::vector<bool> CellEdges(const Genotype& g, EdgeSet set) const;
+  /// The other genotypes that write the same cell graph, every edge as written, with the cell's
+  /// intermediate nodes renumbered (same canonical hash for every EdgeSet, a different key): in
+  /// NB201, swapping nodes 1 and 2 when no op joins them. Sorted by key, without `g`; empty for
+  /// spaces without cells, and for cells of more than 8 intermediate nodes (8! orders).
+  std::vector<Genotype> Relabelings(const Genotype& g) const;
 
  private:
   static SearchSpace LoadImpl(const std::string& name_or_path,
