@@ -3,7 +3,9 @@
 // Usage: nb201_search_bench CSV LATENCY_COLUMN [SEEDS] [STRATEGY ...]
 //   strategies (each with optional "+" suffixes: a StrategyOptions::dedup name, e.g. +key or
 //   +canonical_used, canonical hash by default; +connected: reject_disconnected, never propose
-//   a cell whose output is cut off from its input): random, nsga2 (textbook: population 20, binary tournament, uniform crossover,
+//   a cell whose output is cut off from its input; +remeasure[=MARGIN]: remeasure_front, evaluate the
+//   node-swapped twins of the trials within MARGIN (default 0.01) of the front; +batch=N:
+//   N proposals per generation instead of the population size): random, nsga2 (textbook: population 20, binary tournament, uniform crossover,
 //   per-edge mutation 1/6), nsga2_surrogate[:KAPPA[:POOL[:FRACTION[:POPULATION]]]] (surrogate-assisted
 //   offspring; defaults kappa 1, pool 20, fraction 0.75)
 // BENCH_VERBOSE=1 prints each seed's shares at the checkpoints; BENCH_VERBOSE=2 also lists the
@@ -157,13 +159,19 @@ int main(int argc, char** argv) {
   problem.objectives = {{"val_accuracy", true}, {"latency_ms", false}};
   for (const auto& full_name : strategies) {
     search::StrategyOptions opt;
-    // "+" suffixes: a StrategyOptions::dedup name, or "connected" (reject_disconnected).
+    // "+" suffixes: a StrategyOptions::dedup name, "connected" (reject_disconnected) or
+    // "remeasure" (remeasure_front).
     std::string name = full_name.substr(0, full_name.find('+'));
     for (size_t plus = full_name.find('+'); plus != std::string::npos;) {
       const size_t next = full_name.find('+', plus + 1);
       const std::string token = full_name.substr(plus + 1, next == std::string::npos ? next : next - plus - 1);
       if (token == "connected") {
         opt.reject_disconnected = true;
+      } else if (token.rfind("remeasure", 0) == 0) {  // remeasure or remeasure=MARGIN
+        opt.remeasure_front = true;
+        if (token.size() > 10 && token[9] == '=') opt.remeasure_margin = std::atof(token.c_str() + 10);
+      } else if (token.rfind("batch=", 0) == 0) {
+        opt.batch = std::atoi(token.c_str() + 6);
       } else {
         opt.dedup = token;  // checked with the other options below
       }
@@ -190,7 +198,7 @@ int main(int argc, char** argv) {
       }
     }
     if (const std::string problem = opt.Validate(); !problem.empty()) {
-      std::fprintf(stderr, "%s: %s (or the suffix +connected)\n", full_name.c_str(), problem.c_str());
+      std::fprintf(stderr, "%s: %s (or the suffixes +connected, +remeasure[=MARGIN], +batch=N)\n", full_name.c_str(), problem.c_str());
       return 2;
     }
     auto strategy = search::CreateStrategy(opt);

@@ -275,7 +275,7 @@ ExperimentConfig ParseExperimentImpl(const std::string& text, const std::string&
               {"strategy", "population", "batch", "crossover_prob", "mutation_rate",
                "sample_size", "reject_disconnected", "max_tries", "dedup", "sampler", "mutation",
                "crossover", "surrogate", "surrogate_pool", "surrogate_kappa",
-               "surrogate_fraction"});
+               "surrogate_fraction", "remeasure_front", "remeasure_margin", "remeasure_after"});
     auto& o = c.search;
     if (s["strategy"]) o.name = AsString(file, "search.strategy", s["strategy"]);
     if (s["population"]) o.population = AsInt(file, "search.population", s["population"]);
@@ -293,6 +293,13 @@ ExperimentConfig ParseExperimentImpl(const std::string& text, const std::string&
     if (s["surrogate_pool"]) o.surrogate_pool = AsInt(file, "search.surrogate_pool", s["surrogate_pool"]);
     if (s["surrogate_kappa"]) o.surrogate_kappa = AsDouble(file, "search.surrogate_kappa", s["surrogate_kappa"]);
     if (s["surrogate_fraction"]) o.surrogate_fraction = AsDouble(file, "search.surrogate_fraction", s["surrogate_fraction"]);
+    if (s["remeasure_front"]) o.remeasure_front = AsBool(file, "search.remeasure_front", s["remeasure_front"]);
+    if (s["remeasure_margin"]) o.remeasure_margin = AsDouble(file, "search.remeasure_margin", s["remeasure_margin"]);
+    if (s["remeasure_after"]) o.remeasure_after = AsInt(file, "search.remeasure_after", s["remeasure_after"]);
+    for (const char* key : {"remeasure_margin", "remeasure_after"})
+      if (s[key] && !o.remeasure_front)
+        throw InputError(Where(file, s[key]) + "search." + key +
+                         ": has no effect unless search.remeasure_front is true");
     if (!s["sample_size"]) o.sample_size = std::min(o.sample_size, std::max(2, o.population));
     const std::string bad = o.Validate();
     if (!bad.empty()) throw InputError(Where(file, s) + bad);
@@ -452,6 +459,12 @@ std::string ExperimentConfig::ToYaml() const {
     y << YAML::Key << "surrogate_pool" << YAML::Value << s.surrogate_pool;
     y << YAML::Key << "surrogate_kappa" << YAML::Value << Fmt(s.surrogate_kappa);
     y << YAML::Key << "surrogate_fraction" << YAML::Value << Fmt(s.surrogate_fraction);
+    // Like dedup: only when set, so older run directories keep their config hash.
+    if (s.remeasure_front) {
+      y << YAML::Key << "remeasure_front" << YAML::Value << true;
+      y << YAML::Key << "remeasure_margin" << YAML::Value << Fmt(s.remeasure_margin);
+      y << YAML::Key << "remeasure_after" << YAML::Value << s.remeasure_after;
+    }
     y << YAML::EndMap;
     y << YAML::Key << "evaluator" << YAML::Value << YAML::BeginMap;
     y << YAML::Key << "kind" << YAML::Value << evaluator_kind;

@@ -8,6 +8,16 @@
 
 namespace paretonas::search {
 
+double EpsilonToFront(const Point& p, const std::vector<Point>& front) {
+  double worst = -std::numeric_limits<double>::infinity();
+  for (const Point& f : front) {
+    double need = std::numeric_limits<double>::infinity();  // smallest shift that escapes f
+    for (size_t j = 0; j < p.size(); ++j) need = std::min(need, p[j] - f[j]);
+    worst = std::max(worst, need);
+  }
+  return front.empty() ? 0.0 : worst;
+}
+
 bool Dominates(const Point& a, const Point& b) {
   bool better = false;
   for (size_t i = 0; i < a.size(); ++i) {

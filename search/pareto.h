@@ -15,6 +15,10 @@ bool Dominates(const Point& a, const Point& b);
 /// O(M N log N) for two objectives and far below O(M N^2) in practice for more.
 std::vector<std::vector<int>> NonDominatedSort(const std::vector<Point>& points);
 
+/// Additive epsilon: the smallest amount by which every objective of `p` must improve for no
+/// point of `front` to dominate it (<= 0: already non-dominated; 0 for an empty front).
+double EpsilonToFront(const Point& p, const std::vector<Point>& front);
+
 /// Constraint-domination sorting (Deb 2000): feasible points (violation 0) are sorted by
 /// NonDominatedSort; infeasible points follow, one front per distinct violation, smaller first.
 std::vector<std::vector<int>> ConstrainedSort(const std::vector<Point>& points,

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "search/nsga2.h"
+#include "search/pareto.h"
 #include "search/surrogate.h"
 
 namespace paretonas::search {
@@ -37,6 +38,10 @@ std::string StrategyOptions::Validate() const {
     e << "search.surrogate_kappa: " << surrogate_kappa << " must be >= 0";
   } else if (!(surrogate_fraction >= 0 && surrogate_fraction <= 1)) {
     e << "search.surrogate_fraction: " << surrogate_fraction << " must be in [0, 1]";
+  } else if (!(remeasure_margin >= 0 && std::isfinite(remeasure_margin))) {
+    e << "search.remeasure_margin: " << remeasure_margin << " must be >= 0";
+  } else if (remeasure_after < 0) {
+    e << "search.remeasure_after: " << remeasure_after << " must be >= 0 (generations)";
   } else {
     auto check = [&](const char* field, const std::string& value,
                      const std::vector<std::string>& allowed) {
@@ -98,10 +103,54 @@ int Strategy::Ask(SearchState& state, const Problem& problem, int max_new) const
   for (const Trial& t : state.trials) complete += t.state == TrialState::kComplete;
   const bool use_surrogate =
       options_.surrogate && complete >= std::max<std::int64_t>(10, options_.population);
-  const int pool = use_surrogate ? want * options_.surrogate_pool : want;
   std::vector<Proposal> proposals;
   std::vector<std::string> hashes;
-  for (int i = 0; i < pool; ++i) {
+  // Second measurements first: the unevaluated renumberings of the trials within
+  // remeasure_margin of the current front (objectives normalised by the trials' ranges) that are
+  // at least remeasure_after generations old, closest first, at most half the generation.
+  if (options_.remeasure_front) {
+    std::set<std::string> keys;
+    for (const Trial& t : state.trials) keys.insert(t.key);
+    std::vector<std::int64_t> ids;
+    std::vector<Point> pts;
+    for (const Trial& t : state.trials)
+      if (t.state == TrialState::kComplete && problem.Violation(t) <= 0)
+        ids.push_back(t.id), pts.push_back(problem.ObjectiveVector(t));
+    std::vector<std::pair<double, std::int64_t>> near;  // (epsilon, id)
+    if (!pts.empty()) {
+      const size_t m = pts[0].size();
+      Point lo = pts[0], hi = pts[0];
+      for (const Point& p : pts)
+        for (size_t j = 0; j < m; ++j) lo[j] = std::min(lo[j], p[j]), hi[j] = std::max(hi[j], p[j]);
+      for (Point& p : pts)
+        for (size_t j = 0; j < m; ++j) p[j] = hi[j] > lo[j] ? (p[j] - lo[j]) / (hi[j] - lo[j]) : 0.0;
+      const auto fronts = NonDominatedSort(pts);
+      std::vector<Point> front;
+      for (int i : fronts[0]) front.push_back(pts[i]);
+      for (size_t i = 0; i < pts.size(); ++i) {
+        const double eps = EpsilonToFront(pts[i], front);
+        if (eps <= options_.remeasure_margin &&
+            state.trials[ids[i]].generation + options_.remeasure_after <= state.generation)
+          near.emplace_back(eps, ids[i]);
+      }
+    }
+    std::sort(near.begin(), near.end());
+    const int cap = std::max(1, want / 2);
+    for (const auto& [eps, id] : near) {
+      for (space::Genotype& r : sp.Relabelings(state.trials[id].genotype)) {
+        if (static_cast<int>(proposals.size()) >= cap) break;
+        const std::string key = sp.Key(r);
+        if (!keys.insert(key).second) continue;
+        hashes.push_back(sp.CanonicalHash(r));
+        seen.insert(identity(r, hashes.back()));  // dedup "key": not again from the pool
+        proposals.push_back(Proposal{std::move(r), {id}});
+      }
+    }
+  }
+  const int remeasured = static_cast<int>(proposals.size());
+  const int fresh = want - remeasured;
+  const int pool = remeasured + (use_surrogate ? fresh * options_.surrogate_pool : fresh);
+  for (int i = remeasured; i < pool; ++i) {
     Proposal p;
     std::string hash;
     bool ok = false;
@@ -119,20 +168,22 @@ int Strategy::Ask(SearchState& state, const Problem& problem, int max_new) const
     hashes.push_back(hash);
   }
   std::vector<std::size_t> chosen;
-  if (use_surrogate) {
+  for (int i = 0; i < remeasured; ++i) chosen.push_back(static_cast<size_t>(i));
+  if (use_surrogate && fresh > 0) {
     // The first proposals stay as the strategy made them; the surrogates choose the rest of the
     // generation from the remaining pool.
-    const size_t own = std::min(proposals.size(), static_cast<size_t>(std::lround(
-                                                      want * (1.0 - options_.surrogate_fraction))));
-    for (size_t i = 0; i < own; ++i) chosen.push_back(i);
+    const size_t own = std::min(
+        proposals.size(), static_cast<size_t>(remeasured + std::lround(
+                                                  fresh * (1.0 - options_.surrogate_fraction))));
+    for (size_t i = remeasured; i < own; ++i) chosen.push_back(i);
     std::vector<space::Genotype> rest;
     for (size_t i = own; i < proposals.size(); ++i) rest.push_back(proposals[i].genotype);
     for (size_t pick : SelectBySurrogate(state, problem, rest, static_cast<size_t>(want) - own,
                                          options_.surrogate_kappa,
                                          TrialSeed(state.seed, -1 - state.generation)))
       chosen.push_back(own + pick);
-  } else {
-    for (size_t i = 0; i < proposals.size(); ++i) chosen.push_back(i);
+  } else if (!use_surrogate) {
+    for (size_t i = remeasured; i < proposals.size(); ++i) chosen.push_back(i);
   }
   int made = 0;
   for (std::size_t c : chosen) {

@@ -42,6 +42,18 @@ struct StrategyOptions {
   /// their model by cross-validation (NB201, 30 seeds: more of the front than 0.5 on both
   /// devices; 1.0 collapsed some runs).
   double surrogate_fraction = 0.75;
+  /// Second measurements near the front: each generation first evaluates (up to half of it)
+  /// the unevaluated renumberings (space::SearchSpace::Relabelings: the same network under
+  /// another key, which the dedup identity would otherwise skip) of the trials that are within
+  /// `remeasure_margin` of the current front and at least `remeasure_after` generations old. The
+  /// margin is the additive epsilon by which a trial misses the front, objectives normalised by
+  /// the trials' ranges; the age spares the trials an early front soon leaves behind. On a noisy
+  /// objective a trial's value is one draw; a network measured near the front gets a second,
+  /// and the front keeps the better, which is optimistic for that network (the winner's curse).
+  /// Off by default. NB201 on pixel3 (bench/RESULTS.md): 3.2 more of its 44 front cells.
+  bool remeasure_front = false;
+  double remeasure_margin = 0.01;
+  int remeasure_after = 3;
 
   /// Empty string when valid; else names the field, its value and the broken constraint.
   std::string Validate() const;

@@ -34,18 +34,6 @@ std::vector<double> ChosenFeatures(const std::vector<double>& f, bool pruned_onl
 
 namespace {
 
-// Additive epsilon by which `p` must improve to be dominated by no point of `front`
-// (<= 0: already non-dominated).
-double EpsilonToFront(const Point& p, const std::vector<Point>& front) {
-  double worst = -std::numeric_limits<double>::infinity();
-  for (const Point& f : front) {
-    double need = std::numeric_limits<double>::infinity();  // smallest shift that escapes f
-    for (size_t j = 0; j < p.size(); ++j) need = std::min(need, p[j] - f[j]);
-    worst = std::max(worst, need);
-  }
-  return front.empty() ? 0.0 : worst;
-}
-
 // The log form: log(v + kLogShift) of the normalised value v (minimisation form, 0 = best seen,
 // 1 = worst seen). It stretches the region near the best value seen, where accuracy-like
 // objectives crowd (NB201: most cells within a few points of the best, a long tail of broken

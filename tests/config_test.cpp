@@ -48,6 +48,17 @@ TEST(ExperimentConfig, OverridesAreAppliedAndOnlyBudgetKeepsTheHash) {
   EXPECT_EQ(by_key.search.dedup, "key");
   EXPECT_NE(by_key.Hash(), base.Hash());
   EXPECT_EQ(ParseExperiment(by_key.ToYaml(), "resolved.yaml", {}).Hash(), by_key.Hash());
+  // remeasure_front likewise: absent when off; on, it carries its margin and age.
+  EXPECT_EQ(FlattenYaml(base.ToYaml()).count("search.remeasure_front"), 0u);
+  const ExperimentConfig again = ParseExperiment(
+      kGood, "good.yaml", {"search.remeasure_front=true", "search.remeasure_margin=0.02"});
+  EXPECT_TRUE(again.search.remeasure_front);
+  EXPECT_EQ(again.search.remeasure_margin, 0.02);
+  EXPECT_NE(again.Hash(), base.Hash());
+  const ExperimentConfig round = ParseExperiment(again.ToYaml(), "resolved.yaml", {});
+  EXPECT_EQ(round.search.remeasure_margin, 0.02);
+  EXPECT_EQ(round.search.remeasure_after, 3);
+  EXPECT_EQ(round.Hash(), again.Hash());
 }
 
 struct BadCase {
@@ -63,6 +74,7 @@ TEST(ExperimentConfig, EveryBadValueGetsAMessageNamingFieldValueAndWhatIsAllowed
       {"unknown nested key", "", {"search.populaton=3"}, {"unknown key 'search.populaton'", "did you mean 'population'"}},
       {"wrong type", "", {"search.population=lots"}, {"search.population", "'lots'", "integer"}},
       {"out of range", "", {"search.population=1"}, {"search.population: 1", ">= 2"}},
+      {"margin without remeasure", "", {"search.remeasure_margin=0.02"}, {"search.remeasure_margin", "remeasure_front is true"}},
       {"unknown dedup", "", {"search.dedup=exact"}, {"search.dedup", "'exact'", "canonical, canonical_used, canonical_raw, key"}},
       {"unknown strategy", "", {"search.strategy=nsga9"}, {"search.strategy", "nsga9", "nsga2"}},
       {"unknown metric", "", {"objectives=[{metric: acuracy, goal: max}, {metric: params, goal: min}]"}, {"objectives[0].metric", "acuracy"}},

@@ -545,6 +545,8 @@ TEST(StrategyOptions, DefaultsAreValidAndEachBadValueIsNamed) {
   EXPECT_NE(with([](auto& o) { o.mutation_rate = 2; }).find("search.mutation_rate"), std::string::npos);
   EXPECT_NE(with([](auto& o) { o.sample_size = 50; }).find("search.sample_size"), std::string::npos);
   EXPECT_NE(with([](auto& o) { o.dedup = "exact"; }).find("search.dedup: 'exact'"), std::string::npos);
+  EXPECT_NE(with([](auto& o) { o.remeasure_margin = -0.1; }).find("search.remeasure_margin: -0.1"), std::string::npos);
+  EXPECT_NE(with([](auto& o) { o.remeasure_after = -1; }).find("search.remeasure_after: -1"), std::string::npos);
 }
 
 TEST(Strategy, DedupDecidesWhichCellsCountAsTheSameArchitecture) {
@@ -586,6 +588,67 @@ TEST(Strategy, DedupDecidesWhichCellsCountAsTheSameArchitecture) {
   // With every edge kept, only renumbering nodes 1 and 2 is left: cells without a 1->2 edge
   // (5^5 = 3125) pair up unless the swap maps them onto themselves (5^3 = 125): 1,500 pairs.
   EXPECT_EQ(classes["canonical_raw"], 15625u - 1500u);
+}
+
+TEST(Strategy, RemeasuresTheRenumberingsOfTrialsNearTheFront) {
+  // Four evaluated NB201 cells (accuracy max, latency min): A and B on the front, C just behind
+  // A (0.05 points of a 40-point accuracy range: epsilon 0.00125), D far behind. A, C and D have
+  // node-swapped twins, which the canonical_raw identity counts as the same architecture.
+  const space::SearchSpace sp = space::SearchSpace::Load(
+      "nb201", {{"channels", "4"}, {"cells_per_stage", "1"}}, space::InputSpec{{1, 8, 8}, 10});
+  Problem problem;
+  problem.space = &sp;
+  problem.objectives = {{"val_accuracy", true}, {"latency_ms", false}};
+  const std::vector<std::string> keys{
+      "|nor_conv_3x3~0|+|skip_connect~0|none~1|+|avg_pool_3x3~0|nor_conv_1x1~1|skip_connect~2|",
+      "|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|none~0|none~1|none~2|",
+      "|nor_conv_1x1~0|+|skip_connect~0|none~1|+|avg_pool_3x3~0|nor_conv_1x1~1|skip_connect~2|",
+      "|avg_pool_3x3~0|+|skip_connect~0|none~1|+|avg_pool_3x3~0|nor_conv_1x1~1|skip_connect~2|"};
+  const std::vector<std::pair<double, double>> metrics{{90, 2}, {80, 1}, {89.95, 2.01}, {50, 5}};
+  auto state_at = [&](int generation) {
+    SearchState state = NewState(3);
+    for (size_t i = 0; i < keys.size(); ++i) {
+      Trial t;
+      t.id = static_cast<std::int64_t>(i);
+      t.genotype = sp.ParseKey(keys[i]);
+      t.key = keys[i];
+      t.hash = sp.CanonicalHash(t.genotype);
+      t.state = TrialState::kComplete;
+      t.metrics = {{"val_accuracy", metrics[i].first}, {"latency_ms", metrics[i].second}};
+      state.trials.push_back(t);
+      state.population.push_back(t.id);
+    }
+    state.generation = generation;
+    return state;
+  };
+  auto twin = [&](size_t i) { return sp.Key(sp.Relabelings(sp.ParseKey(keys[i])).at(0)); };
+  auto ask = [&](bool remeasure, int generation) {
+    StrategyOptions o;
+    o.population = 4;
+    o.sample_size = 2;
+    o.dedup = "canonical_raw";
+    o.remeasure_front = remeasure;
+    const auto strategy = CreateStrategy(o);
+    SearchState state = state_at(generation);
+    EXPECT_EQ(strategy->Ask(state, problem, 4), 4);
+    std::vector<Trial> made(state.trials.begin() + 4, state.trials.end());
+    return made;
+  };
+  // Three generations on: half the generation goes to A's twin, then C's (closest first).
+  const std::vector<Trial> made = ask(true, 3);
+  EXPECT_EQ(made[0].key, twin(0));
+  EXPECT_EQ(made[0].parents, std::vector<std::int64_t>{0});
+  EXPECT_EQ(made[1].key, twin(2));
+  EXPECT_EQ(made[1].parents, std::vector<std::int64_t>{2});
+  for (const Trial& t : made) EXPECT_NE(t.key, twin(3)) << "D is far from the front";
+  // Not before remeasure_after (3) generations, and never without the option: the identity
+  // already holds the twins.
+  for (const auto& [remeasure, generation] : {std::pair{true, 2}, std::pair{false, 3}}) {
+    for (const Trial& t : ask(remeasure, generation)) {
+      for (size_t i = 0; i < keys.size(); ++i)
+        EXPECT_NE(t.key, twin(i == 1 ? 0 : i)) << remeasure << " " << generation;
+    }
+  }
 }
 
 TEST(Surrogate, PicksTheCandidatesItPredictsToImproveTheFront) {
