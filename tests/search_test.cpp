@@ -432,6 +432,45 @@ TEST(Resume, StoppingAtAnyPointThenResumingEqualsAnUninterruptedRun) {
   }
 }
 
+TEST(Resume, RemeasuringTwinsNearTheFrontResumesExactly) {
+  // The toy problem on NB201 cells, so that trials have node-swapped twins to remeasure.
+  Toy toy;
+  toy.space = std::make_unique<space::SearchSpace>(space::SearchSpace::Load(
+      "nb201", {{"channels", "4"}, {"cells_per_stage", "1"}}, space::InputSpec{{1, 8, 8}, 10}));
+  toy.problem.space = toy.space.get();
+  StrategyOptions opt;
+  opt.population = 10;
+  opt.sample_size = 3;
+  opt.dedup = "canonical_raw";
+  opt.remeasure_front = true;
+  opt.remeasure_margin = 0.05;
+  opt.remeasure_after = 1;
+  auto strategy = CreateStrategy(opt);
+  SearchState full = NewState(5);
+  Zdt1Evaluator ev_full;
+  RunToy(toy, *strategy, full, testing::TempDir("full"), 2, 57, ev_full);
+  int twins = 0;  // trials that are a renumbering of their one parent
+  for (const Trial& t : full.trials) {
+    if (t.parents.size() != 1) continue;
+    for (const auto& r : toy.space->Relabelings(full.trials[t.parents[0]].genotype))
+      twins += toy.space->Key(r) == t.key;
+  }
+  EXPECT_GT(twins, 0) << "the run should remeasure something";
+  for (int stop_after : {7, 23, 31}) {
+    const std::string dir = testing::TempDir("resume");
+    std::atomic<bool> stop{false};
+    SearchState state = NewState(5);
+    Zdt1Evaluator ev;
+    ev.stop_after = stop_after;
+    ev.stop = &stop;
+    RunToy(toy, *strategy, state, dir, 2, 57, ev, &stop);
+    SearchState resumed = LoadCheckpoint(dir + "/checkpoint.bin");
+    Zdt1Evaluator ev2;
+    RunToy(toy, *strategy, resumed, dir, 2, 57, ev2);
+    EXPECT_EQ(TrialSignature(resumed), TrialSignature(full)) << "stopped after " << stop_after;
+  }
+}
+
 // A budget that ends inside a generation leaves the rest of that generation pending, so that
 // extending the budget (`resume --max-evals`) continues exactly the search a larger budget runs.
 TEST(Resume, ExtendingABudgetThatEndedMidGenerationEqualsTheLargerBudget) {
