@@ -78,7 +78,8 @@ class Strategy {
   virtual ~Strategy() = default;
   const StrategyOptions& options() const { return options_; }
 
-  /// Proposes the next generation: up to `max_new` new, distinct (by options().dedup) trials,
+  /// Proposes the next generation: up to `max_new` new trials, distinct by options().dedup
+  /// (remeasure_front's second measurements excepted: they share their first's identity),
   /// appended to state.trials as kPending and listed in state.pending. Returns how many; 0 when
   /// the space is exhausted. Requires state.pending to be empty.
   int Ask(SearchState& state, const Problem& problem, int max_new) const;
