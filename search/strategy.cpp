@@ -137,6 +137,7 @@ int Strategy::Ask(SearchState& state, const Problem& problem, int max_new) const
     std::sort(near.begin(), near.end());
     const int cap = std::max(1, want / 2);
     for (const auto& [eps, id] : near) {
+      if (static_cast<int>(proposals.size()) >= cap) break;
       for (space::Genotype& r : sp.Relabelings(state.trials[id].genotype)) {
         if (static_cast<int>(proposals.size()) >= cap) break;
         const std::string key = sp.Key(r);
