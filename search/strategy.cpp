@@ -142,7 +142,7 @@ int Strategy::Ask(SearchState& state, const Problem& problem, int max_new) const
         if (static_cast<int>(proposals.size()) >= cap) break;
         const std::string key = sp.Key(r);
         if (!keys.insert(key).second) continue;
-        hashes.push_back(sp.CanonicalHash(r));
+        hashes.push_back(state.trials[id].hash);  // a renumbering keeps the canonical hash
         seen.insert(identity(r, hashes.back()));  // dedup "key": not again from the pool
         proposals.push_back(Proposal{std::move(r), {id}});
       }

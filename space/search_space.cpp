@@ -5,7 +5,6 @@
 #include <fstream>
 #include <functional>
 #include <map>
-#include <set>
 #include <sstream>
 
 #include "space/arch_graph.h"
@@ -791,7 +790,8 @@ std::vector<Genotype> SearchSpace::Relabelings(const Genotype& g) const {
   auto is_none = [&](int op) { return cell_ops_[op].kind == OpKind::kNone; };
   std::vector<int> perm(cell_nodes_);  // perm[old node] = new node; input and output stay
   for (int v = 0; v < cell_nodes_; ++v) perm[v] = v;
-  std::set<std::string> keys{Key(g)};
+  const std::string own = Key(g);
+  std::map<std::string, Genotype> found;  // by key: sorted, each once
   while (std::next_permutation(perm.begin() + 1, perm.end() - 1)) {
     Genotype r = g;
     for (size_t k = 0; k < cell_edges_.size(); ++k) r[first_cell_decision_ + k] = none_op;
@@ -804,9 +804,11 @@ std::vector<Genotype> SearchSpace::Relabelings(const Genotype& g) const {
       if (ok) r[first_cell_decision_ + it->second] = op;
     }
     for (size_t k = 0; k < cell_edges_.size() && ok; ++k) ok = r[first_cell_decision_ + k] >= 0;
-    if (ok && keys.insert(Key(r)).second) out.push_back(std::move(r));
+    if (!ok) continue;
+    std::string key = Key(r);
+    if (key != own) found.emplace(std::move(key), std::move(r));
   }
-  std::sort(out.begin(), out.end(), [&](const Genotype& a, const Genotype& b) { return Key(a) < Key(b); });
+  for (auto& [key, r] : found) out.push_back(std::move(r));
   return out;
 }
 

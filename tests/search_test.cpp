@@ -29,6 +29,12 @@
 namespace paretonas::search {
 namespace {
 
+// NB201 cells on a tiny network (4 channels, one cell per stage, 8x8 inputs): cheap to build.
+space::SearchSpace TinyNb201() {
+  return space::SearchSpace::Load("nb201", {{"channels", "4"}, {"cells_per_stage", "1"}},
+                                  space::InputSpec{{1, 8, 8}, 10});
+}
+
 std::vector<Point> RandomPoints(int n, int m, std::mt19937_64& rng, int grid = 0) {
   std::uniform_real_distribution<double> u(0, 1);
   std::uniform_int_distribution<int> gi(0, grid);
@@ -435,8 +441,7 @@ TEST(Resume, StoppingAtAnyPointThenResumingEqualsAnUninterruptedRun) {
 TEST(Resume, RemeasuringTwinsNearTheFrontResumesExactly) {
   // The toy problem on NB201 cells, so that trials have node-swapped twins to remeasure.
   Toy toy;
-  toy.space = std::make_unique<space::SearchSpace>(space::SearchSpace::Load(
-      "nb201", {{"channels", "4"}, {"cells_per_stage", "1"}}, space::InputSpec{{1, 8, 8}, 10}));
+  toy.space = std::make_unique<space::SearchSpace>(TinyNb201());
   toy.problem.space = toy.space.get();
   StrategyOptions opt;
   opt.population = 10;
@@ -592,8 +597,7 @@ TEST(Strategy, DedupDecidesWhichCellsCountAsTheSameArchitecture) {
   // Random search over a space small enough to exhaust: it proposes each class once, so the
   // number of trials is the number of classes of the duplicate identity, which shrinks the more
   // dead edges it ignores (15,625 strings in all).
-  const space::SearchSpace sp = space::SearchSpace::Load(
-      "nb201", {{"channels", "4"}, {"cells_per_stage", "1"}}, space::InputSpec{{1, 8, 8}, 10});
+  const space::SearchSpace sp = TinyNb201();
   Problem problem;
   problem.space = &sp;
   problem.objectives = {{"params", false}, {"macs", false}};
@@ -633,8 +637,7 @@ TEST(Strategy, RemeasuresTheRenumberingsOfTrialsNearTheFront) {
   // Four evaluated NB201 cells (accuracy max, latency min): A and B on the front, C just behind
   // A (0.05 points of a 40-point accuracy range: epsilon 0.00125), D far behind. A, C and D have
   // node-swapped twins, which the canonical_raw identity counts as the same architecture.
-  const space::SearchSpace sp = space::SearchSpace::Load(
-      "nb201", {{"channels", "4"}, {"cells_per_stage", "1"}}, space::InputSpec{{1, 8, 8}, 10});
+  const space::SearchSpace sp = TinyNb201();
   Problem problem;
   problem.space = &sp;
   problem.objectives = {{"val_accuracy", true}, {"latency_ms", false}};
