@@ -10,7 +10,8 @@
 //   offspring; defaults kappa 1, pool 20, fraction 0.75)
 // BENCH_VERBOSE=1 prints each seed's shares at the checkpoints; BENCH_VERBOSE=2 also lists the
 // front cells that seed missed. BENCH_DUMP=FILE appends every trial (seed, id, key) to FILE.
-// BENCH_FIRST_SEED=K starts the seeds at K instead of 0.
+// BENCH_FIRST_SEED=K starts the seeds at K instead of 0. BENCH_MAX_EVALS=N stops each run after N
+// evaluations (default 1000), e.g. 300 to screen a setting at the first checkpoint only.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -63,6 +64,7 @@ int main(int argc, char** argv) {
   // BENCH_FIRST_SEED=K runs seeds K..K+SEEDS-1 (default 0): fresh seeds to check a setting
   // chosen on the first ones.
   const int first_seed = std::getenv("BENCH_FIRST_SEED") ? std::atoi(std::getenv("BENCH_FIRST_SEED")) : 0;
+  const int max_evals = std::getenv("BENCH_MAX_EVALS") ? std::atoi(std::getenv("BENCH_MAX_EVALS")) : 1000;
   std::vector<std::string> strategies;
   for (int i = 4; i < argc; ++i) strategies.push_back(argv[i]);
   if (strategies.empty()) strategies = {"random", "nsga2", "nsga2_surrogate"};
@@ -213,8 +215,8 @@ int main(int argc, char** argv) {
       std::vector<search::Point> found_pts;
       size_t next_checkpoint = 0;
       const std::vector<int> checkpoints{300, 1000};
-      while (state.trials.size() < 1000) {
-        const int made = strategy->Ask(state, problem, 1000 - static_cast<int>(state.trials.size()));
+      while (static_cast<int>(state.trials.size()) < max_evals) {
+        const int made = strategy->Ask(state, problem, max_evals - static_cast<int>(state.trials.size()));
         if (made == 0) break;
         for (auto id : state.pending) {
           auto& t = state.trials[id];
@@ -265,7 +267,7 @@ int main(int argc, char** argv) {
                   "front functions %5.1f%% | HV ratio %.4f (sd %.4f)\n",
                   full_name.c_str(), c, s.mean, s.sd, s.min, s.max, f.mean, h.mean, h.sd);
     }
-    std::printf("%-16s %.2f s per 1000-evaluation run\n", full_name.c_str(), seconds / seeds);
+    std::printf("%-16s %.2f s per %d-evaluation run\n", full_name.c_str(), seconds / seeds, max_evals);
     std::fflush(stdout);
   }
   return 0;
