@@ -24,6 +24,7 @@ void KernelRegression::Fit(const std::vector<std::vector<double>>& x, const std:
                            const KernelOptions& options) {
   const size_t n = x.size();
   if (n != y.size() || n < 2) throw std::invalid_argument("KernelRegression::Fit: need >= 2 rows, one target each");
+  if (!(options.median_scale > 0)) throw std::invalid_argument("KernelRegression::Fit: median_scale must be > 0");
   for (const auto& row : x)
     if (row.size() != x[0].size()) throw std::invalid_argument("KernelRegression::Fit: rows of different lengths");
   x_ = x;
@@ -39,7 +40,7 @@ void KernelRegression::Fit(const std::vector<std::vector<double>>& x, const std:
     for (size_t i = 0; i < n; ++i)
       for (size_t j = i + 1; j < n; ++j) d.push_back(SquaredDistance(x[i], x[j]));
     std::nth_element(d.begin(), d.begin() + d.size() / 2, d.end());
-    length2_ = d[d.size() / 2] > 0 ? d[d.size() / 2] : 1.0;
+    length2_ = (d[d.size() / 2] > 0 ? d[d.size() / 2] : 1.0) * options.median_scale;
   }
   // K + noise I, then its Cholesky factor in place; the noise keeps it positive definite
   // (duplicate rows included).

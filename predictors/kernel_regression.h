@@ -16,6 +16,8 @@ struct KernelOptions {
   double length2 = 0;
   /// Noise variance relative to the signal variance (the targets' variance).
   double noise = 0.01;
+  /// With length2 = 0: the squared length scale is median_scale times that median (> 0).
+  double median_scale = 1.0;
 };
 
 class KernelRegression {

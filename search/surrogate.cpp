@@ -16,6 +16,8 @@ std::vector<double> SurrogateFeatures(const space::SearchSpace& space, const spa
   for (space::EdgeSet set : {space::EdgeSet::kLive, space::EdgeSet::kUsed, space::EdgeSet::kAll}) {
     const std::vector<float> enc = space.GraphEncoding(g, set);
     f.insert(f.end(), enc.begin(), enc.end());
+    const std::vector<float> counts = space.CellOpCounts(g, set);
+    f.insert(f.end(), counts.begin(), counts.end());
   }
   // The output is reachable unless the cell is cut (a chain always passes its input on).
   const std::vector<bool> live = space.LiveCellEdges(g);
@@ -42,6 +44,15 @@ constexpr double kLogShift = 0.01;
 // The kernel model and the choice see at most the latest this many trials (its fit is cubic):
 // rows from KernelStart(n) on.
 constexpr size_t kKernelRows = 300;
+// The kernel model's squared length scale, in units of the median squared distance between its
+// rows (KernelOptions::median_scale): smoother than the plain median heuristic, so what it learns
+// of one cell carries further (bench/RESULTS.md, session 10).
+constexpr double kKernelScale = 2.0;
+predictors::KernelOptions SurrogateKernel() {
+  predictors::KernelOptions k;
+  k.median_scale = kKernelScale;
+  return k;
+}
 size_t KernelStart(size_t n) { return n > kKernelRows ? n - kKernelRows : 0; }
 
 double Forward(bool log, double v) { return log ? std::log(std::max(v, 0.0) + kLogShift) : v; }
@@ -61,7 +72,7 @@ struct ObjectiveModel {
     for (double value : v) t.push_back(Forward(choice.log, value));
     if (choice.kernel) {
       const size_t skip = KernelStart(x.size());
-      kernel.Fit({x.begin() + skip, x.end()}, {t.begin() + skip, t.end()});
+      kernel.Fit({x.begin() + skip, x.end()}, {t.begin() + skip, t.end()}, SurrogateKernel());
     } else {
       ridge.Fit(x, t, predictors::RidgeOptions{5, 1.0, seed});
     }
@@ -85,7 +96,7 @@ double CrossValidatedRank(bool kernel, const std::vector<std::vector<double>>& x
       if (i % kFolds != fold) xf.push_back(x[i]), tf.push_back(t[i]);
     if (kernel) {
       predictors::KernelRegression m;
-      m.Fit(xf, tf);
+      m.Fit(xf, tf, SurrogateKernel());
       for (size_t i = fold; i < t.size(); i += kFolds) pred[i] = m.Predict(x[i]).first;
     } else {
       predictors::RidgeEnsemble m;

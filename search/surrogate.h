@@ -10,8 +10,9 @@
 
 namespace paretonas::search {
 
-/// What the surrogates see of an architecture: the graph encodings with the live, the used and
-/// all edges (space::EdgeSet) and whether the output is reachable.
+/// What the surrogates see of an architecture: for the live, the used and all edges
+/// (space::EdgeSet) the graph encoding followed by the cell op counts (space::CellOpCounts), then
+/// whether the output is reachable.
 std::vector<double> SurrogateFeatures(const space::SearchSpace& space, const space::Genotype& g);
 
 /// How one objective's surrogate is fit: a bootstrap ridge ensemble or Gaussian-process

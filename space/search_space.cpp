@@ -778,6 +778,18 @@ std::vector<bool> SearchSpace::CellEdges(const Genotype& g, EdgeSet set) const {
   return in_set;
 }
 
+std::vector<float> SearchSpace::CellOpCounts(const Genotype& g, EdgeSet set) const {
+  std::vector<float> counts;
+  if (first_cell_decision_ < 0) return counts;
+  std::vector<int> slot(cell_ops_.size(), -1);  // op -> position in `counts`
+  for (size_t o = 0; o < cell_ops_.size(); ++o)
+    if (cell_ops_[o].kind != OpKind::kNone) slot[o] = static_cast<int>(counts.size()), counts.push_back(0);
+  const std::vector<bool> kept = CellEdges(g, set);  // never a `none` edge
+  for (size_t k = 0; k < cell_edges_.size(); ++k)
+    if (kept[k]) counts[slot[g[first_cell_decision_ + k]]] += 1;
+  return counts;
+}
+
 std::vector<Genotype> SearchSpace::Relabelings(const Genotype& g) const {
   std::vector<Genotype> out;
   constexpr int kMaxIntermediate = 8;

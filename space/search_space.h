@@ -92,6 +92,10 @@ class SearchSpace {
   std::vector<bool> LiveCellEdges(const Genotype& g) const;
   /// Per cell edge (decision order): in `set` (see EdgeSet), judged inside the cell.
   std::vector<bool> CellEdges(const Genotype& g, EdgeSet set) const;
+  /// Per cell op other than `none` (in the cell's op order): how many edges of `set` carry it.
+  /// Empty for spaces without cells. Unlike GraphEncoding's per-edge one-hot it does not depend
+  /// on where an op sits, so a model can carry what it learns across positions.
+  std::vector<float> CellOpCounts(const Genotype& g, EdgeSet set) const;
   /// The other genotypes that write the same cell graph, every edge as written, with the cell's
   /// intermediate nodes renumbered (same canonical hash for every EdgeSet, a different key): in
   /// NB201, swapping nodes 1 and 2 when no op joins them. Sorted by key, without `g`; empty for

@@ -816,6 +816,15 @@ TEST(KernelRegression, InterpolatesWhatItSawAndIsUnsureFarAway) {
   EXPECT_NEAR(far_mu, 0.5, 1e-6);           // the mean of the targets
   EXPECT_NEAR(far_sd, 0.5, 1e-6);           // the targets' standard deviation
   EXPECT_THROW(m.Fit({{0, 0}}, {1}), std::invalid_argument);
+  // A longer length scale (median_scale) carries the fit further: less spread at a new point.
+  predictors::KernelRegression wide;
+  predictors::KernelOptions longer;
+  longer.median_scale = 4;
+  wide.Fit(x, y, longer);
+  m.Fit(x, y, predictors::KernelOptions{});
+  EXPECT_LT(wide.Predict({2, 2}).second, m.Predict({2, 2}).second);
+  longer.median_scale = 0;
+  EXPECT_THROW(wide.Fit(x, y, longer), std::invalid_argument);
 }
 
 TEST(Surrogate, AssistedNsga2FindsMoreOfTheToyFrontEarly) {

@@ -144,6 +144,24 @@ TEST(CanonicalHash, InvariantToRelabellingIntermediateNodes) {
   EXPECT_NE(g1.CanonicalHash(), g3.CanonicalHash());
 }
 
+TEST(CellOpCounts, CountEachOpOnTheEdgesOfTheSetWhereverItSits) {
+  const SearchSpace sp = Nb201();
+  // 2<-0 conv3 and 2<-1 conv1 feed only node 2, which 3<-2 (none) drops; 1<-0 conv3, 3<-0 skip
+  // and 3<-1 pool reach the output. Counted ops: skip, conv1, conv3, pool (none is not).
+  const Genotype g = sp.ParseKey(
+      "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_1x1~1|+|skip_connect~0|avg_pool_3x3~1|none~2|");
+  EXPECT_EQ(sp.CellOpCounts(g, EdgeSet::kAll), (std::vector<float>{1, 1, 2, 1}));
+  EXPECT_EQ(sp.CellOpCounts(g, EdgeSet::kLive), (std::vector<float>{1, 0, 1, 1}));
+  EXPECT_EQ(sp.CellOpCounts(g, EdgeSet::kUsed), (std::vector<float>{1, 0, 1, 1}));
+  // Where an op sits does not matter: the same ops on other edges, same counts.
+  EXPECT_EQ(sp.CellOpCounts(sp.ParseKey("|skip_connect~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|"
+                                        "nor_conv_3x3~0|nor_conv_1x1~1|none~2|"),
+                            EdgeSet::kAll),
+            (std::vector<float>{1, 1, 2, 1}));
+  const SearchSpace chain = SearchSpace::Load("mobilenet", {}, InputSpec{{1, 28, 28}, 10});
+  EXPECT_TRUE(chain.CellOpCounts(Genotype(chain.decisions().size(), 0), EdgeSet::kAll).empty());
+}
+
 TEST(Relabelings, SwapNb201sMiddleNodesWhenNoOpJoinsThem) {
   const SearchSpace sp = Nb201();
   // Nodes 1 and 2 swap: 1<-0 conv3 and 2<-0 skip trade places, so do 3<-1 and 3<-2.
