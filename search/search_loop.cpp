@@ -312,6 +312,15 @@ RunSummary RunSearch(const Problem& problem, const Strategy& strategy, SearchSta
     line << "generation " << state.generation << " done: " << state.NumFinished()
          << " evaluations, front " << ParetoFront(state, problem).size() << ", hypervolume "
          << Fmt(hv);
+    if (strategy.options().remeasure_front) {  // trials that measure their parent's network again
+      int second = 0;
+      for (const Trial& t : state.trials)
+        if (t.generation == state.generation - 1 && t.parents.size() == 1 &&
+            problem.space->CanonicalHash(t.genotype, space::EdgeSet::kAll) ==
+                problem.space->CanonicalHash(state.trials[t.parents[0]].genotype, space::EdgeSet::kAll))
+          ++second;
+      line << "; second measurements in this generation: " << second;
+    }
     log(line.str());
   }
   if (stop_requested() && summary.message.empty()) {

@@ -453,14 +453,27 @@ TEST(Resume, RemeasuringTwinsNearTheFrontResumesExactly) {
   auto strategy = CreateStrategy(opt);
   SearchState full = NewState(5);
   Zdt1Evaluator ev_full;
-  RunToy(toy, *strategy, full, testing::TempDir("full"), 2, 57, ev_full);
-  int twins = 0;  // trials that are a renumbering of their one parent
+  const std::string full_dir = testing::TempDir("full");
+  RunToy(toy, *strategy, full, full_dir, 2, 57, ev_full);
+  int twins = 0, twins_done = 0;  // trials that are a renumbering of their one parent
   for (const Trial& t : full.trials) {
     if (t.parents.size() != 1) continue;
-    for (const auto& r : toy.space->Relabelings(full.trials[t.parents[0]].genotype))
+    for (const auto& r : toy.space->Relabelings(full.trials[t.parents[0]].genotype)) {
       twins += toy.space->Key(r) == t.key;
+      twins_done += toy.space->Key(r) == t.key && t.generation < full.generation;
+    }
   }
   EXPECT_GT(twins, 0) << "the run should remeasure something";
+  // Each generation's summary line says how many of its trials were second measurements.
+  std::ifstream log(full_dir + "/log.txt");
+  int logged = 0, lines = 0;
+  const std::string tag = "second measurements in this generation: ";
+  for (std::string line; std::getline(log, line);)
+    if (const size_t at = line.find(tag); at != std::string::npos)
+      logged += std::stoi(line.substr(at + tag.size())), ++lines;
+  EXPECT_EQ(lines, static_cast<int>(full.generation));
+  EXPECT_GT(twins_done, 0);
+  EXPECT_EQ(logged, twins_done);
   for (int stop_after : {7, 23, 31}) {
     const std::string dir = testing::TempDir("resume");
     std::atomic<bool> stop{false};
