@@ -44,6 +44,7 @@ constexpr double kLogShift = 0.01;
 // The kernel model and the choice see at most the latest this many trials (its fit is cubic):
 // rows from KernelStart(n) on.
 constexpr size_t kKernelRows = 300;
+size_t KernelStart(size_t n) { return n > kKernelRows ? n - kKernelRows : 0; }
 // The kernel model's squared length scale, in units of the median squared distance between its
 // rows (KernelOptions::median_scale): smoother than the plain median heuristic, so what it learns
 // of one cell carries further (bench/RESULTS.md, session 10).
@@ -53,7 +54,6 @@ predictors::KernelOptions SurrogateKernel() {
   k.median_scale = kKernelScale;
   return k;
 }
-size_t KernelStart(size_t n) { return n > kKernelRows ? n - kKernelRows : 0; }
 
 double Forward(bool log, double v) { return log ? std::log(std::max(v, 0.0) + kLogShift) : v; }
 double Inverse(bool log, double t) { return log ? std::exp(t) - kLogShift : t; }

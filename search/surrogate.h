@@ -16,7 +16,8 @@ namespace paretonas::search {
 std::vector<double> SurrogateFeatures(const space::SearchSpace& space, const space::Genotype& g);
 
 /// How one objective's surrogate is fit: a bootstrap ridge ensemble or Gaussian-process
-/// regression (RBF kernel, on the latest 300 trials), on the normalised value v (minimisation
+/// regression (RBF kernel, squared length scale twice the median heuristic, on the latest 300
+/// trials), on the normalised value v (minimisation
 /// form: 0 = best seen, 1 = worst) or on log(v + 0.01), which stretches the crowded region near
 /// the best value.
 /// The model may see only the pruned part of SurrogateFeatures: what a network computes decides
