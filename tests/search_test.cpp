@@ -406,6 +406,28 @@ TEST(Determinism, SameSeedGivesTheSameTrialsForAnyWorkerCount) {
   EXPECT_NE(TrialSignature(other), runs[0]);
 }
 
+// Runs the toy until the evaluator stops it after `stop_after` evaluations, then resumes it from
+// its checkpoint up to `max_evals`.
+struct StoppedAndResumed {
+  RunSummary first, second;
+  SearchState resumed;
+};
+StoppedAndResumed StopThenResume(const Toy& toy, const Strategy& strategy, std::uint64_t seed,
+                                 int stop_after, std::int64_t max_evals) {
+  const std::string dir = testing::TempDir("resume");
+  std::atomic<bool> stop{false};
+  SearchState state = NewState(seed);
+  Zdt1Evaluator ev;
+  ev.stop_after = stop_after;
+  ev.stop = &stop;
+  StoppedAndResumed r;
+  r.first = RunToy(toy, strategy, state, dir, 2, max_evals, ev, &stop);
+  r.resumed = LoadCheckpoint(dir + "/checkpoint.bin");
+  Zdt1Evaluator ev2;
+  r.second = RunToy(toy, strategy, r.resumed, dir, 2, max_evals, ev2);
+  return r;
+}
+
 TEST(Resume, StoppingAtAnyPointThenResumingEqualsAnUninterruptedRun) {
   Toy toy;
   for (const std::string variant : {"nsga2", "regularized_evolution", "nsga2+surrogate"}) {
@@ -421,19 +443,10 @@ TEST(Resume, StoppingAtAnyPointThenResumingEqualsAnUninterruptedRun) {
     RunToy(toy, *strategy, full, testing::TempDir("full"), 2, 57, ev_full);
     const auto expect = TrialSignature(full);
     for (int stop_after : {1, 7, 10, 23, 31, 56}) {  // mid-generation and at boundaries
-      const std::string dir = testing::TempDir("resume");
-      std::atomic<bool> stop{false};
-      SearchState state = NewState(9);
-      Zdt1Evaluator ev;
-      ev.stop_after = stop_after;
-      ev.stop = &stop;
-      const auto first = RunToy(toy, *strategy, state, dir, 2, 57, ev, &stop);
-      EXPECT_EQ(first.termination, RunSummary::Termination::kInterrupted) << stop_after;
-      SearchState resumed = LoadCheckpoint(dir + "/checkpoint.bin");
-      Zdt1Evaluator ev2;
-      const auto second = RunToy(toy, *strategy, resumed, dir, 2, 57, ev2);
-      EXPECT_EQ(TrialSignature(resumed), expect) << variant << " stopped after " << stop_after;
-      EXPECT_EQ(second.evaluations, 57);
+      const StoppedAndResumed r = StopThenResume(toy, *strategy, 9, stop_after, 57);
+      EXPECT_EQ(r.first.termination, RunSummary::Termination::kInterrupted) << stop_after;
+      EXPECT_EQ(TrialSignature(r.resumed), expect) << variant << " stopped after " << stop_after;
+      EXPECT_EQ(r.second.evaluations, 57);
     }
   }
 }
@@ -475,17 +488,8 @@ TEST(Resume, RemeasuringTwinsNearTheFrontResumesExactly) {
   EXPECT_GT(twins_done, 0);
   EXPECT_EQ(logged, twins_done);
   for (int stop_after : {7, 23, 31}) {
-    const std::string dir = testing::TempDir("resume");
-    std::atomic<bool> stop{false};
-    SearchState state = NewState(5);
-    Zdt1Evaluator ev;
-    ev.stop_after = stop_after;
-    ev.stop = &stop;
-    RunToy(toy, *strategy, state, dir, 2, 57, ev, &stop);
-    SearchState resumed = LoadCheckpoint(dir + "/checkpoint.bin");
-    Zdt1Evaluator ev2;
-    RunToy(toy, *strategy, resumed, dir, 2, 57, ev2);
-    EXPECT_EQ(TrialSignature(resumed), TrialSignature(full)) << "stopped after " << stop_after;
+    const StoppedAndResumed r = StopThenResume(toy, *strategy, 5, stop_after, 57);
+    EXPECT_EQ(TrialSignature(r.resumed), TrialSignature(full)) << "stopped after " << stop_after;
   }
 }
 
