@@ -20,6 +20,7 @@
 #include <cereal/types/string.hpp>
 #include <cereal/types/vector.hpp>
 
+#include "space/bounded_binary_archive.h"
 #include "space/input_error.h"
 
 #ifdef PARETONAS_WITH_MPI
@@ -122,8 +123,7 @@ template <class T>
 T Unpack(const std::string& bytes, const char* what, int source) {
   T value{};
   try {
-    std::istringstream is(bytes, std::ios::binary);
-    cereal::PortableBinaryInputArchive ar(is);
+    BoundedBinaryInputArchive ar(bytes);
     ar(value);
   } catch (const std::exception& e) {
     throw std::runtime_error(std::string("MPI: a malformed ") + what + " message from rank " +

@@ -18,6 +18,7 @@
 #include <unordered_map>
 
 #include "predictors/ridge_ensemble.h"
+#include "space/bounded_binary_archive.h"
 
 namespace paretonas::predictors {
 namespace {
@@ -382,8 +383,8 @@ LatencyModel LatencyModel::Load(const std::string& path) {
     throw std::runtime_error(path + ": not a paretonas latency model (bad magic)");
   LatencyModel m;
   try {
-    std::istringstream header(all.substr(4, 17));  // endianness byte, u32, u64, u32
-    cereal::PortableBinaryInputArchive hr(header);
+    const std::string header = all.substr(4, 17);  // endianness byte, u32, u64, u32
+    BoundedBinaryInputArchive hr(header, 4);
     std::uint32_t version = 0, crc = 0;
     std::uint64_t size = 0;
     hr(version);
@@ -401,8 +402,7 @@ LatencyModel LatencyModel::Load(const std::string& path) {
     if (static_cast<std::uint32_t>(::crc32(0L, reinterpret_cast<const Bytef*>(payload),
                                            static_cast<uInt>(size))) != crc)
       throw std::runtime_error(path + ": damaged latency model (checksum mismatch)");
-    std::istringstream body(all.substr(header_end));
-    cereal::PortableBinaryInputArchive ar(body);
+    BoundedBinaryInputArchive ar(all.data() + header_end, all.size() - header_end, header_end);
     ar(m);
   } catch (const cereal::Exception& e) {  // a std::runtime_error too: before the rethrow below
     throw std::runtime_error(path + ": damaged latency model (" + e.what() + ")");

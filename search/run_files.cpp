@@ -12,6 +12,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "space/bounded_binary_archive.h"
+
 namespace paretonas::search {
 namespace {
 
@@ -144,8 +146,7 @@ SearchState LoadCheckpoint(const std::string& path) {
   }
   SearchState state;
   try {
-    std::istringstream in(payload);
-    cereal::PortableBinaryInputArchive ar(in);
+    BoundedBinaryInputArchive ar(payload, kHeader);
     ar(state);
   } catch (const std::exception& e) {
     throw RunFileError(path + ": damaged checkpoint at offset " + std::to_string(kHeader) +
@@ -195,8 +196,7 @@ Journal::ReadResult Journal::Read(const std::string& path) {
     }
     JournalEntry e;
     try {
-      std::istringstream in(payload);
-      cereal::PortableBinaryInputArchive ar(in);
+      BoundedBinaryInputArchive ar(payload, pos + 8);
       ar(e);
     } catch (const std::exception& ex) {
       r.error = path + ": damaged journal at offset " + std::to_string(pos) +

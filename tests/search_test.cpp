@@ -10,6 +10,8 @@
 #include <set>
 #include <sstream>
 
+#include <zlib.h>
+
 #include <cereal/archives/portable_binary.hpp>
 #include <cereal/types/map.hpp>
 #include <cereal/types/string.hpp>
@@ -591,6 +593,59 @@ TEST(RunFiles, JournalKeepsTheValidPrefixOfADamagedFile) {
   const auto read = Journal::Read(path);
   EXPECT_EQ(read.entries.size(), 5u);
   EXPECT_TRUE(read.error.empty()) << read.error;
+}
+
+// `make fuzz` found a journal whose first record announces a 4e11-byte key: the reader asked the
+// allocator for it before reading. Lengths are now bounded by the bytes left (kept as a fuzz seed).
+TEST(RunFiles, AHugeLengthInAJournalRecordIsRefusedWithoutAllocatingIt) {
+  const std::string seed =
+      testing::SourceDir() + "/fuzz/seeds/fuzz_run_files/regression-huge-length.bin";
+  const auto read = Journal::Read(seed);
+  EXPECT_TRUE(read.entries.empty());
+  EXPECT_EQ(read.valid_bytes, 12u);
+  EXPECT_NE(read.error.find("at offset 12"), std::string::npos) << read.error;
+  EXPECT_NE(read.error.find("a length of 427131142145 at offset 25"), std::string::npos)
+      << read.error;
+  EXPECT_NE(read.error.find("exceeds the 4 bytes left"), std::string::npos) << read.error;
+}
+
+TEST(RunFiles, AHugeLengthInsideAValidCheckpointIsRefusedWithItsOffset) {
+  const std::string dir = testing::TempDir("ckpt-length");
+  SearchState state = NewState(1);
+  Trial t;
+  t.id = 0;
+  t.key = "a-key-whose-length-we-damage";
+  state.trials.push_back(t);
+  const std::string path = dir + "/checkpoint.bin";
+  SaveCheckpoint(path, state);
+  std::string bytes;
+  {
+    std::ifstream in(path, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  // The key is stored as a u64 length then its bytes: make the length 2^40 and fix the CRC, so
+  // that only the length is wrong.
+  const size_t key_at = bytes.find(t.key);
+  ASSERT_NE(key_at, std::string::npos);
+  bytes[key_at - 3] = 1;  // bit 40 of the little-endian u64 before the key
+  constexpr size_t kHeader = 24;
+  const std::string payload = bytes.substr(kHeader);
+  const auto crc = static_cast<std::uint32_t>(
+      crc32(0L, reinterpret_cast<const Bytef*>(payload.data()), static_cast<uInt>(payload.size())));
+  for (int i = 0; i < 4; ++i) bytes[20 + i] = static_cast<char>((crc >> (8 * i)) & 0xff);
+  testing::WriteText(path, bytes);
+  try {
+    LoadCheckpoint(path);
+    ADD_FAILURE() << "loaded a checkpoint with a 2^40-byte key";
+  } catch (const RunFileError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("checkpoint.bin"), std::string::npos) << what;
+    EXPECT_NE(what.find("a length of " + std::to_string((1ULL << 40) + t.key.size())),
+              std::string::npos)
+        << what;
+    EXPECT_NE(what.find("at offset " + std::to_string(key_at - 8)), std::string::npos)
+        << what;
+  }
 }
 
 TEST(StrategyOptions, DefaultsAreValidAndEachBadValueIsNamed) {
