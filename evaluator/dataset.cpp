@@ -9,16 +9,12 @@
 #include <random>
 #include <sstream>
 
+#include "evaluator/user_data.h"
 #include "space/input_error.h"
 
 namespace paretonas::evaluator {
 
 namespace {
-
-std::uint32_t BigEndian(const unsigned char* b) {
-  return (std::uint32_t(b[0]) << 24) | (std::uint32_t(b[1]) << 16) | (std::uint32_t(b[2]) << 8) |
-         std::uint32_t(b[3]);
-}
 
 std::string FindFile(const std::string& dir, const std::string& base) {
   for (const std::string& candidate : {dir + "/" + base + ".gz", dir + "/" + base}) {
@@ -38,28 +34,12 @@ torch::Tensor Normalize(torch::Tensor x_uint8, const std::vector<double>& mean,
   return x.sub_(m).div_(s).contiguous();
 }
 
-// Stratified split: per class, a seeded shuffle; the first share goes to validation.
-void Split(const torch::Tensor& y, int validation, int subset,
-           std::uint64_t seed, std::vector<int64_t>* train, std::vector<int64_t>* val) {
-  std::map<int64_t, std::vector<int64_t>> by_class;
-  const auto acc = y.accessor<int64_t, 1>();
-  for (int64_t i = 0; i < y.size(0); ++i) by_class[acc[i]].push_back(i);
-  std::mt19937_64 rng(seed ^ 0x5eed5011ULL);
-  const int64_t n = y.size(0);
-  for (auto& [cls, idx] : by_class) {
-    std::shuffle(idx.begin(), idx.end(), rng);
-    const auto nv = static_cast<size_t>(
-        std::llround(static_cast<double>(validation) * idx.size() / static_cast<double>(n)));
-    size_t nt = idx.size() - std::min(nv, idx.size());
-    if (subset > 0)
-      nt = std::min<size_t>(nt, static_cast<size_t>(std::llround(
-                                    static_cast<double>(subset) * idx.size() / n)));
-    val->insert(val->end(), idx.begin(), idx.begin() + std::min(nv, idx.size()));
-    train->insert(train->end(), idx.begin() + std::min(nv, idx.size()),
-                  idx.begin() + std::min(nv, idx.size()) + nt);
-  }
-  std::sort(train->begin(), train->end());
-  std::sort(val->begin(), val->end());
+// The split every dataset uses (user_data.cpp), on a label tensor.
+void Split(const torch::Tensor& y, int validation, int subset, std::uint64_t seed,
+           std::vector<int64_t>* train, std::vector<int64_t>* val) {
+  const torch::Tensor c = y.contiguous();
+  const std::vector<std::int64_t> labels(c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel());
+  StratifiedSplit(labels, validation, subset, seed, train, val);
 }
 
 torch::Tensor Select(const torch::Tensor& t, const std::vector<int64_t>& idx) {
@@ -97,54 +77,62 @@ torch::Tensor Synthetic(const DatasetOptions& o, int n, std::uint64_t seed, torc
 }  // namespace
 
 torch::Tensor ReadIdx(const std::string& path, int expected_magic) {
-  gzFile f = gzopen(path.c_str(), "rb");
-  if (!f) throw InputError(path + ": cannot open");
-  std::string data;
-  char buf[1 << 16];
-  int n = 0;
-  while ((n = gzread(f, buf, sizeof(buf))) > 0) data.append(buf, n);
-  int err = 0;
-  const char* msg = gzerror(f, &err);
-  const bool bad = n < 0 || (err != Z_OK && err != Z_STREAM_END);
-  const std::string zmsg = msg ? msg : "";
-  gzclose(f);
-  if (bad) throw InputError(path + ": cannot decompress: " + zmsg);
-  if (data.size() < 8) throw InputError(path + ": truncated: " + std::to_string(data.size()) + " bytes");
-  const auto* b = reinterpret_cast<const unsigned char*>(data.data());
-  const std::uint32_t magic = BigEndian(b);
-  if (static_cast<int>(magic) != expected_magic) {
-    char hex[32];
-    std::snprintf(hex, sizeof(hex), "0x%08x", magic);
-    char want[32];
-    std::snprintf(want, sizeof(want), "0x%08x", static_cast<unsigned>(expected_magic));
-    throw InputError(path + ": wrong magic number " + hex + " (expected " + want +
-                     ": not an IDX file of this kind)");
-  }
-  const int dims = magic & 0xff;
-  if (data.size() < 4 + 4 * static_cast<size_t>(dims))
-    throw InputError(path + ": truncated IDX header");
-  std::vector<int64_t> shape;
-  size_t total = 1;
-  for (int d = 0; d < dims; ++d) {
-    shape.push_back(BigEndian(b + 4 + 4 * d));
-    total *= shape.back();
-  }
-  const size_t offset = 4 + 4 * static_cast<size_t>(dims);
-  if (data.size() - offset != total) {
-    throw InputError(path + ": truncated or oversized: the header announces " +
-                     std::to_string(total) + " data bytes, the file has " +
-                     std::to_string(data.size() - offset));
-  }
-  return torch::from_blob(data.data() + offset, shape, torch::kUInt8).clone();
+  IdxFile f = ReadIdxFile(path, expected_magic);
+  return torch::from_blob(f.bytes.data(), f.dims, torch::kUInt8).clone();
 }
+
+namespace {
+
+torch::Tensor ImagesTensor(const ImageArray& a) {
+  const std::vector<int64_t> shape{a.n, a.c, a.h, a.w};
+  if (a.is_uint8)
+    return torch::from_blob(const_cast<std::uint8_t*>(a.u8.data()), shape, torch::kUInt8).clone();
+  return torch::from_blob(const_cast<float*>(a.f32.data()), shape, torch::kFloat32).clone();
+}
+
+torch::Tensor LabelsTensor(const ImageArray& a) {
+  return torch::from_blob(const_cast<std::int64_t*>(a.labels.data()),
+                          {static_cast<int64_t>(a.labels.size())}, torch::kInt64)
+      .clone();
+}
+
+/// uint8 images are scaled by 1/255 first (as the built-in datasets), float32 ones taken as is.
+torch::Tensor NormalizeAny(const torch::Tensor& x, const std::vector<double>& mean,
+                           const std::vector<double>& sd) {
+  if (x.scalar_type() == torch::kUInt8) return Normalize(x, mean, sd);
+  const auto c = static_cast<int64_t>(mean.size());
+  auto m = torch::tensor(mean, torch::kFloat32).view({1, c, 1, 1});
+  auto s = torch::tensor(sd, torch::kFloat32).view({1, c, 1, 1});
+  return x.sub(m).div_(s).contiguous();
+}
+
+}  // namespace
 
 Dataset LoadDataset(const DatasetOptions& o, bool with_test, bool full_train) {
   const std::string problem = o.Validate();
   if (!problem.empty()) throw InputError(problem);
   Dataset d;
-  d.input = DatasetInput(o);
+  if (!IsUserDataset(o.name)) d.input = DatasetInput(o);
   torch::Tensor x, y, tx, ty;
-  if (o.name == "synthetic") {
+  torch::Tensor given_vx, given_vy;  // a validation split that comes with the data
+  if (IsUserDataset(o.name)) {
+    DatasetOptions r = o;
+    if (r.mean.empty() || r.input_c == 0) ResolveUserData(&r);
+    const UserData u = LoadUserData(r, with_test);
+    d.input = {{static_cast<int>(u.train.c), static_cast<int>(u.train.h), static_cast<int>(u.train.w)},
+               u.classes};
+    x = NormalizeAny(ImagesTensor(u.train), r.mean, r.std);
+    y = LabelsTensor(u.train);
+    if (!u.val.empty()) {
+      given_vx = NormalizeAny(ImagesTensor(u.val), r.mean, r.std);
+      given_vy = LabelsTensor(u.val);
+    }
+    if (with_test && !u.test.empty()) {
+      tx = NormalizeAny(ImagesTensor(u.test), r.mean, r.std);
+      ty = LabelsTensor(u.test);
+    }
+    d.description = u.description;
+  } else if (o.name == "synthetic") {
     x = Synthetic(o, o.synthetic_train, 1, &y);
     if (with_test) tx = Synthetic(o, o.synthetic_test, 2, &ty);
     d.description = "synthetic " + std::to_string(o.synthetic_classes) + " classes";
@@ -190,17 +178,34 @@ Dataset LoadDataset(const DatasetOptions& o, bool with_test, bool full_train) {
     }
     d.description = o.name + " " + dir;
   }
-  if (o.validation >= x.size(0))
-    throw InputError("dataset.validation: " + std::to_string(o.validation) +
-                     " is not below the training set size " + std::to_string(x.size(0)));
-  std::vector<int64_t> train_idx, val_idx;
-  Split(y, full_train ? 0 : o.validation, full_train ? 0 : o.train_subset,
-        o.split_seed, &train_idx, &val_idx);
-  d.train_x = Select(x, train_idx);
-  d.train_y = Select(y, train_idx);
-  if (!val_idx.empty()) {
-    d.val_x = Select(x, val_idx);
-    d.val_y = Select(y, val_idx);
+  if (given_vx.defined()) {
+    // The data brings its own validation split: dataset.validation is not carved out. Retraining
+    // (full_train) trains on both.
+    if (full_train) {
+      x = torch::cat({x, given_vx});
+      y = torch::cat({y, given_vy});
+    }
+    std::vector<int64_t> train_idx, unused;
+    Split(y, 0, full_train ? 0 : o.train_subset, o.split_seed, &train_idx, &unused);
+    d.train_x = Select(x, train_idx);
+    d.train_y = Select(y, train_idx);
+    if (!full_train) {
+      d.val_x = given_vx;
+      d.val_y = given_vy;
+    }
+  } else {
+    if (o.validation >= x.size(0))
+      throw InputError("dataset.validation: " + std::to_string(o.validation) +
+                       " is not below the training set size " + std::to_string(x.size(0)));
+    std::vector<int64_t> train_idx, val_idx;
+    Split(y, full_train ? 0 : o.validation, full_train ? 0 : o.train_subset,
+          o.split_seed, &train_idx, &val_idx);
+    d.train_x = Select(x, train_idx);
+    d.train_y = Select(y, train_idx);
+    if (!val_idx.empty()) {
+      d.val_x = Select(x, val_idx);
+      d.val_y = Select(y, val_idx);
+    }
   }
   if (with_test) {
     d.test_x = tx;

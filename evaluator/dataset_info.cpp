@@ -1,12 +1,51 @@
 // DatasetOptions without LibTorch (validated by the config parser, which stays torch-free).
 #include "evaluator/dataset_info.h"
 
+#include "evaluator/user_data.h"
+
 namespace paretonas::evaluator {
 
 std::string DatasetOptions::Validate() const {
-  static const char* kNames = "fashion_mnist, mnist, cifar10, synthetic";
-  if (name != "fashion_mnist" && name != "mnist" && name != "cifar10" && name != "synthetic")
+  static const char* kNames =
+      "fashion_mnist, mnist, cifar10, synthetic (built in); numpy, idx, image_folder (your own)";
+  if (name != "fashion_mnist" && name != "mnist" && name != "cifar10" && name != "synthetic" &&
+      name != "numpy" && name != "idx" && name != "image_folder")
     return "dataset.name: '" + name + "' is unknown; allowed: " + kNames;
+  const bool user = name == "numpy" || name == "idx" || name == "image_folder";
+  if ((name == "numpy" || name == "image_folder") && path.empty())
+    return "dataset.path: dataset '" + name + "' needs a path (" +
+           (name == "numpy" ? "a .npz file or a folder of x_train.npy, y_train.npy, ..."
+                            : "the folder holding train/<class>/*.png|*.jpg") + ")";
+  if (name == "idx" && (train_images.empty() || train_labels.empty()))
+    return "dataset.train_images, dataset.train_labels: dataset 'idx' needs both (paths of IDX "
+           "files, gzip allowed)";
+  if (name == "idx" && test_images.empty() != test_labels.empty())
+    return "dataset.test_images, dataset.test_labels: give both or neither";
+  if (name != "idx" && !(train_images + train_labels + test_images + test_labels).empty())
+    return "dataset.train_images, train_labels, test_images, test_labels: only for dataset 'idx' "
+           "(this one is '" + name + "')";
+  if (name != "image_folder" && (size != 0 || channels != 0 || skip_unreadable))
+    return "dataset.size, channels, skip_unreadable: only for dataset 'image_folder' (this one "
+           "is '" + name + "')";
+  if (!user && (!mean.empty() || !this->std.empty() || classes != 0 || !class_names.empty()))
+    return "dataset.mean, std, classes, class_names: only for your own data (numpy, idx, "
+           "image_folder); '" + name + "' uses its published constants";
+  if (layout != "auto" && layout != "nhwc" && layout != "nchw")
+    return "dataset.layout: '" + layout + "' is not allowed; allowed: auto, nhwc, nchw";
+  if (size < 0 || size > 1024)
+    return "dataset.size: " + std::to_string(size) + " must be in [0, 1024] (0: as the files are)";
+  if (channels != 0 && channels != 1 && channels != 3)
+    return "dataset.channels: " + std::to_string(channels) + " is not allowed; allowed: 1, 3 "
+           "(0: as the files are)";
+  if (max_memory_mb < 0)
+    return "dataset.max_memory_mb: " + std::to_string(max_memory_mb) + " must be >= 0 (0: no limit)";
+  if (mean.size() != this->std.size())
+    return "dataset.mean, dataset.std: " + std::to_string(mean.size()) + " means and " +
+           std::to_string(this->std.size()) + " stds; give one of each per channel (or neither)";
+  for (double s : this->std)
+    if (!(s > 0)) return "dataset.std: " + std::to_string(s) + " must be > 0";
+  if (classes < 0 || classes > 100000)
+    return "dataset.classes: " + std::to_string(classes) + " must be in [0, 100000] (0: from the labels)";
   if (validation < 0) return "dataset.validation: " + std::to_string(validation) + " must be >= 0";
   if (train_subset < 0)
     return "dataset.train_subset: " + std::to_string(train_subset) + " must be >= 0 (0: all)";
@@ -33,6 +72,12 @@ std::string DatasetOptions::DefaultPath() const {
 }
 
 space::InputSpec DatasetInput(const DatasetOptions& o) {
+  if (o.name == "numpy" || o.name == "idx" || o.name == "image_folder") {
+    if (o.input_c > 0) return {{o.input_c, o.input_h, o.input_w}, o.classes};
+    DatasetOptions resolved = o;
+    ResolveUserData(&resolved);
+    return {{resolved.input_c, resolved.input_h, resolved.input_w}, resolved.classes};
+  }
   if (o.name == "cifar10") return {{3, 32, 32}, 10};
   if (o.name == "synthetic")
     return {{o.synthetic_channels, o.synthetic_size, o.synthetic_size}, o.synthetic_classes};

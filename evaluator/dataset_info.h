@@ -9,8 +9,12 @@
 namespace paretonas::evaluator {
 
 struct DatasetOptions {
-  std::string name = "fashion_mnist";  ///< fashion_mnist | mnist | cifar10 | synthetic
-  std::string path;                    ///< folder; "" = the default for the name
+  /// Built in: fashion_mnist | mnist | cifar10 | synthetic. The user's own: numpy | idx |
+  /// image_folder (see user_data.h).
+  std::string name = "fashion_mnist";
+  /// Built in: folder ("" = the default for the name). numpy: a .npz file or a folder of .npy
+  /// files. image_folder: the root holding train/ (and optionally val/, test/).
+  std::string path;
   int validation = 5000;      ///< images carved from the training set (stratified, seeded)
   int train_subset = 0;       ///< 0: all remaining training images; else a stratified subset
   std::uint64_t split_seed = 0;
@@ -21,7 +25,28 @@ struct DatasetOptions {
   int synthetic_size = 8;      ///< height = width
   int synthetic_channels = 1;
   int synthetic_classes = 4;
-
+  // idx: the files, by path (gzip allowed); images N x H x W or N x H x W x C.
+  std::string train_images, train_labels, test_images, test_labels;
+  // numpy and idx: how a 4-D array is laid out: auto (NHWC when the last axis has 1-4 entries
+  // and the second more, NCHW in the opposite case; else refused) | nhwc | nchw.
+  std::string layout = "auto";
+  // image_folder: images are resized (shorter side) and centre-cropped to size x size (0: all
+  // images must have one size already); channels 1 or 3 (0: as the files are, when all agree).
+  int size = 0;
+  int channels = 0;
+  bool skip_unreadable = false;  ///< skip (and count) images that cannot be decoded
+  std::string cache_dir;         ///< decoded image folders ("": $XDG_CACHE_HOME or ~/.cache)
+  /// Refuse datasets whose training tensors (float32) would take more (MiB; 0: no limit).
+  int max_memory_mb = 8192;
+  // Normalisation (x * scale - mean) / std per channel; empty: computed from the training split
+  // for the user's kinds, the published constants for the built-in ones.
+  std::vector<double> mean, std;
+  // The user's kinds: the class count (0: largest label + 1) and names (image folders: the
+  // folder names). Filled by ResolveUserData and recorded in the resolved config.
+  int classes = 0;
+  std::vector<std::string> class_names;
+  // Filled by ResolveUserData: the input shape of a user dataset (0: not resolved yet).
+  int input_c = 0, input_h = 0, input_w = 0;
   /// Empty when valid; else names the field, value and what is allowed.
   std::string Validate() const;
   /// Folder used when `path` is empty.

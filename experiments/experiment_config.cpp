@@ -1,6 +1,7 @@
 #include "experiments/experiment_config.h"
 
 #include <sched.h>
+#include <sys/stat.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <sstream>
 #include <thread>
 
+#include "evaluator/user_data.h"
 #include "space/input_error.h"
 #include "space/yaml_util.h"
 
@@ -191,7 +193,9 @@ ExperimentConfig ParseExperimentImpl(const std::string& text, const std::string&
     CheckKeys(file, "dataset", d,
               {"name", "path", "validation", "train_subset", "split_seed", "augment",
                "synthetic_train", "synthetic_test", "synthetic_size", "synthetic_channels",
-               "synthetic_classes"});
+               "synthetic_classes", "train_images", "train_labels", "test_images",
+               "test_labels", "layout", "size", "channels", "skip_unreadable", "cache_dir",
+               "max_memory_mb", "mean", "std", "classes", "class_names"});
     auto& o = c.dataset;
     if (d["name"]) o.name = AsString(file, "dataset.name", d["name"]);
     if (d["path"]) o.path = AsString(file, "dataset.path", d["path"]);
@@ -204,8 +208,49 @@ ExperimentConfig ParseExperimentImpl(const std::string& text, const std::string&
     if (d["synthetic_size"]) o.synthetic_size = AsInt(file, "dataset.synthetic_size", d["synthetic_size"]);
     if (d["synthetic_channels"]) o.synthetic_channels = AsInt(file, "dataset.synthetic_channels", d["synthetic_channels"]);
     if (d["synthetic_classes"]) o.synthetic_classes = AsInt(file, "dataset.synthetic_classes", d["synthetic_classes"]);
+    for (auto [key, field] : {std::pair{"train_images", &o.train_images},
+                              {"train_labels", &o.train_labels}, {"test_images", &o.test_images},
+                              {"test_labels", &o.test_labels}, {"layout", &o.layout},
+                              {"cache_dir", &o.cache_dir}})
+      if (d[key]) *field = AsString(file, std::string("dataset.") + key, d[key]);
+    if (d["size"]) o.size = AsInt(file, "dataset.size", d["size"]);
+    if (d["channels"]) o.channels = AsInt(file, "dataset.channels", d["channels"]);
+    if (d["skip_unreadable"]) o.skip_unreadable = AsBool(file, "dataset.skip_unreadable", d["skip_unreadable"]);
+    if (d["max_memory_mb"]) o.max_memory_mb = AsInt(file, "dataset.max_memory_mb", d["max_memory_mb"]);
+    if (d["classes"]) o.classes = AsInt(file, "dataset.classes", d["classes"]);
+    for (auto [key, field] : {std::pair{"mean", &o.mean}, {"std", &o.std}}) {
+      if (!d[key]) continue;
+      const YAML::Node list = d[key];
+      if (!list.IsSequence() || list.size() == 0)
+        throw InputError(Where(file, list) + "field 'dataset." + key +
+                         "': expected a list of numbers, one per channel, e.g. [0.5]");
+      for (size_t i = 0; i < list.size(); ++i)
+        field->push_back(AsDouble(file, std::string("dataset.") + key + "[" + std::to_string(i) + "]", list[i]));
+    }
+    if (const YAML::Node names = d["class_names"]) {
+      if (!names.IsSequence())
+        throw InputError(Where(file, names) + "field 'dataset.class_names': expected a list of names");
+      for (size_t i = 0; i < names.size(); ++i)
+        o.class_names.push_back(AsString(file, "dataset.class_names[" + std::to_string(i) + "]", names[i]));
+    }
+    // Like a space file: a relative data path is looked up from the working directory, then
+    // beside the experiment file.
+    const size_t slash = file.find_last_of('/');
+    for (std::string* p : {&o.path, &o.train_images, &o.train_labels, &o.test_images, &o.test_labels}) {
+      if (p->empty() || (*p)[0] == '/' || slash == std::string::npos || std::ifstream(*p)) continue;
+      const std::string beside = file.substr(0, slash + 1) + *p;
+      struct stat st {};
+      if (::stat(beside.c_str(), &st) == 0) *p = beside;
+    }
     const std::string bad = o.Validate();
     if (!bad.empty()) throw InputError(Where(file, d) + bad);
+    // The user's data decides the input shape, the classes and (unless given) the normalisation;
+    // they are resolved here so that `validate` prints them and the run directory records them.
+    try {
+      evaluator::ResolveUserData(&o);
+    } catch (const InputError& e) {
+      throw InputError(Where(file, d) + "dataset: " + e.what());
+    }
   }
 
   if (const YAML::Node t = root["training"]) {
@@ -410,6 +455,38 @@ std::string ExperimentConfig::ToYaml() const {
     y << YAML::Key << "train_subset" << YAML::Value << d.train_subset;
     y << YAML::Key << "split_seed" << YAML::Value << d.split_seed;
     y << YAML::Key << "augment" << YAML::Value << d.augment;
+    if (evaluator::IsUserDataset(d.name)) {
+      // Only for the user's kinds, so that run directories of the built-in ones keep their hash.
+      if (d.name == "idx") {
+        y << YAML::Key << "train_images" << YAML::Value << d.train_images;
+        y << YAML::Key << "train_labels" << YAML::Value << d.train_labels;
+        if (!d.test_images.empty()) {
+          y << YAML::Key << "test_images" << YAML::Value << d.test_images;
+          y << YAML::Key << "test_labels" << YAML::Value << d.test_labels;
+        }
+      }
+      if (d.name == "image_folder") {
+        y << YAML::Key << "size" << YAML::Value << d.size;
+        y << YAML::Key << "channels" << YAML::Value << d.channels;
+        y << YAML::Key << "skip_unreadable" << YAML::Value << d.skip_unreadable;
+        if (!d.cache_dir.empty()) y << YAML::Key << "cache_dir" << YAML::Value << d.cache_dir;
+      } else {
+        y << YAML::Key << "layout" << YAML::Value << d.layout;
+      }
+      y << YAML::Key << "max_memory_mb" << YAML::Value << d.max_memory_mb;
+      y << YAML::Key << "mean" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+      for (double v : d.mean) y << Fmt(v);
+      y << YAML::EndSeq;
+      y << YAML::Key << "std" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+      for (double v : d.std) y << Fmt(v);
+      y << YAML::EndSeq;
+      y << YAML::Key << "classes" << YAML::Value << d.classes;
+      if (!d.class_names.empty()) {
+        y << YAML::Key << "class_names" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+        for (const auto& n : d.class_names) y << n;
+        y << YAML::EndSeq;
+      }
+    }
     if (d.name == "synthetic") {
       y << YAML::Key << "synthetic_train" << YAML::Value << d.synthetic_train;
       y << YAML::Key << "synthetic_test" << YAML::Value << d.synthetic_test;

@@ -8,6 +8,7 @@ packages=(
   cmake g++ make pkg-config
   libtorch-dev libtbb-dev libboost-graph-dev libcereal-dev
   libgtest-dev libgmock-dev libcli11-dev libyaml-cpp-dev zlib1g-dev libonnx-dev libprotobuf-dev
+  libstb-dev  # decodes the user's image folders (dataset.name: image_folder)
   dataset-fashion-mnist
   openmpi-bin libopenmpi-dev  # optional at build time; `make test` runs the 3-rank MPI test
 )

@@ -1,0 +1,68 @@
+// The user's own data: NumPy arrays (.npz / .npy), IDX files by path, image folders. Torch-free:
+// the config parser resolves shapes, classes and normalisation with it before anything trains.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "evaluator/dataset_info.h"
+
+namespace paretonas::evaluator {
+
+/// Images of one split as read from disk, always N x C x H x W (NCHW), either uint8 (scaled by
+/// 1/255 when trained on) or float32 (taken as they are).
+struct ImageArray {
+  std::int64_t n = 0, c = 0, h = 0, w = 0;
+  bool is_uint8 = true;
+  std::vector<std::uint8_t> u8;  ///< when is_uint8
+  std::vector<float> f32;        ///< otherwise
+  std::vector<std::int64_t> labels;
+  std::string source;            ///< file or folder, for messages
+
+  bool empty() const { return n == 0; }
+  /// The value of element i (flat NCHW index) on the [0, 1] scale of training (uint8 / 255).
+  double Scaled(std::size_t i) const { return is_uint8 ? u8[i] / 255.0 : f32[i]; }
+};
+
+/// What a user dataset holds. `val` and `test` are empty when the files have none.
+struct UserData {
+  ImageArray train, val, test;
+  std::vector<std::string> class_names;  ///< image folders: the folder names; else as given
+  int classes = 0;
+  int skipped = 0;                       ///< unreadable images skipped (skip_unreadable)
+  std::string description;
+};
+
+/// True for the kinds read here: numpy, idx, image_folder.
+bool IsUserDataset(const std::string& name);
+
+/// Reads a user dataset. `with_test` also reads the test split (when the files have one).
+/// Throws InputError naming the file for anything wrong with the data (see README "Your own
+/// data"), and refuses, before allocating, a dataset larger than options.max_memory_mb.
+UserData LoadUserData(const DatasetOptions& options, bool with_test);
+
+/// Fills what a user dataset decides and the config leaves open: the input shape, the class count
+/// and names, and the per-channel mean and std of the training split (the images trained on,
+/// after the validation split), rounded to the 12 digits the resolved config keeps. Values given
+/// in the config are kept and checked against the data. No-op for the built-in datasets.
+void ResolveUserData(DatasetOptions* options);
+
+/// Bytes of memory the training tensors of `data` take (float32), for messages.
+std::int64_t TrainingBytes(const UserData& data);
+
+/// The training/validation split used for every dataset: per class, a seeded shuffle; the first
+/// share goes to validation, then at most `subset` (0: all) of the rest to training.
+void StratifiedSplit(const std::vector<std::int64_t>& labels, int validation, int subset,
+                     std::uint64_t seed, std::vector<std::int64_t>* train,
+                     std::vector<std::int64_t>* val);
+
+/// An IDX file (optionally gzip-compressed) as its dims and bytes; `expected_type` is the data
+/// type byte (0x08: uint8). Throws InputError naming the file.
+struct IdxFile {
+  std::vector<std::int64_t> dims;
+  std::string bytes;  ///< the data after the header
+};
+IdxFile ReadIdxFile(const std::string& path, int expected_magic);
+
+}  // namespace paretonas::evaluator
