@@ -26,6 +26,23 @@ std::string Scalar(const YAML::Node& node) {
   return "nothing";
 }
 
+/// Empty when `s` is valid UTF-8 without control characters (tab excepted); else what is wrong.
+/// NOTE: yaml-cpp writes such bytes back as U+FFFD or escapes, so a resolved config holding them
+/// would not read back as the same config.
+std::string TextProblem(const std::string& s) {
+  for (size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 && c != '\t') return "a control character (byte " + std::to_string(c) + ")";
+    if (c == 0x7f) return "a control character (byte 127)";
+    int extra = c < 0x80 ? 0 : (c >> 5) == 0x6 ? 1 : (c >> 4) == 0xe ? 2 : (c >> 3) == 0x1e ? 3 : -1;
+    if (extra < 0 || i + extra >= s.size()) return "bytes that are not UTF-8";
+    for (int k = 1; k <= extra; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return "bytes that are not UTF-8";
+    i += 1 + extra;
+  }
+  return "";
+}
+
 }  // namespace
 
 std::string ClosestWord(const std::string& word, const std::vector<std::string>& candidates) {
@@ -51,6 +68,8 @@ std::string KeyName(const std::string& file, const YAML::Node& key) {
   if (!key.IsScalar())
     throw InputError(Where(file, key) + "a key must be a plain name, got a " +
                      (key.IsMap() ? "map" : key.IsSequence() ? "list" : "null"));
+  const std::string bad = TextProblem(key.Scalar());
+  if (!bad.empty()) throw InputError(Where(file, key) + "a key holds " + bad + "; keys are plain names");
   return key.Scalar();
 }
 
@@ -102,7 +121,12 @@ bool AsBool(const std::string& file, const std::string& field, const YAML::Node&
 }
 
 std::string AsString(const std::string& file, const std::string& field, const YAML::Node& node) {
-  if (node.IsScalar()) return node.Scalar();
+  if (node.IsScalar()) {
+    const std::string bad = TextProblem(node.Scalar());
+    if (!bad.empty())
+      throw InputError(Where(file, node) + "field '" + field + "': the text holds " + bad);
+    return node.Scalar();
+  }
   throw InputError(Where(file, node) + "field '" + field + "': expected a string, got " +
                    Scalar(node));
 }

@@ -93,6 +93,13 @@ TEST(ExperimentConfig, EveryBadValueGetsAMessageNamingFieldValueAndWhatIsAllowed
       {"malformed yaml", "name: [unclosed\n", {}, {"bad.yaml:", "malformed YAML"}},
       {"malformed override", "", {"search.population"}, {"--set", "key=value"}},
       {"unknown mutation", "", {"search.mutation=gaussian"}, {"search.mutation", "'gaussian'", "per_decision, single"}},
+      // make fuzz: yaml-cpp writes such bytes back differently, so the resolved config would not
+      // read back as itself (fuzz/seeds/fuzz_experiment/regression-non-utf8-key.yaml).
+      {"non-UTF-8 key", "space: {name: nb201, set: {ch\xff" "x: 4}}\nbudget: {max_evals: 2}\n", {}, {"bad.yaml:1", "a key holds bytes that are not UTF-8"}},
+      {"control character", "name: \"a\\x07b\"\nbudget: {max_evals: 2}\n", {}, {"field 'name'", "a control character (byte 7)"}},
+      {"user data without path", "", {"dataset.name=numpy"}, {"dataset.path", "needs a path", ".npz"}},
+      {"missing npz", "", {"dataset.name=numpy", "dataset.path=/nonexistent/d.npz"}, {"bad.yaml:4", "/nonexistent/d.npz: no such file"}},
+      {"mean for a built-in", "", {"dataset.mean=[0.5]", "dataset.std=[0.5]"}, {"dataset.mean", "only for your own data"}},
   };
   for (const auto& c : cases) {
     try {
