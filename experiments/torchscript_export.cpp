@@ -48,7 +48,8 @@ class TorchScriptEmitter {
   }
   std::string Bn(const std::string& x, const std::string& p) {
     return Let("torch.batch_norm(" + x + ", " + Attr(p + ".weight") + ", " + Attr(p + ".bias") + ", " +
-               Attr(p + ".running_mean") + ", " + Attr(p + ".running_var") + ", False, 0.1, 1e-05, False)");
+               Attr(p + ".running_mean") + ", " + Attr(p + ".running_var") +
+               ", self.training, 0.1, 1e-05, False)");
   }
   std::string Relu(const std::string& x) { return Let("torch.relu(" + x + ")"); }
   std::string Relu6(const std::string& x) { return Let("torch.clamp(" + x + ", 0.0, 6.0)"); }
@@ -109,8 +110,10 @@ TorchScriptExport ExportTorchScript(const space::SearchSpace& space, const space
   net->eval();
   torch::NoGradGuard no_grad;
   torch::jit::Module m("paretonas_GraphNet");
+  // The forward reads self.training (BatchNorm); train() / eval() set it, in C++ and in Python.
+  if (!m.hasattr("training")) m.register_attribute("training", c10::BoolType::get(), false);
   for (const auto& p : net->named_parameters())
-    m.register_parameter(AttrName(p.key()), p.value().detach().clone(), false);
+    m.register_parameter(AttrName(p.key()), p.value().detach().clone().requires_grad_(true), false);
   for (const auto& b : net->named_buffers()) m.register_buffer(AttrName(b.key()), b.value().detach().clone());
   const space::InputSpec in = space.input();
   auto gen = at::make_generator<at::CPUGeneratorImpl>(seed ^ 0xC0FFEEULL);

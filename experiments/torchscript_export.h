@@ -19,6 +19,9 @@ struct TorchScriptExport {
 /// for them), so that any loader can verify it: `m(m.check_input)` ≈ `m.check_output`.
 /// The file is reloaded and compared before returning; throws std::runtime_error when the
 /// difference exceeds 1e-5.
+/// The module trains in Python as a torch.nn.Module would: its weights are parameters that
+/// require gradients, and its BatchNorms follow train() / eval() (batch statistics and running
+/// averages with momentum 0.1 in training mode, the running averages in eval mode).
 TorchScriptExport ExportTorchScript(const space::SearchSpace& space, const space::Genotype& genotype,
                                     const std::string& weights_path, std::uint64_t seed,
                                     const std::string& out_path);
