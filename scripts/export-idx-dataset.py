@@ -75,8 +75,8 @@ def main():
         print(f"wrote {os.path.join(a.out, 'data.npz')}")
     if a.folder:
         for split, (n, h, w, x, y) in splits.items():
-            for c in CLASSES:
-                os.makedirs(os.path.join(a.out, "images", split, c), exist_ok=True)
+            for c in sorted(set(y)):  # only the classes present: an empty class folder is refused
+                os.makedirs(os.path.join(a.out, "images", split, CLASSES[c]), exist_ok=True)
             for i in range(n):
                 png(os.path.join(a.out, "images", split, CLASSES[y[i]], f"{i:05d}.png"),
                     x[i * h * w:(i + 1) * h * w], w, h)
