@@ -140,7 +140,8 @@ Dataset LoadDataset(const DatasetOptions& o, bool with_test, bool full_train) {
     if (o.path.empty()) throw InputError("dataset.path: CIFAR-10 needs the folder of data_batch_*.bin");
     std::vector<torch::Tensor> xs, ys;
     for (int i = 1; i <= 5; ++i) ReadCifar(o.path + "/data_batch_" + std::to_string(i) + ".bin", &xs, &ys);
-    const std::vector<double> mean{0.4914, 0.4822, 0.4465}, sd{0.2470, 0.2435, 0.2616};
+    std::vector<double> mean, sd;
+    DatasetNormalization(o, &mean, &sd);
     x = Normalize(torch::cat(xs), mean, sd);
     y = torch::cat(ys);
     if (with_test) {
@@ -152,8 +153,8 @@ Dataset LoadDataset(const DatasetOptions& o, bool with_test, bool full_train) {
     d.description = "cifar10 " + o.path;
   } else {
     const std::string dir = o.path.empty() ? o.DefaultPath() : o.path;
-    const std::vector<double> mean{o.name == "mnist" ? 0.1307 : 0.2860};
-    const std::vector<double> sd{o.name == "mnist" ? 0.3081 : 0.3530};
+    std::vector<double> mean, sd;
+    DatasetNormalization(o, &mean, &sd);
     auto images = [&](const std::string& base) {
       const std::string f = FindFile(dir, base);
       torch::Tensor raw = ReadIdx(f, 0x00000803);

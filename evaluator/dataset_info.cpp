@@ -71,6 +71,21 @@ std::string DatasetOptions::DefaultPath() const {
   return "";
 }
 
+void DatasetNormalization(const DatasetOptions& o, std::vector<double>* mean,
+                          std::vector<double>* sd) {
+  if (o.name == "fashion_mnist") {
+    *mean = {0.2860}, *sd = {0.3530};
+  } else if (o.name == "mnist") {
+    *mean = {0.1307}, *sd = {0.3081};
+  } else if (o.name == "cifar10") {
+    *mean = {0.4914, 0.4822, 0.4465}, *sd = {0.2470, 0.2435, 0.2616};
+  } else if (o.name == "synthetic") {
+    mean->clear(), sd->clear();
+  } else {
+    *mean = o.mean, *sd = o.std;
+  }
+}
+
 space::InputSpec DatasetInput(const DatasetOptions& o) {
   if (o.name == "numpy" || o.name == "idx" || o.name == "image_folder") {
     if (o.input_c > 0) return {{o.input_c, o.input_h, o.input_w}, o.classes};

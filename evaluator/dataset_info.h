@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "space/search_space.h"
 
@@ -52,6 +53,12 @@ struct DatasetOptions {
   /// Folder used when `path` is empty.
   std::string DefaultPath() const;
 };
+
+/// The normalisation a dataset's images get, (x * scale - mean) / std per channel, scale 1/255 for
+/// uint8 data: the given or computed values for the user's kinds (after ResolveUserData), the
+/// published constants for the built-in ones; both empty for `synthetic` (generated normalised).
+void DatasetNormalization(const DatasetOptions& options, std::vector<double>* mean,
+                          std::vector<double>* std);
 
 /// Input shape and class count of a dataset (no files read).
 space::InputSpec DatasetInput(const DatasetOptions& options);

@@ -183,18 +183,6 @@ std::int64_t ModelBytes(space::GraphNet& net) {
 }
 
 
-std::string RejectReason(const space::StaticCosts& c, const TrainOptions& o) {
-  auto over = [](const char* what, std::int64_t v, std::int64_t limit) {
-    return std::string("rejected before training: ") + what + " " + std::to_string(v) +
-           " exceeds the limit " + std::to_string(limit);
-  };
-  if (o.max_params > 0 && c.params_pruned > o.max_params) return over("params", c.params_pruned, o.max_params);
-  if (o.max_macs > 0 && c.macs_pruned > o.max_macs) return over("macs", c.macs_pruned, o.max_macs);
-  if (o.max_activation_bytes > 0 && c.activation_bytes > o.max_activation_bytes)
-    return over("activation_bytes", c.activation_bytes, o.max_activation_bytes);
-  return "";
-}
-
 }  // namespace
 
 namespace {

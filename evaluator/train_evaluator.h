@@ -42,6 +42,10 @@ struct TrainOptions {
   std::string Signature() const;
 };
 
+/// Why a candidate is rejected before training (evaluator.max_params, max_macs,
+/// max_activation_bytes), or "".
+std::string RejectReason(const space::StaticCosts& costs, const TrainOptions& options);
+
 /// Metrics: val_accuracy (%), val_error, latency_ms (median), latency_iqr_ms, params, macs,
 /// activation_bytes, model_bytes, train_seconds, train_loss.
 ///

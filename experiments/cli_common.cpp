@@ -9,9 +9,12 @@
 
 #include <unistd.h>
 
+#include "evaluator/command_evaluator.h"
 #include "evaluator/table_evaluator.h"
 #include "evaluator/train_evaluator.h"
+#include "experiments/onnx_export.h"
 #include "experiments/run_directory.h"
+#include "experiments/torchscript_export.h"
 #include "search/run_files.h"
 #include "search/search_loop.h"
 #include "space/input_error.h"
@@ -89,6 +92,63 @@ std::map<std::string, std::string> ParseSpaceSets(const std::vector<std::string>
   return out;
 }
 
+std::string GraphJson(const space::SearchSpace& sp, const space::Genotype& g) {
+  const space::NetworkPlan plan = sp.Plan(g);
+  std::ostringstream os;
+  os << "{\"input\":" << plan.input << ",\"output\":" << plan.output << ",\"vertices\":[";
+  for (size_t v = 0; v < plan.vertices.size(); ++v) {
+    const auto& s = plan.vertices[v];
+    os << (v ? "," : "") << "{\"id\":" << v << ",\"shape\":[" << s.c << "," << s.h << "," << s.w << "]}";
+  }
+  os << "],\"edges\":[";
+  bool first = true;
+  for (const auto& e : plan.edges) {
+    if (e.op.kind == space::OpKind::kNone) continue;
+    os << (first ? "" : ",") << "{\"id\":" << e.id << ",\"src\":" << e.src << ",\"dst\":" << e.dst
+       << ",\"op\":" << search::JsonString(e.op.Label()) << ",\"live\":" << (e.live ? "true" : "false") << "}";
+    first = false;
+  }
+  os << "]}";
+  return os.str();
+}
+
+namespace {
+
+std::string JsonList(const std::vector<double>& v) {
+  std::string s = "[";
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + search::JsonNumber(v[i]);
+  return s + "]";
+}
+
+/// What a training command is told besides its candidate: the dataset (with its normalisation)
+/// and the recipe of the experiment file, as JSON members of the request.
+std::string CommandContext(const ExperimentConfig& c, const space::InputSpec& in) {
+  const auto& d = c.dataset;
+  std::vector<double> mean, sd;
+  evaluator::DatasetNormalization(d, &mean, &sd);
+  std::ostringstream j;
+  j << "\"dataset\": {\"name\": " << search::JsonString(d.name)
+    << ", \"path\": " << search::JsonString(d.path.empty() ? d.DefaultPath() : d.path);
+  if (d.name == "idx")
+    j << ", \"train_images\": " << search::JsonString(d.train_images) << ", \"train_labels\": "
+      << search::JsonString(d.train_labels);
+  j << ", \"input_shape\": [" << in.shape.c << ", " << in.shape.h << ", " << in.shape.w
+    << "], \"classes\": " << in.num_classes << ", \"scale\": " << (d.name == "synthetic" ? "1" : "0.00392156862745098")
+    << ", \"mean\": " << JsonList(mean) << ", \"std\": " << JsonList(sd)
+    << ", \"validation\": " << d.validation << ", \"train_subset\": " << d.train_subset
+    << ", \"split_seed\": " << d.split_seed << ", \"augment\": " << (d.augment ? "true" : "false") << "},\n  ";
+  const auto& t = c.training;
+  j << "\"training\": {\"epochs\": " << t.epochs << ", \"steps\": " << t.steps
+    << ", \"batch_size\": " << t.batch_size << ", \"optimizer\": " << search::JsonString(t.optimizer)
+    << ", \"lr\": " << search::JsonNumber(t.lr) << ", \"momentum\": " << search::JsonNumber(t.momentum)
+    << ", \"weight_decay\": " << search::JsonNumber(t.weight_decay)
+    << ", \"label_smoothing\": " << search::JsonNumber(t.label_smoothing)
+    << ", \"threads\": " << t.threads_per_worker << "}";
+  return j.str();
+}
+
+}  // namespace
+
 std::unique_ptr<Session> MakeSession(const ExperimentConfig& config, bool with_evaluator) {
   auto s = std::make_unique<Session>();
   s->config = config;
@@ -105,6 +165,20 @@ std::unique_ptr<Session> MakeSession(const ExperimentConfig& config, bool with_e
   } else {
     if (config.evaluator_kind == "table") {
       s->evaluator = std::make_unique<evaluator::TableEvaluator>(config.table, s->space.get());
+    } else if (config.evaluator_kind == "command") {
+      evaluator::CommandOptions co;
+      co.command = config.command;
+      co.timeout_s = config.command_timeout;
+      co.work_dir = config.run_dir;
+      co.device = config.training.device;
+      co.context_json = CommandContext(config, s->space->input());
+      const space::SearchSpace* sp = s->space.get();
+      auto writer = [sp](const evaluator::EvalRequest& req, const std::string& dir) {
+        ExportTorchScript(*sp, req.genotype, "", req.seed, dir + "/model.torchscript.pt");
+        if (OnnxSupported()) ExportOnnx(*sp, req.genotype, "", req.seed, dir + "/model.onnx");
+        search::WriteFileAtomic(dir + "/graph.json", GraphJson(*sp, req.genotype) + "\n");
+      };
+      s->evaluator = std::make_unique<evaluator::CommandEvaluator>(*s->space, co, config.training, writer);
     } else {
       s->evaluator =
           std::make_unique<evaluator::TrainEvaluator>(*s->space, config.dataset, config.training);

@@ -82,6 +82,10 @@ struct Session {
 /// mpirun on rank 0 the worker ranks (started with this config), else the data and a local pool.
 std::unique_ptr<Session> MakeSession(const ExperimentConfig& config, bool with_evaluator);
 
+/// The graph of an architecture as JSON (vertices with shapes, edges with ops and liveness), as
+/// `export --format json` and the command evaluator's graph.json write it.
+std::string GraphJson(const space::SearchSpace& space, const space::Genotype& genotype);
+
 /// Body of an MPI worker rank's evaluator: a local pool built from the experiment text rank 0
 /// sent (without the latency predictor, which rank 0 applies).
 evaluator::mpi::WorkerEngine MakeWorkerEngine(const std::string& experiment_text);

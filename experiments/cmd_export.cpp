@@ -40,25 +40,6 @@ std::uint64_t RetrainSeed(const ExportOptions& o, const search::Trial& t) {
   return o.seed >= 0 ? static_cast<std::uint64_t>(o.seed) : t.seed;
 }
 
-std::string GraphJson(const space::SearchSpace& sp, const space::Genotype& g) {
-  const space::NetworkPlan plan = sp.Plan(g);
-  std::ostringstream os;
-  os << "{\"input\":" << plan.input << ",\"output\":" << plan.output << ",\"vertices\":[";
-  for (size_t v = 0; v < plan.vertices.size(); ++v) {
-    const auto& s = plan.vertices[v];
-    os << (v ? "," : "") << "{\"id\":" << v << ",\"shape\":[" << s.c << "," << s.h << "," << s.w << "]}";
-  }
-  os << "],\"edges\":[";
-  bool first = true;
-  for (const auto& e : plan.edges) {
-    if (e.op.kind == space::OpKind::kNone) continue;
-    os << (first ? "" : ",") << "{\"id\":" << e.id << ",\"src\":" << e.src << ",\"dst\":" << e.dst
-       << ",\"op\":" << search::JsonString(e.op.Label()) << ",\"live\":" << (e.live ? "true" : "false") << "}";
-    first = false;
-  }
-  os << "]}";
-  return os.str();
-}
 
 int RunExport(const ExportOptions& o) {
   if (o.front == !o.ids.empty()) throw InputError("export: give either --front or --id N (not both)");

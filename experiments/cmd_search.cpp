@@ -113,8 +113,9 @@ int RunSearchVerb(const SearchOptions& o) {
   if (o.max_evals >= 0) overrides.push_back("budget.max_evals=" + std::to_string(o.max_evals));
   if (o.generations >= 0) overrides.push_back("budget.generations=" + std::to_string(o.generations));
   if (o.online) overrides.push_back("evaluator.latency.online=true");
-  const ExperimentConfig config = LoadExperiment(o.config, overrides);
+  ExperimentConfig config = LoadExperiment(o.config, overrides);
   const RunPaths paths(o.run_dir);
+  config.run_dir = paths.dir;
   MakeDirectories(paths.dir);
   RunLock lock(paths.dir);
   // From here on SIGINT/SIGTERM stop gracefully, also while the dataset loads.
@@ -157,7 +158,8 @@ int RunResumeVerb(const ResumeOptions& o) {
   std::vector<std::string> overrides;
   if (o.max_evals >= 0) overrides.push_back("budget.max_evals=" + std::to_string(o.max_evals));
   if (o.generations >= 0) overrides.push_back("budget.generations=" + std::to_string(o.generations));
-  const ExperimentConfig config = LoadRunConfig(paths.dir, overrides);
+  ExperimentConfig config = LoadRunConfig(paths.dir, overrides);
+  config.run_dir = paths.dir;
   if (::access(paths.checkpoint().c_str(), F_OK) != 0 &&
       ::access((paths.checkpoint() + ".prev").c_str(), F_OK) != 0) {
     throw InputError(paths.dir + ": no checkpoint yet (the search stopped before its first "

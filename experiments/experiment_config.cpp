@@ -353,11 +353,25 @@ ExperimentConfig ParseExperimentImpl(const std::string& text, const std::string&
   if (const YAML::Node e = root["evaluator"]) {
     CheckKeys(file, "evaluator", e,
               {"kind", "workers", "threads_per_worker", "device", "cache", "max_params",
-               "max_macs", "max_activation_bytes", "latency", "table"});
+               "max_macs", "max_activation_bytes", "latency", "table", "command",
+               "command_timeout"});
     if (e["kind"]) c.evaluator_kind = AsString(file, "evaluator.kind", e["kind"]);
-    if (c.evaluator_kind != "train" && c.evaluator_kind != "table")
+    if (c.evaluator_kind != "train" && c.evaluator_kind != "table" && c.evaluator_kind != "command")
       throw InputError(Where(file, e["kind"]) + "field 'evaluator.kind': '" + c.evaluator_kind +
-                       "' is not allowed; allowed: train, table");
+                       "' is not allowed; allowed: train, table, command");
+    if (e["command"]) c.command = AsString(file, "evaluator.command", e["command"]);
+    if (e["command_timeout"]) {
+      c.command_timeout = AsDouble(file, "evaluator.command_timeout", e["command_timeout"]);
+      CheckIn(file, "evaluator.command_timeout", e["command_timeout"], c.command_timeout, 0, 1e7);
+    }
+    for (const char* key : {"command", "command_timeout"})
+      if (e[key] && c.evaluator_kind != "command")
+        throw InputError(Where(file, e[key]) + "field 'evaluator." + key +
+                         "': only for evaluator.kind: command (this one is '" + c.evaluator_kind + "')");
+    if (c.evaluator_kind == "command" && c.command.find_first_not_of(" \t") == std::string::npos)
+      throw InputError(Where(file, e) + "field 'evaluator.command': evaluator.kind: command needs "
+                       "the command line that trains one candidate, e.g. 'python3 train.py' (it "
+                       "gets the request file's path as its last argument)");
     if (e["workers"]) {
       if (e["workers"].IsScalar() && e["workers"].Scalar() == "auto") {
         c.workers = 0;
@@ -400,7 +414,7 @@ ExperimentConfig ParseExperimentImpl(const std::string& text, const std::string&
       if (!bad.empty()) throw InputError(Where(file, e) + bad);
     }
   }
-  if (c.evaluator_kind == "train") {
+  if (c.evaluator_kind == "train" || c.evaluator_kind == "command") {
     const std::string bad = c.training.Validate();
     if (!bad.empty()) throw InputError(file + ": " + bad);
     if (c.latency_online && !c.training.measure_latency)
@@ -553,7 +567,11 @@ std::string ExperimentConfig::ToYaml() const {
       y << YAML::Key << "predictor" << YAML::Value << latency_predictor;
       y << YAML::Key << "online" << YAML::Value << latency_online;
     };
-    if (evaluator_kind == "train") {
+    if (evaluator_kind == "command") {
+      y << YAML::Key << "command" << YAML::Value << command;
+      y << YAML::Key << "command_timeout" << YAML::Value << Fmt(command_timeout);
+    }
+    if (evaluator_kind == "train" || evaluator_kind == "command") {
       y << YAML::Key << "threads_per_worker" << YAML::Value << t.threads_per_worker;
       y << YAML::Key << "device" << YAML::Value << t.device;
       y << YAML::Key << "max_params" << YAML::Value << t.max_params;

@@ -25,7 +25,12 @@ struct ExperimentConfig {
   std::vector<search::Objective> objectives;
   std::vector<search::Constraint> constraints;
   search::StrategyOptions search;
-  std::string evaluator_kind = "train";  ///< train | table
+  std::string evaluator_kind = "train";  ///< train | table | command
+  std::string command;                   ///< evaluator.command (kind command)
+  double command_timeout = 0;            ///< seconds per candidate; 0: no limit
+  /// Not part of the file: the run directory of this search, where the command evaluator keeps
+  /// its trial folders (set by `search` and `resume`; empty elsewhere).
+  std::string run_dir;
   int workers = 0;                       ///< 0: auto (one per core)
   bool cache = true;
   std::string latency_predictor;         ///< model file of `paretonas latency` ("": none)
