@@ -107,5 +107,24 @@ rc=$?
   && ok "a worker that cannot start is named by rank 0 (exit 2)" || { bad "worker start failure: exit $rc"; cat "$work/w.log"; }
 [[ ! -f "$work/a/r/checkpoint.bin" ]] && ok "no search started" || bad "a search started although workers failed"
 
+# 6. evaluator.kind: command: the worker ranks run the training commands, with the same trials
+# (a stand-in script whose metrics are a function of arch and seed) as one process.
+src=$(cd "$(dirname "$0")/.." && pwd)
+if [[ -x /usr/bin/python3 ]]; then
+  sed -e 's/^  kind: train/  kind: command/' \
+      -e "s#^  workers: 2#  workers: 1\n  command: /usr/bin/python3 $src/tests/data/fake_trainer.py ok#" \
+      -e 's/^  max_evals: .*/  max_evals: 8/' -e 's/^constraints:.*//' -e 's/metric: latency_ms/metric: params/' \
+      "$src/tests/data/tiny_synthetic.yaml" >"$work/cmd.yaml"
+  "$bin" search --config "$work/cmd.yaml" --run-dir "$work/cmd1" -q >"$work/cmd1.log" 2>&1 || { bad "command search, 1 process"; tail "$work/cmd1.log"; }
+  "${mpi[@]}" "$bin" search --config "$work/cmd.yaml" --run-dir "$work/cmd3" -q >"$work/cmd3.log" 2>&1 || { bad "command search under mpirun"; tail "$work/cmd3.log"; }
+  sig() { sed -E 's/"(seconds|latency_ms|latency_iqr_ms|peak_activation_bytes|command_seconds|export_seconds)":[^,}]*,?//g' "$1"; }
+  if [[ $(grep -c '"status":"complete"' "$work/cmd3/trials.jsonl" 2>/dev/null) -eq 8 ]] && \
+     cmp -s <(sig "$work/cmd1/trials.jsonl") <(sig "$work/cmd3/trials.jsonl"); then
+    ok "the worker ranks run the training commands: the same trials as one process"
+  else
+    bad "command evaluator under mpirun differs from one process"; diff <(sig "$work/cmd1/trials.jsonl") <(sig "$work/cmd3/trials.jsonl") | head -5
+  fi
+fi
+
 [[ $fail -eq 0 ]] && echo "mpi: all checks passed" || echo "mpi: some checks failed"
 exit $fail
