@@ -4,7 +4,7 @@
 # architectures, then measure 200 fresh ones (another seed) and evaluate the model on them. The
 # noise floor: the fresh architectures measured a second time, compared with the first time.
 # Run on an idle machine. ROUNDS: `--rounds` of every measurement (1: each architecture's
-# passes back to back, the engine's only way before session 5).
+# passes back to back, the engine's only way before interleaved rounds, 2026-11-26).
 # Usage: bench/latency_calibration.sh [BINARY] [OUT_DIR] [ROUNDS]
 set -euo pipefail
 bin=${1:-build/experiments/paretonas}

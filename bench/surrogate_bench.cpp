@@ -54,7 +54,7 @@ int main(int argc, char** argv) {
   }
   const int sizes[] = {20, 50, 100, 300};
   std::printf("| target | model | n=20 | n=50 | n=100 | n=300 |\n|---|---|---|---|---|---|\n");
-  const char* names[] = {"ridge, plain (session 3)", "ridge, op pairs, plain", "ridge, log form",
+  const char* names[] = {"ridge, plain (first surrogate)", "ridge, op pairs, plain", "ridge, log form",
                          "kernel (GP), plain", "kernel (GP), log form", "chosen by CV (now)"};
   constexpr int kVariants = 6, kChosen = 5;
   for (int target = 0; target < 2; ++target) {

@@ -50,7 +50,7 @@ std::string RejectReason(const space::StaticCosts& costs, const TrainOptions& op
 /// activation_bytes, model_bytes, train_seconds, train_loss.
 ///
 /// Latency is measured while no trainer of this evaluator runs: trainers pause between steps
-/// while a measurement holds the cores (see README "Measurements").
+/// while a measurement holds the cores (see docs/determinism.md).
 class TrainEvaluator : public Evaluator {
  public:
   /// Loads the dataset (throws InputError). `space` must outlive the evaluator.

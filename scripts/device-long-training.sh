@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One call on a CUDA machine prepared with ../shared/device (issue #10, session 5): build against
+# One call on a CUDA machine prepared with ../shared/device (issue #10, first run 2026-11-26): build against
 # the machine's CUDA LibTorch, retrain the second search's chosen front members and the
 # 2 Conv+pooling+BN baseline with two longer recipes at once (A: flips + pad-4 crops, EPOCHS_A
 # epochs; B: no augmentation, EPOCHS_B epochs; both batch 256, the runs' SGD), and meanwhile build

@@ -49,7 +49,7 @@ void ApplyResult(Trial& trial, const evaluator::EvalResult& result, const Proble
 /// Ids of the complete, feasible trials that no other such trial dominates, by id.
 std::vector<std::int64_t> ParetoFront(const SearchState& state, const Problem& problem);
 
-/// Hypervolume of the front in the state's normalisation (see README "Hypervolume").
+/// Hypervolume of the front in the state's normalisation (see docs/determinism.md).
 double NormalizedHypervolume(const SearchState& state, const Problem& problem);
 
 /// Writes trials.jsonl and front.csv into `run_dir` atomically.

@@ -50,7 +50,7 @@ struct StrategyOptions {
   /// the trials' ranges; the age spares the trials an early front soon leaves behind. On a noisy
   /// objective a trial's value is one draw; a network measured near the front gets a second,
   /// and the front keeps the better, which is optimistic for that network (the winner's curse).
-  /// Off by default. NB201 on pixel3 (bench/RESULTS.md, session 9): 71.4% of the table's front
+  /// Off by default. NB201 on pixel3 (bench/RESULTS.md, measured 2026-11-26): 71.4% of the table's front
   /// cells within 1000 evaluations instead of 68.5% (60 seeds).
   bool remeasure_front = false;
   double remeasure_margin = 0.01;

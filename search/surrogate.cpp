@@ -47,7 +47,7 @@ constexpr size_t kKernelRows = 300;
 size_t KernelStart(size_t n) { return n > kKernelRows ? n - kKernelRows : 0; }
 // The kernel model's squared length scale, in units of the median squared distance between its
 // rows (KernelOptions::median_scale): smoother than the plain median heuristic, so what it learns
-// of one cell carries further (bench/RESULTS.md, session 10).
+// of one cell carries further (bench/RESULTS.md, NB201 search, 2026-11-27).
 constexpr double kKernelScale = 2.0;
 predictors::KernelOptions SurrogateKernel() {
   predictors::KernelOptions k;
