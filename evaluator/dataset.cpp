@@ -26,8 +26,8 @@ std::string FindFile(const std::string& dir, const std::string& base) {
 }
 
 torch::Tensor Normalize(torch::Tensor x_uint8, const std::vector<double>& mean,
-                        const std::vector<double>& std) {
-  torch::Tensor x = x_uint8.to(torch::kFloat32).div_(255.0);
+                        const std::vector<double>& std, double pixel_max = 255.0) {
+  torch::Tensor x = x_uint8.to(torch::kFloat32).div_(pixel_max);
   const auto c = static_cast<int64_t>(mean.size());
   auto m = torch::tensor(mean, torch::kFloat32).view({1, c, 1, 1});
   auto s = torch::tensor(std, torch::kFloat32).view({1, c, 1, 1});
@@ -96,14 +96,10 @@ torch::Tensor LabelsTensor(const ImageArray& a) {
       .clone();
 }
 
-/// uint8 images are scaled by 1/255 first (as the built-in datasets), float32 ones taken as is.
-torch::Tensor NormalizeAny(const torch::Tensor& x, const std::vector<double>& mean,
+/// (x / pixel_max - mean) / std per channel, in float32, in the order an export documents.
+torch::Tensor NormalizeAny(const torch::Tensor& x, double pixel_max, const std::vector<double>& mean,
                            const std::vector<double>& sd) {
-  if (x.scalar_type() == torch::kUInt8) return Normalize(x, mean, sd);
-  const auto c = static_cast<int64_t>(mean.size());
-  auto m = torch::tensor(mean, torch::kFloat32).view({1, c, 1, 1});
-  auto s = torch::tensor(sd, torch::kFloat32).view({1, c, 1, 1});
-  return x.sub(m).div_(s).contiguous();
+  return Normalize(x, mean, sd, pixel_max);
 }
 
 }  // namespace
@@ -117,18 +113,18 @@ Dataset LoadDataset(const DatasetOptions& o, bool with_test, bool full_train) {
   torch::Tensor given_vx, given_vy;  // a validation split that comes with the data
   if (IsUserDataset(o.name)) {
     DatasetOptions r = o;
-    if (r.mean.empty() || r.input_c == 0) ResolveUserData(&r);
+    if (r.mean.empty() || r.input_c == 0 || r.pixel_max <= 0) ResolveUserData(&r);
     const UserData u = LoadUserData(r, with_test);
     d.input = {{static_cast<int>(u.train.c), static_cast<int>(u.train.h), static_cast<int>(u.train.w)},
                u.classes};
-    x = NormalizeAny(ImagesTensor(u.train), r.mean, r.std);
+    x = NormalizeAny(ImagesTensor(u.train), r.pixel_max, r.mean, r.std);
     y = LabelsTensor(u.train);
     if (!u.val.empty()) {
-      given_vx = NormalizeAny(ImagesTensor(u.val), r.mean, r.std);
+      given_vx = NormalizeAny(ImagesTensor(u.val), r.pixel_max, r.mean, r.std);
       given_vy = LabelsTensor(u.val);
     }
     if (with_test && !u.test.empty()) {
-      tx = NormalizeAny(ImagesTensor(u.test), r.mean, r.std);
+      tx = NormalizeAny(ImagesTensor(u.test), r.pixel_max, r.mean, r.std);
       ty = LabelsTensor(u.test);
     }
     d.description = u.description;

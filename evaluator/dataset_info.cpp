@@ -5,6 +5,10 @@
 
 namespace paretonas::evaluator {
 
+namespace {
+bool IsUser(const std::string& name) { return name == "numpy" || name == "idx" || name == "image_folder"; }
+}  // namespace
+
 std::string DatasetOptions::Validate() const {
   static const char* kNames =
       "fashion_mnist, mnist, cifar10, synthetic (built in); numpy, idx, image_folder (your own)";
@@ -27,8 +31,12 @@ std::string DatasetOptions::Validate() const {
   if (name != "image_folder" && (size != 0 || channels != 0 || skip_unreadable))
     return "dataset.size, channels, skip_unreadable: only for dataset 'image_folder' (this one "
            "is '" + name + "')";
-  if (!user && (!mean.empty() || !this->std.empty() || classes != 0 || !class_names.empty()))
-    return "dataset.mean, std, classes, class_names: only for your own data (numpy, idx, "
+  if (pixel_max < 0 || pixel_max > 1e9)
+    return "dataset.pixel_max: " + std::to_string(pixel_max) + " must be > 0 (0: 255 for uint8 "
+           "data, 1 for float data)";
+  if (!user && (!mean.empty() || !this->std.empty() || classes != 0 || !class_names.empty() ||
+                pixel_max != 0))
+    return "dataset.mean, std, pixel_max, classes, class_names: only for your own data (numpy, idx, "
            "image_folder); '" + name + "' uses its published constants";
   if (layout != "auto" && layout != "nhwc" && layout != "nchw")
     return "dataset.layout: '" + layout + "' is not allowed; allowed: auto, nhwc, nchw";
@@ -72,7 +80,10 @@ std::string DatasetOptions::DefaultPath() const {
 }
 
 void DatasetNormalization(const DatasetOptions& o, std::vector<double>* mean,
-                          std::vector<double>* sd) {
+                          std::vector<double>* sd, double* pixel_max) {
+  if (pixel_max) {
+    *pixel_max = o.name == "synthetic" ? 1.0 : IsUser(o.name) ? (o.pixel_max > 0 ? o.pixel_max : 255.0) : 255.0;
+  }
   if (o.name == "fashion_mnist") {
     *mean = {0.2860}, *sd = {0.3530};
   } else if (o.name == "mnist") {
@@ -84,6 +95,20 @@ void DatasetNormalization(const DatasetOptions& o, std::vector<double>* mean,
   } else {
     *mean = o.mean, *sd = o.std;
   }
+}
+
+std::vector<std::string> DatasetClassNames(const DatasetOptions& o) {
+  if (o.name == "fashion_mnist")
+    return {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
+  if (o.name == "mnist") return {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
+  if (o.name == "cifar10")
+    return {"airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"};
+  if (o.name == "synthetic") {
+    std::vector<std::string> names;
+    for (int c = 0; c < o.synthetic_classes; ++c) names.push_back("class_" + std::to_string(c));
+    return names;
+  }
+  return o.class_names;
 }
 
 space::InputSpec DatasetInput(const DatasetOptions& o) {

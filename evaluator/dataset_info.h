@@ -39,9 +39,12 @@ struct DatasetOptions {
   std::string cache_dir;         ///< decoded image folders ("": $XDG_CACHE_HOME or ~/.cache)
   /// Refuse datasets whose training tensors (float32) would take more (MiB; 0: no limit).
   int max_memory_mb = 8192;
-  // Normalisation (x * scale - mean) / std per channel; empty: computed from the training split
-  // for the user's kinds, the published constants for the built-in ones.
+  // Normalisation (x / pixel_max - mean) / std per channel; mean/std empty: computed from the
+  // training split for the user's kinds, the published constants for the built-in ones.
   std::vector<double> mean, std;
+  /// What pixels are divided by before the mean and std: 0 = 255 for uint8 data and 1 for float
+  /// data (resolved by ResolveUserData; the built-in datasets use 255, synthetic 1).
+  double pixel_max = 0;
   // The user's kinds: the class count (0: largest label + 1) and names (image folders: the
   // folder names). Filled by ResolveUserData and recorded in the resolved config.
   int classes = 0;
@@ -54,11 +57,15 @@ struct DatasetOptions {
   std::string DefaultPath() const;
 };
 
-/// The normalisation a dataset's images get, (x * scale - mean) / std per channel, scale 1/255 for
-/// uint8 data: the given or computed values for the user's kinds (after ResolveUserData), the
-/// published constants for the built-in ones; both empty for `synthetic` (generated normalised).
+/// The normalisation a dataset's images get, (x / pixel_max - mean) / std per channel: the given
+/// or computed values for the user's kinds (after ResolveUserData), the published constants for
+/// the built-in ones; mean and std empty for `synthetic` (generated normalised, pixel_max 1).
 void DatasetNormalization(const DatasetOptions& options, std::vector<double>* mean,
-                          std::vector<double>* std);
+                          std::vector<double>* std, double* pixel_max = nullptr);
+
+/// Class names: the user's (image folders: the folder names), the published ones for
+/// fashion_mnist, mnist and cifar10, "class_0".. for synthetic; empty when unknown.
+std::vector<std::string> DatasetClassNames(const DatasetOptions& options);
 
 /// Input shape and class count of a dataset (no files read).
 space::InputSpec DatasetInput(const DatasetOptions& options);

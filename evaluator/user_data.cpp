@@ -867,6 +867,7 @@ void ResolveUserData(DatasetOptions* o) {
   o->input_c = static_cast<int>(d.train.c);
   o->input_h = static_cast<int>(d.train.h);
   o->input_w = static_cast<int>(d.train.w);
+  if (o->pixel_max <= 0) o->pixel_max = d.train.is_uint8 ? 255.0 : 1.0;
   if (!o->mean.empty()) {
     if (static_cast<std::int64_t>(o->mean.size()) != d.train.c)
       throw InputError("dataset.mean: " + std::to_string(o->mean.size()) + " values for " +
@@ -888,7 +889,7 @@ void ResolveUserData(DatasetOptions* o) {
     for (std::int64_t i : train_idx) {
       const std::size_t base = (static_cast<std::size_t>(i) * d.train.c + c) * hw;
       for (std::size_t p = 0; p < hw; ++p) {
-        const double v = d.train.Scaled(base + p);
+        const double v = d.train.Scaled(base + p, o->pixel_max);
         sum += v;
         sq += v * v;
       }

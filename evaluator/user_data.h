@@ -21,8 +21,10 @@ struct ImageArray {
   std::string source;            ///< file or folder, for messages
 
   bool empty() const { return n == 0; }
-  /// The value of element i (flat NCHW index) on the [0, 1] scale of training (uint8 / 255).
-  double Scaled(std::size_t i) const { return is_uint8 ? u8[i] / 255.0 : f32[i]; }
+  /// The value of element i (flat NCHW index) before normalisation: pixel / pixel_max.
+  double Scaled(std::size_t i, double pixel_max) const {
+    return (is_uint8 ? static_cast<double>(u8[i]) : static_cast<double>(f32[i])) / pixel_max;
+  }
 };
 
 /// What a user dataset holds. `val` and `test` are empty when the files have none.
@@ -43,7 +45,7 @@ bool IsUserDataset(const std::string& name);
 UserData LoadUserData(const DatasetOptions& options, bool with_test);
 
 /// Fills what a user dataset decides and the config leaves open: the input shape, the class count
-/// and names, and the per-channel mean and std of the training split (the images trained on,
+/// and names, pixel_max (255 for uint8 data, 1 for float), and the per-channel mean and std of the training split (the images trained on,
 /// after the validation split), rounded to the 12 digits the resolved config keeps. Values given
 /// in the config are kept and checked against the data. No-op for the built-in datasets.
 void ResolveUserData(DatasetOptions* options);

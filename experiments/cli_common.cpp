@@ -112,6 +112,16 @@ std::string GraphJson(const space::SearchSpace& sp, const space::Genotype& g) {
   return os.str();
 }
 
+ExportInput MakeExportInput(const ExperimentConfig& config, const space::InputSpec& in, bool baked) {
+  ExportInput e;
+  e.shape = {in.shape.c, in.shape.h, in.shape.w};
+  evaluator::DatasetNormalization(config.dataset, &e.mean, &e.std, &e.pixel_max);
+  e.class_names = evaluator::DatasetClassNames(config.dataset);
+  if (static_cast<int>(e.class_names.size()) != in.num_classes) e.class_names.clear();
+  e.baked = baked;
+  return e;
+}
+
 namespace {
 
 std::string JsonList(const std::vector<double>& v) {
@@ -125,7 +135,8 @@ std::string JsonList(const std::vector<double>& v) {
 std::string CommandContext(const ExperimentConfig& c, const space::InputSpec& in) {
   const auto& d = c.dataset;
   std::vector<double> mean, sd;
-  evaluator::DatasetNormalization(d, &mean, &sd);
+  double pixel_max = 1;
+  evaluator::DatasetNormalization(d, &mean, &sd, &pixel_max);
   std::ostringstream j;
   j << "\"dataset\": {\"name\": " << search::JsonString(d.name)
     << ", \"path\": " << search::JsonString(d.path.empty() ? d.DefaultPath() : d.path);
@@ -133,7 +144,7 @@ std::string CommandContext(const ExperimentConfig& c, const space::InputSpec& in
     j << ", \"train_images\": " << search::JsonString(d.train_images) << ", \"train_labels\": "
       << search::JsonString(d.train_labels);
   j << ", \"input_shape\": [" << in.shape.c << ", " << in.shape.h << ", " << in.shape.w
-    << "], \"classes\": " << in.num_classes << ", \"scale\": " << (d.name == "synthetic" ? "1" : "0.00392156862745098")
+    << "], \"classes\": " << in.num_classes << ", \"pixel_max\": " << search::JsonNumber(pixel_max)
     << ", \"mean\": " << JsonList(mean) << ", \"std\": " << JsonList(sd)
     << ", \"validation\": " << d.validation << ", \"train_subset\": " << d.train_subset
     << ", \"split_seed\": " << d.split_seed << ", \"augment\": " << (d.augment ? "true" : "false") << "},\n  ";
@@ -173,9 +184,10 @@ std::unique_ptr<Session> MakeSession(const ExperimentConfig& config, bool with_e
       co.device = config.training.device;
       co.context_json = CommandContext(config, s->space->input());
       const space::SearchSpace* sp = s->space.get();
-      auto writer = [sp](const evaluator::EvalRequest& req, const std::string& dir) {
-        ExportTorchScript(*sp, req.genotype, "", req.seed, dir + "/model.torchscript.pt");
-        if (OnnxSupported()) ExportOnnx(*sp, req.genotype, "", req.seed, dir + "/model.onnx");
+      const ExportInput feed = MakeExportInput(config, sp->input(), false);
+      auto writer = [sp, feed](const evaluator::EvalRequest& req, const std::string& dir) {
+        ExportTorchScript(*sp, req.genotype, "", req.seed, dir + "/model.torchscript.pt", &feed);
+        if (OnnxSupported()) ExportOnnx(*sp, req.genotype, "", req.seed, dir + "/model.onnx", &feed);
         search::WriteFileAtomic(dir + "/graph.json", GraphJson(*sp, req.genotype) + "\n");
       };
       s->evaluator = std::make_unique<evaluator::CommandEvaluator>(*s->space, co, config.training, writer);

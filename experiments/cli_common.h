@@ -11,6 +11,7 @@
 #include "evaluator/mpi_cluster.h"
 #include "evaluator/worker_pool.h"
 #include "experiments/experiment_config.h"
+#include "experiments/export_input.h"
 #include "experiments/predicted_latency.h"
 #include "search/problem.h"
 #include "search/search_state.h"
@@ -81,6 +82,9 @@ struct Session {
 /// Builds the space, problem and strategy; with `with_evaluator`, also the evaluation: under
 /// mpirun on rank 0 the worker ranks (started with this config), else the data and a local pool.
 std::unique_ptr<Session> MakeSession(const ExperimentConfig& config, bool with_evaluator);
+
+/// How the models of `config` are fed (shape, pixel_max, mean, std, class names), for exports.
+ExportInput MakeExportInput(const ExperimentConfig& config, const space::InputSpec& input, bool baked);
 
 /// The graph of an architecture as JSON (vertices with shapes, edges with ops and liveness), as
 /// `export --format json` and the command evaluator's graph.json write it.

@@ -33,6 +33,7 @@ struct ExportOptions {
   int jobs = 1;        // members retrained at once (threads; on CUDA each on its own stream)
   std::string augment;  // "": the run's dataset.augment; "on" | "off"
   std::int64_t seed = -1;  // retraining seed; -1: each trial's own seed
+  bool bake = false;       // --bake-normalization
 };
 
 /// The seed a retraining of `t` uses: --seed, or the trial's own (what the search trained it with).
@@ -135,6 +136,7 @@ int RunExport(const ExportOptions& o) {
     for (auto& th : threads) th.join();
     if (!first_error.empty()) throw std::runtime_error(first_error);
   }
+  const ExportInput feed = MakeExportInput(config, session->space->input(), o.bake);
   for (auto id : ids) {
     const search::Trial& t = state.trials[id];
     const std::string base = o.out + "/arch_" + std::to_string(id);
@@ -151,20 +153,21 @@ int RunExport(const ExportOptions& o) {
     }
     if (o.format == "onnx") {
       const std::string path = base + ".onnx";
-      const bool trained = ExportOnnx(*session->space, t.genotype, weights, t.seed, path);
+      const bool trained = ExportOnnx(*session->space, t.genotype, weights, t.seed, path, &feed);
       std::cout << path << (trained ? "" : "  (untrained weights: give --train-epochs E to export trained ones)")
                 << "  [passes onnx::checker]\n";
       continue;
     }
     if (o.format == "torchscript") {
       const std::string path = base + ".torchscript.pt";
-      const TorchScriptExport ts = ExportTorchScript(*session->space, t.genotype, weights, t.seed, path);
+      const TorchScriptExport ts = ExportTorchScript(*session->space, t.genotype, weights, t.seed, path, &feed);
       std::cout << path << (ts.trained ? "" : "  (untrained weights: give --train-epochs E to export trained ones)")
                 << "  [reloaded: max |difference| " << ts.max_abs_diff << "]\n";
       continue;
     }
     std::ostringstream js;
     js << "{\n  \"id\": " << t.id << ",\n  \"arch\": " << search::JsonString(t.key)
+       << ",\n  \"input\": " << feed.Json()
        << ",\n  \"hash\": " << search::JsonString(t.hash) << ",\n  \"space\": {\"name\": "
        << search::JsonString(config.space) << ", \"set\": {";
     bool first = true;
@@ -231,6 +234,9 @@ void SetupExport(CLI::App& app) {
       ->check(CLI::Range(std::int64_t{0}, std::numeric_limits<std::int64_t>::max()));
   sub->add_option("--device", o->device, "Retrain on this device (default: the run's evaluator.device)")
       ->check(CLI::IsMember({"cpu", "cuda"}));
+  sub->add_flag("--bake-normalization", o->bake,
+                "TorchScript and ONNX: put the input normalisation into the model, so that it takes "
+                "the pixels (float32, 0..pixel_max) instead of normalised input");
   sub->callback([o] { RunCommand([o] { return RunExport(*o); }); });
 }
 

@@ -17,7 +17,7 @@ namespace paretonas::experiments {
 #ifndef PARETONAS_WITH_ONNX
 bool OnnxSupported() { return false; }
 void WriteOnnx(const space::NetworkPlan&, const std::map<std::string, NamedTensor>&,
-               const std::string&, const std::string&) {
+               const std::string&, const std::string&, const ExportInput*) {
   throw std::runtime_error("this paretonas was built without ONNX support (install libonnx-dev "
                            "and rebuild)");
 }
@@ -146,15 +146,39 @@ void AddValueInfo(onnx::ValueInfoProto* v, const std::string& name,
 bool OnnxSupported() { return true; }
 
 void WriteOnnx(const space::NetworkPlan& plan, const std::map<std::string, NamedTensor>& tensors,
-               const std::string& graph_name, const std::string& path) {
+               const std::string& graph_name, const std::string& path, const ExportInput* input) {
   onnx::ModelProto model;
   model.set_ir_version(8);
   model.set_producer_name("paretonas");
   model.add_opset_import()->set_version(13);
   onnx::GraphProto* g = model.mutable_graph();
   g->set_name(graph_name);
+  if (input) {
+    for (const auto& [k, v] : input->Metadata()) {
+      onnx::StringStringEntryProto* e = model.add_metadata_props();
+      e->set_key(k);
+      e->set_value(v);
+    }
+  }
+  std::string first = "input";
+  std::map<std::string, NamedTensor> norm;
+  if (input && input->baked) {
+    // (pixels / pixel_max - mean) / std, the engine's own order of operations in float32.
+    const int c = plan.vertices[plan.input].c;
+    auto per_channel = [&](const std::vector<double>& v, float fill) {
+      NamedTensor t{{1, c, 1, 1}, std::vector<float>(c, fill)};
+      for (int i = 0; i < c && i < static_cast<int>(v.size()); ++i) t.data[i] = static_cast<float>(v[i]);
+      return t;
+    };
+    norm["input_mean"] = per_channel(input->mean, 0.0f);
+    norm["input_std"] = per_channel(input->std, 1.0f);
+    GraphWriter n(g, norm, "norm_t");
+    first = n.Node("Div", {"input", n.Scalar("input_pixel_max", static_cast<float>(input->pixel_max))});
+    if (!input->mean.empty())
+      first = n.Node("Div", {n.Node("Sub", {first, n.Weight("input_mean")}), n.Weight("input_std")});
+  }
   GraphWriter w(g, tensors);
-  std::string output = LowerPlan(w, plan, "input");
+  std::string output = LowerPlan(w, plan, first);
   if (output.empty()) {
     // The output is unreachable: the network computes zeros, as GraphNet does. Express it with
     // a zero-weight Gemm on the pooled input so that the batch size stays symbolic.

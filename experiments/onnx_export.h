@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "experiments/export_input.h"
 #include "space/network_plan.h"
 #include "space/search_space.h"
 
@@ -24,12 +25,16 @@ bool OnnxSupported();
 /// output "logits") of the live graph of `plan`, with BatchNormalization in inference form.
 /// A network whose output is unreachable outputs zeros, as GraphNet does. Runs ONNX's checker
 /// before writing. Throws std::runtime_error (no ONNX support, a failed check, a write error).
+/// With `input`, the model's metadata_props say how to feed it (ExportInput::Metadata) and, when
+/// input->baked, the graph starts with the normalisation (Div, Sub, Div) so that it takes pixels.
 void WriteOnnx(const space::NetworkPlan& plan, const std::map<std::string, NamedTensor>& tensors,
-               const std::string& graph_name, const std::string& path);
+               const std::string& graph_name, const std::string& path,
+               const ExportInput* input = nullptr);
 
 /// Builds the module of `genotype` (weights from `weights_path`, or a fresh initialisation from
 /// `seed` when empty) and writes it with WriteOnnx. Returns whether the weights were trained.
 bool ExportOnnx(const space::SearchSpace& space, const space::Genotype& genotype,
-                const std::string& weights_path, std::uint64_t seed, const std::string& path);
+                const std::string& weights_path, std::uint64_t seed, const std::string& path,
+                const ExportInput* input = nullptr);
 
 }  // namespace paretonas::experiments

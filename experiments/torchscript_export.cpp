@@ -86,11 +86,13 @@ class TorchScriptEmitter {
   int counter_ = 0;
 };
 
-std::string ForwardSource(const space::NetworkPlan& plan) {
+std::string ForwardSource(const space::NetworkPlan& plan, bool baked) {
   TorchScriptEmitter emitter;
-  const std::string out = LowerPlan(emitter, plan, "x");
+  const std::string out = LowerPlan(emitter, plan, baked ? "xn" : "x");
   std::ostringstream os;
-  os << "def forward(self, x):\n" << emitter.body();
+  os << "def forward(self, x):\n";
+  if (baked) os << "    xn = self.preprocess(x)\n";
+  os << emitter.body();
   if (!out.empty()) {
     os << "    return " << out << "\n";
   } else {
@@ -103,7 +105,7 @@ std::string ForwardSource(const space::NetworkPlan& plan) {
 
 TorchScriptExport ExportTorchScript(const space::SearchSpace& space, const space::Genotype& genotype,
                                     const std::string& weights_path, std::uint64_t seed,
-                                    const std::string& out_path) {
+                                    const std::string& out_path, const ExportInput* input) {
   TorchScriptExport result;
   space::GraphNet net = ExportedNet(space, genotype, weights_path, seed);
   result.trained = !weights_path.empty();
@@ -117,11 +119,35 @@ TorchScriptExport ExportTorchScript(const space::SearchSpace& space, const space
   for (const auto& b : net->named_buffers()) m.register_buffer(AttrName(b.key()), b.value().detach().clone());
   const space::InputSpec in = space.input();
   auto gen = at::make_generator<at::CPUGeneratorImpl>(seed ^ 0xC0FFEEULL);
-  const torch::Tensor check_input = torch::randn({2, in.shape.c, in.shape.h, in.shape.w}, gen);
-  const torch::Tensor check_output = net->forward(check_input).detach().clone();
+  const bool baked = input && input->baked;
+  torch::Tensor check_input = torch::randn({2, in.shape.c, in.shape.h, in.shape.w}, gen);
+  torch::Tensor engine_input = check_input;
+  if (input) {
+    // How to feed it, carried by the module: preprocess(pixels) is the documented normalisation.
+    const int64_t c = in.shape.c;
+    auto per_channel = [&](const std::vector<double>& v, float fill) {
+      std::vector<float> f(c, fill);
+      for (int64_t i = 0; i < c && i < static_cast<int64_t>(v.size()); ++i) f[i] = static_cast<float>(v[i]);
+      return torch::tensor(f, torch::kFloat32).view({1, c, 1, 1});
+    };
+    const torch::Tensor mean = per_channel(input->mean, 0.0f), sd = per_channel(input->std, 1.0f);
+    m.register_buffer("input_mean", mean);
+    m.register_buffer("input_std", sd);
+    m.register_attribute("pixel_max", c10::FloatType::get(), input->pixel_max);
+    m.register_attribute("class_names", c10::ListType::ofStrings(),
+                         c10::List<std::string>(input->class_names));
+    m.register_attribute("preprocessing", c10::StringType::get(), input->Formula());
+    m.register_attribute("normalization_baked", c10::BoolType::get(), input->baked);
+    m.define("def preprocess(self, pixels):\n    return (pixels / self.pixel_max - self.input_mean) / self.input_std\n");
+    if (baked) {  // the check feeds pixels; the engine's logits are for the normalised input
+      check_input = torch::rand({2, in.shape.c, in.shape.h, in.shape.w}, gen).mul_(input->pixel_max);
+      engine_input = (check_input / input->pixel_max - mean) / sd;
+    }
+  }
+  const torch::Tensor check_output = net->forward(engine_input).detach().clone();
   m.register_buffer("check_input", check_input);
   m.register_buffer("check_output", check_output);
-  m.define(ForwardSource(net->plan()));
+  m.define(ForwardSource(net->plan(), baked));
   m.eval();
   m.save(out_path);
   torch::jit::Module loaded = torch::jit::load(out_path);
@@ -136,7 +162,8 @@ TorchScriptExport ExportTorchScript(const space::SearchSpace& space, const space
 }
 
 bool ExportOnnx(const space::SearchSpace& space, const space::Genotype& genotype,
-                const std::string& weights_path, std::uint64_t seed, const std::string& path) {
+                const std::string& weights_path, std::uint64_t seed, const std::string& path,
+                const ExportInput* input) {
   space::GraphNet net = ExportedNet(space, genotype, weights_path, seed);
   std::map<std::string, NamedTensor> tensors;
   auto add = [&](const std::string& name, const torch::Tensor& t) {
@@ -149,7 +176,7 @@ bool ExportOnnx(const space::SearchSpace& space, const space::Genotype& genotype
   for (const auto& p : net->named_parameters()) add(p.key(), p.value());
   for (const auto& b : net->named_buffers())
     if (b.value().is_floating_point()) add(b.key(), b.value());
-  WriteOnnx(net->plan(), tensors, "paretonas_" + space.name(), path);
+  WriteOnnx(net->plan(), tensors, "paretonas_" + space.name(), path, input);
   return !weights_path.empty();
 }
 

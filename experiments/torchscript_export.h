@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "experiments/export_input.h"
 #include "space/search_space.h"
 
 namespace paretonas::experiments {
@@ -22,8 +23,13 @@ struct TorchScriptExport {
 /// The module trains in Python as a torch.nn.Module would: its weights are parameters that
 /// require gradients, and its BatchNorms follow train() / eval() (batch statistics and running
 /// averages with momentum 0.1 in training mode, the running averages in eval mode).
+/// With `input`, the module also carries how to feed it: buffers input_mean and input_std
+/// ([1, C, 1, 1]), attributes pixel_max, class_names, preprocessing (the formula as text) and
+/// normalization_baked, and
+/// a method preprocess(pixels) = (pixels / pixel_max - input_mean) / input_std; when
+/// input->baked, forward calls it first (feed it pixels) and check_input holds pixels.
 TorchScriptExport ExportTorchScript(const space::SearchSpace& space, const space::Genotype& genotype,
                                     const std::string& weights_path, std::uint64_t seed,
-                                    const std::string& out_path);
+                                    const std::string& out_path, const ExportInput* input = nullptr);
 
 }  // namespace paretonas::experiments

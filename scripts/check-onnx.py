@@ -1,10 +1,15 @@
 #!/usr/bin/python3
 """Checks paretonas ONNX exports: onnx.checker (full check with shape inference) and, given the
 TorchScript export of the same weights, the outputs on its check_input against the engine's
-check_output. Runs the model with onnxruntime when it is installed, else with the small NumPy
-evaluator below (only the ops paretonas emits, following the ONNX operator definitions).
-Usage: scripts/check-onnx.py MODEL.onnx [MODEL.torchscript.pt]"""
+check_output. Runs the model in ONNX Runtime: Python's onnxruntime when installed, else the npm
+package onnxruntime-node that scripts/install-deps.sh --with-test-extras puts into
+scripts/onnxruntime-node/ (run with Node.js). Only when neither is there, it falls back to the small
+NumPy evaluator below (the ops paretonas emits, following the ONNX operator definitions) and says
+so. Usage: scripts/check-onnx.py MODEL.onnx [MODEL.torchscript.pt]"""
+import os
+import subprocess
 import sys
+import tempfile
 
 import numpy as np
 import onnx
@@ -82,10 +87,55 @@ def run_numpy(model, x):
             y = i[0] @ (i[1].T if a.get("transB", 0) else i[1]) + i[2]
         elif op == "Identity":
             y = i[0]
+        elif op == "Sub":
+            y = i[0] - i[1]
+        elif op == "Div":
+            y = i[0] / i[1]
+        elif op == "Mul":
+            y = i[0] * i[1]
         else:
             raise SystemExit(f"check-onnx: no NumPy evaluator for {op}")
         env[node.output[0]] = y
     return env[model.graph.output[0].name]
+
+
+NODE_RUNNER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "onnxruntime-node", "run.js")
+
+
+def node_onnxruntime_available():
+    here = os.path.join(os.path.dirname(NODE_RUNNER), "node_modules", "onnxruntime-node")
+    return os.path.isdir(here) and subprocess.run(["node", "--version"], capture_output=True).returncode == 0
+
+
+def run_node(model_path, x):
+    """Runs the model in ONNX Runtime through Node.js (scripts/onnxruntime-node/run.js)."""
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    with tempfile.TemporaryDirectory() as d:
+        xi, yo = os.path.join(d, "x.f32"), os.path.join(d, "y.f32")
+        x.tofile(xi)
+        r = subprocess.run(["node", NODE_RUNNER, model_path, xi, *map(str, x.shape), yo],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            raise SystemExit(f"check-onnx: onnxruntime-node failed: {r.stderr.strip()}")
+        y = np.fromfile(yo, dtype=np.float32)
+        return y.reshape(x.shape[0], -1), r.stdout.strip().split(":")[0]
+
+
+def run_model(model_path, model, x):
+    """Outputs of the model on x and the name of what computed them."""
+    try:
+        import onnxruntime
+        got = onnxruntime.InferenceSession(model_path, providers=["CPUExecutionProvider"]).run(None, {"input": x})[0]
+        return got, f"onnxruntime {onnxruntime.__version__} (Python)"
+    except ImportError:
+        pass
+    if node_onnxruntime_available():
+        got, who = run_node(model_path, x)
+        return got, who + " (onnxruntime-node)"
+    print("check-onnx: FALLBACK: no ONNX Runtime here (neither Python's onnxruntime nor "
+          "scripts/onnxruntime-node/node_modules: run scripts/install-deps.sh --with-test-extras); "
+          "using the NumPy reference evaluator instead", file=sys.stderr)
+    return run_numpy(model, x), "NumPy reference evaluator (fallback)"
 
 
 def main():
@@ -97,13 +147,7 @@ def main():
     import torch
     ts = torch.jit.load(sys.argv[2])
     x, expect = ts.check_input.numpy(), ts.check_output.numpy()
-    try:
-        import onnxruntime
-        got = onnxruntime.InferenceSession(sys.argv[1], providers=["CPUExecutionProvider"]).run(None, {"input": x})[0]
-        runner = "onnxruntime"
-    except ImportError:
-        got = run_numpy(model, x)
-        runner = "NumPy reference evaluator"
+    got, runner = run_model(sys.argv[1], model, x)
     diff = float(np.abs(got - expect).max())
     print(f"{sys.argv[1]}: {runner} vs the engine's logits: max |difference| {diff:.3g}")
     return 0 if diff <= 1e-4 else 1

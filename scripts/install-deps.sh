@@ -27,6 +27,30 @@ for arg in "$@"; do
   esac
 done
 
+# ONNX Runtime for the interoperability tests: Debian has no package, the npm registry has
+# onnxruntime-node with its CPU binaries inside (its install script, which would fetch GPU
+# binaries from elsewhere, is not run). Node.js itself comes from Debian when missing.
+want_onnxruntime=0
+for arg in "$@"; do [[ "$arg" == --with-test-extras ]] && want_onnxruntime=1; done
+here=$(cd "$(dirname "$0")" && pwd)
+install_onnxruntime() {
+  [[ $want_onnxruntime -eq 1 ]] || return 0
+  [[ -f "$here/onnxruntime-node/node_modules/onnxruntime-node/package.json" ]] && return 0
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "install-deps: npm not found; the ONNX Runtime checks will use their NumPy fallback" >&2
+    return 0
+  fi
+  echo "install-deps: installing onnxruntime-node into scripts/onnxruntime-node (npm)"
+  if ! (cd "$here/onnxruntime-node" && npm install --no-audit --no-fund --no-package-lock --ignore-scripts \
+        >/tmp/paretonas-npm.log 2>&1); then
+    echo "install-deps: npm install of onnxruntime-node failed (see /tmp/paretonas-npm.log); the ONNX" \
+         "Runtime checks will use their NumPy fallback" >&2
+  fi
+}
+if [[ $want_onnxruntime -eq 1 ]] && ! command -v node >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
@@ -34,6 +58,7 @@ for p in "${packages[@]}"; do
 done
 
 if [[ ${#missing[@]} -eq 0 ]]; then
+  install_onnxruntime
   exit 0
 fi
 
@@ -57,4 +82,5 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 "${sudo_cmd[@]}" apt-get update -qq
 "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+install_onnxruntime
 echo "install-deps: done"

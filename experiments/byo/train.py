@@ -7,7 +7,7 @@ The request (see README "Your own training code") names:
   model_torchscript  the candidate, untrained, initialised from the trial's seed; it trains like
                      any nn.Module (parameters with gradients, BatchNorm follows train()/eval())
   seed, device       the trial's seed and this slot's device ("cpu" or "cuda:N")
-  dataset            name, path, input_shape, classes, scale, mean, std, validation,
+  dataset            name, path, input_shape, classes, pixel_max, mean, std, validation,
                      train_subset, split_seed (the experiment's dataset section, resolved)
   training           epochs, batch_size, lr, momentum, weight_decay, label_smoothing, threads
   result             where to write {"metrics": {...}, "curve": [...]}
@@ -79,11 +79,10 @@ def main():
         tr, va = split(y, data["validation"], data["train_subset"], data["split_seed"])
         xv, yv = x[va], y[va]
     x, y = x[tr], y[tr]
-    scale = data["scale"] if x.dtype == np.uint8 else 1.0
     mean = torch.tensor(data["mean"], dtype=torch.float32).view(1, -1, 1, 1)
     std = torch.tensor(data["std"], dtype=torch.float32).view(1, -1, 1, 1)
-    def prepare(a):
-        t = torch.from_numpy(np.ascontiguousarray(a)).float() * scale
+    def prepare(a):  # as paretonas normalises: (pixels / pixel_max - mean) / std, in float32
+        t = torch.from_numpy(np.ascontiguousarray(a)).float() / data["pixel_max"]
         return ((t - mean) / std).to(device) if len(data["mean"]) else t.to(device)
     x, xv = prepare(x), prepare(xv)
     y, yv = torch.from_numpy(y).to(device), torch.from_numpy(yv).to(device)
