@@ -69,7 +69,20 @@ void MeasureFrontIfPredicted(Session& session, search::SearchState& state, const
   search::SaveCheckpoint(paths.checkpoint(), state);
 }
 
+int DriveImpl(Session& session, search::SearchState& state, const RunPaths& paths, bool quiet);
+
+/// Drives the search and records how it ended (RunPaths::ended), for `status`.
 int Drive(Session& session, search::SearchState& state, const RunPaths& paths, bool quiet) {
+  ::unlink(paths.ended().c_str());
+  try {
+    return DriveImpl(session, state, paths, quiet);
+  } catch (const std::exception& e) {
+    RecordEnd(paths.dir, "error", e.what());
+    throw;
+  }
+}
+
+int DriveImpl(Session& session, search::SearchState& state, const RunPaths& paths, bool quiet) {
   std::cout << "paretonas: " << session.config.name << " | space " << session.space->name()
             << " (" << session.space->decisions().size() << " decisions) | "
             << session.strategy->options().name << " | " << session.batch().Describe() << "\n";
@@ -101,9 +114,12 @@ int Drive(Session& session, search::SearchState& state, const RunPaths& paths, b
             << "\n  report: paretonas report " << paths.dir << " --out " << paths.dir
             << "/report.html\n";
   if (summary.termination == search::RunSummary::Termination::kInterrupted) {
+    RecordEnd(paths.dir, "stopped", "stopped by a signal after " + std::to_string(summary.evaluations) +
+                                        " evaluations");
     std::cout << "stopped: resume with `paretonas resume " << paths.dir << "`\n";
     return kExitInterrupted;
   }
+  RecordEnd(paths.dir, "finished", summary.message);
   return kExitOk;
 }
 
@@ -116,8 +132,22 @@ int RunSearchVerb(const SearchOptions& o) {
   ExperimentConfig config = LoadExperiment(o.config, overrides);
   const RunPaths paths(o.run_dir);
   config.run_dir = paths.dir;
+  const bool existed = ::access(paths.dir.c_str(), F_OK) == 0;
   MakeDirectories(paths.dir);
   RunLock lock(paths.dir);
+  // A start that fails before the config is written (bad data, a worker that cannot start)
+  // leaves nothing behind: not a directory that holds only the lock.
+  struct CleanUpFailedStart {
+    const RunPaths& paths;
+    bool existed;
+    bool armed = true;
+    ~CleanUpFailedStart() {
+      if (!armed || ::access(paths.config().c_str(), F_OK) == 0) return;
+      ::unlink(paths.lock().c_str());
+      ::unlink(paths.journal().c_str());
+      if (!existed) ::rmdir(paths.dir.c_str());
+    }
+  } clean_up{paths, existed};
   // From here on SIGINT/SIGTERM stop gracefully, also while the dataset loads.
   InstallStopHandlers();
   if (::access(paths.checkpoint().c_str(), F_OK) == 0) {
@@ -128,6 +158,7 @@ int RunSearchVerb(const SearchOptions& o) {
   // A journal without a checkpoint is left from a search killed before its first checkpoint.
   ::unlink(paths.journal().c_str());
   search::WriteFileAtomic(paths.config(), config.ToYaml());
+  clean_up.armed = false;
   search::SearchState state;
   state.config_hash = config.Hash();
   state.config_text = config.ToYaml();
@@ -151,8 +182,13 @@ search::SearchState LoadStateWithFallback(const RunPaths& paths) {
 
 int RunResumeVerb(const ResumeOptions& o) {
   const RunPaths paths(o.run_dir);
-  if (::access(paths.config().c_str(), F_OK) != 0)
-    throw InputError(paths.dir + ": not a run directory (no config.yaml)");
+  if (::access(paths.config().c_str(), F_OK) != 0) {
+    if (::access(paths.dir.c_str(), F_OK) == 0)
+      throw InputError(paths.dir + ": nothing ran here to resume (no config.yaml: the search "
+                       "stopped before it wrote its config); start it with `paretonas search "
+                       "--config FILE --run-dir " + paths.dir + "`");
+    throw InputError(paths.dir + ": no such run directory");
+  }
   RunLock lock(paths.dir);
   InstallStopHandlers();  // a stop while the dataset loads is graceful too
   std::vector<std::string> overrides;
@@ -184,9 +220,33 @@ int RunResumeVerb(const ResumeOptions& o) {
   }
   if (!overrides.empty()) search::WriteFileAtomic(paths.config(), config.ToYaml());
   auto session = MakeSession(config, true);
-  std::cout << "resuming " << paths.dir << ": generation " << state.generation << ", "
-            << state.NumFinished() << " evaluations done, " << state.pending.size()
-            << " pending\n";
+  {
+    // Counts that add up: what the checkpoint holds, what the journal adds, what is left to run.
+    const auto journal = search::Journal::Read(paths.journal());
+    std::int64_t journaled = 0, to_run = 0;
+    for (auto id : state.pending) {
+      if (id < 0 || id >= static_cast<std::int64_t>(state.trials.size()) || state.trials[id].finished())
+        continue;
+      bool in_journal = false;
+      for (const auto& e : journal.entries) in_journal |= e.result.trial_id == id;
+      journaled += in_journal;
+      to_run += !in_journal;
+    }
+    const std::int64_t done = state.NumFinished() + journaled;
+    std::cout << "resuming " << paths.dir << " at generation " << state.generation
+              << " (numbered from 0): " << done << " evaluations done";
+    if (journaled > 0)
+      std::cout << " (" << state.NumFinished() << " in the checkpoint, " << journaled
+                << " more in the journal)";
+    if (to_run > 0) {
+      std::int64_t now = to_run;
+      if (config.max_evals > 0) now = std::max<std::int64_t>(0, std::min(to_run, config.max_evals - done));
+      std::cout << "; " << now << " of generation " << state.generation << "'s "
+                << state.pending.size() << " to evaluate now";
+      if (now < to_run) std::cout << " (" << to_run - now << " more wait for a larger --max-evals)";
+    }
+    std::cout << "\n";
+  }
   return Drive(*session, state, paths, o.quiet);
 }
 

@@ -21,9 +21,14 @@ struct SpaceOptions {
   bool json = false;
   std::string file;
   std::int64_t limit = 10'000'000;
+  std::string config;  // --config: the space, its parameters and input shape of an experiment
 };
 
 space::SearchSpace LoadSpace(const SpaceOptions& o) {
+  if (!o.config.empty()) {
+    const ExperimentConfig c = LoadExperiment(o.config, {});
+    return space::SearchSpace::Load(c.space, c.space_set, evaluator::DatasetInput(c.dataset));
+  }
   return space::SearchSpace::Load(o.space, ParseSpaceSets(o.sets), ParseInputOption(o.input, o.classes, o.space));
 }
 
@@ -89,10 +94,13 @@ int Validate(const SpaceOptions& o) {
 }
 
 void CommonSpaceOptions(CLI::App* sub, const std::shared_ptr<SpaceOptions>& o) {
-  sub->add_option("-s,--space", o->space, "Preset (nb201, mobilenet) or space file")->capture_default_str();
-  sub->add_option("--set", o->sets, "Override a space parameter, e.g. --set channels=8 (repeatable)");
-  sub->add_option("--input", o->input, "Input shape CxHxW (default 3x32x32; 1x28x28 for mobilenet)");
-  sub->add_option("--classes", o->classes, "Number of classes")->check(CLI::Range(1, 100000))->capture_default_str();
+  auto* config = sub->add_option("-c,--config", o->config,
+                                 "Take the space, its parameters and the input shape from an experiment file")
+                     ->check(CLI::ExistingFile);
+  sub->add_option("-s,--space", o->space, "Preset (nb201, mobilenet) or space file")->capture_default_str()->excludes(config);
+  sub->add_option("--set", o->sets, "Override a space parameter, e.g. --set channels=8 (repeatable)")->excludes(config);
+  sub->add_option("--input", o->input, "Input shape CxHxW (default 3x32x32; 1x28x28 for mobilenet)")->excludes(config);
+  sub->add_option("--classes", o->classes, "Number of classes")->check(CLI::Range(1, 100000))->capture_default_str()->excludes(config);
 }
 
 }  // namespace

@@ -1,12 +1,18 @@
 // `paretonas status RUN`: progress and the current front, readable while a search runs.
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
 #include <iostream>
+#include <utility>
+#include <vector>
 
 #include "experiments/cli_common.h"
 #include "experiments/run_directory.h"
 #include "search/run_files.h"
 #include "search/search_loop.h"
+#include "space/input_error.h"
 
 namespace paretonas::experiments {
 namespace {
@@ -15,10 +21,45 @@ struct StatusOptions {
   std::string run_dir;
 };
 
+/// What <dir>/ended says: kind (finished | stopped | error) and its message; empty kind if absent.
+std::pair<std::string, std::string> ReadEnded(const RunPaths& paths) {
+  std::ifstream in(paths.ended());
+  std::string kind, message;
+  if (in) {
+    std::getline(in, kind);
+    std::getline(in, message);
+  }
+  return {kind, message};
+}
+
+std::string Minutes(double seconds) {
+  char buf[32];
+  if (seconds < 90) std::snprintf(buf, sizeof(buf), "%.0f s", seconds);
+  else if (seconds < 5400) std::snprintf(buf, sizeof(buf), "%.0f min", seconds / 60);
+  else std::snprintf(buf, sizeof(buf), "%.1f h", seconds / 3600);
+  return buf;
+}
+
 int RunStatus(const StatusOptions& o) {
   const RunPaths paths(o.run_dir);
+  const long holder = LockHolder(paths.dir);
+  const std::string resume = "`paretonas resume " + paths.dir + "`";
+  if (::access(paths.config().c_str(), F_OK) != 0) {
+    if (holder != 0) {
+      std::cout << paths.dir << ": a search is starting (pid " << holder << "); no config written yet\n";
+      return kExitOk;
+    }
+    throw InputError(paths.dir + ": nothing has run here (no config.yaml): start a search with "
+                     "`paretonas search --config FILE --run-dir " + paths.dir + "`");
+  }
   if (::access(paths.checkpoint().c_str(), F_OK) != 0) {
-    std::cout << LoadRunConfig(o.run_dir).name << ": started, no checkpoint yet\n";
+    const std::string name = LoadRunConfig(o.run_dir).name;
+    if (holder != 0)
+      std::cout << name << ": running (pid " << holder << "), loading data or evaluating the first "
+                << "generation; no checkpoint yet\n";
+    else
+      std::cout << name << ": not running, and it stopped before its first checkpoint: nothing to "
+                << "resume; start it again with `paretonas search`\n";
     return kExitOk;
   }
   const LoadedRun run = LoadRun(o.run_dir);
@@ -26,27 +67,59 @@ int RunStatus(const StatusOptions& o) {
   const search::SearchState& state = run.state;
   const Session* session = run.session.get();
   const auto journal = search::Journal::Read(paths.journal());
-  // Pending trials already told to the state (a graceful stop saves them) or only in the
-  // journal (finished since the last checkpoint) count once.
-  std::int64_t pending_done = 0, pending_told = 0;
+  // Evaluations of the current generation finished since the last checkpoint are in the journal.
+  std::int64_t journaled = 0, unfinished = 0;
   for (auto id : state.pending) {
-    const bool told = id >= 0 && id < static_cast<std::int64_t>(state.trials.size()) &&
-                      state.trials[id].finished();
-    bool journaled = false;
-    for (const auto& e : journal.entries) journaled |= e.result.trial_id == id;
-    pending_told += told;
-    pending_done += !told && journaled;
+    if (id < 0 || id >= static_cast<std::int64_t>(state.trials.size())) continue;
+    if (state.trials[id].finished()) continue;
+    bool in_journal = false;
+    for (const auto& e : journal.entries) in_journal |= e.result.trial_id == id;
+    journaled += in_journal;
+    unfinished += !in_journal;
   }
-  std::cout << config.name << " (" << paths.dir << ")\n"
-            << "  strategy:    " << state.strategy << ", generation " << state.generation << "\n"
-            << "  evaluations: " << state.NumFinished() + pending_done;
-  if (config.max_evals > 0) std::cout << " / " << config.max_evals;
-  std::cout << " (" << state.pending.size() - pending_done - pending_told << " of the current generation's "
-            << state.pending.size() << " still running or queued)\n";
+  const std::int64_t done = state.NumFinished() + journaled;
   int failed = 0;
-  for (const auto& t : state.trials) failed += t.state == search::TrialState::kFailed;
-  std::cout << "  failed:      " << failed << "\n"
-            << "  hypervolume: "
+  std::vector<double> seconds;
+  for (const auto& t : state.trials) {
+    failed += t.state == search::TrialState::kFailed;
+    if (t.finished() && t.seconds > 0) seconds.push_back(t.seconds);
+  }
+  std::cout << config.name << " (" << paths.dir << ")\n  state:       ";
+  const auto [kind, message] = ReadEnded(paths);
+  if (holder != 0) {
+    std::cout << "running (pid " << holder << ")";
+    if (config.max_evals > 0 && !seconds.empty() && done < config.max_evals) {
+      std::nth_element(seconds.begin(), seconds.begin() + seconds.size() / 2, seconds.end());
+      const double median = seconds[seconds.size() / 2];
+      const int workers = std::max(1, config.ResolvedWorkers());
+      std::cout << "; about " << Minutes(median * static_cast<double>(config.max_evals - done) / workers)
+                << " left (" << config.max_evals - done << " evaluations at the median "
+                << Minutes(median) << " each, " << workers << " at a time)";
+    }
+  } else if (kind == "finished") {
+    std::cout << "finished: " << message;
+  } else if (kind == "stopped") {
+    std::cout << message << "; continue with " << resume;
+  } else if (kind == "error") {
+    std::cout << "stopped by an error: " << message << "; continue with " << resume;
+  } else {
+    std::cout << "not running, and it recorded no end (killed, crashed, or run by a paretonas "
+              << "older than this record); continue "
+              << "with " << resume;
+  }
+  std::cout << "\n  strategy:    " << state.strategy << ", " << state.generation
+            << " generation(s) done (numbered from 0; the next is " << state.generation
+            << ")\n  evaluations: " << done;
+  if (config.max_evals > 0) std::cout << " of a budget of " << config.max_evals;
+  std::cout << " (" << failed << " failed)";
+  if (unfinished > 0) {
+    std::cout << "; generation " << state.generation << " has " << unfinished << " of its "
+              << state.pending.size() << " still to evaluate";
+    if (holder != 0) std::cout << " (running or queued)";
+    else if (config.max_evals > 0 && done >= config.max_evals)
+      std::cout << " (beyond the budget: `paretonas resume " << paths.dir << " --max-evals N` continues them)";
+  }
+  std::cout << "\n  hypervolume: "
             << (state.hv_history.empty() ? std::string("-") : std::to_string(state.hv_history.back()))
             << "\n";
   if (!journal.error.empty()) std::cout << "  warning: " << journal.error << "\n";

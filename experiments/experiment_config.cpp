@@ -148,6 +148,24 @@ ExperimentConfig ParseExperiment(const std::string& text, const std::string& fil
     return ParseExperimentImpl(text, file, overrides);
   } catch (const YAML::Exception& e) {  // anything the field checks did not name
     throw InputError(file + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  } catch (const InputError& e) {
+    // A value from the command line is not on a line of the file: name the override instead.
+    const std::string what = e.what();
+    for (const std::string& o : overrides) {
+      const size_t eq = o.find('=');
+      if (eq == std::string::npos) continue;
+      const std::string key = o.substr(0, eq);
+      if (what.find("'" + key + "'") == std::string::npos && what.find(key + ":") == std::string::npos &&
+          what.find(key + " ") == std::string::npos)
+        continue;
+      std::string rest = what;
+      if (rest.rfind(file + ":", 0) == 0) {  // drop "file:line: "
+        const size_t colon = rest.find(": ", file.size());
+        if (colon != std::string::npos) rest = rest.substr(colon + 2);
+      }
+      throw InputError("--set " + o + " (command line): " + rest);
+    }
+    throw;
   }
 }
 
@@ -174,12 +192,32 @@ ExperimentConfig ParseExperimentImpl(const std::string& text, const std::string&
     c.seed = static_cast<std::uint64_t>(s);
   }
 
+  // A preset, or a space file here or beside the experiment: else say so with the line.
+  auto check_space = [&](const YAML::Node& where) {
+    const auto presets = space::SearchSpace::PresetNames();
+    const size_t slash = file.find_last_of('/');
+    const bool found = std::find(presets.begin(), presets.end(), c.space) != presets.end() ||
+                       std::ifstream(c.space).good() ||
+                       (slash != std::string::npos && std::ifstream(file.substr(0, slash + 1) + c.space).good());
+    if (found) return;
+    std::string names;
+    for (const auto& n : presets) names += (names.empty() ? "" : ", ") + n;
+    std::string msg = Where(file, where) + "field 'space.name': '" + c.space + "' is not a preset (" +
+                      names + ") and no such space file";
+    const std::string close = yamlutil::ClosestWord(c.space, presets);
+    if (!close.empty()) msg += "; did you mean '" + close + "'?";
+    throw InputError(msg);
+  };
   if (const YAML::Node sp = root["space"]) {
     if (sp.IsScalar()) {
-      c.space = sp.Scalar();
+      c.space = AsString(file, "space", sp);
+      check_space(sp);
     } else {
       CheckKeys(file, "space", sp, {"name", "set"});
-      if (sp["name"]) c.space = AsString(file, "space.name", sp["name"]);
+      if (sp["name"]) {
+        c.space = AsString(file, "space.name", sp["name"]);
+        check_space(sp["name"]);
+      }
       if (const YAML::Node set = sp["set"]) {
         if (!set.IsMap()) throw InputError(Where(file, set) + "field 'space.set': expected a map");
         for (const auto& kv : set)
@@ -195,7 +233,7 @@ ExperimentConfig ParseExperimentImpl(const std::string& text, const std::string&
                "synthetic_train", "synthetic_test", "synthetic_size", "synthetic_channels",
                "synthetic_classes", "train_images", "train_labels", "test_images",
                "test_labels", "layout", "size", "channels", "skip_unreadable", "cache_dir",
-               "max_memory_mb", "mean", "std", "classes", "class_names"});
+               "max_memory_mb", "mean", "std", "pixel_max", "classes", "class_names"});
     auto& o = c.dataset;
     if (d["name"]) o.name = AsString(file, "dataset.name", d["name"]);
     if (d["path"]) o.path = AsString(file, "dataset.path", d["path"]);
@@ -218,6 +256,7 @@ ExperimentConfig ParseExperimentImpl(const std::string& text, const std::string&
     if (d["skip_unreadable"]) o.skip_unreadable = AsBool(file, "dataset.skip_unreadable", d["skip_unreadable"]);
     if (d["max_memory_mb"]) o.max_memory_mb = AsInt(file, "dataset.max_memory_mb", d["max_memory_mb"]);
     if (d["classes"]) o.classes = AsInt(file, "dataset.classes", d["classes"]);
+    if (d["pixel_max"]) o.pixel_max = AsDouble(file, "dataset.pixel_max", d["pixel_max"]);
     for (auto [key, field] : {std::pair{"mean", &o.mean}, {"std", &o.std}}) {
       if (!d[key]) continue;
       const YAML::Node list = d[key];
@@ -488,6 +527,7 @@ std::string ExperimentConfig::ToYaml() const {
         y << YAML::Key << "layout" << YAML::Value << d.layout;
       }
       y << YAML::Key << "max_memory_mb" << YAML::Value << d.max_memory_mb;
+      y << YAML::Key << "pixel_max" << YAML::Value << Fmt(d.pixel_max);
       y << YAML::Key << "mean" << YAML::Value << YAML::Flow << YAML::BeginSeq;
       for (double v : d.mean) y << Fmt(v);
       y << YAML::EndSeq;

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "experiments/cli_common.h"
+#include "space/yaml_util.h"
 
 #ifndef PARETONAS_VERSION
 #define PARETONAS_VERSION "unknown"
@@ -37,6 +38,31 @@ int main(int argc, char** argv) {
   SetupLatency(app);
   SetupSpace(app);
   SetupValidate(app);
+  // A misspelled verb (or sub-verb) gets the closest one, not only "a subcommand is required".
+  {
+    CLI::App* level = &app;
+    for (int i = 1; i < argc && argv[i][0] != '-'; ++i) {
+      const auto subs = level->get_subcommands([](const CLI::App*) { return true; });
+      if (subs.empty()) break;
+      std::vector<std::string> names;
+      CLI::App* next = nullptr;
+      for (CLI::App* s : subs) {
+        names.push_back(s->get_name());
+        if (s->get_name() == argv[i]) next = s;
+      }
+      if (!next) {
+        std::string list;
+        for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+        const std::string close = paretonas::yamlutil::ClosestWord(argv[i], names);
+        std::cerr << "paretonas: error: '" << argv[i] << "' is not a verb"
+                  << (level == &app ? "" : " of `paretonas " + level->get_name() + "`")
+                  << (close.empty() ? std::string() : "; did you mean '" + close + "'?")
+                  << " (verbs: " << list << "; `paretonas --help` explains them)\n";
+        return mpi::Finish(kExitUsage);
+      }
+      level = next;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -13,7 +13,13 @@ PredictedLatency::PredictedLatency(evaluator::BatchEvaluator& inner, const space
                                    predictors::LatencyModel model, const std::string& model_path,
                                    bool online)
     : inner_(inner), space_(space), base_(std::move(model)), path_(model_path), online_(online) {
-  const auto& ref = base_.space();
+  CheckFits(base_, space, path_);
+  model_ = std::make_unique<predictors::LatencyModel>(base_);
+}
+
+void PredictedLatency::CheckFits(const predictors::LatencyModel& model, const space::SearchSpace& space,
+                                 const std::string& path_) {
+  const auto& ref = model.space();
   const auto& in = space.input();
   // The same space: same name and the same decisions (a space file may be named by another
   // path than the one the model was fit with).
@@ -41,7 +47,6 @@ PredictedLatency::PredictedLatency(evaluator::BatchEvaluator& inner, const space
       throw InputError("evaluator.latency.predictor: " + path_ + " was fit with space parameter " + k +
                        "=" + v + ", which this experiment's space does not have (set it under space.set)");
   }
-  model_ = std::make_unique<predictors::LatencyModel>(base_);
 }
 
 void PredictedLatency::Seed(const search::SearchState& state) {

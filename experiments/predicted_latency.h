@@ -21,6 +21,11 @@ class PredictedLatency : public evaluator::BatchEvaluator {
   PredictedLatency(evaluator::BatchEvaluator& inner, const space::SearchSpace& space,
                    predictors::LatencyModel model, const std::string& model_path, bool online);
 
+  /// Throws InputError when `model` was fit for another space, input shape or space parameters
+  /// than `space` (what the constructor checks; `validate` checks it too).
+  static void CheckFits(const predictors::LatencyModel& model, const space::SearchSpace& space,
+                        const std::string& model_path);
+
   /// Online: starts from the measurements of `state`'s finished trials outside its current
   /// generation (what an uninterrupted run had at this point; resume stays exact).
   void Seed(const search::SearchState& state);

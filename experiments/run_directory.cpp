@@ -8,7 +8,9 @@
 #include <atomic>
 #include <cerrno>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <string>
 
 #include "evaluator/mpi_cluster.h"
@@ -39,6 +41,35 @@ RunLock::~RunLock() {
     ::flock(fd_, LOCK_UN);
     ::close(fd_);
   }
+}
+
+long LockHolder(const std::string& dir) {
+  const std::string path = dir + "/lock";
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  long pid = 0;
+  if (::flock(fd, LOCK_SH | LOCK_NB) != 0) {
+    char buf[32] = {0};
+    const ssize_t n = ::pread(fd, buf, sizeof(buf) - 1, 0);
+    pid = n > 0 ? std::strtol(buf, nullptr, 10) : -1;
+  } else {
+    ::flock(fd, LOCK_UN);
+  }
+  ::close(fd);
+  return pid;
+}
+
+void RecordEnd(const std::string& dir, const std::string& kind, const std::string& message) {
+  const std::string path = dir + "/ended", tmp = path + ".tmp";
+  std::string line = message;
+  for (char& c : line)
+    if (c == '\n') c = ' ';
+  const std::string text = kind + "\n" + line + "\n" + std::to_string(static_cast<long long>(::time(nullptr))) + "\n";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return;
+  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) ::unlink(tmp.c_str());
 }
 
 void MakeDirectories(const std::string& dir) {

@@ -16,7 +16,18 @@ struct RunPaths {
   std::string trials() const { return dir + "/trials.jsonl"; }
   std::string front() const { return dir + "/front.csv"; }
   std::string lock() const { return dir + "/lock"; }
+  /// How the last process that drove the search ended (RecordEnd); absent while one runs, and
+  /// after a kill -9 or a crash.
+  std::string ended() const { return dir + "/ended"; }
 };
+
+/// The pid of the live process that holds the run directory's lock, or 0 when none does (a lock
+/// file left by a dead process does not count: the kernel dropped its flock).
+long LockHolder(const std::string& dir);
+
+/// Writes <dir>/ended atomically: `kind` (finished | stopped | error), a one-line `message`, and
+/// the time. Best effort: a failure to write it is not an error of the search.
+void RecordEnd(const std::string& dir, const std::string& kind, const std::string& message);
 
 /// Exclusive lock on a run directory (flock on `lock`, released by the kernel when the process
 /// dies, so a stale lock file from a dead process never blocks). Throws InputError when another

@@ -301,6 +301,7 @@ RunSummary RunSearch(const Problem& problem, const Strategy& strategy, SearchSta
       break;  // interrupted or out of budget mid-generation; the journal keeps what finished
     }
 
+    const int finished_generation = state.generation;  // Tell moves on to the next one
     strategy.Tell(state, problem);
     FixNormalisation(state, problem);
     const double hv = NormalizedHypervolume(state, problem);
@@ -309,13 +310,14 @@ RunSummary RunSearch(const Problem& problem, const Strategy& strategy, SearchSta
     WriteTrialFiles(options.run_dir, state, problem);
     SaveCheckpoint(checkpoint, state);
     std::ostringstream line;
-    line << "generation " << state.generation << " done: " << state.NumFinished()
+    // Generations are numbered from 0, as in the "[gen N]" lines of their evaluations.
+    line << "generation " << finished_generation << " done: " << state.NumFinished()
          << " evaluations, front " << ParetoFront(state, problem).size() << ", hypervolume "
          << Fmt(hv);
     if (strategy.options().remeasure_front) {  // trials that measure their parent's network again
       int second = 0;
       for (const Trial& t : state.trials)
-        if (t.generation == state.generation - 1 && t.parents.size() == 1 &&
+        if (t.generation == finished_generation && t.parents.size() == 1 &&
             problem.space->CanonicalHash(t.genotype, space::EdgeSet::kAll) ==
                 problem.space->CanonicalHash(state.trials[t.parents[0]].genotype, space::EdgeSet::kAll))
           ++second;

@@ -131,8 +131,10 @@ SearchSpace SearchSpace::LoadImpl(const std::string& name_or_path,
     if (!probe) {
       std::string names;
       for (const auto& n : PresetNames()) names += (names.empty() ? "" : ", ") + n;
-      throw InputError("space '" + name_or_path + "': not a preset (" + names +
-                       ") and no such file");
+      std::string msg = "space '" + name_or_path + "': not a preset (" + names + ") and no such file";
+      const std::string close = yamlutil::ClosestWord(name_or_path, PresetNames());
+      if (!close.empty()) msg += "; did you mean '" + close + "'?";
+      throw InputError(msg);
     }
     root = yamlutil::LoadFile(name_or_path);
   }
@@ -608,8 +610,15 @@ Genotype SearchSpace::ParseKey(const std::string& key) const {
       size_t k = 0;
       for (int j = 1; j < cell_nodes_; ++j) {
         const std::string& grp = nodes[j - 1];
-        if (grp.size() < 2 || grp.front() != '|' || grp.back() != '|')
-          throw fail("node group '" + grp + "' must look like |op~0|op~1|");
+        if (grp.size() < 2 || grp.front() != '|' || grp.back() != '|') {
+          std::string pattern = "|";
+          for (size_t q = k; q < cell_edges_.size() && cell_edges_[q].second == j; ++q)
+            pattern += "op~" + std::to_string(cell_edges_[q].first) + "|";
+          std::string hint;
+          if (!grp.empty() && grp.front() == '|' && grp.back() != '|') hint = " (the closing '|' is missing)";
+          else if (!grp.empty() && grp.front() != '|') hint = " (the opening '|' is missing)";
+          throw fail("node " + std::to_string(j) + "'s group '" + grp + "' must look like " + pattern + hint);
+        }
         const std::vector<std::string> edges = Split(grp.substr(1, grp.size() - 2), '|');
         size_t inputs = 0;
         for (size_t q = k; q < cell_edges_.size() && cell_edges_[q].second == j; ++q) ++inputs;
@@ -648,7 +657,10 @@ Genotype SearchSpace::ParseKey(const std::string& key) const {
         g[st.first_block_decision + b] = index_of(st.first_block_decision + b, blocks[b]);
       saw_stage[si] = true;
     } else {
-      throw fail("unrecognised part '" + part + "'");
+      throw fail("unrecognised part '" + part + "'" +
+                 (first_cell_decision_ >= 0 && part.find('~') != std::string::npos
+                      ? " (a cell key starts and ends with '|', e.g. |op~0|+|op~0|op~1|+...)"
+                      : ""));
     }
   }
   if (first_cell_decision_ >= 0 && !saw_cell) throw fail("the cell part |op~0|+... is missing");

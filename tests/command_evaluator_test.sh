@@ -66,10 +66,18 @@ for ((t = 0; t < 400; t++)); do
   [[ $(grep -c . "$work/crash/trials.jsonl" 2>/dev/null || echo 0) -ge 3 ]] && break
   sleep 0.05
 done
+"$bin" status "$work/crash" >"$work/st-running" 2>&1
+expect "status of a running search" "$work/st-running" "state:       running (pid $pid)"
 kill -9 "$pid"; wait "$pid" 2>/dev/null
+"$bin" status "$work/crash" >"$work/st-killed" 2>&1
+expect "status after kill -9" "$work/st-killed" "not running, and it recorded no end"
+expect "status says how to continue" "$work/st-killed" "continue with \`paretonas resume $work/crash\`"
 told=$(grep -c . "$work/crash/trials.jsonl" 2>/dev/null || echo 0)
 [[ $told -ge 3 && $told -lt 10 ]] && ok || bad "killed after $told of 10 trials (expected mid-run)"
 if "$bin" resume "$work/crash" -q >>"$work/crash.log" 2>&1; then ok; else bad "resume"; tail "$work/crash.log"; fi
+expect "resume says where it starts" "$work/crash.log" "(numbered from 0): "
+"$bin" status "$work/crash" >"$work/st-done" 2>&1
+expect "status after the resumed search ended" "$work/st-done" "state:       finished: reached 10 evaluations"
 if cmp -s <(signature "$work/ref/trials.jsonl") <(signature "$work/crash/trials.jsonl"); then ok
 else bad "resumed trials differ from the uninterrupted run"; diff <(signature "$work/ref/trials.jsonl") <(signature "$work/crash/trials.jsonl") | head; fi
 

@@ -78,8 +78,11 @@ if [[ $rc -ne 130 ]] || ! grep -q "paretonas resume" "$work/term.log"; then
   echo "FAIL: SIGTERM: exit $rc"; cat "$work/term.log"; fail=1
 fi
 told=$(grep -c . "$work/term/trials.jsonl")
-"$bin" status "$work/term" | grep -q "evaluations: $told / 400" \
-  || { echo "FAIL: status after SIGTERM does not count $told evaluations"; "$bin" status "$work/term" | head -4; fail=1; }
+"$bin" status "$work/term" >"$work/term.status" 2>&1
+grep -q "evaluations: $told of a budget of 400" "$work/term.status" \
+  || { echo "FAIL: status after SIGTERM does not count $told evaluations"; head -4 "$work/term.status"; fail=1; }
+grep -q "state:       stopped by a signal after $told evaluations; continue with \`paretonas resume $work/term\`" "$work/term.status" \
+  || { echo "FAIL: status after SIGTERM does not say it was stopped and how to resume"; head -4 "$work/term.status"; fail=1; }
 "$bin" resume "$work/term" -q >/dev/null 2>&1 || { echo "FAIL: resume after SIGTERM"; fail=1; }
 cmp -s "$work/ref/trials.jsonl" "$work/term/trials.jsonl" || { echo "FAIL: trials after SIGTERM+resume differ"; fail=1; }
 
