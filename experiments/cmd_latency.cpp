@@ -162,12 +162,15 @@ evaluator::MeasureProgress ProgressLineFor(const char* what) {
   };
 }
 
+/// With `ids` (the trials of a run), a first column trial_id matches each row to its trial.
 std::string MeasurementsCsv(const space::SearchSpace& sp, const std::vector<space::Genotype>& archs,
-                            const std::vector<evaluator::Measured>& m) {
+                            const std::vector<evaluator::Measured>& m,
+                            const std::vector<std::int64_t>& ids = {}) {
   std::ostringstream csv;
-  csv << "arch,latency_ms,latency_iqr_ms\n";
+  csv << (ids.empty() ? "" : "trial_id,") << "arch,latency_ms,latency_iqr_ms\n";
   for (std::size_t i = 0; i < archs.size(); ++i)
-    csv << evaluator::CsvField(sp.Key(archs[i])) << "," << Fmt(m[i].median_ms, 6) << "," << Fmt(m[i].iqr_ms, 4) << "\n";
+    csv << (ids.empty() ? "" : std::to_string(ids[i]) + ",") << evaluator::CsvField(sp.Key(archs[i]))
+        << "," << Fmt(m[i].median_ms, 6) << "," << Fmt(m[i].iqr_ms, 4) << "\n";
   return csv.str();
 }
 
@@ -187,6 +190,11 @@ void PrintModel(const predictors::LatencyModel& m, const std::string& path) {
             << " features, lambda " << Fmt(m.lambda(), 3)
             << (m.table().empty() ? "" : ", per-op table of " + std::to_string(m.table().size()) + " entries")
             << "\n";
+  if (m.relative_sigma() > 0)
+    std::cout << "quality (5-fold cross-validation on these measurements): 68% of held-out "
+              << "architectures are predicted within ±" << Fmt(100 * m.relative_sigma(), 3)
+              << "%; `latency predict` reports that as its ± spread, `latency eval` checks it on "
+              << "fresh measurements\n";
 }
 
 int Calibrate(const LatencyOptions& o) {
@@ -245,10 +253,10 @@ int Measure(const LatencyOptions& o) {
     const LoadedRun run = LoadRun(o.front_of);
     const space::SearchSpace& sp = *run.session->space;
     std::vector<space::Genotype> archs;
-    for (std::int64_t id : search::ParetoFront(run.state, run.session->problem))
-      archs.push_back(run.state.trials[static_cast<std::size_t>(id)].genotype);
+    const std::vector<std::int64_t> ids = search::ParetoFront(run.state, run.session->problem);
+    for (std::int64_t id : ids) archs.push_back(run.state.trials[static_cast<std::size_t>(id)].genotype);
     const auto measured = evaluator::MeasureArchitectures(sp, archs, mo, ProgressLineFor("front members"));
-    search::WriteFileAtomic(o.out, MeasurementsCsv(sp, archs, measured));
+    search::WriteFileAtomic(o.out, MeasurementsCsv(sp, archs, measured, ids));
     std::cout << "wrote " << o.out << ": the " << archs.size() << " front members of " << o.front_of
               << ", " << Describe(mo) << "\n";
     return kExitOk;
@@ -364,13 +372,15 @@ int Eval(const LatencyOptions& o) {
   const space::SearchSpace sp = model.space().Load();
   const MeasuredRows rows = ReadMeasurements(o.data, sp, o.key_column, o.latency_column);
   if (rows.archs.size() < 2) throw InputError(o.data + ": eval needs at least 2 rows");
-  std::vector<double> pred, spread;
+  std::vector<double> pred, spread, boot;
   for (const auto& g : rows.archs) {
     const auto p = model.Predict(sp, g);
     pred.push_back(p.ms);
     spread.push_back(p.std_ms);
+    boot.push_back(p.bootstrap_std_ms);
   }
-  const auto m = predictors::ComparePredictions(pred, rows.ms);
+  const double boot_coverage = predictors::ComparePredictions(pred, rows.ms, boot).coverage;
+  const auto m = predictors::ComparePredictions(pred, rows.ms, spread);
   const std::string plot = o.plot.empty() ? o.model + ".eval.svg" : o.plot;
   search::WriteFileAtomic(plot, PlotSvg(pred, rows.ms, o.model + " on " + o.data, m));
   if (o.json) {
@@ -378,14 +388,22 @@ int Eval(const LatencyOptions& o) {
     return kExitOk;
   }
   std::sort(spread.begin(), spread.end());
-  std::cout << "n           " << m.n << "\n"
-            << "within ±5%  " << Fmt(100 * m.within_5, 4) << "%\n"
-            << "within ±10% " << Fmt(100 * m.within_10, 4) << "%\n"
-            << "spearman    " << Fmt(m.spearman, 5) << "\n"
-            << "kendall     " << Fmt(m.kendall, 5) << "\n"
-            << "mape        " << Fmt(m.mape, 4) << "%\n"
-            << "median predicted spread (std of the bootstrap refits) " << Fmt(spread[spread.size() / 2], 3)
-            << " ms\nplot: " << plot << "\n";
+  std::cout << "n                      " << m.n << "\n"
+            << "median relative error  " << Fmt(m.median_ape, 4) << "%\n"
+            << "within ±5%             " << Fmt(100 * m.within_5, 4) << "%\n"
+            << "within ±10%            " << Fmt(100 * m.within_10, 4) << "%\n"
+            << "spearman               " << Fmt(m.spearman, 5) << "\n"
+            << "kendall                " << Fmt(m.kendall, 5) << "\n"
+            << "inside ±1 spread       " << Fmt(100 * m.coverage, 4) << "% (nominal 68%"
+            << (model.relative_sigma() > 0 ? "; the spread is calibrated at fit time"
+                                           : "; an old model: bootstrap spread, not calibrated")
+            << ")\n"
+            << "inside ±1 bootstrap    " << Fmt(100 * boot_coverage, 4)
+            << "% (the spread of the refits alone: the model's own uncertainty, not the error)\n"
+            << "mape                   " << Fmt(m.mape, 4) << "% (the mean: a few measurements near "
+            << "zero can make it large while the figures above are good)\n"
+            << "median spread          " << Fmt(spread[spread.size() / 2], 3) << " ms\nplot: " << plot
+            << "\n";
   return kExitOk;
 }
 
@@ -398,7 +416,11 @@ int Predict(const LatencyOptions& o) {
     if (o.json)
       std::cout << "{\"arch\":\"" << a << "\",\"latency_ms\":" << Fmt(p.ms, 6) << ",\"std_ms\":" << Fmt(p.std_ms, 4) << "}\n";
     else
-      std::cout << a << "  " << Fmt(p.ms) << " ms ± " << Fmt(p.std_ms, 2) << "\n";
+      std::cout << a << "  " << Fmt(p.ms) << " ms ± " << Fmt(p.std_ms, 2)
+                << (model.relative_sigma() > 0 ? " (one standard deviation, calibrated: ±" +
+                                                     Fmt(100 * model.relative_sigma(), 3) + "%)"
+                                               : " (bootstrap spread: an old model, not calibrated)")
+                << "\n";
   }
   return kExitOk;
 }

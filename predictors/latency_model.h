@@ -51,12 +51,17 @@ struct LatencyFitOptions {
 
 struct LatencyPrediction {
   double ms = 0;
-  double std_ms = 0;  ///< spread of the bootstrap refits (0 without members)
+  /// One standard deviation of the prediction's error, calibrated on cross-validated residuals
+  /// at fit time (about 68% of held-out measurements lie within ±std_ms); for models written
+  /// before that calibration, the spread of the bootstrap refits.
+  double std_ms = 0;
+  double bootstrap_std_ms = 0;  ///< spread of the bootstrap refits (the model's own uncertainty)
 };
 
 class LatencyModel {
  public:
-  static constexpr std::uint32_t kFormatVersion = 1;
+  /// 2: adds the cross-validated relative error scale of std_ms (version 1 files still load).
+  static constexpr std::uint32_t kFormatVersion = 2;
 
   /// Fits on measured latencies (ms > 0). `table` may be empty (a model fit from measurements
   /// taken elsewhere). Throws std::invalid_argument for fewer than 5 rows or bad values.
@@ -79,6 +84,8 @@ class LatencyModel {
   const SpaceRef& space() const { return space_; }
   const OpTable& table() const { return table_; }
   double lambda() const { return lambda_; }
+  /// The relative error one std_ms stands for (0: not calibrated, a version 1 file).
+  double relative_sigma() const { return rel_sigma_; }
   std::size_t num_features() const { return columns_.size(); }
   std::size_t num_samples() const { return samples_; }
   std::string description;  ///< free text: where the measurements come from
@@ -102,6 +109,7 @@ class LatencyModel {
   std::vector<std::vector<double>> members_;
   double lambda_ = 0;
   double ratio_ = 0.01;
+  double rel_sigma_ = 0;  // 68th percentile of |cross-validated prediction / measurement - 1|
   std::uint64_t samples_ = 0;
   std::vector<std::string> train_keys_;  // the measurements it was fit on (for Refit)
   std::vector<double> train_ms_;

@@ -60,19 +60,30 @@ double KendallTau(const std::vector<double>& a, const std::vector<double>& b) {
 }
 
 PredictionMetrics ComparePredictions(const std::vector<double>& predicted,
-                                     const std::vector<double>& measured) {
+                                     const std::vector<double>& measured,
+                                     const std::vector<double>& spread) {
   if (predicted.size() != measured.size() || predicted.size() < 2)
     throw std::invalid_argument("ComparePredictions: need two equal-length lists of >= 2 values");
+  if (!spread.empty() && spread.size() != predicted.size())
+    throw std::invalid_argument("ComparePredictions: one spread per prediction");
   PredictionMetrics m;
   m.n = predicted.size();
   double ape = 0;
+  std::vector<double> rels;
+  double covered = 0;
   for (size_t i = 0; i < m.n; ++i) {
     if (!(measured[i] > 0)) throw std::invalid_argument("ComparePredictions: measured values must be > 0");
     const double rel = std::abs(predicted[i] - measured[i]) / measured[i];
     m.within_5 += rel <= 0.05;
     m.within_10 += rel <= 0.10;
     ape += rel;
+    rels.push_back(rel);
+    if (!spread.empty()) covered += std::abs(predicted[i] - measured[i]) <= spread[i];
   }
+  std::sort(rels.begin(), rels.end());
+  const size_t h = rels.size() / 2;
+  m.median_ape = 100.0 * (rels.size() % 2 ? rels[h] : 0.5 * (rels[h - 1] + rels[h]));
+  if (!spread.empty()) m.coverage = covered / static_cast<double>(m.n);
   m.within_5 /= static_cast<double>(m.n);
   m.within_10 /= static_cast<double>(m.n);
   m.mape = 100.0 * ape / static_cast<double>(m.n);
@@ -84,9 +95,9 @@ PredictionMetrics ComparePredictions(const std::vector<double>& predicted,
 std::string PredictionMetrics::ToJson() const {
   char buf[256];
   std::snprintf(buf, sizeof(buf),
-                "{\"n\": %zu, \"within_5\": %.6g, \"within_10\": %.6g, \"spearman\": %.6g, "
-                "\"kendall\": %.6g, \"mape\": %.6g}",
-                n, within_5, within_10, spearman, kendall, mape);
+                "{\"n\": %zu, \"median_ape\": %.6g, \"within_5\": %.6g, \"within_10\": %.6g, "
+                "\"spearman\": %.6g, \"kendall\": %.6g, \"coverage\": %.6g, \"mape\": %.6g}",
+                n, median_ape, within_5, within_10, spearman, kendall, coverage, mape);
   return buf;
 }
 

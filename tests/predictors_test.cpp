@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <zlib.h>
 
 #include "predictors/latency_model.h"
 #include "predictors/prediction_metrics.h"
@@ -26,6 +27,10 @@ TEST(PredictionMetrics, HandMadeData) {
   EXPECT_DOUBLE_EQ(m.spearman, 1.0);
   EXPECT_DOUBLE_EQ(m.kendall, 1.0);
   EXPECT_NE(m.ToJson().find("\"within_10\": 0.75"), std::string::npos) << m.ToJson();
+  EXPECT_NEAR(m.median_ape, (4 + 8) / 2.0, 1e-9);  // the middle two of 0, 4, 8, 20
+  EXPECT_EQ(m.coverage, -1);                       // no spreads given
+  // Spreads of 0.5 ms: the 10.4 (off by 0.4) and the exact 40 are inside, 18.4 and 36 are not.
+  EXPECT_DOUBLE_EQ(ComparePredictions(pred, meas, {0.5, 0.5, 0.5, 0.5}).coverage, 0.5);
 }
 
 TEST(PredictionMetrics, RankCorrelationsOnKnownPermutations) {
@@ -186,6 +191,89 @@ TEST(LatencyModel, SavedModelPredictsTheSameAfterLoading) {
   std::ofstream(path, std::ios::trunc) << "arch,latency_ms\n";
   EXPECT_THROW(LatencyModel::Load(path), std::runtime_error);
   std::remove(path.c_str());
+}
+
+// The ± of a prediction is calibrated on held-out rows: on measurements with 10% multiplicative
+// noise, about 68% of fresh ones lie within ±1 spread (the bootstrap spread alone covered far
+// fewer). The test also pins that a model file keeps the calibration.
+TEST(LatencyModel, ItsSpreadCoversAboutTwoThirdsOfFreshNoisyMeasurements) {
+  Additive a;
+  std::mt19937_64 rng(11);
+  std::normal_distribution<double> noise(0.0, 0.10);
+  auto measure = [&](const space::Genotype& g) { return a.Latency(g) * std::exp(noise(rng)); };
+  std::vector<space::Genotype> train, test;
+  std::vector<double> ms, test_ms;
+  for (int i = 0; i < 150; ++i) {
+    train.push_back(a.sp.Sample(rng));
+    ms.push_back(measure(train.back()));
+  }
+  for (int i = 0; i < 600; ++i) {
+    test.push_back(a.sp.Sample(rng));
+    test_ms.push_back(measure(test.back()));
+  }
+  const LatencyModel m = LatencyModel::Fit(a.sp, a.ref, train, ms, {}, LatencyFitOptions{});
+  EXPECT_GT(m.relative_sigma(), 0.05);
+  EXPECT_LT(m.relative_sigma(), 0.20);
+  std::vector<double> pred, spread, boot;
+  for (const auto& g : test) {
+    const auto p = m.Predict(a.sp, g);
+    pred.push_back(p.ms);
+    spread.push_back(p.std_ms);
+    boot.push_back(p.bootstrap_std_ms);
+  }
+  const auto calibrated = ComparePredictions(pred, test_ms, spread);
+  const auto bootstrap = ComparePredictions(pred, test_ms, boot);
+  EXPECT_GT(calibrated.coverage, 0.58);
+  EXPECT_LT(calibrated.coverage, 0.78);
+  EXPECT_LT(bootstrap.coverage, calibrated.coverage);
+  EXPECT_GT(calibrated.median_ape, 0);
+  const std::string path = ::testing::TempDir() + "/calibrated.model";
+  m.Save(path);
+  EXPECT_EQ(LatencyModel::Load(path).relative_sigma(), m.relative_sigma());
+}
+
+// Format 1 (before the calibrated spread) still loads: a file as the previous release wrote it
+// (the same payload without the trailing relative sigma, header version 1) predicts with the
+// bootstrap spread.
+TEST(LatencyModel, AFormat1FileLoadsWithItsBootstrapSpread) {
+  Additive a;
+  std::mt19937_64 rng(5);
+  std::vector<space::Genotype> train;
+  std::vector<double> ms;
+  for (int i = 0; i < 30; ++i) {
+    train.push_back(a.sp.Sample(rng));
+    ms.push_back(a.Latency(train.back()) * (1 + 0.05 * std::sin(i)));
+  }
+  const LatencyModel m = LatencyModel::Fit(a.sp, a.ref, train, ms, {}, LatencyFitOptions{});
+  const std::string path = ::testing::TempDir() + "/format1.model";
+  m.Save(path);
+  std::string bytes;
+  {
+    std::ifstream in(path, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  // Header: "PNLM", endianness byte, u32 version, u64 size, u32 CRC; then the payload.
+  constexpr size_t kHeader = 4 + 1 + 4 + 8 + 4;
+  std::string payload = bytes.substr(kHeader, bytes.size() - kHeader - 8);  // drop rel_sigma
+  const auto crc = static_cast<std::uint32_t>(
+      crc32(0L, reinterpret_cast<const Bytef*>(payload.data()), static_cast<uInt>(payload.size())));
+  std::string header = bytes.substr(0, 5);
+  auto put = [&](std::uint64_t v, int n) {
+    for (int i = 0; i < n; ++i) header.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+  };
+  put(1, 4);
+  put(payload.size(), 8);
+  put(crc, 4);
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << header << payload;
+  const LatencyModel old = LatencyModel::Load(path);
+  EXPECT_EQ(old.relative_sigma(), 0);
+  EXPECT_GT(m.relative_sigma(), 0);
+  for (int i = 0; i < 10; ++i) {
+    const auto g = a.sp.Sample(rng);
+    const auto p = old.Predict(a.sp, g), q = m.Predict(a.sp, g);
+    EXPECT_EQ(p.ms, q.ms);
+    EXPECT_EQ(p.std_ms, p.bootstrap_std_ms);
+  }
 }
 
 TEST(LatencyModel, RejectsTooFewOrBadMeasurements) {
