@@ -37,22 +37,45 @@ std::string Num(double v, int digits = 4) {
 
 struct Axis {
   double lo, hi;
+  double step;  ///< between ticks: 1, 2 or 5 times a power of ten
   double Map(double v, double a, double b) const { return a + (v - lo) / (hi - lo) * (b - a); }
 };
 
-Axis MakeAxis(const std::vector<double>& values) {
+/// An axis over `values` whose ends are round multiples of a round step (about 4-6 ticks):
+/// 0.4, 0.8, 1.2 rather than 0.415, 0.736. `integer`: the step is a whole number (counts).
+Axis MakeAxis(const std::vector<double>& values, bool integer = false) {
   double lo = std::numeric_limits<double>::infinity(), hi = -lo;
   for (double v : values) {
+    if (!std::isfinite(v)) continue;
     lo = std::min(lo, v);
     hi = std::max(hi, v);
   }
-  if (!std::isfinite(lo)) return {0, 1};
+  if (!std::isfinite(lo)) return {0, 1, 0.25};
   if (hi - lo <= 0) {
-    lo -= 0.5;
-    hi += 0.5;
+    lo -= integer ? 1 : 0.5 * std::max(1e-9, std::abs(lo));
+    hi += integer ? 1 : 0.5 * std::max(1e-9, std::abs(hi));
   }
-  const double pad = 0.05 * (hi - lo);
-  return {lo - pad, hi + pad};
+  const double raw = (hi - lo) / 5, mag = std::pow(10.0, std::floor(std::log10(raw)));
+  double step = mag;
+  for (double f : {1.0, 2.0, 5.0, 10.0})
+    if (f * mag >= raw) {
+      step = f * mag;
+      break;
+    }
+  if (integer) step = std::max(1.0, std::round(step));
+  return {std::floor(lo / step) * step, std::ceil(hi / step) * step, step};
+}
+
+/// The metric with its unit, for axis labels and table headers.
+std::string Label(const std::string& metric) {
+  static const std::map<std::string, std::string> kLabels{
+      {"val_accuracy", "validation accuracy (%)"},   {"val_error", "validation error (%)"},
+      {"latency_ms", "latency (ms, batch 1)"},       {"predicted_latency_ms", "predicted latency (ms)"},
+      {"params", "parameters"},                      {"macs", "MACs"},
+      {"model_bytes", "model size (bytes)"},         {"activation_bytes", "activation memory (bytes)"},
+      {"peak_activation_bytes", "peak activation memory (bytes)"}, {"train_seconds", "training time (s)"}};
+  const auto it = kLabels.find(metric);
+  return it == kLabels.end() ? metric : it->second;
 }
 
 // Axis ticks and labels of a plot box.
@@ -60,15 +83,17 @@ void Ticks(std::ostringstream& os, const Axis& x, const Axis& y, double x0, doub
            double y1, const std::string& xlabel, const std::string& ylabel) {
   os << "<rect x='" << x0 << "' y='" << y1 << "' width='" << x1 - x0 << "' height='" << y0 - y1
      << "' fill='none' stroke='#444'/>";
-  for (int i = 0; i <= 4; ++i) {
-    const double xv = x.lo + (x.hi - x.lo) * i / 4, px = x.Map(xv, x0, x1);
-    const double yv = y.lo + (y.hi - y.lo) * i / 4, py = y.Map(yv, y0, y1);
+  for (double xv = x.lo; xv <= x.hi + 1e-9 * x.step; xv += x.step) {
+    const double px = x.Map(xv, x0, x1);
     os << "<line x1='" << px << "' y1='" << y0 << "' x2='" << px << "' y2='" << y0 + 5
        << "' stroke='#444'/><text x='" << px << "' y='" << y0 + 18
-       << "' font-size='11' text-anchor='middle'>" << Num(xv, 3) << "</text>";
+       << "' font-size='11' text-anchor='middle'>" << Num(std::abs(xv) < 1e-12 * x.step ? 0 : xv, 6) << "</text>";
+  }
+  for (double yv = y.lo; yv <= y.hi + 1e-9 * y.step; yv += y.step) {
+    const double py = y.Map(yv, y0, y1);
     os << "<line x1='" << x0 - 5 << "' y1='" << py << "' x2='" << x0 << "' y2='" << py
        << "' stroke='#444'/><text x='" << x0 - 8 << "' y='" << py + 4
-       << "' font-size='11' text-anchor='end'>" << Num(yv, 3) << "</text>";
+       << "' font-size='11' text-anchor='end'>" << Num(std::abs(yv) < 1e-12 * y.step ? 0 : yv, 6) << "</text>";
   }
   os << "<text x='" << (x0 + x1) / 2 << "' y='" << y0 + 36 << "' font-size='13' text-anchor='middle'>"
      << Esc(xlabel) << "</text><text transform='translate(" << x0 - 48 << "," << (y0 + y1) / 2
@@ -86,10 +111,11 @@ std::string Scatter(const search::SearchState& state, const std::string& xm, con
     ys.push_back(t.metrics.at(ym));
   }
   const Axis ax = MakeAxis(xs), ay = MakeAxis(ys);
-  const double x0 = 70, x1 = 640, y0 = 360, y1 = 20;
+  // The legend sits above the plot box, where it cannot cover a point.
+  const double x0 = 70, x1 = 640, y0 = 385, y1 = 45;
   std::ostringstream os;
-  os << "<svg xmlns='http://www.w3.org/2000/svg' width='680' height='410' class='plot'>";
-  Ticks(os, ax, ay, x0, x1, y0, y1, xm, ym);
+  os << "<svg xmlns='http://www.w3.org/2000/svg' width='680' height='435' class='plot'>";
+  Ticks(os, ax, ay, x0, x1, y0, y1, Label(xm), Label(ym));
   std::vector<std::pair<double, double>> fp;
   for (auto id : front) {
     const auto& m = state.trials[id].metrics;
@@ -106,22 +132,21 @@ std::string Scatter(const search::SearchState& state, const std::string& xm, con
        << (on ? 1 : 0.55) << "'><title>#" << ids[i] << " " << Esc(state.trials[ids[i]].key)
        << "</title></circle>";
   }
-  os << "<circle cx='" << x1 - 150 << "' cy='" << y1 + 15 << "' r='5' fill='#1a9641'/><text x='"
-     << x1 - 140 << "' y='" << y1 + 19 << "' font-size='12'>Pareto front (" << front.size()
-     << ")</text><circle cx='" << x1 - 150 << "' cy='" << y1 + 33
-     << "' r='3.5' fill='#d7191c' fill-opacity='0.55'/><text x='" << x1 - 140 << "' y='"
-     << y1 + 37 << "' font-size='12'>dominated (" << ids.size() - fp.size() << ")</text>";
+  os << "<circle cx='" << x0 + 10 << "' cy='20' r='5' fill='#1a9641'/><text x='" << x0 + 20
+     << "' y='24' font-size='12'>Pareto front (" << front.size() << ")</text><circle cx='"
+     << x0 + 190 << "' cy='20' r='3.5' fill='#d7191c' fill-opacity='0.55'/><text x='" << x0 + 200
+     << "' y='24' font-size='12'>dominated (" << ids.size() - fp.size() << ")</text>";
   os << "</svg>";
   return os.str();
 }
 
 std::string HypervolumePlot(const search::SearchState& state) {
   std::vector<double> xs(state.hv_evals.begin(), state.hv_evals.end());
-  const Axis ax = MakeAxis(xs), ay = MakeAxis(state.hv_history);
+  const Axis ax = MakeAxis(xs, /*integer=*/true), ay = MakeAxis(state.hv_history);
   const double x0 = 70, x1 = 640, y0 = 260, y1 = 20;
   std::ostringstream os;
   os << "<svg xmlns='http://www.w3.org/2000/svg' width='680' height='310' class='plot'>";
-  Ticks(os, ax, ay, x0, x1, y0, y1, "evaluations", "hypervolume (normalised)");
+  Ticks(os, ax, ay, x0, x1, y0, y1, "evaluations (finished)", "hypervolume (normalised)");
   os << "<polyline fill='none' stroke='#2b83ba' stroke-width='2' points='";
   for (size_t i = 0; i < xs.size(); ++i)
     os << ax.Map(xs[i], x0, x1) << "," << ay.Map(state.hv_history[i], y0, y1) << " ";
@@ -233,9 +258,13 @@ std::string RenderReport(const std::string& title, const search::SearchState& st
   os << ".</p><h2>Every evaluated architecture</h2>" << Scatter(state, xm, ym, front);
   if (!state.hv_history.empty()) os << "<h2>Hypervolume</h2>" << HypervolumePlot(state);
   os << "<h2>Pareto front</h2><table><tr><th>id</th><th>gen</th>";
-  const std::vector<std::string> cols{"val_accuracy", "latency_ms", "predicted_latency_ms", "params",
-                                      "macs", "model_bytes", "activation_bytes"};
-  for (const auto& c : cols) os << "<th>" << c << "</th>";
+  // Columns that some front member has (e.g. no predicted latency without a predictor).
+  std::vector<std::string> cols;
+  for (const std::string c : {"val_accuracy", "latency_ms", "predicted_latency_ms", "params", "macs",
+                              "model_bytes", "activation_bytes"})
+    if (std::any_of(front.begin(), front.end(), [&](std::int64_t id) { return state.trials[id].metrics.count(c) > 0; }))
+      cols.push_back(c);
+  for (const auto& c : cols) os << "<th>" << Esc(Label(c)) << "</th>";
   os << "<th>arch</th></tr>";
   std::vector<std::int64_t> sorted(front.begin(), front.end());
   std::sort(sorted.begin(), sorted.end(), [&](auto a, auto b) {
@@ -257,8 +286,8 @@ std::string RenderReport(const std::string& title, const search::SearchState& st
           "mbconv).</p><div class='graphs'>";
     for (auto id : sorted) {
       const auto& t = state.trials[id];
-      os << "<div><b>#" << id << "</b> " << Esc(ym) << " " << Num(t.metrics.count(ym) ? t.metrics.at(ym) : NAN)
-         << ", " << Esc(xm) << " " << Num(t.metrics.count(xm) ? t.metrics.at(xm) : NAN) << "<br>"
+      os << "<div><b>#" << id << "</b> " << Esc(Label(ym)) << " " << Num(t.metrics.count(ym) ? t.metrics.at(ym) : NAN)
+         << ", " << Esc(Label(xm)) << " " << Num(t.metrics.count(xm) ? t.metrics.at(xm) : NAN) << "<br>"
          << GraphDrawing(problem.space->Plan(t.genotype)) << "</div>";
     }
     os << "</div>";

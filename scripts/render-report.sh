@@ -4,7 +4,13 @@
 set -euo pipefail
 html=$(readlink -f "$1")
 png=$(readlink -f "$(dirname "$2")")/$(basename "$2")
-size=${3:-1100,1900}
+# Default: tall enough for the whole page, the front drawings included: the plots and the table,
+# then the drawings two to a row, each row as tall as its taller drawing.
+rows=$(grep -o "<tr><td>" "$html" | wc -l)
+drawings=$(grep -o "<br><svg xmlns='http://www.w3.org/2000/svg' width='[0-9.]*' height='[0-9.]*'" "$html" \
+  | sed "s/.*height='\([0-9.]*\)'/\1/" | awk '{ h = int($1) + 70; if (NR % 2) m = h; else { t += (h > m ? h : m); m = 0 } }
+                                              END { print t + m }')
+size=${3:-1100,$((1300 + 60 * rows + ${drawings:-0}))}
 if ! command -v chromium >/dev/null; then
   echo "render-report: chromium is not installed (apt-get install chromium)" >&2
   exit 1
