@@ -67,7 +67,8 @@ check "search into a used run directory" 2 "$bin" search --config "$cfg" --run-d
 contains "it says how to resume" "paretonas resume"
 
 check "status" 0 "$bin" status "$run"
-contains "status shows the budget" "12 / 12"
+contains "status shows the budget" "12 of a budget of 12"
+contains "status says it finished and why" "state:       finished: reached 12 evaluations"
 contains "status shows the front" "Pareto front"
 
 check "export json" 0 "$bin" export "$run" --front --format json --out "$work/exp"
@@ -143,6 +144,8 @@ done
 
 check "report" 0 "$bin" report "$run" --out "$work/report.html"
 check "report is one HTML file with the plots" 0 bash -c "grep -q '<svg' '$work/report.html' && grep -q 'Pareto front' '$work/report.html' && grep -q 'Hypervolume' '$work/report.html' && ! grep -q '<script' '$work/report.html'"
+check "the report labels accuracy in percent and latency in ms" 0 bash -c "grep -q 'validation accuracy (%)' '$work/report.html' && grep -q 'latency (ms, batch 1)' '$work/report.html'"
+check "the report leaves out columns no front member has" 0 bash -c "! grep -q 'predicted latency' '$work/report.html'"
 check "report of a missing run" 2 "$bin" report "$work/nothing" --out "$work/r.html"
 check "resume a finished search" 0 "$bin" resume "$run"
 check "resume with a larger budget" 0 "$bin" resume "$run" --max-evals 18
@@ -161,6 +164,28 @@ if command -v flock >/dev/null; then
 fi
 check "a stale lock file does not block" 0 "$bin" resume "$run"
 check "status of a missing run" 2 "$bin" status "$work/nothing"
+
+# Errors a new user hits: ours, naming what is wrong and the way out.
+check "a misspelled verb" 2 "$bin" serach
+contains "it suggests the closest verb" "did you mean 'search'?"
+check "a misspelled sub-verb" 2 "$bin" latency fitt
+contains "it suggests the closest sub-verb" "did you mean 'fit'?"
+check "a bad --set value" 2 "$bin" validate "$cfg" --set training.lr=fast
+contains "it names the command-line override, not a line of the file" "--set training.lr=fast (command line): field 'training.lr'"
+printf 'space: {name: nb20}\nbudget: {max_evals: 3}\n' >"$work/badspace.yaml"
+check "a misspelled space name" 2 "$bin" validate "$work/badspace.yaml"
+contains "it names file, line and the closest preset" "badspace.yaml:1: field 'space.name': 'nb20' is not a preset"
+contains "and suggests" "did you mean 'nb201'?"
+check "space show --config" 0 "$bin" space show --config "$cfg" --arch '|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|'
+contains "it uses the experiment's space and input" "space:            nb201"
+check "an arch string without its last |" 2 "$bin" space show --arch '|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|nor_conv_3x3~2'
+contains "it names the right pattern and what is missing" "must look like |op~0|op~1|op~2| (the closing '|' is missing)"
+check "a start that fails before the config" 2 "$bin" search --config "$cfg" --run-dir "$work/failed-start" \
+  --set dataset.name=numpy --set dataset.path="$work/none.npz"
+check "leaves no run directory behind" 0 test ! -e "$work/failed-start"
+mkdir -p "$work/empty-run"
+check "resume where nothing ran" 2 "$bin" resume "$work/empty-run"
+contains "it says nothing ran and how to start" "nothing ran here to resume"
 
 check "space enumerate" 0 "$bin" space enumerate --space nb201
 n=$(wc -l <"$work/out")
@@ -189,7 +214,7 @@ awk 'BEGIN { print "key,device_ms" } { n = gsub(/nor_conv_3x3/, "&"); m = gsub(/
 check "latency fit" 0 "$bin" latency fit "${lsp[@]}" --data "$work/lat.csv" --key-column key --latency-column device_ms --sample 60 --rest-out "$work/rest.csv" --out "$work/m.model"
 contains "fit reports the model" "60 architectures"
 check "latency eval --json" 0 "$bin" latency eval --model "$work/m.model" --data "$work/rest.csv" --json
-for k in n within_5 within_10 spearman kendall mape; do contains "eval json has $k" "\"$k\":"; done
+for k in n median_ape within_5 within_10 spearman kendall coverage mape; do contains "eval json has $k" "\"$k\":"; done
 cp "$work/out" "$work/eval.json"
 check "eval is accurate on an additive table" 0 grep -q '"within_10": 1,' "$work/eval.json"
 check "eval wrote the plot next to the model" 0 grep -q "<svg" "$work/m.model.eval.svg"
@@ -197,7 +222,10 @@ check "latency eval (text)" 0 "$bin" latency eval --model "$work/m.model" --data
 contains "eval prints spearman" "spearman"
 check "latency predict" 0 "$bin" latency predict --model "$work/m.model" --arch '|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|'
 contains "predict gives ms and spread" " ms ± "
+contains "predict says what the spread is" "one standard deviation, calibrated"
 check "predict a bad arch" 2 "$bin" latency predict --model "$work/m.model" --arch '|conv~0|'
+check "validate refuses a predictor search would refuse" 2 "$bin" validate "$cfg" --set evaluator.latency.predictor="$work/m.model"
+contains "it says why" "was fit for input 1x16x16, this experiment's is 1x8x8"
 check "eval a missing model" 2 "$bin" latency eval --model "$work/none.model" --data "$work/rest.csv"
 cp "$work/lat.csv" "$work/bad.csv"
 check "fit with a missing column" 2 "$bin" latency fit "${lsp[@]}" --data "$work/bad.csv" --key-column key --latency-column ms --out "$work/b.model"
@@ -216,6 +244,7 @@ check "fit with an empty CSV" 2 "$bin" latency fit "${lsp[@]}" --data "$work/bad
 contains "it says there are no rows" "no data rows"
 check "latency calibrate" 0 "$bin" latency calibrate "${lsp[@]}" --samples 12 --repeats 3 --warmup 1 --out "$work/c.model"
 contains "calibrate measured a per-op table" "per-op table of"
+contains "calibrate reports the model's quality" "quality (5-fold cross-validation on these measurements): 68% of held-out architectures are predicted within"
 check "calibrate wrote its measurements" 0 test -s "$work/c.model.csv" -a -s "$work/c.model.ops.csv"
 check "fit again from calibrate's files (--ops)" 0 "$bin" latency fit "${lsp[@]}" --data "$work/c.model.csv" --ops "$work/c.model.ops.csv" --out "$work/c2.model"
 contains "the refit uses the per-op table" "per-op table of"
@@ -234,6 +263,7 @@ check "latency measure on mobilenet (keys with commas)" 0 "$bin" latency measure
 check "fit reads the quoted keys back" 0 "$bin" latency fit --space mobilenet --data "$work/mb.csv" --out "$work/mb.model"
 check "latency measure --front-of a run" 0 "$bin" latency measure --front-of "$run" --repeats 3 --warmup 1 --out "$work/front_lat.csv"
 check "one row per front member" 0 test "$(($(wc -l <"$work/front_lat.csv") - 1))" -eq "$(($(wc -l <"$run/front.csv") - 1))"
+check "each row names its trial" 0 grep -q "^trial_id,arch,latency_ms,latency_iqr_ms$" "$work/front_lat.csv"
 check "eval the calibrated model on fresh measurements" 0 "$bin" latency eval --model "$work/c.model" --data "$work/fresh.csv"
 
 # Searching on predicted latency: the model must match the experiment's space and input; the
@@ -342,6 +372,35 @@ YAML
   check "search own image folder" 0 "$bin" search --config "$work/own-folder.yaml" --run-dir "$work/own-folder" -q
   check "class names from the folders are recorded" 0 grep -q "class_names: \[dress, pullover, t-shirt, trouser\]" "$work/own-folder/config.yaml"
   check "the image folder was decoded into the cache" 0 bash -c "ls '$work'/cache/images-*.bin"
+  # Exports carry their preprocessing: raw test images fed through each export's documented path
+  # (JSON input block, TorchScript preprocess(), ONNX metadata_props; or the normalisation baked
+  # into the model) give the test accuracy paretonas reported.
+  for f in json torchscript onnx; do
+    check "export own $f with retraining" 0 "$bin" export "$work/own-npz" --id 0 --format $f --train-epochs 1 --out "$work/dep"
+  done
+  contains "the ONNX export is trained" "arch_0.onnx"
+  check "the JSON says how to feed the model" 0 grep -q '"input": {"shape": \["batch", 1, 8, 8\], "layout": "NCHW", "dtype": "float32", "pixel_max": 255' "$work/dep/arch_0.json"
+  for f in torchscript onnx; do
+    check "export own $f with the normalisation baked in" 0 "$bin" export "$work/own-npz" --id 0 --format $f \
+      --train-epochs 1 --bake-normalization --out "$work/dep/baked"
+  done
+  if /usr/bin/python3 -c "import torch, onnx" 2>/dev/null; then
+    check "raw test images through the documented path reproduce the test accuracy" 0 /usr/bin/python3 \
+      "$src/scripts/check-deployment.py" "$work/dep/arch_0.json" "$work/own/data.npz" \
+      --torchscript "$work/dep/arch_0.torchscript.pt" --onnx "$work/dep/arch_0.onnx"
+    contains "TorchScript through preprocess()" "preprocess(pixels)"
+    check "raw pixels into the baked models reproduce the test accuracy" 0 /usr/bin/python3 \
+      "$src/scripts/check-deployment.py" "$work/dep/arch_0.json" "$work/own/data.npz" \
+      --torchscript "$work/dep/baked/arch_0.torchscript.pt" --onnx "$work/dep/baked/arch_0.onnx"
+    contains "baked models take pixels" "pixels, normalisation baked in"
+    if [[ -d "$src/scripts/onnxruntime-node/node_modules/onnxruntime-node" ]]; then
+      check "check-onnx runs the baked model in ONNX Runtime" 0 /usr/bin/python3 "$src/scripts/check-onnx.py" \
+        "$work/dep/baked/arch_0.onnx" "$work/dep/baked/arch_0.torchscript.pt"
+      contains "it is ONNX Runtime, not the fallback" "(onnxruntime-node) vs the engine's logits"
+    else
+      echo "note: scripts/onnxruntime-node has no onnxruntime-node (npm); ONNX ran in the NumPy fallback"
+    fi
+  fi
   check "a missing own dataset is a clear error" 2 "$bin" validate "$work/own.yaml" --set dataset.path="$work/none.npz"
   contains "it names the file" "$work/none.npz: no such file"
 else
