@@ -1,4 +1,5 @@
 // `paretonas latency calibrate|measure|fit|eval|predict`: the latency predictor.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,6 +16,9 @@
 #include "evaluator/measure.h"
 #include "evaluator/table_evaluator.h"
 #include "experiments/cli_common.h"
+#include "experiments/onnx_export.h"
+#include "experiments/run_directory.h"
+#include "experiments/torchscript_export.h"
 #include "predictors/latency_model.h"
 #include "predictors/prediction_metrics.h"
 #include "search/run_files.h"
@@ -22,6 +26,14 @@
 #include "space/input_error.h"
 
 namespace paretonas::experiments {
+
+// The kit's device-side scripts (experiments/kit/, embedded by CMake into kit_files.cpp).
+extern const char* const kKitRunner;
+extern const char* const kKitOrtParser;
+
+namespace {
+predictors::LatencyModel LoadModel(const std::string& path);
+}  // namespace
 namespace {
 
 evaluator::MeasureOptions AutoRounds() {
@@ -52,6 +64,9 @@ struct LatencyOptions {
   std::vector<std::string> archs;
   std::string front_of;  // measure: a run directory whose Pareto front to measure
   std::string ops;       // fit: a per-op table (op, latency_ms), e.g. calibrate's MODEL.ops.csv
+  std::vector<std::string> priors;  // fit: models of other devices (few-shot)
+  int n = 100;                      // kit: architectures to export
+  int pool = 20000;                 // kit: candidates to choose them from
 };
 
 predictors::SpaceRef SpaceRefOf(const LatencyOptions& o) {
@@ -304,14 +319,31 @@ int Fit(const LatencyOptions& o) {
   }
   predictors::LatencyFitOptions fo;
   fo.lambda = o.lambda, fo.members = o.members, fo.seed = o.seed;
+  // Few-shot: models of other devices for the same space and input.
+  std::vector<predictors::LatencyModel> priors;
+  for (const auto& path : o.priors) {
+    predictors::LatencyModel p = LoadModel(path);
+    const auto& r = p.space();
+    if (r.name_or_path != ref.name_or_path || r.overrides != ref.overrides || r.c != ref.c ||
+        r.h != ref.h || r.w != ref.w)
+      throw InputError("--prior " + path + ": fit for space '" + r.name_or_path + "' with input " +
+                       std::to_string(r.c) + "x" + std::to_string(r.h) + "x" + std::to_string(r.w) +
+                       "; this fit is for '" + ref.name_or_path + "' with input " + std::to_string(ref.c) +
+                       "x" + std::to_string(ref.h) + "x" + std::to_string(ref.w) + " (and the same --set)");
+    priors.push_back(std::move(p));
+  }
   predictors::LatencyModel model;
   try {
     const predictors::OpTable table = o.ops.empty() ? predictors::OpTable{} : ReadOpTable(o.ops);
-    model = predictors::LatencyModel::Fit(sp, ref, rows.archs, rows.ms, table, fo);
+    model = predictors::LatencyModel::Fit(sp, ref, rows.archs, rows.ms, table, fo, priors);
   } catch (const std::invalid_argument& e) {
     throw InputError(o.data + ": " + e.what());
   }
-  model.description = "fit from " + o.data + " (column " + o.latency_column + ")";
+  model.description = "fit from " + o.data + " (column " + o.latency_column + ")" +
+                      (priors.empty() ? "" : " with " + std::to_string(priors.size()) + " prior model(s)");
+  if (!priors.empty())
+    std::cout << "few-shot: " << rows.archs.size() << " measurements of this device, with the "
+              << priors.size() << " prior model(s) as features\n";
   model.Save(o.out);
   PrintModel(model, o.out);
   if (!o.rest_out.empty()) std::cout << "rows not used for fitting: " << o.rest_out << "\n";
@@ -425,6 +457,85 @@ int Predict(const LatencyOptions& o) {
   return kExitOk;
 }
 
+/// `latency kit`: N architectures that cover the space's latency features, exported for timing on
+/// the user's device, with a standalone runner and a parser for ONNX Runtime's benchmark tool.
+int Kit(const LatencyOptions& o) {
+  if (o.out.empty()) throw InputError("latency kit: --out DIR is required");
+  const predictors::SpaceRef ref = SpaceRefOf(o);
+  const space::SearchSpace sp = ref.Load();
+  // The candidates: the whole space when it is small enough, else a random pool; cells whose
+  // output is cut off from the input are left out (they compute a constant).
+  std::vector<space::Genotype> pool;
+  if (sp.NumGenotypes() <= static_cast<std::uint64_t>(o.pool)) {
+    for (auto& g : sp.Enumerate(static_cast<std::uint64_t>(o.pool)))
+      if (sp.Connected(g)) pool.push_back(std::move(g));
+  } else {
+    for (auto& g : DistinctSample(sp, o.pool, o.seed))
+      if (sp.Connected(g)) pool.push_back(std::move(g));
+  }
+  if (pool.size() < static_cast<std::size_t>(o.n))
+    throw InputError("latency kit --n " + std::to_string(o.n) + ": the space has only " +
+                     std::to_string(pool.size()) + " connected architectures to choose from");
+  std::cout << "choosing " << o.n << " of " << pool.size() << " architectures of " << sp.name()
+            << " spread over the latency features (greedy k-centre)\n";
+  std::cout.flush();
+  const auto chosen = predictors::SpreadSelection(sp, pool, static_cast<std::size_t>(o.n));
+  MakeDirectories(o.out + "/models");
+  const bool onnx = OnnxSupported();
+  const space::InputSpec in = sp.input();
+  const std::string shape = std::to_string(in.shape.c) + "x" + std::to_string(in.shape.h) + "x" +
+                            std::to_string(in.shape.w);
+  std::ostringstream manifest;
+  manifest << "index,key,onnx,torchscript,input,params,macs\n";
+  ProgressLine progress;
+  for (std::size_t i = 0; i < chosen.size(); ++i) {
+    const space::Genotype& g = pool[chosen[i]];
+    char name[16];
+    std::snprintf(name, sizeof(name), "%03zu", i);
+    const std::string ts = std::string("models/") + name + ".torchscript.pt";
+    const std::string ox = onnx ? std::string("models/") + name + ".onnx" : "";
+    ExportTorchScript(sp, g, "", o.seed + i, o.out + "/" + ts);
+    if (onnx) ExportOnnx(sp, g, "", o.seed + i, o.out + "/" + ox);
+    const space::StaticCosts c = sp.Costs(g);
+    manifest << i << "," << evaluator::CsvField(sp.Key(g)) << "," << ox << "," << ts << "," << shape
+             << "," << c.params_pruned << "," << c.macs_pruned << "\n";
+    progress.Update(static_cast<double>(i + 1) / static_cast<double>(chosen.size()),
+                    [&] { return "exporting " + std::to_string(i + 1) + " / " + std::to_string(chosen.size()); });
+  }
+  search::WriteFileAtomic(o.out + "/manifest.csv", manifest.str());
+  search::WriteFileAtomic(o.out + "/run_latency.py", kKitRunner);
+  search::WriteFileAtomic(o.out + "/parse_ort_perf.py", kKitOrtParser);
+  ::chmod((o.out + "/run_latency.py").c_str(), 0755);
+  ::chmod((o.out + "/parse_ort_perf.py").c_str(), 0755);
+  std::string space_args = "--space " + ref.name_or_path;
+  for (const auto& [k, v] : ref.overrides) space_args += " --set " + k + "=" + v;
+  space_args += " --input " + shape;
+  std::ostringstream readme;
+  readme << "paretonas latency kit: " << chosen.size() << " architectures of " << sp.name()
+         << " (input " << shape << "), chosen to cover the space's latency features\n"
+         << "(greedy k-centre on the standardised features of " << pool.size() << " candidates).\n\n"
+         << "1. Copy this folder to the device and time the models at batch 1 (Python 3 with NumPy and\n"
+         << "   onnxruntime or PyTorch; nothing of paretonas):\n"
+         << "     python3 run_latency.py --threads 1        # writes latency.csv and latency.json\n"
+         << "   On Android, with ONNX Runtime's benchmark tool instead (onnxruntime_perf_test):\n"
+         << "     adb push models /data/local/tmp/kit/models\n"
+         << "     for f in models/*.onnx; do i=$(basename \"$f\" .onnx); adb shell \\\n"
+         << "       /data/local/tmp/onnxruntime_perf_test -e cpu -x 1 -r 100 -I /data/local/tmp/kit/$f \\\n"
+         << "       > ort_logs/$i.txt; done\n"
+         << "     python3 parse_ort_perf.py ort_logs       # writes latency.csv\n\n"
+         << "2. Back on the machine with paretonas, fit the device's model (add --prior MODEL for the\n"
+         << "   models of other devices you have: few measurements then go much further):\n"
+         << "     paretonas latency fit " << space_args << " \\\n"
+         << "       --data latency.csv --key-column key --out device.model\n\n"
+         << "3. Use it in a search: evaluator.latency.predictor: device.model, objective\n"
+         << "   predicted_latency_ms.\n";
+  search::WriteFileAtomic(o.out + "/README.txt", readme.str());
+  std::cout << "\nwrote " << o.out << ": " << chosen.size() << " models (TorchScript" << (onnx ? " and ONNX" : "")
+            << "), manifest.csv, run_latency.py, parse_ort_perf.py, README.txt\n"
+            << "next: copy it to the device and run `python3 run_latency.py`; README.txt says the rest\n";
+  return kExitOk;
+}
+
 void SpaceOptions(CLI::App* c, LatencyOptions* o) {
   c->add_option("--config", o->config, "Take the space and input shape from this experiment file");
   c->add_option("-s,--space", o->space, "Preset (nb201, mobilenet) or space file")->capture_default_str();
@@ -493,8 +604,22 @@ void SetupLatency(CLI::App& app) {
   fit->add_option("--seed", o->seed, "Seed of --sample and of the bootstrap")->capture_default_str();
   fit->add_option("--ops", o->ops, "Per-op table (CSV: op, latency_ms), e.g. calibrate's MODEL.ops.csv, "
                                    "used as the model's prior");
+  fit->add_option("--prior", o->priors,
+                  "A model of another device for the same space (repeatable): few-shot, its "
+                  "predictions become features this device's measurements only have to relate to");
   fit->add_option("-o,--out", o->out, "Model file to write")->required();
   fit->callback([o] { RunCommand([o] { return Fit(*o); }); });
+
+  auto* kit = sub->add_subcommand("kit", "Export N architectures that cover the space, with a "
+                                         "standalone runner, to measure latency on your own device");
+  SpaceOptions(kit, o.get());
+  kit->add_option("-n,--n", o->n, "Architectures to export (the measurements to take)")
+      ->check(CLI::Range(5, 100000))->capture_default_str();
+  kit->add_option("--pool", o->pool, "Candidates to choose from (the whole space when it is smaller)")
+      ->check(CLI::Range(10, 10000000))->capture_default_str();
+  kit->add_option("--seed", o->seed, "Seed of the pool and of the exported weights")->capture_default_str();
+  kit->add_option("-o,--out", o->out, "Folder to write")->required();
+  kit->callback([o] { RunCommand([o] { return Kit(*o); }); });
 
   auto* ev = sub->add_subcommand("eval", "Compare a model's predictions with measurements; writes a "
                                          "predicted-vs-measured SVG next to the model");

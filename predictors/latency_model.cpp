@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <numeric>
 #include <random>
 #include <sstream>
@@ -97,6 +98,7 @@ std::vector<double> Penalty(const std::vector<std::string>& columns, double lamb
   std::vector<double> p(columns.size());
   for (std::size_t j = 0; j < columns.size(); ++j)
     p[j] = lambda * (columns[j].rfind("a:table", 0) == 0 ? 1e-4   // the measured table: a prior
+                     : columns[j].rfind("p:prior", 0) == 0 ? 1e-4  // other devices' models
                      : Additive(columns[j])             ? ratio
                                                         : 1.0);
   return p;
@@ -213,6 +215,10 @@ std::vector<double> LatencyModel::Row(const space::SearchSpace& space, const spa
     const auto it = index_.find(name);
     if (it != index_.end()) raw[it->second] += v;
   });
+  for (std::size_t i = 0; i < priors_.size(); ++i) {
+    const auto it = index_.find("p:prior" + std::to_string(i));
+    if (it != index_.end()) raw[it->second] += priors_[i].Predict(space, g).ms;
+  }
   for (std::size_t j = 0; j < columns_.size(); ++j) raw[j] = (raw[j] - mean_[j]) / scale_[j];
   return raw;
 }
@@ -225,7 +231,8 @@ void LatencyModel::BuildIndex() {
 LatencyModel LatencyModel::Fit(const space::SearchSpace& space, const SpaceRef& ref,
                                const std::vector<space::Genotype>& archs,
                                const std::vector<double>& ms, const OpTable& table,
-                               const LatencyFitOptions& options) {
+                               const LatencyFitOptions& options,
+                               const std::vector<LatencyModel>& priors) {
   if (archs.size() != ms.size()) throw std::invalid_argument("one latency per architecture");
   if (archs.size() < 5)
     throw std::invalid_argument("a latency model needs at least 5 measured architectures, got " +
@@ -237,6 +244,7 @@ LatencyModel LatencyModel::Fit(const space::SearchSpace& space, const SpaceRef& 
   m.table_ = table;
   m.samples_ = archs.size();
   m.options_ = options;
+  m.priors_ = priors;
   for (std::size_t i = 0; i < archs.size(); ++i) {
     m.train_keys_.push_back(space.Key(archs[i]));
     m.train_ms_.push_back(ms[i]);
@@ -246,6 +254,8 @@ LatencyModel LatencyModel::Fit(const space::SearchSpace& space, const SpaceRef& 
   std::map<std::string, bool> names;
   for (const auto& g : archs) {
     feats.push_back(LatencyFeatures(space, g, table));
+    for (std::size_t i = 0; i < priors.size(); ++i)
+      feats.back()["p:prior" + std::to_string(i)] = priors[i].Predict(space, g).ms;
     for (const auto& kv : feats.back()) names[kv.first] = true;
   }
   // Standardise; drop columns that never vary here (the intercept carries them).
@@ -339,7 +349,7 @@ LatencyModel LatencyModel::Refit(const space::SearchSpace& space,
   LatencyFitOptions o = options_;
   o.lambda = lambda_;
   o.additive_ratio = ratio_;
-  LatencyModel m = Fit(space, space_, all, y, table_, o);
+  LatencyModel m = Fit(space, space_, all, y, table_, o, priors_);
   m.description = description;
   // Refits chain from the original measurements, so remember only those.
   m.train_keys_ = train_keys_;
@@ -374,6 +384,7 @@ void LatencyModel::Save(const std::string& path) const {
     cereal::PortableBinaryOutputArchive ar(body);
     ar(*this);
     ar(rel_sigma_);  // format 2
+    ar(priors_);     // format 3
   }
   const std::string bytes = body.str();
   std::ostringstream file;
@@ -428,6 +439,8 @@ LatencyModel LatencyModel::Load(const std::string& path) {
     BoundedBinaryInputArchive ar(all.data() + header_end, all.size() - header_end, header_end);
     ar(m);
     if (version >= 2) ar(m.rel_sigma_);
+    if (version >= 3) ar(m.priors_);
+    for (auto& p : m.priors_) p.BuildIndex();
   } catch (const cereal::Exception& e) {  // a std::runtime_error too: before the rethrow below
     throw std::runtime_error(path + ": damaged latency model (" + e.what() + ")");
   } catch (const std::runtime_error&) {
@@ -443,6 +456,60 @@ LatencyModel LatencyModel::Load(const std::string& path) {
       throw std::runtime_error(path + ": damaged latency model (inconsistent sizes)");
   m.BuildIndex();
   return m;
+}
+
+std::vector<std::size_t> SpreadSelection(const space::SearchSpace& space,
+                                         const std::vector<space::Genotype>& pool, std::size_t n) {
+  n = std::min(n, pool.size());
+  if (n == 0) return {};
+  // Dense standardised feature rows.
+  std::vector<std::map<std::string, double>> feats;
+  feats.reserve(pool.size());
+  std::map<std::string, std::size_t> col;
+  for (const auto& g : pool) {
+    feats.push_back(LatencyFeatures(space, g, {}));
+    for (const auto& kv : feats.back()) col.emplace(kv.first, 0);
+  }
+  std::size_t k = 0;
+  for (auto& kv : col) kv.second = k++;
+  std::vector<std::vector<float>> x(pool.size(), std::vector<float>(col.size(), 0.0f));
+  for (std::size_t r = 0; r < pool.size(); ++r)
+    for (const auto& kv : feats[r]) x[r][col[kv.first]] = static_cast<float>(kv.second);
+  for (std::size_t j = 0; j < col.size(); ++j) {
+    double s = 0, s2 = 0;
+    for (const auto& row : x) s += row[j], s2 += static_cast<double>(row[j]) * row[j];
+    const double mean = s / static_cast<double>(x.size());
+    const double sd = std::sqrt(std::max(0.0, s2 / static_cast<double>(x.size()) - mean * mean));
+    for (auto& row : x) row[j] = sd > 1e-12 ? static_cast<float>((row[j] - mean) / sd) : 0.0f;
+  }
+  auto dist = [&](std::size_t a, std::size_t b) {
+    double d = 0;
+    for (std::size_t j = 0; j < col.size(); ++j) {
+      const double t = x[a][j] - x[b][j];
+      d += t * t;
+    }
+    return d;
+  };
+  // Start: the row nearest the mean (all zeros after standardising), then farthest-first.
+  std::size_t first = 0;
+  double best = std::numeric_limits<double>::infinity();
+  for (std::size_t r = 0; r < x.size(); ++r) {
+    double d = 0;
+    for (float v : x[r]) d += static_cast<double>(v) * v;
+    if (d < best) best = d, first = r;
+  }
+  std::vector<std::size_t> chosen{first};
+  std::vector<double> nearest(x.size());
+  for (std::size_t r = 0; r < x.size(); ++r) nearest[r] = dist(r, first);
+  while (chosen.size() < n) {
+    std::size_t far = 0;
+    for (std::size_t r = 1; r < x.size(); ++r)
+      if (nearest[r] > nearest[far]) far = r;
+    if (nearest[far] <= 0) break;  // every row is a duplicate of a chosen one
+    chosen.push_back(far);
+    for (std::size_t r = 0; r < x.size(); ++r) nearest[r] = std::min(nearest[r], dist(r, far));
+  }
+  return chosen;
 }
 
 }  // namespace paretonas::predictors

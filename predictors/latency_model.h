@@ -60,14 +60,22 @@ struct LatencyPrediction {
 
 class LatencyModel {
  public:
-  /// 2: adds the cross-validated relative error scale of std_ms (version 1 files still load).
-  static constexpr std::uint32_t kFormatVersion = 2;
+  /// 2: adds the cross-validated relative error scale of std_ms; 3: the prior models of a
+  /// few-shot fit (older files still load).
+  static constexpr std::uint32_t kFormatVersion = 3;
 
   /// Fits on measured latencies (ms > 0). `table` may be empty (a model fit from measurements
   /// taken elsewhere). Throws std::invalid_argument for fewer than 5 rows or bad values.
+  /// `priors`: models of other devices for the same space (few-shot fit). Their predictions
+  /// join the features, nearly unpenalised, so that a handful of measurements only has to learn
+  /// how this device relates to them (feature transfer); the usual features correct the rest as
+  /// measurements accumulate. The model keeps the priors (they compute its features).
   static LatencyModel Fit(const space::SearchSpace& space, const SpaceRef& ref,
                           const std::vector<space::Genotype>& archs, const std::vector<double>& ms,
-                          const OpTable& table, const LatencyFitOptions& options);
+                          const OpTable& table, const LatencyFitOptions& options,
+                          const std::vector<LatencyModel>& priors = {});
+  /// The models of other devices this one was fit with (empty: none).
+  const std::vector<LatencyModel>& priors() const { return priors_; }
 
   LatencyPrediction Predict(const space::SearchSpace& space, const space::Genotype& g) const;
 
@@ -114,8 +122,18 @@ class LatencyModel {
   std::vector<std::string> train_keys_;  // the measurements it was fit on (for Refit)
   std::vector<double> train_ms_;
   LatencyFitOptions options_;
+  std::vector<LatencyModel> priors_;  // other devices' models (few-shot), format 3
   std::unordered_map<std::string, std::size_t> index_;  // column by name (not saved)
 };
+
+/// Which `n` of `pool` to measure so that a latency model learns the most from few: greedy
+/// k-centre (farthest-point) selection on the standardised latency features, starting from the
+/// architecture nearest the pool's mean: each next pick is the one farthest from those already
+/// chosen, so the N cover the space's feature range (extremes and middle) instead of crowding
+/// where random samples fall. Deterministic; other pools give other draws. Returns indices into
+/// `pool`, in the order picked.
+std::vector<std::size_t> SpreadSelection(const space::SearchSpace& space,
+                                         const std::vector<space::Genotype>& pool, std::size_t n);
 
 /// Named features of one architecture (sparse: absent names are 0). Exposed for tests.
 std::map<std::string, double> LatencyFeatures(const space::SearchSpace& space,

@@ -1,0 +1,103 @@
+// Few-shot latency fits on NAS-Bench-201's four devices, leaving one device out: the prior is a
+// model of each of the other three (fit on PRIOR_N random cells of its own column); the target
+// device is then fit from N of its measurements, chosen by the kit's spread selection
+// (SpreadSelection over a random half of the space, another half per draw) or at random, with
+// and without the priors. Evaluated on EVAL_N held-out cells (the same for every fit of a
+// device): Spearman, Kendall, within ±10%, mean over DRAWS draws.
+// Usage: latency_fewshot_bench NB201_CSV [DRAWS=10] [PRIOR_N=1000] [EVAL_N=3000] [COLUMN ...]
+#include <algorithm>
+#include <cstdio>
+#include <numeric>
+#include <random>
+#include <string>
+
+#include "evaluator/table_evaluator.h"
+#include "predictors/latency_model.h"
+#include "predictors/prediction_metrics.h"
+
+using namespace paretonas;
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: latency_fewshot_bench NB201_CSV [DRAWS] [PRIOR_N] [EVAL_N] [COLUMN ...]\n");
+    return 2;
+  }
+  const int draws = argc > 2 ? std::stoi(argv[2]) : 10;
+  const std::size_t prior_n = argc > 3 ? std::stoul(argv[3]) : 1000;
+  const std::size_t eval_n = argc > 4 ? std::stoul(argv[4]) : 3000;
+  const std::vector<std::string> all_columns{"fpga_ms", "gold_6226_ms", "titan_rtx_256_ms", "pixel3_ms"};
+  std::vector<std::string> targets(argv + std::min(argc, 5), argv + argc);
+  if (targets.empty()) targets = all_columns;
+  const predictors::SpaceRef ref{"nb201", {}, 3, 32, 32, 10};
+  const space::SearchSpace sp = ref.Load();
+  const auto table = evaluator::ReadCsv(argv[1]);
+  const int key_col = table.Column(argv[1], "arch_string");
+  std::vector<space::Genotype> archs;
+  for (const auto& row : table.rows) archs.push_back(sp.ParseKey(row[key_col]));
+  std::map<std::string, std::vector<double>> y;
+  for (const auto& c : all_columns) {
+    const int col = table.Column(argv[1], c);
+    for (const auto& row : table.rows) y[c].push_back(std::stod(row[col]));
+  }
+  // One held-out evaluation set for everything; priors and targets never see it.
+  std::vector<std::size_t> idx(archs.size());
+  std::iota(idx.begin(), idx.end(), 0);
+  std::mt19937_64 rng(2026);
+  std::shuffle(idx.begin(), idx.end(), rng);
+  const std::vector<std::size_t> eval(idx.begin(), idx.begin() + eval_n);
+  const std::vector<std::size_t> rest(idx.begin() + eval_n, idx.end());
+  auto fit = [&](const std::string& c, const std::vector<std::size_t>& rows,
+                 const std::vector<predictors::LatencyModel>& priors) {
+    std::vector<space::Genotype> tx;
+    std::vector<double> ty;
+    for (std::size_t r : rows) tx.push_back(archs[r]), ty.push_back(y[c][r]);
+    predictors::LatencyFitOptions o;
+    o.members = 0;
+    return predictors::LatencyModel::Fit(sp, ref, tx, ty, {}, o, priors);
+  };
+  auto score = [&](const std::string& c, const predictors::LatencyModel& m) {
+    std::vector<double> pred, meas;
+    for (std::size_t r : eval) pred.push_back(m.Predict(sp, archs[r]).ms), meas.push_back(y[c][r]);
+    return predictors::ComparePredictions(pred, meas);
+  };
+  std::printf("leave-one-device-out few-shot fits; priors fit on %zu cells each; evaluated on %zu held-out cells; "
+              "mean of %d draws\n", prior_n, eval_n, draws);
+  for (const auto& target : targets) {
+    std::vector<predictors::LatencyModel> priors;
+    std::string names;
+    for (const auto& c : all_columns) {
+      if (c == target) continue;
+      std::vector<std::size_t> rows(rest.begin(), rest.begin() + std::min(prior_n, rest.size()));
+      priors.push_back(fit(c, rows, {}));
+      names += (names.empty() ? "" : ", ") + c;
+    }
+    std::printf("\n%s (prior: %s)\n", target.c_str(), names.c_str());
+    std::printf("%-5s %-7s %-8s %-9s %-9s %-9s\n", "N", "select", "prior", "spearman", "kendall", "within10");
+    for (std::size_t n : {5, 10, 20, 50, 100}) {
+      for (const char* how : {"kit", "random"}) {
+        for (bool use_prior : {true, false}) {
+          double s = 0, k = 0, w = 0;
+          for (int d = 0; d < draws; ++d) {
+            std::mt19937_64 drng(1000 * n + d);
+            std::vector<std::size_t> pool(rest);
+            std::shuffle(pool.begin(), pool.end(), drng);
+            std::vector<std::size_t> rows;
+            if (std::string(how) == "kit") {
+              pool.resize(pool.size() / 2);  // another half of the space per draw
+              std::vector<space::Genotype> g;
+              for (std::size_t r : pool) g.push_back(archs[r]);
+              for (std::size_t i : predictors::SpreadSelection(sp, g, n)) rows.push_back(pool[i]);
+            } else {
+              rows.assign(pool.begin(), pool.begin() + n);
+            }
+            const auto m = score(target, fit(target, rows, use_prior ? priors : std::vector<predictors::LatencyModel>{}));
+            s += m.spearman / draws, k += m.kendall / draws, w += m.within_10 / draws;
+          }
+          std::printf("%-5zu %-7s %-8s %-9.4f %-9.4f %-8.1f%%\n", n, how, use_prior ? "3 devs" : "none", s, k, 100 * w);
+          std::fflush(stdout);
+        }
+      }
+    }
+  }
+  return 0;
+}
