@@ -266,6 +266,33 @@ check "one row per front member" 0 test "$(($(wc -l <"$work/front_lat.csv") - 1)
 check "each row names its trial" 0 grep -q "^trial_id,arch,latency_ms,latency_iqr_ms$" "$work/front_lat.csv"
 check "eval the calibrated model on fresh measurements" 0 "$bin" latency eval --model "$work/c.model" --data "$work/fresh.csv"
 
+# The measurement kit for your own device: spread-out architectures exported with a runner that
+# needs nothing of ours; its CSV fits a model, with other devices' models as a prior.
+check "latency kit" 0 "$bin" latency kit "${lsp[@]}" -n 6 --out "$work/kit"
+contains "it says what it wrote" "6 models (TorchScript"
+check "the manifest lists 6 models" 0 test "$(($(wc -l <"$work/kit/manifest.csv") - 1))" -eq 6
+tail -n +2 "$work/kit/manifest.csv" | cut -d, -f2 >"$work/kit_keys"
+roundtrip=0
+while read -r key; do "$bin" space show "${lsp[@]}" --arch "$key" >/dev/null 2>&1 || roundtrip=1; done <"$work/kit_keys"
+check "every manifest key parses back to an architecture of the space" 0 test $roundtrip -eq 0
+if /usr/bin/python3 -c "import torch, numpy" 2>/dev/null; then
+  check "the kit's runner times its models (PyTorch)" 0 /usr/bin/python3 "$work/kit/run_latency.py" --backend torch \
+    --repeats 3 --rounds 1 --warmup 1
+  contains "it records what it used" "6 models, torch"
+  check "the runner wrote its settings" 0 grep -q '"threads": 1' "$work/kit/latency.json"
+  check "fit from the kit's measurements, another device as the prior" 0 "$bin" latency fit "${lsp[@]}" \
+    --data "$work/kit/latency.csv" --key-column key --prior "$work/m.model" --out "$work/kit.model"
+  contains "it is a few-shot fit" "few-shot: 6 measurements of this device, with the 1 prior model(s)"
+fi
+mkdir -p "$work/kit/logs"
+for i in 000 001 002 003 004; do printf 'P50 Latency: 0.00%s2 s\n' "${i:2:1}" >"$work/kit/logs/$i.txt"; done
+check "parse_ort_perf names a missing log" 1 /usr/bin/python3 "$work/kit/parse_ort_perf.py" "$work/kit/logs" --out "$work/kit/ort.csv"
+contains "it says which" "1 logs missing"
+printf 'Average inference time cost: 3.5 ms\n' >"$work/kit/logs/005.txt"
+check "parse_ort_perf reads ONNX Runtime's benchmark logs" 0 /usr/bin/python3 "$work/kit/parse_ort_perf.py" "$work/kit/logs" --out "$work/kit/ort.csv"
+contains "medians where the log has them" "6 models (5 median, 1 mean)"
+check "its CSV fits a model" 0 "$bin" latency fit "${lsp[@]}" --data "$work/kit/ort.csv" --key-column key --out "$work/ort.model"
+
 # Searching on predicted latency: the model must match the experiment's space and input; the
 # front is measured for real at the end and both numbers are kept.
 check "a predictor for another space is refused" 2 "$bin" search --config "$cfg" --run-dir "$work/pbad2" -q --set evaluator.latency.predictor="$work/mb.model"
