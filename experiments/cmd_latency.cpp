@@ -67,6 +67,7 @@ struct LatencyOptions {
   std::vector<std::string> priors;  // fit: models of other devices (few-shot)
   int n = 100;                      // kit: architectures to export
   int pool = 20000;                 // kit: candidates to choose them from
+  std::string select = "spread";    // kit: spread (k-centre) | random
 };
 
 predictors::SpaceRef SpaceRefOf(const LatencyOptions& o) {
@@ -477,9 +478,20 @@ int Kit(const LatencyOptions& o) {
     throw InputError("latency kit --n " + std::to_string(o.n) + ": the space has only " +
                      std::to_string(pool.size()) + " connected architectures to choose from");
   std::cout << "choosing " << o.n << " of " << pool.size() << " architectures of " << sp.name()
-            << " spread over the latency features (greedy k-centre)\n";
+            << (o.select == "random" ? " at random (seed " + std::to_string(o.seed) + ")"
+                                     : std::string(" spread over the latency features (greedy k-centre)"))
+            << "\n";
   std::cout.flush();
-  const auto chosen = predictors::SpreadSelection(sp, pool, static_cast<std::size_t>(o.n));
+  std::vector<std::size_t> chosen;
+  if (o.select == "random") {
+    chosen.resize(pool.size());
+    for (std::size_t i = 0; i < chosen.size(); ++i) chosen[i] = i;
+    std::mt19937_64 rng(o.seed);
+    std::shuffle(chosen.begin(), chosen.end(), rng);
+    chosen.resize(static_cast<std::size_t>(o.n));
+  } else {
+    chosen = predictors::SpreadSelection(sp, pool, static_cast<std::size_t>(o.n));
+  }
   MakeDirectories(o.out + "/models");
   const bool onnx = OnnxSupported();
   const space::InputSpec in = sp.input();
@@ -618,6 +630,9 @@ void SetupLatency(CLI::App& app) {
   kit->add_option("--pool", o->pool, "Candidates to choose from (the whole space when it is smaller)")
       ->check(CLI::Range(10, 10000000))->capture_default_str();
   kit->add_option("--seed", o->seed, "Seed of the pool and of the exported weights")->capture_default_str();
+  kit->add_option("--select", o->select, "spread: cover the latency features (greedy k-centre); "
+                                         "random: a uniform sample (e.g. to test a model on)")
+      ->check(CLI::IsMember({"spread", "random"}))->capture_default_str();
   kit->add_option("-o,--out", o->out, "Folder to write")->required();
   kit->callback([o] { RunCommand([o] { return Kit(*o); }); });
 

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# "This machine as the device": latency kit -> the kit's runner (PyTorch from Python, 1 thread)
+# -> latency fit -> latency eval, on fresh architectures timed the same way (a random kit) and as
+# the engine measures them (latency measure, LibTorch from C++).
+# Usage: bench/latency_kit_e2e.sh PARETONAS N OUT_DIR SPACE_ARGS...   (run on an idle machine)
+#   e.g. bench/latency_kit_e2e.sh build/experiments/paretonas 100 /tmp/e2e --config experiments/fashion_mnist.yaml
+set -euo pipefail
+bin=$1 n=$2 out=$3
+shift 3
+rm -rf "$out" && mkdir -p "$out"
+"$bin" latency kit "$@" -n "$n" --out "$out/kit" >"$out/kit.log"
+"$bin" latency kit "$@" -n 200 --select random --seed 7 --out "$out/fresh" >"$out/fresh.log"
+/usr/bin/python3 "$out/kit/run_latency.py" --backend torch --threads 1 2>/dev/null
+/usr/bin/python3 "$out/fresh/run_latency.py" --backend torch --threads 1 2>/dev/null
+"$bin" latency fit "$@" --data "$out/kit/latency.csv" --key-column key --out "$out/device.model" | grep -E "wrote|quality"
+echo "== against 200 random architectures timed by the same runner"
+"$bin" latency eval --model "$out/device.model" --data "$out/fresh/latency.csv" --key-column key --plot "$out/eval_runner.svg" | head -8
+/usr/bin/python3 -c 'import csv, sys; [print(r["key"]) for r in csv.DictReader(open(sys.argv[1]))]' \
+  "$out/fresh/manifest.csv" >"$out/keys"  # keys may hold commas (quoted in the CSV)
+args=()
+while read -r k; do args+=(--arch "$k"); done <"$out/keys"
+"$bin" latency measure "$@" "${args[@]}" --out "$out/engine.csv" >/dev/null 2>&1
+echo "== against the same 200 measured by the engine (latency measure: LibTorch from C++)"
+"$bin" latency eval --model "$out/device.model" --data "$out/engine.csv" --plot "$out/eval_engine.svg" | head -8
