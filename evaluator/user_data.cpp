@@ -115,7 +115,9 @@ NpyArray ParseNpy(const std::string& bytes, const std::string& where) {
     throw InputError(where + ": big-endian arrays are not supported; save with "
                      "arr.astype(arr.dtype.newbyteorder('<'))");
   a.kind = m[2].str()[0];
-  a.itemsize = std::stoi(m[3]);
+  a.itemsize = m[3].length() == 1 ? std::stoi(m[3]) : 0;
+  if (a.itemsize != 1 && a.itemsize != 2 && a.itemsize != 4 && a.itemsize != 8)
+    throw InputError(where + ": element size '" + m[3].str() + "' bytes is not supported (1, 2, 4 or 8)");
   if (std::regex_search(header, m, kFortran) && m[1] == "True")
     throw InputError(where + ": the array is in Fortran order; save np.ascontiguousarray(arr)");
   if (!std::regex_search(header, m, kShape))
@@ -219,7 +221,10 @@ std::map<std::string, std::string> ReadNpz(const std::string& path) {
     if (method == 0) {
       bytes = raw;
     } else if (method == 8) {
-      if (usize > (std::uint64_t{1} << 40)) throw damaged(name + ": implausible size");
+      // Deflate expands at most about 1032:1: a larger announced size is damage, refused before
+      // it is allocated.
+      if (usize > 1100 * csize + 1024) throw damaged(name + ": announces " + std::to_string(usize) +
+                                                     " bytes from " + std::to_string(csize) + " compressed");
       bytes = Inflate(raw, usize, where);
     } else {
       throw damaged(name + " uses compression method " + std::to_string(method) +
@@ -597,7 +602,9 @@ bool DecodeCache(const std::string& b, UserData* d) {
     std::uint64_t dims[4];
     for (auto& v : dims)
       if (!u64(&v) || v > b.size()) return false;
-    const std::uint64_t elems = dims[0] * dims[1] * dims[2] * dims[3];
+    std::uint64_t elems = 1;
+    for (std::uint64_t v : dims)
+      if (__builtin_mul_overflow(elems, v, &elems)) return false;
     if (elems > b.size() - pos || dims[0] * 8 > b.size() - pos - elems) return false;
     a->n = static_cast<std::int64_t>(dims[0]), a->c = static_cast<std::int64_t>(dims[1]);
     a->h = static_cast<std::int64_t>(dims[2]), a->w = static_cast<std::int64_t>(dims[3]);
