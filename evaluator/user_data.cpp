@@ -864,6 +864,14 @@ void StratifiedSplit(const std::vector<std::int64_t>& y, int validation, int sub
 
 void ResolveUserData(DatasetOptions* o) {
   if (!IsUserDataset(o->name)) return;
+  // A resolved config (a run directory's) records everything: `status`, `report` and `export`
+  // need not read the data, and still work when it has moved. Training reads it.
+  if (o->input_c > 0 && o->classes > 0 && o->pixel_max > 0 && !o->mean.empty()) {
+    if (static_cast<int>(o->mean.size()) != o->input_c)
+      throw InputError("dataset.mean: " + std::to_string(o->mean.size()) + " values for " +
+                       std::to_string(o->input_c) + "-channel images");
+    return;
+  }
   const UserData d = LoadUserData(*o, false);
   if (!o->class_names.empty() && !d.class_names.empty() && o->class_names != d.class_names)
     throw InputError("dataset.class_names: the config names " + std::to_string(o->class_names.size()) +

@@ -47,7 +47,8 @@ UserData LoadUserData(const DatasetOptions& options, bool with_test);
 /// Fills what a user dataset decides and the config leaves open: the input shape, the class count
 /// and names, pixel_max (255 for uint8 data, 1 for float), and the per-channel mean and std of the training split (the images trained on,
 /// after the validation split), rounded to the 12 digits the resolved config keeps. Values given
-/// in the config are kept and checked against the data. No-op for the built-in datasets.
+/// in the config are kept and checked against the data. No-op for the built-in datasets, and
+/// for a config that records all of these already (a run directory's resolved config).
 void ResolveUserData(DatasetOptions* options);
 
 /// Bytes of memory the training tensors of `data` take (float32), for messages.

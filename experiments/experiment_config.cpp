@@ -233,7 +233,7 @@ ExperimentConfig ParseExperimentImpl(const std::string& text, const std::string&
                "synthetic_train", "synthetic_test", "synthetic_size", "synthetic_channels",
                "synthetic_classes", "train_images", "train_labels", "test_images",
                "test_labels", "layout", "size", "channels", "skip_unreadable", "cache_dir",
-               "max_memory_mb", "mean", "std", "pixel_max", "classes", "class_names"});
+               "max_memory_mb", "mean", "std", "pixel_max", "classes", "class_names", "input"});
     auto& o = c.dataset;
     if (d["name"]) o.name = AsString(file, "dataset.name", d["name"]);
     if (d["path"]) o.path = AsString(file, "dataset.path", d["path"]);
@@ -257,6 +257,13 @@ ExperimentConfig ParseExperimentImpl(const std::string& text, const std::string&
     if (d["max_memory_mb"]) o.max_memory_mb = AsInt(file, "dataset.max_memory_mb", d["max_memory_mb"]);
     if (d["classes"]) o.classes = AsInt(file, "dataset.classes", d["classes"]);
     if (d["pixel_max"]) o.pixel_max = AsDouble(file, "dataset.pixel_max", d["pixel_max"]);
+    if (const YAML::Node in = d["input"]) {  // recorded by the resolved config: C, H, W
+      const std::vector<int> chw = yamlutil::AsIntList(file, "dataset.input", in);
+      if (chw.size() != 3 || chw[0] < 1 || chw[1] < 1 || chw[2] < 1 || chw[0] > 4 || chw[1] > 4096 || chw[2] > 4096)
+        throw InputError(Where(file, in) + "field 'dataset.input': expected [C, H, W] (C 1..4, H and W 1..4096), "
+                         "as the resolved config records it");
+      o.input_c = chw[0], o.input_h = chw[1], o.input_w = chw[2];
+    }
     for (auto [key, field] : {std::pair{"mean", &o.mean}, {"std", &o.std}}) {
       if (!d[key]) continue;
       const YAML::Node list = d[key];
@@ -535,6 +542,8 @@ std::string ExperimentConfig::ToYaml() const {
       for (double v : d.std) y << Fmt(v);
       y << YAML::EndSeq;
       y << YAML::Key << "classes" << YAML::Value << d.classes;
+      y << YAML::Key << "input" << YAML::Value << YAML::Flow << YAML::BeginSeq << d.input_c
+        << d.input_h << d.input_w << YAML::EndSeq;
       if (!d.class_names.empty()) {
         y << YAML::Key << "class_names" << YAML::Value << YAML::Flow << YAML::BeginSeq;
         for (const auto& n : d.class_names) y << n;

@@ -394,6 +394,9 @@ YAML
   contains "the class count is recorded" "classes: 4"
   check "search own .npz" 0 "$bin" search --config "$work/own.yaml" --run-dir "$work/own-npz" -q
   check "four finished trials on own data" 0 test "$(grep -c '"status":"complete"' "$work/own-npz/trials.jsonl")" = 4
+  mv "$work/own/data.npz" "$work/own/data.moved"
+  check "status of an own-data run needs not the data (the run records what it resolved)" 0 "$bin" status "$work/own-npz"
+  mv "$work/own/data.moved" "$work/own/data.npz"
   sed -e "s#name: numpy, path: $work/own/data.npz#name: image_folder, path: $work/own/images, cache_dir: $work/cache#" \
     "$work/own.yaml" >"$work/own-folder.yaml"
   check "search own image folder" 0 "$bin" search --config "$work/own-folder.yaml" --run-dir "$work/own-folder" -q
