@@ -23,6 +23,7 @@
 #include "evaluator/latency.h"
 #include "space/graph_net.h"
 #include "space/input_error.h"
+#include "space/text_io.h"
 
 extern char** environ;
 
@@ -30,15 +31,6 @@ namespace paretonas::evaluator {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-void MakeDirs(const std::string& dir) {
-  std::string cur;
-  std::stringstream ss(dir);
-  for (std::string part; std::getline(ss, part, '/');) {
-    cur += part + "/";
-    if (!part.empty()) ::mkdir(cur.c_str(), 0755);
-  }
-}
 
 std::string ReadText(const std::string& path, bool* ok) {
   std::ifstream in(path, std::ios::binary);
@@ -64,19 +56,6 @@ std::string Quote(const std::string& s) {  // for /bin/sh, single quotes
   std::string q = "'";
   for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return q + "'";
-}
-
-std::string Json(const std::string& s) {
-  std::string o = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') o += '\\', o += static_cast<char>(c);
-    else if (c < 0x20) {
-      char b[8];
-      std::snprintf(b, sizeof(b), "\\u%04x", c);
-      o += b;
-    } else o += static_cast<char>(c);
-  }
-  return o + "\"";
 }
 
 /// Process groups of the commands now running, so that a latency measurement can pause them.
@@ -176,7 +155,7 @@ CommandEvaluator::CommandEvaluator(const space::SearchSpace& space, CommandOptio
   }
   if (impl_->options.work_dir.empty())
     impl_->options.work_dir = "/tmp/paretonas-command-" + std::to_string(::getpid());
-  MakeDirs(impl_->options.work_dir + "/trials");
+  MakeDirsBestEffort(impl_->options.work_dir + "/trials");
 }
 
 CommandEvaluator::~CommandEvaluator() { impl_->running.KillAll(); }
@@ -215,7 +194,7 @@ EvalResult CommandEvaluator::Evaluate(const EvalRequest& request) {
     return r;
   }
   const std::string dir = im.options.work_dir + "/trials/" + std::to_string(request.trial_id);
-  MakeDirs(dir);
+  MakeDirsBestEffort(dir);
   // A fresh result name per attempt: a command left running by a killed search cannot answer
   // for the re-run of the same trial.
   const std::string attempt = std::to_string(::getpid()) + "-" + std::to_string(im.attempts.fetch_add(1));
@@ -264,12 +243,12 @@ EvalResult CommandEvaluator::Evaluate(const EvalRequest& request) {
   {
     std::ostringstream q;
     q << "{\n  \"trial_id\": " << request.trial_id << ",\n  \"seed\": " << request.seed
-      << ",\n  \"arch\": " << Json(request.key) << ",\n  \"device\": " << Json(device)
-      << ",\n  \"slot\": " << slot << ",\n  \"trial_dir\": " << Json(dir)
-      << ",\n  \"model_torchscript\": " << Json(dir + "/model.torchscript.pt")
-      << ",\n  \"model_onnx\": " << Json(dir + "/model.onnx")
-      << ",\n  \"graph_json\": " << Json(dir + "/graph.json")
-      << ",\n  \"result\": " << Json(result_path);
+      << ",\n  \"arch\": " << JsonQuote(request.key) << ",\n  \"device\": " << JsonQuote(device)
+      << ",\n  \"slot\": " << slot << ",\n  \"trial_dir\": " << JsonQuote(dir)
+      << ",\n  \"model_torchscript\": " << JsonQuote(dir + "/model.torchscript.pt")
+      << ",\n  \"model_onnx\": " << JsonQuote(dir + "/model.onnx")
+      << ",\n  \"graph_json\": " << JsonQuote(dir + "/graph.json")
+      << ",\n  \"result\": " << JsonQuote(result_path);
     if (!im.options.context_json.empty()) q << ",\n  " << im.options.context_json;
     q << "\n}\n";
     std::ofstream out(request_path + ".tmp", std::ios::trunc);

@@ -5,17 +5,13 @@
 
 namespace paretonas::evaluator {
 
-namespace {
-bool IsUser(const std::string& name) { return name == "numpy" || name == "idx" || name == "image_folder"; }
-}  // namespace
-
 std::string DatasetOptions::Validate() const {
   static const char* kNames =
       "fashion_mnist, mnist, cifar10, synthetic (built in); numpy, idx, image_folder (your own)";
   if (name != "fashion_mnist" && name != "mnist" && name != "cifar10" && name != "synthetic" &&
       name != "numpy" && name != "idx" && name != "image_folder")
     return "dataset.name: '" + name + "' is unknown; allowed: " + kNames;
-  const bool user = name == "numpy" || name == "idx" || name == "image_folder";
+  const bool user = IsUserDataset(name);
   if ((name == "numpy" || name == "image_folder") && path.empty())
     return "dataset.path: dataset '" + name + "' needs a path (" +
            (name == "numpy" ? "a .npz file or a folder of x_train.npy, y_train.npy, ..."
@@ -82,7 +78,7 @@ std::string DatasetOptions::DefaultPath() const {
 void DatasetNormalization(const DatasetOptions& o, std::vector<double>* mean,
                           std::vector<double>* sd, double* pixel_max) {
   if (pixel_max) {
-    *pixel_max = o.name == "synthetic" ? 1.0 : IsUser(o.name) ? (o.pixel_max > 0 ? o.pixel_max : 255.0) : 255.0;
+    *pixel_max = o.name == "synthetic" ? 1.0 : IsUserDataset(o.name) ? (o.pixel_max > 0 ? o.pixel_max : 255.0) : 255.0;
   }
   if (o.name == "fashion_mnist") {
     *mean = {0.2860}, *sd = {0.3530};
@@ -112,7 +108,7 @@ std::vector<std::string> DatasetClassNames(const DatasetOptions& o) {
 }
 
 space::InputSpec DatasetInput(const DatasetOptions& o) {
-  if (o.name == "numpy" || o.name == "idx" || o.name == "image_folder") {
+  if (IsUserDataset(o.name)) {
     if (o.input_c > 0) return {{o.input_c, o.input_h, o.input_w}, o.classes};
     DatasetOptions resolved = o;
     ResolveUserData(&resolved);

@@ -21,6 +21,7 @@
 #include <stb/stb_image_resize.h>
 
 #include "space/input_error.h"
+#include "space/text_io.h"
 
 namespace paretonas::evaluator {
 namespace {
@@ -557,15 +558,6 @@ std::string CacheDir(const DatasetOptions& o) {
   return "/tmp/paretonas-cache";
 }
 
-void MakeDirs(const std::string& dir) {
-  std::string cur;
-  std::stringstream ss(dir);
-  for (std::string part; std::getline(ss, part, '/');) {
-    cur += part + "/";
-    if (!part.empty()) ::mkdir(cur.c_str(), 0755);
-  }
-}
-
 constexpr char kCacheMagic[8] = {'P', 'N', 'A', 'S', 'I', 'M', 'G', '1'};
 
 void PutU64(std::string& out, std::uint64_t v) {
@@ -769,7 +761,7 @@ UserData LoadImageFolder(const DatasetOptions& o, bool with_test) {
   }
   if (!cached) {
     d = DecodeFolder(o, l);
-    MakeDirs(dir);
+    MakeDirsBestEffort(dir);
     const std::string tmp = cache + ".tmp." + std::to_string(::getpid());
     {
       std::ofstream out(tmp, std::ios::binary | std::ios::trunc);

@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <sstream>
 
+#include "space/text_io.h"
+
 namespace paretonas::experiments {
 namespace {
 
@@ -10,19 +12,6 @@ std::string Num(double v) {
   char buf[40];
   std::snprintf(buf, sizeof(buf), "%.12g", v);
   return buf;
-}
-
-std::string Str(const std::string& s) {
-  std::string o = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') o += '\\', o += static_cast<char>(c);
-    else if (c < 0x20) {
-      char b[8];
-      std::snprintf(b, sizeof(b), "\\u%04x", c);
-      o += b;
-    } else o += static_cast<char>(c);
-  }
-  return o + "\"";
 }
 
 std::string List(const std::vector<double>& v) {
@@ -33,7 +22,7 @@ std::string List(const std::vector<double>& v) {
 
 std::string Names(const std::vector<std::string>& v) {
   std::string s = "[";
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + Str(v[i]);
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + JsonQuote(v[i]);
   return s + "]";
 }
 
@@ -64,7 +53,7 @@ std::string ExportInput::Json() const {
   j << "{\"shape\": " << Shape(shape) << ", \"layout\": \"NCHW\", \"dtype\": \"float32\", "
     << "\"pixel_max\": " << Num(pixel_max) << ", \"mean\": " << List(mean) << ", \"std\": "
     << List(std) << ", \"normalization_baked\": " << (baked ? "true" : "false")
-    << ", \"formula\": " << Str(Formula()) << ", \"class_names\": " << Names(class_names) << "}";
+    << ", \"formula\": " << JsonQuote(Formula()) << ", \"class_names\": " << Names(class_names) << "}";
   return j.str();
 }
 

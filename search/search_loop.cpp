@@ -1,5 +1,7 @@
 #include "search/search_loop.h"
 
+#include "space/text_io.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -120,27 +122,7 @@ double NormalizedHypervolume(const SearchState& state, const Problem& problem) {
   return Hypervolume(pts, Point(m, 1.0));
 }
 
-std::string JsonString(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
-}
+std::string JsonString(const std::string& s) { return JsonQuote(s); }
 
 std::string JsonNumber(double v) {
   if (!std::isfinite(v)) return "null";
