@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <set>
 #include <sstream>
 
 #include <unistd.h>
@@ -112,6 +113,26 @@ std::string GraphJson(const space::SearchSpace& sp, const space::Genotype& g) {
   return os.str();
 }
 
+PendingCounts CountPending(const search::SearchState& state, const search::Journal::ReadResult& journal) {
+  std::set<std::int64_t> in_journal;
+  for (const auto& e : journal.entries) in_journal.insert(e.result.trial_id);
+  PendingCounts c;
+  for (auto id : state.pending) {
+    if (id < 0 || id >= static_cast<std::int64_t>(state.trials.size()) || state.trials[id].finished())
+      continue;
+    ++(in_journal.count(id) ? c.journaled : c.to_run);
+  }
+  return c;
+}
+
+predictors::LatencyModel LoadLatencyPredictor(const std::string& path) {
+  try {
+    return predictors::LatencyModel::Load(path);
+  } catch (const std::runtime_error& e) {
+    throw InputError(std::string("evaluator.latency.predictor: ") + e.what());
+  }
+}
+
 ExportInput MakeExportInput(const ExperimentConfig& config, const space::InputSpec& in, bool baked) {
   ExportInput e;
   e.shape = {in.shape.c, in.shape.h, in.shape.w};
@@ -206,13 +227,8 @@ std::unique_ptr<Session> MakeSession(const ExperimentConfig& config, bool with_e
     if (evaluator::mpi::Active()) return s;  // a worker rank: rank 0 applies the predictor
   }
   if (!config.latency_predictor.empty()) {
-    predictors::LatencyModel model;
-    try {
-      model = predictors::LatencyModel::Load(config.latency_predictor);
-    } catch (const std::runtime_error& e) {
-      throw InputError(std::string("evaluator.latency.predictor: ") + e.what());
-    }
-    s->predicted = std::make_unique<PredictedLatency>(s->evaluation(), *s->space, std::move(model),
+    s->predicted = std::make_unique<PredictedLatency>(s->evaluation(), *s->space,
+                                                      LoadLatencyPredictor(config.latency_predictor),
                                                       config.latency_predictor, config.latency_online);
   }
   return s;

@@ -13,6 +13,8 @@
 #include "experiments/experiment_config.h"
 #include "experiments/export_input.h"
 #include "experiments/predicted_latency.h"
+#include "predictors/latency_model.h"
+#include "search/run_files.h"
 #include "search/problem.h"
 #include "search/search_state.h"
 #include "search/strategy.h"
@@ -98,6 +100,17 @@ evaluator::mpi::WorkerEngine MakeWorkerEngine(const std::string& experiment_text
 /// directory.
 ExperimentConfig LoadRunConfig(const std::string& run_dir,
                                const std::vector<std::string>& overrides = {});
+
+/// The current generation's trials not finished in the checkpoint: those the journal already
+/// holds (finished since the last checkpoint) and those still to evaluate.
+struct PendingCounts {
+  std::int64_t journaled = 0;
+  std::int64_t to_run = 0;
+};
+PendingCounts CountPending(const search::SearchState& state, const search::Journal::ReadResult& journal);
+
+/// Loads evaluator.latency.predictor; a missing or damaged file is an InputError naming the key.
+predictors::LatencyModel LoadLatencyPredictor(const std::string& path);
 
 /// A search read back from its run directory: config, last checkpoint, and a session without
 /// evaluator. Throws InputError (not a run directory) or RunFileError (damaged checkpoint).

@@ -222,16 +222,7 @@ int RunResumeVerb(const ResumeOptions& o) {
   auto session = MakeSession(config, true);
   {
     // Counts that add up: what the checkpoint holds, what the journal adds, what is left to run.
-    const auto journal = search::Journal::Read(paths.journal());
-    std::int64_t journaled = 0, to_run = 0;
-    for (auto id : state.pending) {
-      if (id < 0 || id >= static_cast<std::int64_t>(state.trials.size()) || state.trials[id].finished())
-        continue;
-      bool in_journal = false;
-      for (const auto& e : journal.entries) in_journal |= e.result.trial_id == id;
-      journaled += in_journal;
-      to_run += !in_journal;
-    }
+    const auto [journaled, to_run] = CountPending(state, search::Journal::Read(paths.journal()));
     const std::int64_t done = state.NumFinished() + journaled;
     std::cout << "resuming " << paths.dir << " at generation " << state.generation
               << " (numbered from 0): " << done << " evaluations done";

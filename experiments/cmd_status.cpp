@@ -68,16 +68,9 @@ int RunStatus(const StatusOptions& o) {
   const Session* session = run.session.get();
   const auto journal = search::Journal::Read(paths.journal());
   // Evaluations of the current generation finished since the last checkpoint are in the journal.
-  std::int64_t journaled = 0, unfinished = 0;
-  for (auto id : state.pending) {
-    if (id < 0 || id >= static_cast<std::int64_t>(state.trials.size())) continue;
-    if (state.trials[id].finished()) continue;
-    bool in_journal = false;
-    for (const auto& e : journal.entries) in_journal |= e.result.trial_id == id;
-    journaled += in_journal;
-    unfinished += !in_journal;
-  }
-  const std::int64_t done = state.NumFinished() + journaled;
+  const PendingCounts pending = CountPending(state, journal);
+  const std::int64_t unfinished = pending.to_run;
+  const std::int64_t done = state.NumFinished() + pending.journaled;
   int failed = 0;
   std::vector<double> seconds;
   for (const auto& t : state.trials) {

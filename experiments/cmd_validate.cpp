@@ -3,8 +3,6 @@
 
 #include "experiments/cli_common.h"
 #include "experiments/predicted_latency.h"
-#include "predictors/latency_model.h"
-#include "space/input_error.h"
 
 namespace paretonas::experiments {
 namespace {
@@ -18,15 +16,9 @@ int RunValidate(const ValidateOptions& o) {
   const ExperimentConfig config = LoadExperiment(o.config, o.sets);
   auto session = MakeSession(config, false);  // also checks the space
   // What `search` checks of the latency predictor, `validate` checks too.
-  if (!config.latency_predictor.empty()) {
-    predictors::LatencyModel model;
-    try {
-      model = predictors::LatencyModel::Load(config.latency_predictor);
-    } catch (const std::runtime_error& e) {
-      throw InputError(std::string("evaluator.latency.predictor: ") + e.what());
-    }
-    PredictedLatency::CheckFits(model, *session->space, config.latency_predictor);
-  }
+  if (!config.latency_predictor.empty())
+    PredictedLatency::CheckFits(LoadLatencyPredictor(config.latency_predictor), *session->space,
+                                config.latency_predictor);
   std::cout << "# " << o.config << ": valid. Resolved config (defaults filled in):\n"
             << config.ToYaml() << "# space '" << session->space->name() << "': "
             << session->space->decisions().size() << " decisions\n";
