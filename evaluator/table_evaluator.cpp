@@ -1,6 +1,8 @@
 #include "evaluator/table_evaluator.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
@@ -106,6 +108,14 @@ CsvTable ReadCsv(const std::string& path) {
   return t;
 }
 
+namespace {
+std::string FormatResource(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%g", v);
+  return buf;
+}
+}  // namespace
+
 TableEvaluator::TableEvaluator(const TableOptions& options, const space::SearchSpace* space)
     : options_(options), space_(space) {
   const std::string problem = options.Validate();
@@ -114,6 +124,14 @@ TableEvaluator::TableEvaluator(const TableOptions& options, const space::SearchS
   const int key = t.Column(options.path, options.key_column);
   const int acc = t.Column(options.path, options.accuracy_column);
   const int lat = options.latency_column.empty() ? -1 : t.Column(options.path, options.latency_column);
+  // Learning-curve columns: "<accuracy column>@<resource>" holds the accuracy at that rung.
+  const std::string prefix = options.accuracy_column + "@";
+  for (size_t c = 0; c < t.header.size(); ++c) {
+    const std::string& h = t.header[c];
+    double resource = 0;
+    if (h.compare(0, prefix.size(), prefix) == 0 && ParseNumber(h.substr(prefix.size()), &resource))
+      curve_columns_.emplace_back(resource, static_cast<int>(c));
+  }
   for (size_t r = 0; r < t.rows.size(); ++r) {
     const auto& row = t.rows[r];
     const std::string where = options.path + ":" + std::to_string(t.row_lines[r]) + ": ";
@@ -126,6 +144,13 @@ TableEvaluator::TableEvaluator(const TableOptions& options, const space::SearchS
                        "' is not a non-negative number");
     if (!rows_.emplace(row[key], std::make_pair(a, l)).second)
       throw InputError(where + "duplicate key '" + row[key] + "'");
+    for (const auto& [resource, col] : curve_columns_) {
+      double v = 0;
+      if (!ParseNumber(row[col], &v))
+        throw InputError(where + "column '" + t.header[col] + "': '" + row[col] +
+                         "' is not a number");
+      curves_[row[key]][resource] = v;
+    }
   }
 }
 
@@ -141,9 +166,25 @@ EvalResult TableEvaluator::Evaluate(const EvalRequest& request) {
     r.failure = "key '" + request.key + "' is not in " + options_.path;
     return r;
   }
+  double accuracy = it->second.first;
+  if (request.rung >= 0 && request.resource < request.max_resource) {
+    // Below the top rung: the learning-curve column of this resource.
+    static const std::map<double, double> kNone;
+    const auto found = curves_.find(request.key);
+    const auto& curve = found == curves_.end() ? kNone : found->second;
+    auto c = std::find_if(curve.begin(), curve.end(), [&](const auto& kv) {
+      return std::abs(kv.first - request.resource) <= 1e-9 * std::max(1.0, kv.first);
+    });
+    if (c == curve.end()) {
+      r.failure = options_.path + " has no column '" + options_.accuracy_column + "@" +
+                  FormatResource(request.resource) + "' for rung " + std::to_string(request.rung);
+      return r;
+    }
+    accuracy = c->second;
+  }
   r.ok = true;
-  r.metrics["val_accuracy"] = it->second.first;
-  r.metrics["val_error"] = 100.0 - it->second.first;
+  r.metrics["val_accuracy"] = accuracy;
+  r.metrics["val_error"] = 100.0 - accuracy;
   if (!options_.latency_column.empty()) r.metrics["latency_ms"] = it->second.second;
   if (space_) {
     const space::StaticCosts c = space_->Costs(request.genotype);

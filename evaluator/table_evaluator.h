@@ -13,7 +13,10 @@ namespace paretonas::evaluator {
 struct TableOptions {
   std::string path;
   std::string key_column = "arch_string";
-  std::string accuracy_column = "cifar10_test_acc";  ///< reported as val_accuracy (percent)
+  /// Reported as val_accuracy (percent). Columns named "<accuracy_column>@<resource>" are its
+  /// learning curve: a multi-fidelity request below the top rung reads the one of its resource
+  /// (the top rung reads the accuracy column itself).
+  std::string accuracy_column = "cifar10_test_acc";
   std::string latency_column;                        ///< reported as latency_ms; "" for none
   double simulated_cost_ms = 0;  ///< pretend evaluation time (sleep), for scheduling tests
 
@@ -49,6 +52,8 @@ class TableEvaluator : public Evaluator {
   TableOptions options_;
   const space::SearchSpace* space_;
   std::map<std::string, std::pair<double, double>> rows_;  // key -> (accuracy, latency)
+  std::vector<std::pair<double, int>> curve_columns_;      // (resource, column)
+  std::map<std::string, std::map<double, double>> curves_; // key -> resource -> accuracy
 };
 
 }  // namespace paretonas::evaluator

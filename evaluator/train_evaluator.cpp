@@ -10,6 +10,8 @@
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
+#include <cstdio>
+#include <fstream>
 #include <mutex>
 #include <sstream>
 
@@ -63,7 +65,10 @@ struct LoopResult {
   bool ok = true;
   std::string failure;
   double loss = 0;
-  std::int64_t steps = 0;
+  std::int64_t steps = 0;       ///< steps of the schedule done (a continuation included)
+  std::int64_t images = 0;      ///< training images the network has seen, all rungs
+  std::int64_t images_run = 0;  ///< of them, processed by this loop
+  bool continued = false;       ///< started from a saved state
 };
 
 void SetLr(torch::optim::Optimizer& opt, const std::string& kind, double lr) {
@@ -90,10 +95,44 @@ torch::Tensor Augment(const torch::Tensor& x, at::Generator& gen) {
 /// On CUDA the loss (a NaN check) is read back every this many steps.
 constexpr int64_t kCudaLossEvery = 25;
 
+/// A part of a training: steps [done in `state_in`, `stop`) of a cosine schedule over `total`
+/// steps (multi-fidelity rungs). Without one a loop trains its whole budget.
+struct TrainSpan {
+  std::int64_t total = 0;
+  std::int64_t stop = 0;
+  std::string state_in;   ///< continue from this saved state (when the file exists)
+  std::string state_out;  ///< save the state reached here (when set)
+};
+
+/// Saves what a training needs to continue exactly: weights and buffers, optimizer state, the
+/// generator, the epoch's permutation, the step and the images trained on. Atomic (rename).
+void SaveTrainState(const std::string& path, space::GraphNet& net, torch::optim::Optimizer& opt,
+                    at::Generator& gen, const torch::Tensor& perm, std::int64_t step,
+                    std::int64_t images, float loss) {
+  torch::serialize::OutputArchive root, net_archive, opt_archive;
+  net->save(net_archive);
+  opt.save(opt_archive);
+  root.write("net", net_archive);
+  root.write("optimizer", opt_archive);
+  {
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    root.write("generator", gen.get_state());
+  }
+  root.write("perm", perm.defined() ? perm : torch::empty({0}, torch::kInt64));
+  root.write("step", torch::tensor({step, images}, torch::kInt64));
+  root.write("loss", torch::tensor({loss}, torch::kFloat32));
+  const std::string tmp = path + ".tmp";
+  root.save_to(tmp);
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw std::runtime_error("cannot rename " + tmp + " to " + path);
+  }
+}
+
 LoopResult TrainLoop(space::GraphNet& net, const torch::Tensor& x, const torch::Tensor& y,
                      const TrainOptions& o, int epochs, bool augment, at::Generator& gen,
                      const torch::Device& device, CoreGate* gate,
-                     const TrainProgress& progress = {}) {
+                     const TrainProgress& progress = {}, const TrainSpan* span = nullptr) {
   LoopResult r;
   auto params = net->parameters();
   if (params.empty()) return r;  // a network without parameters has nothing to train
@@ -115,11 +154,42 @@ LoopResult TrainLoop(space::GraphNet& net, const torch::Tensor& x, const torch::
   }
   const int64_t n = x.size(0);
   const int64_t per_epoch = std::max<int64_t>(1, (n + o.batch_size - 1) / o.batch_size);
-  const int64_t total = o.steps > 0 ? o.steps : per_epoch * epochs;
+  const int64_t total = span ? span->total : o.steps > 0 ? o.steps : per_epoch * epochs;
+  const int64_t stop = span ? span->stop : total;
   auto loss_opts = torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(o.label_smoothing);
-  net->train();
   torch::Tensor perm;
-  for (int64_t step = 0; step < total; ++step) {
+  int64_t first = 0;
+  if (span && !span->state_in.empty() && std::ifstream(span->state_in).good()) {
+    torch::serialize::InputArchive root, opt_archive;
+    root.load_from(span->state_in, device);
+    // The weights were saved in the training layout; the parameters keep their objects, so
+    // the optimizer built above still holds them.
+    torch::serialize::InputArchive net_archive;
+    root.read("net", net_archive);
+    net->load(net_archive);
+    net->to(device);
+    UseLayout(*net, layout);
+    root.read("optimizer", opt_archive);
+    opt->load(opt_archive);
+    torch::Tensor gen_state, step_images, loss;
+    root.read("generator", gen_state);
+    {
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      gen.set_state(gen_state.to(torch::kCPU));
+    }
+    root.read("perm", perm);
+    perm = perm.numel() == 0 ? torch::Tensor() : perm.to(torch::kCPU);
+    root.read("step", step_images);
+    root.read("loss", loss);
+    step_images = step_images.to(torch::kCPU);
+    first = step_images[0].item<int64_t>();
+    r.images = step_images[1].item<int64_t>();
+    r.loss = loss[0].item<float>();
+    r.steps = first;
+    r.continued = true;
+  }
+  net->train();
+  for (int64_t step = first; step < stop; ++step) {
     const int64_t in_epoch = step % per_epoch;
     if (in_epoch == 0) perm = torch::randperm(n, gen, torch::kInt64);
     const int64_t start = in_epoch * o.batch_size;
@@ -157,9 +227,13 @@ LoopResult TrainLoop(space::GraphNet& net, const torch::Tensor& x, const torch::
     }
     r.loss = loss_value;
     r.steps = step + 1;
+    r.images += len;
+    r.images_run += len;
     if (progress && ((step + 1) % std::max<int64_t>(1, total / 200) == 0 || step + 1 == total))
       progress(static_cast<double>(step + 1) / static_cast<double>(total));
   }
+  if (span && !span->state_out.empty())
+    SaveTrainState(span->state_out, net, *opt, gen, perm, r.steps, r.images, static_cast<float>(r.loss));
   return r;
 }
 
@@ -281,20 +355,59 @@ EvalResult TrainEvaluator::Evaluate(const EvalRequest& request) {
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(request.seed);
   space::InitializeParameters(*net, gen);
   net->to(impl_->device);
+  TrainSpan span;
+  if (request.rung >= 0) {
+    // Multi-fidelity: the rung's resource in steps of a schedule over the top rung's.
+    const std::int64_t n = impl_->train_x.size(0);
+    const std::int64_t per_epoch = std::max<std::int64_t>(1, (n + o.batch_size - 1) / o.batch_size);
+    auto steps = [&](double resource) -> std::int64_t {
+      if (request.resource_unit == "epochs") return std::llround(resource * static_cast<double>(per_epoch));
+      if (request.resource_unit == "images")
+        return static_cast<std::int64_t>(std::ceil(resource / static_cast<double>(o.batch_size)));
+      return std::llround(resource);
+    };
+    span.total = steps(request.max_resource);
+    span.stop = std::min(span.total, steps(request.resource));
+    span.state_in = request.state_in;
+    span.state_out = request.state_out;
+    if (span.stop < 1) {
+      r.failure = "rung " + std::to_string(request.rung) + " (" + std::to_string(request.resource) +
+                  " " + request.resource_unit + ") is less than one training step of " +
+                  std::to_string(o.batch_size) + " images";
+      return r;
+    }
+  }
   const auto t0 = Clock::now();
-  const LoopResult loop = TrainLoop(net, impl_->train_x, impl_->train_y, o, o.epochs,
-                                    impl_->data_options.augment, gen, impl_->device, &impl_->gate);
+  LoopResult loop;
+  try {
+    loop = TrainLoop(net, impl_->train_x, impl_->train_y, o, o.epochs, impl_->data_options.augment,
+                     gen, impl_->device, &impl_->gate, {}, request.rung >= 0 ? &span : nullptr);
+  } catch (const c10::Error& e) {
+    if (request.rung < 0) throw;
+    // A damaged or unreadable saved state: record it as the trial's failure, with the file.
+    r.failure = "training state " + span.state_in + " or " + span.state_out + ": " + e.what_without_backtrace();
+    return r;
+  }
   r.metrics["train_seconds"] = std::chrono::duration<double>(Clock::now() - t0).count();
   if (!loop.ok) {
     r.failure = loop.failure;
     return r;
   }
   r.metrics["train_loss"] = loop.loss;
+  r.metrics["train_images"] = static_cast<double>(loop.images);
+  r.metrics["train_images_run"] = static_cast<double>(loop.images_run);
+  if (request.rung >= 0) {
+    r.metrics["train_steps"] = static_cast<double>(loop.steps);
+    r.metrics["continued"] = loop.continued ? 1.0 : 0.0;
+  }
   const double acc = Accuracy(net, impl_->val_x, impl_->val_y, impl_->device);
   r.metrics["val_accuracy"] = acc;
   r.metrics["val_error"] = 100.0 - acc;
   r.metrics["params"] = static_cast<double>(net->NumParameters());
-  if (o.measure_latency) {
+  // Latency does not depend on training: a multi-fidelity trial measures it at its first rung
+  // and the search carries it to the later ones.
+  const bool first_rung = request.rung <= 0;
+  if (first_rung && o.measure_latency) {
     impl_->gate.EnterExclusive();
     Latency lat;
     try {
@@ -309,7 +422,7 @@ EvalResult TrainEvaluator::Evaluate(const EvalRequest& request) {
     r.metrics["latency_ms"] = lat.median_ms;
     r.metrics["latency_iqr_ms"] = lat.iqr_ms;
     r.metrics["peak_activation_bytes"] = static_cast<double>(lat.peak_bytes);
-  } else {
+  } else if (first_rung) {
     net->eval();
     const auto& s = impl_->data.input.shape;
     r.metrics["peak_activation_bytes"] = static_cast<double>(

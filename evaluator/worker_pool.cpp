@@ -144,7 +144,12 @@ CachingEvaluator::CachingEvaluator(Evaluator& inner, std::string signature, bool
       impl_(std::make_shared<Impl>()) {}
 
 EvalResult CachingEvaluator::Evaluate(const EvalRequest& request) {
-  const std::string key = (by_key_ ? request.key : request.hash) + "|" + signature_;
+  std::string key = (by_key_ ? request.key : request.hash) + "|" + signature_;
+  // A rung's result is another result. A hit writes no training state: the next rung then
+  // trains from scratch to its resource, which gives the same weights.
+  if (request.rung >= 0)
+    key += "|rung " + std::to_string(request.resource) + " of " + std::to_string(request.max_resource) +
+           " " + request.resource_unit;
   {
     std::lock_guard<std::mutex> lock(impl_->mu);
     auto it = impl_->results.find(key);

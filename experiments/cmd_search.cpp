@@ -90,11 +90,15 @@ int DriveImpl(Session& session, search::SearchState& state, const RunPaths& path
     session.remote->set_resume_command("paretonas resume " + paths.dir);
     for (const std::string& line : session.remote->worker_lines()) std::cout << "  " << line << "\n";
   }
+  if (session.config.fidelity.enabled())
+    std::cout << "  fidelity: successive halving over " << session.config.fidelity.Describe()
+              << "; training states in " << paths.dir << "/states\n";
   std::cout.flush();
   search::RunOptions options;
   options.run_dir = paths.dir;
   options.max_evals = session.config.max_evals;
   options.max_generations = session.config.generations;
+  options.fidelity = session.config.fidelity;
   options.stop = InstallStopHandlers();
   options.log = [quiet](const std::string& line) {
     if (!quiet || line.rfind("generation", 0) == 0 || line.rfind("warning", 0) == 0) {

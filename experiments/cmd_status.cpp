@@ -1,4 +1,6 @@
 // `paretonas status RUN`: progress and the current front, readable while a search runs.
+#include <iomanip>
+#include <set>
 #include <unistd.h>
 
 #include <algorithm>
@@ -70,11 +72,15 @@ int RunStatus(const StatusOptions& o) {
   // Evaluations of the current generation finished since the last checkpoint are in the journal.
   const PendingCounts pending = CountPending(state, journal);
   const std::int64_t unfinished = pending.to_run;
+  // (Multi-fidelity: rung results are not evaluations until the trial stops or completes; the
+  // rung line below shows them.)
   const std::int64_t done = state.NumFinished() + pending.journaled;
-  int failed = 0;
+  int failed = 0, stopped = 0;
   std::vector<double> seconds;
+  const std::set<std::int64_t> pending_ids(state.pending.begin(), state.pending.end());
   for (const auto& t : state.trials) {
     failed += t.state == search::TrialState::kFailed;
+    stopped += t.state == search::TrialState::kStopped;
     if (t.finished() && t.seconds > 0) seconds.push_back(t.seconds);
   }
   std::cout << config.name << " (" << paths.dir << ")\n  state:       ";
@@ -104,8 +110,40 @@ int RunStatus(const StatusOptions& o) {
             << " generation(s) done (numbered from 0; the next is " << state.generation
             << ")\n  evaluations: " << done;
   if (config.max_evals > 0) std::cout << " of a budget of " << config.max_evals;
-  std::cout << " (" << failed << " failed)";
-  if (unfinished > 0) {
+  std::cout << " (" << failed << " failed";
+  if (config.fidelity.enabled()) std::cout << ", " << stopped << " stopped below the top rung";
+  std::cout << ")";
+  if (config.fidelity.enabled()) {
+    // Every rung result is in the journal: how many trials reached each rung, and where the
+    // generation in progress stands (its promotions are decided when a rung is complete).
+    const auto& f = config.fidelity;
+    std::vector<std::int64_t> reached(f.rungs.size(), 0), in_gen(f.rungs.size(), 0);
+    for (const auto& e : journal.entries) {
+      const int r = e.result.rung;
+      if (r < 0 || r > f.top()) continue;
+      ++reached[r];
+      if (pending_ids.count(e.result.trial_id)) ++in_gen[r];
+    }
+    std::cout << "\n  rungs:       ";
+    for (size_t r = 0; r < f.rungs.size(); ++r)
+      std::cout << (r ? ", " : "") << reached[r] << " trained to rung " << r << " ("
+                << f.rungs[r] << " " << f.resource << ")";
+    const search::StateDiskUse disk = search::RungStateDiskUse(paths.dir);
+    std::cout << "\n  states:      " << disk.files << " training state file(s), "
+              << std::fixed << std::setprecision(1) << static_cast<double>(disk.bytes) / (1 << 20)
+              << " MB in " << paths.dir << "/states" << std::defaultfloat;
+    if (!state.pending.empty()) {
+      std::cout << "\n  in progress: generation " << state.generation << " of "
+                << state.pending.size() << " trials:";
+      std::int64_t expect = static_cast<std::int64_t>(state.pending.size());
+      for (size_t r = 0; r < f.rungs.size(); ++r) {
+        std::cout << (r ? "," : "") << " rung " << r << " " << in_gen[r] << " of " << expect;
+        expect = search::PromoteCount(static_cast<int>(expect), f.eta);
+      }
+      std::cout << " (later rungs' sizes assume no failures)";
+    }
+  }
+  if (unfinished > 0 && !config.fidelity.enabled()) {
     std::cout << "; generation " << state.generation << " has " << unfinished << " of its "
               << state.pending.size() << " still to evaluate";
     if (holder != 0) std::cout << " (running or queued)";

@@ -182,7 +182,7 @@ ExperimentConfig ParseExperimentImpl(const std::string& text, const std::string&
   for (const auto& o : overrides) ApplyOverride(root, file, o);
   CheckKeys(file, "", root,
             {"name", "seed", "space", "dataset", "training", "objectives", "constraints", "search",
-             "evaluator", "budget"});
+             "fidelity", "evaluator", "budget"});
   ExperimentConfig c;
   c.file = file;
   if (root["name"]) c.name = AsString(file, "name", root["name"]);
@@ -476,6 +476,51 @@ ExperimentConfig ParseExperimentImpl(const std::string& text, const std::string&
                        "(a model file written by `paretonas latency calibrate` or `latency fit`)");
   }
 
+  if (const YAML::Node f = root["fidelity"]) {
+    CheckKeys(file, "fidelity", f, {"resource", "rungs", "min", "max", "eta", "mode"});
+    auto& o = c.fidelity;
+    if (f["resource"]) o.resource = AsString(file, "fidelity.resource", f["resource"]);
+    if (f["eta"]) o.eta = AsDouble(file, "fidelity.eta", f["eta"]);
+    if (f["mode"]) o.mode = AsString(file, "fidelity.mode", f["mode"]);
+    if (f["rungs"] && (f["min"] || f["max"]))
+      throw InputError(Where(file, f) + "fidelity: give either rungs or min and max, not both");
+    if (const YAML::Node r = f["rungs"]) {
+      if (!r.IsSequence() || r.size() == 0)
+        throw InputError(Where(file, r) + "field 'fidelity.rungs': expected a list of resources, "
+                         "e.g. [0.25, 0.75, 2]");
+      for (size_t i = 0; i < r.size(); ++i)
+        o.rungs.push_back(AsDouble(file, "fidelity.rungs[" + std::to_string(i) + "]", r[i]));
+    } else if (f["min"] && f["max"]) {
+      const double lo = AsDouble(file, "fidelity.min", f["min"]);
+      const double hi = AsDouble(file, "fidelity.max", f["max"]);
+      if (!(lo > 0) || !(hi >= lo))
+        throw InputError(Where(file, f) + "fidelity: min (" + Fmt(lo) + ") and max (" + Fmt(hi) +
+                         ") must satisfy 0 < min <= max");
+      o.rungs = search::GeometricRungs(lo, hi, o.eta > 1 ? o.eta : 2);
+    } else {
+      throw InputError(Where(file, f) + "fidelity: give rungs (a list) or min and max (with eta)");
+    }
+    std::string bad = o.Validate();
+    if (!bad.empty()) throw InputError(Where(file, f) + bad);
+    if (c.evaluator_kind == "command")
+      throw InputError(Where(file, f) + "fidelity: evaluator.kind command does not train in "
+                       "rungs (yet); use evaluator.kind train or table");
+    if (c.evaluator_kind == "train") {
+      const YAML::Node tr = root["training"];
+      if (tr && tr["steps"] && c.training.steps > 0)
+        throw InputError(Where(file, tr["steps"]) + "training.steps: with a fidelity section the "
+                         "top rung is the training length; remove training.steps");
+      if (o.resource == "epochs") {
+        if (tr && tr["epochs"] && static_cast<double>(c.training.epochs) != o.max_resource())
+          throw InputError(Where(file, tr["epochs"]) + "training.epochs: " +
+                           std::to_string(c.training.epochs) + " differs from the top rung (" +
+                           Fmt(o.max_resource()) + " epochs), which is the full training");
+        if (std::floor(o.max_resource()) == o.max_resource())
+          c.training.epochs = static_cast<int>(o.max_resource());
+      }
+    }
+  }
+
   if (const YAML::Node b = root["budget"]) {
     CheckKeys(file, "budget", b, {"max_evals", "generations"});
     if (b["max_evals"]) {
@@ -606,6 +651,16 @@ std::string ExperimentConfig::ToYaml() const {
       y << YAML::Key << "remeasure_after" << YAML::Value << s.remeasure_after;
     }
     y << YAML::EndMap;
+    if (fidelity.enabled()) {  // only when set, so older run directories keep their config hash
+      y << YAML::Key << "fidelity" << YAML::Value << YAML::BeginMap;
+      y << YAML::Key << "resource" << YAML::Value << fidelity.resource;
+      y << YAML::Key << "rungs" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+      for (double r : fidelity.rungs) y << Fmt(r);
+      y << YAML::EndSeq;
+      y << YAML::Key << "eta" << YAML::Value << Fmt(fidelity.eta);
+      y << YAML::Key << "mode" << YAML::Value << fidelity.mode;
+      y << YAML::EndMap;
+    }
     y << YAML::Key << "evaluator" << YAML::Value << YAML::BeginMap;
     y << YAML::Key << "kind" << YAML::Value << evaluator_kind;
     y << YAML::Key << "workers" << YAML::Value;

@@ -9,6 +9,7 @@
 #include "evaluator/dataset_info.h"
 #include "evaluator/table_evaluator.h"
 #include "evaluator/train_evaluator.h"
+#include "search/fidelity.h"
 #include "search/problem.h"
 #include "search/strategy.h"
 
@@ -25,6 +26,7 @@ struct ExperimentConfig {
   std::vector<search::Objective> objectives;
   std::vector<search::Constraint> constraints;
   search::StrategyOptions search;
+  search::FidelityOptions fidelity;      ///< off unless the file has a fidelity section
   std::string evaluator_kind = "train";  ///< train | table | command
   std::string command;                   ///< evaluator.command (kind command)
   double command_timeout = 0;            ///< seconds per candidate; 0: no limit

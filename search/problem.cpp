@@ -11,6 +11,7 @@ const char* TrialStateName(TrialState s) {
     case TrialState::kRunning: return "running";
     case TrialState::kComplete: return "complete";
     case TrialState::kFailed: return "failed";
+    case TrialState::kStopped: return "stopped";
   }
   return "?";
 }

@@ -19,7 +19,7 @@ namespace {
 
 constexpr char kCheckpointMagic[8] = {'P', 'N', 'A', 'S', 'C', 'K', 'P', 'T'};
 constexpr char kJournalMagic[8] = {'P', 'N', 'A', 'S', 'J', 'R', 'N', 'L'};
-constexpr std::uint32_t kJournalFormat = 1;
+constexpr std::uint32_t kJournalFormat = 2;  // 2: results carry their rung
 
 std::uint32_t Crc(const std::string& s) {
   return static_cast<std::uint32_t>(
@@ -212,7 +212,7 @@ Journal::ReadResult Journal::Read(const std::string& path) {
 
 Journal::Journal(const std::string& path) : path_(path) {
   ReadResult r = Read(path);
-  for (auto& e : r.entries) entries_[e.result.trial_id] = e;
+  for (auto& e : r.entries) entries_[{e.result.trial_id, e.result.rung}] = e;
   fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd_ < 0) throw RunFileError(path + ": cannot open journal: " + std::strerror(errno));
   if (!r.error.empty()) {
@@ -257,7 +257,7 @@ void Journal::Append(const JournalEntry& entry) {
     if (::ftruncate(fd_, start) == 0) ::lseek(fd_, start, SEEK_SET);
     throw;
   }
-  entries_[entry.result.trial_id] = entry;
+  entries_[{entry.result.trial_id, entry.result.rung}] = entry;
 }
 
 }  // namespace paretonas::search

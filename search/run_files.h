@@ -5,11 +5,12 @@
 #include <map>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <cereal/cereal.hpp>
 
-#include "evaluator/eval_types.h"
+#include "search/eval_contract.h"
 #include "search/search_state.h"
 
 namespace paretonas::search {
@@ -25,7 +26,7 @@ class RunFileError : public std::runtime_error {
 void WriteFileAtomic(const std::string& path, const std::string& bytes);
 
 /// Current checkpoint format. Bump with every change of SearchState's serialised fields.
-constexpr std::uint32_t kCheckpointFormat = 1;
+constexpr std::uint32_t kCheckpointFormat = 2;  // 2: trials carry their rung and learning curve
 
 /// Saves `state` to `path` (magic, format, length, CRC-32, cereal portable binary). The previous
 /// checkpoint is kept as `path`.prev.
@@ -39,7 +40,7 @@ SearchState LoadCheckpoint(const std::string& path);
 /// architecture.
 struct JournalEntry {
   std::string key;
-  evaluator::EvalResult result;
+  EvalResult result;
   template <class Archive>
   void serialize(Archive& ar, std::uint32_t /*version*/) {
     ar(key, result);
@@ -58,7 +59,15 @@ class Journal {
 
   /// Appends and fsyncs. Throws RunFileError (the file then still ends at a record boundary).
   void Append(const JournalEntry& entry);
-  const std::map<std::int64_t, JournalEntry>& entries() const { return entries_; }
+  /// Keyed by (trial id, rung): a multi-fidelity trial has one entry per rung it finished;
+  /// other trials have rung -1.
+  using Key = std::pair<std::int64_t, int>;
+  const std::map<Key, JournalEntry>& entries() const { return entries_; }
+  /// The entry of `id` at `rung`, or null.
+  const JournalEntry* Find(std::int64_t id, int rung) const {
+    auto it = entries_.find({id, rung});
+    return it == entries_.end() ? nullptr : &it->second;
+  }
   const std::string& warning() const { return warning_; }
 
   struct ReadResult {
@@ -72,7 +81,7 @@ class Journal {
  private:
   std::string path_;
   int fd_ = -1;
-  std::map<std::int64_t, JournalEntry> entries_;
+  std::map<Key, JournalEntry> entries_;
   std::string warning_;
 };
 

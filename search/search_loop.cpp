@@ -2,6 +2,10 @@
 
 #include "space/text_io.h"
 
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -40,7 +44,7 @@ std::string Fmt(double v) {
 
 }  // namespace
 
-void ApplyResult(Trial& t, const evaluator::EvalResult& r, const Problem& problem) {
+void ApplyResult(Trial& t, const EvalResult& r, const Problem& problem) {
   t.seconds = r.seconds;
   t.metrics = r.metrics;
   if (!r.ok) {
@@ -92,6 +96,7 @@ void FixNormalisation(SearchState& state, const Problem& problem) {
 std::string RunSummary::BriefReport() const {
   std::ostringstream os;
   os << message << " | " << evaluations << " evaluations (" << failed << " failed";
+  if (stopped) os << ", " << stopped << " stopped below the top rung";
   if (reused_from_journal) os << ", " << reused_from_journal << " from the journal";
   os << "), " << generations << " generations, front " << front_size << ", hypervolume "
      << Fmt(hypervolume) << ", " << FormatDuration(seconds);
@@ -145,6 +150,17 @@ void WriteTrialFiles(const std::string& run_dir, const SearchState& state, const
     jsonl << "],\"seconds\":" << JsonNumber(t.seconds);
     if (!t.failure.empty()) jsonl << ",\"failure\":" << JsonString(t.failure);
     for (const auto& [k, v] : t.metrics) jsonl << "," << JsonString(k) << ":" << JsonNumber(v);
+    if (t.rung >= 0) {  // multi-fidelity: the rung reached and the learning curve
+      jsonl << ",\"rung\":" << t.rung << ",\"curve\":[";
+      for (size_t i = 0; i < t.curve.size(); ++i) {
+        const RungResult& c = t.curve[i];
+        jsonl << (i ? "," : "") << "{\"rung\":" << c.rung << ",\"resource\":"
+              << JsonNumber(c.resource) << ",\"seconds\":" << JsonNumber(c.seconds);
+        for (const auto& [k, v] : c.metrics) jsonl << "," << JsonString(k) << ":" << JsonNumber(v);
+        jsonl << "}";
+      }
+      jsonl << "]";
+    }
     jsonl << "}\n";
   }
   WriteFileAtomic(run_dir + "/trials.jsonl", jsonl.str());
@@ -166,8 +182,174 @@ void WriteTrialFiles(const std::string& run_dir, const SearchState& state, const
   WriteFileAtomic(run_dir + "/front.csv", csv.str());
 }
 
+
+std::string RungStatePath(const std::string& run_dir, std::int64_t id, int rung) {
+  return run_dir + "/states/" + std::to_string(id) + ".r" + std::to_string(rung) + ".pt";
+}
+
+StateDiskUse RungStateDiskUse(const std::string& run_dir) {
+  StateDiskUse use;
+  const std::string dir = run_dir + "/states";
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return use;
+  while (dirent* e = ::readdir(d)) {
+    const std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    struct stat st;
+    if (::stat((dir + "/" + name).c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+      ++use.files;
+      use.bytes += static_cast<std::int64_t>(st.st_size);
+    }
+  }
+  ::closedir(d);
+  return use;
+}
+
+namespace {
+
+std::string FormatBytes(std::int64_t b) {
+  char buf[32];
+  if (b >= (1 << 20)) std::snprintf(buf, sizeof(buf), "%.1f MB", static_cast<double>(b) / (1 << 20));
+  else std::snprintf(buf, sizeof(buf), "%.1f kB", static_cast<double>(b) / 1024);
+  return buf;
+}
+
+/// Records rung `rung`'s result in `t` (its curve, its metrics, its state).
+void ApplyRungResult(Trial& t, const EvalResult& r, int rung, double resource, bool top,
+                     const Problem& problem) {
+  t.seconds += r.seconds;
+  std::map<std::string, double> merged = r.metrics;
+  for (const auto& [k, v] : t.metrics)
+    if (IsPerArchitectureMetric(k) && !merged.count(k)) merged[k] = v;
+  t.metrics = merged;
+  t.curve.push_back({rung, resource, r.metrics, r.seconds});
+  t.rung = rung;
+  if (!r.ok) {
+    t.state = TrialState::kFailed;
+    t.failure = "rung " + std::to_string(rung) + ": " +
+                (r.failure.empty() ? "the evaluator gave no reason" : r.failure);
+    return;
+  }
+  const std::string problem_text = problem.CheckMetrics(t);
+  if (!problem_text.empty()) {
+    t.state = TrialState::kFailed;
+    t.failure = "rung " + std::to_string(rung) + ": " + problem_text;
+    return;
+  }
+  t.state = top ? TrialState::kComplete : TrialState::kRunning;
+}
+
+void RemoveFile(const std::string& path) { ::unlink(path.c_str()); }
+
+}  // namespace
+
+
+/// Successive halving over the pending generation (see FidelityOptions). Replays every rung
+/// result the journal holds, so that a resumed generation promotes exactly as an uninterrupted
+/// one. Returns false when interrupted before the top rung was done.
+bool RunGenerationRungs(const Problem& problem, SearchState& state, Journal& journal,
+                        BatchEvaluator& evaluator, const RunOptions& options,
+                        const std::function<void(const std::string&)>& log, RunSummary& summary) {
+  const FidelityOptions& f = options.fidelity;
+  const std::string& dir = options.run_dir;
+  ::mkdir((dir + "/states").c_str(), 0755);
+  // A generation not yet told is rebuilt from the journal: the checkpoint of an interrupted
+  // process may hold it half-way.
+  std::vector<std::int64_t> active;
+  for (std::int64_t id : state.pending) {
+    Trial& t = state.trials[id];
+    t.state = TrialState::kPending;
+    t.failure.clear();
+    t.metrics.clear();
+    t.curve.clear();
+    t.rung = -1;
+    t.seconds = 0;
+    active.push_back(id);
+  }
+  const int gen = state.generation;
+  for (int r = 0; r <= f.top(); ++r) {
+    const bool top = r == f.top();
+    std::vector<EvalRequest> requests;
+    for (std::int64_t id : active) {
+      Trial& t = state.trials[id];
+      const JournalEntry* e = journal.Find(id, r);
+      if (e && e->key == t.key) {
+        ApplyRungResult(t, e->result, r, f.rungs[r], top, problem);
+        ++summary.reused_from_journal;
+        continue;
+      }
+      EvalRequest q{t.id, t.key, t.hash, t.genotype, t.seed};
+      q.rung = r;
+      q.resource = f.rungs[r];
+      q.max_resource = f.max_resource();
+      q.resource_unit = f.resource;
+      if (r > 0) q.state_in = RungStatePath(dir, id, r - 1);
+      if (!top) q.state_out = RungStatePath(dir, id, r);
+      requests.push_back(q);
+    }
+    const int rung_size = static_cast<int>(active.size());
+    int rung_done = rung_size - static_cast<int>(requests.size());
+    std::mutex mu;
+    std::string io_error;
+    auto on_done = [&](const EvalResult& res) {
+      std::lock_guard<std::mutex> lock(mu);
+      if (!io_error.empty()) return;
+      Trial& t = state.trials.at(res.trial_id);
+      EvalResult stored = res;
+      stored.rung = r;
+      try {
+        journal.Append({t.key, stored});
+      } catch (const RunFileError& e) {
+        io_error = e.what();
+        return;
+      }
+      ApplyRungResult(t, stored, r, f.rungs[r], top, problem);
+      ++rung_done;
+      std::ostringstream line;
+      line << "[gen " << gen << " rung " << r << "] " << rung_done << "/" << rung_size << "  #"
+           << t.id << " ";
+      if (t.state == TrialState::kFailed) {
+        line << "FAILED: " << t.failure << " ";
+      } else {
+        for (const auto& o : problem.objectives) line << o.metric << "=" << Fmt(t.metrics[o.metric]) << " ";
+      }
+      line << "(" << Fmt(res.seconds) << "s) " << t.key;
+      log(line.str());
+    };
+    std::atomic<bool> cancel{false};
+    evaluator.EvaluateBatch(requests, on_done, options.stop ? options.stop : &cancel);
+    if (!io_error.empty()) throw RunFileError(io_error);
+    for (std::int64_t id : active)
+      if (state.trials[id].rung < r) return false;  // interrupted: the journal keeps what finished
+
+    std::vector<std::int64_t> ok;
+    for (std::int64_t id : active) {
+      if (r > 0) RemoveFile(RungStatePath(dir, id, r - 1));  // rung r's state replaces it
+      if (state.trials[id].state == TrialState::kFailed) RemoveFile(RungStatePath(dir, id, r));
+      else ok.push_back(id);
+    }
+    if (top) break;
+    const int count = PromoteCount(static_cast<int>(ok.size()), f.eta);
+    const std::vector<std::int64_t> promoted = SelectPromotions(state, problem, ok, count);
+    for (std::int64_t id : ok) {
+      if (std::binary_search(promoted.begin(), promoted.end(), id)) continue;
+      state.trials[id].state = TrialState::kStopped;
+      RemoveFile(RungStatePath(dir, id, r));
+    }
+    const StateDiskUse disk = RungStateDiskUse(dir);
+    std::ostringstream line;
+    line << "generation " << gen << " rung " << r << " (" << Fmt(f.rungs[r]) << " " << f.resource
+         << "): " << ok.size() << " trained, " << rung_size - static_cast<int>(ok.size())
+         << " failed, " << promoted.size() << " promoted to rung " << r + 1 << "; states "
+         << disk.files << " files, " << FormatBytes(disk.bytes);
+    log(line.str());
+    active = promoted;
+  }
+  return true;
+}
+
 RunSummary RunSearch(const Problem& problem, const Strategy& strategy, SearchState& state,
-                     evaluator::BatchEvaluator& evaluator, const RunOptions& options) {
+                     BatchEvaluator& evaluator, const RunOptions& options) {
   const auto start = Clock::now();
   std::ofstream log_file(options.run_dir + "/log.txt", std::ios::app);
   auto log = [&](const std::string& line) {
@@ -208,14 +390,17 @@ RunSummary RunSearch(const Problem& problem, const Strategy& strategy, SearchSta
     }
     if (stop_requested()) break;
 
+    if (options.fidelity.enabled()) {
+      if (!RunGenerationRungs(problem, state, journal, evaluator, options, log, summary)) break;
+    } else {
     // Results already durable (an earlier, interrupted process) are reused, not re-run.
-    std::vector<evaluator::EvalRequest> requests;
+    std::vector<EvalRequest> requests;
     for (std::int64_t id : state.pending) {
       Trial& t = state.trials[id];
       if (t.finished()) continue;
-      auto it = journal.entries().find(id);
-      if (it != journal.entries().end() && it->second.key == t.key) {
-        ApplyResult(t, it->second.result, problem);
+      const JournalEntry* entry = journal.Find(id, -1);
+      if (entry && entry->key == t.key) {
+        ApplyResult(t, entry->result, problem);
         ++summary.reused_from_journal;
         continue;
       }
@@ -230,7 +415,7 @@ RunSummary RunSearch(const Problem& problem, const Strategy& strategy, SearchSta
       requests.resize(static_cast<std::size_t>(std::max<std::int64_t>(0, options.max_evals - state.NumFinished())));
     std::mutex mu;
     std::string io_error;
-    auto on_done = [&](const evaluator::EvalResult& r) {
+    auto on_done = [&](const EvalResult& r) {
       std::lock_guard<std::mutex> lock(mu);
       if (!io_error.empty()) return;
       Trial& t = state.trials.at(r.trial_id);
@@ -282,6 +467,7 @@ RunSummary RunSearch(const Problem& problem, const Strategy& strategy, SearchSta
       }
       break;  // interrupted or out of budget mid-generation; the journal keeps what finished
     }
+    }
 
     const int finished_generation = state.generation;  // Tell moves on to the next one
     strategy.Tell(state, problem);
@@ -314,7 +500,10 @@ RunSummary RunSearch(const Problem& problem, const Strategy& strategy, SearchSta
   }
   WriteTrialFiles(options.run_dir, state, problem);
   summary.evaluations = state.NumFinished();
-  for (const Trial& t : state.trials) summary.failed += t.state == TrialState::kFailed;
+  for (const Trial& t : state.trials) {
+    summary.failed += t.state == TrialState::kFailed;
+    summary.stopped += t.state == TrialState::kStopped;
+  }
   summary.generations = state.generation;
   summary.front_size = ParetoFront(state, problem).size();
   summary.hypervolume = state.hv_history.empty() ? 0.0 : state.hv_history.back();

@@ -6,7 +6,8 @@
 #include <functional>
 #include <string>
 
-#include "evaluator/batch_evaluator.h"
+#include "search/eval_contract.h"
+#include "search/fidelity.h"
 #include "search/problem.h"
 #include "search/search_state.h"
 #include "search/strategy.h"
@@ -19,6 +20,10 @@ struct RunOptions {
   int max_generations = 0;     ///< 0: no limit
   std::function<void(const std::string& line)> log;  ///< progress lines (also go to log.txt)
   const std::atomic<bool>* stop = nullptr;           ///< set by SIGINT/SIGTERM handlers
+  /// Multi-fidelity (off when it has no rungs): each generation runs successive halving, and
+  /// the budget is checked between generations (a generation always runs to its top rung).
+  /// Training states between rungs live in `run_dir`/states.
+  FidelityOptions fidelity;
 };
 
 struct RunSummary {
@@ -27,6 +32,7 @@ struct RunSummary {
   std::string message;  ///< never empty
   std::int64_t evaluations = 0;  ///< finished trials in the state
   std::int64_t failed = 0;
+  std::int64_t stopped = 0;  ///< multi-fidelity trials that stopped below the top rung
   std::int64_t reused_from_journal = 0;
   int generations = 0;
   std::size_t front_size = 0;
@@ -40,14 +46,24 @@ struct RunSummary {
 /// atomically after each Ask and Tell. Results already in the journal are reused by trial id
 /// (and key), so a resumed run equals an uninterrupted one. Throws RunFileError on I/O failure.
 RunSummary RunSearch(const Problem& problem, const Strategy& strategy, SearchState& state,
-                     evaluator::BatchEvaluator& evaluator, const RunOptions& options);
+                     BatchEvaluator& evaluator, const RunOptions& options);
 
 /// Records `result` in `trial`: kComplete with its metrics, or kFailed with the reason (also when
 /// an objective or constraint metric is missing or not finite).
-void ApplyResult(Trial& trial, const evaluator::EvalResult& result, const Problem& problem);
+void ApplyResult(Trial& trial, const EvalResult& result, const Problem& problem);
 
 /// Ids of the complete, feasible trials that no other such trial dominates, by id.
 std::vector<std::int64_t> ParetoFront(const SearchState& state, const Problem& problem);
+
+/// Path of the saved training state of trial `id` after `rung` in `run_dir`.
+std::string RungStatePath(const std::string& run_dir, std::int64_t id, int rung);
+
+/// Files and bytes of the training states in `run_dir`/states.
+struct StateDiskUse {
+  std::int64_t files = 0;
+  std::int64_t bytes = 0;
+};
+StateDiskUse RungStateDiskUse(const std::string& run_dir);
 
 /// Hypervolume of the front in the state's normalisation (see docs/determinism.md).
 double NormalizedHypervolume(const SearchState& state, const Problem& problem);

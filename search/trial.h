@@ -11,10 +11,28 @@
 
 namespace paretonas::search {
 
-/// kPending -> kRunning -> kComplete | kFailed. A finished trial is never changed again.
-enum class TrialState : std::uint8_t { kPending = 0, kRunning = 1, kComplete = 2, kFailed = 3 };
+/// kPending -> kRunning -> kComplete | kFailed | kStopped. A finished trial is never changed
+/// again. kStopped: a multi-fidelity trial that successive halving did not promote to the top
+/// rung; its metrics are those of the rung it reached, so the front, the population, the
+/// surrogates and exports leave it out (they compare top-rung results only).
+enum class TrialState : std::uint8_t {
+  kPending = 0, kRunning = 1, kComplete = 2, kFailed = 3, kStopped = 4
+};
 
 const char* TrialStateName(TrialState s);
+
+/// One rung's result of a multi-fidelity trial (its learning curve is the list of these).
+struct RungResult {
+  int rung = 0;
+  double resource = 0;                      ///< in the fidelity's unit
+  std::map<std::string, double> metrics;    ///< what the evaluator reported at this rung
+  double seconds = 0;
+
+  template <class Archive>
+  void serialize(Archive& ar, std::uint32_t /*version*/) {
+    ar(CEREAL_NVP(rung), CEREAL_NVP(resource), CEREAL_NVP(metrics), CEREAL_NVP(seconds));
+  }
+};
 
 struct Trial {
   std::int64_t id = 0;
@@ -27,15 +45,24 @@ struct Trial {
   TrialState state = TrialState::kPending;
   std::string failure;
   std::map<std::string, double> metrics;
-  double seconds = 0;
+  double seconds = 0;  ///< evaluation wall time, all rungs together
+  /// Multi-fidelity only: the highest rung reached (-1: none, or no fidelity) and every rung's
+  /// result in order. `metrics` then holds the last rung's metrics, with those measured once
+  /// per architecture (latency) carried over from the rung that measured them.
+  int rung = -1;
+  std::vector<RungResult> curve;
 
-  bool finished() const { return state == TrialState::kComplete || state == TrialState::kFailed; }
+  bool finished() const {
+    return state == TrialState::kComplete || state == TrialState::kFailed ||
+           state == TrialState::kStopped;
+  }
 
   template <class Archive>
-  void serialize(Archive& ar, std::uint32_t /*version*/) {
+  void serialize(Archive& ar, std::uint32_t version) {
     ar(CEREAL_NVP(id), CEREAL_NVP(generation), CEREAL_NVP(genotype), CEREAL_NVP(key),
        CEREAL_NVP(hash), CEREAL_NVP(parents), CEREAL_NVP(seed), CEREAL_NVP(state),
        CEREAL_NVP(failure), CEREAL_NVP(metrics), CEREAL_NVP(seconds));
+    if (version >= 2) ar(CEREAL_NVP(rung), CEREAL_NVP(curve));
   }
 };
 

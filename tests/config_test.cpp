@@ -100,6 +100,15 @@ TEST(ExperimentConfig, EveryBadValueGetsAMessageNamingFieldValueAndWhatIsAllowed
       {"user data without path", "", {"dataset.name=numpy"}, {"dataset.path", "needs a path", ".npz"}},
       {"missing npz", "", {"dataset.name=numpy", "dataset.path=/nonexistent/d.npz"}, {"bad.yaml:4", "/nonexistent/d.npz: no such file"}},
       {"mean for a built-in", "", {"dataset.mean=[0.5]", "dataset.std=[0.5]"}, {"dataset.mean", "only for your own data"}},
+      {"fidelity without rungs", "", {"fidelity.eta=3"}, {"fidelity", "rungs (a list) or min and max"}},
+      {"fidelity rungs and min", "", {"fidelity.rungs=[1, 2]", "fidelity.min=1"}, {"fidelity", "either rungs or min and max"}},
+      {"fidelity rungs decrease", "", {"fidelity.rungs=[2, 1]"}, {"fidelity.rungs", "must increase"}},
+      {"fidelity resource", "", {"fidelity.rungs=[1, 2]", "fidelity.resource=hours"}, {"fidelity.resource", "'hours'", "epochs, steps, images"}},
+      {"fidelity mode", "", {"fidelity.rungs=[1, 2]", "fidelity.mode=async"}, {"fidelity.mode", "'async'", "sync"}},
+      {"fidelity eta", "", {"fidelity.rungs=[1, 2]", "fidelity.eta=1"}, {"fidelity.eta", "> 1"}},
+      {"fidelity vs epochs", "", {"fidelity.rungs=[1, 3]", "training.epochs=2"}, {"training.epochs: 2", "top rung (3 epochs)"}},
+      {"fidelity vs steps", "", {"fidelity.rungs=[1, 3]", "training.steps=50"}, {"training.steps", "remove training.steps"}},
+      {"fidelity and command", "", {"fidelity.rungs=[1, 3]", "evaluator.kind=command", "evaluator.command=python3 t.py"}, {"fidelity", "command does not train in rungs"}},
   };
   for (const auto& c : cases) {
     try {
@@ -113,10 +122,27 @@ TEST(ExperimentConfig, EveryBadValueGetsAMessageNamingFieldValueAndWhatIsAllowed
   }
 }
 
+// A fidelity section resolves (min/max/eta to rungs), sets the training length to the top rung,
+// survives the round trip, and changes the hash; without one the resolved config has none.
+TEST(ExperimentConfig, FidelityResolvesAndRoundTrips) {
+  const ExperimentConfig off = ParseExperiment(kGood, "good.yaml", {});
+  EXPECT_FALSE(off.fidelity.enabled());
+  EXPECT_EQ(off.ToYaml().find("fidelity"), std::string::npos);
+  const ExperimentConfig c = ParseExperiment(kGood, "good.yaml", {"fidelity.min=0.2", "fidelity.max=2", "fidelity.eta=3"});
+  EXPECT_EQ(c.fidelity.rungs, (std::vector<double>{0.222222, 0.666667, 2}));
+  EXPECT_EQ(c.training.epochs, 2);
+  const ExperimentConfig again = ParseExperiment(c.ToYaml(), "resolved.yaml", {});
+  EXPECT_EQ(again.fidelity.rungs, c.fidelity.rungs);
+  EXPECT_EQ(again.ToYaml(), c.ToYaml());
+  EXPECT_NE(again.Hash(), off.Hash());
+  const ExperimentConfig steps = ParseExperiment(kGood, "good.yaml", {"fidelity.resource=steps", "fidelity.rungs=[10, 30, 90]"});
+  EXPECT_EQ(steps.fidelity.max_resource(), 90);
+}
+
 TEST(ExperimentConfig, ShippedExperimentFilesAreValid) {
   for (const char* f : {"fashion_mnist_quick.yaml", "fashion_mnist.yaml", "fashion_mnist_gpu.yaml",
                         "fashion_mnist_baseline.yaml", "fashion_mnist_downsampled.yaml",
-                        "fashion_mnist_baseline_augmented.yaml", "cifar10.yaml", "nb201_table.yaml"}) {
+                        "fashion_mnist_baseline_augmented.yaml", "cifar10.yaml", "nb201_table.yaml", "fashion_mnist_mf.yaml"}) {
     EXPECT_NO_THROW(LoadExperiment(testing::SourceDir() + "/experiments/" + f, {})) << f;
   }
 }

@@ -2,7 +2,9 @@
 # Kills a real CLI search with SIGKILL at >= 10 random moments (checkpoint and journal writes
 # included), resuming each time; the final trials and front must equal an uninterrupted run's.
 # Then checks that SIGTERM stops gracefully with a resume hint.
-# Usage: crash_resume_test.sh PARETONAS_BINARY SOURCE_DIR [KILLS]
+# With MODE mf the search is multi-fidelity (successive halving over three rungs), so kills land
+# in the middle of rungs and between a rung and its promotions.
+# Usage: crash_resume_test.sh PARETONAS_BINARY SOURCE_DIR [KILLS] [MODE]
 set -uo pipefail
 bin=$1
 kills=${3:-12}
@@ -22,7 +24,8 @@ holds_run() {
 
 # A synthetic table over the whole NB201 space, so the test needs nothing outside the repo.
 source "$(dirname "$0")/table_fixture.sh"
-table_experiment "$bin" "$work" exp 5 16 2 25 400 || exit 1
+mode=${4:-}
+table_experiment "$bin" "$work" exp 5 16 2 25 400 "$mode" || exit 1
 
 "$bin" search --config "$work/exp.yaml" --run-dir "$work/ref" -q >"$work/ref.log" 2>&1 || { cat "$work/ref.log"; exit 1; }
 

@@ -5,6 +5,7 @@
 #include <zlib.h>
 
 #include <atomic>
+#include <filesystem>
 #include <map>
 #include <random>
 
@@ -349,6 +350,75 @@ class FaultyEvaluator : public evaluator::Evaluator {
  private:
   evaluator::Evaluator& inner_;
 };
+
+// Multi-fidelity continuation: training to rung 0, saving, continuing to rung 1 and then to the
+// top gives bit-identically the weights, loss and accuracy of one straight training to the top
+// (the schedule runs over the top rung; the state holds weights, BatchNorm buffers, momentum,
+// the generator, the epoch's permutation and the step). Rung boundaries fall inside epochs
+// (13 steps per epoch: 0.5 and 1.3 epochs are steps 7 and 17), and augmentation draws from the
+// same generator. A missing state file trains from scratch to the rung, with the same result.
+// The top rung equals the recipe without fidelity (2 epochs).
+TEST(TrainEvaluator, ContinuingFromRungStatesEqualsStraightTraining) {
+  for (bool augment : {false, true}) {
+    evaluator::DatasetOptions data = Synthetic();
+    data.augment = augment;
+    const SearchSpace sp = SearchSpace::Load("nb201", {{"channels", "4"}, {"cells_per_stage", "1"}},
+                                             evaluator::DatasetInput(data));
+    evaluator::TrainEvaluator ev(sp, data, QuickTraining());
+    const std::string dir = ::testing::TempDir() + "/paretonas_rungs_" + std::to_string(augment);
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    for (const auto& base : Requests(sp, 3, 11)) {
+      auto at = [&](int rung, double resource, std::string in, std::string out) {
+        evaluator::EvalRequest q = base;
+        q.rung = rung;
+        q.resource = resource;
+        q.max_resource = 2;
+        q.resource_unit = "epochs";
+        q.state_in = std::move(in);
+        q.state_out = std::move(out);
+        return ev.Evaluate(q);
+      };
+      const std::string id = std::to_string(base.trial_id);
+      const auto straight = at(2, 2, "", dir + "/straight" + id);
+      const auto r0 = at(0, 0.5, "", dir + "/r0_" + id);
+      const auto r1 = at(1, 1.3, dir + "/r0_" + id, dir + "/r1_" + id);
+      const auto top = at(2, 2, dir + "/r1_" + id, dir + "/chain" + id);
+      const auto scratch = at(1, 1.3, dir + "/missing", "");
+      const auto plain = ev.Evaluate(base);
+      for (const auto* r : {&straight, &r0, &r1, &top, &scratch, &plain}) ASSERT_TRUE(r->ok) << r->failure;
+      EXPECT_EQ(r0.metrics.at("train_steps"), 7);
+      EXPECT_EQ(r1.metrics.at("train_steps"), 17);
+      EXPECT_EQ(top.metrics.at("train_steps"), 26);
+      EXPECT_EQ(r1.metrics.at("continued"), 1);
+      EXPECT_EQ(scratch.metrics.at("continued"), 0);
+      EXPECT_EQ(r1.metrics.at("train_images_run"), 9 * 32 + 16);  // steps 7-16; step 12 ends an epoch of 400
+      for (const char* m : {"val_accuracy", "train_loss", "train_images", "model_bytes"}) {
+        EXPECT_EQ(top.metrics.at(m), straight.metrics.at(m)) << m << " of #" << id << ", augment " << augment;
+        EXPECT_EQ(plain.metrics.at(m), straight.metrics.at(m)) << m << " without fidelity";
+        EXPECT_EQ(scratch.metrics.at(m), r1.metrics.at(m)) << m << " from scratch to rung 1";
+      }
+      EXPECT_TRUE(r0.metrics.count("latency_ms"));      // measured at the first rung
+      EXPECT_FALSE(r1.metrics.count("latency_ms"));     // and carried by the search after it
+      // The saved weights themselves.
+      auto load = [&](const std::string& path) {
+        space::GraphNet net(sp.Plan(base.genotype), space::GraphNetOptions{});
+        torch::serialize::InputArchive root, net_archive;
+        root.load_from(path);
+        root.read("net", net_archive);
+        net->load(net_archive);
+        return net;
+      };
+      auto a = load(dir + "/straight" + id), b = load(dir + "/chain" + id);
+      const auto pa = a->named_parameters(), pb = b->named_parameters();
+      ASSERT_EQ(pa.size(), pb.size());
+      for (const auto& item : pa) EXPECT_TRUE(torch::equal(item.value(), pb[item.key()])) << item.key();
+      const auto ba = a->named_buffers(), bb = b->named_buffers();
+      for (const auto& item : ba) EXPECT_TRUE(torch::equal(item.value(), bb[item.key()])) << item.key();
+    }
+    std::filesystem::remove_all(dir);
+  }
+}
 
 TEST(TrainEvaluator, BadCandidatesBecomeFailedResultsWhileOthersFinish) {
   const SearchSpace sp = SearchSpace::Load("nb201", {{"channels", "4"}, {"cells_per_stage", "1"}},

@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""Analyses bench/multi_fidelity_bench.sh's runs: for each seed and arm, the hypervolume of the
+front of (top-fidelity validation accuracy, latency) after each generation against the training
+images spent so far, and the comparison at equal images.
+
+Budget: the training images each trial processed, all rungs together (the evaluator's
+train_images_run per rung; train_images for a single-fidelity trial). Hypervolume: 2-D, of the
+complete (top-rung) trials' front in (100 - val_accuracy, latency_ms), normalised by one reference
+box shared by every run of the folder: ideal = the best error and latency seen in any run,
+reference = the worst of any run's complete trials, plus 10% of the range.
+
+Usage: bench/multi_fidelity_hv.py OUT_DIR
+"""
+import glob
+import json
+import os
+import statistics
+import sys
+
+
+def load(run):
+    trials = []
+    with open(os.path.join(run, "trials.jsonl")) as f:
+        for line in f:
+            trials.append(json.loads(line))
+    return trials
+
+
+def images(t):
+    if "curve" in t:
+        return sum(c.get("train_images_run", 0) for c in t["curve"])
+    return t.get("train_images", 0)
+
+
+def points(trials):
+    return [(100 - t["val_accuracy"], t["latency_ms"]) for t in trials
+            if t["status"] == "complete" and "val_accuracy" in t and "latency_ms" in t]
+
+
+def hv2(pts, ideal, ref):
+    """Normalised 2-D hypervolume (minimisation) of pts against the box [ideal, ref]."""
+    norm = sorted(((a - ideal[0]) / (ref[0] - ideal[0]), (b - ideal[1]) / (ref[1] - ideal[1]))
+                  for a, b in pts)
+    front, best_y = [], float("inf")
+    for x, y in norm:
+        if y < best_y and x < 1 and y < 1:
+            front.append((x, y))
+            best_y = y
+    area, prev_y = 0.0, 1.0
+    for x, y in front:
+        area += (1 - x) * (prev_y - y)
+        prev_y = y
+    return area
+
+
+def curve(trials, ideal, ref):
+    """[(images spent through generation g, hypervolume after g, screened, complete)]."""
+    out = []
+    gens = sorted({t["generation"] for t in trials})
+    for g in gens:
+        upto = [t for t in trials if t["generation"] <= g]
+        out.append((sum(images(t) for t in upto), hv2(points(upto), ideal, ref), len(upto),
+                    sum(t["status"] == "complete" for t in upto)))
+    return out
+
+
+def hv_at(cv, budget):
+    """Hypervolume after the last generation that ended within `budget` images."""
+    best = 0.0
+    for spent, hv, _, _ in cv:
+        if spent <= budget * 1.0001:
+            best = hv
+    return best
+
+
+def images_to_reach(cv, target):
+    for spent, hv, _, _ in cv:
+        if hv >= target - 1e-12:
+            return spent
+    return None
+
+
+def wall(run):
+    # seconds from log.txt is not kept; use the run's trial seconds and the files' times
+    start = os.path.getmtime(os.path.join(run, "config.yaml")) if os.path.exists(os.path.join(run, "config.yaml")) else None
+    end = os.path.getmtime(os.path.join(run, "trials.jsonl"))
+    return end - start if start else float("nan")
+
+
+def main():
+    out = sys.argv[1]
+    runs = {}
+    for d in sorted(glob.glob(os.path.join(out, "*_seed*"))):
+        if os.path.isdir(d) and os.path.exists(os.path.join(d, "trials.jsonl")):
+            runs[os.path.basename(d)] = load(d)
+    allpts = [p for trials in runs.values() for p in points(trials)]
+    lo = [min(p[i] for p in allpts) for i in range(2)]
+    hi = [max(p[i] for p in allpts) for i in range(2)]
+    ref = [hi[i] + 0.1 * (hi[i] - lo[i]) for i in range(2)]
+    print(f"reference box: error {lo[0]:.2f}..{ref[0]:.2f} %, latency {lo[1]:.3f}..{ref[1]:.3f} ms")
+    seeds = sorted({k.split("_seed")[1] for k in runs})
+    rows = []
+    print("seed | arm | screened | fully trained | images (M) | wall (min) | final HV | HV at SF budget | "
+          "images to reach SF's final HV (share of SF budget)")
+    for s in seeds:
+        sf, mf = runs.get(f"sf_seed{s}"), runs.get(f"mf_seed{s}")
+        if not sf or not mf:
+            continue
+        cs, cm = curve(sf, lo, ref), curve(mf, lo, ref)
+        budget = cs[-1][0]
+        target = cs[-1][1]
+        reach = images_to_reach(cm, target)
+        for arm, trials, cv in (("sf", sf, cs), ("mf", mf, cm)):
+            d = os.path.join(out, f"{arm}_seed{s}")
+            share = "" if arm == "sf" else (
+                f"{reach / 1e6:.2f} M ({reach / budget:.2f})" if reach else "not reached")
+            print(f"{s} | {arm} | {cv[-1][2]} | {cv[-1][3]} | {cv[-1][0] / 1e6:.2f} | {wall(d) / 60:.1f} | "
+                  f"{cv[-1][1]:.4f} | {hv_at(cv, budget):.4f} | {share}")
+        rows.append({"seed": s, "sf_screened": cs[-1][2], "mf_screened_at_budget":
+                     max([n for spent, _, n, _ in cm if spent <= budget * 1.0001] or [0]),
+                     "sf_hv": target, "mf_hv_at_budget": hv_at(cm, budget),
+                     "reach_share": reach / budget if reach else float("inf")})
+    if rows:
+        med = lambda k: statistics.median(r[k] for r in rows)
+        print(f"\nmedian over {len(rows)} seeds: screened at the SF budget: SF {med('sf_screened')}, "
+              f"MF {med('mf_screened_at_budget')} ({med('mf_screened_at_budget') / med('sf_screened'):.2f}x); "
+              f"HV at the SF budget: SF {med('sf_hv'):.4f}, MF {med('mf_hv_at_budget'):.4f}; "
+              f"share of the SF budget MF needed to reach SF's final HV: {med('reach_share'):.2f}")
+
+
+if __name__ == "__main__":
+    main()

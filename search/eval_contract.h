@@ -1,0 +1,81 @@
+// What the search needs from an evaluator: the request it sends, the result it gets back, and
+// the batch interface it calls. Torch-free; evaluator/ implements it, search/ consumes it.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <cereal/cereal.hpp>
+#include <cereal/types/map.hpp>
+#include <cereal/types/string.hpp>
+#include <cereal/types/vector.hpp>
+
+namespace paretonas::search {
+
+/// One architecture to evaluate. `seed` is derived from (experiment seed, trial id) and fixes
+/// weight init, data order and augmentation.
+///
+/// Multi-fidelity (an experiment's `fidelity` section): `rung` >= 0 asks for training up to
+/// `resource` (in `resource_unit`: epochs, steps or images) of a schedule whose full length is
+/// `max_resource`, so that stopping at a rung and continuing gives the weights of one straight
+/// training. `state_in` names the saved training state of the previous rung to continue from
+/// (when that file does not exist the evaluator trains from scratch to `resource`, which gives
+/// the same result); `state_out`, when set, is where to save the state reached. With rung -1
+/// the evaluator trains its configured recipe, as before fidelities existed.
+struct EvalRequest {
+  std::int64_t trial_id = 0;
+  std::string key;                ///< the space's architecture key
+  std::string hash;               ///< canonical hash of the architecture
+  std::vector<int> genotype;
+  std::uint64_t seed = 0;
+  int rung = -1;
+  double resource = 0;
+  double max_resource = 0;
+  std::string resource_unit;
+  std::string state_in;
+  std::string state_out;
+
+  template <class Archive>
+  void serialize(Archive& ar, std::uint32_t version) {
+    ar(trial_id, key, hash, genotype, seed);
+    if (version >= 1) ar(rung, resource, max_resource, resource_unit, state_in, state_out);
+  }
+};
+
+/// What an evaluation produced: metrics, or a failure with its reason (never both).
+struct EvalResult {
+  std::int64_t trial_id = 0;
+  bool ok = false;
+  std::string failure;                      ///< non-empty iff !ok
+  std::map<std::string, double> metrics;    ///< e.g. val_accuracy, latency_ms, params, macs
+  double seconds = 0;                       ///< wall time of the evaluation
+  int rung = -1;                            ///< the request's rung (-1: no fidelity)
+
+  template <class Archive>
+  void serialize(Archive& ar, std::uint32_t version) {
+    ar(trial_id, ok, failure, metrics, seconds);
+    if (version >= 1) ar(rung);
+  }
+};
+
+/// Evaluates a batch of requests, reporting each result as it finishes.
+class BatchEvaluator {
+ public:
+  virtual ~BatchEvaluator() = default;
+  /// Evaluates every request unless `cancel` becomes true (then requests not yet started are
+  /// skipped). `on_done` is called once per finished request, from any thread, never
+  /// concurrently with itself. Never throws for a bad candidate.
+  virtual void EvaluateBatch(const std::vector<EvalRequest>& requests,
+                             const std::function<void(const EvalResult&)>& on_done,
+                             const std::atomic<bool>* cancel) = 0;
+  virtual std::string Describe() const = 0;
+};
+
+}  // namespace paretonas::search
+
+CEREAL_CLASS_VERSION(paretonas::search::EvalRequest, 1);
+CEREAL_CLASS_VERSION(paretonas::search::EvalResult, 1);

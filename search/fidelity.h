@@ -1,0 +1,54 @@
+// Multi-fidelity search: the rungs of successive halving and who is promoted between them.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "search/problem.h"
+#include "search/search_state.h"
+
+namespace paretonas::search {
+
+/// An experiment's `fidelity` section. Off (the default) when `rungs` is empty: every candidate
+/// gets the full training.
+///
+/// In `sync` mode each generation runs successive halving: all its new candidates train to the
+/// first rung; the best max(1, floor(n / eta)) of them by the objectives known at that rung
+/// continue (from their saved training state) to the next, and so on; the others stop there.
+/// The top rung is the full training, and only top-rung results enter the population, the
+/// front, its hypervolume and the surrogates' data.
+struct FidelityOptions {
+  std::string resource = "epochs";  ///< epochs | steps | images (training images processed)
+  std::vector<double> rungs;        ///< increasing, > 0; the last is the full training
+  double eta = 3;                   ///< reduction factor between rungs, > 1
+  std::string mode = "sync";        ///< sync
+
+  bool enabled() const { return !rungs.empty(); }
+  int top() const { return static_cast<int>(rungs.size()) - 1; }
+  double max_resource() const { return rungs.empty() ? 0 : rungs.back(); }
+  /// Empty when valid; else names the field, its value and what is allowed.
+  std::string Validate() const;
+  /// "epochs 0.2222, 0.6667, 2 (eta 3, sync)".
+  std::string Describe() const;
+};
+
+/// Rungs from min, max and eta: max, max/eta, max/eta^2, ... down to the last that is >= min
+/// (with a relative tolerance of 1e-9), in increasing order, each rounded to six significant
+/// digits (so that a resolved config that writes them reads them back exactly).
+std::vector<double> GeometricRungs(double min, double max, double eta);
+
+/// How many of `n` candidates that finished a rung move up: max(1, floor(n / eta)), 0 for n 0.
+int PromoteCount(int n, double eta);
+
+/// The `count` of `ids` (trials with metrics at the same rung) that move up: ranked by
+/// constraint-domination fronts on the problem's objectives, then crowding distance (larger
+/// first), then id (smaller first), as NSGA-II's survival ranks. Returned in id order.
+std::vector<std::int64_t> SelectPromotions(const SearchState& state, const Problem& problem,
+                                           const std::vector<std::int64_t>& ids, int count);
+
+/// Metrics an evaluator measures once per architecture (at the first rung) and a trial keeps
+/// from rung to rung: latency_ms, latency_iqr_ms, peak_activation_bytes, predicted_latency_ms.
+bool IsPerArchitectureMetric(const std::string& metric);
+
+}  // namespace paretonas::search
