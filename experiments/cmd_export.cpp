@@ -56,10 +56,16 @@ int RunExport(const ExportOptions& o) {
     if (id < 0 || id >= static_cast<std::int64_t>(state.trials.size()))
       throw InputError("export --id " + std::to_string(id) + ": no such trial in " + o.run_dir +
                        " (ids 0.." + std::to_string(static_cast<long long>(state.trials.size()) - 1) + ")");
-    if (state.trials[id].state != search::TrialState::kComplete)
+    const search::Trial& t = state.trials[id];
+    if (t.state == search::TrialState::kStopped)
+      throw InputError("export --id " + std::to_string(id) + ": trial is stopped, not complete: "
+                       "successive halving stopped it at rung " + std::to_string(t.rung) +
+                       ", so its metrics are of a shorter training than the front's; export a "
+                       "complete trial (the front: --front)");
+    if (t.state != search::TrialState::kComplete)
       throw InputError("export --id " + std::to_string(id) + ": trial is " +
-                       search::TrialStateName(state.trials[id].state) + ", not complete" +
-                       (state.trials[id].failure.empty() ? "" : " (" + state.trials[id].failure + ")"));
+                       search::TrialStateName(t.state) + ", not complete" +
+                       (t.failure.empty() ? "" : " (" + t.failure + ")"));
   }
   if (ids.empty()) throw InputError("export: the run has no complete feasible architecture yet");
   MakeDirectories(o.out);

@@ -16,7 +16,7 @@ struct ReportOptions {
 int RunReport(const ReportOptions& o) {
   const LoadedRun run = LoadRun(o.run_dir);
   const std::string out = o.out.empty() ? o.run_dir + "/report.html" : o.out;
-  search::WriteFileAtomic(out, RenderReport(run.config.name, run.state, run.session->problem));
+  search::WriteFileAtomic(out, RenderReport(run.config.name, run.state, run.session->problem, run.config.fidelity));
   std::cout << out << "\n";
   return kExitOk;
 }

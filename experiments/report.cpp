@@ -140,6 +140,47 @@ std::string Scatter(const search::SearchState& state, const std::string& xm, con
   return os.str();
 }
 
+
+/// Learning curves (multi-fidelity): `ym` at each rung against the rung's resource, for every
+/// trial that has a curve (grey) and the front members (green, with their ids).
+std::string LearningCurves(const search::SearchState& state, const std::string& ym,
+                           const std::vector<std::int64_t>& front, const std::string& unit) {
+  std::vector<double> xs, ys;
+  for (const auto& t : state.trials)
+    for (const auto& c : t.curve)
+      if (c.metrics.count(ym)) {
+        xs.push_back(c.resource);
+        ys.push_back(c.metrics.at(ym));
+      }
+  const Axis ax = MakeAxis(xs), ay = MakeAxis(ys);
+  const double x0 = 70, x1 = 640, y0 = 385, y1 = 45;
+  std::ostringstream os;
+  os << "<svg xmlns='http://www.w3.org/2000/svg' width='680' height='435' class='plot'>";
+  Ticks(os, ax, ay, x0, x1, y0, y1, "training (" + unit + ")", Label(ym));
+  auto line = [&](const search::Trial& t, bool on) {
+    os << "<polyline fill='none' stroke='" << (on ? "#1a9641" : "#999") << "' stroke-width='"
+       << (on ? 2 : 1) << "' stroke-opacity='" << (on ? 1 : 0.35) << "' points='";
+    for (const auto& c : t.curve)
+      if (c.metrics.count(ym)) os << ax.Map(c.resource, x0, x1) << "," << ay.Map(c.metrics.at(ym), y0, y1) << " ";
+    os << "'><title>#" << t.id << " " << Esc(t.key) << "</title></polyline>";
+    // The last point, so that a trial stopped at the first rung (no line) shows too.
+    const auto& c = t.curve.back();
+    if (c.metrics.count(ym))
+      os << "<circle cx='" << ax.Map(c.resource, x0, x1) << "' cy='" << ay.Map(c.metrics.at(ym), y0, y1)
+         << "' r='" << (on ? 3.5 : 2) << "' fill='" << (on ? "#1a9641" : "#999") << "' fill-opacity='"
+         << (on ? 1 : 0.5) << "'/>";
+  };
+  for (const auto& t : state.trials)
+    if (!t.curve.empty() && std::find(front.begin(), front.end(), t.id) == front.end()) line(t, false);
+  for (auto id : front) line(state.trials[id], true);
+  os << "<line x1='" << x0 + 5 << "' y1='20' x2='" << x0 + 25 << "' y2='20' stroke='#1a9641' "
+     << "stroke-width='2'/><text x='" << x0 + 30 << "' y='24' font-size='12'>Pareto front</text>"
+     << "<line x1='" << x0 + 140 << "' y1='20' x2='" << x0 + 160 << "' y2='20' stroke='#999'/>"
+     << "<text x='" << x0 + 165 << "' y='24' font-size='12'>other trials (stopped where the "
+     << "line ends)</text></svg>";
+  return os.str();
+}
+
 std::string HypervolumePlot(const search::SearchState& state) {
   std::vector<double> xs(state.hv_evals.begin(), state.hv_evals.end());
   const Axis ax = MakeAxis(xs, /*integer=*/true), ay = MakeAxis(state.hv_history);
@@ -225,7 +266,7 @@ std::string GraphDrawing(const space::NetworkPlan& plan) {
 }  // namespace
 
 std::string RenderReport(const std::string& title, const search::SearchState& state,
-                         const search::Problem& problem) {
+                         const search::Problem& problem, const search::FidelityOptions& fidelity) {
   const auto front = search::ParetoFront(state, problem);
   std::string xm, ym;
   auto has = [&](const std::string& m) {
@@ -255,8 +296,26 @@ std::string RenderReport(const std::string& title, const search::SearchState& st
     os << (i ? ", " : "") << (problem.objectives[i].maximize ? "max " : "min ")
        << Esc(problem.objectives[i].metric);
   for (const auto& c : problem.constraints) os << "; " << Esc(c.ToString());
-  os << ".</p><h2>Every evaluated architecture</h2>" << Scatter(state, xm, ym, front);
+  os << ".</p>";
+  if (fidelity.enabled()) {
+    std::vector<std::int64_t> reached(fidelity.rungs.size(), 0);
+    int stopped = 0;
+    for (const auto& t : state.trials) {
+      stopped += t.state == search::TrialState::kStopped;
+      for (const auto& c : t.curve)
+        if (c.rung >= 0 && c.rung < static_cast<int>(reached.size())) ++reached[c.rung];
+    }
+    os << "<p>Multi-fidelity (successive halving, eta " << Num(fidelity.eta) << "): ";
+    for (size_t r = 0; r < reached.size(); ++r)
+      os << (r ? ", " : "") << reached[r] << " trained to rung " << r << " (" << Num(fidelity.rungs[r])
+         << " " << Esc(fidelity.resource) << ")";
+    os << "; " << stopped << " stopped below the top rung. The front, its hypervolume and the "
+          "plot below use top-rung results only.</p>";
+  }
+  os << "<h2>Every evaluated architecture</h2>" << Scatter(state, xm, ym, front);
   if (!state.hv_history.empty()) os << "<h2>Hypervolume</h2>" << HypervolumePlot(state);
+  if (fidelity.enabled())
+    os << "<h2>Learning curves</h2>" << LearningCurves(state, ym, front, fidelity.resource);
   os << "<h2>Pareto front</h2><table><tr><th>id</th><th>gen</th>";
   // Columns that some front member has (e.g. no predicted latency without a predictor).
   std::vector<std::string> cols;

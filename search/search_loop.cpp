@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <limits>
 #include <map>
@@ -251,7 +252,12 @@ bool RunGenerationRungs(const Problem& problem, SearchState& state, Journal& jou
                         BatchEvaluator& evaluator, const RunOptions& options,
                         const std::function<void(const std::string&)>& log, RunSummary& summary) {
   const FidelityOptions& f = options.fidelity;
-  const std::string& dir = options.run_dir;
+  // Absolute, for the evaluators that open the state files: MPI worker ranks may run elsewhere.
+  std::string dir = options.run_dir;
+  if (char* real = ::realpath(dir.c_str(), nullptr)) {
+    dir = real;
+    std::free(real);
+  }
   ::mkdir((dir + "/states").c_str(), 0755);
   // A generation not yet told is rebuilt from the journal: the checkpoint of an interrupted
   // process may hold it half-way.

@@ -437,5 +437,23 @@ else
   echo "note: /usr/bin/python3 has no numpy (python3-numpy); the own-data CLI checks are skipped"
 fi
 
+# Multi-fidelity on the tiny synthetic task: validate resolves the rungs, the search trains
+# 6 -> 3 -> 1 per generation with continued states, and status, trials and report say so.
+check "validate a fidelity section" 0 "$bin" validate "$cfg" --set fidelity.min=0.25 --set fidelity.max=1 --set fidelity.eta=2 --set search.batch=6
+contains "validate prints the resolved rungs" "rungs: [0.25, 0.5, 1]"
+check "a bad fidelity section" 2 "$bin" validate "$cfg" --set "fidelity.rungs=[1, 0.5]"
+contains "it names the field" "fidelity.rungs: must increase"
+check "multi-fidelity search" 0 "$bin" search --config "$cfg" --run-dir "$work/mf" --set fidelity.min=0.25 --set fidelity.max=1 --set fidelity.eta=2 --set search.batch=6
+contains "the log shows the promotions" "generation 0 rung 0 (0.25 epochs): 6 trained, 0 failed, 3 promoted to rung 1"
+contains "the summary counts the stopped trials" "stopped below the top rung"
+check "status of a multi-fidelity run" 0 "$bin" status "$work/mf"
+contains "status counts the trials per rung" "12 trained to rung 0 (0.25 epochs), 6 trained to rung 1 (0.5 epochs), 2 trained to rung 2 (1 epochs)"
+contains "status shows the states' disk use" "0 training state file(s)"
+check "learning curves in trials.jsonl" 0 grep -q '"rung":2,"curve":\[{"rung":0,"resource":0.25' "$work/mf/trials.jsonl"
+check "report of a multi-fidelity run" 0 "$bin" report "$work/mf" --out "$work/mf/report.html"
+check "the report draws the learning curves" 0 grep -q "<h2>Learning curves</h2>" "$work/mf/report.html"
+check "a stopped trial cannot be exported" 2 "$bin" export "$work/mf" --id "$(grep -m1 '"status":"stopped"' "$work/mf/trials.jsonl" | sed 's/{"id":\([0-9]*\),.*/\1/')" --format json --out "$work/mf_export"
+contains "export says why" "successive halving stopped it at rung"
+
 echo "cli: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -126,5 +126,27 @@ if [[ -x /usr/bin/python3 ]]; then
   fi
 fi
 
+# 7. Multi-fidelity: the worker ranks run the rung jobs. On the table (three rungs), the same
+# trials as one process; with real training on synthetic data, the worker ranks continue from
+# the training states rank 0 names (absolute paths in the run directory), and the trials equal
+# one process's apart from the measured latencies; no state file is left at the end.
+table_experiment "$bin" "$work" mf 11 6 1 5 72 mf || exit 1
+"$bin" search --config "$work/mf.yaml" --run-dir "$work/mf1" -q >"$work/mf1.log" 2>&1 || bad "multi-fidelity table search, 1 process"
+"${mpi[@]}" "$bin" search --config "$work/mf.yaml" --run-dir "$work/mf3" -q >"$work/mf3.log" 2>&1 || { bad "multi-fidelity table search under mpirun"; tail "$work/mf3.log"; }
+same_run "$work/mf1" "$work/mf3" && ok "multi-fidelity: 3 ranks give the single-process trials ($(grep -c '"rung":2' "$work/mf3/trials.jsonl") at the top rung)" \
+  || bad "multi-fidelity under mpirun differs from one process"
+sed -e 's/^  epochs: 1/  epochs: 2/' -e 's/^  max_evals: .*/  max_evals: 12/' -e 's/^  workers: 2/  workers: 1/' \
+    -e 's/^  population: 6/  population: 4\n  batch: 6/' "$src/tests/data/tiny_synthetic.yaml" >"$work/mft.yaml"
+printf 'fidelity: {resource: epochs, rungs: [0.5, 1, 2], eta: 2}\n' >>"$work/mft.yaml"
+"$bin" search --config "$work/mft.yaml" --run-dir "$work/mft1" -q >"$work/mft1.log" 2>&1 || { bad "multi-fidelity training, 1 process"; tail "$work/mft1.log"; }
+"${mpi[@]}" "$bin" search --config "$work/mft.yaml" --run-dir "$work/mft3" -q >"$work/mft3.log" 2>&1 || { bad "multi-fidelity training under mpirun"; tail "$work/mft3.log"; }
+sig() { sed -E 's/"(seconds|latency_ms|latency_iqr_ms|peak_activation_bytes|train_seconds)":[^,}]*,?//g' "$1"; }
+if [[ $(grep -c '"continued":1' "$work/mft3/trials.jsonl") -gt 0 ]] && cmp -s <(sig "$work/mft1/trials.jsonl") <(sig "$work/mft3/trials.jsonl"); then
+  ok "multi-fidelity training under mpirun continues from saved states: the same trials as one process"
+else
+  bad "multi-fidelity training under mpirun differs"; diff <(sig "$work/mft1/trials.jsonl") <(sig "$work/mft3/trials.jsonl") | head -5
+fi
+[[ -z $(ls -A "$work/mft3/states") ]] && ok "no training state is left after the search" || bad "states left: $(ls "$work/mft3/states")"
+
 [[ $fail -eq 0 ]] && echo "mpi: all checks passed" || echo "mpi: some checks failed"
 exit $fail
