@@ -70,6 +70,9 @@ RemoteEvaluator::~RemoteEvaluator() = default;
 void RemoteEvaluator::EvaluateBatch(const std::vector<EvalRequest>&,
                                     const std::function<void(const EvalResult&)>&,
                                     const std::atomic<bool>*) {}
+void RemoteEvaluator::EvaluateAsReady(const std::function<std::optional<EvalRequest>()>&,
+                                      const std::function<void(const EvalResult&)>&,
+                                      const std::atomic<bool>*) {}
 std::string RemoteEvaluator::Describe() const { return "MPI (not built)"; }
 
 #else  // PARETONAS_WITH_MPI
@@ -414,9 +417,19 @@ std::string RemoteEvaluator::Describe() const {
 void RemoteEvaluator::EvaluateBatch(const std::vector<EvalRequest>& requests,
                                     const std::function<void(const EvalResult&)>& on_done,
                                     const std::atomic<bool>* cancel) {
-  std::deque<std::size_t> queue;
-  for (std::size_t i = 0; i < requests.size(); ++i) queue.push_back(i);
-  std::set<std::int64_t> outstanding;  // sent in this batch, not answered yet
+  std::size_t i = 0;
+  EvaluateAsReady(
+      [&]() -> std::optional<EvalRequest> {
+        if (i >= requests.size()) return std::nullopt;
+        return requests[i++];
+      },
+      on_done, cancel);
+}
+
+void RemoteEvaluator::EvaluateAsReady(const std::function<std::optional<EvalRequest>()>& next,
+                                      const std::function<void(const EvalResult&)>& on_done,
+                                      const std::atomic<bool>* cancel) {
+  std::set<std::int64_t> outstanding;  // sent in this call, not answered yet
   Backoff idle(2000);
   Message m;
   const std::size_t ranks = impl_->free_slots.size();
@@ -433,24 +446,30 @@ void RemoteEvaluator::EvaluateBatch(const std::vector<EvalRequest>& requests,
       return;
     }
     bool progressed = false;
+    bool none_ready = false;
     // Hand out work to free slots, rotating over ranks so that the load spreads.
-    while (!queue.empty()) {
+    while (true) {
       int rank = -1;
       for (std::size_t k = 0; k < ranks - 1 && rank < 0; ++k) {
         const std::size_t r = 1 + (impl_->next_rank - 1 + k) % (ranks - 1);
         if (impl_->free_slots[r] > 0) rank = static_cast<int>(r);
       }
       if (rank < 0) break;
+      const std::optional<EvalRequest> next_request = next();
+      if (!next_request) {
+        none_ready = true;
+        break;
+      }
       impl_->next_rank = 1 + static_cast<std::size_t>(rank) % (ranks - 1);
-      const EvalRequest& request = requests[queue.front()];
-      queue.pop_front();
+      const EvalRequest& request = *next_request;
       Send(rank, kWork, Pack(request));
       --impl_->free_slots[static_cast<std::size_t>(rank)];
       ++g_in_flight;
       outstanding.insert(request.trial_id);
       progressed = true;
     }
-    if (queue.empty() && outstanding.empty()) return;
+    // With nothing out, every slot was free and asked: nothing ready and nothing running.
+    if (none_ready && outstanding.empty()) return;
     while (TryReceive(MPI_ANY_SOURCE, &m)) {
       progressed = true;
       if (m.tag == kResult) {

@@ -74,6 +74,10 @@ class RemoteEvaluator : public BatchEvaluator {
   void EvaluateBatch(const std::vector<EvalRequest>& requests,
                      const std::function<void(const EvalResult&)>& on_done,
                      const std::atomic<bool>* cancel) override;
+  /// Asks `next()` whenever a worker slot is free (see BatchEvaluator::EvaluateAsReady).
+  void EvaluateAsReady(const std::function<std::optional<EvalRequest>()>& next,
+                       const std::function<void(const EvalResult&)>& on_done,
+                       const std::atomic<bool>* cancel) override;
   std::string Describe() const override;
   /// What the stop message tells the user to run, e.g. "paretonas resume runs/x".
   void set_resume_command(std::string command) { resume_command_ = std::move(command); }

@@ -5,6 +5,7 @@
 #include <tbb/task_arena.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <new>
@@ -129,6 +130,43 @@ void WorkerPool::EvaluateStream(const std::function<std::optional<EvalRequest>()
         tbb::simple_partitioner());
   });
   PARETONAS_TSAN_ACQUIRE(&g_joined);
+}
+
+void WorkerPool::EvaluateAsReady(const std::function<std::optional<EvalRequest>()>& next,
+                                 const std::function<void(const EvalResult&)>& on_done,
+                                 const std::atomic<bool>* cancel) {
+  std::mutex mu;  // serialises next() and on_done(): both read and change the caller's schedule
+  std::condition_variable cv;
+  int running = 0;
+  bool finished = false;
+  auto cancelled = [&] { return cancel && cancel->load(); };
+  EvaluateStream(
+      [&]() -> std::optional<EvalRequest> {
+        std::unique_lock<std::mutex> lock(mu);
+        while (!finished && !cancelled()) {
+          std::optional<EvalRequest> r = next();
+          if (r) {
+            ++running;
+            return r;
+          }
+          if (running == 0) {
+            finished = true;
+            cv.notify_all();
+            break;
+          }
+          cv.wait_for(lock, std::chrono::milliseconds(100));  // a result may make a job ready
+        }
+        return std::nullopt;
+      },
+      [&](const EvalResult& r) {
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          on_done(r);
+          --running;
+        }
+        cv.notify_all();
+      },
+      cancel);
 }
 
 struct CachingEvaluator::Impl {

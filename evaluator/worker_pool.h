@@ -19,6 +19,11 @@ class WorkerPool : public BatchEvaluator {
                      const std::function<void(const EvalResult&)>& on_done,
                      const std::atomic<bool>* cancel) override;
   std::string Describe() const override;
+  /// Each free worker asks `next()` for its job; a worker that gets nothing waits for a running
+  /// job to finish (its result may make a job ready) and asks again.
+  void EvaluateAsReady(const std::function<std::optional<EvalRequest>()>& next,
+                       const std::function<void(const EvalResult&)>& on_done,
+                       const std::atomic<bool>* cancel) override;
   int workers() const { return workers_; }
 
   /// Streaming form, for requests that arrive one at a time (an MPI worker rank): each of the K

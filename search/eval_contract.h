@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -73,6 +74,24 @@ class BatchEvaluator {
                              const std::function<void(const EvalResult&)>& on_done,
                              const std::atomic<bool>* cancel) = 0;
   virtual std::string Describe() const = 0;
+
+  /// Pull form, for schedules that choose each job from the results so far (asynchronous
+  /// successive halving): whenever a worker is free, `next()` gives it a request, or nothing when
+  /// no job is ready now; the call returns once `next()` gives nothing while no request is
+  /// running (or when `cancel` becomes true). `next` and `on_done` are never called concurrently
+  /// with each other or themselves. This default runs what is ready as one batch, waits for it,
+  /// and asks again (correct, but a worker idles until its batch ends); the worker pool and the
+  /// MPI evaluator hand out jobs one at a time as workers free up.
+  virtual void EvaluateAsReady(const std::function<std::optional<EvalRequest>()>& next,
+                               const std::function<void(const EvalResult&)>& on_done,
+                               const std::atomic<bool>* cancel) {
+    while (!(cancel && cancel->load())) {
+      std::vector<EvalRequest> ready;
+      while (std::optional<EvalRequest> r = next()) ready.push_back(std::move(*r));
+      if (ready.empty()) return;
+      EvaluateBatch(ready, on_done, cancel);
+    }
+  }
 };
 
 }  // namespace paretonas::search

@@ -15,8 +15,8 @@ std::string FidelityOptions::Validate() const {
   if (rungs.empty()) return "";
   if (resource != "epochs" && resource != "steps" && resource != "images")
     return "fidelity.resource: '" + resource + "' is not one of epochs, steps, images";
-  if (mode != "sync")
-    return "fidelity.mode: '" + mode + "' is not supported (allowed: sync)";
+  if (mode != "sync" && mode != "async")
+    return "fidelity.mode: '" + mode + "' is not one of sync, async";
   if (!(eta > 1) || !std::isfinite(eta))
     return "fidelity.eta: " + std::to_string(eta) + " must be a number > 1";
   for (size_t i = 0; i < rungs.size(); ++i) {

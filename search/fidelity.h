@@ -18,11 +18,20 @@ namespace paretonas::search {
 /// continue (from their saved training state) to the next, and so on; the others stop there.
 /// The top rung is the full training, and only top-rung results enter the population, the
 /// front, its hypervolume and the surrogates' data.
+///
+/// In `async` mode (asynchronous successive halving, as ASHA and MO-ASHA) a free worker never
+/// waits for a rung to complete: it takes a promotion if one is due, else the generation's next
+/// new candidate. A candidate finished at rung r is due when it is among the best
+/// floor(n / eta) of the n finished at r so far (the same ranking) and fewer than that many have
+/// been promoted from r; when nothing runs and no new candidate is left, max(1, floor(n / eta))
+/// as in sync. The generation ends when nothing runs and nothing is due. Which candidates are
+/// promoted depends on the order results arrive: with one worker that order is fixed (the same
+/// trials every run, and after a resume); with several, two runs may differ.
 struct FidelityOptions {
   std::string resource = "epochs";  ///< epochs | steps | images (training images processed)
   std::vector<double> rungs;        ///< increasing, > 0; the last is the full training
   double eta = 3;                   ///< reduction factor between rungs, > 1
-  std::string mode = "sync";        ///< sync
+  std::string mode = "sync";        ///< sync | async
 
   bool enabled() const { return !rungs.empty(); }
   int top() const { return static_cast<int>(rungs.size()) - 1; }

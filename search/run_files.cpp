@@ -212,7 +212,10 @@ Journal::ReadResult Journal::Read(const std::string& path) {
 
 Journal::Journal(const std::string& path) : path_(path) {
   ReadResult r = Read(path);
-  for (auto& e : r.entries) entries_[{e.result.trial_id, e.result.rung}] = e;
+  for (auto& e : r.entries) {
+    entries_[{e.result.trial_id, e.result.rung}] = e;
+    order_.push_back({e.result.trial_id, e.result.rung});
+  }
   fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd_ < 0) throw RunFileError(path + ": cannot open journal: " + std::strerror(errno));
   if (!r.error.empty()) {
@@ -258,6 +261,7 @@ void Journal::Append(const JournalEntry& entry) {
     throw;
   }
   entries_[{entry.result.trial_id, entry.result.rung}] = entry;
+  order_.push_back({entry.result.trial_id, entry.result.rung});
 }
 
 }  // namespace paretonas::search

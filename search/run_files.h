@@ -63,6 +63,8 @@ class Journal {
   /// other trials have rung -1.
   using Key = std::pair<std::int64_t, int>;
   const std::map<Key, JournalEntry>& entries() const { return entries_; }
+  /// Every entry's key in the order the entries were appended (the order results arrived).
+  const std::vector<Key>& order() const { return order_; }
   /// The entry of `id` at `rung`, or null.
   const JournalEntry* Find(std::int64_t id, int rung) const {
     auto it = entries_.find({id, rung});
@@ -82,6 +84,7 @@ class Journal {
   std::string path_;
   int fd_ = -1;
   std::map<Key, JournalEntry> entries_;
+  std::vector<Key> order_;
   std::string warning_;
 };
 

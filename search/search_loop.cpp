@@ -11,6 +11,8 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <deque>
+#include <optional>
 #include <fstream>
 #include <limits>
 #include <map>
@@ -354,6 +356,142 @@ bool RunGenerationRungs(const Problem& problem, SearchState& state, Journal& jou
   return true;
 }
 
+
+/// Asynchronous successive halving over the pending generation (see FidelityOptions). The
+/// generation in progress is rebuilt from the journal in the order its results arrived, so that
+/// with one worker a resume takes the same decisions as an uninterrupted run.
+bool RunGenerationAsync(const Problem& problem, SearchState& state, Journal& journal,
+                        BatchEvaluator& evaluator, const RunOptions& options,
+                        const std::function<void(const std::string&)>& log, RunSummary& summary) {
+  const FidelityOptions& f = options.fidelity;
+  std::string dir = options.run_dir;
+  if (char* real = ::realpath(dir.c_str(), nullptr)) {
+    dir = real;
+    std::free(real);
+  }
+  ::mkdir((dir + "/states").c_str(), 0755);
+  const int gen = state.generation;
+  const int top = f.top();
+  std::set<std::int64_t> in_gen(state.pending.begin(), state.pending.end());
+  for (std::int64_t id : state.pending) {
+    Trial& t = state.trials[id];
+    t.state = TrialState::kPending;
+    t.failure.clear();
+    t.metrics.clear();
+    t.curve.clear();
+    t.rung = -1;
+    t.seconds = 0;
+  }
+  std::vector<std::vector<std::int64_t>> ok(f.rungs.size());        // finished fine at rung r
+  std::vector<std::set<std::int64_t>> promoted(f.rungs.size());     // sent from rung r to r + 1
+  std::set<std::int64_t> started;
+  int running = 0;
+
+  auto absorb = [&](const EvalResult& res, int r) {
+    Trial& t = state.trials.at(res.trial_id);
+    ApplyRungResult(t, res, r, f.rungs[r], r == top, problem);
+    if (r > 0) RemoveFile(RungStatePath(dir, t.id, r - 1));  // rung r's state replaces it
+    if (t.state == TrialState::kFailed) RemoveFile(RungStatePath(dir, t.id, r));
+    else if (r < top) ok[r].push_back(t.id);
+  };
+  // Replay: the results of this generation, in arrival order; a result at rung r > 0 records the
+  // promotion from r - 1 that asked for it.
+  for (const Journal::Key& k : journal.order()) {
+    if (!in_gen.count(k.first) || k.second < 0 || k.second > top) continue;
+    const JournalEntry* e = journal.Find(k.first, k.second);
+    const Trial& t = state.trials[k.first];
+    if (!e || e->key != t.key || t.rung != k.second - 1 || t.state == TrialState::kFailed) continue;
+    if (k.second > 0) promoted[k.second - 1].insert(t.id);
+    started.insert(t.id);
+    absorb(e->result, k.second);
+    ++summary.reused_from_journal;
+  }
+  std::deque<std::int64_t> fresh;
+  for (std::int64_t id : state.pending)
+    if (!started.count(id)) fresh.push_back(id);
+
+  auto request = [&](const Trial& t, int r) {
+    EvalRequest q{t.id, t.key, t.hash, t.genotype, t.seed};
+    q.rung = r;
+    q.resource = f.rungs[r];
+    q.max_resource = f.max_resource();
+    q.resource_unit = f.resource;
+    if (r > 0) q.state_in = RungStatePath(dir, t.id, r - 1);
+    if (r < top) q.state_out = RungStatePath(dir, t.id, r);
+    return q;
+  };
+  // The next job: the due promotion of the highest rung, else a new candidate, else nothing.
+  auto next = [&]() -> std::optional<EvalRequest> {
+    const bool last_call = fresh.empty() && running == 0;
+    for (int r = top - 1; r >= 0; --r) {
+      const int n = static_cast<int>(ok[r].size());
+      const int quota = last_call ? PromoteCount(n, f.eta)
+                                  : static_cast<int>(std::floor(n / f.eta + 1e-9));
+      if (static_cast<int>(promoted[r].size()) >= quota) continue;
+      for (std::int64_t id : SelectPromotions(state, problem, ok[r], quota)) {
+        if (promoted[r].count(id)) continue;
+        promoted[r].insert(id);
+        ++running;
+        return request(state.trials[id], r + 1);
+      }
+    }
+    if (fresh.empty()) return std::nullopt;
+    const std::int64_t id = fresh.front();
+    fresh.pop_front();
+    started.insert(id);
+    ++running;
+    return request(state.trials[id], 0);
+  };
+  std::string io_error;
+  auto on_done = [&](const EvalResult& res) {
+    --running;
+    if (!io_error.empty()) return;
+    const Trial& t = state.trials.at(res.trial_id);
+    const int r = t.rung + 1;  // a trial has one job at a time: the rung after its last
+    EvalResult stored = res;
+    stored.rung = r;
+    try {
+      journal.Append({t.key, stored});
+    } catch (const RunFileError& e) {
+      io_error = e.what();
+      return;
+    }
+    absorb(stored, r);
+    const Trial& done = state.trials.at(res.trial_id);
+    std::ostringstream line;
+    line << "[gen " << gen << " rung " << r << "] #" << done.id << " ";
+    if (done.state == TrialState::kFailed) {
+      line << "FAILED: " << done.failure << " ";
+    } else {
+      for (const auto& o : problem.objectives) line << o.metric << "=" << Fmt(done.metrics.at(o.metric)) << " ";
+    }
+    line << "(" << Fmt(res.seconds) << "s) " << done.key;
+    log(line.str());
+  };
+  std::atomic<bool> cancel{false};
+  const std::atomic<bool>* cancel_flag = options.stop ? options.stop : &cancel;
+  evaluator.EvaluateAsReady(next, on_done, cancel_flag);
+  if (!io_error.empty()) throw RunFileError(io_error);
+  if (cancel_flag->load()) return false;  // the journal keeps what finished
+  // Whatever was not promoted from its last rung stops there.
+  for (std::int64_t id : state.pending) {
+    Trial& t = state.trials[id];
+    if (t.state != TrialState::kRunning) continue;
+    t.state = TrialState::kStopped;
+    RemoveFile(RungStatePath(dir, id, t.rung));
+  }
+  std::ostringstream line;
+  line << "generation " << gen << " (async):";
+  for (int r = 0; r <= top; ++r) {
+    int reached = 0;
+    for (std::int64_t id : state.pending) reached += state.trials[id].rung >= r;
+    line << (r ? "," : "") << " rung " << r << " (" << Fmt(f.rungs[r]) << " " << f.resource
+         << ") " << reached << " trained";
+  }
+  log(line.str());
+  return true;
+}
+
 RunSummary RunSearch(const Problem& problem, const Strategy& strategy, SearchState& state,
                      BatchEvaluator& evaluator, const RunOptions& options) {
   const auto start = Clock::now();
@@ -397,7 +535,10 @@ RunSummary RunSearch(const Problem& problem, const Strategy& strategy, SearchSta
     if (stop_requested()) break;
 
     if (options.fidelity.enabled()) {
-      if (!RunGenerationRungs(problem, state, journal, evaluator, options, log, summary)) break;
+      const bool done = options.fidelity.mode == "async"
+                            ? RunGenerationAsync(problem, state, journal, evaluator, options, log, summary)
+                            : RunGenerationRungs(problem, state, journal, evaluator, options, log, summary);
+      if (!done) break;
     } else {
     // Results already durable (an earlier, interrupted process) are reused, not re-run.
     std::vector<EvalRequest> requests;

@@ -104,7 +104,7 @@ TEST(ExperimentConfig, EveryBadValueGetsAMessageNamingFieldValueAndWhatIsAllowed
       {"fidelity rungs and min", "", {"fidelity.rungs=[1, 2]", "fidelity.min=1"}, {"fidelity", "either rungs or min and max"}},
       {"fidelity rungs decrease", "", {"fidelity.rungs=[2, 1]"}, {"fidelity.rungs", "must increase"}},
       {"fidelity resource", "", {"fidelity.rungs=[1, 2]", "fidelity.resource=hours"}, {"fidelity.resource", "'hours'", "epochs, steps, images"}},
-      {"fidelity mode", "", {"fidelity.rungs=[1, 2]", "fidelity.mode=async"}, {"fidelity.mode", "'async'", "sync"}},
+      {"fidelity mode", "", {"fidelity.rungs=[1, 2]", "fidelity.mode=hyperband"}, {"fidelity.mode", "'hyperband'", "sync, async"}},
       {"fidelity eta", "", {"fidelity.rungs=[1, 2]", "fidelity.eta=1"}, {"fidelity.eta", "> 1"}},
       {"fidelity vs epochs", "", {"fidelity.rungs=[1, 3]", "training.epochs=2"}, {"training.epochs: 2", "top rung (3 epochs)"}},
       {"fidelity vs steps", "", {"fidelity.rungs=[1, 3]", "training.steps=50"}, {"training.steps", "remove training.steps"}},

@@ -3,7 +3,8 @@
 # included), resuming each time; the final trials and front must equal an uninterrupted run's.
 # Then checks that SIGTERM stops gracefully with a resume hint.
 # With MODE mf the search is multi-fidelity (successive halving over three rungs), so kills land
-# in the middle of rungs and between a rung and its promotions.
+# in the middle of rungs and between a rung and its promotions; with mf-async it is asynchronous
+# successive halving on one worker (with more, its promotions depend on arrival order).
 # Usage: crash_resume_test.sh PARETONAS_BINARY SOURCE_DIR [KILLS] [MODE]
 set -uo pipefail
 bin=$1
@@ -25,7 +26,7 @@ holds_run() {
 # A synthetic table over the whole NB201 space, so the test needs nothing outside the repo.
 source "$(dirname "$0")/table_fixture.sh"
 mode=${4:-}
-table_experiment "$bin" "$work" exp 5 16 2 25 400 "$mode" || exit 1
+table_experiment "$bin" "$work" exp 5 16 "$([[ $mode == mf-async ]] && echo 1 || echo 2)" 25 400 "$mode" || exit 1
 
 "$bin" search --config "$work/exp.yaml" --run-dir "$work/ref" -q >"$work/ref.log" 2>&1 || { cat "$work/ref.log"; exit 1; }
 

@@ -135,6 +135,11 @@ table_experiment "$bin" "$work" mf 11 6 1 5 72 mf || exit 1
 "${mpi[@]}" "$bin" search --config "$work/mf.yaml" --run-dir "$work/mf3" -q >"$work/mf3.log" 2>&1 || { bad "multi-fidelity table search under mpirun"; tail "$work/mf3.log"; }
 same_run "$work/mf1" "$work/mf3" && ok "multi-fidelity: 3 ranks give the single-process trials ($(grep -c '"rung":2' "$work/mf3/trials.jsonl") at the top rung)" \
   || bad "multi-fidelity under mpirun differs from one process"
+# Asynchronous: the worker ranks pull rung jobs as they free up (promotions depend on arrival
+# order, so only the rung sizes are checked: 4 generations of 18 -> 6 -> 2).
+"${mpi[@]}" "$bin" search --config "$work/mf.yaml" --run-dir "$work/mfa" -q --set fidelity.mode=async >"$work/mfa.log" 2>&1 || { bad "async multi-fidelity under mpirun"; tail "$work/mfa.log"; }
+[[ $(grep -c '"status":"complete"' "$work/mfa/trials.jsonl") -eq 8 && $(grep -c '"rung":1' "$work/mfa/trials.jsonl") -eq 24 ]] \
+  && ok "async multi-fidelity under mpirun: 8 trials at the top rung, 24 promoted from rung 0" || bad "async rung sizes under mpirun"
 sed -e 's/^  epochs: 1/  epochs: 2/' -e 's/^  max_evals: .*/  max_evals: 12/' -e 's/^  workers: 2/  workers: 1/' \
     -e 's/^  population: 6/  population: 4\n  batch: 6/' "$src/tests/data/tiny_synthetic.yaml" >"$work/mft.yaml"
 printf 'fidelity: {resource: epochs, rungs: [0.5, 1, 2], eta: 2}\n' >>"$work/mft.yaml"

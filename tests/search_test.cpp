@@ -453,6 +453,8 @@ TEST(Fidelity, RungArithmeticAndValidation) {
   o = f;
   o.mode = "hyperband";
   EXPECT_NE(bad(o).find("fidelity.mode"), std::string::npos) << bad(o);
+  o.mode = "async";
+  EXPECT_EQ(bad(o), "");
 }
 
 // Promotion on hand-made fronts (minimise both): the first front moves up before any dominated
@@ -534,6 +536,55 @@ TEST(Fidelity, SyncSuccessiveHalvingIsDeterministicAndResumesExactly) {
     RunToy(toy, *nsga, resumed, dir, 2, 108, ev2, nullptr, f);
     EXPECT_EQ(TrialSignature(resumed), expect) << "stopped after " << stop_after;
   }
+}
+
+// Asynchronous successive halving on the toy: every proposal trains at rung 0, promotions never
+// exceed floor(n / eta) of a rung's finished trials (max(1, ...) at the end), only top-rung
+// trials enter the population; with one worker the same trials every run and after stops at any
+// point; with three workers the run completes with the same rung sizes.
+TEST(Fidelity, AsyncSuccessiveHalvingPromotesByQuotaAndResumesExactlyWithOneWorker) {
+  Toy toy;
+  StrategyOptions opt;
+  opt.population = 6;
+  opt.batch = 27;
+  auto nsga = CreateStrategy(opt);
+  FidelityOptions f;
+  f.rungs = {1, 3, 9};
+  f.mode = "async";
+  SearchState one = NewState(21);
+  Zdt1Evaluator ev;
+  const RunSummary sum = RunToy(toy, *nsga, one, testing::TempDir("async1"), 1, 108, ev, nullptr, f);
+  EXPECT_EQ(sum.evaluations, 108);
+  EXPECT_EQ(ev.rung_requests[0].load(), 108);
+  EXPECT_EQ(ev.rung_requests[1].load(), 36);  // 9 of each generation's 27
+  int complete = 0;
+  for (const Trial& t : one.trials) complete += t.state == TrialState::kComplete;
+  EXPECT_EQ(complete, 12);
+  for (auto id : one.population) EXPECT_EQ(one.trials[id].state, TrialState::kComplete);
+  const auto expect = TrialSignature(one);
+  SearchState again = NewState(21);
+  Zdt1Evaluator ev_again;
+  RunToy(toy, *nsga, again, testing::TempDir("async1b"), 1, 108, ev_again, nullptr, f);
+  EXPECT_EQ(TrialSignature(again), expect);
+  for (int stop_after : {1, 13, 27, 30, 40, 77, 110}) {
+    const std::string dir = testing::TempDir("async_resume");
+    std::atomic<bool> stop{false};
+    SearchState state = NewState(21);
+    Zdt1Evaluator e1;
+    e1.stop_after = stop_after;
+    e1.stop = &stop;
+    RunToy(toy, *nsga, state, dir, 1, 108, e1, &stop, f);
+    SearchState resumed = LoadCheckpoint(dir + "/checkpoint.bin");
+    Zdt1Evaluator e2;
+    RunToy(toy, *nsga, resumed, dir, 1, 108, e2, nullptr, f);
+    EXPECT_EQ(TrialSignature(resumed), expect) << "stopped after " << stop_after;
+  }
+  SearchState three = NewState(21);
+  Zdt1Evaluator ev3;
+  const RunSummary s3 = RunToy(toy, *nsga, three, testing::TempDir("async3"), 3, 108, ev3, nullptr, f);
+  EXPECT_EQ(s3.evaluations, 108);
+  EXPECT_EQ(ev3.rung_requests[1].load(), 36);
+  EXPECT_EQ(s3.stopped, 108 - 12);
 }
 
 TEST(Determinism, SameSeedGivesTheSameTrialsForAnyWorkerCount) {

@@ -6,7 +6,8 @@
 # The table also has a learning curve: acc@1 and acc@3 (the accuracy after 1 and 3 of 9 epochs)
 # are the final accuracy shrunk towards 50 plus a third prime's spread, so that the low rungs
 # rank the cells only roughly like the top one. With `mf`, the experiment runs successive
-# halving over the rungs 1, 3, 9 (eta 3) with generations of 3 x POPULATION proposals.
+# halving over the rungs 1, 3, 9 (eta 3) with generations of 3 x POPULATION proposals; with
+# `mf-async`, the same asynchronously.
 table_experiment() {
   local bin=$1 dir=$2 name=$3 seed=$4 population=$5 workers=$6 cost=$7 max_evals=$8 mf=${9:-}
   if [[ ! -s "$dir/table.csv" ]]; then
@@ -22,8 +23,8 @@ name: $name
 seed: $seed
 space: nb201
 objectives: [{metric: val_accuracy, goal: max}, {metric: latency_ms, goal: min}]
-search: {strategy: nsga2, population: $population$([[ $mf == mf ]] && echo ", batch: $((3 * population))")}
-$([[ $mf == mf ]] && echo "fidelity: {resource: epochs, rungs: [1, 3, 9], eta: 3}")
+search: {strategy: nsga2, population: $population$([[ $mf == mf* ]] && echo ", batch: $((3 * population))")}
+$([[ $mf == mf* ]] && echo "fidelity: {resource: epochs, rungs: [1, 3, 9], eta: 3, mode: $([[ $mf == mf-async ]] && echo async || echo sync)}")
 evaluator:
   kind: table
   workers: $workers
