@@ -157,10 +157,11 @@ TableEvaluator::TableEvaluator(const TableOptions& options, const space::SearchS
 EvalResult TableEvaluator::Evaluate(const EvalRequest& request) {
   EvalResult r;
   r.trial_id = request.trial_id;
-  if (options_.simulated_cost_ms > 0) {
-    std::this_thread::sleep_for(
-        std::chrono::microseconds(static_cast<long>(options_.simulated_cost_ms * 1000)));
-  }
+  // A rung below the top costs its share of the full training.
+  const double cost_ms = options_.simulated_cost_ms *
+                         (request.rung >= 0 && request.max_resource > 0 ? request.resource / request.max_resource : 1.0);
+  if (cost_ms > 0)
+    std::this_thread::sleep_for(std::chrono::microseconds(static_cast<long>(cost_ms * 1000)));
   auto it = rows_.find(request.key);
   if (it == rows_.end()) {
     r.failure = "key '" + request.key + "' is not in " + options_.path;
@@ -192,7 +193,7 @@ EvalResult TableEvaluator::Evaluate(const EvalRequest& request) {
     r.metrics["macs"] = static_cast<double>(c.macs_pruned);
     r.metrics["activation_bytes"] = static_cast<double>(c.activation_bytes);
   }
-  r.seconds = options_.simulated_cost_ms / 1000.0;
+  r.seconds = cost_ms / 1000.0;
   return r;
 }
 

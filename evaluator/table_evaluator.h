@@ -18,7 +18,9 @@ struct TableOptions {
   /// (the top rung reads the accuracy column itself).
   std::string accuracy_column = "cifar10_test_acc";
   std::string latency_column;                        ///< reported as latency_ms; "" for none
-  double simulated_cost_ms = 0;  ///< pretend evaluation time (sleep), for scheduling tests
+  /// Pretend evaluation time (sleep), for scheduling tests; a multi-fidelity rung sleeps its
+  /// share (resource / top resource) of it.
+  double simulated_cost_ms = 0;
 
   /// Empty when valid; else names the field, value and constraint.
   std::string Validate() const;
