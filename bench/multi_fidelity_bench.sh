@@ -13,7 +13,10 @@
 # end a little past it; the analysis compares at equal images).
 #
 # Usage: bench/multi_fidelity_bench.sh PARETONAS OUT_DIR [SEEDS...]   (default seeds 1 2 3)
-# Env: MAX_EVALS (default 40). Then: python3 bench/multi_fidelity_hv.py OUT_DIR
+# Env: MAX_EVALS (default 40); another multi-fidelity variant: MF_LABEL (mf), MF_RUNGS
+# ("0.222222, 0.666667, 2"), MF_ETA (3), MF_BATCH (27); ARMS ("sf mf": which arms to run, e.g.
+# "mf" to add a variant beside single-fidelity runs already in OUT_DIR).
+# Then: python3 bench/multi_fidelity_hv.py OUT_DIR
 set -euo pipefail
 bin=$(readlink -f "$1")
 out=$(readlink -f "$2")
@@ -23,10 +26,21 @@ seeds=("$@")
 max_evals=${MAX_EVALS:-40}
 src=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$out"
-# One epoch of 10,000 images is 157 steps of 64; a 2-epoch candidate trains 20,096 images.
-# A multi-fidelity generation trains 27 x 35 + 9 x (105 - 35) + 3 x (314 - 105) steps.
-mf_gen_steps=$((27 * 35 + 9 * 70 + 3 * 209))
-mf_gens=$(((max_evals * 314 + mf_gen_steps - 1) / mf_gen_steps))
+label=${MF_LABEL:-mf}
+rungs=${MF_RUNGS:-0.222222, 0.666667, 2}
+eta=${MF_ETA:-3}
+batch=${MF_BATCH:-27}
+arms=${ARMS:-sf mf}
+# One epoch of 10,000 images is 157 steps of 64; a 2-epoch candidate trains 314 steps. A
+# multi-fidelity generation trains n_r candidates from rung r-1's steps to rung r's, n_0 = batch,
+# n_r+1 = max(1, floor(n_r / eta)); it gets as many generations as fit the single-fidelity budget.
+mf_gens=$(python3 -c "
+import math
+rungs = [float(x) for x in '$rungs'.split(',')]
+n, prev, steps = $batch, 0, 0
+for r in rungs:
+    s = round(r * 157); steps += n * (s - prev); prev = s; n = max(1, math.floor(n / $eta + 1e-9))
+print(math.ceil($max_evals * 314 / steps))")
 
 common() {
   cat <<YAML
@@ -47,17 +61,16 @@ YAML
 }
 
 for seed in "${seeds[@]}"; do
-  sf=$out/sf_seed$seed
-  mf=$out/mf_seed$seed
   { echo "name: sf_seed$seed"; common "$seed"
     echo "search: {strategy: nsga2, population: 10, reject_disconnected: true, surrogate: true}"
     echo "budget: {max_evals: $max_evals}"; } >"$out/sf_seed$seed.yaml"
-  { echo "name: mf_seed$seed"; common "$seed"
-    echo "search: {strategy: nsga2, population: 10, batch: 27, reject_disconnected: true, surrogate: true}"
-    echo "fidelity: {resource: epochs, rungs: [0.222222, 0.666667, 2], eta: 3, mode: sync}"
-    echo "budget: {max_evals: $((27 * mf_gens))}"; } >"$out/mf_seed$seed.yaml"
-  echo "seed $seed: single-fidelity $max_evals candidates, multi-fidelity $mf_gens generations of 27 ($(date -u +%H:%M:%S))"
-  for arm in sf mf; do
+  { echo "name: ${label}_seed$seed"; common "$seed"
+    echo "search: {strategy: nsga2, population: 10, batch: $batch, reject_disconnected: true, surrogate: true}"
+    echo "fidelity: {resource: epochs, rungs: [$rungs], eta: $eta, mode: sync}"
+    echo "budget: {max_evals: $((batch * mf_gens))}"; } >"$out/${label}_seed$seed.yaml"
+  echo "seed $seed: single-fidelity $max_evals candidates, $label $mf_gens generations of $batch ($(date -u +%H:%M:%S))"
+  for arm in $arms; do
+    [[ $arm == mf ]] && arm=$label
     dir=$out/${arm}_seed$seed
     if [[ -f $dir/ended ]] && grep -q finished "$dir/ended"; then continue; fi
     if [[ -f $dir/checkpoint.bin ]]; then

@@ -99,18 +99,25 @@ def main():
     ref = [hi[i] + 0.1 * (hi[i] - lo[i]) for i in range(2)]
     print(f"reference box: error {lo[0]:.2f}..{ref[0]:.2f} %, latency {lo[1]:.3f}..{ref[1]:.3f} ms")
     seeds = sorted({k.split("_seed")[1] for k in runs})
+    labels = sorted({k.split("_seed")[0] for k in runs} - {"sf"})
+    for label in labels:
+        print(f"\n== {label} vs sf ==")
+        compare(out, runs, seeds, label, lo, ref)
+
+
+def compare(out, runs, seeds, label, lo, ref):
     rows = []
     print("seed | arm | screened | fully trained | images (M) | wall (min) | final HV | HV at SF budget | "
           "images to reach SF's final HV (share of SF budget)")
     for s in seeds:
-        sf, mf = runs.get(f"sf_seed{s}"), runs.get(f"mf_seed{s}")
+        sf, mf = runs.get(f"sf_seed{s}"), runs.get(f"{label}_seed{s}")
         if not sf or not mf:
             continue
         cs, cm = curve(sf, lo, ref), curve(mf, lo, ref)
         budget = cs[-1][0]
         target = cs[-1][1]
         reach = images_to_reach(cm, target)
-        for arm, trials, cv in (("sf", sf, cs), ("mf", mf, cm)):
+        for arm, trials, cv in (("sf", sf, cs), (label, mf, cm)):
             d = os.path.join(out, f"{arm}_seed{s}")
             share = "" if arm == "sf" else (
                 f"{reach / 1e6:.2f} M ({reach / budget:.2f})" if reach else "not reached")

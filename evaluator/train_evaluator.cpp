@@ -250,6 +250,31 @@ double Accuracy(space::GraphNet& net, const torch::Tensor& x, const torch::Tenso
   return x.size(0) ? 100.0 * static_cast<double>(correct) / static_cast<double>(x.size(0)) : 0.0;
 }
 
+/// A copy of `net` whose BatchNorm running statistics are recomputed, as a plain average, from
+/// the first `batches` training batches in order (no augmentation, no gradients): what the
+/// weights of this moment would have as statistics, not the lagging average of training.
+space::GraphNet WithPreciseBatchNorm(space::GraphNet& net, const torch::Tensor& x, int batch_size,
+                                     int batches, const torch::Device& device) {
+  auto copy = std::dynamic_pointer_cast<space::GraphNetImpl>(net->clone(device));
+  space::GraphNet out(copy);
+  std::vector<torch::nn::BatchNorm2dImpl*> bns;
+  for (const auto& m : out->modules(/*include_self=*/false))
+    if (auto* bn = dynamic_cast<torch::nn::BatchNorm2dImpl*>(m.get())) bns.push_back(bn);
+  if (bns.empty()) return out;
+  for (auto* bn : bns) {
+    bn->reset_running_stats();
+    bn->options.momentum(c10::nullopt);  // cumulative average over the batches below
+  }
+  torch::NoGradGuard no_grad;
+  out->train();
+  for (int64_t b = 0; b < batches; ++b) {
+    const int64_t start = b * batch_size;
+    if (start >= x.size(0)) break;
+    out->forward(x.narrow(0, start, std::min<int64_t>(batch_size, x.size(0) - start)).to(device));
+  }
+  return out;
+}
+
 std::int64_t ModelBytes(space::GraphNet& net) {
   std::ostringstream out;
   torch::save(net, out);
@@ -395,12 +420,20 @@ EvalResult TrainEvaluator::Evaluate(const EvalRequest& request) {
   }
   r.metrics["train_loss"] = loop.loss;
   r.metrics["train_images"] = static_cast<double>(loop.images);
+  const bool below_top = request.rung >= 0 && span.stop < span.total;
   r.metrics["train_images_run"] = static_cast<double>(loop.images_run);
   if (request.rung >= 0) {
     r.metrics["train_steps"] = static_cast<double>(loop.steps);
     r.metrics["continued"] = loop.continued ? 1.0 : 0.0;
   }
-  const double acc = Accuracy(net, impl_->val_x, impl_->val_y, impl_->device);
+  double acc = 0;
+  if (below_top && o.rung_bn_batches > 0) {
+    space::GraphNet probe = WithPreciseBatchNorm(net, impl_->train_x, o.batch_size, o.rung_bn_batches,
+                                                 impl_->device);
+    acc = Accuracy(probe, impl_->val_x, impl_->val_y, impl_->device);
+  } else {
+    acc = Accuracy(net, impl_->val_x, impl_->val_y, impl_->device);
+  }
   r.metrics["val_accuracy"] = acc;
   r.metrics["val_error"] = 100.0 - acc;
   r.metrics["params"] = static_cast<double>(net->NumParameters());

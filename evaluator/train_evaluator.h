@@ -26,6 +26,12 @@ struct TrainOptions {
   std::string layout = "auto";
   int threads_per_worker = 1;     ///< intra-op threads of each trainer
   std::string device = "cpu";     ///< cpu | cuda
+  /// Multi-fidelity: below the top rung, validation accuracy is measured on a copy of the
+  /// network whose BatchNorm statistics were recomputed from this many training batches (in
+  /// order, unaugmented). Mid-schedule, at a high learning rate, the running statistics lag the
+  /// weights and rank candidates badly (bench/RESULTS.md, "Multi-fidelity search"). 0: off.
+  /// The top rung is always measured as a full training is.
+  int rung_bn_batches = 20;
   // Rejected before training (0: no limit).
   std::int64_t max_params = 0;
   std::int64_t max_macs = 0;

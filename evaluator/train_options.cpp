@@ -35,7 +35,8 @@ std::string TrainOptions::Validate() const {
 std::string TrainOptions::Signature() const {
   std::ostringstream s;
   s << "e" << epochs << " s" << steps << " b" << batch_size << " " << optimizer << " lr" << lr
-    << " m" << momentum << " wd" << weight_decay << " ls" << label_smoothing << " " << layout << " " << device;
+    << " m" << momentum << " wd" << weight_decay << " ls" << label_smoothing << " " << layout << " " << device
+    << " bn" << rung_bn_batches;
   return s.str();
 }
 

@@ -302,7 +302,7 @@ ExperimentConfig ParseExperimentImpl(const std::string& text, const std::string&
   if (const YAML::Node t = root["training"]) {
     CheckKeys(file, "training", t,
               {"epochs", "steps", "batch_size", "optimizer", "lr", "momentum", "weight_decay",
-               "label_smoothing", "layout"});
+               "label_smoothing", "layout", "rung_bn_batches"});
     auto& o = c.training;
     if (t["epochs"]) o.epochs = AsInt(file, "training.epochs", t["epochs"]);
     if (t["steps"]) o.steps = AsInt(file, "training.steps", t["steps"]);
@@ -312,6 +312,10 @@ ExperimentConfig ParseExperimentImpl(const std::string& text, const std::string&
     if (t["momentum"]) o.momentum = AsDouble(file, "training.momentum", t["momentum"]);
     if (t["weight_decay"]) o.weight_decay = AsDouble(file, "training.weight_decay", t["weight_decay"]);
     if (t["label_smoothing"]) o.label_smoothing = AsDouble(file, "training.label_smoothing", t["label_smoothing"]);
+    if (t["rung_bn_batches"]) {
+      o.rung_bn_batches = AsInt(file, "training.rung_bn_batches", t["rung_bn_batches"]);
+      CheckIn(file, "training.rung_bn_batches", t["rung_bn_batches"], o.rung_bn_batches, 0, 100000);
+    }
     if (t["layout"]) o.layout = AsString(file, "training.layout", t["layout"]);
   }
 
@@ -613,6 +617,8 @@ std::string ExperimentConfig::ToYaml() const {
     y << YAML::Key << "momentum" << YAML::Value << Fmt(t.momentum);
     y << YAML::Key << "weight_decay" << YAML::Value << Fmt(t.weight_decay);
     y << YAML::Key << "label_smoothing" << YAML::Value << Fmt(t.label_smoothing);
+    // Only with a fidelity (it acts below the top rung), so other run directories keep their hash.
+    if (fidelity.enabled()) y << YAML::Key << "rung_bn_batches" << YAML::Value << t.rung_bn_batches;
     y << YAML::Key << "layout" << YAML::Value << t.layout;
     y << YAML::EndMap;
     y << YAML::Key << "objectives" << YAML::Value << YAML::BeginSeq;
