@@ -242,6 +242,44 @@ void ApplyRungResult(Trial& t, const EvalResult& r, int rung, double resource, b
   t.state = top ? TrialState::kComplete : TrialState::kRunning;
 }
 
+/// `run_dir` as an absolute path, for the evaluators that open state files (MPI worker ranks
+/// may run in another working directory); creates its states folder.
+std::string StatesRunDir(const std::string& run_dir) {
+  std::string dir = run_dir;
+  if (char* real = ::realpath(dir.c_str(), nullptr)) {
+    dir = real;
+    std::free(real);
+  }
+  ::mkdir((dir + "/states").c_str(), 0755);
+  return dir;
+}
+
+/// A generation not yet told is rebuilt from the journal: the checkpoint of an interrupted
+/// process may hold it half-way.
+void ResetGeneration(SearchState& state) {
+  for (std::int64_t id : state.pending) {
+    Trial& t = state.trials[id];
+    t.state = TrialState::kPending;
+    t.failure.clear();
+    t.metrics.clear();
+    t.curve.clear();
+    t.rung = -1;
+    t.seconds = 0;
+  }
+}
+
+/// The request that trains `t` to rung `r`, continuing from rung r - 1's state.
+EvalRequest RungRequest(const Trial& t, int r, const FidelityOptions& f, const std::string& dir) {
+  EvalRequest q{t.id, t.key, t.hash, t.genotype, t.seed};
+  q.rung = r;
+  q.resource = f.rungs[r];
+  q.max_resource = f.max_resource();
+  q.resource_unit = f.resource;
+  if (r > 0) q.state_in = RungStatePath(dir, t.id, r - 1);
+  if (r < f.top()) q.state_out = RungStatePath(dir, t.id, r);
+  return q;
+}
+
 void RemoveFile(const std::string& path) { ::unlink(path.c_str()); }
 
 }  // namespace
@@ -254,26 +292,9 @@ bool RunGenerationRungs(const Problem& problem, SearchState& state, Journal& jou
                         BatchEvaluator& evaluator, const RunOptions& options,
                         const std::function<void(const std::string&)>& log, RunSummary& summary) {
   const FidelityOptions& f = options.fidelity;
-  // Absolute, for the evaluators that open the state files: MPI worker ranks may run elsewhere.
-  std::string dir = options.run_dir;
-  if (char* real = ::realpath(dir.c_str(), nullptr)) {
-    dir = real;
-    std::free(real);
-  }
-  ::mkdir((dir + "/states").c_str(), 0755);
-  // A generation not yet told is rebuilt from the journal: the checkpoint of an interrupted
-  // process may hold it half-way.
-  std::vector<std::int64_t> active;
-  for (std::int64_t id : state.pending) {
-    Trial& t = state.trials[id];
-    t.state = TrialState::kPending;
-    t.failure.clear();
-    t.metrics.clear();
-    t.curve.clear();
-    t.rung = -1;
-    t.seconds = 0;
-    active.push_back(id);
-  }
+  const std::string dir = StatesRunDir(options.run_dir);
+  ResetGeneration(state);
+  std::vector<std::int64_t> active = state.pending;
   const int gen = state.generation;
   for (int r = 0; r <= f.top(); ++r) {
     const bool top = r == f.top();
@@ -286,14 +307,7 @@ bool RunGenerationRungs(const Problem& problem, SearchState& state, Journal& jou
         ++summary.reused_from_journal;
         continue;
       }
-      EvalRequest q{t.id, t.key, t.hash, t.genotype, t.seed};
-      q.rung = r;
-      q.resource = f.rungs[r];
-      q.max_resource = f.max_resource();
-      q.resource_unit = f.resource;
-      if (r > 0) q.state_in = RungStatePath(dir, id, r - 1);
-      if (!top) q.state_out = RungStatePath(dir, id, r);
-      requests.push_back(q);
+      requests.push_back(RungRequest(t, r, f, dir));
     }
     const int rung_size = static_cast<int>(active.size());
     int rung_done = rung_size - static_cast<int>(requests.size());
@@ -364,24 +378,11 @@ bool RunGenerationAsync(const Problem& problem, SearchState& state, Journal& jou
                         BatchEvaluator& evaluator, const RunOptions& options,
                         const std::function<void(const std::string&)>& log, RunSummary& summary) {
   const FidelityOptions& f = options.fidelity;
-  std::string dir = options.run_dir;
-  if (char* real = ::realpath(dir.c_str(), nullptr)) {
-    dir = real;
-    std::free(real);
-  }
-  ::mkdir((dir + "/states").c_str(), 0755);
+  const std::string dir = StatesRunDir(options.run_dir);
+  ResetGeneration(state);
   const int gen = state.generation;
   const int top = f.top();
-  std::set<std::int64_t> in_gen(state.pending.begin(), state.pending.end());
-  for (std::int64_t id : state.pending) {
-    Trial& t = state.trials[id];
-    t.state = TrialState::kPending;
-    t.failure.clear();
-    t.metrics.clear();
-    t.curve.clear();
-    t.rung = -1;
-    t.seconds = 0;
-  }
+  const std::set<std::int64_t> in_gen(state.pending.begin(), state.pending.end());
   std::vector<std::vector<std::int64_t>> ok(f.rungs.size());        // finished fine at rung r
   std::vector<std::set<std::int64_t>> promoted(f.rungs.size());     // sent from rung r to r + 1
   std::set<std::int64_t> started;
@@ -410,16 +411,6 @@ bool RunGenerationAsync(const Problem& problem, SearchState& state, Journal& jou
   for (std::int64_t id : state.pending)
     if (!started.count(id)) fresh.push_back(id);
 
-  auto request = [&](const Trial& t, int r) {
-    EvalRequest q{t.id, t.key, t.hash, t.genotype, t.seed};
-    q.rung = r;
-    q.resource = f.rungs[r];
-    q.max_resource = f.max_resource();
-    q.resource_unit = f.resource;
-    if (r > 0) q.state_in = RungStatePath(dir, t.id, r - 1);
-    if (r < top) q.state_out = RungStatePath(dir, t.id, r);
-    return q;
-  };
   // The next job: the due promotion of the highest rung, else a new candidate, else nothing.
   auto next = [&]() -> std::optional<EvalRequest> {
     const bool last_call = fresh.empty() && running == 0;
@@ -432,7 +423,7 @@ bool RunGenerationAsync(const Problem& problem, SearchState& state, Journal& jou
         if (promoted[r].count(id)) continue;
         promoted[r].insert(id);
         ++running;
-        return request(state.trials[id], r + 1);
+        return RungRequest(state.trials[id], r + 1, f, dir);
       }
     }
     if (fresh.empty()) return std::nullopt;
@@ -440,7 +431,7 @@ bool RunGenerationAsync(const Problem& problem, SearchState& state, Journal& jou
     fresh.pop_front();
     started.insert(id);
     ++running;
-    return request(state.trials[id], 0);
+    return RungRequest(state.trials[id], 0, f, dir);
   };
   std::string io_error;
   auto on_done = [&](const EvalResult& res) {
