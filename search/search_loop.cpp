@@ -282,6 +282,37 @@ EvalRequest RungRequest(const Trial& t, int r, const FidelityOptions& f, const s
 
 void RemoveFile(const std::string& path) { ::unlink(path.c_str()); }
 
+/// After `t`'s result at rung `r`: rung r - 1's state is replaced by rung r's, and a failed
+/// trial needs neither.
+void CleanRungStates(const std::string& dir, const Trial& t, int r) {
+  if (r > 0) RemoveFile(RungStatePath(dir, t.id, r - 1));
+  if (t.state == TrialState::kFailed) RemoveFile(RungStatePath(dir, t.id, r));
+}
+
+/// Appends `result` to the journal under `t`'s key. On failure records the message in
+/// `io_error` (the caller throws it when its batch has ended) and returns false.
+bool AppendToJournal(Journal& journal, const Trial& t, const EvalResult& result, std::string& io_error) {
+  try {
+    journal.Append({t.key, result});
+    return true;
+  } catch (const RunFileError& e) {
+    io_error = e.what();
+    return false;
+  }
+}
+
+/// The end of a progress line: the objectives (or the failure), the seconds and the key.
+std::string Outcome(const Trial& t, const Problem& problem, double seconds) {
+  std::ostringstream line;
+  if (t.state == TrialState::kFailed) {
+    line << "FAILED: " << t.failure << " ";
+  } else {
+    for (const auto& o : problem.objectives) line << o.metric << "=" << Fmt(t.metrics.at(o.metric)) << " ";
+  }
+  line << "(" << Fmt(seconds) << "s) " << t.key;
+  return line.str();
+}
+
 }  // namespace
 
 
@@ -319,23 +350,12 @@ bool RunGenerationRungs(const Problem& problem, SearchState& state, Journal& jou
       Trial& t = state.trials.at(res.trial_id);
       EvalResult stored = res;
       stored.rung = r;
-      try {
-        journal.Append({t.key, stored});
-      } catch (const RunFileError& e) {
-        io_error = e.what();
-        return;
-      }
+      if (!AppendToJournal(journal, t, stored, io_error)) return;
       ApplyRungResult(t, stored, r, f.rungs[r], top, problem);
       ++rung_done;
       std::ostringstream line;
       line << "[gen " << gen << " rung " << r << "] " << rung_done << "/" << rung_size << "  #"
-           << t.id << " ";
-      if (t.state == TrialState::kFailed) {
-        line << "FAILED: " << t.failure << " ";
-      } else {
-        for (const auto& o : problem.objectives) line << o.metric << "=" << Fmt(t.metrics[o.metric]) << " ";
-      }
-      line << "(" << Fmt(res.seconds) << "s) " << t.key;
+           << t.id << " " << Outcome(t, problem, res.seconds);
       log(line.str());
     };
     std::atomic<bool> cancel{false};
@@ -346,9 +366,8 @@ bool RunGenerationRungs(const Problem& problem, SearchState& state, Journal& jou
 
     std::vector<std::int64_t> ok;
     for (std::int64_t id : active) {
-      if (r > 0) RemoveFile(RungStatePath(dir, id, r - 1));  // rung r's state replaces it
-      if (state.trials[id].state == TrialState::kFailed) RemoveFile(RungStatePath(dir, id, r));
-      else ok.push_back(id);
+      CleanRungStates(dir, state.trials[id], r);
+      if (state.trials[id].state != TrialState::kFailed) ok.push_back(id);
     }
     if (top) break;
     const int count = PromoteCount(static_cast<int>(ok.size()), f.eta);
@@ -391,9 +410,8 @@ bool RunGenerationAsync(const Problem& problem, SearchState& state, Journal& jou
   auto absorb = [&](const EvalResult& res, int r) {
     Trial& t = state.trials.at(res.trial_id);
     ApplyRungResult(t, res, r, f.rungs[r], r == top, problem);
-    if (r > 0) RemoveFile(RungStatePath(dir, t.id, r - 1));  // rung r's state replaces it
-    if (t.state == TrialState::kFailed) RemoveFile(RungStatePath(dir, t.id, r));
-    else if (r < top) ok[r].push_back(t.id);
+    CleanRungStates(dir, t, r);
+    if (t.state != TrialState::kFailed && r < top) ok[r].push_back(t.id);
   };
   // Replay: the results of this generation, in arrival order; a result at rung r > 0 records the
   // promotion from r - 1 that asked for it.
@@ -441,23 +459,10 @@ bool RunGenerationAsync(const Problem& problem, SearchState& state, Journal& jou
     const int r = t.rung + 1;  // a trial has one job at a time: the rung after its last
     EvalResult stored = res;
     stored.rung = r;
-    try {
-      journal.Append({t.key, stored});
-    } catch (const RunFileError& e) {
-      io_error = e.what();
-      return;
-    }
+    if (!AppendToJournal(journal, t, stored, io_error)) return;
     absorb(stored, r);
-    const Trial& done = state.trials.at(res.trial_id);
-    std::ostringstream line;
-    line << "[gen " << gen << " rung " << r << "] #" << done.id << " ";
-    if (done.state == TrialState::kFailed) {
-      line << "FAILED: " << done.failure << " ";
-    } else {
-      for (const auto& o : problem.objectives) line << o.metric << "=" << Fmt(done.metrics.at(o.metric)) << " ";
-    }
-    line << "(" << Fmt(res.seconds) << "s) " << done.key;
-    log(line.str());
+    log("[gen " + std::to_string(gen) + " rung " + std::to_string(r) + "] #" + std::to_string(t.id) +
+        " " + Outcome(t, problem, res.seconds));
   };
   std::atomic<bool> cancel{false};
   const std::atomic<bool>* cancel_flag = options.stop ? options.stop : &cancel;
@@ -531,80 +536,69 @@ RunSummary RunSearch(const Problem& problem, const Strategy& strategy, SearchSta
                             : RunGenerationRungs(problem, state, journal, evaluator, options, log, summary);
       if (!done) break;
     } else {
-    // Results already durable (an earlier, interrupted process) are reused, not re-run.
-    std::vector<EvalRequest> requests;
-    for (std::int64_t id : state.pending) {
-      Trial& t = state.trials[id];
-      if (t.finished()) continue;
-      const JournalEntry* entry = journal.Find(id, -1);
-      if (entry && entry->key == t.key) {
-        ApplyResult(t, entry->result, problem);
-        ++summary.reused_from_journal;
-        continue;
+      // Results already durable (an earlier, interrupted process) are reused, not re-run.
+      std::vector<EvalRequest> requests;
+      for (std::int64_t id : state.pending) {
+        Trial& t = state.trials[id];
+        if (t.finished()) continue;
+        const JournalEntry* entry = journal.Find(id, -1);
+        if (entry && entry->key == t.key) {
+          ApplyResult(t, entry->result, problem);
+          ++summary.reused_from_journal;
+          continue;
+        }
+        requests.push_back({t.id, t.key, t.hash, t.genotype, t.seed});
       }
-      requests.push_back({t.id, t.key, t.hash, t.genotype, t.seed});
-    }
-    const int gen_size = static_cast<int>(state.pending.size());
-    int gen_done = gen_size - static_cast<int>(requests.size());  // finished before this batch
-    const bool budget_cut =
-        options.max_evals > 0 &&
-        state.NumFinished() + static_cast<std::int64_t>(requests.size()) > options.max_evals;
-    if (budget_cut)
-      requests.resize(static_cast<std::size_t>(std::max<std::int64_t>(0, options.max_evals - state.NumFinished())));
-    std::mutex mu;
-    std::string io_error;
-    auto on_done = [&](const EvalResult& r) {
-      std::lock_guard<std::mutex> lock(mu);
-      if (!io_error.empty()) return;
-      Trial& t = state.trials.at(r.trial_id);
-      try {
-        journal.Append({t.key, r});
-      } catch (const RunFileError& e) {
-        io_error = e.what();
-        return;
-      }
-      ApplyResult(t, r, problem);
-      ++gen_done;
-      ++evals_this_process;
-      const auto elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-      const std::int64_t total = options.max_evals;
-      const std::int64_t finished = state.NumFinished();
-      std::ostringstream line;
-      line << "[gen " << state.generation << "] " << gen_done << "/" << gen_size << "  total "
-           << finished;
-      if (total > 0) {
-        line << "/" << total << "  eta "
-             << FormatDuration(elapsed / std::max<std::int64_t>(1, evals_this_process) *
-                               static_cast<double>(total - finished));
-      }
-      line << "  #" << t.id << " ";
-      if (t.state == TrialState::kComplete) {
-        for (const auto& o : problem.objectives) line << o.metric << "=" << Fmt(t.metrics[o.metric]) << " ";
-      } else {
-        line << "FAILED: " << t.failure << " ";
-      }
-      line << "(" << Fmt(r.seconds) << "s) " << t.key;
-      log(line.str());
-    };
-    std::atomic<bool> cancel{false};
-    const std::atomic<bool>* cancel_flag = options.stop ? options.stop : &cancel;
-    evaluator.EvaluateBatch(requests, on_done, cancel_flag);
-    if (!io_error.empty()) throw RunFileError(io_error);
+      const int gen_size = static_cast<int>(state.pending.size());
+      int gen_done = gen_size - static_cast<int>(requests.size());  // finished before this batch
+      const bool budget_cut =
+          options.max_evals > 0 &&
+          state.NumFinished() + static_cast<std::int64_t>(requests.size()) > options.max_evals;
+      if (budget_cut)
+        requests.resize(static_cast<std::size_t>(std::max<std::int64_t>(0, options.max_evals - state.NumFinished())));
+      std::mutex mu;
+      std::string io_error;
+      auto on_done = [&](const EvalResult& r) {
+        std::lock_guard<std::mutex> lock(mu);
+        if (!io_error.empty()) return;
+        Trial& t = state.trials.at(r.trial_id);
+        if (!AppendToJournal(journal, t, r, io_error)) return;
+        ApplyResult(t, r, problem);
+        ++gen_done;
+        ++evals_this_process;
+        const auto elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+        const std::int64_t total = options.max_evals;
+        const std::int64_t finished = state.NumFinished();
+        std::ostringstream line;
+        line << "[gen " << state.generation << "] " << gen_done << "/" << gen_size << "  total "
+             << finished;
+        if (total > 0) {
+          line << "/" << total << "  eta "
+               << FormatDuration(elapsed / std::max<std::int64_t>(1, evals_this_process) *
+                                 static_cast<double>(total - finished));
+        }
+        line << "  #" << t.id << " " << Outcome(t, problem, r.seconds);
+        log(line.str());
+      };
+      std::atomic<bool> cancel{false};
+      const std::atomic<bool>* cancel_flag = options.stop ? options.stop : &cancel;
+      evaluator.EvaluateBatch(requests, on_done, cancel_flag);
+      if (!io_error.empty()) throw RunFileError(io_error);
 
-    const bool complete = std::all_of(state.pending.begin(), state.pending.end(),
-                                      [&](std::int64_t id) { return state.trials[id].finished(); });
-    if (!complete) {
-      if (budget_cut && !stop_requested()) {
-        summary.termination = RunSummary::Termination::kMaxEvals;
-        summary.message = "reached " + std::to_string(options.max_evals) + " evaluations (" +
-                          std::to_string(std::count_if(state.pending.begin(), state.pending.end(),
-                                                       [&](std::int64_t id) { return !state.trials[id].finished(); })) +
-                          " of generation " + std::to_string(state.generation) +
-                          " left pending: `resume --max-evals` with more continues it)";
-        SaveCheckpoint(checkpoint, state);
+      const bool complete = std::all_of(state.pending.begin(), state.pending.end(),
+                                        [&](std::int64_t id) { return state.trials[id].finished(); });
+      if (!complete) {
+        if (budget_cut && !stop_requested()) {
+          summary.termination = RunSummary::Termination::kMaxEvals;
+          summary.message = "reached " + std::to_string(options.max_evals) + " evaluations (" +
+                            std::to_string(std::count_if(state.pending.begin(), state.pending.end(),
+                                                         [&](std::int64_t id) { return !state.trials[id].finished(); })) +
+                            " of generation " + std::to_string(state.generation) +
+                            " left pending: `resume --max-evals` with more continues it)";
+          SaveCheckpoint(checkpoint, state);
+        }
+        break;  // interrupted or out of budget mid-generation; the journal keeps what finished
       }
-      break;  // interrupted or out of budget mid-generation; the journal keeps what finished
-    }
     }
 
     const int finished_generation = state.generation;  // Tell moves on to the next one
