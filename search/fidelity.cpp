@@ -4,7 +4,6 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <numeric>
 #include <sstream>
 
 #include "search/strategy.h"
@@ -68,18 +67,8 @@ std::vector<std::int64_t> SelectPromotions(const SearchState& state, const Probl
     std::sort(all.begin(), all.end());
     return all;
   }
-  std::vector<int> rank;
-  std::vector<double> crowding;
-  RankAndCrowd(state, problem, ids, &rank, &crowding);
-  std::vector<size_t> order(ids.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    if (rank[a] != rank[b]) return rank[a] < rank[b];
-    if (crowding[a] != crowding[b]) return crowding[a] > crowding[b];
-    return ids[a] < ids[b];
-  });
-  std::vector<std::int64_t> out;
-  for (int i = 0; i < count; ++i) out.push_back(ids[order[i]]);
+  std::vector<std::int64_t> out = SurvivalOrder(state, problem, ids);
+  out.resize(static_cast<size_t>(std::max(count, 0)));
   std::sort(out.begin(), out.end());
   return out;
 }

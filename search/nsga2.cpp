@@ -1,7 +1,6 @@
 #include "search/nsga2.h"
 
 #include <algorithm>
-#include <numeric>
 
 namespace paretonas::search {
 
@@ -38,19 +37,8 @@ void Nsga2::Survive(SearchState& state, const Problem& problem,
   std::vector<std::int64_t> pool = state.population;
   for (std::int64_t id : finished)
     if (state.trials[id].state == TrialState::kComplete) pool.push_back(id);
-  std::vector<int> rank;
-  std::vector<double> crowd;
-  RankAndCrowd(state, problem, pool, &rank, &crowd);
-  std::vector<size_t> order(pool.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    if (rank[a] != rank[b]) return rank[a] < rank[b];
-    if (crowd[a] != crowd[b]) return crowd[a] > crowd[b];
-    return pool[a] < pool[b];
-  });
-  const size_t keep = std::min<size_t>(pool.size(), options_.population);
-  std::vector<std::int64_t> survivors;
-  for (size_t i = 0; i < keep; ++i) survivors.push_back(pool[order[i]]);
+  std::vector<std::int64_t> survivors = SurvivalOrder(state, problem, pool);
+  survivors.resize(std::min<size_t>(survivors.size(), options_.population));
   std::sort(survivors.begin(), survivors.end());
   state.population = survivors;
 }

@@ -1,6 +1,7 @@
 #include "search/strategy.h"
 
 #include <algorithm>
+#include <numeric>
 #include <cmath>
 #include <limits>
 #include <set>
@@ -235,6 +236,24 @@ void RankAndCrowd(const SearchState& state, const Problem& problem,
       (*crowding)[fronts[f][k]] = cd[k];
     }
   }
+}
+
+std::vector<std::int64_t> SurvivalOrder(const SearchState& state, const Problem& problem,
+                                        const std::vector<std::int64_t>& ids) {
+  std::vector<int> rank;
+  std::vector<double> crowding;
+  RankAndCrowd(state, problem, ids, &rank, &crowding);
+  std::vector<size_t> order(ids.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    if (rank[a] != rank[b]) return rank[a] < rank[b];
+    if (crowding[a] != crowding[b]) return crowding[a] > crowding[b];
+    return ids[a] < ids[b];
+  });
+  std::vector<std::int64_t> out;
+  out.reserve(ids.size());
+  for (size_t i : order) out.push_back(ids[i]);
+  return out;
 }
 
 namespace {

@@ -114,4 +114,9 @@ void RankAndCrowd(const SearchState& state, const Problem& problem,
                   const std::vector<std::int64_t>& ids, std::vector<int>* rank,
                   std::vector<double>* crowding);
 
+/// `ids` best first, in NSGA-II's survival order: constraint-domination front, then crowding
+/// distance (larger first), then id (smaller first).
+std::vector<std::int64_t> SurvivalOrder(const SearchState& state, const Problem& problem,
+                                        const std::vector<std::int64_t>& ids);
+
 }  // namespace paretonas::search
