@@ -416,6 +416,29 @@ std::vector<std::string> TrialSignature(const SearchState& s) {
   return out;
 }
 
+// Runs the toy until the evaluator stops it after `stop_after` evaluations, then resumes it from
+// its checkpoint up to `max_evals`.
+struct StoppedAndResumed {
+  RunSummary first, second;
+  SearchState resumed;
+};
+StoppedAndResumed StopThenResume(const Toy& toy, const Strategy& strategy, std::uint64_t seed,
+                                 int stop_after, std::int64_t max_evals, int workers = 2,
+                                 const FidelityOptions& fidelity = {}) {
+  const std::string dir = testing::TempDir("resume");
+  std::atomic<bool> stop{false};
+  SearchState state = NewState(seed);
+  Zdt1Evaluator ev;
+  ev.stop_after = stop_after;
+  ev.stop = &stop;
+  StoppedAndResumed r;
+  r.first = RunToy(toy, strategy, state, dir, workers, max_evals, ev, &stop, fidelity);
+  r.resumed = LoadCheckpoint(dir + "/checkpoint.bin");
+  Zdt1Evaluator ev2;
+  r.second = RunToy(toy, strategy, r.resumed, dir, workers, max_evals, ev2, nullptr, fidelity);
+  return r;
+}
+
 TEST(Fidelity, RungArithmeticAndValidation) {
   EXPECT_EQ(GeometricRungs(1, 9, 3), (std::vector<double>{1, 3, 9}));
   EXPECT_EQ(GeometricRungs(0.25, 2, 2), (std::vector<double>{0.25, 0.5, 1, 2}));
@@ -523,18 +546,9 @@ TEST(Fidelity, SyncSuccessiveHalvingIsDeterministicAndResumesExactly) {
     else EXPECT_EQ(TrialSignature(state), expect) << workers << " workers";
   }
   for (int stop_after : {1, 20, 27, 30, 36, 40, 70, 107}) {
-    const std::string dir = testing::TempDir("mf_resume");
-    std::atomic<bool> stop{false};
-    SearchState state = NewState(21);
-    Zdt1Evaluator ev;
-    ev.stop_after = stop_after;
-    ev.stop = &stop;
-    const RunSummary first = RunToy(toy, *nsga, state, dir, 2, 108, ev, &stop, f);
-    EXPECT_EQ(first.termination, RunSummary::Termination::kInterrupted) << stop_after;
-    SearchState resumed = LoadCheckpoint(dir + "/checkpoint.bin");
-    Zdt1Evaluator ev2;
-    RunToy(toy, *nsga, resumed, dir, 2, 108, ev2, nullptr, f);
-    EXPECT_EQ(TrialSignature(resumed), expect) << "stopped after " << stop_after;
+    const StoppedAndResumed r = StopThenResume(toy, *nsga, 21, stop_after, 108, 2, f);
+    EXPECT_EQ(r.first.termination, RunSummary::Termination::kInterrupted) << stop_after;
+    EXPECT_EQ(TrialSignature(r.resumed), expect) << "stopped after " << stop_after;
   }
 }
 
@@ -567,17 +581,8 @@ TEST(Fidelity, AsyncSuccessiveHalvingPromotesByQuotaAndResumesExactlyWithOneWork
   RunToy(toy, *nsga, again, testing::TempDir("async1b"), 1, 108, ev_again, nullptr, f);
   EXPECT_EQ(TrialSignature(again), expect);
   for (int stop_after : {1, 13, 27, 30, 40, 77, 110}) {
-    const std::string dir = testing::TempDir("async_resume");
-    std::atomic<bool> stop{false};
-    SearchState state = NewState(21);
-    Zdt1Evaluator e1;
-    e1.stop_after = stop_after;
-    e1.stop = &stop;
-    RunToy(toy, *nsga, state, dir, 1, 108, e1, &stop, f);
-    SearchState resumed = LoadCheckpoint(dir + "/checkpoint.bin");
-    Zdt1Evaluator e2;
-    RunToy(toy, *nsga, resumed, dir, 1, 108, e2, nullptr, f);
-    EXPECT_EQ(TrialSignature(resumed), expect) << "stopped after " << stop_after;
+    const StoppedAndResumed r = StopThenResume(toy, *nsga, 21, stop_after, 108, 1, f);
+    EXPECT_EQ(TrialSignature(r.resumed), expect) << "stopped after " << stop_after;
   }
   SearchState three = NewState(21);
   Zdt1Evaluator ev3;
@@ -603,28 +608,6 @@ TEST(Determinism, SameSeedGivesTheSameTrialsForAnyWorkerCount) {
   Zdt1Evaluator ev;
   RunToy(toy, *nsga, other, testing::TempDir("det"), 2, 150, ev);
   EXPECT_NE(TrialSignature(other), runs[0]);
-}
-
-// Runs the toy until the evaluator stops it after `stop_after` evaluations, then resumes it from
-// its checkpoint up to `max_evals`.
-struct StoppedAndResumed {
-  RunSummary first, second;
-  SearchState resumed;
-};
-StoppedAndResumed StopThenResume(const Toy& toy, const Strategy& strategy, std::uint64_t seed,
-                                 int stop_after, std::int64_t max_evals) {
-  const std::string dir = testing::TempDir("resume");
-  std::atomic<bool> stop{false};
-  SearchState state = NewState(seed);
-  Zdt1Evaluator ev;
-  ev.stop_after = stop_after;
-  ev.stop = &stop;
-  StoppedAndResumed r;
-  r.first = RunToy(toy, strategy, state, dir, 2, max_evals, ev, &stop);
-  r.resumed = LoadCheckpoint(dir + "/checkpoint.bin");
-  Zdt1Evaluator ev2;
-  r.second = RunToy(toy, strategy, r.resumed, dir, 2, max_evals, ev2);
-  return r;
 }
 
 TEST(Resume, StoppingAtAnyPointThenResumingEqualsAnUninterruptedRun) {
