@@ -11,6 +11,7 @@
 #include <random>
 #include <string>
 
+#include "bench/nb201_table.h"
 #include "evaluator/table_evaluator.h"
 #include "predictors/latency_model.h"
 #include "predictors/prediction_metrics.h"
@@ -28,12 +29,11 @@ int main(int argc, char** argv) {
   const std::vector<std::string> all_columns{"fpga_ms", "gold_6226_ms", "titan_rtx_256_ms", "pixel3_ms"};
   std::vector<std::string> targets(argv + std::min(argc, 5), argv + argc);
   if (targets.empty()) targets = all_columns;
-  const predictors::SpaceRef ref{"nb201", {}, 3, 32, 32, 10};
-  const space::SearchSpace sp = ref.Load();
-  const auto table = evaluator::ReadCsv(argv[1]);
-  const int key_col = table.Column(argv[1], "arch_string");
-  std::vector<space::Genotype> archs;
-  for (const auto& row : table.rows) archs.push_back(sp.ParseKey(row[key_col]));
+  const bench::Nb201Table nb201(argv[1]);
+  const predictors::SpaceRef& ref = nb201.ref;
+  const space::SearchSpace& sp = nb201.space;
+  const evaluator::CsvTable& table = nb201.table;
+  const std::vector<space::Genotype>& archs = nb201.archs;
   std::map<std::string, std::vector<double>> y;
   for (const auto& c : all_columns) {
     const int col = table.Column(argv[1], c);

@@ -11,6 +11,7 @@
 #include <random>
 #include <string>
 
+#include "bench/nb201_table.h"
 #include "evaluator/table_evaluator.h"
 #include "predictors/latency_model.h"
 #include "predictors/prediction_metrics.h"
@@ -100,12 +101,11 @@ int main(int argc, char** argv) {
   const bool asymptote = argc > 2 && std::string(argv[2]) == "--asymptote";
   std::vector<std::string> columns(argv + 2 + (asymptote ? 1 : 0), argv + argc);
   if (columns.empty()) columns = {"gold_6226_ms", "fpga_ms", "titan_rtx_256_ms", "pixel3_ms"};
-  const predictors::SpaceRef ref{"nb201", {}, 3, 32, 32, 10};
-  const space::SearchSpace sp = ref.Load();
-  const auto table = evaluator::ReadCsv(argv[1]);
-  const int key_col = table.Column(argv[1], "arch_string");
-  std::vector<space::Genotype> archs;
-  for (const auto& row : table.rows) archs.push_back(sp.ParseKey(row[key_col]));
+  const bench::Nb201Table nb201(argv[1]);
+  const predictors::SpaceRef& ref = nb201.ref;
+  const space::SearchSpace& sp = nb201.space;
+  const evaluator::CsvTable& table = nb201.table;
+  const std::vector<space::Genotype>& archs = nb201.archs;
   // Noise floor: with no edge 1->2, swapping the cell's nodes 1 and 2 gives the same computation
   // (edges 0->1 <-> 0->2 and 1->3 <-> 2->3), so two table rows measure one network twice.
   const int order_col = table.Column(argv[1], "arch_index");
