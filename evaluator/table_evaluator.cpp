@@ -9,6 +9,7 @@
 #include <sstream>
 #include <thread>
 
+#include "search/proxy_names.h"
 #include "space/input_error.h"
 
 namespace paretonas::evaluator {
@@ -132,9 +133,17 @@ TableEvaluator::TableEvaluator(const TableOptions& options, const space::SearchS
     if (h.compare(0, prefix.size(), prefix) == 0 && ParseNumber(h.substr(prefix.size()), &resource))
       curve_columns_.emplace_back(resource, static_cast<int>(c));
   }
+  for (size_t c = 0; c < t.header.size(); ++c)
+    if (search::IsProxyName(t.header[c])) proxy_columns_.emplace_back(t.header[c], static_cast<int>(c));
   for (size_t r = 0; r < t.rows.size(); ++r) {
     const auto& row = t.rows[r];
     const std::string where = options.path + ":" + std::to_string(t.row_lines[r]) + ": ";
+    for (const auto& [name, col] : proxy_columns_) {
+      double v = 0;
+      if (!ParseNumber(row[col], &v))
+        throw InputError(where + "column '" + name + "': '" + row[col] + "' is not a number");
+      proxies_[row[key]].push_back(v);
+    }
     double a = 0, l = NAN;
     if (!ParseNumber(row[acc], &a))
       throw InputError(where + "column '" + options.accuracy_column + "': '" + row[acc] +
@@ -157,14 +166,20 @@ TableEvaluator::TableEvaluator(const TableOptions& options, const space::SearchS
 EvalResult TableEvaluator::Evaluate(const EvalRequest& request) {
   EvalResult r;
   r.trial_id = request.trial_id;
-  // A rung below the top costs its share of the full training.
-  const double cost_ms = options_.simulated_cost_ms *
-                         (request.rung >= 0 && request.max_resource > 0 ? request.resource / request.max_resource : 1.0);
+  // A rung below the top costs its share of the full training; the pre-screen nothing.
+  const double cost_ms = request.rung == search::kPrescreenRung ? 0.0
+                         : options_.simulated_cost_ms *
+                               (request.rung >= 0 && request.max_resource > 0 ? request.resource / request.max_resource : 1.0);
   if (cost_ms > 0)
     std::this_thread::sleep_for(std::chrono::microseconds(static_cast<long>(cost_ms * 1000)));
   auto it = rows_.find(request.key);
   if (it == rows_.end()) {
     r.failure = "key '" + request.key + "' is not in " + options_.path;
+    return r;
+  }
+  if (request.rung == search::kPrescreenRung) {  // the pre-screen: no accuracy, no latency
+    r.ok = true;
+    AddUntrainedMetrics(request, r.metrics);
     return r;
   }
   double accuracy = it->second.first;
@@ -187,14 +202,22 @@ EvalResult TableEvaluator::Evaluate(const EvalRequest& request) {
   r.metrics["val_accuracy"] = accuracy;
   r.metrics["val_error"] = 100.0 - accuracy;
   if (!options_.latency_column.empty()) r.metrics["latency_ms"] = it->second.second;
-  if (space_) {
-    const space::StaticCosts c = space_->Costs(request.genotype);
-    r.metrics["params"] = static_cast<double>(c.params_pruned);
-    r.metrics["macs"] = static_cast<double>(c.macs_pruned);
-    r.metrics["activation_bytes"] = static_cast<double>(c.activation_bytes);
-  }
+  AddUntrainedMetrics(request, r.metrics);
   r.seconds = cost_ms / 1000.0;
   return r;
+}
+
+void TableEvaluator::AddUntrainedMetrics(const EvalRequest& request, std::map<std::string, double>& metrics) const {
+  if (!proxy_columns_.empty()) {
+    const std::vector<double>& values = proxies_.at(request.key);
+    for (size_t i = 0; i < proxy_columns_.size(); ++i) metrics[proxy_columns_[i].first] = values[i];
+  }
+  if (space_) {
+    const space::StaticCosts c = space_->Costs(request.genotype);
+    metrics["params"] = static_cast<double>(c.params_pruned);
+    metrics["macs"] = static_cast<double>(c.macs_pruned);
+    metrics["activation_bytes"] = static_cast<double>(c.activation_bytes);
+  }
 }
 
 std::string TableEvaluator::Describe() const {

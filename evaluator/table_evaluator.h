@@ -21,6 +21,8 @@ struct TableOptions {
   /// Pretend evaluation time (sleep), for scheduling tests; a multi-fidelity rung sleeps its
   /// share (resource / top resource) of it.
   double simulated_cost_ms = 0;
+  // Columns named like a zero-cost proxy (synflow, naswot, snip, grad_norm, jacob_cov) are
+  // reported as that metric.
 
   /// Empty when valid; else names the field, value and constraint.
   std::string Validate() const;
@@ -51,11 +53,15 @@ class TableEvaluator : public Evaluator {
   std::size_t size() const { return rows_.size(); }
 
  private:
+  /// The proxy columns of `request.key` (a key of rows_) and the static costs.
+  void AddUntrainedMetrics(const EvalRequest& request, std::map<std::string, double>& metrics) const;
   TableOptions options_;
   const space::SearchSpace* space_;
   std::map<std::string, std::pair<double, double>> rows_;  // key -> (accuracy, latency)
   std::vector<std::pair<double, int>> curve_columns_;      // (resource, column)
   std::map<std::string, std::map<double, double>> curves_; // key -> resource -> accuracy
+  std::vector<std::pair<std::string, int>> proxy_columns_; // (proxy, column)
+  std::map<std::string, std::vector<double>> proxies_;     // key -> values, as proxy_columns_
 };
 
 }  // namespace paretonas::evaluator

@@ -17,6 +17,7 @@
 
 #include "evaluator/dataset.h"
 #include "evaluator/latency.h"
+#include "evaluator/proxies.h"
 #include "evaluator/train_layout.h"
 #include "space/graph_net.h"
 #include "space/input_error.h"
@@ -380,6 +381,36 @@ EvalResult TrainEvaluator::Evaluate(const EvalRequest& request) {
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(request.seed);
   space::InitializeParameters(*net, gen);
   net->to(impl_->device);
+  // Zero-cost proxies score the initialised network (a copy each), before its first training.
+  if (!o.proxies.empty() && request.rung <= 0) {
+    const auto p0 = Clock::now();
+    // The batch comes from a generator of its own, so that the training's stays untouched.
+    at::Generator batch_gen = at::make_generator<at::CPUGeneratorImpl>(request.seed ^ 0x9e3779b97f4a7c15ULL);
+    const std::int64_t n = impl_->train_x.size(0);
+    const torch::Tensor idx =
+        torch::randperm(n, batch_gen, torch::kInt64).narrow(0, 0, std::min<std::int64_t>(n, o.proxy_batch));
+    const torch::Tensor bx = impl_->train_x.index_select(0, idx.to(impl_->train_x.device())).to(impl_->device);
+    const torch::Tensor by = impl_->train_y.index_select(0, idx.to(impl_->train_y.device())).to(impl_->device);
+    auto copy = [&]() -> std::pair<std::shared_ptr<torch::nn::Module>, Forward> {
+      auto c = std::dynamic_pointer_cast<space::GraphNetImpl>(net->clone(impl_->device));
+      return {c, [c](const torch::Tensor& t) { return c->forward(t); }};
+    };
+    impl_->gate.EnterShared();
+    try {
+      for (const auto& [name, value] : ComputeProxies(o.proxies, copy, bx, by)) r.metrics[name] = value;
+    } catch (const c10::Error& e) {
+      impl_->gate.LeaveShared();
+      r.failure = std::string("zero-cost proxies: ") + e.what_without_backtrace();
+      return r;
+    }
+    impl_->gate.LeaveShared();
+    r.metrics["proxy_seconds"] = std::chrono::duration<double>(Clock::now() - p0).count();
+  }
+  if (request.rung == search::kPrescreenRung) {  // the pre-screen: no training
+    r.ok = true;
+    r.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    return r;
+  }
   TrainSpan span;
   if (request.rung >= 0) {
     // Multi-fidelity: the rung's resource in steps of a schedule over the top rung's.

@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "evaluator/dataset_info.h"
 #include "evaluator/eval_types.h"
@@ -32,6 +33,11 @@ struct TrainOptions {
   /// weights and rank candidates badly (bench/RESULTS.md, "Multi-fidelity search"). 0: off.
   /// The top rung is always measured as a full training is.
   int rung_bn_batches = 20;
+  /// Zero-cost proxies to compute for each candidate before its training (of
+  /// search::ProxyNames(); see evaluator/proxies.h), at initialisation, from one batch of
+  /// `proxy_batch` training images drawn with the trial's seed. They do not change the training.
+  std::vector<std::string> proxies;
+  int proxy_batch = 64;
   // Rejected before training (0: no limit).
   std::int64_t max_params = 0;
   std::int64_t max_macs = 0;
@@ -53,7 +59,9 @@ struct TrainOptions {
 std::string RejectReason(const space::StaticCosts& costs, const TrainOptions& options);
 
 /// Metrics: val_accuracy (%), val_error, latency_ms (median), latency_iqr_ms, params, macs,
-/// activation_bytes, model_bytes, train_seconds, train_loss.
+/// activation_bytes, model_bytes, train_seconds, train_loss; with TrainOptions::proxies, each
+/// proxy by its name, its compute time as "<name>_seconds", and proxy_seconds (all of them,
+/// batch drawing included).
 ///
 /// Latency is measured while no trainer of this evaluator runs: trainers pause between steps
 /// while a measurement holds the cores (see docs/determinism.md).

@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "evaluator/train_evaluator.h"
+#include "search/proxy_names.h"
 
 namespace paretonas::evaluator {
 
@@ -29,6 +30,15 @@ std::string TrainOptions::Validate() const {
   else if (latency_threads < 1) e << "evaluator.latency.threads: " << latency_threads << " must be >= 1";
   else if (latency_warmup < 0) e << "evaluator.latency.warmup: " << latency_warmup << " must be >= 0";
   else if (latency_repeats < 3) e << "evaluator.latency.repeats: " << latency_repeats << " must be >= 3";
+  else if (proxy_batch < 2 || proxy_batch > 4096)
+    e << "evaluator.proxy_batch: " << proxy_batch << " must be in [2, 4096]";
+  if (!e.str().empty()) return e.str();
+  for (const std::string& p : proxies) {
+    if (search::IsProxyName(p)) continue;
+    e << "evaluator.proxies: '" << p << "' is unknown; allowed:";
+    for (const auto& n : search::ProxyNames()) e << " " << n;
+    return e.str();
+  }
   return e.str();
 }
 
@@ -37,6 +47,11 @@ std::string TrainOptions::Signature() const {
   s << "e" << epochs << " s" << steps << " b" << batch_size << " " << optimizer << " lr" << lr
     << " m" << momentum << " wd" << weight_decay << " ls" << label_smoothing << " " << layout << " " << device
     << " bn" << rung_bn_batches;
+  if (!proxies.empty()) {  // only then, so that earlier caches keep their keys
+    s << " proxies";
+    for (const auto& p : proxies) s << " " << p;
+    s << " pb" << proxy_batch;
+  }
   return s.str();
 }
 

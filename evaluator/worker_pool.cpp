@@ -185,6 +185,7 @@ EvalResult CachingEvaluator::Evaluate(const EvalRequest& request) {
   std::string key = (by_key_ ? request.key : request.hash) + "|" + signature_;
   // A rung's result is another result. A hit writes no training state: the next rung then
   // trains from scratch to its resource, which gives the same weights.
+  if (request.rung == search::kPrescreenRung) key += "|prescreen";
   if (request.rung >= 0)
     key += "|rung " + std::to_string(request.resource) + " of " + std::to_string(request.max_resource) +
            " " + request.resource_unit;

@@ -116,7 +116,8 @@ std::string GraphJson(const space::SearchSpace& sp, const space::Genotype& g) {
 PendingCounts CountPending(const search::SearchState& state, const search::Journal::ReadResult& journal) {
   std::set<std::int64_t> in_journal;
   for (const auto& e : journal.entries)
-    if (e.result.rung < 0) in_journal.insert(e.result.trial_id);  // rung results: see status
+    // Rung and pre-screen results are not evaluations (see status).
+    if (e.result.rung == -1) in_journal.insert(e.result.trial_id);
   PendingCounts c;
   for (auto id : state.pending) {
     if (id < 0 || id >= static_cast<std::int64_t>(state.trials.size()) || state.trials[id].finished())

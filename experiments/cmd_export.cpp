@@ -62,6 +62,10 @@ int RunExport(const ExportOptions& o) {
                        "successive halving stopped it at rung " + std::to_string(t.rung) +
                        ", so its metrics are of a shorter training than the front's; export a "
                        "complete trial (the front: --front)");
+    if (t.state == search::TrialState::kScreened)
+      throw InputError("export --id " + std::to_string(id) + ": trial was screened out, never "
+                       "trained: the pre-screen (search.prescreen) ranked its zero-cost proxies and "
+                       "costs below the generation's best; export a complete trial (the front: --front)");
     if (t.state != search::TrialState::kComplete)
       throw InputError("export --id " + std::to_string(id) + ": trial is " +
                        search::TrialStateName(t.state) + ", not complete" +

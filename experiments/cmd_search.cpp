@@ -93,12 +93,21 @@ int DriveImpl(Session& session, search::SearchState& state, const RunPaths& path
   if (session.config.fidelity.enabled())
     std::cout << "  fidelity: successive halving over " << session.config.fidelity.Describe()
               << "; training states in " << paths.dir << "/states\n";
+  if (session.config.prescreen.enabled()) {
+    const auto& so = session.strategy->options();
+    std::cout << "  pre-screen: each generation's " << (so.batch > 0 ? so.batch : so.population)
+              << " proposals scored without training; the best " << session.config.prescreen.keep
+              << " go on (by";
+    for (const auto& o : session.config.prescreen.by) std::cout << " " << o.metric << (o.maximize ? " max" : " min");
+    std::cout << ")\n";
+  }
   std::cout.flush();
   search::RunOptions options;
   options.run_dir = paths.dir;
   options.max_evals = session.config.max_evals;
   options.max_generations = session.config.generations;
   options.fidelity = session.config.fidelity;
+  options.prescreen = session.config.prescreen;
   options.stop = InstallStopHandlers();
   options.log = [quiet](const std::string& line) {
     if (!quiet || line.rfind("generation", 0) == 0 || line.rfind("warning", 0) == 0) {

@@ -75,13 +75,14 @@ int RunStatus(const StatusOptions& o) {
   // (Multi-fidelity: rung results are not evaluations until the trial stops or completes; the
   // rung line below shows them.)
   const std::int64_t done = state.NumFinished() + pending.journaled;
-  int failed = 0, stopped = 0;
+  int failed = 0, stopped = 0, screened = 0;
   std::vector<double> seconds;
   const std::set<std::int64_t> pending_ids(state.pending.begin(), state.pending.end());
   for (const auto& t : state.trials) {
     failed += t.state == search::TrialState::kFailed;
     stopped += t.state == search::TrialState::kStopped;
-    if (t.finished() && t.seconds > 0) seconds.push_back(t.seconds);
+    screened += t.state == search::TrialState::kScreened;
+    if (t.finished() && t.seconds > 0 && t.state != search::TrialState::kScreened) seconds.push_back(t.seconds);
   }
   std::cout << config.name << " (" << paths.dir << ")\n  state:       ";
   const auto [kind, message] = ReadEnded(paths);
@@ -113,6 +114,9 @@ int RunStatus(const StatusOptions& o) {
   std::cout << " (" << failed << " failed";
   if (config.fidelity.enabled()) std::cout << ", " << stopped << " stopped below the top rung";
   std::cout << ")";
+  if (config.prescreen.enabled())
+    std::cout << "\n  pre-screen:  " << screened << " proposal(s) screened out without training (keep "
+              << config.prescreen.keep << " a generation)";
   if (config.fidelity.enabled()) {
     // Every rung result is in the journal: how many trials reached each rung, and where the
     // generation in progress stands (its promotions are decided when a rung is complete).

@@ -7,11 +7,13 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <regex>
 #include <sstream>
 #include <thread>
 
 #include "evaluator/user_data.h"
+#include "search/proxy_names.h"
 #include "space/input_error.h"
 #include "space/yaml_util.h"
 
@@ -89,6 +91,53 @@ std::string KnownMetricList() {
   std::string s;
   for (const auto& m : search::KnownMetrics()) s += (s.empty() ? "" : ", ") + m;
   return s;
+}
+
+std::string ProxyNameList() {
+  std::string s;
+  for (const auto& m : search::ProxyNames()) s += (s.empty() ? "" : ", ") + m;
+  return s;
+}
+
+/// Metrics an evaluator reports at the pre-screen (search.prescreen), without training.
+bool IsKnownBeforeTraining(const std::string& m) {
+  return search::IsProxyName(m) || m == "params" || m == "macs" || m == "activation_bytes" ||
+         m == "predicted_latency_ms";
+}
+
+/// A list of {metric, goal} at `field`; `check` returns "" for an allowed metric, else why not.
+std::vector<search::Objective> ParseObjectives(const std::string& file, const std::string& field,
+                                               const YAML::Node& list,
+                                               const std::function<std::string(const std::string&)>& check) {
+  if (!list.IsSequence())
+    throw InputError(Where(file, list) + "field '" + field + "': expected a list of {metric, goal}");
+  std::vector<search::Objective> out;
+  for (size_t i = 0; i < list.size(); ++i) {
+    const std::string f = field + "[" + std::to_string(i) + "]";
+    CheckKeys(file, f, list[i], {"metric", "goal"});
+    if (!list[i]["metric"] || !list[i]["goal"])
+      throw InputError(Where(file, list[i]) + "field '" + f + "': needs 'metric' and 'goal'");
+    search::Objective o;
+    o.metric = AsString(file, f + ".metric", list[i]["metric"]);
+    const std::string why = check(o.metric);
+    if (!why.empty())
+      throw InputError(Where(file, list[i]["metric"]) + "field '" + f + ".metric': '" + o.metric + "' " + why);
+    const std::string goal = AsString(file, f + ".goal", list[i]["goal"]);
+    if (goal != "min" && goal != "max")
+      throw InputError(Where(file, list[i]["goal"]) + "field '" + f + ".goal': '" + goal +
+                       "' is not allowed; allowed: min, max");
+    o.maximize = goal == "max";
+    out.push_back(o);
+  }
+  return out;
+}
+
+/// The metrics the objectives and constraints read.
+std::vector<std::string> MetricsUsed(const ExperimentConfig& c) {
+  std::vector<std::string> out;
+  for (const auto& o : c.objectives) out.push_back(o.metric);
+  for (const auto& k : c.constraints) out.push_back(k.metric);
+  return out;
 }
 
 }  // namespace
@@ -320,30 +369,14 @@ ExperimentConfig ParseExperimentImpl(const std::string& text, const std::string&
   }
 
   if (const YAML::Node obj = root["objectives"]) {
-    if (!obj.IsSequence())
-      throw InputError(Where(file, obj) + "field 'objectives': expected a list of {metric, goal}");
-    for (size_t i = 0; i < obj.size(); ++i) {
-      const std::string f = "objectives[" + std::to_string(i) + "]";
-      CheckKeys(file, f, obj[i], {"metric", "goal"});
-      if (!obj[i]["metric"] || !obj[i]["goal"])
-        throw InputError(Where(file, obj[i]) + "field '" + f + "': needs 'metric' and 'goal'");
-      search::Objective o;
-      o.metric = AsString(file, f + ".metric", obj[i]["metric"]);
+    c.objectives = ParseObjectives(file, "objectives", obj, [&](const std::string& metric) -> std::string {
       const auto& known = search::KnownMetrics();
-      if (std::find(known.begin(), known.end(), o.metric) == known.end()) {
-        std::string msg = Where(file, obj[i]["metric"]) + "field '" + f + ".metric': '" +
-                          o.metric + "' is unknown";
-        const std::string close = yamlutil::ClosestWord(o.metric, known);
-        if (!close.empty()) msg += "; did you mean '" + close + "'?";
-        throw InputError(msg + " (allowed: " + KnownMetricList() + ")");
-      }
-      const std::string goal = AsString(file, f + ".goal", obj[i]["goal"]);
-      if (goal != "min" && goal != "max")
-        throw InputError(Where(file, obj[i]["goal"]) + "field '" + f + ".goal': '" + goal +
-                         "' is not allowed; allowed: min, max");
-      o.maximize = goal == "max";
-      c.objectives.push_back(o);
-    }
+      if (std::find(known.begin(), known.end(), metric) != known.end()) return "";
+      std::string msg = "is unknown";
+      const std::string close = yamlutil::ClosestWord(metric, known);
+      if (!close.empty()) msg += "; did you mean '" + close + "'?";
+      return msg + " (allowed: " + KnownMetricList() + ")";
+    });
   }
   if (c.objectives.empty()) {
     c.objectives = {{"val_accuracy", true}, {"latency_ms", false}};
@@ -370,8 +403,26 @@ ExperimentConfig ParseExperimentImpl(const std::string& text, const std::string&
               {"strategy", "population", "batch", "crossover_prob", "mutation_rate",
                "sample_size", "reject_disconnected", "max_tries", "dedup", "sampler", "mutation",
                "crossover", "surrogate", "surrogate_pool", "surrogate_kappa",
-               "surrogate_fraction", "remeasure_front", "remeasure_margin", "remeasure_after"});
+               "surrogate_fraction", "remeasure_front", "remeasure_margin", "remeasure_after",
+               "prescreen"});
     auto& o = c.search;
+    if (const YAML::Node ps = s["prescreen"]) {
+      CheckKeys(file, "search.prescreen", ps, {"keep", "by"});
+      if (!ps["keep"])
+        throw InputError(Where(file, ps) + "field 'search.prescreen': needs keep (how many of a "
+                         "generation's proposals go on to training)");
+      c.prescreen.keep = AsInt(file, "search.prescreen.keep", ps["keep"]);
+      CheckIn(file, "search.prescreen.keep", ps["keep"], c.prescreen.keep, 1, 1000000);
+      if (const YAML::Node by = ps["by"]) {
+        c.prescreen.by = ParseObjectives(file, "search.prescreen.by", by, [](const std::string& metric) {
+          return IsKnownBeforeTraining(metric) ? std::string()
+                                               : "is not known before training (allowed: " + ProxyNameList() +
+                                                     ", params, macs, activation_bytes, predicted_latency_ms)";
+        });
+        if (c.prescreen.by.empty())
+          throw InputError(Where(file, by) + "field 'search.prescreen.by': expected a list of {metric, goal}");
+      }
+    }
     if (s["strategy"]) o.name = AsString(file, "search.strategy", s["strategy"]);
     if (s["population"]) o.population = AsInt(file, "search.population", s["population"]);
     if (s["batch"]) o.batch = AsInt(file, "search.batch", s["batch"]);
@@ -404,7 +455,7 @@ ExperimentConfig ParseExperimentImpl(const std::string& text, const std::string&
     CheckKeys(file, "evaluator", e,
               {"kind", "workers", "threads_per_worker", "device", "cache", "max_params",
                "max_macs", "max_activation_bytes", "latency", "table", "command",
-               "command_timeout"});
+               "command_timeout", "proxies", "proxy_batch"});
     if (e["kind"]) c.evaluator_kind = AsString(file, "evaluator.kind", e["kind"]);
     if (c.evaluator_kind != "train" && c.evaluator_kind != "table" && c.evaluator_kind != "command")
       throw InputError(Where(file, e["kind"]) + "field 'evaluator.kind': '" + c.evaluator_kind +
@@ -437,6 +488,26 @@ ExperimentConfig ParseExperimentImpl(const std::string& text, const std::string&
     if (e["max_params"]) t.max_params = static_cast<std::int64_t>(AsDouble(file, "evaluator.max_params", e["max_params"]));
     if (e["max_macs"]) t.max_macs = static_cast<std::int64_t>(AsDouble(file, "evaluator.max_macs", e["max_macs"]));
     if (e["max_activation_bytes"]) t.max_activation_bytes = static_cast<std::int64_t>(AsDouble(file, "evaluator.max_activation_bytes", e["max_activation_bytes"]));
+    if (const YAML::Node px = e["proxies"]) {
+      if (!px.IsSequence())
+        throw InputError(Where(file, px) + "field 'evaluator.proxies': expected a list of zero-cost "
+                         "proxies, e.g. [synflow, naswot] (allowed: " + ProxyNameList() + ")");
+      for (size_t i = 0; i < px.size(); ++i) {
+        const std::string name = AsString(file, "evaluator.proxies[" + std::to_string(i) + "]", px[i]);
+        if (!search::IsProxyName(name)) {
+          std::string msg = Where(file, px[i]) + "field 'evaluator.proxies[" + std::to_string(i) +
+                            "]': '" + name + "' is unknown";
+          const std::string close = yamlutil::ClosestWord(name, search::ProxyNames());
+          if (!close.empty()) msg += "; did you mean '" + close + "'?";
+          throw InputError(msg + " (allowed: " + ProxyNameList() + ")");
+        }
+        if (std::find(t.proxies.begin(), t.proxies.end(), name) == t.proxies.end()) t.proxies.push_back(name);
+      }
+    }
+    if (e["proxy_batch"]) {
+      t.proxy_batch = AsInt(file, "evaluator.proxy_batch", e["proxy_batch"]);
+      CheckIn(file, "evaluator.proxy_batch", e["proxy_batch"], t.proxy_batch, 2, 4096);
+    }
     if (const YAML::Node l = e["latency"]) {
       CheckKeys(file, "evaluator.latency", l, {"measure", "threads", "warmup", "repeats", "predictor", "online"});
       if (l["predictor"]) c.latency_predictor = AsString(file, "evaluator.latency.predictor", l["predictor"]);
@@ -462,6 +533,43 @@ ExperimentConfig ParseExperimentImpl(const std::string& text, const std::string&
     if (c.evaluator_kind == "table") {
       const std::string bad = c.table.Validate();
       if (!bad.empty()) throw InputError(Where(file, e) + bad);
+    }
+  }
+  if (!c.training.proxies.empty() && c.evaluator_kind != "train")
+    throw InputError(file + ": field 'evaluator.proxies': zero-cost proxies are computed by "
+                     "evaluator.kind: train only; " +
+                     (c.evaluator_kind == "table"
+                          ? "a table evaluator reports a column named like a proxy as that metric"
+                          : "a command evaluator can report them itself in its metrics") +
+                     " (this one is '" + c.evaluator_kind + "')");
+  if (c.prescreen.enabled()) {
+    if (c.evaluator_kind == "command")
+      throw InputError(file + ": field 'search.prescreen': needs an evaluator that scores without "
+                       "training (evaluator.kind: train or table; this one is 'command')");
+    const int proposals = c.search.batch > 0 ? c.search.batch : c.search.population;
+    if (c.prescreen.keep >= proposals)
+      throw InputError(file + ": field 'search.prescreen.keep': " + std::to_string(c.prescreen.keep) +
+                       " must be less than the proposals of a generation (search.batch, or "
+                       "search.population when batch is 0: " + std::to_string(proposals) +
+                       "); raise search.batch to screen more than you train");
+    if (c.prescreen.by.empty()) {  // the proxies (higher is better) and the static-cost objectives
+      for (const auto& p : c.training.proxies) c.prescreen.by.push_back({p, true});
+      for (const auto& o : c.objectives)
+        if (IsKnownBeforeTraining(o.metric)) c.prescreen.by.push_back(o);
+    }
+    if (c.prescreen.by.empty())
+      throw InputError(file + ": field 'search.prescreen.by': nothing to rank on; list zero-cost "
+                       "proxies in evaluator.proxies or give by: [{metric, goal}] (" + ProxyNameList() +
+                       ", params, macs, activation_bytes, predicted_latency_ms)");
+  }
+  // A proxy named by an objective, a constraint or the pre-screen is computed without being
+  // listed as well.
+  if (c.evaluator_kind == "train") {
+    std::vector<std::string> used = MetricsUsed(c);
+    for (const auto& o : c.prescreen.by) used.push_back(o.metric);
+    for (const auto& m : used) {
+      auto& px = c.training.proxies;
+      if (search::IsProxyName(m) && std::find(px.begin(), px.end(), m) == px.end()) px.push_back(m);
     }
   }
   if (c.evaluator_kind == "train" || c.evaluator_kind == "command") {
@@ -651,6 +759,15 @@ std::string ExperimentConfig::ToYaml() const {
     y << YAML::Key << "surrogate_kappa" << YAML::Value << Fmt(s.surrogate_kappa);
     y << YAML::Key << "surrogate_fraction" << YAML::Value << Fmt(s.surrogate_fraction);
     // Like dedup: only when set, so older run directories keep their config hash.
+    if (prescreen.enabled()) {
+      y << YAML::Key << "prescreen" << YAML::Value << YAML::BeginMap;
+      y << YAML::Key << "keep" << YAML::Value << prescreen.keep;
+      y << YAML::Key << "by" << YAML::Value << YAML::BeginSeq;
+      for (const auto& o : prescreen.by)
+        y << YAML::Flow << YAML::BeginMap << YAML::Key << "metric" << YAML::Value << o.metric
+          << YAML::Key << "goal" << YAML::Value << (o.maximize ? "max" : "min") << YAML::EndMap;
+      y << YAML::EndSeq << YAML::EndMap;
+    }
     if (s.remeasure_front) {
       y << YAML::Key << "remeasure_front" << YAML::Value << true;
       y << YAML::Key << "remeasure_margin" << YAML::Value << Fmt(s.remeasure_margin);
@@ -687,6 +804,11 @@ std::string ExperimentConfig::ToYaml() const {
       y << YAML::Key << "max_params" << YAML::Value << t.max_params;
       y << YAML::Key << "max_macs" << YAML::Value << t.max_macs;
       y << YAML::Key << "max_activation_bytes" << YAML::Value << t.max_activation_bytes;
+      // Only when set, so that run directories of earlier versions keep their hash.
+      if (!t.proxies.empty()) {
+        y << YAML::Key << "proxies" << YAML::Value << YAML::Flow << t.proxies;
+        y << YAML::Key << "proxy_batch" << YAML::Value << t.proxy_batch;
+      }
       y << YAML::Key << "latency" << YAML::Value << YAML::BeginMap;
       y << YAML::Key << "measure" << YAML::Value << t.measure_latency;
       y << YAML::Key << "threads" << YAML::Value << t.latency_threads;

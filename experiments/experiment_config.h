@@ -10,6 +10,7 @@
 #include "evaluator/table_evaluator.h"
 #include "evaluator/train_evaluator.h"
 #include "search/fidelity.h"
+#include "search/search_loop.h"
 #include "search/problem.h"
 #include "search/strategy.h"
 
@@ -27,6 +28,7 @@ struct ExperimentConfig {
   std::vector<search::Constraint> constraints;
   search::StrategyOptions search;
   search::FidelityOptions fidelity;      ///< off unless the file has a fidelity section
+  search::PrescreenOptions prescreen;    ///< search.prescreen; off unless given
   std::string evaluator_kind = "train";  ///< train | table | command
   std::string command;                   ///< evaluator.command (kind command)
   double command_timeout = 0;            ///< seconds per candidate; 0: no limit

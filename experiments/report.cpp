@@ -282,6 +282,7 @@ std::string RenderReport(const std::string& title, const search::SearchState& st
   }
   int failed = 0;
   for (const auto& t : state.trials) failed += t.state == search::TrialState::kFailed;
+  const std::int64_t screened = state.NumScreened();
   std::ostringstream os;
   os << "<!DOCTYPE html><html><head><meta charset='utf-8'><title>" << Esc(title)
      << "</title><style>body{font-family:sans-serif;margin:24px;color:#222}"
@@ -297,6 +298,9 @@ std::string RenderReport(const std::string& title, const search::SearchState& st
        << Esc(problem.objectives[i].metric);
   for (const auto& c : problem.constraints) os << "; " << Esc(c.ToString());
   os << ".</p>";
+  if (screened > 0)
+    os << "<p>Pre-screen: " << screened << " more proposals were scored by their zero-cost proxies "
+          "and static costs and not trained (status <code>screened</code> in trials.jsonl).</p>";
   if (fidelity.enabled()) {
     std::vector<std::int64_t> reached(fidelity.rungs.size(), 0);
     int stopped = 0;

@@ -17,6 +17,9 @@
 
 namespace paretonas::search {
 
+/// EvalRequest::rung of a pre-screen request: proxies and static costs, no training.
+constexpr int kPrescreenRung = -2;
+
 /// One architecture to evaluate. `seed` is derived from (experiment seed, trial id) and fixes
 /// weight init, data order and augmentation.
 ///
@@ -26,7 +29,9 @@ namespace paretonas::search {
 /// training. `state_in` names the saved training state of the previous rung to continue from
 /// (when that file does not exist the evaluator trains from scratch to `resource`, which gives
 /// the same result); `state_out`, when set, is where to save the state reached. With rung -1
-/// the evaluator trains its configured recipe, as before fidelities existed.
+/// the evaluator trains its configured recipe, as before fidelities existed. With rung
+/// kPrescreenRung it trains nothing: it reports the zero-cost proxies it is configured for and
+/// the static costs (the pre-screen, search.prescreen).
 struct EvalRequest {
   std::int64_t trial_id = 0;
   std::string key;                ///< the space's architecture key

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <sstream>
 
+#include "search/proxy_names.h"
 #include "search/strategy.h"
 
 namespace paretonas::search {
@@ -75,7 +76,8 @@ std::vector<std::int64_t> SelectPromotions(const SearchState& state, const Probl
 
 bool IsPerArchitectureMetric(const std::string& m) {
   return m == "latency_ms" || m == "latency_iqr_ms" || m == "peak_activation_bytes" ||
-         m == "predicted_latency_ms";
+         m == "predicted_latency_ms" || m == "proxy_seconds" || IsProxyName(m) ||
+         (m.size() > 8 && m.compare(m.size() - 8, 8, "_seconds") == 0 && IsProxyName(m.substr(0, m.size() - 8)));
 }
 
 }  // namespace paretonas::search

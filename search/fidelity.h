@@ -57,7 +57,8 @@ std::vector<std::int64_t> SelectPromotions(const SearchState& state, const Probl
                                            const std::vector<std::int64_t>& ids, int count);
 
 /// Metrics an evaluator measures once per architecture (at the first rung) and a trial keeps
-/// from rung to rung: latency_ms, latency_iqr_ms, peak_activation_bytes, predicted_latency_ms.
+/// from rung to rung: latency_ms, latency_iqr_ms, peak_activation_bytes, predicted_latency_ms,
+/// the zero-cost proxies, their "<name>_seconds" and proxy_seconds.
 bool IsPerArchitectureMetric(const std::string& metric);
 
 }  // namespace paretonas::search

@@ -12,6 +12,7 @@ const char* TrialStateName(TrialState s) {
     case TrialState::kComplete: return "complete";
     case TrialState::kFailed: return "failed";
     case TrialState::kStopped: return "stopped";
+    case TrialState::kScreened: return "screened";
   }
   return "?";
 }
@@ -25,7 +26,8 @@ std::string Constraint::ToString() const {
 const std::vector<std::string>& KnownMetrics() {
   static const std::vector<std::string> kMetrics{
       "val_accuracy", "val_error", "latency_ms", "params", "macs", "model_bytes",
-      "activation_bytes", "peak_activation_bytes", "train_seconds", "predicted_latency_ms"};
+      "activation_bytes", "peak_activation_bytes", "train_seconds", "predicted_latency_ms",
+      "synflow", "naswot", "snip", "grad_norm", "jacob_cov", "proxy_seconds"};
   return kMetrics;
 }
 

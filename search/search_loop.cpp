@@ -100,6 +100,7 @@ std::string RunSummary::BriefReport() const {
   std::ostringstream os;
   os << message << " | " << evaluations << " evaluations (" << failed << " failed";
   if (stopped) os << ", " << stopped << " stopped below the top rung";
+  if (screened) os << "; " << screened << " more proposals screened out by the pre-screen";
   if (reused_from_journal) os << ", " << reused_from_journal << " from the journal";
   os << "), " << generations << " generations, front " << front_size << ", hypervolume "
      << Fmt(hypervolume) << ", " << FormatDuration(seconds);
@@ -301,6 +302,28 @@ bool AppendToJournal(Journal& journal, const Trial& t, const EvalResult& result,
   }
 }
 
+/// Evaluates `requests` as one batch: each result, stored under journal rung `rung`, is journaled
+/// (fsynced) before `apply` sees it; `apply` calls are serialised. Throws RunFileError when the
+/// journal cannot be written (after the batch has ended).
+void EvaluateJournaled(BatchEvaluator& evaluator, Journal& journal, SearchState& state,
+                       const std::vector<EvalRequest>& requests, int rung, const std::atomic<bool>* stop,
+                       const std::function<void(Trial&, const EvalResult&)>& apply) {
+  std::mutex mu;
+  std::string io_error;
+  auto on_done = [&](const EvalResult& res) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (!io_error.empty()) return;
+    Trial& t = state.trials.at(res.trial_id);
+    EvalResult stored = res;
+    stored.rung = rung;
+    if (!AppendToJournal(journal, t, stored, io_error)) return;
+    apply(t, stored);
+  };
+  std::atomic<bool> cancel{false};
+  evaluator.EvaluateBatch(requests, on_done, stop ? stop : &cancel);
+  if (!io_error.empty()) throw RunFileError(io_error);
+}
+
 /// The end of a progress line: the objectives (or the failure), the seconds and the key.
 std::string Outcome(const Trial& t, const Problem& problem, double seconds) {
   std::ostringstream line;
@@ -315,6 +338,107 @@ std::string Outcome(const Trial& t, const Problem& problem, double seconds) {
 
 }  // namespace
 
+
+/// The pre-screen of the pending generation (see PrescreenOptions): proxies and static costs of
+/// every proposal (replayed from the journal where it has them), then the best `keep` stay
+/// pending and the others become kScreened. Returns false when interrupted before every
+/// proposal was scored.
+bool PrescreenGeneration(const Problem& problem, SearchState& state, Journal& journal,
+                         BatchEvaluator& evaluator, const RunOptions& options,
+                         const std::function<void(const std::string&)>& log, RunSummary& summary) {
+  const PrescreenOptions& p = options.prescreen;
+  const int n = static_cast<int>(state.pending.size());
+  if (n <= p.keep) return true;  // nothing to screen, or screened before a resume
+  const int gen = state.generation;
+  std::vector<EvalRequest> requests;
+  std::set<std::int64_t> scored;
+  auto apply = [&](Trial& t, const EvalResult& r) {
+    t.metrics = r.metrics;
+    t.seconds = r.seconds;
+    if (!r.ok) {
+      t.state = TrialState::kFailed;
+      t.failure = "pre-screen: " + (r.failure.empty() ? std::string("the evaluator gave no reason") : r.failure);
+    }
+    scored.insert(t.id);
+  };
+  for (std::int64_t id : state.pending) {
+    Trial& t = state.trials[id];
+    const JournalEntry* e = journal.Find(id, kPrescreenRung);
+    if (e && e->key == t.key) {
+      apply(t, e->result);
+      ++summary.reused_from_journal;
+      continue;
+    }
+    EvalRequest q{t.id, t.key, t.hash, t.genotype, t.seed};
+    q.rung = kPrescreenRung;
+    requests.push_back(q);
+  }
+  int done = n - static_cast<int>(requests.size());
+  EvaluateJournaled(evaluator, journal, state, requests, kPrescreenRung, options.stop, [&](Trial& t, const EvalResult& res) {
+    apply(t, res);
+    ++done;
+    std::ostringstream line;
+    line << "[gen " << gen << " pre-screen] " << done << "/" << n << "  #" << t.id << " ";
+    if (t.state == TrialState::kFailed) {
+      line << "FAILED: " << t.failure;
+    } else {
+      for (const auto& o : p.by) {
+        auto it = t.metrics.find(o.metric);
+        line << o.metric << "=" << (it == t.metrics.end() ? std::string("missing") : Fmt(it->second)) << " ";
+      }
+    }
+    line << " " << t.key;
+    log(line.str());
+  });
+  if (static_cast<int>(scored.size()) < n) return false;  // interrupted: the journal keeps what finished
+
+  // A result without a ranking metric fails its trial, as a missing objective does.
+  Problem by = problem;
+  by.objectives = p.by;
+  by.constraints.clear();
+  std::vector<std::int64_t> ok;
+  for (std::int64_t id : state.pending) {
+    Trial& t = state.trials[id];
+    if (t.state == TrialState::kFailed) continue;
+    const std::string missing = by.CheckMetrics(t);
+    if (!missing.empty()) {
+      t.state = TrialState::kFailed;
+      t.failure = "pre-screen: " + missing;
+      continue;
+    }
+    ok.push_back(id);
+  }
+  // The experiment's constraints take part where every result has their metric (static costs).
+  for (const Constraint& c : problem.constraints)
+    if (std::all_of(ok.begin(), ok.end(), [&](std::int64_t id) { return state.trials[id].metrics.count(c.metric) > 0; }))
+      by.constraints.push_back(c);
+  std::vector<std::int64_t> keep = SelectPromotions(state, by, ok, p.keep);
+  std::vector<std::int64_t> next;
+  double seconds = 0;
+  for (std::int64_t id : state.pending) {
+    Trial& t = state.trials[id];
+    seconds += t.seconds;
+    if (t.state == TrialState::kFailed) {
+      continue;  // finished: nothing left to evaluate
+    } else if (std::binary_search(keep.begin(), keep.end(), id)) {
+      t.metrics.clear();  // the training's result replaces them (the evaluator reports the proxies again)
+      t.seconds = 0;
+      next.push_back(id);
+    } else {
+      t.state = TrialState::kScreened;
+    }
+  }
+  state.pending = next;
+  SaveCheckpoint(options.run_dir + "/checkpoint.bin", state);
+  std::ostringstream line;
+  line << "generation " << gen << " pre-screen: " << n << " proposals, " << n - static_cast<int>(ok.size())
+       << " failed, " << keep.size() << " passed to training, " << ok.size() - keep.size()
+       << " screened out (by";
+  for (const auto& o : p.by) line << " " << o.metric << (o.maximize ? " max" : " min");
+  line << "); " << Fmt(seconds) << " s of scoring";
+  log(line.str());
+  return true;
+}
 
 /// Successive halving over the pending generation (see FidelityOptions). Replays every rung
 /// result the journal holds, so that a resumed generation promotes exactly as an uninterrupted
@@ -342,25 +466,14 @@ bool RunGenerationRungs(const Problem& problem, SearchState& state, Journal& jou
     }
     const int rung_size = static_cast<int>(active.size());
     int rung_done = rung_size - static_cast<int>(requests.size());
-    std::mutex mu;
-    std::string io_error;
-    auto on_done = [&](const EvalResult& res) {
-      std::lock_guard<std::mutex> lock(mu);
-      if (!io_error.empty()) return;
-      Trial& t = state.trials.at(res.trial_id);
-      EvalResult stored = res;
-      stored.rung = r;
-      if (!AppendToJournal(journal, t, stored, io_error)) return;
-      ApplyRungResult(t, stored, r, f.rungs[r], top, problem);
+    EvaluateJournaled(evaluator, journal, state, requests, r, options.stop, [&](Trial& t, const EvalResult& res) {
+      ApplyRungResult(t, res, r, f.rungs[r], top, problem);
       ++rung_done;
       std::ostringstream line;
       line << "[gen " << gen << " rung " << r << "] " << rung_done << "/" << rung_size << "  #"
            << t.id << " " << Outcome(t, problem, res.seconds);
       log(line.str());
-    };
-    std::atomic<bool> cancel{false};
-    evaluator.EvaluateBatch(requests, on_done, options.stop ? options.stop : &cancel);
-    if (!io_error.empty()) throw RunFileError(io_error);
+    });
     for (std::int64_t id : active)
       if (state.trials[id].rung < r) return false;  // interrupted: the journal keeps what finished
 
@@ -529,6 +642,9 @@ RunSummary RunSearch(const Problem& problem, const Strategy& strategy, SearchSta
       SaveCheckpoint(checkpoint, state);
     }
     if (stop_requested()) break;
+    if (options.prescreen.enabled() &&
+        !PrescreenGeneration(problem, state, journal, evaluator, options, log, summary))
+      break;
 
     if (options.fidelity.enabled()) {
       const bool done = options.fidelity.mode == "async"
@@ -556,13 +672,7 @@ RunSummary RunSearch(const Problem& problem, const Strategy& strategy, SearchSta
           state.NumFinished() + static_cast<std::int64_t>(requests.size()) > options.max_evals;
       if (budget_cut)
         requests.resize(static_cast<std::size_t>(std::max<std::int64_t>(0, options.max_evals - state.NumFinished())));
-      std::mutex mu;
-      std::string io_error;
-      auto on_done = [&](const EvalResult& r) {
-        std::lock_guard<std::mutex> lock(mu);
-        if (!io_error.empty()) return;
-        Trial& t = state.trials.at(r.trial_id);
-        if (!AppendToJournal(journal, t, r, io_error)) return;
+      EvaluateJournaled(evaluator, journal, state, requests, -1, options.stop, [&](Trial& t, const EvalResult& r) {
         ApplyResult(t, r, problem);
         ++gen_done;
         ++evals_this_process;
@@ -579,11 +689,7 @@ RunSummary RunSearch(const Problem& problem, const Strategy& strategy, SearchSta
         }
         line << "  #" << t.id << " " << Outcome(t, problem, r.seconds);
         log(line.str());
-      };
-      std::atomic<bool> cancel{false};
-      const std::atomic<bool>* cancel_flag = options.stop ? options.stop : &cancel;
-      evaluator.EvaluateBatch(requests, on_done, cancel_flag);
-      if (!io_error.empty()) throw RunFileError(io_error);
+      });
 
       const bool complete = std::all_of(state.pending.begin(), state.pending.end(),
                                         [&](std::int64_t id) { return state.trials[id].finished(); });
@@ -635,6 +741,7 @@ RunSummary RunSearch(const Problem& problem, const Strategy& strategy, SearchSta
   for (const Trial& t : state.trials) {
     summary.failed += t.state == TrialState::kFailed;
     summary.stopped += t.state == TrialState::kStopped;
+    summary.screened += t.state == TrialState::kScreened;
   }
   summary.generations = state.generation;
   summary.front_size = ParetoFront(state, problem).size();

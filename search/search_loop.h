@@ -14,6 +14,17 @@
 
 namespace paretonas::search {
 
+/// The pre-screen: each generation's proposals are first scored by their zero-cost proxies and
+/// static costs (EvalRequest::rung kPrescreenRung: no training), and only the `keep` best go on
+/// to training (or to the first rung), ranked as NSGA-II ranks survivors on `by`: fronts (with
+/// the experiment's constraints on metrics every result has), then crowding distance, then id.
+/// The others become kScreened trials. A generation of at most `keep` proposals is not screened.
+struct PrescreenOptions {
+  int keep = 0;  ///< 0: off
+  std::vector<Objective> by;
+  bool enabled() const { return keep > 0; }
+};
+
 struct RunOptions {
   std::string run_dir;
   std::int64_t max_evals = 0;  ///< total trials (finished or failed); 0: no limit
@@ -24,6 +35,7 @@ struct RunOptions {
   /// the budget is checked between generations (a generation always runs to its top rung).
   /// Training states between rungs live in `run_dir`/states.
   FidelityOptions fidelity;
+  PrescreenOptions prescreen;
 };
 
 struct RunSummary {
@@ -33,6 +45,7 @@ struct RunSummary {
   std::int64_t evaluations = 0;  ///< finished trials in the state
   std::int64_t failed = 0;
   std::int64_t stopped = 0;  ///< multi-fidelity trials that stopped below the top rung
+  std::int64_t screened = 0;  ///< proposals the pre-screen kept from training
   std::int64_t reused_from_journal = 0;
   int generations = 0;
   std::size_t front_size = 0;

@@ -21,7 +21,13 @@ void SearchState::SetRng(const std::mt19937_64& r) {
 
 std::int64_t SearchState::NumFinished() const {
   std::int64_t n = 0;
-  for (const auto& t : trials) n += t.finished();
+  for (const auto& t : trials) n += t.finished() && t.state != TrialState::kScreened;
+  return n;
+}
+
+std::int64_t SearchState::NumScreened() const {
+  std::int64_t n = 0;
+  for (const auto& t : trials) n += t.state == TrialState::kScreened;
   return n;
 }
 

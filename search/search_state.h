@@ -30,7 +30,10 @@ struct SearchState {
 
   std::mt19937_64 Rng() const;
   void SetRng(const std::mt19937_64& rng);
+  /// Finished evaluations: complete, failed or stopped trials. Proposals the pre-screen left out
+  /// (kScreened) were never trained and are not counted: see NumScreened.
   std::int64_t NumFinished() const;
+  std::int64_t NumScreened() const;
 
   template <class Archive>
   void serialize(Archive& ar, std::uint32_t /*version*/) {

@@ -11,12 +11,14 @@
 
 namespace paretonas::search {
 
-/// kPending -> kRunning -> kComplete | kFailed | kStopped. A finished trial is never changed
-/// again. kStopped: a multi-fidelity trial that successive halving did not promote to the top
-/// rung; its metrics are those of the rung it reached, so the front, the population, the
-/// surrogates and exports leave it out (they compare top-rung results only).
+/// kPending -> kRunning -> kComplete | kFailed | kStopped | kScreened. A finished trial is
+/// never changed again. kStopped: a multi-fidelity trial that successive halving did not promote
+/// to the top rung; its metrics are those of the rung it reached, so the front, the population,
+/// the surrogates and exports leave it out (they compare top-rung results only). kScreened: a
+/// proposal the pre-screen (search.prescreen) did not pass to training; its metrics are its
+/// zero-cost proxies and static costs only, and it does not count as an evaluation.
 enum class TrialState : std::uint8_t {
-  kPending = 0, kRunning = 1, kComplete = 2, kFailed = 3, kStopped = 4
+  kPending = 0, kRunning = 1, kComplete = 2, kFailed = 3, kStopped = 4, kScreened = 5
 };
 
 const char* TrialStateName(TrialState s);
@@ -54,7 +56,7 @@ struct Trial {
 
   bool finished() const {
     return state == TrialState::kComplete || state == TrialState::kFailed ||
-           state == TrialState::kStopped;
+           state == TrialState::kStopped || state == TrialState::kScreened;
   }
 
   template <class Archive>

@@ -17,6 +17,28 @@ nn::Conv2d Conv(int in, int out, int kernel, int stride, int groups = 1) {
 
 nn::BatchNorm2d Bn(int c) { return nn::BatchNorm2d(c); }
 
+thread_local const std::function<void(const torch::Tensor&)>* tls_relu_probe = nullptr;
+
+void Probe(const torch::Tensor& x) {
+  if (tls_relu_probe) (*tls_relu_probe)(x);
+}
+
+/// nn::ReLU / nn::ReLU6 that show their input to the thread's ReluProbe (no parameters: the
+/// saved and exported networks are the same as with the plain modules).
+class ProbedReluImpl : public nn::Cloneable<ProbedReluImpl> {
+ public:
+  explicit ProbedReluImpl(bool six = false) : six_(six) {}
+  void reset() override {}
+  torch::Tensor forward(torch::Tensor x) {
+    Probe(x);
+    return six_ ? torch::hardtanh(x, 0, 6) : torch::relu(x);  // as nn::ReLU6 / nn::ReLU
+  }
+
+ private:
+  bool six_;
+};
+TORCH_MODULE(ProbedRelu);
+
 // NOTE: AnyModule cannot hold nn::Sequential (its forward is a template); this subclass has a
 // concrete forward.
 class OpSeqImpl : public nn::SequentialImpl {
@@ -30,8 +52,8 @@ class ResNetBasicImpl : public nn::Cloneable<ResNetBasicImpl> {
  public:
   ResNetBasicImpl(int in, int out, int stride) : in_(in), out_(out), stride_(stride) { reset(); }
   void reset() override {
-    conv_a = register_module("conv_a", OpSeq(nn::ReLU(), Conv(in_, out_, 3, stride_), Bn(out_)));
-    conv_b = register_module("conv_b", OpSeq(nn::ReLU(), Conv(out_, out_, 3, 1), Bn(out_)));
+    conv_a = register_module("conv_a", OpSeq(ProbedRelu(), Conv(in_, out_, 3, stride_), Bn(out_)));
+    conv_b = register_module("conv_b", OpSeq(ProbedRelu(), Conv(out_, out_, 3, 1), Bn(out_)));
     down = register_module(
         "down", OpSeq(nn::AvgPool2d(nn::AvgPool2dOptions(2).stride(2).ceil_mode(true)),
                       Conv(in_, out_, 1, 1)));
@@ -54,7 +76,11 @@ class ClassifierImpl : public nn::Cloneable<ClassifierImpl> {
     fc = register_module("fc", nn::Linear(in_, classes_));
   }
   torch::Tensor forward(torch::Tensor x) {
-    if (bn_relu_) x = torch::relu(bn->forward(x));
+    if (bn_relu_) {
+      x = bn->forward(x);
+      Probe(x);
+      x = torch::relu(x);
+    }
     x = x.mean({2, 3});
     return fc->forward(x);
   }
@@ -72,7 +98,7 @@ nn::AnyModule MakeOp(const PlanEdge& e) {
   const int ci = e.in.c, co = e.out.c;
   switch (op.kind) {
     case OpKind::kNorConv:
-      return nn::AnyModule(OpSeq(nn::ReLU(), Conv(ci, co, op.kernel, 1), Bn(co)));
+      return nn::AnyModule(OpSeq(ProbedRelu(), Conv(ci, co, op.kernel, 1), Bn(co)));
     case OpKind::kAvgPool:
       return nn::AnyModule(nn::AvgPool2d(
           nn::AvgPool2dOptions(3).stride(1).padding(1).count_include_pad(false)));
@@ -80,13 +106,13 @@ nn::AnyModule MakeOp(const PlanEdge& e) {
       return nn::AnyModule(nn::MaxPool2d(nn::MaxPool2dOptions(3).stride(1).padding(1)));
     case OpKind::kDenseRelu:  // a convolution over the whole map: flatten -> Linear, 4-D kept
       return nn::AnyModule(OpSeq(
-          nn::Conv2d(nn::Conv2dOptions(ci, co, {e.in.h, e.in.w}).bias(true)), nn::ReLU()));
+          nn::Conv2d(nn::Conv2dOptions(ci, co, {e.in.h, e.in.w}).bias(true)), ProbedRelu()));
     case OpKind::kMaxPoolDown:
       return nn::AnyModule(nn::MaxPool2d(nn::MaxPool2dOptions(2).stride(2)));
     case OpKind::kConvBn:
       return nn::AnyModule(OpSeq(Conv(ci, co, op.kernel, op.stride), Bn(co)));
     case OpKind::kConvBnRelu:
-      return nn::AnyModule(OpSeq(Conv(ci, co, op.kernel, op.stride), Bn(co), nn::ReLU()));
+      return nn::AnyModule(OpSeq(Conv(ci, co, op.kernel, op.stride), Bn(co), ProbedRelu()));
     case OpKind::kResNetBasic:
       return nn::AnyModule(ResNetBasic(ci, co, op.stride));
     case OpKind::kMBConv: {
@@ -95,11 +121,11 @@ nn::AnyModule MakeOp(const PlanEdge& e) {
       if (op.expansion != 1) {
         seq->push_back(Conv(ci, hid, 1, 1));
         seq->push_back(Bn(hid));
-        seq->push_back(nn::ReLU6());
+        seq->push_back(ProbedRelu(true));
       }
       seq->push_back(Conv(hid, hid, op.kernel, op.stride, hid));
       seq->push_back(Bn(hid));
-      seq->push_back(nn::ReLU6());
+      seq->push_back(ProbedRelu(true));
       seq->push_back(Conv(hid, co, 1, 1));
       seq->push_back(Bn(co));
       return nn::AnyModule(seq);
@@ -164,6 +190,18 @@ std::int64_t GraphNetImpl::NumParameters() const {
   std::int64_t n = 0;
   for (const auto& p : parameters()) n += p.numel();
   return n;
+}
+
+ReluProbe::ReluProbe(std::function<void(const torch::Tensor&)> fn)
+    : fn_(std::move(fn)), previous_(tls_relu_probe) {
+  tls_relu_probe = &fn_;
+}
+
+ReluProbe::~ReluProbe() { tls_relu_probe = previous_; }
+
+torch::Tensor ProbedReluFn(const torch::Tensor& x) {
+  Probe(x);
+  return torch::relu(x);
 }
 
 void InitializeParameters(nn::Module& module, at::Generator generator) {

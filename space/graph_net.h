@@ -3,6 +3,7 @@
 
 #include <torch/torch.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,24 @@ class GraphNetImpl : public torch::nn::Cloneable<GraphNetImpl> {
   std::vector<torch::nn::AnyModule> ops_;  // parallel to plan_.edges; empty for skip/none/dead
 };
 TORCH_MODULE(GraphNet);
+
+/// While one lives, every ReLU (and ReLU6) of a GraphNet that runs on this thread hands its input
+/// to `fn` before applying itself: how the NASWOT proxy reads the activation patterns of a batch.
+/// One per thread at a time; GraphNets on other threads are not affected.
+class ReluProbe {
+ public:
+  explicit ReluProbe(std::function<void(const torch::Tensor&)> fn);
+  ~ReluProbe();
+  ReluProbe(const ReluProbe&) = delete;
+  ReluProbe& operator=(const ReluProbe&) = delete;
+
+ private:
+  std::function<void(const torch::Tensor&)> fn_;
+  const std::function<void(const torch::Tensor&)>* previous_;
+};
+
+/// relu(x), showing x to this thread's ReluProbe first (what the GraphNet's ReLUs do).
+torch::Tensor ProbedReluFn(const torch::Tensor& x);
 
 /// Re-draws every parameter from `generator` (conv: Kaiming normal, fan-out; linear: N(0, 0.01);
 /// BN weight 1, every bias 0). Deterministic, unlike the constructors' global-generator init.

@@ -455,5 +455,23 @@ check "the report draws the learning curves" 0 grep -q "<h2>Learning curves</h2>
 check "a stopped trial cannot be exported" 2 "$bin" export "$work/mf" --id "$(grep -m1 '"status":"stopped"' "$work/mf/trials.jsonl" | sed 's/{"id":\([0-9]*\),.*/\1/')" --format json --out "$work/mf_export"
 contains "export says why" "successive halving stopped it at rung"
 
+# Zero-cost proxies and the pre-screen on the tiny synthetic task: 12 proposals a generation are
+# scored by synflow and snip without training, the best 6 (by the proxies and params) train.
+check "a misspelt proxy" 2 "$bin" validate "$cfg" --set "evaluator.proxies=[synflw]"
+contains "it suggests the name" "did you mean 'synflow'"
+check "keep must be below the proposals" 2 "$bin" validate "$cfg" --set "evaluator.proxies=[synflow]" --set search.prescreen.keep=6
+contains "it says what to raise" "raise search.batch"
+check "validate a pre-screen" 0 "$bin" validate "$cfg" --set "evaluator.proxies=[synflow, snip]" --set search.prescreen.keep=6 --set search.batch=12
+contains "validate prints the ranking" "- {metric: snip, goal: max}"
+check "pre-screened search" 0 "$bin" search --config "$cfg" --run-dir "$work/pre" --set "evaluator.proxies=[synflow, snip]" --set search.prescreen.keep=6 --set search.batch=12 --set "search.prescreen.by=[{metric: synflow, goal: max}, {metric: params, goal: min}]"
+contains "the log shows the pre-screen" "generation 0 pre-screen: 12 proposals, 0 failed, 6 passed to training, 6 screened out (by synflow max params min)"
+contains "the summary counts the screened proposals" "12 evaluations (0 failed; 12 more proposals screened out by the pre-screen"
+check "trained trials carry their proxies" 0 grep -q '"status":"complete".*"synflow":' "$work/pre/trials.jsonl"
+check "screened trials are in trials.jsonl" 0 grep -q '"status":"screened"' "$work/pre/trials.jsonl"
+check "status of a pre-screened run" 0 "$bin" status "$work/pre"
+contains "status counts the screened proposals" "12 proposal(s) screened out without training (keep 6 a generation)"
+check "a screened trial cannot be exported" 2 "$bin" export "$work/pre" --id "$(grep -m1 '"status":"screened"' "$work/pre/trials.jsonl" | sed 's/{"id":\([0-9]*\),.*/\1/')" --format json --out "$work/pre_export"
+contains "export says why" "screened out, never trained"
+
 echo "cli: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -108,6 +108,11 @@ TEST(ExperimentConfig, EveryBadValueGetsAMessageNamingFieldValueAndWhatIsAllowed
       {"fidelity eta", "", {"fidelity.rungs=[1, 2]", "fidelity.eta=1"}, {"fidelity.eta", "> 1"}},
       {"fidelity vs epochs", "", {"fidelity.rungs=[1, 3]", "training.epochs=2"}, {"training.epochs: 2", "top rung (3 epochs)"}},
       {"fidelity vs steps", "", {"fidelity.rungs=[1, 3]", "training.steps=50"}, {"training.steps", "remove training.steps"}},
+      {"unknown proxy", "", {"evaluator.proxies=[synflo]"}, {"evaluator.proxies[0]", "'synflo'", "did you mean 'synflow'", "naswot"}},
+      {"proxies not a list", "", {"evaluator.proxies=synflow"}, {"evaluator.proxies", "expected a list"}},
+      {"proxy batch", "", {"evaluator.proxies=[naswot]", "evaluator.proxy_batch=1"}, {"evaluator.proxy_batch", "out of range"}},
+      {"proxies on a table", "", {"evaluator.kind=table", "evaluator.table.path=t.csv", "evaluator.proxies=[synflow]"},
+       {"evaluator.kind: train only", "a column named like a proxy"}},
       {"fidelity and command", "", {"fidelity.rungs=[1, 3]", "evaluator.kind=command", "evaluator.command=python3 t.py"}, {"fidelity", "command does not train in rungs"}},
   };
   for (const auto& c : cases) {
@@ -137,6 +142,26 @@ TEST(ExperimentConfig, FidelityResolvesAndRoundTrips) {
   EXPECT_NE(again.Hash(), off.Hash());
   const ExperimentConfig steps = ParseExperiment(kGood, "good.yaml", {"fidelity.resource=steps", "fidelity.rungs=[10, 30, 90]"});
   EXPECT_EQ(steps.fidelity.max_resource(), 90);
+}
+
+// Proxies are listed once each, also when an objective or a constraint names one without the
+// list; they survive the round trip and change the hash; without them the resolved config (and
+// so an earlier run directory's hash) has no proxy key.
+TEST(ExperimentConfig, ProxiesResolveFromTheListAndFromTheObjectives) {
+  const ExperimentConfig off = ParseExperiment(kGood, "good.yaml", {});
+  EXPECT_EQ(off.ToYaml().find("prox"), std::string::npos);
+  const ExperimentConfig c = ParseExperiment(kGood, "good.yaml", {"evaluator.proxies=[naswot, synflow, naswot]",
+                                                                  "evaluator.proxy_batch=32",
+                                                                  "constraints=['snip >= 0.5']"});
+  EXPECT_EQ(c.training.proxies, (std::vector<std::string>{"naswot", "synflow", "snip"}));
+  EXPECT_EQ(c.training.proxy_batch, 32);
+  const ExperimentConfig again = ParseExperiment(c.ToYaml(), "resolved.yaml", {});
+  EXPECT_EQ(again.training.proxies, c.training.proxies);
+  EXPECT_EQ(again.ToYaml(), c.ToYaml());
+  EXPECT_NE(c.Hash(), off.Hash());
+  const ExperimentConfig by_objective = ParseExperiment(
+      kGood, "good.yaml", {"objectives=[{metric: val_accuracy, goal: max}, {metric: synflow, goal: max}]"});
+  EXPECT_EQ(by_objective.training.proxies, (std::vector<std::string>{"synflow"}));
 }
 
 TEST(ExperimentConfig, ShippedExperimentFilesAreValid) {

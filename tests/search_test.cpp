@@ -196,6 +196,18 @@ class Zdt1Evaluator : public evaluator::Evaluator {
     for (size_t i = 1; i < x.size(); ++i) g += x[i];
     g = 1 + 9 * g / (x.size() - 1);
     out.ok = true;
+    if (r.rung == kPrescreenRung) {
+      // The pre-screen: a "proxy" that ranks like the error, blurred per architecture, and a
+      // static cost; no error, no latency.
+      int h = 0;
+      for (int v : r.genotype) h = h * 5 + v;
+      out.metrics["synflow"] = -x[0] + 0.3 * ((h % 89) / 89.0 - 0.5);
+      out.metrics["params"] = 1000 * x[1];
+      ++prescreen_requests;
+      if (stop_after > 0 && ++calls >= stop_after && stop) stop->store(true);
+      return out;
+    }
+    ++train_requests;
     out.metrics["val_error"] = x[0];
     if (r.rung >= 0 && r.resource < r.max_resource) {
       // A low rung sees the error blurred by a per-architecture offset that shrinks as the
@@ -215,6 +227,7 @@ class Zdt1Evaluator : public evaluator::Evaluator {
   std::atomic<int> calls{0};
   std::atomic<bool>* stop = nullptr;
   std::atomic<int> rung_requests[4]{};
+  std::atomic<int> prescreen_requests{0}, train_requests{0};
 };
 
 struct Toy {
@@ -239,13 +252,14 @@ SearchState NewState(std::uint64_t seed) {
 
 RunSummary RunToy(const Toy& toy, const Strategy& strategy, SearchState& state, const std::string& dir,
                int workers, std::int64_t max_evals, Zdt1Evaluator& ev, std::atomic<bool>* stop = nullptr,
-               const FidelityOptions& fidelity = {}) {
+               const FidelityOptions& fidelity = {}, const PrescreenOptions& prescreen = {}) {
   evaluator::WorkerPool pool(ev, workers);
   RunOptions o;
   o.run_dir = dir;
   o.max_evals = max_evals;
   o.stop = stop;
   o.fidelity = fidelity;
+  o.prescreen = prescreen;
   return RunSearch(toy.problem, strategy, state, pool, o);
 }
 
@@ -424,7 +438,7 @@ struct StoppedAndResumed {
 };
 StoppedAndResumed StopThenResume(const Toy& toy, const Strategy& strategy, std::uint64_t seed,
                                  int stop_after, std::int64_t max_evals, int workers = 2,
-                                 const FidelityOptions& fidelity = {}) {
+                                 const FidelityOptions& fidelity = {}, const PrescreenOptions& prescreen = {}) {
   const std::string dir = testing::TempDir("resume");
   std::atomic<bool> stop{false};
   SearchState state = NewState(seed);
@@ -432,10 +446,10 @@ StoppedAndResumed StopThenResume(const Toy& toy, const Strategy& strategy, std::
   ev.stop_after = stop_after;
   ev.stop = &stop;
   StoppedAndResumed r;
-  r.first = RunToy(toy, strategy, state, dir, workers, max_evals, ev, &stop, fidelity);
+  r.first = RunToy(toy, strategy, state, dir, workers, max_evals, ev, &stop, fidelity, prescreen);
   r.resumed = LoadCheckpoint(dir + "/checkpoint.bin");
   Zdt1Evaluator ev2;
-  r.second = RunToy(toy, strategy, r.resumed, dir, workers, max_evals, ev2, nullptr, fidelity);
+  r.second = RunToy(toy, strategy, r.resumed, dir, workers, max_evals, ev2, nullptr, fidelity, prescreen);
   return r;
 }
 
@@ -590,6 +604,74 @@ TEST(Fidelity, AsyncSuccessiveHalvingPromotesByQuotaAndResumesExactlyWithOneWork
   EXPECT_EQ(s3.evaluations, 108);
   EXPECT_EQ(ev3.rung_requests[1].load(), 36);
   EXPECT_EQ(s3.stopped, 108 - 12);
+}
+
+// The pre-screen on the toy: each generation of 24 proposals is scored without training, and
+// the 6 with the highest proxy (the only ranking objective here) train; the rest are kScreened
+// and count neither as evaluations nor against the budget. The same trials for 1 and 3 workers,
+// and after stops mid-pre-screen and mid-training; with multi-fidelity, the kept 6 enter rung 0.
+TEST(Prescreen, TrainsTheBestByProxyAndResumesExactly) {
+  Toy toy;
+  StrategyOptions opt;
+  opt.population = 6;
+  opt.batch = 24;
+  auto nsga = CreateStrategy(opt);
+  PrescreenOptions p;
+  p.keep = 6;
+  p.by = {{"synflow", true}};
+  std::vector<std::string> expect;
+  for (int workers : {1, 3}) {
+    SearchState state = NewState(13);
+    Zdt1Evaluator ev;
+    const RunSummary sum = RunToy(toy, *nsga, state, testing::TempDir("pre"), workers, 24, ev, nullptr, {}, p);
+    EXPECT_EQ(sum.evaluations, 24);
+    EXPECT_EQ(sum.generations, 4);
+    EXPECT_EQ(sum.screened, 72);
+    EXPECT_EQ(state.NumScreened(), 72);
+    EXPECT_EQ(ev.prescreen_requests.load(), 96);
+    EXPECT_EQ(ev.train_requests.load(), 24);
+    for (int g = 0; g < 4; ++g) {
+      double worst_kept = 1e9, best_screened = -1e9;
+      int kept = 0;
+      for (const Trial& t : state.trials) {
+        if (t.generation != g) continue;
+        if (t.state == TrialState::kScreened) {
+          best_screened = std::max(best_screened, t.metrics.at("synflow"));
+          EXPECT_FALSE(t.metrics.count("val_error"));
+        } else {
+          ASSERT_EQ(t.state, TrialState::kComplete);
+          ++kept;
+          EXPECT_TRUE(t.metrics.count("val_error"));
+        }
+      }
+      for (const Trial& t : state.trials)  // the kept trials' proxies, from the journal
+        if (t.generation == g && t.state == TrialState::kComplete) {
+          Zdt1Evaluator probe;
+          EvalRequest q{t.id, t.key, t.hash, t.genotype, t.seed};
+          q.rung = kPrescreenRung;
+          worst_kept = std::min(worst_kept, probe.Evaluate(q).metrics.at("synflow"));
+        }
+      EXPECT_EQ(kept, 6) << "generation " << g;
+      EXPECT_GE(worst_kept, best_screened) << "generation " << g;
+    }
+    for (auto id : state.population) EXPECT_EQ(state.trials[id].state, TrialState::kComplete);
+    if (expect.empty()) expect = TrialSignature(state);
+    else EXPECT_EQ(TrialSignature(state), expect) << workers << " workers";
+  }
+  for (int stop_after : {1, 10, 24, 27, 30, 31, 60, 100, 119}) {
+    const StoppedAndResumed r = StopThenResume(toy, *nsga, 13, stop_after, 24, 2, {}, p);
+    EXPECT_EQ(r.first.termination, RunSummary::Termination::kInterrupted) << stop_after;
+    EXPECT_EQ(TrialSignature(r.resumed), expect) << "stopped after " << stop_after;
+  }
+  FidelityOptions f;
+  f.rungs = {1, 3};
+  SearchState mf = NewState(13);
+  Zdt1Evaluator ev;
+  const RunSummary sum = RunToy(toy, *nsga, mf, testing::TempDir("pre_mf"), 2, 24, ev, nullptr, f, p);
+  EXPECT_EQ(sum.evaluations, 24);
+  EXPECT_EQ(sum.screened, 72);
+  EXPECT_EQ(ev.rung_requests[0].load(), 24);
+  EXPECT_EQ(sum.stopped, 24 - 8);  // 6 -> 2 per generation
 }
 
 TEST(Determinism, SameSeedGivesTheSameTrialsForAnyWorkerCount) {

@@ -8,10 +8,12 @@
 #include <filesystem>
 #include <map>
 #include <random>
+#include <set>
 
 #include "evaluator/dataset.h"
 #include "evaluator/latency.h"
 #include "evaluator/measure.h"
+#include "evaluator/proxies.h"
 #include "evaluator/table_evaluator.h"
 #include "evaluator/train_evaluator.h"
 #include "evaluator/train_layout.h"
@@ -217,6 +219,115 @@ TEST(TrainEvaluator, SameSeedGivesBitIdenticalMetricsWithOneAndTwoWorkers) {
     learned |= r.metrics.at("val_accuracy") > 40;  // chance is 25%
   }
   EXPECT_TRUE(learned) << "no candidate learned the synthetic task";
+}
+
+// ---- Zero-cost proxies on networks small enough to check by hand ----
+
+torch::Tensor AbsDouble(const torch::Tensor& t) { return t.detach().abs().to(torch::kDouble); }
+
+// With every weight made positive and an all-ones input the ReLUs pass everything, so the summed
+// output of a bias-free chain is R = 1ᵀ|W3||W2||W1|1; R is linear in each layer's weights, so
+// each layer's Σ|θ ∂R/∂θ| is R and synflow is (number of layers) · R. A BatchNorm in the chain
+// is the identity (as the paper's code removes it), and the network given is the one changed.
+TEST(Proxies, SynflowOfALinearChainIsTheProductFormula) {
+  torch::manual_seed(1);
+  auto l1 = torch::nn::Linear(torch::nn::LinearOptions(4, 5).bias(false));
+  auto l2 = torch::nn::Linear(torch::nn::LinearOptions(5, 6).bias(false));
+  auto l3 = torch::nn::Linear(torch::nn::LinearOptions(6, 3).bias(false));
+  auto bn = torch::nn::BatchNorm1d(6);
+  {
+    torch::NoGradGuard no_grad;
+    bn->running_mean.fill_(3.0);  // would shift and scale if it were not made the identity
+    bn->running_var.fill_(7.0);
+    bn->weight.fill_(-2.0);
+  }
+  torch::nn::Sequential net(l1, torch::nn::ReLU(), l2, bn, torch::nn::ReLU(), l3);
+  const torch::Tensor w1 = AbsDouble(l1->weight), w2 = AbsDouble(l2->weight), w3 = AbsDouble(l3->weight);
+  const double r = torch::ones({1, 3}, torch::kDouble).mm(w3).mm(w2).mm(w1).mm(torch::ones({4, 1}, torch::kDouble)).item<double>();
+  const double s = evaluator::Synflow(*net, [&](const torch::Tensor& x) { return net->forward(x); }, {8, 4});
+  EXPECT_NEAR(s, 3 * r, 1e-9 * r);
+}
+
+// Three images whose ReLU codes are 110, 100 and 000: they agree on K = [[3,2,1],[2,3,2],[1,2,3]]
+// units, det K = 8.
+TEST(Proxies, NaswotIsTheLogDeterminantOfTheAgreementCounts) {
+  auto id = torch::nn::Linear(torch::nn::LinearOptions(3, 3).bias(false));
+  {
+    torch::NoGradGuard no_grad;
+    id->weight.copy_(torch::eye(3));
+  }
+  const torch::Tensor x = torch::tensor({{1.f, 1.f, -1.f}, {1.f, -1.f, -1.f}, {-1.f, -1.f, -1.f}});
+  auto forward = [&](const torch::Tensor& in) { return space::ProbedReluFn(id->forward(in)); };
+  EXPECT_NEAR(evaluator::Naswot(*id, forward, x), std::log(8.0), 1e-9);
+  // Two identical images: K is singular.
+  EXPECT_EQ(evaluator::Naswot(*id, forward, x.narrow(0, 0, 1).repeat({2, 1})), -INFINITY);
+  // Outside a probe's life the function is a plain ReLU that reports to nobody.
+  EXPECT_TRUE(space::ProbedReluFn(x).equal(torch::relu(x)));
+}
+
+// For logits z = xWᵀ the cross-entropy gradient is ∂L/∂W = (softmax(z) − onehot(y))ᵀ x / n.
+TEST(Proxies, SnipAndGradNormUseTheCrossEntropyGradient) {
+  torch::manual_seed(2);
+  auto lin = torch::nn::Linear(torch::nn::LinearOptions(5, 4).bias(false));
+  const torch::Tensor x = torch::randn({6, 5});
+  const torch::Tensor y = torch::tensor({0, 1, 2, 3, 0, 1}, torch::kInt64);
+  torch::Tensor g;
+  {
+    torch::NoGradGuard no_grad;
+    const torch::Tensor p = torch::softmax(x.mm(lin->weight.t()), 1);
+    g = (p - torch::one_hot(y, 4).to(torch::kFloat)).t().mm(x) / 6.0;
+  }
+  const double snip = (lin->weight.detach() * g).abs().sum().item<double>();
+  const double norm = g.norm().item<double>();
+  const auto s = evaluator::SnipAndGradNorm(*lin, [&](const torch::Tensor& in) { return lin->forward(in); }, x, y);
+  EXPECT_NEAR(s.snip, snip, 1e-5 * snip);
+  EXPECT_NEAR(s.grad_norm, norm, 1e-5 * norm);
+}
+
+// A linear map gives every image the same Jacobian (the column sums of W): their correlation
+// matrix is all ones, with eigenvalues n and n − 1 zeros.
+TEST(Proxies, JacobCovOfALinearMapHasOneEigenvalue) {
+  torch::manual_seed(3);
+  auto lin = torch::nn::Linear(torch::nn::LinearOptions(7, 3).bias(false));
+  const int n = 5;
+  const double k = 1e-5;
+  const double expected = -((std::log(n + k) + 1 / (n + k)) + (n - 1) * (std::log(k) + 1 / k));
+  const double got = evaluator::JacobCov(*lin, [&](const torch::Tensor& in) { return lin->forward(in); },
+                                         torch::randn({n, 7}));
+  EXPECT_NEAR(got, expected, 1e-6 * std::abs(expected));
+}
+
+// The evaluator computes the proxies on copies: the network it trains keeps its weights, so the
+// trained metrics equal those of a run without proxies; and the proxies, drawn from the trial's
+// seed, are bit-identical with one and two workers.
+TEST(Proxies, EvaluatorScoresDeterministicallyWithoutChangingTheTraining) {
+  const SearchSpace sp = SearchSpace::Load("nb201", {{"channels", "4"}, {"cells_per_stage", "1"}},
+                                           evaluator::DatasetInput(Synthetic()));
+  const auto reqs = Requests(sp, 4, 9);
+  evaluator::TrainOptions plain = QuickTraining();
+  plain.measure_latency = false;
+  evaluator::TrainOptions with = plain;
+  with.proxies = {"synflow", "naswot", "snip", "grad_norm", "jacob_cov"};
+  with.proxy_batch = 16;
+  evaluator::TrainEvaluator ev_plain(sp, Synthetic(), plain), ev_with(sp, Synthetic(), with);
+  const auto base = RunPool(ev_plain, 1, reqs);
+  const auto one = RunPool(ev_with, 1, reqs);
+  const auto two = RunPool(ev_with, 2, reqs);
+  std::set<double> synflows;
+  for (const auto& [id, r] : one) {
+    ASSERT_TRUE(r.ok) << r.failure;
+    for (const char* m : {"val_accuracy", "train_loss"}) EXPECT_EQ(r.metrics.at(m), base.at(id).metrics.at(m)) << m;
+    for (const auto& p : with.proxies) {
+      ASSERT_TRUE(r.metrics.count(p)) << p;
+      EXPECT_EQ(r.metrics.at(p), two.at(id).metrics.at(p)) << p << " of #" << id;
+    }
+    EXPECT_GT(r.metrics.at("synflow"), 0);
+    EXPECT_GT(r.metrics.at("grad_norm"), 0);
+    EXPECT_GT(r.metrics.at("proxy_seconds"), 0);
+    EXPECT_FALSE(base.at(id).metrics.count("synflow"));
+    synflows.insert(r.metrics.at("synflow"));
+  }
+  EXPECT_GT(synflows.size(), 1u) << "four architectures, one synflow";
 }
 
 // Training in channels-last (the CPU default) learns the same task as NCHW: per candidate the
@@ -616,6 +727,15 @@ TEST(TableEvaluator, MissingKeyIsAFailedResultAndBadCsvNamesTheRow) {
   o.path = dir + "/t.csv";
   o.latency_column = "latency";
   EXPECT_THROW(evaluator::TableEvaluator(o, nullptr), InputError);
+  // A column named like a zero-cost proxy is reported as that metric.
+  testing::WriteText(dir + "/p.csv", "arch,acc,synflow,extra\na,90.5,1e30,7\nb,80,2.5,8\n");
+  o.path = dir + "/p.csv";
+  o.latency_column.clear();
+  r.key = "b";
+  res = evaluator::TableEvaluator(o, nullptr).Evaluate(r);
+  ASSERT_TRUE(res.ok) << res.failure;
+  EXPECT_EQ(res.metrics.at("synflow"), 2.5);
+  EXPECT_FALSE(res.metrics.count("extra"));
 }
 
 }  // namespace
