@@ -16,6 +16,10 @@
 # Env: MAX_EVALS (default 40); another multi-fidelity variant: MF_LABEL (mf), MF_RUNGS
 # ("0.222222, 0.666667, 2"), MF_ETA (3), MF_BATCH (27); ARMS ("sf mf": which arms to run, e.g.
 # "mf" to add a variant beside single-fidelity runs already in OUT_DIR).
+# The pre-screen (search.prescreen) as another arm: ARMS="sf pre" runs single fidelity beside a
+# search that scores PRE_BATCH (40) proposals a generation by zero-cost proxies and trains the
+# best 10 by PRE_BY ("[{metric: synflow, goal: max}, {metric: params, goal: min}]"), for the same
+# MAX_EVALS trained candidates (PRE_LABEL: pre).
 # Then: python3 bench/multi_fidelity_hv.py OUT_DIR
 set -euo pipefail
 bin=$(readlink -f "$1")
@@ -31,6 +35,9 @@ rungs=${MF_RUNGS:-0.222222, 0.666667, 2}
 eta=${MF_ETA:-3}
 batch=${MF_BATCH:-27}
 arms=${ARMS:-sf mf}
+pre_label=${PRE_LABEL:-pre}
+pre_batch=${PRE_BATCH:-40}
+pre_by=${PRE_BY:-[{metric: synflow, goal: max}, {metric: params, goal: min}]}
 # One epoch of 10,000 images is 157 steps of 64; a 2-epoch candidate trains 314 steps. A
 # multi-fidelity generation trains n_r candidates from rung r-1's steps to rung r's, n_0 = batch,
 # n_r+1 = max(1, floor(n_r / eta)); it gets as many generations as fit the single-fidelity budget.
@@ -68,9 +75,14 @@ for seed in "${seeds[@]}"; do
     echo "search: {strategy: nsga2, population: 10, batch: $batch, reject_disconnected: true, surrogate: true}"
     echo "fidelity: {resource: epochs, rungs: [$rungs], eta: $eta, mode: sync}"
     echo "budget: {max_evals: $((batch * mf_gens))}"; } >"$out/${label}_seed$seed.yaml"
+  { echo "name: ${pre_label}_seed$seed"; common "$seed"
+    echo "search: {strategy: nsga2, population: 10, batch: $pre_batch, reject_disconnected: true, surrogate: true,"
+    echo "         prescreen: {keep: 10, by: $pre_by}}"
+    echo "budget: {max_evals: $max_evals}"; } >"$out/${pre_label}_seed$seed.yaml"
   echo "seed $seed: single-fidelity $max_evals candidates, $label $mf_gens generations of $batch ($(date -u +%H:%M:%S))"
   for arm in $arms; do
     [[ $arm == mf ]] && arm=$label
+    [[ $arm == pre ]] && arm=$pre_label
     dir=$out/${arm}_seed$seed
     if [[ -f $dir/ended ]] && grep -q finished "$dir/ended"; then continue; fi
     if [[ -f $dir/checkpoint.bin ]]; then

@@ -54,27 +54,30 @@ def hv2(pts, ideal, ref):
 
 
 def curve(trials, ideal, ref):
-    """[(images spent through generation g, hypervolume after g, screened, complete)]."""
+    """[(images spent through generation g, hypervolume after g, trained (any rung), complete,
+    scored by the pre-screen only)]."""
     out = []
     gens = sorted({t["generation"] for t in trials})
     for g in gens:
         upto = [t for t in trials if t["generation"] <= g]
-        out.append((sum(images(t) for t in upto), hv2(points(upto), ideal, ref), len(upto),
-                    sum(t["status"] == "complete" for t in upto)))
+        out.append((sum(images(t) for t in upto), hv2(points(upto), ideal, ref),
+                    sum(t["status"] != "screened" for t in upto),
+                    sum(t["status"] == "complete" for t in upto),
+                    sum(t["status"] == "screened" for t in upto)))
     return out
 
 
 def hv_at(cv, budget):
     """Hypervolume after the last generation that ended within `budget` images."""
     best = 0.0
-    for spent, hv, _, _ in cv:
+    for spent, hv, *_ in cv:
         if spent <= budget * 1.0001:
             best = hv
     return best
 
 
 def images_to_reach(cv, target):
-    for spent, hv, _, _ in cv:
+    for spent, hv, *_ in cv:
         if hv >= target - 1e-12:
             return spent
     return None
@@ -107,8 +110,8 @@ def main():
 
 def compare(out, runs, seeds, label, lo, ref):
     rows = []
-    print("seed | arm | screened | fully trained | images (M) | wall (min) | final HV | HV at SF budget | "
-          "images to reach SF's final HV (share of SF budget)")
+    print("seed | arm | trained (screened) | fully trained | pre-screened only | images (M) | wall (min) | "
+          "final HV | HV at SF budget | images to reach SF's final HV (share of SF budget)")
     for s in seeds:
         sf, mf = runs.get(f"sf_seed{s}"), runs.get(f"{label}_seed{s}")
         if not sf or not mf:
@@ -121,10 +124,10 @@ def compare(out, runs, seeds, label, lo, ref):
             d = os.path.join(out, f"{arm}_seed{s}")
             share = "" if arm == "sf" else (
                 f"{reach / 1e6:.2f} M ({reach / budget:.2f})" if reach else "not reached")
-            print(f"{s} | {arm} | {cv[-1][2]} | {cv[-1][3]} | {cv[-1][0] / 1e6:.2f} | {wall(d) / 60:.1f} | "
+            print(f"{s} | {arm} | {cv[-1][2]} | {cv[-1][3]} | {cv[-1][4]} | {cv[-1][0] / 1e6:.2f} | {wall(d) / 60:.1f} | "
                   f"{cv[-1][1]:.4f} | {hv_at(cv, budget):.4f} | {share}")
         rows.append({"seed": s, "sf_screened": cs[-1][2], "mf_screened_at_budget":
-                     max([n for spent, _, n, _ in cm if spent <= budget * 1.0001] or [0]),
+                     max([n for spent, _, n, *_ in cm if spent <= budget * 1.0001] or [0]),
                      "sf_hv": target, "mf_hv_at_budget": hv_at(cm, budget),
                      "reach_share": reach / budget if reach else float("inf")})
     if rows:

@@ -5,7 +5,10 @@
 //   +canonical_used, canonical hash by default; +connected: reject_disconnected, never propose
 //   a cell whose output is cut off from its input; +remeasure[=MARGIN]: remeasure_front, evaluate the
 //   node-swapped twins of the trials within MARGIN (default 0.01) of the front; +batch=N:
-//   N proposals per generation instead of the population size): random, nsga2 (textbook: population 20, binary tournament, uniform crossover,
+//   N proposals per generation instead of the population size; +prescreen=K:B: the pre-screen,
+//   B proposals a generation scored by the table's synflow column and the static params, of
+//   which the best K (NSGA-II survival order on synflow max, params min) are evaluated; the
+//   CSV then needs a synflow column, e.g. from zero_cost_nb201_bench): random, nsga2 (textbook: population 20, binary tournament, uniform crossover,
 //   per-edge mutation 1/6), nsga2_surrogate[:KAPPA[:POOL[:FRACTION[:POPULATION]]]] (surrogate-assisted
 //   offspring; defaults kappa 1, pool 20, fraction 0.75)
 // BENCH_VERBOSE=1 prints each seed's shares at the checkpoints; BENCH_VERBOSE=2 also lists the
@@ -18,11 +21,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "evaluator/table_evaluator.h"
+#include "search/fidelity.h"
 #include "search/pareto.h"
 #include "search/search_loop.h"
 #include "search/strategy.h"
@@ -74,6 +79,8 @@ int main(int argc, char** argv) {
   topt.path = csv;
   topt.latency_column = lat_col;
   evaluator::TableEvaluator table(topt, nullptr);
+  // The pre-screen's view: proxy columns and static costs (loaded only when a strategy asks).
+  std::unique_ptr<evaluator::TableEvaluator> untrained;
 
   // The exact front over every cell of the table.
   const auto all = sp.Enumerate();
@@ -161,8 +168,9 @@ int main(int argc, char** argv) {
   problem.objectives = {{"val_accuracy", true}, {"latency_ms", false}};
   for (const auto& full_name : strategies) {
     search::StrategyOptions opt;
-    // "+" suffixes: a StrategyOptions::dedup name, "connected" (reject_disconnected) or
-    // "remeasure" (remeasure_front).
+    int prescreen_keep = 0;
+    // "+" suffixes: a StrategyOptions::dedup name, "connected" (reject_disconnected),
+    // "remeasure" (remeasure_front), "batch=N" or "prescreen=K:B".
     std::string name = full_name.substr(0, full_name.find('+'));
     for (size_t plus = full_name.find('+'); plus != std::string::npos;) {
       const size_t next = full_name.find('+', plus + 1);
@@ -174,6 +182,9 @@ int main(int argc, char** argv) {
         if (token.size() > 10 && token[9] == '=') opt.remeasure_margin = std::atof(token.c_str() + 10);
       } else if (token.rfind("batch=", 0) == 0) {
         opt.batch = std::atoi(token.c_str() + 6);
+      } else if (token.rfind("prescreen=", 0) == 0 && token.find(':') != std::string::npos) {
+        prescreen_keep = std::atoi(token.c_str() + 10);
+        opt.batch = std::atoi(token.c_str() + token.find(':') + 1);
       } else {
         opt.dedup = token;  // checked with the other options below
       }
@@ -204,6 +215,9 @@ int main(int argc, char** argv) {
       return 2;
     }
     auto strategy = search::CreateStrategy(opt);
+    if (prescreen_keep > 0 && !untrained) untrained = std::make_unique<evaluator::TableEvaluator>(topt, &sp);
+    search::Problem by = problem;  // the pre-screen's ranking
+    by.objectives = {{"synflow", true}, {"params", false}};
     std::map<int, std::vector<double>> share, share_fn, hv_ratio;
     double seconds = 0;
     for (int seed = first_seed; seed < first_seed + seeds; ++seed) {
@@ -215,9 +229,30 @@ int main(int argc, char** argv) {
       std::vector<search::Point> found_pts;
       size_t next_checkpoint = 0;
       const std::vector<int> checkpoints{300, 1000};
-      while (static_cast<int>(state.trials.size()) < max_evals) {
-        const int made = strategy->Ask(state, problem, max_evals - static_cast<int>(state.trials.size()));
+      int evaluated = 0;  // trials evaluated (the pre-screen's screened proposals are not)
+      while (evaluated < max_evals) {
+        const int left = max_evals - evaluated;
+        const int made = strategy->Ask(state, problem, prescreen_keep > 0 ? 1 << 30 : left);
         if (made == 0) break;
+        if (prescreen_keep > 0) {  // as search::RunSearch's pre-screen does
+          std::vector<std::int64_t> ids;
+          for (auto id : state.pending) {
+            auto& t = state.trials[id];
+            search::EvalRequest q{t.id, t.key, t.hash, t.genotype, t.seed};
+            q.rung = search::kPrescreenRung;
+            const auto r = untrained->Evaluate(q);
+            if (!r.metrics.count("synflow")) {
+              std::fprintf(stderr, "%s: %s has no synflow column\n", full_name.c_str(), csv.c_str());
+              return 2;
+            }
+            t.metrics = r.metrics;
+            ids.push_back(id);
+          }
+          const auto keep = search::SelectPromotions(state, by, ids, std::min(prescreen_keep, left));
+          for (auto id : ids)
+            if (!std::binary_search(keep.begin(), keep.end(), id)) state.trials[id].state = search::TrialState::kScreened;
+          state.pending = keep;
+        }
         for (auto id : state.pending) {
           auto& t = state.trials[id];
           search::ApplyResult(t, table.Evaluate({t.id, t.key, t.hash, t.genotype, t.seed}), problem);
@@ -225,13 +260,13 @@ int main(int argc, char** argv) {
         // Count exactly at the checkpoints: trials are numbered in evaluation order.
         for (auto id : state.pending) {
           const auto& t = state.trials[id];
+          ++evaluated;
           if (t.state == search::TrialState::kComplete) {
             found_keys.insert(t.key);
             found_hashes.insert(t.hash);
             found_pts.push_back(problem.ObjectiveVector(t));
           }
-          while (next_checkpoint < checkpoints.size() &&
-                 t.id + 1 == checkpoints[next_checkpoint]) {
+          while (next_checkpoint < checkpoints.size() && evaluated == checkpoints[next_checkpoint]) {
             int hits = 0, fn_hits = 0;
             for (const auto& k : front_keys) hits += found_keys.count(k);
             for (const auto& h : front_hashes) fn_hits += found_hashes.count(h);

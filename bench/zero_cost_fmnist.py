@@ -84,6 +84,19 @@ def main():
             cost_text = f"{'static':>9} {'-':>8}"
         print(f"{name:<10} {spearman(xs, ys):9.3f} {kendall(xs, ys):8.3f} {len(rows):7d} {cost_text}")
     print(f"all five proxies: median {statistics.median(t['proxy_seconds'] for t in done):.3f} s per candidate")
+    # What a proxy tells beyond size: the accuracy left after a least-squares fit on log(params),
+    # against the proxy (a front of accuracy vs cost needs the best at each cost).
+    import math
+    xs = [math.log(t["params"] + 1) for t in done]
+    mx, my = statistics.fmean(xs), statistics.fmean(acc)
+    vx = sum((x - mx) ** 2 for x in xs)
+    b = sum((x - mx) * (y - my) for x, y in zip(xs, acc)) / vx if vx else 0.0
+    resid = [y - (my + b * (x - mx)) for x, y in zip(xs, acc)]
+    print("beyond size (accuracy residual after a fit on log params):")
+    for name in ["synflow", "naswot", "snip", "grad_norm", "jacob_cov"]:
+        rows = [(t[name], r) for t, r in zip(done, resid)
+                if isinstance(t.get(name), (int, float)) and abs(t[name]) != float("inf")]
+        print(f"  {name:<10} spearman {spearman([a for a, _ in rows], [r for _, r in rows]):6.3f}")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "evaluator/dataset.h"
+#include "evaluator/inherit.h"
 #include "evaluator/latency.h"
 #include "evaluator/proxies.h"
 #include "evaluator/train_layout.h"
@@ -276,6 +277,19 @@ space::GraphNet WithPreciseBatchNorm(space::GraphNet& net, const torch::Tensor& 
   return out;
 }
 
+/// Saves the network's parameters and buffers to `path` atomically (rename), as trained weights
+/// a child can inherit.
+void SaveWeights(space::GraphNet& net, const std::string& path) {
+  torch::serialize::OutputArchive archive;
+  net->save(archive);
+  const std::string tmp = path + ".tmp";
+  archive.save_to(tmp);
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw std::runtime_error("cannot rename " + tmp + " to " + path);
+  }
+}
+
 std::int64_t ModelBytes(space::GraphNet& net) {
   std::ostringstream out;
   torch::save(net, out);
@@ -411,6 +425,33 @@ EvalResult TrainEvaluator::Evaluate(const EvalRequest& request) {
     r.seconds = std::chrono::duration<double>(Clock::now() - start).count();
     return r;
   }
+  if (!request.parent_weights.empty()) {
+    // Inheritance: the tensors of every operation a parent shares with this network (a later
+    // rung's saved state, when there is one, replaces them, as it holds them already trained on).
+    Inherited inherited;
+    for (size_t i = 0; i < request.parent_weights.size() && i < request.parent_genotypes.size(); ++i) {
+      const std::string& path = request.parent_weights[i];
+      if (!std::ifstream(path).good()) continue;  // the search only names files it has
+      try {
+        space::GraphNet parent(impl_->space.Plan(request.parent_genotypes[i]), space::GraphNetOptions{});
+        torch::serialize::InputArchive archive;
+        archive.load_from(path, impl_->device);
+        parent->load(archive);
+        parent->to(impl_->device);
+        const Inherited got = InheritShared(*net, *parent, inherited.edges);
+        inherited.tensors += got.tensors;
+        inherited.elements += got.elements;
+        inherited.edges.insert(got.edges.begin(), got.edges.end());
+      } catch (const c10::Error& e) {
+        r.failure = "inherited weights " + path + ": " + e.what_without_backtrace();
+        return r;
+      }
+    }
+    r.metrics["inherited_tensors"] = inherited.tensors;
+    r.metrics["inherited_params"] = static_cast<double>(inherited.elements);
+    const std::int64_t total = net->NumParameters();
+    r.metrics["inherited_share"] = total > 0 ? static_cast<double>(inherited.elements) / static_cast<double>(total) : 0.0;
+  }
   TrainSpan span;
   if (request.rung >= 0) {
     // Multi-fidelity: the rung's resource in steps of a schedule over the top rung's.
@@ -493,6 +534,7 @@ EvalResult TrainEvaluator::Evaluate(const EvalRequest& request) {
         PeakForwardBytes(net, torch::zeros({1, s.c, s.h, s.w}).to(impl_->device)));
   }
   r.metrics["model_bytes"] = static_cast<double>(ModelBytes(net));
+  if (!request.weights_out.empty() && !below_top) SaveWeights(net, request.weights_out);
   r.ok = true;
   r.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   return r;

@@ -186,6 +186,7 @@ EvalResult CachingEvaluator::Evaluate(const EvalRequest& request) {
   // A rung's result is another result. A hit writes no training state: the next rung then
   // trains from scratch to its resource, which gives the same weights.
   if (request.rung == search::kPrescreenRung) key += "|prescreen";
+  for (const auto& p : request.parent_weights) key += "|inherits " + p;  // another start
   if (request.rung >= 0)
     key += "|rung " + std::to_string(request.resource) + " of " + std::to_string(request.max_resource) +
            " " + request.resource_unit;

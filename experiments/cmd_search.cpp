@@ -108,6 +108,7 @@ int DriveImpl(Session& session, search::SearchState& state, const RunPaths& path
   options.max_generations = session.config.generations;
   options.fidelity = session.config.fidelity;
   options.prescreen = session.config.prescreen;
+  options.inherit_weights = session.config.inherit_weights;
   options.stop = InstallStopHandlers();
   options.log = [quiet](const std::string& line) {
     if (!quiet || line.rfind("generation", 0) == 0 || line.rfind("warning", 0) == 0) {

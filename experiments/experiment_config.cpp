@@ -404,7 +404,8 @@ ExperimentConfig ParseExperimentImpl(const std::string& text, const std::string&
                "sample_size", "reject_disconnected", "max_tries", "dedup", "sampler", "mutation",
                "crossover", "surrogate", "surrogate_pool", "surrogate_kappa",
                "surrogate_fraction", "remeasure_front", "remeasure_margin", "remeasure_after",
-               "prescreen"});
+               "prescreen", "inherit_weights"});
+    if (s["inherit_weights"]) c.inherit_weights = AsBool(file, "search.inherit_weights", s["inherit_weights"]);
     auto& o = c.search;
     if (const YAML::Node ps = s["prescreen"]) {
       CheckKeys(file, "search.prescreen", ps, {"keep", "by"});
@@ -542,6 +543,9 @@ ExperimentConfig ParseExperimentImpl(const std::string& text, const std::string&
                           ? "a table evaluator reports a column named like a proxy as that metric"
                           : "a command evaluator can report them itself in its metrics") +
                      " (this one is '" + c.evaluator_kind + "')");
+  if (c.inherit_weights && c.evaluator_kind != "train")
+    throw InputError(file + ": field 'search.inherit_weights': needs evaluator.kind: train (this one "
+                     "is '" + c.evaluator_kind + "'); the evaluator starts a child from its parents' weights");
   if (c.prescreen.enabled()) {
     if (c.evaluator_kind == "command")
       throw InputError(file + ": field 'search.prescreen': needs an evaluator that scores without "
@@ -759,6 +763,7 @@ std::string ExperimentConfig::ToYaml() const {
     y << YAML::Key << "surrogate_kappa" << YAML::Value << Fmt(s.surrogate_kappa);
     y << YAML::Key << "surrogate_fraction" << YAML::Value << Fmt(s.surrogate_fraction);
     // Like dedup: only when set, so older run directories keep their config hash.
+    if (inherit_weights) y << YAML::Key << "inherit_weights" << YAML::Value << true;
     if (prescreen.enabled()) {
       y << YAML::Key << "prescreen" << YAML::Value << YAML::BeginMap;
       y << YAML::Key << "keep" << YAML::Value << prescreen.keep;

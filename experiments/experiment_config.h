@@ -29,6 +29,7 @@ struct ExperimentConfig {
   search::StrategyOptions search;
   search::FidelityOptions fidelity;      ///< off unless the file has a fidelity section
   search::PrescreenOptions prescreen;    ///< search.prescreen; off unless given
+  bool inherit_weights = false;          ///< search.inherit_weights
   std::string evaluator_kind = "train";  ///< train | table | command
   std::string command;                   ///< evaluator.command (kind command)
   double command_timeout = 0;            ///< seconds per candidate; 0: no limit

@@ -44,11 +44,19 @@ struct EvalRequest {
   std::string resource_unit;
   std::string state_in;
   std::string state_out;
+  /// Weight inheritance (search.inherit_weights): where to save the trained weights (after the
+  /// full training), and the parents' genotypes with the files of their trained weights; the
+  /// evaluator starts the network from the parents' tensors of every operation the child shares
+  /// with them (the first parent first), on the first rung only.
+  std::string weights_out;
+  std::vector<std::vector<int>> parent_genotypes;
+  std::vector<std::string> parent_weights;
 
   template <class Archive>
   void serialize(Archive& ar, std::uint32_t version) {
     ar(trial_id, key, hash, genotype, seed);
     if (version >= 1) ar(rung, resource, max_resource, resource_unit, state_in, state_out);
+    if (version >= 2) ar(weights_out, parent_genotypes, parent_weights);
   }
 };
 
@@ -101,5 +109,5 @@ class BatchEvaluator {
 
 }  // namespace paretonas::search
 
-CEREAL_CLASS_VERSION(paretonas::search::EvalRequest, 1);
+CEREAL_CLASS_VERSION(paretonas::search::EvalRequest, 2);
 CEREAL_CLASS_VERSION(paretonas::search::EvalResult, 1);

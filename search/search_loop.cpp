@@ -187,6 +187,10 @@ void WriteTrialFiles(const std::string& run_dir, const SearchState& state, const
 }
 
 
+std::string WeightsPath(const std::string& run_dir, std::int64_t id) {
+  return run_dir + "/weights/" + std::to_string(id) + ".pt";
+}
+
 std::string RungStatePath(const std::string& run_dir, std::int64_t id, int rung) {
   return run_dir + "/states/" + std::to_string(id) + ".r" + std::to_string(rung) + ".pt";
 }
@@ -244,7 +248,7 @@ void ApplyRungResult(Trial& t, const EvalResult& r, int rung, double resource, b
 }
 
 /// `run_dir` as an absolute path, for the evaluators that open state files (MPI worker ranks
-/// may run in another working directory); creates its states folder.
+/// may run in another working directory); creates its states and weights folders.
 std::string StatesRunDir(const std::string& run_dir) {
   std::string dir = run_dir;
   if (char* real = ::realpath(dir.c_str(), nullptr)) {
@@ -252,7 +256,23 @@ std::string StatesRunDir(const std::string& run_dir) {
     std::free(real);
   }
   ::mkdir((dir + "/states").c_str(), 0755);
+  ::mkdir((dir + "/weights").c_str(), 0755);
   return dir;
+}
+
+/// Weight inheritance for `q` (a request of `t`): where its trained weights go, and the complete
+/// parents whose weights it starts from. `dir` as StatesRunDir gives it.
+void AddInheritance(EvalRequest& q, const Trial& t, const SearchState& state, const std::string& dir) {
+  q.weights_out = WeightsPath(dir, t.id);
+  for (std::int64_t p : t.parents) {
+    const Trial& parent = state.trials.at(p);
+    // A twin (the same network under another key) would hand over its whole training.
+    if (parent.state != TrialState::kComplete || parent.hash == t.hash) continue;
+    const std::string path = WeightsPath(dir, p);
+    if (::access(path.c_str(), R_OK) != 0) continue;
+    q.parent_genotypes.push_back(parent.genotype);
+    q.parent_weights.push_back(path);
+  }
 }
 
 /// A generation not yet told is rebuilt from the journal: the checkpoint of an interrupted
@@ -270,8 +290,11 @@ void ResetGeneration(SearchState& state) {
 }
 
 /// The request that trains `t` to rung `r`, continuing from rung r - 1's state.
-EvalRequest RungRequest(const Trial& t, int r, const FidelityOptions& f, const std::string& dir) {
+EvalRequest RungRequest(const Trial& t, int r, const RunOptions& o, const SearchState& state,
+                        const std::string& dir) {
+  const FidelityOptions& f = o.fidelity;
   EvalRequest q{t.id, t.key, t.hash, t.genotype, t.seed};
+  if (o.inherit_weights) AddInheritance(q, t, state, dir);
   q.rung = r;
   q.resource = f.rungs[r];
   q.max_resource = f.max_resource();
@@ -462,7 +485,7 @@ bool RunGenerationRungs(const Problem& problem, SearchState& state, Journal& jou
         ++summary.reused_from_journal;
         continue;
       }
-      requests.push_back(RungRequest(t, r, f, dir));
+      requests.push_back(RungRequest(t, r, options, state, dir));
     }
     const int rung_size = static_cast<int>(active.size());
     int rung_done = rung_size - static_cast<int>(requests.size());
@@ -554,7 +577,7 @@ bool RunGenerationAsync(const Problem& problem, SearchState& state, Journal& jou
         if (promoted[r].count(id)) continue;
         promoted[r].insert(id);
         ++running;
-        return RungRequest(state.trials[id], r + 1, f, dir);
+        return RungRequest(state.trials[id], r + 1, options, state, dir);
       }
     }
     if (fresh.empty()) return std::nullopt;
@@ -562,7 +585,7 @@ bool RunGenerationAsync(const Problem& problem, SearchState& state, Journal& jou
     fresh.pop_front();
     started.insert(id);
     ++running;
-    return RungRequest(state.trials[id], 0, f, dir);
+    return RungRequest(state.trials[id], 0, options, state, dir);
   };
   std::string io_error;
   auto on_done = [&](const EvalResult& res) {
@@ -654,6 +677,7 @@ RunSummary RunSearch(const Problem& problem, const Strategy& strategy, SearchSta
     } else {
       // Results already durable (an earlier, interrupted process) are reused, not re-run.
       std::vector<EvalRequest> requests;
+      const std::string weights_dir = options.inherit_weights ? StatesRunDir(options.run_dir) : "";
       for (std::int64_t id : state.pending) {
         Trial& t = state.trials[id];
         if (t.finished()) continue;
@@ -663,7 +687,9 @@ RunSummary RunSearch(const Problem& problem, const Strategy& strategy, SearchSta
           ++summary.reused_from_journal;
           continue;
         }
-        requests.push_back({t.id, t.key, t.hash, t.genotype, t.seed});
+        EvalRequest q{t.id, t.key, t.hash, t.genotype, t.seed};
+        if (options.inherit_weights) AddInheritance(q, t, state, weights_dir);
+        requests.push_back(q);
       }
       const int gen_size = static_cast<int>(state.pending.size());
       int gen_done = gen_size - static_cast<int>(requests.size());  // finished before this batch

@@ -36,6 +36,10 @@ struct RunOptions {
   /// Training states between rungs live in `run_dir`/states.
   FidelityOptions fidelity;
   PrescreenOptions prescreen;
+  /// Weight inheritance: every fully trained trial saves its weights to `run_dir`/weights/ID.pt,
+  /// and a child's request names its complete parents' files (not a parent that is the same
+  /// network under another key), so that the evaluator starts it from their shared tensors.
+  bool inherit_weights = false;
 };
 
 struct RunSummary {
@@ -67,6 +71,9 @@ void ApplyResult(Trial& trial, const EvalResult& result, const Problem& problem)
 
 /// Ids of the complete, feasible trials that no other such trial dominates, by id.
 std::vector<std::int64_t> ParetoFront(const SearchState& state, const Problem& problem);
+
+/// Path of the trained weights of trial `id` in `run_dir` (weight inheritance).
+std::string WeightsPath(const std::string& run_dir, std::int64_t id);
 
 /// Path of the saved training state of trial `id` after `rung` in `run_dir`.
 std::string RungStatePath(const std::string& run_dir, std::int64_t id, int rung);

@@ -473,5 +473,23 @@ contains "status counts the screened proposals" "12 proposal(s) screened out wit
 check "a screened trial cannot be exported" 2 "$bin" export "$work/pre" --id "$(grep -m1 '"status":"screened"' "$work/pre/trials.jsonl" | sed 's/{"id":\([0-9]*\),.*/\1/')" --format json --out "$work/pre_export"
 contains "export says why" "screened out, never trained"
 
+# Weight inheritance: children start from their parents' weights (objectives without measured
+# latency, so that two runs choose the same children); a run stopped after one generation and
+# resumed ends with the same trials as one run.
+inherit=(--set search.inherit_weights=true --set "objectives=[{metric: val_accuracy, goal: max}, {metric: params, goal: min}]" --set "constraints=[]")
+check "search with inheritance" 0 "$bin" search --config "$cfg" --run-dir "$work/inh" "${inherit[@]}"
+check "children inherited weights" 0 grep -q '"inherited_share":0\.[0-9]*[1-9]' "$work/inh/trials.jsonl"
+check "fully trained weights are kept" 0 test -f "$work/inh/weights/0.pt"
+check "inheritance, first generation" 0 "$bin" search --config "$cfg" --run-dir "$work/inh2" "${inherit[@]}" --max-evals 6
+check "inheritance, resumed" 0 "$bin" resume "$work/inh2" --max-evals 12
+signature() { python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    t = json.loads(line)
+    print(t["id"], t["arch"], t.get("inherited_params"), t.get("val_accuracy"), t.get("parents"))' "$1"; }
+check "resumed inheritance equals one run" 0 diff <(signature "$work/inh/trials.jsonl") <(signature "$work/inh2/trials.jsonl")
+check "inheritance needs the train evaluator" 2 "$bin" validate "$cfg" --set search.inherit_weights=true --set evaluator.kind=table --set evaluator.table.path=t.csv
+contains "it says so" "search.inherit_weights': needs evaluator.kind: train"
+
 echo "cli: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

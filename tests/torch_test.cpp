@@ -11,6 +11,7 @@
 #include <set>
 
 #include "evaluator/dataset.h"
+#include "evaluator/inherit.h"
 #include "evaluator/latency.h"
 #include "evaluator/measure.h"
 #include "evaluator/proxies.h"
@@ -336,6 +337,109 @@ TEST(Proxies, EvaluatorScoresDeterministicallyWithoutChangingTheTraining) {
 // (TrainLoop does so when training ends: latency is measured, and models exported, as users
 // deploy them). With one-channel input the layout must still reach the first convolution
 // (InLayout restrides; contiguous() would not).
+// A child that differs from its parent in one cell edge's operation takes every other tensor
+// (stem, cells, head, BatchNorm statistics) from the parent and keeps its own initialisation on
+// that edge; a second parent fills only what the first did not give.
+TEST(Inheritance, CopiesExactlyTheTensorsOfSharedOperations) {
+  const SearchSpace sp = SearchSpace::Load("nb201", {{"channels", "4"}, {"cells_per_stage", "1"}},
+                                           evaluator::DatasetInput(Synthetic()));
+  // Every edge a 3x3 convolution; the child has a 1x1 convolution on its last cell edge.
+  space::Genotype parent_g(sp.decisions().size(), 0), child_g;
+  for (size_t d = 0; d < sp.decisions().size(); ++d) {
+    const auto& choices = sp.decisions()[d].labels;
+    parent_g[d] = static_cast<int>(std::find(choices.begin(), choices.end(), "nor_conv_3x3") - choices.begin());
+  }
+  child_g = parent_g;
+  const auto& last = sp.decisions().back().labels;
+  child_g.back() = static_cast<int>(std::find(last.begin(), last.end(), "nor_conv_1x1") - last.begin());
+  space::GraphNet parent(sp.Plan(parent_g), space::GraphNetOptions{});
+  space::GraphNet child(sp.Plan(child_g), space::GraphNetOptions{});
+  space::InitializeParameters(*parent, at::make_generator<at::CPUGeneratorImpl>(1));
+  space::InitializeParameters(*child, at::make_generator<at::CPUGeneratorImpl>(2));
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& b : parent->buffers()) b.fill_(3);  // BatchNorm statistics to inherit
+    for (auto& w : parent->parameters()) w.add_(0.5);  // no tensor equal to the child's by chance
+  }
+  std::map<std::string, torch::Tensor> before;
+  for (const auto& p : child->named_parameters()) before[p.key()] = p.value().clone();
+  const auto parent_params = parent->named_parameters();
+  const evaluator::Inherited got = evaluator::InheritShared(*child, *parent);
+  int own = 0, copied = 0;
+  std::set<std::string> changed_edges;
+  for (const auto& p : child->named_parameters()) {
+    const torch::Tensor* theirs = parent_params.find(p.key());
+    const bool from_parent = theirs && theirs->sizes().equals(p.value().sizes()) && p.value().equal(*theirs);
+    const bool unchanged = p.value().equal(before[p.key()]);
+    EXPECT_TRUE(from_parent != unchanged) << p.key();
+    if (unchanged) {
+      ++own;
+      changed_edges.insert(p.key().substr(0, p.key().find('.')));
+    } else {
+      ++copied;
+    }
+  }
+  // The edges whose operation differs (the last cell edge, in each stage's cell) keep theirs.
+  std::set<std::string> differing;
+  std::map<int, std::string> parent_ops;
+  for (const auto& e : parent->plan().edges) parent_ops[e.id] = e.op.Label();
+  for (const auto& e : child->plan().edges)
+    if (parent_ops[e.id] != e.op.Label()) differing.insert("e" + std::to_string(e.id));
+  EXPECT_EQ(differing.size(), 3u) << "one cell per stage";
+  EXPECT_EQ(changed_edges, differing);
+  EXPECT_GT(copied, own);
+  for (const auto& e : differing) EXPECT_FALSE(got.edges.count(std::stoi(e.substr(1)))) << e;
+  for (const auto& b : child->named_buffers())
+    if (!differing.count(b.key().substr(0, b.key().find('.'))))
+      EXPECT_TRUE(b.value().eq(3).all().item<bool>()) << b.key();
+  // A second parent with the child's own network fills the remaining edges only.
+  space::GraphNet twin(sp.Plan(child_g), space::GraphNetOptions{});
+  space::InitializeParameters(*twin, at::make_generator<at::CPUGeneratorImpl>(3));
+  const evaluator::Inherited second = evaluator::InheritShared(*child, *twin, got.edges);
+  std::set<std::string> filled;
+  for (int id : second.edges) filled.insert("e" + std::to_string(id));
+  EXPECT_EQ(filled, differing);
+}
+
+// The evaluator saves a trained network's weights when asked, and a child's request that names
+// them starts from them: it reports what it inherited, the same every time, and ends elsewhere
+// than training from its own initialisation; a parent file that is not there is skipped.
+TEST(Inheritance, EvaluatorSavesAndInheritsWeightsDeterministically) {
+  const SearchSpace sp = SearchSpace::Load("nb201", {{"channels", "4"}, {"cells_per_stage", "1"}},
+                                           evaluator::DatasetInput(Synthetic()));
+  evaluator::TrainOptions o = QuickTraining();
+  o.measure_latency = false;
+  evaluator::TrainEvaluator ev(sp, Synthetic(), o);
+  const std::string dir = testing::TempDir("inherit");
+  auto reqs = Requests(sp, 2, 77);
+  reqs[0].weights_out = dir + "/0.pt";
+  const auto parent = ev.Evaluate(reqs[0]);
+  ASSERT_TRUE(parent.ok) << parent.failure;
+  ASSERT_TRUE(std::ifstream(dir + "/0.pt").good());
+  EXPECT_FALSE(parent.metrics.count("inherited_tensors"));
+  evaluator::EvalRequest child = reqs[0];  // the same network: everything is shared
+  child.trial_id = 1;
+  child.seed = 5;
+  child.weights_out.clear();
+  child.parent_genotypes = {reqs[0].genotype};
+  child.parent_weights = {dir + "/0.pt"};
+  const auto a = ev.Evaluate(child), b = ev.Evaluate(child);
+  ASSERT_TRUE(a.ok) << a.failure;
+  EXPECT_EQ(a.metrics.at("inherited_share"), 1.0);
+  EXPECT_EQ(a.metrics.at("val_accuracy"), b.metrics.at("val_accuracy"));
+  evaluator::EvalRequest scratch = child;
+  scratch.parent_genotypes.clear();
+  scratch.parent_weights.clear();
+  const auto s = ev.Evaluate(scratch);
+  EXPECT_NE(a.metrics.at("val_accuracy"), s.metrics.at("val_accuracy"));
+  // A missing parent file is skipped (the search names only files it has).
+  child.parent_weights = {dir + "/none.pt"};
+  const auto missing = ev.Evaluate(child);
+  ASSERT_TRUE(missing.ok);
+  EXPECT_EQ(missing.metrics.at("inherited_tensors"), 0);
+  EXPECT_EQ(missing.metrics.at("val_accuracy"), s.metrics.at("val_accuracy"));
+}
+
 TEST(TrainEvaluator, ChannelsLastLearnsLikeNchwAndHandsBackNchwWeights) {
   const SearchSpace sp = SearchSpace::Load("nb201", {{"channels", "4"}, {"cells_per_stage", "1"}},
                                            evaluator::DatasetInput(Synthetic()));
