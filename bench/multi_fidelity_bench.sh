@@ -37,7 +37,8 @@ batch=${MF_BATCH:-27}
 arms=${ARMS:-sf mf}
 pre_label=${PRE_LABEL:-pre}
 pre_batch=${PRE_BATCH:-40}
-pre_by=${PRE_BY:-[{metric: synflow, goal: max}, {metric: params, goal: min}]}
+pre_by=${PRE_BY:-}
+[[ -n $pre_by ]] || pre_by='[{metric: synflow, goal: max}, {metric: params, goal: min}]'
 # One epoch of 10,000 images is 157 steps of 64; a 2-epoch candidate trains 314 steps. A
 # multi-fidelity generation trains n_r candidates from rung r-1's steps to rung r's, n_0 = batch,
 # n_r+1 = max(1, floor(n_r / eta)); it gets as many generations as fit the single-fidelity budget.

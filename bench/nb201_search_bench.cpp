@@ -8,7 +8,9 @@
 //   N proposals per generation instead of the population size; +prescreen=K:B: the pre-screen,
 //   B proposals a generation scored by the table's synflow column and the static params, of
 //   which the best K (NSGA-II survival order on synflow max, params min) are evaluated; the
-//   CSV then needs a synflow column, e.g. from zero_cost_nb201_bench): random, nsga2 (textbook: population 20, binary tournament, uniform crossover,
+//   CSV then needs a synflow column, e.g. from zero_cost_nb201_bench; +prescreen_surrogate=K:B
+//   and +prescreen_surrogate=K:B:synflow: the best K of B by the surrogates (the strategy's
+//   kappa), without and with synflow among their features): random, nsga2 (textbook: population 20, binary tournament, uniform crossover,
 //   per-edge mutation 1/6), nsga2_surrogate[:KAPPA[:POOL[:FRACTION[:POPULATION]]]] (surrogate-assisted
 //   offspring; defaults kappa 1, pool 20, fraction 0.75)
 // BENCH_VERBOSE=1 prints each seed's shares at the checkpoints; BENCH_VERBOSE=2 also lists the
@@ -31,6 +33,7 @@
 #include "search/pareto.h"
 #include "search/search_loop.h"
 #include "search/strategy.h"
+#include "search/surrogate.h"
 #include "space/search_space.h"
 
 using namespace paretonas;
@@ -169,6 +172,8 @@ int main(int argc, char** argv) {
   for (const auto& full_name : strategies) {
     search::StrategyOptions opt;
     int prescreen_keep = 0;
+    bool prescreen_surrogate = false;
+    std::vector<std::string> prescreen_features;
     // "+" suffixes: a StrategyOptions::dedup name, "connected" (reject_disconnected),
     // "remeasure" (remeasure_front), "batch=N" or "prescreen=K:B".
     std::string name = full_name.substr(0, full_name.find('+'));
@@ -185,6 +190,13 @@ int main(int argc, char** argv) {
       } else if (token.rfind("prescreen=", 0) == 0 && token.find(':') != std::string::npos) {
         prescreen_keep = std::atoi(token.c_str() + 10);
         opt.batch = std::atoi(token.c_str() + token.find(':') + 1);
+      } else if (token.rfind("prescreen_surrogate=", 0) == 0 && token.find(':') != std::string::npos) {
+        prescreen_surrogate = true;
+        prescreen_keep = std::atoi(token.c_str() + 20);
+        const size_t colon = token.find(':');
+        opt.batch = std::atoi(token.c_str() + colon + 1);
+        const size_t second = token.find(':', colon + 1);
+        if (second != std::string::npos) prescreen_features.push_back(token.substr(second + 1));
       } else {
         opt.dedup = token;  // checked with the other options below
       }
@@ -248,7 +260,24 @@ int main(int argc, char** argv) {
             t.metrics = r.metrics;
             ids.push_back(id);
           }
-          const auto keep = search::SelectPromotions(state, by, ids, std::min(prescreen_keep, left));
+          std::vector<std::int64_t> keep;
+          const int count = std::min(prescreen_keep, left);
+          if (prescreen_surrogate) {
+            std::vector<space::Genotype> candidates;
+            search::ExtraFeatures extra{prescreen_features, {}};
+            for (auto id : ids) {
+              candidates.push_back(state.trials[id].genotype);
+              std::vector<double> row;
+              for (const auto& f : prescreen_features) row.push_back(state.trials[id].metrics.at(f));
+              extra.candidates.push_back(row);
+            }
+            for (size_t pick : search::SelectBySurrogate(state, problem, candidates, static_cast<size_t>(count),
+                                                         opt.surrogate_kappa, state.seed * 1000003ULL + state.generation, &extra))
+              keep.push_back(ids[pick]);
+            std::sort(keep.begin(), keep.end());
+          } else {
+            keep = search::SelectPromotions(state, by, ids, count);
+          }
           for (auto id : ids)
             if (!std::binary_search(keep.begin(), keep.end(), id)) state.trials[id].state = search::TrialState::kScreened;
           state.pending = keep;

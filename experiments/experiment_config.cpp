@@ -233,6 +233,7 @@ ExperimentConfig ParseExperimentImpl(const std::string& text, const std::string&
             {"name", "seed", "space", "dataset", "training", "objectives", "constraints", "search",
              "fidelity", "evaluator", "budget"});
   ExperimentConfig c;
+  bool prescreen_features_given = false;  // search.prescreen.features, even empty
   c.file = file;
   if (root["name"]) c.name = AsString(file, "name", root["name"]);
   if (root["seed"]) {
@@ -408,13 +409,40 @@ ExperimentConfig ParseExperimentImpl(const std::string& text, const std::string&
     if (s["inherit_weights"]) c.inherit_weights = AsBool(file, "search.inherit_weights", s["inherit_weights"]);
     auto& o = c.search;
     if (const YAML::Node ps = s["prescreen"]) {
-      CheckKeys(file, "search.prescreen", ps, {"keep", "by"});
+      CheckKeys(file, "search.prescreen", ps, {"keep", "by", "features", "kappa"});
       if (!ps["keep"])
         throw InputError(Where(file, ps) + "field 'search.prescreen': needs keep (how many of a "
                          "generation's proposals go on to training)");
       c.prescreen.keep = AsInt(file, "search.prescreen.keep", ps["keep"]);
       CheckIn(file, "search.prescreen.keep", ps["keep"], c.prescreen.keep, 1, 1000000);
-      if (const YAML::Node by = ps["by"]) {
+      const YAML::Node by = ps["by"];
+      c.prescreen.surrogate = by && by.IsScalar() && by.Scalar() == "surrogate";
+      for (const char* key : {"features", "kappa"})
+        if (ps[key] && !c.prescreen.surrogate)
+          throw InputError(Where(file, ps[key]) + "field 'search.prescreen." + key +
+                           "': only with search.prescreen.by: surrogate");
+      if (const YAML::Node f = ps["features"]) {
+        prescreen_features_given = true;
+        if (!f.IsSequence())
+          throw InputError(Where(file, f) + "field 'search.prescreen.features': expected a list of metrics, e.g. [synflow]");
+        for (size_t i = 0; i < f.size(); ++i) {
+          const std::string field = "search.prescreen.features[" + std::to_string(i) + "]";
+          const std::string m = AsString(file, field, f[i]);
+          if (!IsKnownBeforeTraining(m))
+            throw InputError(Where(file, f[i]) + "field '" + field + "': '" + m + "' is not known before "
+                             "training (allowed: " + ProxyNameList() + ", params, macs, activation_bytes, "
+                             "predicted_latency_ms)");
+          c.prescreen.features.push_back(m);
+        }
+      }
+      if (ps["kappa"]) {
+        c.prescreen.kappa = AsDouble(file, "search.prescreen.kappa", ps["kappa"]);
+        CheckIn(file, "search.prescreen.kappa", ps["kappa"], c.prescreen.kappa, 0, 100);
+      }
+      if (by && !c.prescreen.surrogate) {
+        if (by.IsScalar())
+          throw InputError(Where(file, by) + "field 'search.prescreen.by': '" + by.Scalar() +
+                           "' is not allowed; give surrogate or a list of {metric, goal}");
         c.prescreen.by = ParseObjectives(file, "search.prescreen.by", by, [](const std::string& metric) {
           return IsKnownBeforeTraining(metric) ? std::string()
                                                : "is not known before training (allowed: " + ProxyNameList() +
@@ -556,12 +584,14 @@ ExperimentConfig ParseExperimentImpl(const std::string& text, const std::string&
                        " must be less than the proposals of a generation (search.batch, or "
                        "search.population when batch is 0: " + std::to_string(proposals) +
                        "); raise search.batch to screen more than you train");
-    if (c.prescreen.by.empty()) {  // the proxies (higher is better) and the static-cost objectives
+    if (c.prescreen.surrogate) {
+      if (!prescreen_features_given) c.prescreen.features = c.training.proxies;
+    } else if (c.prescreen.by.empty()) {  // the proxies (higher is better) and the static-cost objectives
       for (const auto& p : c.training.proxies) c.prescreen.by.push_back({p, true});
       for (const auto& o : c.objectives)
         if (IsKnownBeforeTraining(o.metric)) c.prescreen.by.push_back(o);
     }
-    if (c.prescreen.by.empty())
+    if (c.prescreen.by.empty() && !c.prescreen.surrogate)
       throw InputError(file + ": field 'search.prescreen.by': nothing to rank on; list zero-cost "
                        "proxies in evaluator.proxies or give by: [{metric, goal}] (" + ProxyNameList() +
                        ", params, macs, activation_bytes, predicted_latency_ms)");
@@ -571,6 +601,7 @@ ExperimentConfig ParseExperimentImpl(const std::string& text, const std::string&
   if (c.evaluator_kind == "train") {
     std::vector<std::string> used = MetricsUsed(c);
     for (const auto& o : c.prescreen.by) used.push_back(o.metric);
+    for (const auto& f : c.prescreen.features) used.push_back(f);
     for (const auto& m : used) {
       auto& px = c.training.proxies;
       if (search::IsProxyName(m) && std::find(px.begin(), px.end(), m) == px.end()) px.push_back(m);
@@ -767,11 +798,18 @@ std::string ExperimentConfig::ToYaml() const {
     if (prescreen.enabled()) {
       y << YAML::Key << "prescreen" << YAML::Value << YAML::BeginMap;
       y << YAML::Key << "keep" << YAML::Value << prescreen.keep;
-      y << YAML::Key << "by" << YAML::Value << YAML::BeginSeq;
-      for (const auto& o : prescreen.by)
-        y << YAML::Flow << YAML::BeginMap << YAML::Key << "metric" << YAML::Value << o.metric
-          << YAML::Key << "goal" << YAML::Value << (o.maximize ? "max" : "min") << YAML::EndMap;
-      y << YAML::EndSeq << YAML::EndMap;
+      if (prescreen.surrogate) {
+        y << YAML::Key << "by" << YAML::Value << "surrogate";
+        y << YAML::Key << "features" << YAML::Value << YAML::Flow << prescreen.features;
+        y << YAML::Key << "kappa" << YAML::Value << Fmt(prescreen.kappa);
+      } else {
+        y << YAML::Key << "by" << YAML::Value << YAML::BeginSeq;
+        for (const auto& o : prescreen.by)
+          y << YAML::Flow << YAML::BeginMap << YAML::Key << "metric" << YAML::Value << o.metric
+            << YAML::Key << "goal" << YAML::Value << (o.maximize ? "max" : "min") << YAML::EndMap;
+        y << YAML::EndSeq;
+      }
+      y << YAML::EndMap;
     }
     if (s.remeasure_front) {
       y << YAML::Key << "remeasure_front" << YAML::Value << true;

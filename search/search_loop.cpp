@@ -22,6 +22,7 @@
 
 #include "search/pareto.h"
 #include "search/run_files.h"
+#include "search/surrogate.h"
 
 namespace paretonas::search {
 namespace {
@@ -405,9 +406,11 @@ bool PrescreenGeneration(const Problem& problem, SearchState& state, Journal& jo
     if (t.state == TrialState::kFailed) {
       line << "FAILED: " << t.failure;
     } else {
-      for (const auto& o : p.by) {
-        auto it = t.metrics.find(o.metric);
-        line << o.metric << "=" << (it == t.metrics.end() ? std::string("missing") : Fmt(it->second)) << " ";
+      std::vector<std::string> shown = p.features;  // what ranks it
+      for (const auto& o : p.by) shown.push_back(o.metric);
+      for (const auto& m : shown) {
+        auto it = t.metrics.find(m);
+        line << m << "=" << (it == t.metrics.end() ? std::string("missing") : Fmt(it->second)) << " ";
       }
     }
     line << " " << t.key;
@@ -435,7 +438,27 @@ bool PrescreenGeneration(const Problem& problem, SearchState& state, Journal& jo
   for (const Constraint& c : problem.constraints)
     if (std::all_of(ok.begin(), ok.end(), [&](std::int64_t id) { return state.trials[id].metrics.count(c.metric) > 0; }))
       by.constraints.push_back(c);
-  std::vector<std::int64_t> keep = SelectPromotions(state, by, ok, p.keep);
+  std::vector<std::int64_t> keep;
+  if (p.surrogate) {
+    std::vector<space::Genotype> candidates;
+    ExtraFeatures extra{p.features, {}};
+    for (std::int64_t id : ok) {
+      const Trial& t = state.trials[id];
+      candidates.push_back(t.genotype);
+      std::vector<double> row;
+      for (const auto& m : p.features) {
+        const auto it = t.metrics.find(m);
+        row.push_back(it == t.metrics.end() ? NAN : it->second);
+      }
+      extra.candidates.push_back(row);
+    }
+    for (std::size_t pick : SelectBySurrogate(state, problem, candidates, static_cast<std::size_t>(p.keep), p.kappa,
+                                              state.seed * 1000003ULL + static_cast<std::uint64_t>(gen), &extra))
+      keep.push_back(ok[pick]);
+    std::sort(keep.begin(), keep.end());
+  } else {
+    keep = SelectPromotions(state, by, ok, p.keep);
+  }
   std::vector<std::int64_t> next;
   double seconds = 0;
   for (std::int64_t id : state.pending) {
@@ -457,6 +480,10 @@ bool PrescreenGeneration(const Problem& problem, SearchState& state, Journal& jo
   line << "generation " << gen << " pre-screen: " << n << " proposals, " << n - static_cast<int>(ok.size())
        << " failed, " << keep.size() << " passed to training, " << ok.size() - keep.size()
        << " screened out (by";
+  if (p.surrogate) {
+    line << " the surrogates, features: architecture";
+    for (const auto& f : p.features) line << ", " << f;
+  }
   for (const auto& o : p.by) line << " " << o.metric << (o.maximize ? " max" : " min");
   line << "); " << Fmt(seconds) << " s of scoring";
   log(line.str());

@@ -22,6 +22,13 @@ namespace paretonas::search {
 struct PrescreenOptions {
   int keep = 0;  ///< 0: off
   std::vector<Objective> by;
+  /// Rank by the surrogates instead of `by` (search.prescreen.by: surrogate): models of the
+  /// objectives fitted on the complete trials, with `features` (metrics known before training,
+  /// the zero-cost proxies) beside the architecture's own, pick the `keep` proposals they expect
+  /// to add the most hypervolume (SelectBySurrogate, optimism `kappa`).
+  bool surrogate = false;
+  std::vector<std::string> features;
+  double kappa = 1.0;
   bool enabled() const { return keep > 0; }
 };
 

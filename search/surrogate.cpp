@@ -26,11 +26,13 @@ std::vector<double> SurrogateFeatures(const space::SearchSpace& space, const spa
   return f;
 }
 
-std::vector<double> ChosenFeatures(const std::vector<double>& f, bool pruned_only) {
+std::vector<double> ChosenFeatures(const std::vector<double>& f, bool pruned_only, int extras) {
   if (!pruned_only) return f;
-  const size_t third = (f.size() - 1) / 3;  // pruned, used and raw encodings, connected
+  const size_t own = f.size() - static_cast<size_t>(extras);
+  const size_t third = (own - 1) / 3;  // pruned, used and raw encodings, connected, then extras
   std::vector<double> out(f.begin(), f.begin() + static_cast<std::ptrdiff_t>(third));
-  out.push_back(f.back());
+  out.push_back(f[own - 1]);
+  out.insert(out.end(), f.begin() + static_cast<std::ptrdiff_t>(own), f.end());
   return out;
 }
 
@@ -67,7 +69,7 @@ struct ObjectiveModel {
   void Fit(const std::vector<std::vector<double>>& features, const std::vector<double>& v,
            std::uint64_t seed) {
     std::vector<std::vector<double>> x;
-    for (const auto& f : features) x.push_back(ChosenFeatures(f, choice.pruned_only));
+    for (const auto& f : features) x.push_back(ChosenFeatures(f, choice.pruned_only, choice.extras));
     std::vector<double> t;
     for (double value : v) t.push_back(Forward(choice.log, value));
     if (choice.kernel) {
@@ -79,7 +81,7 @@ struct ObjectiveModel {
   }
   // Mean and spread in the transformed scale.
   std::pair<double, double> Predict(const std::vector<double>& features) const {
-    const std::vector<double> f = ChosenFeatures(features, choice.pruned_only);
+    const std::vector<double> f = ChosenFeatures(features, choice.pruned_only, choice.extras);
     return choice.kernel ? kernel.Predict(f) : ridge.Predict(f);
   }
 };
@@ -110,28 +112,29 @@ double CrossValidatedRank(bool kernel, const std::vector<std::vector<double>>& x
 }  // namespace
 
 SurrogateChoice ChooseSurrogate(const std::vector<std::vector<double>>& x,
-                                const std::vector<double>& v, std::uint64_t seed) {
+                                const std::vector<double>& v, std::uint64_t seed, int extras) {
   constexpr size_t kMinForChoice = 10;  // fewer trials: too few to cross-validate
   SurrogateChoice best;
+  best.extras = extras;
   if (x.size() < kMinForChoice) return best;
   const size_t skip = KernelStart(x.size());
   bool raw_differs = false;
   for (size_t i = skip; i < x.size() && !raw_differs; ++i) {
-    const size_t third = (x[i].size() - 1) / 3;
+    const size_t third = (x[i].size() - static_cast<size_t>(extras) - 1) / 3;
     raw_differs = !std::equal(x[i].begin(), x[i].begin() + third, x[i].begin() + 2 * third);
   }
   double best_rank = -2;
   for (bool pruned_only : {false, true}) {
     if (pruned_only && !raw_differs) break;
     std::vector<std::vector<double>> xs;
-    for (size_t i = skip; i < x.size(); ++i) xs.push_back(ChosenFeatures(x[i], pruned_only));
+    for (size_t i = skip; i < x.size(); ++i) xs.push_back(ChosenFeatures(x[i], pruned_only, extras));
     for (bool kernel : {false, true})
       for (bool log : {false, true}) {
         std::vector<double> t;
         for (size_t i = skip; i < v.size(); ++i) t.push_back(Forward(log, v[i]));
         const double rank = CrossValidatedRank(kernel, xs, t, seed);
         if (rank > best_rank + 1e-9)
-          best_rank = rank, best = SurrogateChoice{kernel, log, pruned_only};
+          best_rank = rank, best = SurrogateChoice{kernel, log, pruned_only, extras};
       }
   }
   return best;
@@ -139,15 +142,44 @@ SurrogateChoice ChooseSurrogate(const std::vector<std::vector<double>>& x,
 
 std::vector<std::size_t> SelectBySurrogate(const SearchState& state, const Problem& problem,
                                            const std::vector<space::Genotype>& candidates,
-                                           std::size_t count, double kappa, std::uint64_t seed) {
+                                           std::size_t count, double kappa, std::uint64_t seed,
+                                           const ExtraFeatures* extra) {
   const size_t m = problem.objectives.size();
-  std::vector<std::vector<double>> x;
+  const int extras = extra ? static_cast<int>(extra->metrics.size()) : 0;
+  auto squash = [](double v) { return std::copysign(std::log1p(std::abs(v)), v); };
+  std::vector<std::vector<double>> x, x_extra;
   std::vector<Point> y;
   for (const Trial& t : state.trials) {
     if (t.state != TrialState::kComplete) continue;
+    std::vector<double> e;
+    for (int k = 0; k < extras; ++k) {
+      const auto it = t.metrics.find(extra->metrics[k]);
+      if (it == t.metrics.end() || !std::isfinite(it->second)) break;
+      e.push_back(squash(it->second));
+    }
+    if (static_cast<int>(e.size()) < extras) continue;  // a trial without them: left out
     x.push_back(SurrogateFeatures(*problem.space, t.genotype));
+    x_extra.push_back(e);
     y.push_back(problem.ObjectiveVector(t));
   }
+  // The extra features, standardised over the trials (the candidates on the same scale).
+  std::vector<double> e_mean(extras, 0), e_sd(extras, 1);
+  for (int k = 0; k < extras && !x_extra.empty(); ++k) {
+    double s = 0, ss = 0;
+    for (const auto& e : x_extra) s += e[k], ss += e[k] * e[k];
+    const double n = static_cast<double>(x_extra.size());
+    e_mean[k] = s / n;
+    const double var = ss / n - e_mean[k] * e_mean[k];
+    e_sd[k] = var > 1e-24 ? std::sqrt(var) : 1.0;
+  }
+  auto with_extra = [&](std::vector<double> f, const std::vector<double>& e, bool squashed) {
+    for (int k = 0; k < extras; ++k) {
+      const double v = squashed ? e[k] : squash(e[k]);
+      f.push_back(std::isfinite(v) ? (v - e_mean[k]) / e_sd[k] : 0.0);
+    }
+    return f;
+  };
+  for (size_t i = 0; i < x.size(); ++i) x[i] = with_extra(x[i], x_extra[i], true);
   std::vector<std::size_t> picks;
   if (x.size() < 2) {
     for (size_t i = 0; i < std::min(count, candidates.size()); ++i) picks.push_back(i);
@@ -168,12 +200,13 @@ std::vector<std::size_t> SelectBySurrogate(const SearchState& state, const Probl
     const std::uint64_t model_seed = seed * 1315423911ULL + j;
     std::vector<double> v;
     for (const Point& p : y) v.push_back((p[j] - lo[j]) / (hi[j] - lo[j]));
-    models[j].choice = ChooseSurrogate(x, v, model_seed);
+    models[j].choice = ChooseSurrogate(x, v, model_seed, extras);
     models[j].Fit(x, v, model_seed);
   }
   std::vector<Point> mean(candidates.size(), Point(m)), optimistic(candidates.size(), Point(m));
   for (size_t c = 0; c < candidates.size(); ++c) {
-    const std::vector<double> f = SurrogateFeatures(*problem.space, candidates[c]);
+    std::vector<double> f = SurrogateFeatures(*problem.space, candidates[c]);
+    if (extras > 0) f = with_extra(f, extra->candidates.at(c), false);
     for (size_t j = 0; j < m; ++j) {
       const auto [mu, sd] = models[j].Predict(f);
       const bool log = models[j].choice.log;

@@ -26,10 +26,12 @@ struct SurrogateChoice {
   bool kernel = false;
   bool log = false;
   bool pruned_only = false;
+  int extras = 0;  ///< trailing features after SurrogateFeatures' (ExtraFeatures), always kept
 };
 
-/// `f` (SurrogateFeatures) without its used and raw encodings when `pruned_only`.
-std::vector<double> ChosenFeatures(const std::vector<double>& f, bool pruned_only);
+/// `f` (SurrogateFeatures, then `extras` more) without its used and raw encodings when
+/// `pruned_only`.
+std::vector<double> ChosenFeatures(const std::vector<double>& f, bool pruned_only, int extras = 0);
 
 /// The combination whose 5-fold cross-validated predictions rank the (latest 300) trials best
 /// (Spearman; ties keep the simpler). On NB201, accuracy takes the kernel model in log form and
@@ -37,7 +39,15 @@ std::vector<double> ChosenFeatures(const std::vector<double>& f, bool pruned_onl
 /// some trial's raw encoding differs from its pruned one. Ridge, plain, all features below 10
 /// trials.
 SurrogateChoice ChooseSurrogate(const std::vector<std::vector<double>>& x,
-                                const std::vector<double>& v, std::uint64_t seed);
+                                const std::vector<double>& v, std::uint64_t seed, int extras = 0);
+
+/// Features beyond the architecture's: metrics known before training (zero-cost proxies) of the
+/// trials, by name, and their values for each candidate. Each enters as sign(v)·log(1 + |v|),
+/// standardised over the trials that have them all (the others are left out of the fit).
+struct ExtraFeatures {
+  std::vector<std::string> metrics;
+  std::vector<std::vector<double>> candidates;  ///< parallel to the candidates, then to metrics
+};
 
 /// Picks `count` of `candidates` (indices, in pick order). One model per objective (as
 /// ChooseSurrogate says) is fitted on the complete trials; then, greedily, the candidate whose
@@ -48,6 +58,7 @@ SurrogateChoice ChooseSurrogate(const std::vector<std::vector<double>>& x,
 /// Deterministic for a given state, candidates and `seed`.
 std::vector<std::size_t> SelectBySurrogate(const SearchState& state, const Problem& problem,
                                            const std::vector<space::Genotype>& candidates,
-                                           std::size_t count, double kappa, std::uint64_t seed);
+                                           std::size_t count, double kappa, std::uint64_t seed,
+                                           const ExtraFeatures* extra = nullptr);
 
 }  // namespace paretonas::search

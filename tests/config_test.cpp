@@ -113,6 +113,9 @@ TEST(ExperimentConfig, EveryBadValueGetsAMessageNamingFieldValueAndWhatIsAllowed
       {"proxy batch", "", {"evaluator.proxies=[naswot]", "evaluator.proxy_batch=1"}, {"evaluator.proxy_batch", "out of range"}},
       {"proxies on a table", "", {"evaluator.kind=table", "evaluator.table.path=t.csv", "evaluator.proxies=[synflow]"},
        {"evaluator.kind: train only", "a column named like a proxy"}},
+      {"prescreen by a word", "", {"search.batch=20", "search.prescreen.keep=5", "search.prescreen.by=magic"}, {"search.prescreen.by", "'magic'", "surrogate or a list"}},
+      {"prescreen kappa without surrogate", "", {"search.batch=20", "search.prescreen.keep=5", "search.prescreen.kappa=1", "evaluator.proxies=[snip]"}, {"search.prescreen.kappa", "only with search.prescreen.by: surrogate"}},
+      {"prescreen feature", "", {"search.batch=20", "search.prescreen.keep=5", "search.prescreen.by=surrogate", "search.prescreen.features=[val_accuracy]"}, {"search.prescreen.features[0]", "not known before training"}},
       {"fidelity and command", "", {"fidelity.rungs=[1, 3]", "evaluator.kind=command", "evaluator.command=python3 t.py"}, {"fidelity", "command does not train in rungs"}},
   };
   for (const auto& c : cases) {
@@ -159,6 +162,15 @@ TEST(ExperimentConfig, ProxiesResolveFromTheListAndFromTheObjectives) {
   EXPECT_EQ(again.training.proxies, c.training.proxies);
   EXPECT_EQ(again.ToYaml(), c.ToYaml());
   EXPECT_NE(c.Hash(), off.Hash());
+  // By the surrogates: the features default to the proxies; an empty list is the architecture only.
+  const ExperimentConfig sur = ParseExperiment(kGood, "good.yaml", {"evaluator.proxies=[snip]", "search.batch=20",
+                                                                    "search.prescreen.keep=5", "search.prescreen.by=surrogate"});
+  EXPECT_TRUE(sur.prescreen.surrogate);
+  EXPECT_EQ(sur.prescreen.features, (std::vector<std::string>{"snip"}));
+  EXPECT_EQ(ParseExperiment(sur.ToYaml(), "resolved.yaml", {}).ToYaml(), sur.ToYaml());
+  const ExperimentConfig arch_only = ParseExperiment(kGood, "good.yaml", {"search.batch=20", "search.prescreen.keep=5",
+                                                                         "search.prescreen.by=surrogate", "search.prescreen.features=[]"});
+  EXPECT_TRUE(arch_only.prescreen.features.empty());
   const ExperimentConfig by_objective = ParseExperiment(
       kGood, "good.yaml", {"objectives=[{metric: val_accuracy, goal: max}, {metric: synflow, goal: max}]"});
   EXPECT_EQ(by_objective.training.proxies, (std::vector<std::string>{"synflow"}));

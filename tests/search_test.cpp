@@ -663,6 +663,27 @@ TEST(Prescreen, TrainsTheBestByProxyAndResumesExactly) {
     EXPECT_EQ(r.first.termination, RunSummary::Termination::kInterrupted) << stop_after;
     EXPECT_EQ(TrialSignature(r.resumed), expect) << "stopped after " << stop_after;
   }
+  // By the surrogates with the proxy among their features: the same counts, the same trials for
+  // any worker count and after a stop.
+  PrescreenOptions ps;
+  ps.keep = 6;
+  ps.surrogate = true;
+  ps.features = {"synflow"};
+  std::vector<std::string> expect_surrogate;
+  for (int workers : {1, 3}) {
+    SearchState state = NewState(13);
+    Zdt1Evaluator ev;
+    const RunSummary sum = RunToy(toy, *nsga, state, testing::TempDir("pres"), workers, 24, ev, nullptr, {}, ps);
+    EXPECT_EQ(sum.evaluations, 24);
+    EXPECT_EQ(sum.screened, 72);
+    if (expect_surrogate.empty()) expect_surrogate = TrialSignature(state);
+    else EXPECT_EQ(TrialSignature(state), expect_surrogate) << workers << " workers";
+  }
+  EXPECT_NE(expect_surrogate, expect) << "the surrogates chose as the ranking did";
+  for (int stop_after : {30, 61}) {
+    const StoppedAndResumed r = StopThenResume(toy, *nsga, 13, stop_after, 24, 2, {}, ps);
+    EXPECT_EQ(TrialSignature(r.resumed), expect_surrogate) << "stopped after " << stop_after;
+  }
   FidelityOptions f;
   f.rungs = {1, 3};
   SearchState mf = NewState(13);
@@ -1027,9 +1048,8 @@ TEST(Strategy, RemeasuresTheRenumberingsOfTrialsNearTheFront) {
   }
 }
 
-TEST(Surrogate, PicksTheCandidatesItPredictsToImproveTheFront) {
-  Toy toy;
-  // Evaluate a spread of toy architectures so that the surrogates have data.
+// A spread of 60 evaluated toy architectures, so that the surrogates have data.
+SearchState EvaluatedToyTrials(const Toy& toy) {
   SearchState state = NewState(4);
   Zdt1Evaluator ev;
   std::mt19937_64 rng(4);
@@ -1041,6 +1061,12 @@ TEST(Surrogate, PicksTheCandidatesItPredictsToImproveTheFront) {
     ApplyResult(t, ev.Evaluate({t.id, t.key, "", t.genotype, 0}), toy.problem);
     state.trials.push_back(t);
   }
+  return state;
+}
+
+TEST(Surrogate, PicksTheCandidatesItPredictsToImproveTheFront) {
+  Toy toy;
+  const SearchState state = EvaluatedToyTrials(toy);
   // Candidates: one Pareto-optimal (x1..x5 = 0) and many poor ones (x1..x5 = 4, g = 10).
   std::vector<space::Genotype> candidates;
   for (int i = 0; i < 10; ++i) candidates.push_back({i % 5, 4, 4, 4, 4, 4});
@@ -1050,6 +1076,27 @@ TEST(Surrogate, PicksTheCandidatesItPredictsToImproveTheFront) {
   EXPECT_EQ(picks[0], 10u);
   EXPECT_EQ(std::set<size_t>(picks.begin(), picks.end()).size(), 3u);
   EXPECT_EQ(SelectBySurrogate(state, toy.problem, candidates, 3, 1.0, 7), picks);
+}
+
+// Candidates the architecture features cannot tell apart (one genotype) are ranked by an extra
+// feature that tracks the objectives (as a zero-cost proxy would); without it the picks are the
+// first candidates. ChosenFeatures keeps the extras when it drops the used and raw encodings.
+TEST(Surrogate, ExtraFeaturesRankWhatTheArchitectureCannot) {
+  Toy toy;
+  SearchState state = EvaluatedToyTrials(toy);
+  for (Trial& t : state.trials) t.metrics["synflow"] = -(t.metrics.at("val_error") + t.metrics.at("latency_ms"));
+  const space::Genotype g{2, 2, 2, 2, 2, 2};
+  std::vector<space::Genotype> candidates(8, g);
+  ExtraFeatures extra{{"synflow"}, {}};
+  for (int i = 0; i < 8; ++i) extra.candidates.push_back({i == 5 ? 0.0 : -8.0 - i});  // #5 looks best
+  const auto with = SelectBySurrogate(state, toy.problem, candidates, 2, 0.0, 7, &extra);
+  ASSERT_EQ(with.size(), 2u);
+  EXPECT_EQ(with[0], 5u);
+  const auto without = SelectBySurrogate(state, toy.problem, candidates, 2, 0.0, 7);
+  EXPECT_EQ(without, (std::vector<std::size_t>{0, 1}));
+  const std::vector<double> f{1, 2, 3, 4, 5, 6, 7, 8, 9};  // thirds of 2, connected, 2 extras
+  EXPECT_EQ(ChosenFeatures(f, true, 2), (std::vector<double>{1, 2, 7, 8, 9}));
+  EXPECT_EQ(ChosenFeatures(f, false, 2), f);
 }
 
 TEST(Surrogate, ChoosesTheModelThatRanksHeldOutTrialsBest) {
