@@ -132,10 +132,10 @@ def compare(out, runs, seeds, label, lo, ref):
                      "reach_share": reach / budget if reach else float("inf")})
     if rows:
         med = lambda k: statistics.median(r[k] for r in rows)
-        print(f"\nmedian over {len(rows)} seeds: screened at the SF budget: SF {med('sf_screened')}, "
-              f"MF {med('mf_screened_at_budget')} ({med('mf_screened_at_budget') / med('sf_screened'):.2f}x); "
-              f"HV at the SF budget: SF {med('sf_hv'):.4f}, MF {med('mf_hv_at_budget'):.4f}; "
-              f"share of the SF budget MF needed to reach SF's final HV: {med('reach_share'):.2f}")
+        print(f"\nmedian over {len(rows)} seeds: trained at the SF budget: SF {med('sf_screened')}, "
+              f"{label} {med('mf_screened_at_budget')} ({med('mf_screened_at_budget') / med('sf_screened'):.2f}x); "
+              f"HV at the SF budget: SF {med('sf_hv'):.4f}, {label} {med('mf_hv_at_budget'):.4f}; "
+              f"share of the SF budget {label} needed to reach SF's final HV: {med('reach_share'):.2f}")
 
 
 if __name__ == "__main__":
