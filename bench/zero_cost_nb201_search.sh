@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # The pre-screen on the NAS-Bench-201 table: synflow for every cell (zero_cost_nb201_bench,
-# about 25 minutes on 2 cores), joined to the table as a column, then nb201_search_bench with the
-# recorded best search settings against the same plus the pre-screen (80 proposals a generation
-# scored by synflow and params, the best 20 evaluated), same seeds, equal evaluations.
+# about 12 minutes on 2 idle cores), joined to the table as a column, then nb201_search_bench with the
+# recorded best search settings against the same plus a pre-screen (80 proposals a generation,
+# the best 20 evaluated: by rank on synflow and params, or by the surrogates without and with
+# synflow among their features), same seeds, equal evaluations.
 #
-# Usage: bench/zero_cost_nb201_search.sh BUILD_DIR OUT_DIR LATENCY_COLUMN [SEEDS=60]
+# Usage: bench/zero_cost_nb201_search.sh BUILD_DIR OUT_DIR LATENCY_COLUMN [SEEDS=30]
 # Env: BENCH_MAX_EVALS (300), SEED (synflow's initialisation seed, 1).
 set -euo pipefail
 build=$(readlink -f "$1")
 out=$2
 column=$3
-seeds=${4:-60}
+seeds=${4:-30}
 src=$(cd "$(dirname "$0")/.." && pwd)
 table=$src/../shared/benchmarks/nb201/nb201_cifar10.csv
 [[ -f $table ]] || { echo "no NB201 table at $table"; exit 2; }
@@ -32,5 +33,12 @@ with open(joined, "w", newline="") as f:
         w.writerow(r + [score[r[key]]])
 PY
 best="nsga2_surrogate:0.5:20:0.9+canonical_raw+connected+remeasure"
-BENCH_MAX_EVALS=${BENCH_MAX_EVALS:-300} "$build/bench/nb201_search_bench" "$out/nb201_with_synflow.csv" "$column" "$seeds" \
-  "$best" "$best+prescreen=20:80"
+export BENCH_MAX_EVALS=${BENCH_MAX_EVALS:-300}
+# Two processes side by side: every proposal evaluated and the pre-screen by rank; the
+# pre-screen by the surrogates without and with synflow among their features.
+"$build/bench/nb201_search_bench" "$out/nb201_with_synflow.csv" "$column" "$seeds" \
+  "$best" "$best+prescreen=20:80" >"$out/A.txt" &
+"$build/bench/nb201_search_bench" "$out/nb201_with_synflow.csv" "$column" "$seeds" \
+  "$best+prescreen_surrogate=20:80" "$best+prescreen_surrogate=20:80:synflow" >"$out/B.txt" &
+wait
+grep -h "@\|per" "$out/A.txt" "$out/B.txt"
