@@ -29,11 +29,9 @@
 #include <vector>
 
 #include "evaluator/table_evaluator.h"
-#include "search/fidelity.h"
 #include "search/pareto.h"
 #include "search/search_loop.h"
 #include "search/strategy.h"
-#include "search/surrogate.h"
 #include "space/search_space.h"
 
 using namespace paretonas;
@@ -171,9 +169,8 @@ int main(int argc, char** argv) {
   problem.objectives = {{"val_accuracy", true}, {"latency_ms", false}};
   for (const auto& full_name : strategies) {
     search::StrategyOptions opt;
-    int prescreen_keep = 0;
-    bool prescreen_surrogate = false;
-    std::vector<std::string> prescreen_features;
+    search::PrescreenOptions prescreen;  // ranks on synflow and params unless by the surrogates
+    prescreen.by = {{"synflow", true}, {"params", false}};
     // "+" suffixes: a StrategyOptions::dedup name, "connected" (reject_disconnected),
     // "remeasure" (remeasure_front), "batch=N" or "prescreen=K:B".
     std::string name = full_name.substr(0, full_name.find('+'));
@@ -188,15 +185,16 @@ int main(int argc, char** argv) {
       } else if (token.rfind("batch=", 0) == 0) {
         opt.batch = std::atoi(token.c_str() + 6);
       } else if (token.rfind("prescreen=", 0) == 0 && token.find(':') != std::string::npos) {
-        prescreen_keep = std::atoi(token.c_str() + 10);
+        prescreen.keep = std::atoi(token.c_str() + 10);
         opt.batch = std::atoi(token.c_str() + token.find(':') + 1);
       } else if (token.rfind("prescreen_surrogate=", 0) == 0 && token.find(':') != std::string::npos) {
-        prescreen_surrogate = true;
-        prescreen_keep = std::atoi(token.c_str() + 20);
+        prescreen.surrogate = true;
+        prescreen.by.clear();
+        prescreen.keep = std::atoi(token.c_str() + 20);
         const size_t colon = token.find(':');
         opt.batch = std::atoi(token.c_str() + colon + 1);
         const size_t second = token.find(':', colon + 1);
-        if (second != std::string::npos) prescreen_features.push_back(token.substr(second + 1));
+        if (second != std::string::npos) prescreen.features.push_back(token.substr(second + 1));
       } else {
         opt.dedup = token;  // checked with the other options below
       }
@@ -227,9 +225,8 @@ int main(int argc, char** argv) {
       return 2;
     }
     auto strategy = search::CreateStrategy(opt);
-    if (prescreen_keep > 0 && !untrained) untrained = std::make_unique<evaluator::TableEvaluator>(topt, &sp);
-    search::Problem by = problem;  // the pre-screen's ranking
-    by.objectives = {{"synflow", true}, {"params", false}};
+    prescreen.kappa = opt.surrogate_kappa;  // the strategy's optimism
+    if (prescreen.enabled() && !untrained) untrained = std::make_unique<evaluator::TableEvaluator>(topt, &sp);
     std::map<int, std::vector<double>> share, share_fn, hv_ratio;
     double seconds = 0;
     for (int seed = first_seed; seed < first_seed + seeds; ++seed) {
@@ -244,9 +241,9 @@ int main(int argc, char** argv) {
       int evaluated = 0;  // trials evaluated (the pre-screen's screened proposals are not)
       while (evaluated < max_evals) {
         const int left = max_evals - evaluated;
-        const int made = strategy->Ask(state, problem, prescreen_keep > 0 ? 1 << 30 : left);
+        const int made = strategy->Ask(state, problem, prescreen.enabled() ? 1 << 30 : left);
         if (made == 0) break;
-        if (prescreen_keep > 0) {  // as search::RunSearch's pre-screen does
+        if (prescreen.enabled()) {  // as search::RunSearch's pre-screen does
           std::vector<std::int64_t> ids;
           for (auto id : state.pending) {
             auto& t = state.trials[id];
@@ -260,24 +257,7 @@ int main(int argc, char** argv) {
             t.metrics = r.metrics;
             ids.push_back(id);
           }
-          std::vector<std::int64_t> keep;
-          const int count = std::min(prescreen_keep, left);
-          if (prescreen_surrogate) {
-            std::vector<space::Genotype> candidates;
-            search::ExtraFeatures extra{prescreen_features, {}};
-            for (auto id : ids) {
-              candidates.push_back(state.trials[id].genotype);
-              std::vector<double> row;
-              for (const auto& f : prescreen_features) row.push_back(state.trials[id].metrics.at(f));
-              extra.candidates.push_back(row);
-            }
-            for (size_t pick : search::SelectBySurrogate(state, problem, candidates, static_cast<size_t>(count),
-                                                         opt.surrogate_kappa, state.seed * 1000003ULL + state.generation, &extra))
-              keep.push_back(ids[pick]);
-            std::sort(keep.begin(), keep.end());
-          } else {
-            keep = search::SelectPromotions(state, by, ids, count);
-          }
+          const auto keep = search::SelectPrescreened(state, problem, prescreen, ids, std::min(prescreen.keep, left));
           for (auto id : ids)
             if (!std::binary_search(keep.begin(), keep.end(), id)) state.trials[id].state = search::TrialState::kScreened;
           state.pending = keep;

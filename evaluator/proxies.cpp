@@ -118,9 +118,8 @@ std::map<std::string, double> ComputeProxies(
     const std::function<std::pair<std::shared_ptr<torch::nn::Module>, Forward>()>& copy,
     const torch::Tensor& x, const torch::Tensor& y) {
   std::map<std::string, double> out;
-  bool gradients_done = false;
   for (const std::string& name : names) {
-    if (out.count(name)) continue;
+    if (out.count(name)) continue;  // listed twice, or grad_norm given with snip's pass
     const auto t0 = std::chrono::steady_clock::now();
     auto [net, forward] = copy();
     if (name == "synflow") {
@@ -128,13 +127,11 @@ std::map<std::string, double> ComputeProxies(
     } else if (name == "naswot") {
       out[name] = Naswot(*net, forward, x);
     } else if (name == "snip" || name == "grad_norm") {
-      if (gradients_done) continue;
       const GradientScores s = SnipAndGradNorm(*net, forward, x, y);
       for (const std::string& n : names) {
         if (n == "snip") out[n] = s.snip;
         if (n == "grad_norm") out[n] = s.grad_norm;
       }
-      gradients_done = true;
     } else if (name == "jacob_cov") {
       out[name] = JacobCov(*net, forward, x);
     } else {

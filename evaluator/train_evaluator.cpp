@@ -106,6 +106,16 @@ struct TrainSpan {
   std::string state_out;  ///< save the state reached here (when set)
 };
 
+/// Writes `archive` to `path` atomically: to a temporary file, then renamed.
+void SaveAtomically(torch::serialize::OutputArchive& archive, const std::string& path) {
+  const std::string tmp = path + ".tmp";
+  archive.save_to(tmp);
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw std::runtime_error("cannot rename " + tmp + " to " + path);
+  }
+}
+
 /// Saves what a training needs to continue exactly: weights and buffers, optimizer state, the
 /// generator, the epoch's permutation, the step and the images trained on. Atomic (rename).
 void SaveTrainState(const std::string& path, space::GraphNet& net, torch::optim::Optimizer& opt,
@@ -123,12 +133,7 @@ void SaveTrainState(const std::string& path, space::GraphNet& net, torch::optim:
   root.write("perm", perm.defined() ? perm : torch::empty({0}, torch::kInt64));
   root.write("step", torch::tensor({step, images}, torch::kInt64));
   root.write("loss", torch::tensor({loss}, torch::kFloat32));
-  const std::string tmp = path + ".tmp";
-  root.save_to(tmp);
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw std::runtime_error("cannot rename " + tmp + " to " + path);
-  }
+  SaveAtomically(root, path);
 }
 
 LoopResult TrainLoop(space::GraphNet& net, const torch::Tensor& x, const torch::Tensor& y,
@@ -282,12 +287,7 @@ space::GraphNet WithPreciseBatchNorm(space::GraphNet& net, const torch::Tensor& 
 void SaveWeights(space::GraphNet& net, const std::string& path) {
   torch::serialize::OutputArchive archive;
   net->save(archive);
-  const std::string tmp = path + ".tmp";
-  archive.save_to(tmp);
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw std::runtime_error("cannot rename " + tmp + " to " + path);
-  }
+  SaveAtomically(archive, path);
 }
 
 std::int64_t ModelBytes(space::GraphNet& net) {

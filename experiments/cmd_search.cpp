@@ -97,13 +97,7 @@ int DriveImpl(Session& session, search::SearchState& state, const RunPaths& path
     const auto& so = session.strategy->options();
     std::cout << "  pre-screen: each generation's " << (so.batch > 0 ? so.batch : so.population)
               << " proposals scored without training; the best " << session.config.prescreen.keep
-              << " go on (by";
-    if (session.config.prescreen.surrogate) {
-      std::cout << " the surrogates, features: architecture";
-      for (const auto& f : session.config.prescreen.features) std::cout << ", " << f;
-    }
-    for (const auto& o : session.config.prescreen.by) std::cout << " " << o.metric << (o.maximize ? " max" : " min");
-    std::cout << ")\n";
+              << " go on (by " << session.config.prescreen.Describe() << ")\n";
   }
   std::cout.flush();
   search::RunOptions options;

@@ -87,23 +87,26 @@ search::Constraint ParseConstraint(const std::string& file, const YAML::Node& no
   return {m[1], m[2] == "<=", bound};
 }
 
-std::string KnownMetricList() {
+/// "a, b, c".
+std::string CommaList(const std::vector<std::string>& names) {
   std::string s;
-  for (const auto& m : search::KnownMetrics()) s += (s.empty() ? "" : ", ") + m;
+  for (const auto& m : names) s += (s.empty() ? "" : ", ") + m;
   return s;
 }
 
-std::string ProxyNameList() {
-  std::string s;
-  for (const auto& m : search::ProxyNames()) s += (s.empty() ? "" : ", ") + m;
-  return s;
-}
+std::string KnownMetricList() { return CommaList(search::KnownMetrics()); }
+std::string ProxyNameList() { return CommaList(search::ProxyNames()); }
 
-/// Metrics an evaluator reports at the pre-screen (search.prescreen), without training.
+/// Metrics an evaluator reports at the pre-screen (search.prescreen), without training: the
+/// proxies and these.
+const std::vector<std::string> kStaticBeforeTraining{"params", "macs", "activation_bytes", "predicted_latency_ms"};
+
 bool IsKnownBeforeTraining(const std::string& m) {
-  return search::IsProxyName(m) || m == "params" || m == "macs" || m == "activation_bytes" ||
-         m == "predicted_latency_ms";
+  return search::IsProxyName(m) ||
+         std::find(kStaticBeforeTraining.begin(), kStaticBeforeTraining.end(), m) != kStaticBeforeTraining.end();
 }
+
+std::string KnownBeforeTrainingList() { return ProxyNameList() + ", " + CommaList(kStaticBeforeTraining); }
 
 /// A list of {metric, goal} at `field`; `check` returns "" for an allowed metric, else why not.
 std::vector<search::Objective> ParseObjectives(const std::string& file, const std::string& field,
@@ -430,8 +433,7 @@ ExperimentConfig ParseExperimentImpl(const std::string& text, const std::string&
           const std::string m = AsString(file, field, f[i]);
           if (!IsKnownBeforeTraining(m))
             throw InputError(Where(file, f[i]) + "field '" + field + "': '" + m + "' is not known before "
-                             "training (allowed: " + ProxyNameList() + ", params, macs, activation_bytes, "
-                             "predicted_latency_ms)");
+                             "training (allowed: " + KnownBeforeTrainingList() + ")");
           c.prescreen.features.push_back(m);
         }
       }
@@ -445,8 +447,7 @@ ExperimentConfig ParseExperimentImpl(const std::string& text, const std::string&
                            "' is not allowed; give surrogate or a list of {metric, goal}");
         c.prescreen.by = ParseObjectives(file, "search.prescreen.by", by, [](const std::string& metric) {
           return IsKnownBeforeTraining(metric) ? std::string()
-                                               : "is not known before training (allowed: " + ProxyNameList() +
-                                                     ", params, macs, activation_bytes, predicted_latency_ms)";
+                                               : "is not known before training (allowed: " + KnownBeforeTrainingList() + ")";
         });
         if (c.prescreen.by.empty())
           throw InputError(Where(file, by) + "field 'search.prescreen.by': expected a list of {metric, goal}");
@@ -593,8 +594,7 @@ ExperimentConfig ParseExperimentImpl(const std::string& text, const std::string&
     }
     if (c.prescreen.by.empty() && !c.prescreen.surrogate)
       throw InputError(file + ": field 'search.prescreen.by': nothing to rank on; list zero-cost "
-                       "proxies in evaluator.proxies or give by: [{metric, goal}] (" + ProxyNameList() +
-                       ", params, macs, activation_bytes, predicted_latency_ms)");
+                       "proxies in evaluator.proxies or give by: [{metric, goal}] (" + KnownBeforeTrainingList() + ")");
   }
   // A proxy named by an objective, a constraint or the pre-screen is computed without being
   // listed as well.
@@ -615,10 +615,8 @@ ExperimentConfig ParseExperimentImpl(const std::string& text, const std::string&
                        "to learn from; set evaluator.latency.measure: true");
   }
   if (c.latency_predictor.empty()) {
-    bool uses = false;
-    for (const auto& o : c.objectives) uses |= o.metric == "predicted_latency_ms";
-    for (const auto& k : c.constraints) uses |= k.metric == "predicted_latency_ms";
-    if (uses)
+    const std::vector<std::string> used = MetricsUsed(c);
+    if (std::find(used.begin(), used.end(), "predicted_latency_ms") != used.end())
       throw InputError(file + ": metric 'predicted_latency_ms' needs evaluator.latency.predictor "
                        "(a model file written by `paretonas latency calibrate` or `latency fit`)");
   }

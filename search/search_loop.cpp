@@ -363,6 +363,50 @@ std::string Outcome(const Trial& t, const Problem& problem, double seconds) {
 }  // namespace
 
 
+std::string PrescreenOptions::Describe() const {
+  std::string s;
+  if (surrogate) {
+    s = "the surrogates, features: architecture";
+    for (const auto& f : features) s += ", " + f;
+  }
+  for (const auto& o : by) s += (s.empty() ? "" : " ") + o.metric + (o.maximize ? " max" : " min");
+  return s;
+}
+
+std::vector<std::int64_t> SelectPrescreened(const SearchState& state, const Problem& problem,
+                                            const PrescreenOptions& options,
+                                            const std::vector<std::int64_t>& ids, int count) {
+  std::vector<std::int64_t> keep;
+  if (options.surrogate) {
+    std::vector<space::Genotype> candidates;
+    ExtraFeatures extra{options.features, {}};
+    for (std::int64_t id : ids) {
+      const Trial& t = state.trials[id];
+      candidates.push_back(t.genotype);
+      std::vector<double> row;
+      for (const auto& m : options.features) {
+        const auto it = t.metrics.find(m);
+        row.push_back(it == t.metrics.end() ? NAN : it->second);
+      }
+      extra.candidates.push_back(row);
+    }
+    const std::uint64_t seed = state.seed * 1000003ULL + static_cast<std::uint64_t>(state.generation);
+    for (std::size_t pick : SelectBySurrogate(state, problem, candidates, static_cast<std::size_t>(count),
+                                              options.kappa, seed, &extra))
+      keep.push_back(ids[pick]);
+    std::sort(keep.begin(), keep.end());
+    return keep;
+  }
+  Problem by = problem;
+  by.objectives = options.by;
+  by.constraints.clear();
+  // The experiment's constraints take part where every result has their metric (static costs).
+  for (const Constraint& c : problem.constraints)
+    if (std::all_of(ids.begin(), ids.end(), [&](std::int64_t id) { return state.trials[id].metrics.count(c.metric) > 0; }))
+      by.constraints.push_back(c);
+  return SelectPromotions(state, by, ids, count);
+}
+
 /// The pre-screen of the pending generation (see PrescreenOptions): proxies and static costs of
 /// every proposal (replayed from the journal where it has them), then the best `keep` stay
 /// pending and the others become kScreened. Returns false when interrupted before every
@@ -434,39 +478,14 @@ bool PrescreenGeneration(const Problem& problem, SearchState& state, Journal& jo
     }
     ok.push_back(id);
   }
-  // The experiment's constraints take part where every result has their metric (static costs).
-  for (const Constraint& c : problem.constraints)
-    if (std::all_of(ok.begin(), ok.end(), [&](std::int64_t id) { return state.trials[id].metrics.count(c.metric) > 0; }))
-      by.constraints.push_back(c);
-  std::vector<std::int64_t> keep;
-  if (p.surrogate) {
-    std::vector<space::Genotype> candidates;
-    ExtraFeatures extra{p.features, {}};
-    for (std::int64_t id : ok) {
-      const Trial& t = state.trials[id];
-      candidates.push_back(t.genotype);
-      std::vector<double> row;
-      for (const auto& m : p.features) {
-        const auto it = t.metrics.find(m);
-        row.push_back(it == t.metrics.end() ? NAN : it->second);
-      }
-      extra.candidates.push_back(row);
-    }
-    for (std::size_t pick : SelectBySurrogate(state, problem, candidates, static_cast<std::size_t>(p.keep), p.kappa,
-                                              state.seed * 1000003ULL + static_cast<std::uint64_t>(gen), &extra))
-      keep.push_back(ok[pick]);
-    std::sort(keep.begin(), keep.end());
-  } else {
-    keep = SelectPromotions(state, by, ok, p.keep);
-  }
+  const std::vector<std::int64_t> keep = SelectPrescreened(state, problem, p, ok, p.keep);
   std::vector<std::int64_t> next;
   double seconds = 0;
   for (std::int64_t id : state.pending) {
     Trial& t = state.trials[id];
     seconds += t.seconds;
-    if (t.state == TrialState::kFailed) {
-      continue;  // finished: nothing left to evaluate
-    } else if (std::binary_search(keep.begin(), keep.end(), id)) {
+    if (t.state == TrialState::kFailed) continue;  // finished: nothing left to evaluate
+    if (std::binary_search(keep.begin(), keep.end(), id)) {
       t.metrics.clear();  // the training's result replaces them (the evaluator reports the proxies again)
       t.seconds = 0;
       next.push_back(id);
@@ -479,13 +498,7 @@ bool PrescreenGeneration(const Problem& problem, SearchState& state, Journal& jo
   std::ostringstream line;
   line << "generation " << gen << " pre-screen: " << n << " proposals, " << n - static_cast<int>(ok.size())
        << " failed, " << keep.size() << " passed to training, " << ok.size() - keep.size()
-       << " screened out (by";
-  if (p.surrogate) {
-    line << " the surrogates, features: architecture";
-    for (const auto& f : p.features) line << ", " << f;
-  }
-  for (const auto& o : p.by) line << " " << o.metric << (o.maximize ? " max" : " min");
-  line << "); " << Fmt(seconds) << " s of scoring";
+       << " screened out (by " << p.Describe() << "); " << Fmt(seconds) << " s of scoring";
   log(line.str());
   return true;
 }

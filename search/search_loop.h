@@ -30,7 +30,16 @@ struct PrescreenOptions {
   std::vector<std::string> features;
   double kappa = 1.0;
   bool enabled() const { return keep > 0; }
+  /// How it ranks, for logs: "synflow max params min", "the surrogates, features: architecture, snip".
+  std::string Describe() const;
 };
+
+/// The at most `count` of `ids` (proposals with their pre-screen metrics) that the pre-screen
+/// passes on, by id: NSGA-II survival order on `options.by`, with `problem`'s constraints on
+/// metrics all of them have; or the surrogates' picks, seeded by the state's seed and generation.
+std::vector<std::int64_t> SelectPrescreened(const SearchState& state, const Problem& problem,
+                                            const PrescreenOptions& options,
+                                            const std::vector<std::int64_t>& ids, int count);
 
 struct RunOptions {
   std::string run_dir;
