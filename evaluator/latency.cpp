@@ -133,14 +133,7 @@ namespace {
 
 /// A network of the one operation `edge` (weights from a fixed seed).
 space::GraphNet OneOpNet(const space::PlanEdge& edge) {
-  space::NetworkPlan plan;
-  plan.vertices = {edge.in, edge.out};
-  plan.vertex_order = {0, 1};
-  space::PlanEdge e = edge;
-  e.id = 0, e.src = 0, e.dst = 1, e.live = true;
-  plan.edges = {e};
-  plan.input = 0, plan.output = 1;
-  space::GraphNet net(plan, space::GraphNetOptions{});
+  space::GraphNet net(space::OneOpPlan(edge), space::GraphNetOptions{});
   space::InitializeParameters(*net, at::make_generator<at::CPUGeneratorImpl>(0));
   return net;
 }

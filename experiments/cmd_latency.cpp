@@ -68,6 +68,7 @@ struct LatencyOptions {
   int n = 100;                      // kit: architectures to export
   int pool = 20000;                 // kit: candidates to choose them from
   std::string select = "spread";    // kit: spread (k-centre) | random
+  bool kit_ops = true;              // kit: also export each operation configuration alone
 };
 
 predictors::SpaceRef SpaceRefOf(const LatencyOptions& o) {
@@ -213,6 +214,22 @@ void PrintModel(const predictors::LatencyModel& m, const std::string& path) {
               << "fresh measurements\n";
 }
 
+/// Every operation configuration (OpConfigKey, `none` left out) that `archs` and 4000 random
+/// architectures (seed `seed`) use: the per-op table of `calibrate` and of the kit.
+std::map<std::string, space::PlanEdge> OperationConfigs(const space::SearchSpace& sp,
+                                                        const std::vector<space::Genotype>& archs,
+                                                        std::uint64_t seed) {
+  std::map<std::string, space::PlanEdge> configs;
+  auto add = [&](const space::Genotype& g) {
+    for (const auto& e : sp.Plan(g).edges)
+      if (e.op.kind != space::OpKind::kNone) configs.emplace(predictors::OpConfigKey(e), e);
+  };
+  std::mt19937_64 rng(seed);
+  for (int i = 0; i < 4000; ++i) add(sp.Sample(rng));
+  for (const auto& g : archs) add(g);
+  return configs;
+}
+
 int Calibrate(const LatencyOptions& o) {
   const evaluator::MeasureOptions mo = Timing(o.measure);
   if (o.out.empty()) throw InputError("latency calibrate: --out MODEL is required");
@@ -220,16 +237,7 @@ int Calibrate(const LatencyOptions& o) {
   const space::SearchSpace sp = ref.Load();
   const auto archs = DistinctSample(sp, o.samples, o.seed);
   // The per-op table: every operation configuration the space uses (read off many plans).
-  std::map<std::string, space::PlanEdge> configs;
-  {
-    std::mt19937_64 rng(o.seed + 1);
-    for (int i = 0; i < 4000; ++i)
-      for (const auto& e : sp.Plan(sp.Sample(rng)).edges)
-        if (e.op.kind != space::OpKind::kNone) configs.emplace(predictors::OpConfigKey(e), e);
-    for (const auto& g : archs)
-      for (const auto& e : sp.Plan(g).edges)
-        if (e.op.kind != space::OpKind::kNone) configs.emplace(predictors::OpConfigKey(e), e);
-  }
+  const std::map<std::string, space::PlanEdge> configs = OperationConfigs(sp, archs, o.seed + 1);
   std::cout << "calibrating " << sp.name() << " on " << o.measure.device << " ("
             << o.measure.threads << " thread(s)): " << configs.size()
             << " operation configurations, then " << archs.size() << " architectures\n";
@@ -515,6 +523,33 @@ int Kit(const LatencyOptions& o) {
                     [&] { return "exporting " + std::to_string(i + 1) + " / " + std::to_string(chosen.size()); });
   }
   search::WriteFileAtomic(o.out + "/manifest.csv", manifest.str());
+  // The per-op table: each operation configuration of the space alone at its shapes, timed by the
+  // same runner. A chain space's latency is mostly the sum of its operations; 100 whole networks
+  // cannot teach a model hundreds of per-op features, a measured table gives them as one nearly
+  // unpenalised feature (as `latency calibrate` does on this machine).
+  std::size_t num_ops = 0;
+  if (o.kit_ops) {
+    const auto configs = OperationConfigs(sp, pool, o.seed + 1);
+    MakeDirectories(o.out + "/ops");
+    std::ostringstream ops;
+    ops << "index,op,onnx,torchscript,input\n";
+    ProgressLine op_progress;
+    for (const auto& [key, edge] : configs) {
+      char name[16];
+      std::snprintf(name, sizeof(name), "%03zu", num_ops);
+      const std::string ts = std::string("ops/") + name + ".torchscript.pt";
+      const std::string ox = onnx ? std::string("ops/") + name + ".onnx" : "";
+      ExportOperationTorchScript(edge, o.seed + num_ops, o.out + "/" + ts);
+      if (onnx) ExportOperationOnnx(edge, o.seed + num_ops, o.out + "/" + ox);
+      ops << num_ops << "," << evaluator::CsvField(key) << "," << ox << "," << ts << "," << edge.in.c
+          << "x" << edge.in.h << "x" << edge.in.w << "\n";
+      ++num_ops;
+      op_progress.Update(static_cast<double>(num_ops) / static_cast<double>(configs.size()), [&] {
+        return "exporting operations " + std::to_string(num_ops) + " / " + std::to_string(configs.size());
+      });
+    }
+    search::WriteFileAtomic(o.out + "/ops.csv", ops.str());
+  }
   search::WriteFileAtomic(o.out + "/run_latency.py", kKitRunner);
   search::WriteFileAtomic(o.out + "/parse_ort_perf.py", kKitOrtParser);
   ::chmod((o.out + "/run_latency.py").c_str(), 0755);
@@ -529,21 +564,31 @@ int Kit(const LatencyOptions& o) {
          << "1. Copy this folder to the device and time the models at batch 1 (Python 3 with NumPy and\n"
          << "   onnxruntime or PyTorch; nothing of paretonas):\n"
          << "     python3 run_latency.py --threads 1        # writes latency.csv and latency.json\n"
+         << (num_ops ? "   It also times the " + std::to_string(num_ops) +
+                           " operation configurations of ops/ alone (ops_latency.csv).\n"
+                     : std::string())
          << "   On Android, with ONNX Runtime's benchmark tool instead (onnxruntime_perf_test):\n"
          << "     adb push models /data/local/tmp/kit/models\n"
          << "     for f in models/*.onnx; do i=$(basename \"$f\" .onnx); adb shell \\\n"
          << "       /data/local/tmp/onnxruntime_perf_test -e cpu -x 1 -r 100 -I /data/local/tmp/kit/$f \\\n"
          << "       > ort_logs/$i.txt; done\n"
-         << "     python3 parse_ort_perf.py ort_logs       # writes latency.csv\n\n"
+         << "     python3 parse_ort_perf.py ort_logs       # writes latency.csv\n"
+         << (num_ops ? "   (and the same for ops/*.onnx into op_logs/, then\n"
+                       "     python3 parse_ort_perf.py op_logs --ops   # writes ops_latency.csv)\n"
+                     : std::string())
+         << "\n"
          << "2. Back on the machine with paretonas, fit the device's model (add --prior MODEL for the\n"
          << "   models of other devices you have: few measurements then go much further):\n"
          << "     paretonas latency fit " << space_args << " \\\n"
-         << "       --data latency.csv --key-column key --out device.model\n\n"
+         << "       --data latency.csv --key-column key"
+         << (num_ops ? " --ops ops_latency.csv" : "") << " --out device.model\n\n"
          << "3. Use it in a search: evaluator.latency.predictor: device.model, objective\n"
          << "   predicted_latency_ms.\n";
   search::WriteFileAtomic(o.out + "/README.txt", readme.str());
   std::cout << "\nwrote " << o.out << ": " << chosen.size() << " models (TorchScript" << (onnx ? " and ONNX" : "")
-            << "), manifest.csv, run_latency.py, parse_ort_perf.py, README.txt\n"
+            << "), manifest.csv, "
+            << (num_ops ? std::to_string(num_ops) + " operation models with ops.csv, " : std::string())
+            << "run_latency.py, parse_ort_perf.py, README.txt\n"
             << "next: copy it to the device and run `python3 run_latency.py`; README.txt says the rest\n";
   return kExitOk;
 }
@@ -633,6 +678,9 @@ void SetupLatency(CLI::App& app) {
   kit->add_option("--select", o->select, "spread: cover the latency features (greedy k-centre); "
                                          "random: a uniform sample (e.g. to test a model on)")
       ->check(CLI::IsMember({"spread", "random"}))->capture_default_str();
+  kit->add_flag("!--no-ops", o->kit_ops,
+                "Leave out the per-op models (each operation configuration alone, timed into "
+                "ops_latency.csv for `latency fit --ops`)");
   kit->add_option("-o,--out", o->out, "Folder to write")->required();
   kit->callback([o] { RunCommand([o] { return Kit(*o); }); });
 

@@ -189,15 +189,26 @@ void WriteOnnx(const space::NetworkPlan& plan, const std::map<std::string, Named
     GraphWriter z(g, zeros, "zero_t");
     output = z.Classifier("input", "zero");
   }
-  // Name the output "logits" with an Identity node.
+  // A network ends in its classifier: name its output "logits". A plan that ends elsewhere (a
+  // single operation of the latency kit) outputs its feature map as "output" [batch, C, H, W].
+  bool logits = true;
+  for (const auto& e : plan.edges)
+    if (e.dst == plan.output && e.live && e.op.kind != space::OpKind::kNone)
+      logits = e.op.kind == space::OpKind::kClassifier || e.op.kind == space::OpKind::kBnReluClassifier;
+  const std::string out_name = logits ? "logits" : "output";
   onnx::NodeProto* id = g->add_node();
   id->set_op_type("Identity");
   id->set_name("output");
   id->add_input(output);
-  id->add_output("logits");
+  id->add_output(out_name);
   const auto& in = plan.vertices[plan.input];
+  const auto& ov = plan.vertices[plan.output];
   AddValueInfo(g->add_input(), "input", {in.c, in.h, in.w});
-  AddValueInfo(g->add_output(), "logits", {plan.vertices[plan.output].c});
+  if (logits) {
+    AddValueInfo(g->add_output(), out_name, {ov.c});
+  } else {
+    AddValueInfo(g->add_output(), out_name, {ov.c, ov.h, ov.w});
+  }
   try {
     onnx::checker::check_model(model);
   } catch (const std::exception& e) {

@@ -37,4 +37,9 @@ bool ExportOnnx(const space::SearchSpace& space, const space::Genotype& genotype
                 const std::string& weights_path, std::uint64_t seed, const std::string& path,
                 const ExportInput* input = nullptr);
 
+/// The single operation `edge` as ONNX (input "input" [batch, C, H, W], output "output", or
+/// "logits" for a classifier), initialised from `seed`: the latency kit's per-op models.
+/// Defined with the TorchScript exporter (it builds the module); throws like ExportOnnx.
+void ExportOperationOnnx(const space::PlanEdge& edge, std::uint64_t seed, const std::string& path);
+
 }  // namespace paretonas::experiments

@@ -25,9 +25,9 @@ std::string AttrName(const std::string& dotted) {
 std::string Attr(const std::string& dotted) { return "self." + AttrName(dotted); }
 
 // The module both exporters write: weights from `weights_path`, else initialised from `seed`.
-space::GraphNet ExportedNet(const space::SearchSpace& space, const space::Genotype& genotype,
-                            const std::string& weights_path, std::uint64_t seed) {
-  space::GraphNet net(space.Plan(genotype), space::GraphNetOptions{});
+space::GraphNet ExportedNet(const space::NetworkPlan& plan, const std::string& weights_path,
+                            std::uint64_t seed) {
+  space::GraphNet net(plan, space::GraphNetOptions{});
   if (!weights_path.empty()) {
     torch::load(net, weights_path);
   } else {
@@ -103,12 +103,13 @@ std::string ForwardSource(const space::NetworkPlan& plan, bool baked) {
 
 }  // namespace
 
-TorchScriptExport ExportTorchScript(const space::SearchSpace& space, const space::Genotype& genotype,
-                                    const std::string& weights_path, std::uint64_t seed,
-                                    const std::string& out_path, const ExportInput* input) {
+namespace {
+
+/// Writes `net` (fed tensors of `in`) as a scripted module; see ExportTorchScript.
+TorchScriptExport WriteTorchScript(space::GraphNet& net, const space::TensorShape& in_shape,
+                                   std::uint64_t seed, const std::string& out_path,
+                                   const ExportInput* input) {
   TorchScriptExport result;
-  space::GraphNet net = ExportedNet(space, genotype, weights_path, seed);
-  result.trained = !weights_path.empty();
   net->eval();
   torch::NoGradGuard no_grad;
   torch::jit::Module m("paretonas_GraphNet");
@@ -117,14 +118,13 @@ TorchScriptExport ExportTorchScript(const space::SearchSpace& space, const space
   for (const auto& p : net->named_parameters())
     m.register_parameter(AttrName(p.key()), p.value().detach().clone().requires_grad_(true), false);
   for (const auto& b : net->named_buffers()) m.register_buffer(AttrName(b.key()), b.value().detach().clone());
-  const space::InputSpec in = space.input();
   auto gen = at::make_generator<at::CPUGeneratorImpl>(seed ^ 0xC0FFEEULL);
   const bool baked = input && input->baked;
-  torch::Tensor check_input = torch::randn({2, in.shape.c, in.shape.h, in.shape.w}, gen);
+  torch::Tensor check_input = torch::randn({2, in_shape.c, in_shape.h, in_shape.w}, gen);
   torch::Tensor engine_input = check_input;
   if (input) {
     // How to feed it, carried by the module: preprocess(pixels) is the documented normalisation.
-    const int64_t c = in.shape.c;
+    const int64_t c = in_shape.c;
     auto per_channel = [&](const std::vector<double>& v, float fill) {
       std::vector<float> f(c, fill);
       for (int64_t i = 0; i < c && i < static_cast<int64_t>(v.size()); ++i) f[i] = static_cast<float>(v[i]);
@@ -140,7 +140,7 @@ TorchScriptExport ExportTorchScript(const space::SearchSpace& space, const space
     m.register_attribute("normalization_baked", c10::BoolType::get(), input->baked);
     m.define("def preprocess(self, pixels):\n    return (pixels / self.pixel_max - self.input_mean) / self.input_std\n");
     if (baked) {  // the check feeds pixels; the engine's logits are for the normalised input
-      check_input = torch::rand({2, in.shape.c, in.shape.h, in.shape.w}, gen).mul_(input->pixel_max);
+      check_input = torch::rand({2, in_shape.c, in_shape.h, in_shape.w}, gen).mul_(input->pixel_max);
       engine_input = (check_input / input->pixel_max - mean) / sd;
     }
   }
@@ -161,10 +161,9 @@ TorchScriptExport ExportTorchScript(const space::SearchSpace& space, const space
   return result;
 }
 
-bool ExportOnnx(const space::SearchSpace& space, const space::Genotype& genotype,
-                const std::string& weights_path, std::uint64_t seed, const std::string& path,
-                const ExportInput* input) {
-  space::GraphNet net = ExportedNet(space, genotype, weights_path, seed);
+/// Writes `net` with WriteOnnx; see ExportOnnx.
+void WriteNetOnnx(space::GraphNet& net, const std::string& graph_name, const std::string& path,
+                  const ExportInput* input) {
   std::map<std::string, NamedTensor> tensors;
   auto add = [&](const std::string& name, const torch::Tensor& t) {
     const torch::Tensor c = t.detach().to(torch::kFloat32).contiguous();
@@ -176,8 +175,37 @@ bool ExportOnnx(const space::SearchSpace& space, const space::Genotype& genotype
   for (const auto& p : net->named_parameters()) add(p.key(), p.value());
   for (const auto& b : net->named_buffers())
     if (b.value().is_floating_point()) add(b.key(), b.value());
-  WriteOnnx(net->plan(), tensors, "paretonas_" + space.name(), path, input);
+  WriteOnnx(net->plan(), tensors, graph_name, path, input);
+}
+
+}  // namespace
+
+TorchScriptExport ExportTorchScript(const space::SearchSpace& space, const space::Genotype& genotype,
+                                    const std::string& weights_path, std::uint64_t seed,
+                                    const std::string& out_path, const ExportInput* input) {
+  space::GraphNet net = ExportedNet(space.Plan(genotype), weights_path, seed);
+  TorchScriptExport result = WriteTorchScript(net, space.input().shape, seed, out_path, input);
+  result.trained = !weights_path.empty();
+  return result;
+}
+
+bool ExportOnnx(const space::SearchSpace& space, const space::Genotype& genotype,
+                const std::string& weights_path, std::uint64_t seed, const std::string& path,
+                const ExportInput* input) {
+  space::GraphNet net = ExportedNet(space.Plan(genotype), weights_path, seed);
+  WriteNetOnnx(net, "paretonas_" + space.name(), path, input);
   return !weights_path.empty();
+}
+
+TorchScriptExport ExportOperationTorchScript(const space::PlanEdge& edge, std::uint64_t seed,
+                                             const std::string& out_path) {
+  space::GraphNet net = ExportedNet(space::OneOpPlan(edge), "", seed);
+  return WriteTorchScript(net, edge.in, seed, out_path, nullptr);
+}
+
+void ExportOperationOnnx(const space::PlanEdge& edge, std::uint64_t seed, const std::string& path) {
+  space::GraphNet net = ExportedNet(space::OneOpPlan(edge), "", seed);
+  WriteNetOnnx(net, "paretonas_op", path, nullptr);
 }
 
 }  // namespace paretonas::experiments

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "experiments/export_input.h"
+#include "space/network_plan.h"
 #include "space/search_space.h"
 
 namespace paretonas::experiments {
@@ -31,5 +32,11 @@ struct TorchScriptExport {
 TorchScriptExport ExportTorchScript(const space::SearchSpace& space, const space::Genotype& genotype,
                                     const std::string& weights_path, std::uint64_t seed,
                                     const std::string& out_path, const ExportInput* input = nullptr);
+
+/// The single operation `edge` at its shapes, initialised from `seed` (the latency kit's per-op
+/// models): input [batch, C, H, W] of edge.in, output edge.out (a feature map, or logits for a
+/// classifier). Checked on reload like ExportTorchScript.
+TorchScriptExport ExportOperationTorchScript(const space::PlanEdge& edge, std::uint64_t seed,
+                                             const std::string& out_path);
 
 }  // namespace paretonas::experiments

@@ -118,7 +118,7 @@ def run_node(model_path, x):
         if r.returncode != 0:
             raise SystemExit(f"check-onnx: onnxruntime-node failed: {r.stderr.strip()}")
         y = np.fromfile(yo, dtype=np.float32)
-        return y.reshape(x.shape[0], -1), r.stdout.strip().split(":")[0]
+        return y.reshape(x.shape[0], -1), r.stdout.strip().split(":")[0]  # [batch, values]
 
 
 def run_model(model_path, model, x):
@@ -148,8 +148,13 @@ def main():
     ts = torch.jit.load(sys.argv[2])
     x, expect = ts.check_input.numpy(), ts.check_output.numpy()
     got, runner = run_model(sys.argv[1], model, x)
-    diff = float(np.abs(got - expect).max())
-    print(f"{sys.argv[1]}: {runner} vs the engine's logits: max |difference| {diff:.3g}")
+    got = np.asarray(got)
+    if got.size != expect.size:
+        print(f"{sys.argv[1]}: {runner} outputs {got.size} values; the engine {expect.size} {list(expect.shape)}")
+        return 1
+    diff = float(np.abs(got.reshape(expect.shape) - expect).max())
+    what = "logits" if expect.ndim == 2 else f"output {list(expect.shape)}"  # a kit's per-op model: a feature map
+    print(f"{sys.argv[1]}: {runner} vs the engine's {what}: max |difference| {diff:.3g}")
     return 0 if diff <= 1e-4 else 1
 
 

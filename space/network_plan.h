@@ -39,6 +39,19 @@ struct NetworkPlan {
   int output = 0;
 };
 
+/// The network of the single operation `edge`: its input tensor, the operation, its output
+/// tensor (what `latency calibrate` and the kit time to build a per-op table).
+inline NetworkPlan OneOpPlan(const PlanEdge& edge) {
+  NetworkPlan plan;
+  plan.vertices = {edge.in, edge.out};
+  plan.vertex_order = {0, 1};
+  PlanEdge e = edge;
+  e.id = 0, e.src = 0, e.dst = 1, e.live = true, e.used = true;
+  plan.edges = {e};
+  plan.input = 0, plan.output = 1;
+  return plan;
+}
+
 /// Static costs without building a module.
 struct StaticCosts {
   std::int64_t params = 0;         ///< every non-`none` edge, as written

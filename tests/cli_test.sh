@@ -270,19 +270,34 @@ check "eval the calibrated model on fresh measurements" 0 "$bin" latency eval --
 # needs nothing of ours; its CSV fits a model, with other devices' models as a prior.
 check "latency kit" 0 "$bin" latency kit "${lsp[@]}" -n 6 --out "$work/kit"
 contains "it says what it wrote" "6 models (TorchScript"
+kit_ops=$(($(wc -l <"$work/kit/ops.csv") - 1))
+contains "and how many operation models" "$kit_ops operation models with ops.csv"
 check "the manifest lists 6 models" 0 test "$(($(wc -l <"$work/kit/manifest.csv") - 1))" -eq 6
 tail -n +2 "$work/kit/manifest.csv" | cut -d, -f2 >"$work/kit_keys"
 roundtrip=0
 while read -r key; do "$bin" space show "${lsp[@]}" --arch "$key" >/dev/null 2>&1 || roundtrip=1; done <"$work/kit_keys"
 check "every manifest key parses back to an architecture of the space" 0 test $roundtrip -eq 0
+check "the kit exports each operation configuration alone" 0 test "$kit_ops" -gt 3
+check "the README tells the fit to use them" 0 grep -q -- "--ops ops_latency.csv" "$work/kit/README.txt"
+check "every op key is one the calibration's table uses" 0 bash -c "tail -n +2 '$work/kit/ops.csv' | cut -d, -f2 | sort >'$work/kit_op_keys'; tail -n +2 '$work/c.model.ops.csv' | cut -d, -f1 | sort | comm -23 - '$work/kit_op_keys' | wc -l | grep -qx 0"
+if have_onnx_py; then
+  for i in 000 002 $(printf '%03d' $((kit_ops - 1))); do
+    check "the per-op ONNX model ops/$i computes the engine's output" 0 /usr/bin/python3 "$src/scripts/check-onnx.py" \
+      "$work/kit/ops/$i.onnx" "$work/kit/ops/$i.torchscript.pt"
+  done
+fi
 if /usr/bin/python3 -c "import torch, numpy" 2>/dev/null; then
   check "the kit's runner times its models (PyTorch)" 0 /usr/bin/python3 "$work/kit/run_latency.py" --backend torch \
     --repeats 3 --rounds 1 --warmup 1
   contains "it records what it used" "6 models, torch"
+  contains "and times the operations too" "$kit_ops operation configurations"
   check "the runner wrote its settings" 0 grep -q '"threads": 1' "$work/kit/latency.json"
   check "fit from the kit's measurements, another device as the prior" 0 "$bin" latency fit "${lsp[@]}" \
     --data "$work/kit/latency.csv" --key-column key --prior "$work/m.model" --out "$work/kit.model"
   contains "it is a few-shot fit" "few-shot: 6 measurements of this device, with the 1 prior model(s)"
+  check "fit with the runner's per-op table" 0 "$bin" latency fit "${lsp[@]}" \
+    --data "$work/kit/latency.csv" --key-column key --ops "$work/kit/ops_latency.csv" --out "$work/kit_ops.model"
+  contains "the model carries the table" "per-op table of $kit_ops entries"
 fi
 mkdir -p "$work/kit/logs"
 for i in 000 001 002 003 004; do printf 'P50 Latency: 0.00%s2 s\n' "${i:2:1}" >"$work/kit/logs/$i.txt"; done
@@ -292,6 +307,13 @@ printf 'Average inference time cost: 3.5 ms\n' >"$work/kit/logs/005.txt"
 check "parse_ort_perf reads ONNX Runtime's benchmark logs" 0 /usr/bin/python3 "$work/kit/parse_ort_perf.py" "$work/kit/logs" --out "$work/kit/ort.csv"
 contains "medians where the log has them" "6 models (5 median, 1 mean)"
 check "its CSV fits a model" 0 "$bin" latency fit "${lsp[@]}" --data "$work/kit/ort.csv" --key-column key --out "$work/ort.model"
+mkdir -p "$work/kit/op_logs"
+for ((i = 0; i < kit_ops; i++)); do printf 'P50 Latency: 0.0001%d s\n' $((i % 10)) >"$work/kit/op_logs/$(printf '%03d' $i).txt"; done
+check "parse_ort_perf --ops reads the per-op logs" 0 /usr/bin/python3 "$work/kit/parse_ort_perf.py" "$work/kit/op_logs" --ops
+contains "one row per operation model" "$kit_ops models ($kit_ops median)"
+check "into the per-op table fit --ops reads" 0 "$bin" latency fit "${lsp[@]}" --data "$work/kit/ort.csv" --key-column key \
+  --ops "$work/kit/ops_latency.csv" --out "$work/ort_ops.model"
+contains "with every entry" "per-op table of $kit_ops entries"
 
 # Searching on predicted latency: the model must match the experiment's space and input; the
 # front is measured for real at the end and both numbers are kept.
