@@ -5,8 +5,11 @@
 // and without the priors. Evaluated on EVAL_N held-out cells (the same for every fit of a
 // device): Spearman, Kendall, within ±10%, mean over DRAWS draws.
 // Usage: latency_fewshot_bench NB201_CSV [DRAWS=10] [PRIOR_N=1000] [EVAL_N=3000] [COLUMN ...]
+//   (environment FEWSHOT_N=10,20: only these N instead of 5, 10, 20, 50, 100;
+//   FEWSHOT_KIT_PRIOR_ONLY=1: only the kit's selection with the prior)
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <numeric>
 #include <random>
 #include <string>
@@ -73,9 +76,22 @@ int main(int argc, char** argv) {
     }
     std::printf("\n%s (prior: %s)\n", target.c_str(), names.c_str());
     std::printf("%-5s %-7s %-8s %-9s %-9s %-9s\n", "N", "select", "prior", "spearman", "kendall", "within10");
-    for (std::size_t n : {5, 10, 20, 50, 100}) {
+    std::vector<std::size_t> sizes{5, 10, 20, 50, 100};
+    if (const char* env = std::getenv("FEWSHOT_N")) {  // e.g. FEWSHOT_N=10,20: only these N
+      sizes.clear();
+      for (const char* p = env; *p;) {
+        char* end = nullptr;
+        sizes.push_back(std::strtoul(p, &end, 10));
+        p = *end == ',' ? end + 1 : end;
+        if (end == p && *p) break;
+      }
+    }
+    for (std::size_t n : sizes) {
+      const bool only_kit_prior = std::getenv("FEWSHOT_KIT_PRIOR_ONLY") != nullptr;
       for (const char* how : {"kit", "random"}) {
+        if (only_kit_prior && std::string(how) != "kit") continue;
         for (bool use_prior : {true, false}) {
+          if (only_kit_prior && !use_prior) continue;
           double s = 0, k = 0, w = 0;
           for (int d = 0; d < draws; ++d) {
             std::mt19937_64 drng(1000 * n + d);

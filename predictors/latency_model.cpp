@@ -94,10 +94,21 @@ std::vector<double> FitRows(const std::vector<std::vector<double>>& x, const std
   return beta;
 }
 
-std::vector<double> Penalty(const std::vector<std::string>& columns, double lambda, double ratio) {
+/// A prior's prediction on the restricted cell ("p:prior<i> used"; see ForEachPriorFeature).
+bool RestrictedPrior(const std::string& column) {
+  return column.rfind("p:prior", 0) == 0 && column.find(' ') != std::string::npos;
+}
+
+constexpr double kExcluded = 1e9;  // a penalty that leaves a column's weight at zero
+
+/// `restricted`: the priors' predictions on the restricted cells are nearly unpenalised like
+/// the priors themselves; otherwise they are left out (cross-validation chooses).
+std::vector<double> Penalty(const std::vector<std::string>& columns, double lambda, double ratio,
+                            bool restricted) {
   std::vector<double> p(columns.size());
   for (std::size_t j = 0; j < columns.size(); ++j)
     p[j] = lambda * (columns[j].rfind("a:table", 0) == 0 ? 1e-4   // the measured table: a prior
+                     : RestrictedPrior(columns[j])      ? (restricted ? 1e-4 : kExcluded)
                      : columns[j].rfind("p:prior", 0) == 0 ? 1e-4  // other devices' models
                      : Additive(columns[j])             ? ratio
                                                         : 1.0);
@@ -200,6 +211,27 @@ void ForEachFeature(const space::SearchSpace& space, const space::Genotype& g, c
   }
 }
 
+/// The prior models' predictions (few-shot fits): "p:prior<i>" for the architecture as written
+/// and, in cell spaces with `restricted`, "p:prior<i> used" for the same cell with its dead ends
+/// (edges that feed no output) set to `none`. Runtimes differ in whether they run dead branches
+/// (NB201: pixel3 drops dead ends the three other devices run); a device's model evaluated on
+/// the restricted cell then predicts what such a runtime executes (NB201, all cells: pixel3's
+/// Spearman with titan_rtx_256 is 0.878 as written and 0.942 on the used edges; the pruned
+/// cell, 0.892, adds little).
+template <class Emit>
+void ForEachPriorFeature(const space::SearchSpace& space, const space::Genotype& g,
+                         const std::vector<LatencyModel>& priors, bool restricted, Emit&& emit) {
+  if (priors.empty()) return;
+  const bool cells = space.HasCells() && restricted;
+  const space::Genotype used = cells ? space.Restricted(g, space::EdgeSet::kUsed) : g;
+  for (std::size_t i = 0; i < priors.size(); ++i) {
+    const std::string name = "p:prior" + std::to_string(i);
+    emit(name, priors[i].Predict(space, g).ms);
+    if (!cells || !restricted) continue;
+    emit(name + " used", priors[i].Predict(space, used).ms);
+  }
+}
+
 }  // namespace
 
 std::map<std::string, double> LatencyFeatures(const space::SearchSpace& space,
@@ -215,17 +247,21 @@ std::vector<double> LatencyModel::Row(const space::SearchSpace& space, const spa
     const auto it = index_.find(name);
     if (it != index_.end()) raw[it->second] += v;
   });
-  for (std::size_t i = 0; i < priors_.size(); ++i) {
-    const auto it = index_.find("p:prior" + std::to_string(i));
-    if (it != index_.end()) raw[it->second] += priors_[i].Predict(space, g).ms;
-  }
+  ForEachPriorFeature(space, g, priors_, restricted_priors_, [&](const std::string& name, double v) {
+    const auto it = index_.find(name);
+    if (it != index_.end()) raw[it->second] += v;
+  });
   for (std::size_t j = 0; j < columns_.size(); ++j) raw[j] = (raw[j] - mean_[j]) / scale_[j];
   return raw;
 }
 
 void LatencyModel::BuildIndex() {
   index_.clear();
-  for (std::size_t j = 0; j < columns_.size(); ++j) index_[columns_[j]] = j;
+  restricted_priors_ = false;
+  for (std::size_t j = 0; j < columns_.size(); ++j) {
+    index_[columns_[j]] = j;
+    restricted_priors_ = restricted_priors_ || RestrictedPrior(columns_[j]);
+  }
 }
 
 LatencyModel LatencyModel::Fit(const space::SearchSpace& space, const SpaceRef& ref,
@@ -254,8 +290,8 @@ LatencyModel LatencyModel::Fit(const space::SearchSpace& space, const SpaceRef& 
   std::map<std::string, bool> names;
   for (const auto& g : archs) {
     feats.push_back(LatencyFeatures(space, g, table));
-    for (std::size_t i = 0; i < priors.size(); ++i)
-      feats.back()["p:prior" + std::to_string(i)] = priors[i].Predict(space, g).ms;
+    ForEachPriorFeature(space, g, priors, options.restricted_priors != 0,
+                        [&](const std::string& name, double v) { feats.back()[name] = v; });
     for (const auto& kv : feats.back()) names[kv.first] = true;
   }
   // Standardise; drop columns that never vary here (the intercept carries them).
@@ -283,6 +319,14 @@ LatencyModel LatencyModel::Fit(const space::SearchSpace& space, const SpaceRef& 
   std::vector<std::size_t> all(archs.size());
   std::iota(all.begin(), all.end(), 0);
   double lambda = options.lambda, ratio = options.additive_ratio;
+  bool has_restricted = false;
+  for (const auto& c : m.columns_) has_restricted = has_restricted || RestrictedPrior(c);
+  // With the priors' restricted-cell predictions: kept or left out, by cross-validation unless
+  // the options say (they cost variance when a device runs cells as written: NB201, 10
+  // measurements, bench/RESULTS.md).
+  std::vector<bool> restricted_choices{options.restricted_priors != 0};
+  if (has_restricted && options.restricted_priors < 0) restricted_choices = {true, false};
+  bool restricted = restricted_choices.front();
   if (!(lambda > 0)) {
     // 5-fold cross-validation of the relative error, capped at 100% so that a few near-zero
     // measurements (e.g. cut cells a runtime skips) do not decide the penalty alone.
@@ -290,22 +334,36 @@ LatencyModel LatencyModel::Fit(const space::SearchSpace& space, const SpaceRef& 
     std::shuffle(cv.begin(), cv.end(), rng);
     if (cv.size() > kMaxCvRows) cv.resize(kMaxCvRows);
     double best = std::numeric_limits<double>::infinity();
-    for (double q : kAdditiveRatios) {
-      for (double l : {0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0}) {
-        double err = 0;
-        for (std::size_t k = 0; k < 5; ++k) {
-          std::vector<std::size_t> train, test;
-          for (std::size_t i = 0; i < cv.size(); ++i) (i % 5 == k ? test : train).push_back(cv[i]);
-          const auto beta = FitRows(x, ms, train, Penalty(m.columns_, l, q), options.robust);
-          for (std::size_t r : test) err += std::min(1.0, std::abs(Dot(beta, x[r]) / ms[r] - 1.0));
+    for (bool use : restricted_choices) {
+      for (double q : kAdditiveRatios) {
+        for (double l : {0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0}) {
+          double err = 0;
+          for (std::size_t k = 0; k < 5; ++k) {
+            std::vector<std::size_t> train, test;
+            for (std::size_t i = 0; i < cv.size(); ++i) (i % 5 == k ? test : train).push_back(cv[i]);
+            const auto beta = FitRows(x, ms, train, Penalty(m.columns_, l, q, use), options.robust);
+            for (std::size_t r : test) err += std::min(1.0, std::abs(Dot(beta, x[r]) / ms[r] - 1.0));
+          }
+          if (err < best) best = err, lambda = l, ratio = q, restricted = use;
         }
-        if (err < best) best = err, lambda = l, ratio = q;
       }
     }
   }
+  if (has_restricted && !restricted) {  // left out: drop the columns (and their cost in Predict)
+    std::vector<std::size_t> keep;
+    for (std::size_t j = 0; j < m.columns_.size(); ++j)
+      if (!RestrictedPrior(m.columns_[j])) keep.push_back(j);
+    auto select = [&](auto& v) {
+      std::remove_reference_t<decltype(v)> out;
+      for (std::size_t j : keep) out.push_back(v[j]);
+      v = std::move(out);
+    };
+    select(m.columns_), select(m.mean_), select(m.scale_);
+    for (auto& row : x) select(row);
+  }
   m.lambda_ = lambda;
   m.ratio_ = ratio;
-  const auto penalty = Penalty(m.columns_, lambda, ratio);
+  const auto penalty = Penalty(m.columns_, lambda, ratio, restricted);
   {
     // The spread users see is calibrated on held-out rows: 5-fold predictions with the chosen
     // penalty, and the 68th percentile of their relative errors (one standard deviation's
@@ -349,6 +407,7 @@ LatencyModel LatencyModel::Refit(const space::SearchSpace& space,
   LatencyFitOptions o = options_;
   o.lambda = lambda_;
   o.additive_ratio = ratio_;
+  o.restricted_priors = restricted_priors_ ? 1 : 0;
   LatencyModel m = Fit(space, space_, all, y, table_, o, priors_);
   m.description = description;
   // Refits chain from the original measurements, so remember only those.

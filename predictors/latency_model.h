@@ -47,6 +47,10 @@ struct LatencyFitOptions {
   int members = 8;        ///< bootstrap refits for the uncertainty (0: none)
   bool robust = true;     ///< Huber loss instead of squared error
   std::uint64_t seed = 0;
+  /// Few-shot fits in cell spaces: also each prior's prediction on the cell with its dead ends
+  /// removed (for runtimes that skip them). -1: kept or left out by cross-validation (with
+  /// lambda > 0: kept); 0: left out; 1: kept.
+  int restricted_priors = -1;
 };
 
 struct LatencyPrediction {
@@ -123,6 +127,7 @@ class LatencyModel {
   std::vector<double> train_ms_;
   LatencyFitOptions options_;
   std::vector<LatencyModel> priors_;  // other devices' models (few-shot), format 3
+  bool restricted_priors_ = false;     // their restricted-cell predictions are columns (derived)
   std::unordered_map<std::string, std::size_t> index_;  // column by name (not saved)
 };
 

@@ -790,6 +790,19 @@ std::vector<bool> SearchSpace::CellEdges(const Genotype& g, EdgeSet set) const {
   return in_set;
 }
 
+Genotype SearchSpace::Restricted(const Genotype& g, EdgeSet set) const {
+  Genotype r = g;
+  if (first_cell_decision_ < 0 || set == EdgeSet::kAll) return r;
+  int none_op = -1;
+  for (size_t o = 0; o < cell_ops_.size() && none_op < 0; ++o)
+    if (cell_ops_[o].kind == OpKind::kNone) none_op = static_cast<int>(o);
+  if (none_op < 0) return r;
+  const std::vector<bool> kept = CellEdges(g, set);
+  for (size_t k = 0; k < cell_edges_.size(); ++k)
+    if (!kept[k]) r[first_cell_decision_ + k] = none_op;
+  return r;
+}
+
 std::vector<float> SearchSpace::CellOpCounts(const Genotype& g, EdgeSet set) const {
   std::vector<float> counts;
   if (first_cell_decision_ < 0) return counts;

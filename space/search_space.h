@@ -92,6 +92,10 @@ class SearchSpace {
   std::vector<bool> LiveCellEdges(const Genotype& g) const;
   /// Per cell edge (decision order): in `set` (see EdgeSet), judged inside the cell.
   std::vector<bool> CellEdges(const Genotype& g, EdgeSet set) const;
+  /// `g` with every cell edge outside `set` set to `none`: the architecture a runtime that
+  /// executes only `set` runs (kUsed: dead ends dropped; kLive: pruned). `g` itself for spaces
+  /// without cells or without a `none` op, and for kAll.
+  Genotype Restricted(const Genotype& g, EdgeSet set) const;
   /// Per cell op other than `none` (in the cell's op order): how many edges of `set` carry it.
   /// Empty for spaces without cells. Unlike GraphEncoding's per-edge one-hot it does not depend
   /// on where an op sits, so a model can carry what it learns across positions.

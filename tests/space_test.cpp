@@ -284,6 +284,19 @@ TEST(CanonicalHash, EdgeSetsKeepMoreOfTheDeadBranches) {
   EXPECT_EQ(sp.CellEdges(c, EdgeSet::kUsed), (std::vector<bool>{true, false, false, true, true, true}));
   EXPECT_EQ(sp.CellEdges(a, EdgeSet::kUsed), (std::vector<bool>{false, true, false, true, false, true}));
   EXPECT_EQ(sp.CellEdges(a, EdgeSet::kAll), (std::vector<bool>{true, true, false, true, false, true}));
+  // Restricted: the cell a runtime that skips the other edges executes.
+  EXPECT_EQ(sp.Key(sp.Restricted(c, EdgeSet::kUsed)), sp.Key(c));
+  EXPECT_EQ(sp.Key(sp.Restricted(c, EdgeSet::kLive)),
+            "|nor_conv_3x3~0|+|none~0|none~1|+|nor_conv_3x3~0|skip_connect~1|none~2|");
+  EXPECT_EQ(sp.Key(sp.Restricted(a, EdgeSet::kUsed)),
+            "|none~0|+|nor_conv_1x1~0|none~1|+|skip_connect~0|none~1|nor_conv_3x3~2|");
+  EXPECT_EQ(sp.Key(sp.Restricted(a, EdgeSet::kAll)), sp.Key(a));
+  for (const Genotype& g : {a, b, c, d})
+    for (EdgeSet set : {EdgeSet::kLive, EdgeSet::kUsed}) {
+      const Genotype r = sp.Restricted(g, set);
+      EXPECT_EQ(sp.CellEdges(r, EdgeSet::kAll), sp.CellEdges(g, set)) << sp.Key(g);
+      EXPECT_EQ(sp.CanonicalHash(r, set), sp.CanonicalHash(g, set)) << sp.Key(g);
+    }
   // The plan marks the same edges (every cell of the network repeats the genotype).
   int used = 0, live = 0;
   for (const PlanEdge& e : sp.Plan(c).edges) {
