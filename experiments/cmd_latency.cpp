@@ -342,8 +342,34 @@ int Fit(const LatencyOptions& o) {
     priors.push_back(std::move(p));
   }
   predictors::LatencyModel model;
+  const predictors::OpTable table = o.ops.empty() ? predictors::OpTable{} : ReadOpTable(o.ops);
+  if (!table.empty()) {
+    // The table is summed over each architecture's operations: an operation it lacks counts as
+    // 0 ms. Say so; refuse a table that lacks most of them (another space or input shape).
+    std::set<std::string> used, missing;
+    std::size_t archs_missing = 0;
+    for (const auto& g : rows.archs) {
+      bool lacks = false;
+      for (const auto& e : sp.Plan(g).edges) {
+        if (e.op.kind == space::OpKind::kNone) continue;
+        const std::string key = predictors::OpConfigKey(e);
+        used.insert(key);
+        if (!table.count(key)) missing.insert(key), lacks = true;
+      }
+      archs_missing += lacks;
+    }
+    if (2 * missing.size() > used.size())
+      throw InputError("--ops " + o.ops + ": the table has " + std::to_string(used.size() - missing.size()) +
+                       " of the " + std::to_string(used.size()) +
+                       " operation configurations these architectures use (e.g. it lacks '" +
+                       *missing.begin() + "'): was it measured for another space or input shape?");
+    if (!missing.empty())
+      std::cerr << "warning: --ops " << o.ops << " lacks " << missing.size() << " of the " << used.size()
+                << " operation configurations the measured architectures use (e.g. '" << *missing.begin()
+                << "'; " << archs_missing << " of the " << rows.archs.size()
+                << " architectures use one); the table's sum counts them as 0 ms\n";
+  }
   try {
-    const predictors::OpTable table = o.ops.empty() ? predictors::OpTable{} : ReadOpTable(o.ops);
     model = predictors::LatencyModel::Fit(sp, ref, rows.archs, rows.ms, table, fo, priors);
   } catch (const std::invalid_argument& e) {
     throw InputError(o.data + ": " + e.what());

@@ -298,6 +298,13 @@ if /usr/bin/python3 -c "import torch, numpy" 2>/dev/null; then
   check "fit with the runner's per-op table" 0 "$bin" latency fit "${lsp[@]}" \
     --data "$work/kit/latency.csv" --key-column key --ops "$work/kit/ops_latency.csv" --out "$work/kit_ops.model"
   contains "the model carries the table" "per-op table of $kit_ops entries"
+  check "a per-op table of another space is refused" 2 "$bin" latency fit --space mobilenet --data "$work/mb.csv" \
+    --ops "$work/kit/ops_latency.csv" --out "$work/mb_ops.model"
+  contains "it says why" "was it measured for another space or input shape?"
+  grep -v classifier "$work/kit/ops_latency.csv" >"$work/kit_ops_part.csv"  # every network has one
+  check "a table that lacks operations still fits" 0 "$bin" latency fit "${lsp[@]}" \
+    --data "$work/kit/latency.csv" --key-column key --ops "$work/kit_ops_part.csv" --out "$work/kit_ops_part.model"
+  contains "with a warning" "operation configurations the measured architectures use"
 fi
 mkdir -p "$work/kit/logs"
 for i in 000 001 002 003 004; do printf 'P50 Latency: 0.00%s2 s\n' "${i:2:1}" >"$work/kit/logs/$i.txt"; done
