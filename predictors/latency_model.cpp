@@ -227,7 +227,7 @@ void ForEachPriorFeature(const space::SearchSpace& space, const space::Genotype&
   for (std::size_t i = 0; i < priors.size(); ++i) {
     const std::string name = "p:prior" + std::to_string(i);
     emit(name, priors[i].Predict(space, g).ms);
-    if (!cells || !restricted) continue;
+    if (!cells) continue;
     emit(name + " used", priors[i].Predict(space, used).ms);
   }
 }
