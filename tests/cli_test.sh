@@ -279,7 +279,7 @@ while read -r key; do "$bin" space show "${lsp[@]}" --arch "$key" >/dev/null 2>&
 check "every manifest key parses back to an architecture of the space" 0 test $roundtrip -eq 0
 check "the kit exports each operation configuration alone" 0 test "$kit_ops" -gt 3
 check "the README tells the fit to use them" 0 grep -q -- "--ops ops_latency.csv" "$work/kit/README.txt"
-check "every op key is one the calibration's table uses" 0 bash -c "tail -n +2 '$work/kit/ops.csv' | cut -d, -f2 | sort >'$work/kit_op_keys'; tail -n +2 '$work/c.model.ops.csv' | cut -d, -f1 | sort | comm -23 - '$work/kit_op_keys' | wc -l | grep -qx 0"
+check "the kit's op keys cover every key of the calibration's table" 0 bash -c "tail -n +2 '$work/kit/ops.csv' | cut -d, -f2 | sort >'$work/kit_op_keys'; tail -n +2 '$work/c.model.ops.csv' | cut -d, -f1 | sort | comm -23 - '$work/kit_op_keys' | wc -l | grep -qx 0"
 if have_onnx_py; then
   for i in 000 002 $(printf '%03d' $((kit_ops - 1))); do
     check "the per-op ONNX model ops/$i computes the engine's output" 0 /usr/bin/python3 "$src/scripts/check-onnx.py" \
