@@ -33,15 +33,10 @@ int main(int argc, char** argv) {
   std::vector<std::string> targets(argv + std::min(argc, 5), argv + argc);
   if (targets.empty()) targets = all_columns;
   const bench::Nb201Table nb201(argv[1]);
-  const predictors::SpaceRef& ref = nb201.ref;
   const space::SearchSpace& sp = nb201.space;
-  const evaluator::CsvTable& table = nb201.table;
   const std::vector<space::Genotype>& archs = nb201.archs;
   std::map<std::string, std::vector<double>> y;
-  for (const auto& c : all_columns) {
-    const int col = table.Column(argv[1], c);
-    for (const auto& row : table.rows) y[c].push_back(std::stod(row[col]));
-  }
+  for (const auto& c : all_columns) y[c] = nb201.Values(c);
   // One held-out evaluation set for everything; priors and targets never see it.
   std::vector<std::size_t> idx(archs.size());
   std::iota(idx.begin(), idx.end(), 0);
@@ -49,14 +44,11 @@ int main(int argc, char** argv) {
   std::shuffle(idx.begin(), idx.end(), rng);
   const std::vector<std::size_t> eval(idx.begin(), idx.begin() + eval_n);
   const std::vector<std::size_t> rest(idx.begin() + eval_n, idx.end());
+  predictors::LatencyFitOptions no_members;
+  no_members.members = 0;
   auto fit = [&](const std::string& c, const std::vector<std::size_t>& rows,
                  const std::vector<predictors::LatencyModel>& priors) {
-    std::vector<space::Genotype> tx;
-    std::vector<double> ty;
-    for (std::size_t r : rows) tx.push_back(archs[r]), ty.push_back(y[c][r]);
-    predictors::LatencyFitOptions o;
-    o.members = 0;
-    return predictors::LatencyModel::Fit(sp, ref, tx, ty, {}, o, priors);
+    return nb201.Fit(y[c], rows, no_members, priors);
   };
   auto score = [&](const std::string& c, const predictors::LatencyModel& m) {
     std::vector<double> pred, meas;
@@ -76,6 +68,7 @@ int main(int argc, char** argv) {
     }
     std::printf("\n%s (prior: %s)\n", target.c_str(), names.c_str());
     std::printf("%-5s %-7s %-8s %-9s %-9s %-9s\n", "N", "select", "prior", "spearman", "kendall", "within10");
+    const bool only_kit_prior = std::getenv("FEWSHOT_KIT_PRIOR_ONLY") != nullptr;
     std::vector<std::size_t> sizes{5, 10, 20, 50, 100};
     if (const char* env = std::getenv("FEWSHOT_N")) {  // e.g. FEWSHOT_N=10,20: only these N
       sizes.clear();
@@ -87,7 +80,6 @@ int main(int argc, char** argv) {
       }
     }
     for (std::size_t n : sizes) {
-      const bool only_kit_prior = std::getenv("FEWSHOT_KIT_PRIOR_ONLY") != nullptr;
       for (const char* how : {"kit", "random"}) {
         if (only_kit_prior && std::string(how) != "kit") continue;
         for (bool use_prior : {true, false}) {
@@ -95,15 +87,12 @@ int main(int argc, char** argv) {
           double s = 0, k = 0, w = 0;
           for (int d = 0; d < draws; ++d) {
             std::mt19937_64 drng(1000 * n + d);
-            std::vector<std::size_t> pool(rest);
-            std::shuffle(pool.begin(), pool.end(), drng);
             std::vector<std::size_t> rows;
             if (std::string(how) == "kit") {
-              pool.resize(pool.size() / 2);  // another half of the space per draw
-              std::vector<space::Genotype> g;
-              for (std::size_t r : pool) g.push_back(archs[r]);
-              for (std::size_t i : predictors::SpreadSelection(sp, g, n)) rows.push_back(pool[i]);
+              rows = nb201.KitRows(rest, n, drng);
             } else {
+              std::vector<std::size_t> pool(rest);
+              std::shuffle(pool.begin(), pool.end(), drng);
               rows.assign(pool.begin(), pool.begin() + n);
             }
             const auto m = score(target, fit(target, rows, use_prior ? priors : std::vector<predictors::LatencyModel>{}));

@@ -122,9 +122,7 @@ int main(int argc, char** argv) {
     if (j > i) twins.emplace_back(i, j);
   }
   for (const auto& column : columns) {
-    const int col = table.Column(argv[1], column);
-    std::vector<double> y;
-    for (const auto& row : table.rows) y.push_back(std::stod(row[col]));
+    const std::vector<double> y = nb201.Values(column);
     {
       std::vector<double> a, b;
       for (const auto& [i, j] : twins) a.push_back(y[i]), b.push_back(y[j]);

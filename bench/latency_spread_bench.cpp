@@ -77,22 +77,12 @@ int main(int argc, char** argv) {
   const std::vector<space::Genotype>& archs = nb201.archs;
   const std::size_t cells = archs.size();
   std::map<std::string, std::vector<double>> y;
-  for (const auto& c : all_columns) {
-    const int col = nb201.table.Column(argv[1], c);
-    for (const auto& row : nb201.table.rows) y[c].push_back(std::stod(row[col]));
-  }
-  std::vector<double> acc;
-  {
-    const int col = nb201.table.Column(argv[1], "cifar10_test_acc");
-    for (const auto& row : nb201.table.rows) acc.push_back(std::stod(row[col]));
-  }
+  for (const auto& c : all_columns) y[c] = nb201.Values(c);
+  const std::vector<double> acc = nb201.Values("cifar10_test_acc");
   auto fit = [&](const std::string& c, const std::vector<std::size_t>& rows,
                  const std::vector<predictors::LatencyModel>& priors) {
-    std::vector<space::Genotype> tx;
-    std::vector<double> ty;
-    for (std::size_t r : rows) tx.push_back(archs[r]), ty.push_back(y[c][r]);
-    predictors::LatencyFitOptions o;  // as `latency fit`: 8 bootstrap members, calibrated spread
-    return predictors::LatencyModel::Fit(sp, nb201.ref, tx, ty, {}, o, priors);
+    // as `latency fit`: 8 bootstrap members, calibrated spread
+    return nb201.Fit(y[c], rows, predictors::LatencyFitOptions{}, priors);
   };
   const std::vector<double> ks{0, 0.1, 0.25, 0.5, 1};
   std::printf("few-shot fits from %zu kit-chosen measurements, 3 other devices as the prior; all %zu cells "
@@ -115,15 +105,9 @@ int main(int argc, char** argv) {
     std::vector<std::vector<double>> size(2, std::vector<double>(ks.size())), found = size, base = size;
     for (int d = 0; d < draws; ++d) {
       std::mt19937_64 drng(7000 + d);
-      std::vector<std::size_t> pool(cells);
-      std::iota(pool.begin(), pool.end(), 0);
-      std::shuffle(pool.begin(), pool.end(), drng);
-      pool.resize(pool.size() / 2);
-      std::vector<space::Genotype> g;
-      for (std::size_t r : pool) g.push_back(archs[r]);
-      std::vector<std::size_t> rows;
-      for (std::size_t i : predictors::SpreadSelection(sp, g, n)) rows.push_back(pool[i]);
-      const auto model = fit(target, rows, priors);
+      std::vector<std::size_t> all(cells);
+      std::iota(all.begin(), all.end(), 0);
+      const auto model = fit(target, nb201.KitRows(all, n, drng), priors);
       std::vector<double> ms(cells), sd_cal(cells), sd_boot(cells);
       for (std::size_t c = 0; c < cells; ++c) {
         const auto p = model.Predict(sp, archs[c]);

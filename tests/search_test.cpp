@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -619,45 +620,56 @@ TEST(Prescreen, TrainsTheBestByProxyAndResumesExactly) {
   PrescreenOptions p;
   p.keep = 6;
   p.by = {{"synflow", true}};
-  std::vector<std::string> expect;
-  for (int workers : {1, 3}) {
-    SearchState state = NewState(13);
-    Zdt1Evaluator ev;
-    const RunSummary sum = RunToy(toy, *nsga, state, testing::TempDir("pre"), workers, 24, ev, nullptr, {}, p);
-    EXPECT_EQ(sum.evaluations, 24);
-    EXPECT_EQ(sum.generations, 4);
-    EXPECT_EQ(sum.screened, 72);
-    EXPECT_EQ(state.NumScreened(), 72);
-    EXPECT_EQ(ev.prescreen_requests.load(), 96);
-    EXPECT_EQ(ev.train_requests.load(), 24);
-    for (int g = 0; g < 4; ++g) {
-      double worst_kept = 1e9, best_screened = -1e9;
-      int kept = 0;
-      for (const Trial& t : state.trials) {
-        if (t.generation != g) continue;
-        if (t.state == TrialState::kScreened) {
-          best_screened = std::max(best_screened, t.metrics.at("synflow"));
-          EXPECT_FALSE(t.metrics.count("val_error"));
-        } else {
-          ASSERT_EQ(t.state, TrialState::kComplete);
-          ++kept;
-          EXPECT_TRUE(t.metrics.count("val_error"));
-        }
-      }
-      for (const Trial& t : state.trials)  // the kept trials' proxies, from the journal
-        if (t.generation == g && t.state == TrialState::kComplete) {
-          Zdt1Evaluator probe;
-          EvalRequest q{t.id, t.key, t.hash, t.genotype, t.seed};
-          q.rung = kPrescreenRung;
-          worst_kept = std::min(worst_kept, probe.Evaluate(q).metrics.at("synflow"));
-        }
-      EXPECT_EQ(kept, 6) << "generation " << g;
-      EXPECT_GE(worst_kept, best_screened) << "generation " << g;
+  // Runs the search with 1 and with 3 workers, `check` looking at each run; returns the trials,
+  // which must be the same for both.
+  auto same_for_any_workers = [&](const PrescreenOptions& opts, const std::string& dir,
+                                  const std::function<void(const SearchState&, const Zdt1Evaluator&,
+                                                           const RunSummary&)>& check) {
+    std::vector<std::string> trials;
+    for (int workers : {1, 3}) {
+      SearchState state = NewState(13);
+      Zdt1Evaluator ev;
+      const RunSummary sum = RunToy(toy, *nsga, state, testing::TempDir(dir), workers, 24, ev, nullptr, {}, opts);
+      check(state, ev, sum);
+      if (trials.empty()) trials = TrialSignature(state);
+      else EXPECT_EQ(TrialSignature(state), trials) << workers << " workers";
     }
-    for (auto id : state.population) EXPECT_EQ(state.trials[id].state, TrialState::kComplete);
-    if (expect.empty()) expect = TrialSignature(state);
-    else EXPECT_EQ(TrialSignature(state), expect) << workers << " workers";
-  }
+    return trials;
+  };
+  const std::vector<std::string> expect =
+      same_for_any_workers(p, "pre", [](const SearchState& state, const Zdt1Evaluator& ev, const RunSummary& sum) {
+        EXPECT_EQ(sum.evaluations, 24);
+        EXPECT_EQ(sum.generations, 4);
+        EXPECT_EQ(sum.screened, 72);
+        EXPECT_EQ(state.NumScreened(), 72);
+        EXPECT_EQ(ev.prescreen_requests.load(), 96);
+        EXPECT_EQ(ev.train_requests.load(), 24);
+        for (int g = 0; g < 4; ++g) {
+          double worst_kept = 1e9, best_screened = -1e9;
+          int kept = 0;
+          for (const Trial& t : state.trials) {
+            if (t.generation != g) continue;
+            if (t.state == TrialState::kScreened) {
+              best_screened = std::max(best_screened, t.metrics.at("synflow"));
+              EXPECT_FALSE(t.metrics.count("val_error"));
+            } else {
+              ASSERT_EQ(t.state, TrialState::kComplete);
+              ++kept;
+              EXPECT_TRUE(t.metrics.count("val_error"));
+            }
+          }
+          for (const Trial& t : state.trials)  // the kept trials' proxies, from the journal
+            if (t.generation == g && t.state == TrialState::kComplete) {
+              Zdt1Evaluator probe;
+              EvalRequest q{t.id, t.key, t.hash, t.genotype, t.seed};
+              q.rung = kPrescreenRung;
+              worst_kept = std::min(worst_kept, probe.Evaluate(q).metrics.at("synflow"));
+            }
+          EXPECT_EQ(kept, 6) << "generation " << g;
+          EXPECT_GE(worst_kept, best_screened) << "generation " << g;
+        }
+        for (auto id : state.population) EXPECT_EQ(state.trials[id].state, TrialState::kComplete);
+      });
   for (int stop_after : {1, 10, 24, 27, 30, 31, 60, 100, 119}) {
     const StoppedAndResumed r = StopThenResume(toy, *nsga, 13, stop_after, 24, 2, {}, p);
     EXPECT_EQ(r.first.termination, RunSummary::Termination::kInterrupted) << stop_after;
@@ -669,16 +681,11 @@ TEST(Prescreen, TrainsTheBestByProxyAndResumesExactly) {
   ps.keep = 6;
   ps.surrogate = true;
   ps.features = {"synflow"};
-  std::vector<std::string> expect_surrogate;
-  for (int workers : {1, 3}) {
-    SearchState state = NewState(13);
-    Zdt1Evaluator ev;
-    const RunSummary sum = RunToy(toy, *nsga, state, testing::TempDir("pres"), workers, 24, ev, nullptr, {}, ps);
-    EXPECT_EQ(sum.evaluations, 24);
-    EXPECT_EQ(sum.screened, 72);
-    if (expect_surrogate.empty()) expect_surrogate = TrialSignature(state);
-    else EXPECT_EQ(TrialSignature(state), expect_surrogate) << workers << " workers";
-  }
+  const std::vector<std::string> expect_surrogate =
+      same_for_any_workers(ps, "pres", [](const SearchState&, const Zdt1Evaluator&, const RunSummary& sum) {
+        EXPECT_EQ(sum.evaluations, 24);
+        EXPECT_EQ(sum.screened, 72);
+      });
   EXPECT_NE(expect_surrogate, expect) << "the surrogates chose as the ranking did";
   for (int stop_after : {30, 61}) {
     const StoppedAndResumed r = StopThenResume(toy, *nsga, 13, stop_after, 24, 2, {}, ps);

@@ -41,7 +41,7 @@ def steady_allocator():
     with fixed thresholds. Returns whether it applied (False elsewhere, e.g. Android's bionic)."""
     import ctypes
     import ctypes.util
-    if platform.system() != "Linux" or not platform.libc_ver()[0] == "glibc":
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
         return False
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
