@@ -8,6 +8,8 @@
 //
 // Usage: rung_correlation_bench SPACE_YAML N SEED THREADS [RUNGS, e.g. 0.111111,0.222222,...,2]
 //        [BN_BATCHES: training.rung_bn_batches, default 20; 0: the running statistics as they are]
+//        [RUNG_VALIDATION: training.rung_validation, default 0: all 5,000 held-out images]
+// Env: RUNGCORR_NO_RESTART=1 skips the restarted trainings (only the continued rungs).
 // Recipe: fashion_mnist_downsampled.yaml's (Fashion-MNIST, 10,000 training images, 5,000 held
 // out, augmentation, batch 64, lr 0.1, SGD Nesterov, weight decay 5e-4).
 #include <tbb/parallel_for.h>
@@ -48,6 +50,7 @@ int main(int argc, char** argv) {
   }
   const double top = rungs.back();
   const int bn_batches = argc > 6 ? std::atoi(argv[6]) : 20;
+  const int rung_validation = argc > 7 ? std::atoi(argv[7]) : 0;
   evaluator::DatasetOptions d;
   d.name = "fashion_mnist";
   d.validation = 5000;
@@ -59,6 +62,7 @@ int main(int argc, char** argv) {
   t.lr = 0.1;
   t.measure_latency = false;
   t.rung_bn_batches = bn_batches;
+  t.rung_validation = rung_validation;
   const auto sp = space::SearchSpace::Load(space_file, {}, evaluator::DatasetInput(d));
   std::mt19937_64 rng(seed);
   std::vector<space::Genotype> archs;
@@ -73,6 +77,8 @@ int main(int argc, char** argv) {
   std::vector<std::vector<double>> cont(rungs.size(), std::vector<double>(n, 0));
   std::vector<std::vector<double>> scratch(low, std::vector<double>(n, 0));
   std::vector<double> seconds_cont(n), seconds_scratch(n);
+  std::vector<std::vector<double>> rung_seconds(rungs.size(), std::vector<double>(n, 0));
+  const bool restart = std::getenv("RUNGCORR_NO_RESTART") == nullptr;
   std::mutex mu;
   int done = 0;
   tbb::task_arena arena(threads);
@@ -94,8 +100,9 @@ int main(int argc, char** argv) {
         prev = q.state_out;
         cont[r][i] = res.ok ? res.metrics.at("val_accuracy") : 0;
         seconds_cont[i] += res.seconds;
+        rung_seconds[r][i] = res.seconds;
       }
-      for (size_t r = 0; r < low && rungs[r] <= kMaxRestart; ++r) {  // restart: its own schedule
+      for (size_t r = 0; restart && r < low && rungs[r] <= kMaxRestart; ++r) {  // restart: its own schedule
         evaluator::EvalRequest q = base;
         q.rung = 0;
         q.resource = rungs[r];
@@ -130,12 +137,21 @@ int main(int argc, char** argv) {
     for (int i = 0; i < n; ++i) { mc += cont[r][i] / n; ms += scratch[r][i] / n; }
     std::printf("%g | %.3f | %.3f | %.3f | ", rungs[r], predictors::Spearman(cont[r], final_acc),
                 predictors::KendallTau(cont[r], final_acc), predictors::KendallTau(a3, f3));
-    if (rungs[r] <= kMaxRestart)
+    if (restart && rungs[r] <= kMaxRestart)
       std::printf("%.3f | %.3f | %.2f | %.2f\n", predictors::Spearman(scratch[r], final_acc),
                   predictors::KendallTau(scratch[r], final_acc), mc, ms);
     else
       std::printf("- | - | %.2f | -\n", mc);
   }
+  // What each rung's evaluation costs (training, BatchNorm statistics, validation, the saved
+  // state), median over the candidates.
+  std::printf("median seconds of an evaluation at each rung (rung_validation %d):", rung_validation);
+  for (size_t r = 0; r < rungs.size(); ++r) {
+    std::vector<double> s = rung_seconds[r];
+    std::nth_element(s.begin(), s.begin() + n / 2, s.end());
+    std::printf(" %g: %.3f", rungs[r], s[n / 2]);
+  }
+  std::printf("\n");
   std::printf("csv: arch");
   for (double r : rungs) std::printf(",cont@%g", r);
   for (size_t r = 0; r < low; ++r) std::printf(",scratch@%g", rungs[r]);

@@ -20,6 +20,7 @@
 #include "evaluator/latency.h"
 #include "evaluator/proxies.h"
 #include "evaluator/train_layout.h"
+#include "evaluator/user_data.h"
 #include "space/graph_net.h"
 #include "space/input_error.h"
 
@@ -336,6 +337,9 @@ struct TrainEvaluator::Impl {
   // workers (on the CPU these alias `data`). Augmented datasets stay on the host, where the
   // crops and flips are drawn.
   torch::Tensor train_x, train_y, val_x, val_y;
+  // The sample of the held-out images that rungs below the top validate on
+  // (TrainOptions::rung_validation); undefined when they use all.
+  torch::Tensor rung_val_x, rung_val_y;
 };
 
 TrainEvaluator::TrainEvaluator(const space::SearchSpace& space, const DatasetOptions& data,
@@ -353,6 +357,17 @@ TrainEvaluator::TrainEvaluator(const space::SearchSpace& space, const DatasetOpt
   impl_->train_y = place(impl_->data.train_y);
   impl_->val_x = place(impl_->data.val_x);
   impl_->val_y = place(impl_->data.val_y);
+  const std::int64_t n_val = impl_->data.val_x.size(0);
+  if (train.rung_validation > 0 && train.rung_validation < n_val) {
+    // A fixed sample, stratified by class, in the held-out set's order.
+    const torch::Tensor labels = impl_->data.val_y.to(torch::kCPU).to(torch::kInt64).contiguous();
+    std::vector<std::int64_t> y(labels.data_ptr<std::int64_t>(), labels.data_ptr<std::int64_t>() + n_val);
+    std::vector<std::int64_t> pick, rest;
+    StratifiedSplit(y, train.rung_validation, 0, 0x7a11da7eULL, &rest, &pick);
+    const torch::Tensor idx = torch::tensor(pick, torch::kInt64);
+    impl_->rung_val_x = place(impl_->data.val_x.index_select(0, idx));
+    impl_->rung_val_y = place(impl_->data.val_y.index_select(0, idx));
+  }
 }
 
 TrainEvaluator::~TrainEvaluator() = default;
@@ -499,12 +514,16 @@ EvalResult TrainEvaluator::Evaluate(const EvalRequest& request) {
     r.metrics["continued"] = loop.continued ? 1.0 : 0.0;
   }
   double acc = 0;
+  const bool sample = below_top && impl_->rung_val_x.defined();
+  const torch::Tensor& vx = sample ? impl_->rung_val_x : impl_->val_x;
+  const torch::Tensor& vy = sample ? impl_->rung_val_y : impl_->val_y;
+  if (sample) r.metrics["val_images"] = static_cast<double>(vx.size(0));
   if (below_top && o.rung_bn_batches > 0) {
     space::GraphNet probe = WithPreciseBatchNorm(net, impl_->train_x, o.batch_size, o.rung_bn_batches,
                                                  impl_->device);
-    acc = Accuracy(probe, impl_->val_x, impl_->val_y, impl_->device);
+    acc = Accuracy(probe, vx, vy, impl_->device);
   } else {
-    acc = Accuracy(net, impl_->val_x, impl_->val_y, impl_->device);
+    acc = Accuracy(net, vx, vy, impl_->device);
   }
   r.metrics["val_accuracy"] = acc;
   r.metrics["val_error"] = 100.0 - acc;

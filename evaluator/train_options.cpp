@@ -47,6 +47,7 @@ std::string TrainOptions::Signature() const {
   s << "e" << epochs << " s" << steps << " b" << batch_size << " " << optimizer << " lr" << lr
     << " m" << momentum << " wd" << weight_decay << " ls" << label_smoothing << " " << layout << " " << device
     << " bn" << rung_bn_batches;
+  if (rung_validation > 0) s << " rv" << rung_validation;  // only then: earlier caches keep their keys
   if (!proxies.empty()) {  // only then, so that earlier caches keep their keys
     s << " proxies";
     for (const auto& p : proxies) s << " " << p;

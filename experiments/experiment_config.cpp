@@ -355,7 +355,7 @@ ExperimentConfig ParseExperimentImpl(const std::string& text, const std::string&
   if (const YAML::Node t = root["training"]) {
     CheckKeys(file, "training", t,
               {"epochs", "steps", "batch_size", "optimizer", "lr", "momentum", "weight_decay",
-               "label_smoothing", "layout", "rung_bn_batches"});
+               "label_smoothing", "layout", "rung_bn_batches", "rung_validation"});
     auto& o = c.training;
     if (t["epochs"]) o.epochs = AsInt(file, "training.epochs", t["epochs"]);
     if (t["steps"]) o.steps = AsInt(file, "training.steps", t["steps"]);
@@ -368,6 +368,10 @@ ExperimentConfig ParseExperimentImpl(const std::string& text, const std::string&
     if (t["rung_bn_batches"]) {
       o.rung_bn_batches = AsInt(file, "training.rung_bn_batches", t["rung_bn_batches"]);
       CheckIn(file, "training.rung_bn_batches", t["rung_bn_batches"], o.rung_bn_batches, 0, 100000);
+    }
+    if (t["rung_validation"]) {
+      o.rung_validation = AsInt(file, "training.rung_validation", t["rung_validation"]);
+      CheckIn(file, "training.rung_validation", t["rung_validation"], o.rung_validation, 0, 100000000);
     }
     if (t["layout"]) o.layout = AsString(file, "training.layout", t["layout"]);
   }
@@ -760,6 +764,8 @@ std::string ExperimentConfig::ToYaml() const {
     y << YAML::Key << "label_smoothing" << YAML::Value << Fmt(t.label_smoothing);
     // Only with a fidelity (it acts below the top rung), so other run directories keep their hash.
     if (fidelity.enabled()) y << YAML::Key << "rung_bn_batches" << YAML::Value << t.rung_bn_batches;
+    if (fidelity.enabled() && t.rung_validation > 0)  // only then: earlier runs keep their hash
+      y << YAML::Key << "rung_validation" << YAML::Value << t.rung_validation;
     y << YAML::Key << "layout" << YAML::Value << t.layout;
     y << YAML::EndMap;
     y << YAML::Key << "objectives" << YAML::Value << YAML::BeginSeq;

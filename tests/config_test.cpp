@@ -106,6 +106,7 @@ TEST(ExperimentConfig, EveryBadValueGetsAMessageNamingFieldValueAndWhatIsAllowed
       {"fidelity resource", "", {"fidelity.rungs=[1, 2]", "fidelity.resource=hours"}, {"fidelity.resource", "'hours'", "epochs, steps, images"}},
       {"fidelity mode", "", {"fidelity.rungs=[1, 2]", "fidelity.mode=hyperband"}, {"fidelity.mode", "'hyperband'", "sync, async"}},
       {"fidelity eta", "", {"fidelity.rungs=[1, 2]", "fidelity.eta=1"}, {"fidelity.eta", "> 1"}},
+      {"rung validation", "", {"fidelity.rungs=[1, 2]", "training.rung_validation=-5"}, {"training.rung_validation", "-5"}},
       {"fidelity vs epochs", "", {"fidelity.rungs=[1, 3]", "training.epochs=2"}, {"training.epochs: 2", "top rung (3 epochs)"}},
       {"fidelity vs steps", "", {"fidelity.rungs=[1, 3]", "training.steps=50"}, {"training.steps", "remove training.steps"}},
       {"unknown proxy", "", {"evaluator.proxies=[synflo]"}, {"evaluator.proxies[0]", "'synflo'", "did you mean 'synflow'", "naswot"}},
@@ -143,6 +144,12 @@ TEST(ExperimentConfig, FidelityResolvesAndRoundTrips) {
   EXPECT_EQ(again.fidelity.rungs, c.fidelity.rungs);
   EXPECT_EQ(again.ToYaml(), c.ToYaml());
   EXPECT_NE(again.Hash(), off.Hash());
+  // training.rung_validation: written (and hashed) only when set, so earlier runs keep their hash.
+  EXPECT_EQ(c.ToYaml().find("rung_validation"), std::string::npos);
+  const ExperimentConfig sampled = ParseExperiment(c.ToYaml(), "resolved.yaml", {"training.rung_validation=1000"});
+  EXPECT_EQ(sampled.training.rung_validation, 1000);
+  EXPECT_EQ(ParseExperiment(sampled.ToYaml(), "resolved.yaml", {}).training.rung_validation, 1000);
+  EXPECT_NE(sampled.Hash(), c.Hash());
   const ExperimentConfig steps = ParseExperiment(kGood, "good.yaml", {"fidelity.resource=steps", "fidelity.rungs=[10, 30, 90]"});
   EXPECT_EQ(steps.fidelity.max_resource(), 90);
 }

@@ -635,6 +635,57 @@ TEST(TrainEvaluator, ContinuingFromRungStatesEqualsStraightTraining) {
   }
 }
 
+// training.rung_validation: below the top rung the accuracy is counted on a fixed sample of the
+// held-out images (about 50 of 200, stratified by class); the training, and the top rung's
+// accuracy on all of them, are those without the option.
+TEST(TrainEvaluator, RungsBelowTheTopValidateOnASample) {
+  const evaluator::DatasetOptions data = Synthetic();
+  const SearchSpace sp = SearchSpace::Load("nb201", {{"channels", "4"}, {"cells_per_stage", "1"}},
+                                           evaluator::DatasetInput(data));
+  evaluator::TrainOptions sampled_options = QuickTraining();
+  sampled_options.rung_validation = 50;
+  sampled_options.measure_latency = false;
+  evaluator::TrainOptions all_options = sampled_options;
+  all_options.rung_validation = 0;
+  evaluator::TrainEvaluator sampled(sp, data, sampled_options), all(sp, data, all_options);
+  const std::string dir = ::testing::TempDir() + "/paretonas_rung_validation";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  int differ = 0;
+  for (const auto& base : Requests(sp, 3, 5)) {
+    auto at = [&](evaluator::TrainEvaluator& ev, int rung, double resource, const std::string& in,
+                  const std::string& out) {
+      evaluator::EvalRequest q = base;
+      q.rung = rung;
+      q.resource = resource;
+      q.max_resource = 2;
+      q.resource_unit = "epochs";
+      q.state_in = in;
+      q.state_out = out;
+      const auto r = ev.Evaluate(q);
+      EXPECT_TRUE(r.ok) << r.failure;
+      return r;
+    };
+    const std::string id = std::to_string(base.trial_id);
+    const auto s0 = at(sampled, 0, 0.5, "", dir + "/s" + id);
+    const auto s1 = at(sampled, 1, 2, dir + "/s" + id, "");
+    const auto a0 = at(all, 0, 0.5, "", dir + "/a" + id);
+    const auto a1 = at(all, 1, 2, dir + "/a" + id, "");
+    const double n = s0.metrics.at("val_images");
+    EXPECT_GE(n, 46);
+    EXPECT_LE(n, 54);
+    const double correct = s0.metrics.at("val_accuracy") * n / 100;
+    EXPECT_NEAR(correct, std::round(correct), 1e-6) << "a count out of " << n << " images";
+    EXPECT_EQ(s0.metrics.at("train_loss"), a0.metrics.at("train_loss"));
+    EXPECT_FALSE(a0.metrics.count("val_images"));
+    EXPECT_FALSE(s1.metrics.count("val_images"));
+    EXPECT_EQ(s1.metrics.at("val_accuracy"), a1.metrics.at("val_accuracy"));
+    differ += s0.metrics.at("val_accuracy") != a0.metrics.at("val_accuracy");
+  }
+  EXPECT_GT(differ, 0) << "the sample is not the whole held-out set";
+  std::filesystem::remove_all(dir);
+}
+
 TEST(TrainEvaluator, BadCandidatesBecomeFailedResultsWhileOthersFinish) {
   const SearchSpace sp = SearchSpace::Load("nb201", {{"channels", "4"}, {"cells_per_stage", "1"}},
                                            evaluator::DatasetInput(Synthetic()));
