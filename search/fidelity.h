@@ -17,8 +17,7 @@ namespace paretonas::search {
 /// first rung; the best max(1, floor(n / eta)) of them by the objectives known at that rung
 /// continue (from their saved training state) to the next, and so on; the others stop there.
 /// The top rung is the full training, and only top-rung results enter the population, the
-/// front and its hypervolume; the surrogates learn from every rung's results, with the rung as a
-/// feature, and predict the top rung's (SelectBySurrogate).
+/// front, its hypervolume and the surrogates' data.
 ///
 /// In `async` mode (asynchronous successive halving, as ASHA and MO-ASHA) a free worker never
 /// waits for a rung to complete: it takes a promotion if one is due, else the generation's next

@@ -100,13 +100,10 @@ int Strategy::Ask(SearchState& state, const Problem& problem, int max_new) const
     *hash = sp.CanonicalHash(g);
     return !seen.count(identity(g, *hash));
   };
-  // The surrogates' data: the complete trials and, in a multi-fidelity search, those that
-  // stopped at a lower rung (SelectBySurrogate learns from every rung).
-  std::int64_t evaluated = 0;
-  for (const Trial& t : state.trials)
-    evaluated += t.state == TrialState::kComplete || t.state == TrialState::kStopped;
+  std::int64_t complete = 0;
+  for (const Trial& t : state.trials) complete += t.state == TrialState::kComplete;
   const bool use_surrogate =
-      options_.surrogate && evaluated >= std::max<std::int64_t>(10, options_.population);
+      options_.surrogate && complete >= std::max<std::int64_t>(10, options_.population);
   std::vector<Proposal> proposals;
   std::vector<std::string> hashes;
   // Second measurements first: the unevaluated renumberings of the trials within

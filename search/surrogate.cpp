@@ -7,7 +7,6 @@
 #include "predictors/kernel_regression.h"
 #include "predictors/prediction_metrics.h"
 #include "predictors/ridge_ensemble.h"
-#include "search/fidelity.h"
 #include "search/pareto.h"
 
 namespace paretonas::search {
@@ -146,54 +145,26 @@ std::vector<std::size_t> SelectBySurrogate(const SearchState& state, const Probl
                                            std::size_t count, double kappa, std::uint64_t seed,
                                            const ExtraFeatures* extra) {
   const size_t m = problem.objectives.size();
-  const int proxies = extra ? static_cast<int>(extra->metrics.size()) : 0;
+  const int extras = extra ? static_cast<int>(extra->metrics.size()) : 0;
   auto squash = [](double v) { return std::copysign(std::log1p(std::abs(v)), v); };
-  // Multi-fidelity: the surrogates also learn from the trials that stopped below the top rung and
-  // from every rung of a learning curve, each result one row with its rung as a feature (one
-  // column per rung below the top, all zero at the top), and predict at the top rung: the
-  // complete trials' rung. A metric measured once per architecture (IsPerArchitectureMetric:
-  // latency, the proxies) is one row per trial. Without a fidelity every complete trial is one
-  // row, as it was.
-  int top = -1;
-  for (const Trial& t : state.trials)
-    if (t.state == TrialState::kComplete) top = std::max(top, t.rung);
-  if (top < 0)
-    for (const Trial& t : state.trials)
-      if (t.state == TrialState::kStopped) top = std::max(top, t.rung);
-  const int rung_columns = std::max(top, 0);
-  const int extras = proxies + rung_columns;
-  struct Row {
-    size_t trial;  // index into `usable`
-    int rung;      // the rung of the result; top for a trial without a curve
-    const std::map<std::string, double>* metrics;
-  };
-  std::vector<const Trial*> usable;
-  std::vector<std::vector<double>> x_arch, x_extra;
-  std::vector<Row> rows;
+  std::vector<std::vector<double>> x, x_extra;
+  std::vector<Point> y;
   for (const Trial& t : state.trials) {
-    const bool stopped = t.state == TrialState::kStopped && top > 0 && !t.curve.empty();
-    if (t.state != TrialState::kComplete && !stopped) continue;
+    if (t.state != TrialState::kComplete) continue;
     std::vector<double> e;
-    for (int k = 0; k < proxies; ++k) {
+    for (int k = 0; k < extras; ++k) {
       const auto it = t.metrics.find(extra->metrics[k]);
       if (it == t.metrics.end() || !std::isfinite(it->second)) break;
       e.push_back(squash(it->second));
     }
-    if (static_cast<int>(e.size()) < proxies) continue;  // a trial without them: left out
-    const size_t index = usable.size();
-    usable.push_back(&t);
-    x_arch.push_back(SurrogateFeatures(*problem.space, t.genotype));
+    if (static_cast<int>(e.size()) < extras) continue;  // a trial without them: left out
+    x.push_back(SurrogateFeatures(*problem.space, t.genotype));
     x_extra.push_back(e);
-    if (t.curve.empty() || top <= 0) {
-      rows.push_back(Row{index, top, &t.metrics});
-    } else {
-      for (const RungResult& r : t.curve)
-        if (r.rung >= 0 && r.rung <= top) rows.push_back(Row{index, r.rung, &r.metrics});
-    }
+    y.push_back(problem.ObjectiveVector(t));
   }
   // The extra features, standardised over the trials (the candidates on the same scale).
-  std::vector<double> e_mean(proxies, 0), e_sd(proxies, 1);
-  for (int k = 0; k < proxies && !x_extra.empty(); ++k) {
+  std::vector<double> e_mean(extras, 0), e_sd(extras, 1);
+  for (int k = 0; k < extras && !x_extra.empty(); ++k) {
     double s = 0, ss = 0;
     for (const auto& e : x_extra) s += e[k], ss += e[k] * e[k];
     const double n = static_cast<double>(x_extra.size());
@@ -201,55 +172,25 @@ std::vector<std::size_t> SelectBySurrogate(const SearchState& state, const Probl
     const double var = ss / n - e_mean[k] * e_mean[k];
     e_sd[k] = var > 1e-24 ? std::sqrt(var) : 1.0;
   }
-  auto with_extra = [&](std::vector<double> f, const std::vector<double>& e, bool squashed, int rung) {
-    for (int k = 0; k < proxies; ++k) {
+  auto with_extra = [&](std::vector<double> f, const std::vector<double>& e, bool squashed) {
+    for (int k = 0; k < extras; ++k) {
       const double v = squashed ? e[k] : squash(e[k]);
       f.push_back(std::isfinite(v) ? (v - e_mean[k]) / e_sd[k] : 0.0);
     }
-    for (int r = 0; r < rung_columns; ++r) f.push_back(r == rung ? 1.0 : 0.0);
     return f;
   };
+  for (size_t i = 0; i < x.size(); ++i) x[i] = with_extra(x[i], x_extra[i], true);
   std::vector<std::size_t> picks;
-  if (usable.size() < 2) {
+  if (x.size() < 2) {
     for (size_t i = 0; i < std::min(count, candidates.size()); ++i) picks.push_back(i);
     return picks;
   }
-  // Each objective's rows: (features, value in minimisation form).
-  std::vector<std::vector<std::vector<double>>> xs(m);
-  std::vector<std::vector<double>> ys(m);
-  std::vector<std::vector<bool>> at_top(m);
-  for (size_t j = 0; j < m; ++j) {
-    const Objective& o = problem.objectives[j];
-    const bool once = top > 0 && IsPerArchitectureMetric(o.metric);
-    for (size_t i = 0; i < rows.size(); ++i) {
-      const Row& row = rows[i];
-      const Trial& t = *usable[row.trial];
-      const bool last = i + 1 == rows.size() || rows[i + 1].trial != row.trial;
-      if (once && !last) continue;
-      const auto& metrics = once ? t.metrics : *row.metrics;
-      const auto it = metrics.find(o.metric);
-      if (it == metrics.end() || !std::isfinite(it->second)) continue;
-      const int rung = once ? top : row.rung;
-      xs[j].push_back(with_extra(x_arch[row.trial], x_extra[row.trial], true, rung));
-      ys[j].push_back(o.maximize ? -it->second : it->second);
-      at_top[j].push_back(rung == top);
-    }
-  }
-  for (size_t j = 0; j < m; ++j) {
-    if (ys[j].size() >= 2) continue;  // an objective without data: no model to choose by
-    for (size_t i = 0; i < std::min(count, candidates.size()); ++i) picks.push_back(i);
-    return picks;
-  }
-  // Normalisation: each objective's range over the evaluated trials (the top-rung results when
-  // there are two or more: the front's scale).
+  // Normalisation: each objective's range over the evaluated trials.
   Point lo(m, std::numeric_limits<double>::infinity()), hi(m, -lo[0]);
-  for (size_t j = 0; j < m; ++j) {
-    const size_t n_top = static_cast<size_t>(std::count(at_top[j].begin(), at_top[j].end(), true));
-    for (size_t i = 0; i < ys[j].size(); ++i)
-      if (n_top < 2 || at_top[j][i]) lo[j] = std::min(lo[j], ys[j][i]), hi[j] = std::max(hi[j], ys[j][i]);
-    if (!std::isfinite(lo[j])) lo[j] = 0, hi[j] = 1;
+  for (const Point& p : y)
+    for (size_t j = 0; j < m; ++j) lo[j] = std::min(lo[j], p[j]), hi[j] = std::max(hi[j], p[j]);
+  for (size_t j = 0; j < m; ++j)
     if (hi[j] - lo[j] <= 0) hi[j] = lo[j] + 1;
-  }
   auto norm = [&](Point p) {
     for (size_t j = 0; j < m; ++j) p[j] = (p[j] - lo[j]) / (hi[j] - lo[j]);
     return p;
@@ -258,15 +199,14 @@ std::vector<std::size_t> SelectBySurrogate(const SearchState& state, const Probl
   for (size_t j = 0; j < m; ++j) {
     const std::uint64_t model_seed = seed * 1315423911ULL + j;
     std::vector<double> v;
-    for (double y : ys[j]) v.push_back((y - lo[j]) / (hi[j] - lo[j]));
-    models[j].choice = ChooseSurrogate(xs[j], v, model_seed, extras);
-    models[j].Fit(xs[j], v, model_seed);
+    for (const Point& p : y) v.push_back((p[j] - lo[j]) / (hi[j] - lo[j]));
+    models[j].choice = ChooseSurrogate(x, v, model_seed, extras);
+    models[j].Fit(x, v, model_seed);
   }
   std::vector<Point> mean(candidates.size(), Point(m)), optimistic(candidates.size(), Point(m));
   for (size_t c = 0; c < candidates.size(); ++c) {
-    const std::vector<double> f =
-        with_extra(SurrogateFeatures(*problem.space, candidates[c]),
-                   proxies > 0 ? extra->candidates.at(c) : std::vector<double>{}, false, top);
+    std::vector<double> f = SurrogateFeatures(*problem.space, candidates[c]);
+    if (extras > 0) f = with_extra(f, extra->candidates.at(c), false);
     for (size_t j = 0; j < m; ++j) {
       const auto [mu, sd] = models[j].Predict(f);
       const bool log = models[j].choice.log;

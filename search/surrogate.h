@@ -50,11 +50,7 @@ struct ExtraFeatures {
 };
 
 /// Picks `count` of `candidates` (indices, in pick order). One model per objective (as
-/// ChooseSurrogate says) is fitted on the complete trials; in a multi-fidelity search also on the
-/// trials that stopped below the top rung, one row per rung of each learning curve with the rung
-/// one-hot among the extras (all zero at the top rung, where the candidates are predicted; a
-/// metric measured once per architecture is one row per trial), objectives normalised by the
-/// top-rung results' ranges. Then, greedily, the candidate whose
+/// ChooseSurrogate says) is fitted on the complete trials; then, greedily, the candidate whose
 /// optimistic prediction (mean - kappa * spread, in minimisation form) adds the most
 /// hypervolume to the current front (normalised by the trials' ranges) is picked and its mean prediction joins the
 /// front, which spreads the picks. When no candidate adds hypervolume (or for 4+ objectives), the

@@ -13,9 +13,8 @@ namespace paretonas::search {
 
 /// kPending -> kRunning -> kComplete | kFailed | kStopped | kScreened. A finished trial is
 /// never changed again. kStopped: a multi-fidelity trial that successive halving did not promote
-/// to the top rung; its metrics are those of the rung it reached, so the front, the population
-/// and exports leave it out (they compare top-rung results only); the surrogates learn from its
-/// curve with the rung as a feature (SelectBySurrogate). kScreened: a
+/// to the top rung; its metrics are those of the rung it reached, so the front, the population,
+/// the surrogates and exports leave it out (they compare top-rung results only). kScreened: a
 /// proposal the pre-screen (search.prescreen) did not pass to training; its metrics are its
 /// zero-cost proxies and static costs only, and it does not count as an evaluation.
 enum class TrialState : std::uint8_t {
