@@ -6,7 +6,8 @@
 # images, batch 64, augmentation; NSGA-II with surrogates, population 10) with the objectives
 # validation accuracy and batch-1 CPU latency. The single-fidelity arm trains every candidate
 # 2 epochs (generations of 10); the multi-fidelity arm runs successive halving over 2/9, 2/3 and
-# 2 epochs (eta 3, generations of 27: 27 -> 9 -> 3), as experiments/fashion_mnist_mf.yaml does.
+# 2 epochs (eta 3, generations of MF_BATCH = 27: 27 -> 9 -> 3; experiments/fashion_mnist_mf.yaml
+# uses generations of 9, MF_BATCH=9).
 # Each seed runs both arms at once, one worker (one core) each, so that they share the machine's
 # conditions. The budget is the single-fidelity arm's: MAX_EVALS candidates x 2 epochs x 10,000
 # images; the multi-fidelity arm gets as many generations as fit in it (its last generation may
@@ -14,8 +15,9 @@
 #
 # Usage: bench/multi_fidelity_bench.sh PARETONAS OUT_DIR [SEEDS...]   (default seeds 1 2 3)
 # Env: MAX_EVALS (default 40); another multi-fidelity variant: MF_LABEL (mf), MF_RUNGS
-# ("0.222222, 0.666667, 2"), MF_ETA (3), MF_BATCH (27); ARMS ("sf mf": which arms to run, e.g.
-# "mf" to add a variant beside single-fidelity runs already in OUT_DIR).
+# ("0.222222, 0.666667, 2"), MF_ETA (3), MF_BATCH (27), MF_RUNG_VALIDATION (training.rung_validation,
+# default unset: all held-out images); ARMS ("sf mf": which arms to run, e.g. "mf" to add a variant
+# beside single-fidelity runs already in OUT_DIR).
 # The pre-screen (search.prescreen) as another arm: ARMS="sf pre" runs single fidelity beside a
 # search that scores PRE_BATCH (40) proposals a generation by zero-cost proxies and trains the
 # best 10 by PRE_BY ("[{metric: synflow, goal: max}, {metric: params, goal: min}]"), for the same
@@ -34,6 +36,7 @@ label=${MF_LABEL:-mf}
 rungs=${MF_RUNGS:-0.222222, 0.666667, 2}
 eta=${MF_ETA:-3}
 batch=${MF_BATCH:-27}
+rung_validation=${MF_RUNG_VALIDATION:-}
 arms=${ARMS:-sf mf}
 pre_label=${PRE_LABEL:-pre}
 pre_batch=${PRE_BATCH:-40}
@@ -56,7 +59,7 @@ seed: $1
 space:
   name: $src/experiments/spaces/fmnist_cells.yaml
 dataset: {name: fashion_mnist, validation: 5000, train_subset: 10000, augment: true}
-training: {epochs: 2, batch_size: 64, lr: 0.1}
+training: {epochs: 2, batch_size: 64, lr: 0.1${2:-}}
 objectives:
   - {metric: val_accuracy, goal: max}
   - {metric: latency_ms, goal: min}
@@ -72,7 +75,7 @@ for seed in "${seeds[@]}"; do
   { echo "name: sf_seed$seed"; common "$seed"
     echo "search: {strategy: nsga2, population: 10, reject_disconnected: true, surrogate: true}"
     echo "budget: {max_evals: $max_evals}"; } >"$out/sf_seed$seed.yaml"
-  { echo "name: ${label}_seed$seed"; common "$seed"
+  { echo "name: ${label}_seed$seed"; common "$seed" "${rung_validation:+, rung_validation: $rung_validation}"
     echo "search: {strategy: nsga2, population: 10, batch: $batch, reject_disconnected: true, surrogate: true}"
     echo "fidelity: {resource: epochs, rungs: [$rungs], eta: $eta, mode: sync}"
     echo "budget: {max_evals: $((batch * mf_gens))}"; } >"$out/${label}_seed$seed.yaml"
