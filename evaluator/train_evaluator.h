@@ -36,7 +36,7 @@ struct TrainOptions {
   /// Multi-fidelity: below the top rung, validation accuracy is measured on this many of the
   /// held-out images (a fixed random sample, stratified by class, the same for every candidate)
   /// instead of all of them; 0: all. Validation is a fixed cost of every rung: at 5,000 images
-  /// about as long as a sixth of an epoch of training on 10,000. The top rung always uses all.
+  /// about as long as a fifth of an epoch of training on 10,000. The top rung always uses all.
   int rung_validation = 0;
   /// Zero-cost proxies to compute for each candidate before its training (of
   /// search::ProxyNames(); see evaluator/proxies.h), at initialisation, from one batch of
