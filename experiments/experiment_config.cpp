@@ -669,6 +669,12 @@ ExperimentConfig ParseExperimentImpl(const std::string& text, const std::string&
       }
     }
   }
+  if (!c.fidelity.enabled() && c.training.rung_validation > 0) {
+    const YAML::Node tr = root["training"];
+    throw InputError(Where(file, tr ? tr["rung_validation"] : root) +
+                     "training.rung_validation: acts below the top rung of a fidelity section, "
+                     "and this experiment has none; remove it or add a fidelity section");
+  }
 
   if (const YAML::Node b = root["budget"]) {
     CheckKeys(file, "budget", b, {"max_evals", "generations"});

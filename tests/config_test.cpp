@@ -107,6 +107,7 @@ TEST(ExperimentConfig, EveryBadValueGetsAMessageNamingFieldValueAndWhatIsAllowed
       {"fidelity mode", "", {"fidelity.rungs=[1, 2]", "fidelity.mode=hyperband"}, {"fidelity.mode", "'hyperband'", "sync, async"}},
       {"fidelity eta", "", {"fidelity.rungs=[1, 2]", "fidelity.eta=1"}, {"fidelity.eta", "> 1"}},
       {"rung validation", "", {"fidelity.rungs=[1, 2]", "training.rung_validation=-5"}, {"training.rung_validation", "-5"}},
+      {"rung validation without fidelity", "", {"training.rung_validation=1000"}, {"training.rung_validation", "fidelity section"}},
       {"fidelity vs epochs", "", {"fidelity.rungs=[1, 3]", "training.epochs=2"}, {"training.epochs: 2", "top rung (3 epochs)"}},
       {"fidelity vs steps", "", {"fidelity.rungs=[1, 3]", "training.steps=50"}, {"training.steps", "remove training.steps"}},
       {"unknown proxy", "", {"evaluator.proxies=[synflo]"}, {"evaluator.proxies[0]", "'synflo'", "did you mean 'synflow'", "naswot"}},
