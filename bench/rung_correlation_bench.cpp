@@ -76,7 +76,6 @@ int main(int argc, char** argv) {
   const size_t low = rungs.size() - 1;
   std::vector<std::vector<double>> cont(rungs.size(), std::vector<double>(n, 0));
   std::vector<std::vector<double>> scratch(low, std::vector<double>(n, 0));
-  std::vector<double> seconds_cont(n), seconds_scratch(n);
   std::vector<std::vector<double>> rung_seconds(rungs.size(), std::vector<double>(n, 0));
   const bool restart = std::getenv("RUNGCORR_NO_RESTART") == nullptr;
   std::mutex mu;
@@ -99,7 +98,6 @@ int main(int argc, char** argv) {
         if (!prev.empty()) std::filesystem::remove(prev);
         prev = q.state_out;
         cont[r][i] = res.ok ? res.metrics.at("val_accuracy") : 0;
-        seconds_cont[i] += res.seconds;
         rung_seconds[r][i] = res.seconds;
       }
       for (size_t r = 0; restart && r < low && rungs[r] <= kMaxRestart; ++r) {  // restart: its own schedule
@@ -110,7 +108,6 @@ int main(int argc, char** argv) {
         q.resource_unit = "epochs";
         const auto res = ev.Evaluate(q);
         scratch[r][i] = res.ok ? res.metrics.at("val_accuracy") : 0;
-        seconds_scratch[i] += res.seconds;
       }
       std::lock_guard<std::mutex> lock(mu);
       std::fprintf(stderr, "\r%d/%d trained", ++done, n);

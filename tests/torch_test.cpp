@@ -566,6 +566,20 @@ class FaultyEvaluator : public evaluator::Evaluator {
   evaluator::Evaluator& inner_;
 };
 
+// `base` as a multi-fidelity request: train to `resource` epochs of a schedule over 2, from the
+// state in `in` (none: from scratch), saving the state to `out` (none: not saved).
+evaluator::EvalRequest RungRequest(const evaluator::EvalRequest& base, int rung, double resource,
+                                   const std::string& in, const std::string& out) {
+  evaluator::EvalRequest q = base;
+  q.rung = rung;
+  q.resource = resource;
+  q.max_resource = 2;
+  q.resource_unit = "epochs";
+  q.state_in = in;
+  q.state_out = out;
+  return q;
+}
+
 // Multi-fidelity continuation: training to rung 0, saving, continuing to rung 1 and then to the
 // top gives bit-identically the weights, loss and accuracy of one straight training to the top
 // (the schedule runs over the top rung; the state holds weights, BatchNorm buffers, momentum,
@@ -584,15 +598,8 @@ TEST(TrainEvaluator, ContinuingFromRungStatesEqualsStraightTraining) {
     std::filesystem::remove_all(dir);
     std::filesystem::create_directories(dir);
     for (const auto& base : Requests(sp, 3, 11)) {
-      auto at = [&](int rung, double resource, std::string in, std::string out) {
-        evaluator::EvalRequest q = base;
-        q.rung = rung;
-        q.resource = resource;
-        q.max_resource = 2;
-        q.resource_unit = "epochs";
-        q.state_in = std::move(in);
-        q.state_out = std::move(out);
-        return ev.Evaluate(q);
+      auto at = [&](int rung, double resource, const std::string& in, const std::string& out) {
+        return ev.Evaluate(RungRequest(base, rung, resource, in, out));
       };
       const std::string id = std::to_string(base.trial_id);
       const auto straight = at(2, 2, "", dir + "/straight" + id);
@@ -655,14 +662,7 @@ TEST(TrainEvaluator, RungsBelowTheTopValidateOnASample) {
   for (const auto& base : Requests(sp, 3, 5)) {
     auto at = [&](evaluator::TrainEvaluator& ev, int rung, double resource, const std::string& in,
                   const std::string& out) {
-      evaluator::EvalRequest q = base;
-      q.rung = rung;
-      q.resource = resource;
-      q.max_resource = 2;
-      q.resource_unit = "epochs";
-      q.state_in = in;
-      q.state_out = out;
-      const auto r = ev.Evaluate(q);
+      const auto r = ev.Evaluate(RungRequest(base, rung, resource, in, out));
       EXPECT_TRUE(r.ok) << r.failure;
       return r;
     };
