@@ -1,6 +1,13 @@
 #!/usr/bin/python3
 """The same NB201 network and training step in PyTorch from Python (Debian's python3-torch),
-to compare with build/bench/train_step_bench. Usage: train_step_pytorch.py ARCH [C N BATCH THREADS STEPS]"""
+to compare with build/bench/train_step_bench. Usage: train_step_pytorch.py ARCH [C N BATCH THREADS STEPS]
+
+  train_step_pytorch.py --sequential ARCHS_FILE STEPS [DEVICE=cuda] [PRECISION=fp32]
+trains the networks of ARCHS_FILE (NB201 strings, one per line, as cuda_streams_bench writes
+them; C=16, N=1, batch 128) one after another, as one PyTorch process trains candidates, and
+prints the steps per second: the baseline of bench/cuda_streams_bench. The data (12,000 random
+1x28x28 images) sits on the device and batches are drawn by a permutation, as the engine does;
+the loss is read every 25 steps, as the engine reads it on CUDA."""
 import sys
 import time
 
@@ -69,7 +76,43 @@ class Net(nn.Module):
         return self.fc(F.relu(self.bn(self.body(x))).mean((2, 3)))
 
 
+def sequential(archs_file, steps, device, precision):
+    archs = [line.strip() for line in open(archs_file) if line.strip()]
+    torch.manual_seed(0)
+    x = torch.randn(12000, 1, 28, 28, device=device)
+    y = torch.randint(0, 10, (12000,), device=device)
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
+    def train(arch, n_steps):
+        net = Net(arch, 16, 1).to(device)
+        opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4, nesterov=True)
+        net.train()
+        perm = torch.randperm(12000, device=device)
+        for step in range(n_steps):
+            i = perm[(step * 128) % 11904:(step * 128) % 11904 + 128]
+            opt.zero_grad()
+            with torch.autocast("cuda", dtype=dtype, enabled=dtype is not None):
+                loss = F.cross_entropy(net(x[i]), y[i])
+            loss.backward()
+            opt.step()
+            if (step + 1) % 25 == 0 or step + 1 == n_steps:
+                loss.item()
+    sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
+    train(archs[0], 20)  # warm-up: cuDNN/cuBLAS handles, allocator
+    sync()
+    t0 = time.perf_counter()
+    for arch in archs:
+        train(arch, steps)
+    sync()
+    s = time.perf_counter() - t0
+    print(f"pytorch {torch.__version__} sequential on {device} ({precision}): {len(archs)} networks x {steps} steps "
+          f"in {s:.2f} s, {len(archs) * steps / s:.0f} steps/s")
+
+
 def main():
+    if sys.argv[1] == "--sequential":
+        args = sys.argv[2:] + ["cuda", "fp32"][len(sys.argv) - 4:]
+        sequential(args[0], int(args[1]), args[2], args[3])
+        return
     arch = sys.argv[1]
     c, n, batch, threads, steps = (int(v) for v in (sys.argv[2:] + ["16", "1", "128", "1", "60"][len(sys.argv) - 2:])[:5])
     torch.set_num_threads(threads)

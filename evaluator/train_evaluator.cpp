@@ -2,9 +2,11 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Context.h>
+#include <ATen/autocast_mode.h>
 #include <c10/core/StreamGuard.h>
 #include <c10/core/impl/VirtualGuardImpl.h>
 #include <torch/torch.h>
+#include <torch/version.h>
 
 #include <algorithm>
 #include <chrono>
@@ -12,9 +14,12 @@
 #include <condition_variable>
 #include <cstdio>
 #include <fstream>
+#include <iostream>
 #include <mutex>
+#include <set>
 #include <sstream>
 
+#include "evaluator/cuda_graph.h"
 #include "evaluator/dataset.h"
 #include "evaluator/inherit.h"
 #include "evaluator/latency.h"
@@ -72,7 +77,195 @@ struct LoopResult {
   std::int64_t images = 0;      ///< training images the network has seen, all rungs
   std::int64_t images_run = 0;  ///< of them, processed by this loop
   bool continued = false;       ///< started from a saved state
+  std::int64_t graph_steps = 0;    ///< steps replayed as a CUDA graph (TrainOptions::cuda_graphs)
+  std::int64_t eager_steps = 0;    ///< steps launched op by op
+  std::int64_t skipped_steps = 0;  ///< fp16: updates skipped for inf/NaN gradients
 };
+
+/// Says once per process why CUDA graphs were not used for some training (stderr).
+void NoteEagerOnce(const std::string& why) {
+  static std::mutex mu;
+  static std::set<std::string> said;
+  std::lock_guard<std::mutex> lock(mu);
+  if (said.insert(why).second) std::cerr << "paretonas: CUDA graphs not used: " << why << "; these steps run eagerly\n";
+}
+
+/// Forward pass and loss in reduced precision (TrainOptions::precision) while alive; nothing for
+/// fp32. Autocast's cast cache is off: a cached bf16 copy of a weight would outlive the update
+/// (and a captured graph must cast the weights it reads at every replay).
+class AutocastScope {
+ public:
+  explicit AutocastScope(const std::string& precision) : on_(precision != "fp32") {
+    if (!on_) return;
+    const at::ScalarType dtype = precision == "bf16" ? at::kBFloat16 : at::kHalf;
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    was_enabled_ = at::autocast::is_autocast_enabled(at::kCUDA);
+    was_dtype_ = at::autocast::get_autocast_dtype(at::kCUDA);
+    at::autocast::set_autocast_dtype(at::kCUDA, dtype);
+    at::autocast::set_autocast_enabled(at::kCUDA, true);
+#else
+    was_enabled_ = at::autocast::is_enabled();
+    was_dtype_ = at::autocast::get_autocast_gpu_dtype();
+    at::autocast::set_autocast_gpu_dtype(dtype);
+    at::autocast::set_enabled(true);
+#endif
+    was_cache_ = at::autocast::is_autocast_cache_enabled();
+    at::autocast::set_autocast_cache_enabled(false);
+  }
+  ~AutocastScope() {
+    if (!on_) return;
+    at::autocast::set_autocast_cache_enabled(was_cache_);
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    at::autocast::set_autocast_enabled(at::kCUDA, was_enabled_);
+    at::autocast::set_autocast_dtype(at::kCUDA, was_dtype_);
+#else
+    at::autocast::set_enabled(was_enabled_);
+    at::autocast::set_autocast_gpu_dtype(was_dtype_);
+#endif
+  }
+  AutocastScope(const AutocastScope&) = delete;
+  AutocastScope& operator=(const AutocastScope&) = delete;
+
+ private:
+  bool on_;
+  bool was_enabled_ = false;
+  bool was_cache_ = true;
+  at::ScalarType was_dtype_ = at::kFloat;
+};
+
+/// fp16's loss scale (TrainOptions::precision): PyTorch's GradScaler arithmetic, on the device.
+struct LossScale {
+  torch::Tensor scale, growth_tracker;
+  explicit LossScale(const torch::Device& device)
+      : scale(torch::full({1}, 65536.0, torch::TensorOptions().dtype(torch::kFloat32).device(device))),
+        growth_tracker(torch::zeros({1}, torch::TensorOptions().dtype(torch::kInt32).device(device))) {}
+  /// Unscales the gradients of `params` in place; true when they are all finite (reads the
+  /// device: the step must be skipped otherwise). Updates the scale.
+  bool Unscale(const std::vector<torch::Tensor>& params) {
+    std::vector<torch::Tensor> grads;
+    for (const auto& p : params)
+      if (p.grad().defined()) grads.push_back(p.grad());
+    torch::Tensor found_inf = torch::zeros({1}, scale.options());
+    at::_amp_foreach_non_finite_check_and_unscale_(grads, found_inf, scale.reciprocal());
+    const bool finite = found_inf.item<float>() == 0.0f;
+    at::_amp_update_scale_(scale, growth_tracker, found_inf, 2.0, 0.5, 2000);
+    return finite;
+  }
+};
+
+/// An SGD training step (momentum, Nesterov, weight decay: torch::optim::SGD's update) whose
+/// learning rate lives in a device tensor, captured once as a CUDA graph and replayed
+/// (TrainOptions::cuda_graphs). Full batches replay the graph; a batch of another size (the
+/// last of an epoch) runs the same code eagerly. Built only where capture succeeded: on failure
+/// the network is as it was and `why_not` says why.
+class GraphedSgd {
+ public:
+  GraphedSgd(space::GraphNet& net, const TrainOptions& o, torch::MemoryFormat layout,
+             const torch::Tensor& first_x, const torch::Tensor& first_y, const torch::Device& device)
+      : net_(net), o_(o), layout_(layout), params_(net->parameters()) {
+    loss_opts_.label_smoothing(o.label_smoothing);
+    const auto f32 = torch::TensorOptions().dtype(torch::kFloat32).device(device);
+    neg_lr_ = torch::zeros({}, f32);
+    if (o.momentum > 0)
+      for (const auto& p : params_) bufs_.push_back(torch::zeros_like(p));
+    static_x_ = InLayout(first_x.to(device).clone(), layout);
+    static_y_ = first_y.to(device).clone();
+    batch_ = static_x_.size(0);
+    // Warm-up (cuDNN and cuBLAS handles and workspaces, autograd's first pass) on this stream,
+    // then everything the warm-up changed is put back, so that training starts where eager
+    // training would.
+    std::vector<torch::Tensor> state = params_;
+    for (const auto& b : net->buffers()) state.push_back(b);
+    std::vector<torch::Tensor> saved;
+    {
+      torch::NoGradGuard no_grad;
+      for (const auto& t : state) saved.push_back(t.clone());
+    }
+    for (int i = 0; i < 2; ++i) Body(static_x_, static_y_);
+    auto restore = [&] {
+      torch::NoGradGuard no_grad;
+      for (size_t i = 0; i < state.size(); ++i) state[i].copy_(saved[i]);
+      for (auto& b : bufs_) b.zero_();
+      for (auto& p : params_) p.mutable_grad().reset();
+    };
+    restore();
+    // Gradients are unset, so the captured backward writes them fresh (no accumulation) into
+    // the graph's own memory at every replay.
+    graph_ = CapturedStep::Capture([&] { static_loss_ = Body(static_x_, static_y_); }, &why_not_);
+    if (graph_)
+      for (const auto& p : params_) graph_grads_.push_back(p.grad());
+    restore();
+  }
+  ~GraphedSgd() {
+    for (auto& p : params_) p.mutable_grad().reset();
+  }
+  GraphedSgd(const GraphedSgd&) = delete;
+  GraphedSgd& operator=(const GraphedSgd&) = delete;
+  bool ok() const { return graph_ != nullptr; }
+  const std::string& why_not() const { return why_not_; }
+
+  /// One step on (bx, by) at learning rate `lr`; the loss (a device tensor). Counts the step.
+  torch::Tensor Step(const torch::Tensor& bx, const torch::Tensor& by, double lr, LoopResult& r) {
+    neg_lr_.fill_(-lr);
+    if (bx.size(0) == batch_) {
+      static_x_.copy_(bx);
+      static_y_.copy_(by);
+      graph_->Replay();
+      ++r.graph_steps;
+      return static_loss_;
+    }
+    // The graph's gradient tensors stay alive in graph_grads_; the eager step makes its own.
+    for (auto& p : params_) p.mutable_grad().reset();
+    torch::Tensor loss = Body(InLayout(bx, layout_), by);
+    for (auto& p : params_) p.mutable_grad().reset();
+    ++r.eager_steps;
+    return loss;
+  }
+
+ private:
+  torch::Tensor Body(const torch::Tensor& x, const torch::Tensor& y) {
+    torch::Tensor loss;
+    {
+      AutocastScope autocast(o_.precision);
+      loss = torch::nn::functional::cross_entropy(net_->forward(x), y, loss_opts_);
+    }
+    loss.backward();
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < params_.size(); ++i) {
+      torch::Tensor& p = params_[i];
+      torch::Tensor d = p.grad();
+      if (!d.defined()) continue;
+      if (o_.weight_decay != 0) d = d.add(p, o_.weight_decay);
+      if (o_.momentum > 0) {
+        bufs_[i].mul_(o_.momentum).add_(d);
+        d = d.add(bufs_[i], o_.momentum);  // Nesterov (TrainLoop's SGD has nesterov = momentum > 0)
+      }
+      p.addcmul_(d, neg_lr_);
+    }
+    return loss.detach();
+  }
+
+  space::GraphNet& net_;
+  const TrainOptions& o_;
+  torch::MemoryFormat layout_;
+  std::vector<torch::Tensor> params_, bufs_, graph_grads_;
+  torch::nn::functional::CrossEntropyFuncOptions loss_opts_;
+  torch::Tensor neg_lr_, static_x_, static_y_, static_loss_;
+  std::int64_t batch_ = 0;
+  std::unique_ptr<CapturedStep> graph_;
+  std::string why_not_;
+};
+
+/// Why a training on `device` with `o` runs eagerly instead of as a CUDA graph ("" when it
+/// can be captured).
+std::string WhyEager(const TrainOptions& o, const torch::Device& device, bool rungs) {
+  if (!device.is_cuda() || !o.UseCudaGraphs()) return "off";
+  if (!CudaGraphsBuilt()) return "this build's LibTorch has no CUDA graphs";
+  if (o.optimizer != "sgd") return "training.optimizer " + o.optimizer + " (graphs capture SGD)";
+  if (o.precision == "fp16") return "training.precision fp16 (a skipped step needs the host)";
+  if (rungs) return "multi-fidelity rungs (their saved states hold torch::optim's state)";
+  return "";
+}
 
 void SetLr(torch::optim::Optimizer& opt, const std::string& kind, double lr) {
   for (auto& group : opt.param_groups()) {
@@ -197,6 +390,31 @@ LoopResult TrainLoop(space::GraphNet& net, const torch::Tensor& x, const torch::
     r.continued = true;
   }
   net->train();
+  // CUDA graphs (TrainOptions::cuda_graphs): captured at the first step of this loop.
+  std::unique_ptr<GraphedSgd> graphed;
+  const std::string why_eager = WhyEager(o, device, span != nullptr);
+  if (why_eager.empty() && first < stop) {
+    const int64_t len = std::min<int64_t>(o.batch_size, n);
+    auto idx = torch::arange(len, torch::kInt64).to(x.device());
+    // Under the gate: a latency measurement's device synchronisation never meets a capture.
+    if (gate) gate->EnterShared();
+    try {
+      graphed = std::make_unique<GraphedSgd>(net, o, layout, x.index_select(0, idx).to(device),
+                                             y.index_select(0, idx).to(device), device);
+    } catch (...) {
+      if (gate) gate->LeaveShared();
+      throw;
+    }
+    if (gate) gate->LeaveShared();
+    if (!graphed->ok()) {
+      NoteEagerOnce("capture failed: " + graphed->why_not());
+      graphed.reset();
+    }
+  } else if (why_eager != "off") {
+    NoteEagerOnce(why_eager);
+  }
+  std::unique_ptr<LossScale> scaler;
+  if (o.precision == "fp16") scaler = std::make_unique<LossScale>(device);
   for (int64_t step = first; step < stop; ++step) {
     const int64_t in_epoch = step % per_epoch;
     if (in_epoch == 0) perm = torch::randperm(n, gen, torch::kInt64);
@@ -210,14 +428,30 @@ LoopResult TrainLoop(space::GraphNet& net, const torch::Tensor& x, const torch::
     if (augment) bx = Augment(bx, gen);
     bx = InLayout(bx.to(device), layout);
     by = by.to(device);
-    SetLr(*opt, o.optimizer, 0.5 * o.lr * (1 + std::cos(M_PI * step / total)));
+    const double lr = 0.5 * o.lr * (1 + std::cos(M_PI * step / total));
+    SetLr(*opt, o.optimizer, lr);
     if (gate) gate->EnterShared();
     float loss_value = 0;
     try {
-      opt->zero_grad();
-      auto loss = torch::nn::functional::cross_entropy(net->forward(bx), by, loss_opts);
-      loss.backward();
-      opt->step();
+      torch::Tensor loss;
+      if (graphed) {
+        loss = graphed->Step(bx, by, lr, r);
+      } else {
+        opt->zero_grad();
+        {
+          AutocastScope autocast(o.precision);
+          loss = torch::nn::functional::cross_entropy(net->forward(bx), by, loss_opts);
+        }
+        if (scaler) {
+          (loss * scaler->scale).backward();
+          if (scaler->Unscale(params)) opt->step();
+          else ++r.skipped_steps;
+        } else {
+          loss.backward();
+          opt->step();
+        }
+        ++r.eager_steps;
+      }
       // On CUDA, reading the loss waits for this stream; read it every kCudaLossEvery steps
       // (and at the last) so that the host queues ahead and other workers' streams overlap.
       if (!device.is_cuda() || (step + 1) % kCudaLossEvery == 0 || step + 1 == total)
@@ -509,6 +743,11 @@ EvalResult TrainEvaluator::Evaluate(const EvalRequest& request) {
   r.metrics["train_images"] = static_cast<double>(loop.images);
   const bool below_top = request.rung >= 0 && span.stop < span.total;
   r.metrics["train_images_run"] = static_cast<double>(loop.images_run);
+  if (impl_->device.is_cuda()) {  // how the steps ran (TrainOptions::cuda_graphs)
+    r.metrics["graph_steps"] = static_cast<double>(loop.graph_steps);
+    r.metrics["eager_steps"] = static_cast<double>(loop.eager_steps);
+  }
+  if (o.precision == "fp16") r.metrics["skipped_steps"] = static_cast<double>(loop.skipped_steps);
   if (request.rung >= 0) {
     r.metrics["train_steps"] = static_cast<double>(loop.steps);
     r.metrics["continued"] = loop.continued ? 1.0 : 0.0;
@@ -533,6 +772,7 @@ EvalResult TrainEvaluator::Evaluate(const EvalRequest& request) {
   const bool first_rung = request.rung <= 0;
   if (first_rung && o.measure_latency) {
     impl_->gate.EnterExclusive();
+    const auto held = Clock::now();  // from here no trainer of this evaluator launches a step
     Latency lat;
     try {
       lat = MeasureLatency(net, impl_->data.input,
@@ -543,6 +783,9 @@ EvalResult TrainEvaluator::Evaluate(const EvalRequest& request) {
       throw;
     }
     impl_->gate.LeaveExclusive();
+    // The time training was held for this measurement: summed over trials and divided by the
+    // search's wall time, the share of the device's time that measurement takes.
+    r.metrics["latency_seconds"] = std::chrono::duration<double>(Clock::now() - held).count();
     r.metrics["latency_ms"] = lat.median_ms;
     r.metrics["latency_iqr_ms"] = lat.iqr_ms;
     r.metrics["peak_activation_bytes"] = static_cast<double>(lat.peak_bytes);

@@ -27,6 +27,19 @@ struct TrainOptions {
   std::string layout = "auto";
   int threads_per_worker = 1;     ///< intra-op threads of each trainer
   std::string device = "cpu";     ///< cpu | cuda
+  /// CUDA graphs (device cuda): auto | on | off. on captures a candidate's whole SGD training
+  /// step (forward, backward, update) once and replays it, so that a step costs one launch
+  /// instead of hundreds; what cannot be captured (AdamW, fp16, multi-fidelity rungs, the last
+  /// partial batch of an epoch) runs eagerly, and a result counts both kinds of step
+  /// (graph_steps, eager_steps). The update is written with its learning rate in a device
+  /// tensor: results equal eager training to float rounding, not bit for bit. on needs cuda.
+  /// auto runs eagerly for now: graphs have not yet been run on a GPU (bench/RESULTS.md); it
+  /// becomes on where a device check measures that they pay.
+  std::string cuda_graphs = "auto";
+  /// Training arithmetic (device cuda): fp32 | bf16 | fp16. bf16 and fp16 run the forward pass
+  /// and the loss under autocast; fp16 scales the loss (a dynamic scale, steps with inf or NaN
+  /// gradients skipped, as PyTorch's GradScaler does). Weights, updates and validation stay fp32.
+  std::string precision = "fp32";
   /// Multi-fidelity: below the top rung, validation accuracy is measured on a copy of the
   /// network whose BatchNorm statistics were recomputed from this many training batches (in
   /// order, unaugmented). Mid-schedule, at a high learning rate, the running statistics lag the
@@ -55,6 +68,8 @@ struct TrainOptions {
 
   /// Empty when valid; else names the field, its value and what is allowed.
   std::string Validate() const;
+  /// Whether training steps are captured as CUDA graphs (cuda_graphs resolved for device).
+  bool UseCudaGraphs() const { return device == "cuda" && cuda_graphs == "on"; }
   /// Text that identifies everything that changes a result (for the result cache).
   std::string Signature() const;
 };

@@ -25,6 +25,16 @@ std::string TrainOptions::Validate() const {
     e << "evaluator.threads_per_worker: " << threads_per_worker << " must be >= 1";
   else if (device != "cpu" && device != "cuda")
     e << "evaluator.device: '" << device << "' is unknown; allowed: cpu, cuda";
+  else if (cuda_graphs != "auto" && cuda_graphs != "on" && cuda_graphs != "off")
+    e << "training.cuda_graphs: '" << cuda_graphs << "' is unknown; allowed: auto, on, off";
+  else if (cuda_graphs == "on" && device != "cuda")
+    e << "training.cuda_graphs: on needs evaluator.device: cuda (it is '" << device
+      << "'; CPU steps have no kernel launches to save)";
+  else if (precision != "fp32" && precision != "bf16" && precision != "fp16")
+    e << "training.precision: '" << precision << "' is unknown; allowed: fp32, bf16, fp16";
+  else if (precision != "fp32" && device != "cuda")
+    e << "training.precision: " << precision << " needs evaluator.device: cuda (it is '" << device
+      << "'); CPU training runs in fp32";
   else if (max_params < 0 || max_macs < 0 || max_activation_bytes < 0)
     e << "evaluator limits (max_params, max_macs, max_activation_bytes) must be >= 0";
   else if (latency_threads < 1) e << "evaluator.latency.threads: " << latency_threads << " must be >= 1";
@@ -48,6 +58,8 @@ std::string TrainOptions::Signature() const {
     << " m" << momentum << " wd" << weight_decay << " ls" << label_smoothing << " " << layout << " " << device
     << " bn" << rung_bn_batches;
   if (rung_validation > 0) s << " rv" << rung_validation;  // only then: earlier caches keep their keys
+  if (UseCudaGraphs()) s << " graphs";  // rounding differs from eager
+  if (precision != "fp32") s << " " << precision;  // only then: earlier caches keep their keys
   if (!proxies.empty()) {  // only then, so that earlier caches keep their keys
     s << " proxies";
     for (const auto& p : proxies) s << " " << p;

@@ -355,7 +355,8 @@ ExperimentConfig ParseExperimentImpl(const std::string& text, const std::string&
   if (const YAML::Node t = root["training"]) {
     CheckKeys(file, "training", t,
               {"epochs", "steps", "batch_size", "optimizer", "lr", "momentum", "weight_decay",
-               "label_smoothing", "layout", "rung_bn_batches", "rung_validation"});
+               "label_smoothing", "layout", "rung_bn_batches", "rung_validation", "cuda_graphs",
+               "precision"});
     auto& o = c.training;
     if (t["epochs"]) o.epochs = AsInt(file, "training.epochs", t["epochs"]);
     if (t["steps"]) o.steps = AsInt(file, "training.steps", t["steps"]);
@@ -374,6 +375,12 @@ ExperimentConfig ParseExperimentImpl(const std::string& text, const std::string&
       CheckIn(file, "training.rung_validation", t["rung_validation"], o.rung_validation, 0, 100000000);
     }
     if (t["layout"]) o.layout = AsString(file, "training.layout", t["layout"]);
+    if (t["cuda_graphs"]) {
+      o.cuda_graphs = AsString(file, "training.cuda_graphs", t["cuda_graphs"]);
+      if (o.cuda_graphs == "true") o.cuda_graphs = "on";  // YAML's booleans read as on / off
+      if (o.cuda_graphs == "false") o.cuda_graphs = "off";
+    }
+    if (t["precision"]) o.precision = AsString(file, "training.precision", t["precision"]);
   }
 
   if (const YAML::Node obj = root["objectives"]) {
@@ -773,6 +780,9 @@ std::string ExperimentConfig::ToYaml() const {
     if (fidelity.enabled() && t.rung_validation > 0)  // only then: earlier runs keep their hash
       y << YAML::Key << "rung_validation" << YAML::Value << t.rung_validation;
     y << YAML::Key << "layout" << YAML::Value << t.layout;
+    // Only when set, so that earlier run directories keep their hash.
+    if (t.cuda_graphs != "auto") y << YAML::Key << "cuda_graphs" << YAML::Value << t.cuda_graphs;
+    if (t.precision != "fp32") y << YAML::Key << "precision" << YAML::Value << t.precision;
     y << YAML::EndMap;
     y << YAML::Key << "objectives" << YAML::Value << YAML::BeginSeq;
     for (const auto& o : objectives)

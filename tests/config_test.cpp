@@ -108,6 +108,10 @@ TEST(ExperimentConfig, EveryBadValueGetsAMessageNamingFieldValueAndWhatIsAllowed
       {"fidelity eta", "", {"fidelity.rungs=[1, 2]", "fidelity.eta=1"}, {"fidelity.eta", "> 1"}},
       {"rung validation", "", {"fidelity.rungs=[1, 2]", "training.rung_validation=-5"}, {"training.rung_validation", "-5"}},
       {"rung validation without fidelity", "", {"training.rung_validation=1000"}, {"training.rung_validation", "fidelity section"}},
+      {"cuda graphs on cpu", "", {"training.cuda_graphs=on"}, {"training.cuda_graphs: on needs evaluator.device: cuda", "'cpu'"}},
+      {"unknown cuda graphs", "", {"training.cuda_graphs=maybe"}, {"training.cuda_graphs", "'maybe'", "auto, on, off"}},
+      {"precision on cpu", "", {"training.precision=bf16"}, {"training.precision: bf16 needs evaluator.device: cuda"}},
+      {"unknown precision", "", {"training.precision=fp8"}, {"training.precision", "'fp8'", "fp32, bf16, fp16"}},
       {"fidelity vs epochs", "", {"fidelity.rungs=[1, 3]", "training.epochs=2"}, {"training.epochs: 2", "top rung (3 epochs)"}},
       {"fidelity vs steps", "", {"fidelity.rungs=[1, 3]", "training.steps=50"}, {"training.steps", "remove training.steps"}},
       {"unknown proxy", "", {"evaluator.proxies=[synflo]"}, {"evaluator.proxies[0]", "'synflo'", "did you mean 'synflow'", "naswot"}},
@@ -151,6 +155,14 @@ TEST(ExperimentConfig, FidelityResolvesAndRoundTrips) {
   EXPECT_EQ(sampled.training.rung_validation, 1000);
   EXPECT_EQ(ParseExperiment(sampled.ToYaml(), "resolved.yaml", {}).training.rung_validation, 1000);
   EXPECT_NE(sampled.Hash(), c.Hash());
+  // training.cuda_graphs and training.precision likewise: absent at their defaults; set, they
+  // round-trip and change the hash (false reads as off, as YAML's booleans do).
+  EXPECT_EQ(off.ToYaml().find("cuda_graphs"), std::string::npos);
+  EXPECT_EQ(off.ToYaml().find("precision"), std::string::npos);
+  const ExperimentConfig eager = ParseExperiment(kGood, "good.yaml", {"training.cuda_graphs=false"});
+  EXPECT_EQ(eager.training.cuda_graphs, "off");
+  EXPECT_EQ(ParseExperiment(eager.ToYaml(), "resolved.yaml", {}).training.cuda_graphs, "off");
+  EXPECT_NE(eager.Hash(), off.Hash());
   const ExperimentConfig steps = ParseExperiment(kGood, "good.yaml", {"fidelity.resource=steps", "fidelity.rungs=[10, 30, 90]"});
   EXPECT_EQ(steps.fidelity.max_resource(), 90);
 }

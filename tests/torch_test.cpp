@@ -551,6 +551,65 @@ TEST(TrainEvaluator, CudaWorkersOnOwnStreamsGiveTheSameMetricsAsOne) {
   EXPECT_TRUE(learned) << "no candidate learned the synthetic task on CUDA";
 }
 
+// CUDA graphs (training.cuda_graphs) and reduced precision (training.precision) on a CUDA build
+// with a GPU; elsewhere it skips, saying why. A graph replays the step eager training launches
+// op by op, with the learning rate read from a device tensor: the same training to float
+// rounding, so the metrics agree within a tolerance, not bit for bit. 400 training images in
+// batches of 32 leave a partial batch per epoch, which runs eagerly.
+TEST(TrainEvaluator, CudaGraphsTrainAsEagerDoesAndReducedPrecisionIsInEffect) {
+  if (!torch::cuda::is_available())
+    GTEST_SKIP() << "no CUDA device visible to this LibTorch (CPU build or no GPU)";
+  const SearchSpace sp = SearchSpace::Load("nb201", {{"channels", "4"}, {"cells_per_stage", "1"}},
+                                           evaluator::DatasetInput(Synthetic()));
+  const auto reqs = Requests(sp, 6, 11);
+  evaluator::TrainOptions eager = QuickTraining();
+  eager.device = "cuda";
+  eager.measure_latency = false;
+  eager.cuda_graphs = "off";
+  evaluator::TrainOptions graphs = eager, bf16 = eager, fp16 = eager;
+  graphs.cuda_graphs = "on";
+  bf16.cuda_graphs = "on";
+  bf16.precision = "bf16";
+  fp16.precision = "fp16";
+  evaluator::TrainEvaluator ev_eager(sp, Synthetic(), eager), ev_graphs(sp, Synthetic(), graphs),
+      ev_bf16(sp, Synthetic(), bf16), ev_fp16(sp, Synthetic(), fp16);
+  const auto e = RunPool(ev_eager, 1, reqs);
+  const auto g = RunPool(ev_graphs, 1, reqs);
+  const auto g3 = RunPool(ev_graphs, 3, reqs);
+  const auto b = RunPool(ev_bf16, 2, reqs);
+  const auto h = RunPool(ev_fp16, 2, reqs);
+  double max_loss_diff = 0, max_acc_diff = 0;
+  int bf16_differs = 0, learned_graphs = 0, learned_bf16 = 0, learned_fp16 = 0;
+  for (const auto& [id, r] : e) {
+    ASSERT_TRUE(r.ok) << r.failure;
+    for (const auto* m : {&g, &g3, &b, &h}) ASSERT_TRUE(m->at(id).ok) << m->at(id).failure;
+    const auto& gm = g.at(id).metrics;
+    EXPECT_EQ(r.metrics.at("graph_steps"), 0);
+    EXPECT_GT(gm.at("graph_steps"), 0) << "#" << id << " was not captured";
+    EXPECT_GT(gm.at("eager_steps"), 0) << "the partial batch of each epoch runs eagerly";
+    EXPECT_EQ(gm.at("graph_steps") + gm.at("eager_steps"), r.metrics.at("eager_steps"));
+    for (const char* m : {"val_accuracy", "train_loss"})  // any worker count, bit for bit
+      EXPECT_EQ(gm.at(m), g3.at(id).metrics.at(m)) << m << " of #" << id;
+    max_loss_diff = std::max(max_loss_diff, std::abs(gm.at("train_loss") - r.metrics.at("train_loss")));
+    max_acc_diff = std::max(max_acc_diff, std::abs(gm.at("val_accuracy") - r.metrics.at("val_accuracy")));
+    bf16_differs += b.at(id).metrics.at("train_loss") != gm.at("train_loss");
+    EXPECT_GT(b.at(id).metrics.at("graph_steps"), 0);
+    EXPECT_EQ(h.at(id).metrics.at("graph_steps"), 0) << "fp16 runs eagerly (its skipped steps need the host)";
+    EXPECT_GE(h.at(id).metrics.at("skipped_steps"), 0);
+    learned_graphs += gm.at("val_accuracy") > 40;  // chance is 25%
+    learned_bf16 += b.at(id).metrics.at("val_accuracy") > 40;
+    learned_fp16 += h.at(id).metrics.at("val_accuracy") > 40;
+  }
+  std::printf("graphs vs eager, 6 candidates: largest train_loss difference %.3g, val_accuracy %.3g points\n",
+              max_loss_diff, max_acc_diff);
+  EXPECT_LT(max_loss_diff, 0.05) << "graphs and eager train differently beyond float rounding";
+  EXPECT_LE(max_acc_diff, 5.0);
+  EXPECT_GT(bf16_differs, 0) << "bf16 gave fp32's losses exactly: autocast was not in effect";
+  EXPECT_GT(learned_graphs, 0);
+  EXPECT_GT(learned_bf16, 0);
+  EXPECT_GT(learned_fp16, 0);
+}
+
 // Throws for one trial id, otherwise defers to the real evaluator.
 class FaultyEvaluator : public evaluator::Evaluator {
  public:
