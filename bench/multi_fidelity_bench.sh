@@ -16,7 +16,7 @@
 # Usage: bench/multi_fidelity_bench.sh PARETONAS OUT_DIR [SEEDS...]   (default seeds 1 2 3)
 # Env: MAX_EVALS (default 40); another multi-fidelity variant: MF_LABEL (mf), MF_RUNGS
 # ("0.222222, 0.666667, 2"), MF_ETA (3), MF_BATCH (27), MF_RUNG_VALIDATION (training.rung_validation,
-# default unset: all held-out images); ARMS ("sf mf": which arms to run, e.g. "mf" to add a variant
+# default unset: all held-out images), MF_PROMOTION (fidelity.promotion, default unset: crowding); ARMS ("sf mf": which arms to run, e.g. "mf" to add a variant
 # beside single-fidelity runs already in OUT_DIR).
 # The pre-screen (search.prescreen) as another arm: ARMS="sf pre" runs single fidelity beside a
 # search that scores PRE_BATCH (40) proposals a generation by zero-cost proxies and trains the
@@ -37,6 +37,7 @@ rungs=${MF_RUNGS:-0.222222, 0.666667, 2}
 eta=${MF_ETA:-3}
 batch=${MF_BATCH:-27}
 rung_validation=${MF_RUNG_VALIDATION:-}
+promotion=${MF_PROMOTION:-}
 arms=${ARMS:-sf mf}
 pre_label=${PRE_LABEL:-pre}
 pre_batch=${PRE_BATCH:-40}
@@ -77,7 +78,7 @@ for seed in "${seeds[@]}"; do
     echo "budget: {max_evals: $max_evals}"; } >"$out/sf_seed$seed.yaml"
   { echo "name: ${label}_seed$seed"; common "$seed" "${rung_validation:+, rung_validation: $rung_validation}"
     echo "search: {strategy: nsga2, population: 10, batch: $batch, reject_disconnected: true, surrogate: true}"
-    echo "fidelity: {resource: epochs, rungs: [$rungs], eta: $eta, mode: sync}"
+    echo "fidelity: {resource: epochs, rungs: [$rungs], eta: $eta, mode: sync${promotion:+, promotion: $promotion}}"
     echo "budget: {max_evals: $((batch * mf_gens))}"; } >"$out/${label}_seed$seed.yaml"
   { echo "name: ${pre_label}_seed$seed"; common "$seed"
     echo "search: {strategy: nsga2, population: 10, batch: $pre_batch, reject_disconnected: true, surrogate: true,"

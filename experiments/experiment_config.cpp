@@ -633,11 +633,12 @@ ExperimentConfig ParseExperimentImpl(const std::string& text, const std::string&
   }
 
   if (const YAML::Node f = root["fidelity"]) {
-    CheckKeys(file, "fidelity", f, {"resource", "rungs", "min", "max", "eta", "mode"});
+    CheckKeys(file, "fidelity", f, {"resource", "rungs", "min", "max", "eta", "mode", "promotion"});
     auto& o = c.fidelity;
     if (f["resource"]) o.resource = AsString(file, "fidelity.resource", f["resource"]);
     if (f["eta"]) o.eta = AsDouble(file, "fidelity.eta", f["eta"]);
     if (f["mode"]) o.mode = AsString(file, "fidelity.mode", f["mode"]);
+    if (f["promotion"]) o.promotion = AsString(file, "fidelity.promotion", f["promotion"]);
     if (f["rungs"] && (f["min"] || f["max"]))
       throw InputError(Where(file, f) + "fidelity: give either rungs or min and max, not both");
     if (const YAML::Node r = f["rungs"]) {
@@ -845,6 +846,8 @@ std::string ExperimentConfig::ToYaml() const {
       y << YAML::EndSeq;
       y << YAML::Key << "eta" << YAML::Value << Fmt(fidelity.eta);
       y << YAML::Key << "mode" << YAML::Value << fidelity.mode;
+      if (fidelity.promotion != "crowding")  // only then: earlier runs keep their hash
+        y << YAML::Key << "promotion" << YAML::Value << fidelity.promotion;
       y << YAML::EndMap;
     }
     y << YAML::Key << "evaluator" << YAML::Value << YAML::BeginMap;

@@ -32,6 +32,11 @@ struct FidelityOptions {
   std::vector<double> rungs;        ///< increasing, > 0; the last is the full training
   double eta = 3;                   ///< reduction factor between rungs, > 1
   std::string mode = "sync";        ///< sync | async
+  /// How a rung's candidates are ranked for promotion (see SelectPromotions): crowding (NSGA-II's
+  /// non-dominated rank, then crowding distance, ties to the smaller id) | crowding_primary (the
+  /// same, ties to the better first objective) | hypervolume (greedy hypervolume contribution to
+  /// the front of every earlier trial's results at the same rung).
+  std::string promotion = "crowding";
 
   bool enabled() const { return !rungs.empty(); }
   int top() const { return static_cast<int>(rungs.size()) - 1; }
@@ -50,11 +55,23 @@ std::vector<double> GeometricRungs(double min, double max, double eta);
 /// How many of `n` candidates that finished a rung move up: max(1, floor(n / eta)), 0 for n 0.
 int PromoteCount(int n, double eta);
 
-/// The `count` of `ids` (trials with metrics at the same rung) that move up: ranked by
-/// constraint-domination fronts on the problem's objectives, then crowding distance (larger
-/// first), then id (smaller first), as NSGA-II's survival ranks. Returned in id order.
+/// The `count` of `ids` (trials with metrics at the same rung) that move up, in id order.
+/// `promotion` "crowding": ranked by constraint-domination fronts on the problem's objectives,
+/// then crowding distance (larger first), then id (smaller first), as NSGA-II's survival ranks.
+/// With few candidates that rank ignores accuracy: in a rung of three that do not dominate one
+/// another all three are boundary points, so the smallest id moves up.
+/// `promotion` "crowding_primary": the same order, but equal crowding distances (a front's
+/// boundary points) go to the better first objective (the experiment's first, usually accuracy)
+/// before the smaller id: of three such candidates the most accurate moves up.
+/// `promotion` "hypervolume": one at a time, the feasible candidate that adds the most
+/// hypervolume to the results every other trial of the state had at the same rung (their learning
+/// curves), with the ones already chosen; objectives min-max normalised over those results and
+/// the candidates, reference point 1.1. Ties (nothing adds any) and the rest follow the
+/// crowding order. A candidate that would lose to the results at its rung is not promoted
+/// because it is an extreme of a small rung.
 std::vector<std::int64_t> SelectPromotions(const SearchState& state, const Problem& problem,
-                                           const std::vector<std::int64_t>& ids, int count);
+                                           const std::vector<std::int64_t>& ids, int count,
+                                           const std::string& promotion = "crowding");
 
 /// Metrics an evaluator measures once per architecture (at the first rung) and a trial keeps
 /// from rung to rung: latency_ms, latency_iqr_ms, peak_activation_bytes, predicted_latency_ms,

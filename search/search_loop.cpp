@@ -547,7 +547,7 @@ bool RunGenerationRungs(const Problem& problem, SearchState& state, Journal& jou
     }
     if (top) break;
     const int count = PromoteCount(static_cast<int>(ok.size()), f.eta);
-    const std::vector<std::int64_t> promoted = SelectPromotions(state, problem, ok, count);
+    const std::vector<std::int64_t> promoted = SelectPromotions(state, problem, ok, count, f.promotion);
     for (std::int64_t id : ok) {
       if (std::binary_search(promoted.begin(), promoted.end(), id)) continue;
       state.trials[id].state = TrialState::kStopped;
@@ -613,7 +613,7 @@ bool RunGenerationAsync(const Problem& problem, SearchState& state, Journal& jou
       const int quota = last_call ? PromoteCount(n, f.eta)
                                   : static_cast<int>(std::floor(n / f.eta + 1e-9));
       if (static_cast<int>(promoted[r].size()) >= quota) continue;
-      for (std::int64_t id : SelectPromotions(state, problem, ok[r], quota)) {
+      for (std::int64_t id : SelectPromotions(state, problem, ok[r], quota, f.promotion)) {
         if (promoted[r].count(id)) continue;
         promoted[r].insert(id);
         ++running;

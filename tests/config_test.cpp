@@ -108,6 +108,7 @@ TEST(ExperimentConfig, EveryBadValueGetsAMessageNamingFieldValueAndWhatIsAllowed
       {"fidelity eta", "", {"fidelity.rungs=[1, 2]", "fidelity.eta=1"}, {"fidelity.eta", "> 1"}},
       {"rung validation", "", {"fidelity.rungs=[1, 2]", "training.rung_validation=-5"}, {"training.rung_validation", "-5"}},
       {"rung validation without fidelity", "", {"training.rung_validation=1000"}, {"training.rung_validation", "fidelity section"}},
+      {"fidelity promotion", "", {"fidelity.rungs=[1, 2]", "fidelity.promotion=best"}, {"fidelity.promotion", "'best'", "crowding, crowding_primary, hypervolume"}},
       {"cuda graphs on cpu", "", {"training.cuda_graphs=on"}, {"training.cuda_graphs: on needs evaluator.device: cuda", "'cpu'"}},
       {"unknown cuda graphs", "", {"training.cuda_graphs=maybe"}, {"training.cuda_graphs", "'maybe'", "auto, on, off"}},
       {"precision on cpu", "", {"training.precision=bf16"}, {"training.precision: bf16 needs evaluator.device: cuda"}},
@@ -155,6 +156,11 @@ TEST(ExperimentConfig, FidelityResolvesAndRoundTrips) {
   EXPECT_EQ(sampled.training.rung_validation, 1000);
   EXPECT_EQ(ParseExperiment(sampled.ToYaml(), "resolved.yaml", {}).training.rung_validation, 1000);
   EXPECT_NE(sampled.Hash(), c.Hash());
+  // fidelity.promotion likewise: absent at crowding; hypervolume round-trips and changes the hash.
+  EXPECT_EQ(c.ToYaml().find("promotion"), std::string::npos);
+  const ExperimentConfig hv = ParseExperiment(c.ToYaml(), "resolved.yaml", {"fidelity.promotion=hypervolume"});
+  EXPECT_EQ(ParseExperiment(hv.ToYaml(), "resolved.yaml", {}).fidelity.promotion, "hypervolume");
+  EXPECT_NE(hv.Hash(), c.Hash());
   // training.cuda_graphs and training.precision likewise: absent at their defaults; set, they
   // round-trip and change the hash (false reads as off, as YAML's booleans do).
   EXPECT_EQ(off.ToYaml().find("cuda_graphs"), std::string::npos);

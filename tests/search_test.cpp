@@ -526,6 +526,53 @@ TEST(Fidelity, PromotionRanksByFrontsThenCrowdingThenId) {
   EXPECT_EQ(SelectPromotions(s, p, {z, y, x}, 1), (std::vector<std::int64_t>{x}));
 }
 
+// Promotion by hypervolume contribution (fidelity.promotion: hypervolume): among three rung-1
+// candidates that do not dominate one another, crowding promotes an extreme (the smallest id of
+// the two boundary points), crowding_primary the more accurate extreme; hypervolume promotes the one that adds most to what earlier trials
+// reached at rung 1 (read from their learning curves, not from their later rungs). An
+// infeasible candidate is never preferred to a feasible one.
+TEST(Fidelity, PromotionByHypervolumeWeighsTheEarlierResultsAtTheSameRung) {
+  Toy toy;
+  Problem p = toy.problem;
+  p.constraints = {{"params", true, 500}};
+  SearchState s;
+  auto add = [&](double err, double lat, int rung, TrialState state) {
+    Trial t;
+    t.id = static_cast<std::int64_t>(s.trials.size());
+    t.metrics = {{"val_error", err}, {"latency_ms", lat}, {"params", 0}};
+    t.rung = rung;
+    t.state = state;
+    s.trials.push_back(t);
+    return t.id;
+  };
+  // Earlier trials: at rung 1 one was accurate and slow, one fast and inaccurate; their top-rung
+  // metrics (better errors) must not be what the candidates are compared with.
+  for (const auto& [e1, lat] : std::vector<std::pair<double, double>>{{0.05, 1.0}, {1.0, 0.0}}) {
+    const auto id = add(e1 / 2, lat, 2, TrialState::kComplete);
+    s.trials[id].curve = {{0, 1, {{"val_error", 1.0}, {"params", 0}}, 0},
+                          {1, 3, {{"val_error", e1}, {"params", 0}}, 0},
+                          {2, 9, {{"val_error", e1 / 2}, {"params", 0}}, 0}};
+  }
+  const auto a = add(0.9, 0.05, 1, TrialState::kRunning);   // fast, nearly covered already
+  const auto b = add(0.3, 0.3, 1, TrialState::kRunning);    // where nothing was yet
+  const auto c = add(0.06, 0.95, 1, TrialState::kRunning);  // next to the accurate one
+  const std::vector<std::int64_t> rung1{a, b, c};
+  EXPECT_EQ(SelectPromotions(s, p, rung1, 1), (std::vector<std::int64_t>{a}));
+  // crowding_primary: the boundary points a and c tie; c has the better first objective (error).
+  EXPECT_EQ(SelectPromotions(s, p, rung1, 1, "crowding_primary"), (std::vector<std::int64_t>{c}));
+  EXPECT_EQ(SelectPromotions(s, p, rung1, 2, "crowding_primary"), (std::vector<std::int64_t>{a, c}));
+  EXPECT_EQ(SelectPromotions(s, p, rung1, 1, "hypervolume"), (std::vector<std::int64_t>{b}));
+  EXPECT_EQ(SelectPromotions(s, p, rung1, 2, "hypervolume").size(), 2u);
+  const auto bad = add(0.0, 0.0, 1, TrialState::kRunning);
+  s.trials[bad].metrics["params"] = 900;  // infeasible, however good
+  EXPECT_EQ(SelectPromotions(s, p, {a, b, c, bad}, 1, "hypervolume"), (std::vector<std::int64_t>{b}));
+  // Without earlier results at the rung the candidates are measured against each other.
+  SearchState alone;
+  alone.trials = {s.trials[a], s.trials[b], s.trials[c]};
+  for (std::int64_t i = 0; i < 3; ++i) alone.trials[i].id = i;
+  EXPECT_EQ(SelectPromotions(alone, p, {0, 1, 2}, 1, "hypervolume"), (std::vector<std::int64_t>{1}));
+}
+
 // Synchronous successive halving over the toy: each generation of 27 trains all at rung 0,
 // 9 at rung 1 and 3 at the top; only top-rung trials enter the population and the front;
 // the same trials for any worker count, and after stops at any point (mid-rung included).
