@@ -149,25 +149,12 @@ std::vector<std::int64_t> HypervolumeOrder(const SearchState& state, const Probl
 /// distance is infinite) going to the better first objective, then the smaller id.
 std::vector<std::int64_t> CrowdingPrimaryOrder(const SearchState& state, const Problem& problem,
                                                const std::vector<std::int64_t>& ids) {
-  std::vector<int> rank;
-  std::vector<double> crowding;
-  RankAndCrowd(state, problem, ids, &rank, &crowding);
   std::vector<double> primary;
   for (std::int64_t id : ids) {
     const Point p = problem.ObjectiveVector(state.trials[id]);
     primary.push_back(p.empty() || !std::isfinite(p[0]) ? INFINITY : p[0]);
   }
-  std::vector<size_t> order(ids.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    if (rank[a] != rank[b]) return rank[a] < rank[b];
-    if (crowding[a] != crowding[b]) return crowding[a] > crowding[b];
-    if (primary[a] != primary[b]) return primary[a] < primary[b];
-    return ids[a] < ids[b];
-  });
-  std::vector<std::int64_t> out;
-  for (size_t i : order) out.push_back(ids[i]);
-  return out;
+  return SurvivalOrder(state, problem, ids, &primary);
 }
 
 }  // namespace

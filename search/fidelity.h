@@ -59,10 +59,13 @@ int PromoteCount(int n, double eta);
 /// `promotion` "crowding": ranked by constraint-domination fronts on the problem's objectives,
 /// then crowding distance (larger first), then id (smaller first), as NSGA-II's survival ranks.
 /// With few candidates that rank ignores accuracy: in a rung of three that do not dominate one
-/// another all three are boundary points, so the smallest id moves up.
+/// another the boundary points (two with two objectives, often all three with three) tie at
+/// infinite crowding distance, and the smallest id of them moves up.
 /// `promotion` "crowding_primary": the same order, but equal crowding distances (a front's
 /// boundary points) go to the better first objective (the experiment's first, usually accuracy)
-/// before the smaller id: of three such candidates the most accurate moves up.
+/// before the smaller id: of three such candidates the most accurate moves up. Both measured
+/// lower than crowding on Fashion-MNIST (bench/RESULTS.md, "Third round"): crowding's ties
+/// promote both ends of the front, which the front needs.
 /// `promotion` "hypervolume": one at a time, the feasible candidate that adds the most
 /// hypervolume to the results every other trial of the state had at the same rung (their learning
 /// curves), with the ones already chosen; objectives min-max normalised over those results and

@@ -239,7 +239,8 @@ void RankAndCrowd(const SearchState& state, const Problem& problem,
 }
 
 std::vector<std::int64_t> SurvivalOrder(const SearchState& state, const Problem& problem,
-                                        const std::vector<std::int64_t>& ids) {
+                                        const std::vector<std::int64_t>& ids,
+                                        const std::vector<double>* tie) {
   std::vector<int> rank;
   std::vector<double> crowding;
   RankAndCrowd(state, problem, ids, &rank, &crowding);
@@ -248,6 +249,7 @@ std::vector<std::int64_t> SurvivalOrder(const SearchState& state, const Problem&
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
     if (rank[a] != rank[b]) return rank[a] < rank[b];
     if (crowding[a] != crowding[b]) return crowding[a] > crowding[b];
+    if (tie && (*tie)[a] != (*tie)[b]) return (*tie)[a] < (*tie)[b];
     return ids[a] < ids[b];
   });
   std::vector<std::int64_t> out;

@@ -115,8 +115,10 @@ void RankAndCrowd(const SearchState& state, const Problem& problem,
                   std::vector<double>* crowding);
 
 /// `ids` best first, in NSGA-II's survival order: constraint-domination front, then crowding
-/// distance (larger first), then id (smaller first).
+/// distance (larger first), then `tie` (smaller first; parallel to `ids`, when given), then id
+/// (smaller first).
 std::vector<std::int64_t> SurvivalOrder(const SearchState& state, const Problem& problem,
-                                        const std::vector<std::int64_t>& ids);
+                                        const std::vector<std::int64_t>& ids,
+                                        const std::vector<double>* tie = nullptr);
 
 }  // namespace paretonas::search
