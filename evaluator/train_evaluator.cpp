@@ -24,6 +24,7 @@
 #include "evaluator/inherit.h"
 #include "evaluator/latency.h"
 #include "evaluator/proxies.h"
+#include "evaluator/sgd_update.h"
 #include "evaluator/train_layout.h"
 #include "evaluator/user_data.h"
 #include "space/graph_net.h"
@@ -230,18 +231,8 @@ class GraphedSgd {
       loss = torch::nn::functional::cross_entropy(net_->forward(x), y, loss_opts_);
     }
     loss.backward();
-    torch::NoGradGuard no_grad;
-    for (size_t i = 0; i < params_.size(); ++i) {
-      torch::Tensor& p = params_[i];
-      torch::Tensor d = p.grad();
-      if (!d.defined()) continue;
-      if (o_.weight_decay != 0) d = d.add(p, o_.weight_decay);
-      if (o_.momentum > 0) {
-        bufs_[i].mul_(o_.momentum).add_(d);
-        d = d.add(bufs_[i], o_.momentum);  // Nesterov (TrainLoop's SGD has nesterov = momentum > 0)
-      }
-      p.addcmul_(d, neg_lr_);
-    }
+    // Nesterov, as TrainLoop's torch::optim::SGD (nesterov = momentum > 0).
+    SgdUpdate(params_, bufs_, neg_lr_, o_.momentum, o_.weight_decay, o_.momentum > 0);
     return loss.detach();
   }
 

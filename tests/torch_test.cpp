@@ -17,6 +17,7 @@
 #include "evaluator/proxies.h"
 #include "evaluator/table_evaluator.h"
 #include "evaluator/train_evaluator.h"
+#include "evaluator/sgd_update.h"
 #include "evaluator/train_layout.h"
 #include "evaluator/worker_pool.h"
 #include "experiments/onnx_export.h"
@@ -549,6 +550,40 @@ TEST(TrainEvaluator, CudaWorkersOnOwnStreamsGiveTheSameMetricsAsOne) {
     learned |= r.metrics.at("val_accuracy") > 40;
   }
   EXPECT_TRUE(learned) << "no candidate learned the synthetic task on CUDA";
+}
+
+// The update a captured CUDA step runs (learning rate in a tensor) against torch::optim::SGD,
+// on the CPU: weight decay, Nesterov momentum from a zero buffer, a parameter without a
+// gradient, and a learning rate that changes every step, as the cosine schedule does.
+TEST(SgdUpdate, EqualsTorchOptimSgdToFloatRounding) {
+  torch::manual_seed(7);
+  torch::nn::Linear a(6, 4), b(6, 4);
+  b->weight.set_data(a->weight.detach().clone());
+  b->bias.set_data(a->bias.detach().clone());
+  torch::Tensor unused_a = torch::randn({3}).requires_grad_(), unused_b = unused_a.detach().clone().requires_grad_();
+  std::vector<torch::Tensor> pa = {a->weight, a->bias, unused_a}, pb = {b->weight, b->bias, unused_b};
+  const torch::Tensor initial = a->weight.detach().clone();
+  torch::optim::SGD opt(pa, torch::optim::SGDOptions(0.1).momentum(0.9).weight_decay(5e-4).nesterov(true));
+  std::vector<torch::Tensor> bufs;
+  for (const auto& p : pb) bufs.push_back(torch::zeros_like(p));
+  const torch::Tensor neg_lr = torch::zeros({});
+  for (int step = 0; step < 6; ++step) {
+    const double lr = 0.05 * (1 + std::cos(M_PI * step / 6));
+    for (auto& g : opt.param_groups()) static_cast<torch::optim::SGDOptions&>(g.options()).lr(lr);
+    const torch::Tensor x = torch::randn({5, 6}), t = torch::randn({5, 4});
+    opt.zero_grad();
+    torch::mse_loss(a->forward(x), t).backward();
+    opt.step();
+    for (auto& p : pb) p.mutable_grad().reset();
+    torch::mse_loss(b->forward(x), t).backward();
+    neg_lr.fill_(-lr);
+    evaluator::SgdUpdate(pb, bufs, neg_lr, 0.9, 5e-4, true);
+  }
+  for (size_t i = 0; i < pa.size(); ++i)
+    EXPECT_TRUE(torch::allclose(pa[i], pb[i], 1e-6, 1e-7))
+        << "parameter " << i << ": largest difference " << (pa[i] - pb[i]).abs().max().item<float>();
+  EXPECT_FALSE(torch::allclose(a->weight, initial, 1e-3, 1e-3)) << "nothing trained";
+  EXPECT_TRUE(torch::equal(pb[2], unused_a.detach())) << "a parameter without a gradient moved";
 }
 
 // CUDA graphs (training.cuda_graphs) and reduced precision (training.precision) on a CUDA build
