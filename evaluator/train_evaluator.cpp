@@ -62,6 +62,24 @@ class CoreGate {
     cv_.notify_all();
   }
 
+  /// Holds `gate` shared (or exclusively) while alive, also when what it guards throws;
+  /// nothing for a null gate.
+  class Hold {
+   public:
+    explicit Hold(CoreGate* gate, bool exclusive = false) : gate_(gate), exclusive_(exclusive) {
+      if (gate_) exclusive_ ? gate_->EnterExclusive() : gate_->EnterShared();
+    }
+    ~Hold() {
+      if (gate_) exclusive_ ? gate_->LeaveExclusive() : gate_->LeaveShared();
+    }
+    Hold(const Hold&) = delete;
+    Hold& operator=(const Hold&) = delete;
+
+   private:
+    CoreGate* gate_;
+    bool exclusive_;
+  };
+
  private:
   std::mutex mu_;
   std::condition_variable cv_;
@@ -163,7 +181,7 @@ class GraphedSgd {
  public:
   GraphedSgd(space::GraphNet& net, const TrainOptions& o, torch::MemoryFormat layout,
              const torch::Tensor& first_x, const torch::Tensor& first_y, const torch::Device& device)
-      : net_(net), o_(o), layout_(layout), params_(net->parameters()) {
+      : net_(net), o_(o), params_(net->parameters()) {
     loss_opts_.label_smoothing(o.label_smoothing);
     const auto f32 = torch::TensorOptions().dtype(torch::kFloat32).device(device);
     neg_lr_ = torch::zeros({}, f32);
@@ -217,7 +235,7 @@ class GraphedSgd {
     }
     // The graph's gradient tensors stay alive in graph_grads_; the eager step makes its own.
     for (auto& p : params_) p.mutable_grad().reset();
-    torch::Tensor loss = Body(InLayout(bx, layout_), by);
+    torch::Tensor loss = Body(bx, by);  // TrainLoop passes batches in the training layout
     for (auto& p : params_) p.mutable_grad().reset();
     ++r.eager_steps;
     return loss;
@@ -238,7 +256,6 @@ class GraphedSgd {
 
   space::GraphNet& net_;
   const TrainOptions& o_;
-  torch::MemoryFormat layout_;
   std::vector<torch::Tensor> params_, bufs_, graph_grads_;
   torch::nn::functional::CrossEntropyFuncOptions loss_opts_;
   torch::Tensor neg_lr_, static_x_, static_y_, static_loss_;
@@ -247,10 +264,9 @@ class GraphedSgd {
   std::string why_not_;
 };
 
-/// Why a training on `device` with `o` runs eagerly instead of as a CUDA graph ("" when it
-/// can be captured).
-std::string WhyEager(const TrainOptions& o, const torch::Device& device, bool rungs) {
-  if (!device.is_cuda() || !o.UseCudaGraphs()) return "off";
+/// Why a training that asks for CUDA graphs (TrainOptions::UseCudaGraphs) runs eagerly ("" when
+/// it can be captured).
+std::string WhyEager(const TrainOptions& o, bool rungs) {
   if (!CudaGraphsBuilt()) return "this build's LibTorch has no CUDA graphs";
   if (o.optimizer != "sgd") return "training.optimizer " + o.optimizer + " (graphs capture SGD)";
   if (o.precision == "fp16") return "training.precision fp16 (a skipped step needs the host)";
@@ -383,25 +399,21 @@ LoopResult TrainLoop(space::GraphNet& net, const torch::Tensor& x, const torch::
   net->train();
   // CUDA graphs (TrainOptions::cuda_graphs): captured at the first step of this loop.
   std::unique_ptr<GraphedSgd> graphed;
-  const std::string why_eager = WhyEager(o, device, span != nullptr);
-  if (why_eager.empty() && first < stop) {
+  const bool want_graphs = device.is_cuda() && o.UseCudaGraphs();
+  const std::string why_eager = want_graphs ? WhyEager(o, span != nullptr) : "";
+  if (want_graphs && why_eager.empty() && first < stop) {
     const int64_t len = std::min<int64_t>(o.batch_size, n);
     auto idx = torch::arange(len, torch::kInt64).to(x.device());
-    // Under the gate: a latency measurement's device synchronisation never meets a capture.
-    if (gate) gate->EnterShared();
-    try {
+    {  // under the gate: a latency measurement's device synchronisation never meets a capture
+      CoreGate::Hold hold(gate);
       graphed = std::make_unique<GraphedSgd>(net, o, layout, x.index_select(0, idx).to(device),
                                              y.index_select(0, idx).to(device), device);
-    } catch (...) {
-      if (gate) gate->LeaveShared();
-      throw;
     }
-    if (gate) gate->LeaveShared();
     if (!graphed->ok()) {
       NoteEagerOnce("capture failed: " + graphed->why_not());
       graphed.reset();
     }
-  } else if (why_eager != "off") {
+  } else if (!why_eager.empty()) {
     NoteEagerOnce(why_eager);
   }
   std::unique_ptr<LossScale> scaler;
@@ -421,9 +433,9 @@ LoopResult TrainLoop(space::GraphNet& net, const torch::Tensor& x, const torch::
     by = by.to(device);
     const double lr = 0.5 * o.lr * (1 + std::cos(M_PI * step / total));
     SetLr(*opt, o.optimizer, lr);
-    if (gate) gate->EnterShared();
     float loss_value = 0;
-    try {
+    {
+      CoreGate::Hold hold(gate);
       torch::Tensor loss;
       if (graphed) {
         loss = graphed->Step(bx, by, lr, r);
@@ -447,11 +459,7 @@ LoopResult TrainLoop(space::GraphNet& net, const torch::Tensor& x, const torch::
       // (and at the last) so that the host queues ahead and other workers' streams overlap.
       if (!device.is_cuda() || (step + 1) % kCudaLossEvery == 0 || step + 1 == total)
         loss_value = loss.item<float>();
-    } catch (...) {
-      if (gate) gate->LeaveShared();
-      throw;
     }
-    if (gate) gate->LeaveShared();
     if (!std::isfinite(loss_value)) {
       r.ok = false;
       r.failure = "diverged: loss is " + std::to_string(loss_value) + " at step " +
@@ -649,15 +657,13 @@ EvalResult TrainEvaluator::Evaluate(const EvalRequest& request) {
       auto c = std::dynamic_pointer_cast<space::GraphNetImpl>(net->clone(impl_->device));
       return {c, [c](const torch::Tensor& t) { return c->forward(t); }};
     };
-    impl_->gate.EnterShared();
     try {
+      CoreGate::Hold hold(&impl_->gate);
       for (const auto& [name, value] : ComputeProxies(o.proxies, copy, bx, by)) r.metrics[name] = value;
     } catch (const c10::Error& e) {
-      impl_->gate.LeaveShared();
       r.failure = std::string("zero-cost proxies: ") + e.what_without_backtrace();
       return r;
     }
-    impl_->gate.LeaveShared();
     r.metrics["proxy_seconds"] = std::chrono::duration<double>(Clock::now() - p0).count();
   }
   if (request.rung == search::kPrescreenRung) {  // the pre-screen: no training
@@ -762,18 +768,15 @@ EvalResult TrainEvaluator::Evaluate(const EvalRequest& request) {
   // and the search carries it to the later ones.
   const bool first_rung = request.rung <= 0;
   if (first_rung && o.measure_latency) {
-    impl_->gate.EnterExclusive();
-    const auto held = Clock::now();  // from here no trainer of this evaluator launches a step
     Latency lat;
-    try {
+    Clock::time_point held;
+    {
+      CoreGate::Hold hold(&impl_->gate, /*exclusive=*/true);
+      held = Clock::now();  // from here no trainer of this evaluator launches a step
       lat = MeasureLatency(net, impl_->data.input,
                            LatencyOptions{o.latency_threads, o.latency_warmup, o.latency_repeats},
                            impl_->device);
-    } catch (...) {
-      impl_->gate.LeaveExclusive();
-      throw;
     }
-    impl_->gate.LeaveExclusive();
     // The time training was held for this measurement: summed over trials and divided by the
     // search's wall time, the share of the device's time that measurement takes.
     r.metrics["latency_seconds"] = std::chrono::duration<double>(Clock::now() - held).count();

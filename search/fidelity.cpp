@@ -68,12 +68,13 @@ int PromoteCount(int n, double eta) {
 
 namespace {
 
-/// `t` as it stood at `rung` (its learning curve's entry over the metrics it carries), or
-/// nothing when it has no result there.
+/// `t`'s metrics as they stood at `rung` (its learning curve's entry over the metrics it carries:
+/// all that objectives and constraints read), or nothing when it has no result there.
 std::optional<Trial> AtRung(const Trial& t, int rung) {
   for (const RungResult& c : t.curve) {
     if (c.rung != rung) continue;
-    Trial at = t;
+    Trial at;
+    at.metrics = t.metrics;
     for (const auto& [name, value] : c.metrics) at.metrics[name] = value;
     return at;
   }
@@ -119,6 +120,7 @@ std::vector<std::int64_t> HypervolumeOrder(const SearchState& state, const Probl
     };
     std::vector<Point> front;
     for (const Point& p : earlier) front.push_back(norm(p));
+    for (Point& p : cands) p = norm(p);
     const Point reference(m, 1.1);
     double base = Hypervolume(front, reference);
     std::vector<bool> taken(cands.size(), false);
@@ -128,13 +130,13 @@ std::vector<std::int64_t> HypervolumeOrder(const SearchState& state, const Probl
       for (size_t i = 0; i < cands.size(); ++i) {
         if (taken[i]) continue;
         std::vector<Point> with = front;
-        with.push_back(norm(cands[i]));
+        with.push_back(cands[i]);
         const double hv = Hypervolume(with, reference);
         if (hv > best_hv + 1e-12) best = static_cast<int>(i), best_hv = hv;
       }
       if (best < 0) break;  // nothing adds any: the crowding order decides the rest
       taken[best] = true;
-      front.push_back(norm(cands[best]));
+      front.push_back(cands[best]);
       base = best_hv;
       out.push_back(cand_ids[best]);
     }
