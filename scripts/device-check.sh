@@ -8,15 +8,8 @@
 set -uo pipefail
 out=${OUT:-/tmp/out}
 mkdir -p "$out"
-step() { echo "== $* ($(date +%T))"; }
-step "machine"
-nvidia-smi -L; python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda)'
-# The engine's default Fashion-MNIST folder is the Debian package's.
-mkdir -p /usr/share/datasets && [ -e /usr/share/datasets/fashion-mnist ] || ln -s /tmp/fashion-mnist /usr/share/datasets/fashion-mnist
-step "configure"
-cmake -S . -B /tmp/build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$NAS_CMAKE_PREFIX" \
-  >"$out/configure.log" 2>&1 || { tail -40 "$out/configure.log"; exit 1; }
-grep -i "cuda\|onnx\|torch" "$out/configure.log" | head -12
+source "$(dirname "$0")/device-setup.sh"
+device_configure "$out/configure.log" || exit 1
 step "build"
 timeout 300 cmake --build /tmp/build --target all cuda_streams_bench -j 16 >"$out/build.log" 2>&1 \
   || { grep -B2 -A8 "error" "$out/build.log" | head -80; exit 1; }

@@ -13,14 +13,8 @@ search_s=${1:-330}
 steps=${2:-150}
 mkdir -p "$out"
 exec > >(tee "$out/log.txt") 2>&1
-step() { echo "== $* ($(date +%T))"; }
-step "machine"
-nvidia-smi -L; python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda)'
-mkdir -p /usr/share/datasets && [ -e /usr/share/datasets/fashion-mnist ] || ln -s /tmp/fashion-mnist /usr/share/datasets/fashion-mnist
-step "configure"
-cmake -S . -B /tmp/build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$NAS_CMAKE_PREFIX" \
-  >/tmp/configure.log 2>&1 || { tail -40 /tmp/configure.log; exit 1; }
-grep -i "cuda\|torch" /tmp/configure.log | head -8
+source "$(dirname "$0")/device-setup.sh"
+device_configure "$out/configure.log" || exit 1
 step "build"
 timeout 300 cmake --build /tmp/build --target all cuda_streams_bench -j 16 >/tmp/build.log 2>&1 \
   || { grep -B2 -A12 "error" /tmp/build.log | head -120; exit 1; }
