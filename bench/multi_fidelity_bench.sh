@@ -14,7 +14,8 @@
 # end a little past it; the analysis compares at equal images).
 #
 # Usage: bench/multi_fidelity_bench.sh PARETONAS OUT_DIR [SEEDS...]   (default seeds 1 2 3)
-# Env: MAX_EVALS (default 40); another multi-fidelity variant: MF_LABEL (mf), MF_RUNGS
+# Env: MAX_EVALS (default 40); TOP_EPOCHS (2): the top fidelity of both arms, the single-fidelity
+# arm's training and the last rung (give MF_RUNGS to match when it is not 2); another multi-fidelity variant: MF_LABEL (mf), MF_RUNGS
 # ("0.222222, 0.666667, 2"), MF_ETA (3), MF_BATCH (27), MF_RUNG_VALIDATION (training.rung_validation,
 # default unset: all held-out images), MF_PROMOTION (fidelity.promotion, default unset: crowding); ARMS ("sf mf": which arms to run, e.g. "mf" to add a variant
 # beside single-fidelity runs already in OUT_DIR).
@@ -22,6 +23,9 @@
 # search that scores PRE_BATCH (40) proposals a generation by zero-cost proxies and trains the
 # best 10 by PRE_BY ("[{metric: synflow, goal: max}, {metric: params, goal: min}]"), for the same
 # MAX_EVALS trained candidates (PRE_LABEL: pre).
+# The pre-screen before the rungs: MF_PRE_BATCH proposals a generation are scored by zero-cost
+# proxies and the best MF_BATCH enter the lowest rung, ranked by MF_PRE_BY ("[{metric: snip, goal:
+# max}, {metric: params, goal: min}]").
 # Then: python3 bench/multi_fidelity_hv.py OUT_DIR
 set -euo pipefail
 bin=$(readlink -f "$1")
@@ -30,14 +34,18 @@ shift 2
 seeds=("$@")
 [[ ${#seeds[@]} -gt 0 ]] || seeds=(1 2 3)
 max_evals=${MAX_EVALS:-40}
+top=${TOP_EPOCHS:-2}
 src=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$out"
 label=${MF_LABEL:-mf}
-rungs=${MF_RUNGS:-0.222222, 0.666667, 2}
+rungs=${MF_RUNGS:-0.222222, 0.666667, $top}
 eta=${MF_ETA:-3}
 batch=${MF_BATCH:-27}
 rung_validation=${MF_RUNG_VALIDATION:-}
 promotion=${MF_PROMOTION:-}
+mf_pre_batch=${MF_PRE_BATCH:-}
+mf_pre_by=${MF_PRE_BY:-}
+[[ -n $mf_pre_by ]] || mf_pre_by='[{metric: snip, goal: max}, {metric: params, goal: min}]'
 arms=${ARMS:-sf mf}
 pre_label=${PRE_LABEL:-pre}
 pre_batch=${PRE_BATCH:-40}
@@ -52,7 +60,7 @@ rungs = [float(x) for x in '$rungs'.split(',')]
 n, prev, steps = $batch, 0, 0
 for r in rungs:
     s = round(r * 157); steps += n * (s - prev); prev = s; n = max(1, math.floor(n / $eta + 1e-9))
-print(math.ceil($max_evals * 314 / steps))")
+print(math.ceil($max_evals * round($top * 157) / steps))")
 
 common() {
   cat <<YAML
@@ -60,7 +68,7 @@ seed: $1
 space:
   name: $src/experiments/spaces/fmnist_cells.yaml
 dataset: {name: fashion_mnist, validation: 5000, train_subset: 10000, augment: true}
-training: {epochs: 2, batch_size: 64, lr: 0.1${2:-}}
+training: {epochs: $top, batch_size: 64, lr: 0.1${2:-}}
 objectives:
   - {metric: val_accuracy, goal: max}
   - {metric: latency_ms, goal: min}
@@ -77,7 +85,12 @@ for seed in "${seeds[@]}"; do
     echo "search: {strategy: nsga2, population: 10, reject_disconnected: true, surrogate: true}"
     echo "budget: {max_evals: $max_evals}"; } >"$out/sf_seed$seed.yaml"
   { echo "name: ${label}_seed$seed"; common "$seed" "${rung_validation:+, rung_validation: $rung_validation}"
-    echo "search: {strategy: nsga2, population: 10, batch: $batch, reject_disconnected: true, surrogate: true}"
+    if [[ -n $mf_pre_batch ]]; then
+      echo "search: {strategy: nsga2, population: 10, batch: $mf_pre_batch, reject_disconnected: true, surrogate: true,"
+      echo "         prescreen: {keep: $batch, by: $mf_pre_by}}"
+    else
+      echo "search: {strategy: nsga2, population: 10, batch: $batch, reject_disconnected: true, surrogate: true}"
+    fi
     echo "fidelity: {resource: epochs, rungs: [$rungs], eta: $eta, mode: sync${promotion:+, promotion: $promotion}}"
     echo "budget: {max_evals: $((batch * mf_gens))}"; } >"$out/${label}_seed$seed.yaml"
   { echo "name: ${pre_label}_seed$seed"; common "$seed"

@@ -4,10 +4,14 @@ front of (top-fidelity validation accuracy, latency) after each generation again
 images spent so far, and the comparison at equal images.
 
 Budget: the training images each trial processed, all rungs together (the evaluator's
-train_images_run per rung; train_images for a single-fidelity trial). Hypervolume: 2-D, of the
+train_images_run per rung; train_images for a single-fidelity trial), plus, for a trial scored by zero-cost proxies (the
+pre-screen), the proxies' batch of images (PROXY_BATCH, default 64: one forward and backward
+pass, no update), so that a pre-screened search pays for what it looked at. Hypervolume: 2-D, of the
 complete (top-rung) trials' front in (100 - val_accuracy, latency_ms), normalised by one reference
 box shared by every run of the folder: ideal = the best error and latency seen in any run,
-reference = the worst of any run's complete trials, plus 10% of the range.
+reference = the worst of any run's complete trials, plus 10% of the range. The box moves when
+runs are added to the folder, and with it which of two fronts is ahead: HV_BOX="ERR_IDEAL,ERR_REF,
+LAT_IDEAL,LAT_REF" (error in %, latency in ms) fixes it.
 
 Usage: bench/multi_fidelity_hv.py OUT_DIR
 """
@@ -26,10 +30,14 @@ def load(run):
     return trials
 
 
+PROXY_BATCH = int(os.environ.get("PROXY_BATCH", "64"))
+
+
 def images(t):
+    proxy = PROXY_BATCH if "proxy_seconds" in t else 0
     if "curve" in t:
-        return sum(c.get("train_images_run", 0) for c in t["curve"])
-    return t.get("train_images", 0)
+        return proxy + sum(c.get("train_images_run", 0) for c in t["curve"])
+    return proxy + t.get("train_images", 0)
 
 
 def points(trials):
@@ -100,6 +108,9 @@ def main():
     lo = [min(p[i] for p in allpts) for i in range(2)]
     hi = [max(p[i] for p in allpts) for i in range(2)]
     ref = [hi[i] + 0.1 * (hi[i] - lo[i]) for i in range(2)]
+    if os.environ.get("HV_BOX"):  # a fixed box, so that folders with other runs compare
+        e0, e1, l0, l1 = (float(x) for x in os.environ["HV_BOX"].split(","))
+        lo, ref = [e0, l0], [e1, l1]
     print(f"reference box: error {lo[0]:.2f}..{ref[0]:.2f} %, latency {lo[1]:.3f}..{ref[1]:.3f} ms")
     seeds = sorted({k.split("_seed")[1] for k in runs})
     labels = sorted({k.split("_seed")[0] for k in runs} - {"sf"})
@@ -111,7 +122,7 @@ def main():
 def compare(out, runs, seeds, label, lo, ref):
     rows = []
     print("seed | arm | trained (screened) | fully trained | pre-screened only | images (M) | wall (min) | "
-          "final HV | HV at SF budget | images to reach SF's final HV (share of SF budget)")
+          "final HV | HV at SF budget | HV at 1/3 of it | images to reach SF's final HV (share of SF budget)")
     for s in seeds:
         sf, mf = runs.get(f"sf_seed{s}"), runs.get(f"{label}_seed{s}")
         if not sf or not mf:
@@ -125,16 +136,18 @@ def compare(out, runs, seeds, label, lo, ref):
             share = "" if arm == "sf" else (
                 f"{reach / 1e6:.2f} M ({reach / budget:.2f})" if reach else "not reached")
             print(f"{s} | {arm} | {cv[-1][2]} | {cv[-1][3]} | {cv[-1][4]} | {cv[-1][0] / 1e6:.2f} | {wall(d) / 60:.1f} | "
-                  f"{cv[-1][1]:.4f} | {hv_at(cv, budget):.4f} | {share}")
+                  f"{cv[-1][1]:.4f} | {hv_at(cv, budget):.4f} | {hv_at(cv, budget / 3):.4f} | {share}")
         rows.append({"seed": s, "sf_screened": cs[-1][2], "mf_screened_at_budget":
                      max([n for spent, _, n, *_ in cm if spent <= budget * 1.0001] or [0]),
                      "sf_hv": target, "mf_hv_at_budget": hv_at(cm, budget),
+                     "mf_hv_at_third": hv_at(cm, budget / 3),
                      "reach_share": reach / budget if reach else float("inf")})
     if rows:
         med = lambda k: statistics.median(r[k] for r in rows)
         print(f"\nmedian over {len(rows)} seeds: trained at the SF budget: SF {med('sf_screened')}, "
               f"{label} {med('mf_screened_at_budget')} ({med('mf_screened_at_budget') / med('sf_screened'):.2f}x); "
-              f"HV at the SF budget: SF {med('sf_hv'):.4f}, {label} {med('mf_hv_at_budget'):.4f}; "
+              f"HV at the SF budget: SF {med('sf_hv'):.4f}, {label} {med('mf_hv_at_budget'):.4f} "
+              f"(at 1/3 of it: {med('mf_hv_at_third'):.4f}); "
               f"share of the SF budget {label} needed to reach SF's final HV: {med('reach_share'):.2f}")
 
 
