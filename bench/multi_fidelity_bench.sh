@@ -85,12 +85,7 @@ for seed in "${seeds[@]}"; do
     echo "search: {strategy: nsga2, population: 10, reject_disconnected: true, surrogate: true}"
     echo "budget: {max_evals: $max_evals}"; } >"$out/sf_seed$seed.yaml"
   { echo "name: ${label}_seed$seed"; common "$seed" "${rung_validation:+, rung_validation: $rung_validation}"
-    if [[ -n $mf_pre_batch ]]; then
-      echo "search: {strategy: nsga2, population: 10, batch: $mf_pre_batch, reject_disconnected: true, surrogate: true,"
-      echo "         prescreen: {keep: $batch, by: $mf_pre_by}}"
-    else
-      echo "search: {strategy: nsga2, population: 10, batch: $batch, reject_disconnected: true, surrogate: true}"
-    fi
+    echo "search: {strategy: nsga2, population: 10, batch: ${mf_pre_batch:-$batch}, reject_disconnected: true, surrogate: true${mf_pre_batch:+, prescreen: {keep: $batch, by: $mf_pre_by\}}}"
     echo "fidelity: {resource: epochs, rungs: [$rungs], eta: $eta, mode: sync${promotion:+, promotion: $promotion}}"
     echo "budget: {max_evals: $((batch * mf_gens))}"; } >"$out/${label}_seed$seed.yaml"
   { echo "name: ${pre_label}_seed$seed"; common "$seed"
