@@ -126,7 +126,18 @@ int RunStatus(const StatusOptions& o) {
       const int r = e.result.rung;
       if (r < 0 || r > f.top()) continue;
       ++reached[r];
-      if (pending_ids.count(e.result.trial_id)) ++in_gen[r];
+      // This generation's: its own trials', and those of earlier trials a promotion pool
+      // (fidelity.promotion_pool) continued in it, which the checkpoint does not show at that
+      // rung yet or shows as trained by this generation.
+      const std::int64_t id = e.result.trial_id;
+      bool current = pending_ids.count(id) > 0;
+      if (!current && id >= 0 && id < static_cast<std::int64_t>(state.trials.size())) {
+        const search::Trial& t = state.trials[static_cast<size_t>(id)];
+        current = r > t.rung;
+        for (const search::RungResult& c : t.curve)
+          if (c.rung == r) current = c.generation == state.generation;
+      }
+      if (current) ++in_gen[r];
     }
     std::cout << "\n  rungs:       ";
     for (size_t r = 0; r < f.rungs.size(); ++r)

@@ -5,6 +5,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <functional>
@@ -633,12 +634,24 @@ ExperimentConfig ParseExperimentImpl(const std::string& text, const std::string&
   }
 
   if (const YAML::Node f = root["fidelity"]) {
-    CheckKeys(file, "fidelity", f, {"resource", "rungs", "min", "max", "eta", "mode", "promotion"});
+    CheckKeys(file, "fidelity", f, {"resource", "rungs", "min", "max", "eta", "mode", "promotion", "promotion_pool"});
     auto& o = c.fidelity;
     if (f["resource"]) o.resource = AsString(file, "fidelity.resource", f["resource"]);
     if (f["eta"]) o.eta = AsDouble(file, "fidelity.eta", f["eta"]);
     if (f["mode"]) o.mode = AsString(file, "fidelity.mode", f["mode"]);
     if (f["promotion"]) o.promotion = AsString(file, "fidelity.promotion", f["promotion"]);
+    if (const YAML::Node p = f["promotion_pool"]) {
+      if (p.IsScalar() && p.Scalar() == "all") {
+        o.promotion_pool = 0;
+      } else {
+        const double v = AsDouble(file, "fidelity.promotion_pool", p);
+        if (!(v >= 1) || std::floor(v) != v)
+          throw InputError(Where(file, p) + "field 'fidelity.promotion_pool': " + p.Scalar() +
+                           " is not allowed; give a whole number of generations >= 1 (1: this "
+                           "generation only, the default) or all");
+        o.promotion_pool = static_cast<int>(v);
+      }
+    }
     if (f["rungs"] && (f["min"] || f["max"]))
       throw InputError(Where(file, f) + "fidelity: give either rungs or min and max, not both");
     if (const YAML::Node r = f["rungs"]) {
@@ -848,6 +861,10 @@ std::string ExperimentConfig::ToYaml() const {
       y << YAML::Key << "mode" << YAML::Value << fidelity.mode;
       if (fidelity.promotion != "crowding")  // only then: earlier runs keep their hash
         y << YAML::Key << "promotion" << YAML::Value << fidelity.promotion;
+      if (fidelity.promotion_pool != 1) {  // likewise
+        y << YAML::Key << "promotion_pool" << YAML::Value;
+        if (fidelity.promotion_pool == 0) y << "all"; else y << fidelity.promotion_pool;
+      }
       y << YAML::EndMap;
     }
     y << YAML::Key << "evaluator" << YAML::Value << YAML::BeginMap;

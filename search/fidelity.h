@@ -35,8 +35,18 @@ struct FidelityOptions {
   /// How a rung's candidates are ranked for promotion (see SelectPromotions): crowding (NSGA-II's
   /// non-dominated rank, then crowding distance, ties to the smaller id) | crowding_primary (the
   /// same, ties to the better first objective) | hypervolume (greedy hypervolume contribution to
-  /// the front of every earlier trial's results at the same rung).
+  /// the front of every earlier trial's results at the same rung) | predicted (greedy hypervolume
+  /// contribution of each candidate's objectives, predicted at the top rung, to the complete
+  /// trials' front).
   std::string promotion = "crowding";
+  /// Which stopped candidates a rung's promotions may choose from (sync mode): those of the last
+  /// `promotion_pool` generations, this one included; 0: of every generation. 1 (the default):
+  /// this generation's only, as successive halving inside a generation. Above 1, a generation
+  /// still promotes max(1, floor(n / eta)) of its own n at each rung (the same training), but
+  /// they are the best not yet promoted of the pool, ranked against every result at that rung so
+  /// far (as ASHA ranks), and a candidate stopped in an earlier generation continues from its
+  /// saved state. The states of the pool stay on disk until they leave it.
+  int promotion_pool = 1;
 
   bool enabled() const { return !rungs.empty(); }
   int top() const { return static_cast<int>(rungs.size()) - 1; }
@@ -72,9 +82,25 @@ int PromoteCount(int n, double eta);
 /// the candidates, reference point 1.1. Ties (nothing adds any) and the rest follow the
 /// crowding order. A candidate that would lose to the results at its rung is not promoted
 /// because it is an extreme of a small rung.
+/// `promotion` "predicted": each objective that changes with training is predicted at the top
+/// rung from its value at this rung and log(1 + params), by least squares over the complete
+/// trials' learning curves (from 6 complete trials with a result at this rung on; before that,
+/// the crowding order). Then one at a time, the feasible candidate whose predicted point adds the
+/// most hypervolume to the front of the complete trials (min-max normalised over both, reference
+/// 1.1); ties (nothing adds any) and the rest follow the crowding order. It weighs a candidate
+/// against what the search has actually reached, not against other rung results.
 std::vector<std::int64_t> SelectPromotions(const SearchState& state, const Problem& problem,
                                            const std::vector<std::int64_t>& ids, int count,
                                            const std::string& promotion = "crowding");
+
+/// SelectPromotions over a pool (FidelityOptions::promotion_pool above 1): the `count` of
+/// `eligible` (trials stopped at `rung`, not yet promoted) that move up, in id order. They are
+/// ranked among every trial's result at `rung` (its learning curve), promoted ones included, by
+/// the `promotion` rule, and the best-ranked eligible ones move up: a candidate dominated by
+/// results that were already promoted ranks behind one that is not.
+std::vector<std::int64_t> SelectPromotionsFromPool(const SearchState& state, const Problem& problem,
+                                                   int rung, const std::vector<std::int64_t>& eligible,
+                                                   int count, const std::string& promotion = "crowding");
 
 /// Metrics an evaluator measures once per architecture (at the first rung) and a trial keeps
 /// from rung to rung: latency_ms, latency_iqr_ms, peak_activation_bytes, predicted_latency_ms,

@@ -161,6 +161,7 @@ void WriteTrialFiles(const std::string& run_dir, const SearchState& state, const
         const RungResult& c = t.curve[i];
         jsonl << (i ? "," : "") << "{\"rung\":" << c.rung << ",\"resource\":"
               << JsonNumber(c.resource) << ",\"seconds\":" << JsonNumber(c.seconds);
+        if (c.generation >= 0) jsonl << ",\"generation\":" << c.generation;
         for (const auto& [k, v] : c.metrics) jsonl << "," << JsonString(k) << ":" << JsonNumber(v);
         jsonl << "}";
       }
@@ -225,13 +226,13 @@ std::string FormatBytes(std::int64_t b) {
 
 /// Records rung `rung`'s result in `t` (its curve, its metrics, its state).
 void ApplyRungResult(Trial& t, const EvalResult& r, int rung, double resource, bool top,
-                     const Problem& problem) {
+                     const Problem& problem, int generation) {
   t.seconds += r.seconds;
   std::map<std::string, double> merged = r.metrics;
   for (const auto& [k, v] : t.metrics)
     if (IsPerArchitectureMetric(k) && !merged.count(k)) merged[k] = v;
   t.metrics = merged;
-  t.curve.push_back({rung, resource, r.metrics, r.seconds});
+  t.curve.push_back({rung, resource, r.metrics, r.seconds, generation});
   t.rung = rung;
   if (!r.ok) {
     t.state = TrialState::kFailed;
@@ -277,7 +278,8 @@ void AddInheritance(EvalRequest& q, const Trial& t, const SearchState& state, co
 }
 
 /// A generation not yet told is rebuilt from the journal: the checkpoint of an interrupted
-/// process may hold it half-way.
+/// process may hold it half-way. That includes earlier generations' stopped trials this one
+/// promoted from a pool: they go back to how their own generation left them.
 void ResetGeneration(SearchState& state) {
   for (std::int64_t id : state.pending) {
     Trial& t = state.trials[id];
@@ -288,6 +290,34 @@ void ResetGeneration(SearchState& state) {
     t.rung = -1;
     t.seconds = 0;
   }
+  for (Trial& t : state.trials) {
+    if (t.generation >= state.generation) continue;
+    const bool continued = !t.curve.empty() && t.curve.back().generation == state.generation;
+    // kRunning without a result of this generation: promoted, not yet trained.
+    if (!continued && t.state != TrialState::kRunning) continue;
+    std::map<std::string, double> metrics;
+    while (!t.curve.empty() && t.curve.back().generation == state.generation) t.curve.pop_back();
+    t.seconds = 0;
+    for (const RungResult& c : t.curve) {  // as ApplyRungResult merged and summed them
+      t.seconds += c.seconds;
+      std::map<std::string, double> merged = c.metrics;
+      for (const auto& [k, v] : metrics)
+        if (IsPerArchitectureMetric(k) && !merged.count(k)) merged[k] = v;
+      metrics = merged;
+    }
+    t.metrics = metrics;
+    t.rung = t.curve.empty() ? -1 : t.curve.back().rung;
+    t.state = TrialState::kStopped;
+    t.failure.clear();
+  }
+}
+
+/// Whether `t` (stopped) is in generation `gen`'s promotion pool of `pool` generations (0: all):
+/// the generation that stopped it is one of the last `pool`, `gen` included.
+bool InPool(const Trial& t, int gen, int pool) {
+  if (pool == 0) return true;
+  const int stopped_in = t.curve.empty() || t.curve.back().generation < 0 ? t.generation : t.curve.back().generation;
+  return stopped_in > gen - pool;
 }
 
 /// The request that trains `t` to rung `r`, continuing from rung r - 1's state.
@@ -513,6 +543,7 @@ bool RunGenerationRungs(const Problem& problem, SearchState& state, Journal& jou
   const std::string dir = StatesRunDir(options.run_dir);
   ResetGeneration(state);
   std::vector<std::int64_t> active = state.pending;
+  std::vector<std::int64_t> revived;  // stopped in an earlier generation, promoted by this one
   const int gen = state.generation;
   for (int r = 0; r <= f.top(); ++r) {
     const bool top = r == f.top();
@@ -521,7 +552,7 @@ bool RunGenerationRungs(const Problem& problem, SearchState& state, Journal& jou
       Trial& t = state.trials[id];
       const JournalEntry* e = journal.Find(id, r);
       if (e && e->key == t.key) {
-        ApplyRungResult(t, e->result, r, f.rungs[r], top, problem);
+        ApplyRungResult(t, e->result, r, f.rungs[r], top, problem, gen);
         ++summary.reused_from_journal;
         continue;
       }
@@ -530,7 +561,7 @@ bool RunGenerationRungs(const Problem& problem, SearchState& state, Journal& jou
     const int rung_size = static_cast<int>(active.size());
     int rung_done = rung_size - static_cast<int>(requests.size());
     EvaluateJournaled(evaluator, journal, state, requests, r, options.stop, [&](Trial& t, const EvalResult& res) {
-      ApplyRungResult(t, res, r, f.rungs[r], top, problem);
+      ApplyRungResult(t, res, r, f.rungs[r], top, problem, gen);
       ++rung_done;
       std::ostringstream line;
       line << "[gen " << gen << " rung " << r << "] " << rung_done << "/" << rung_size << "  #"
@@ -547,21 +578,48 @@ bool RunGenerationRungs(const Problem& problem, SearchState& state, Journal& jou
     }
     if (top) break;
     const int count = PromoteCount(static_cast<int>(ok.size()), f.eta);
-    const std::vector<std::int64_t> promoted = SelectPromotions(state, problem, ok, count, f.promotion);
+    std::vector<std::int64_t> promoted;
+    int from_earlier = 0;
+    if (f.promotion_pool == 1) {
+      promoted = SelectPromotions(state, problem, ok, count, f.promotion);
+    } else {
+      // The pool: this rung's results and the trials earlier generations stopped at this rung,
+      // as far back as the pool reaches.
+      std::vector<std::int64_t> pool = ok;
+      for (const Trial& t : state.trials)
+        if (t.state == TrialState::kStopped && t.rung == r && InPool(t, gen, f.promotion_pool)) pool.push_back(t.id);
+      std::sort(pool.begin(), pool.end());
+      promoted = SelectPromotionsFromPool(state, problem, r, pool, count, f.promotion);
+      for (std::int64_t id : promoted) {
+        Trial& t = state.trials[id];
+        if (t.state != TrialState::kStopped) continue;
+        t.state = TrialState::kRunning;  // continued by this generation
+        if (std::find(revived.begin(), revived.end(), id) == revived.end()) revived.push_back(id);
+        ++from_earlier;
+      }
+    }
     for (std::int64_t id : ok) {
       if (std::binary_search(promoted.begin(), promoted.end(), id)) continue;
       state.trials[id].state = TrialState::kStopped;
-      RemoveFile(RungStatePath(dir, id, r));
+      if (f.promotion_pool == 1) RemoveFile(RungStatePath(dir, id, r));
     }
+    // A stopped trial's state is kept while the next generation's pool still reaches it.
+    if (f.promotion_pool > 1)
+      for (const Trial& t : state.trials)
+        if (t.state == TrialState::kStopped && t.rung == r && !InPool(t, gen + 1, f.promotion_pool))
+          RemoveFile(RungStatePath(dir, t.id, r));
     const StateDiskUse disk = RungStateDiskUse(dir);
     std::ostringstream line;
     line << "generation " << gen << " rung " << r << " (" << Fmt(f.rungs[r]) << " " << f.resource
          << "): " << ok.size() << " trained, " << rung_size - static_cast<int>(ok.size())
-         << " failed, " << promoted.size() << " promoted to rung " << r + 1 << "; states "
-         << disk.files << " files, " << FormatBytes(disk.bytes);
+         << " failed, " << promoted.size() << " promoted to rung " << r + 1;
+    if (f.promotion_pool != 1) line << " (" << from_earlier << " stopped in an earlier generation)";
+    line << "; states " << disk.files << " files, " << FormatBytes(disk.bytes);
     log(line.str());
     active = promoted;
   }
+  // The earlier generations' trials this one continued are told with it.
+  for (std::int64_t id : revived) state.pending.push_back(id);
   return true;
 }
 
@@ -585,7 +643,7 @@ bool RunGenerationAsync(const Problem& problem, SearchState& state, Journal& jou
 
   auto absorb = [&](const EvalResult& res, int r) {
     Trial& t = state.trials.at(res.trial_id);
-    ApplyRungResult(t, res, r, f.rungs[r], r == top, problem);
+    ApplyRungResult(t, res, r, f.rungs[r], r == top, problem, gen);
     CleanRungStates(dir, t, r);
     if (t.state != TrialState::kFailed && r < top) ok[r].push_back(t.id);
   };

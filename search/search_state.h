@@ -51,5 +51,5 @@ std::uint64_t TrialSeed(std::uint64_t experiment_seed, std::int64_t id);
 }  // namespace paretonas::search
 
 CEREAL_CLASS_VERSION(paretonas::search::Trial, 2);
-CEREAL_CLASS_VERSION(paretonas::search::RungResult, 1);
+CEREAL_CLASS_VERSION(paretonas::search::RungResult, 2);
 CEREAL_CLASS_VERSION(paretonas::search::SearchState, 1);

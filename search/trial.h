@@ -12,9 +12,12 @@
 namespace paretonas::search {
 
 /// kPending -> kRunning -> kComplete | kFailed | kStopped | kScreened. A finished trial is
-/// never changed again. kStopped: a multi-fidelity trial that successive halving did not promote
-/// to the top rung; its metrics are those of the rung it reached, so the front, the population,
-/// the surrogates and exports leave it out (they compare top-rung results only). kScreened: a
+/// never changed again, with one exception: with a promotion pool (fidelity.promotion_pool above
+/// 1) a later generation may promote a kStopped trial, which then runs again (kRunning) and ends
+/// kComplete, kFailed or kStopped at a higher rung in that generation. kStopped: a multi-fidelity
+/// trial that successive halving did not promote to the top rung; its metrics are those of the
+/// rung it reached, so the front, the population, the surrogates and exports leave it out (they
+/// compare top-rung results only). kScreened: a
 /// proposal the pre-screen (search.prescreen) did not pass to training; its metrics are its
 /// zero-cost proxies and static costs only, and it does not count as an evaluation.
 enum class TrialState : std::uint8_t {
@@ -29,10 +32,15 @@ struct RungResult {
   double resource = 0;                      ///< in the fidelity's unit
   std::map<std::string, double> metrics;    ///< what the evaluator reported at this rung
   double seconds = 0;
+  /// The generation that trained this rung: the trial's own, unless a later generation's
+  /// promotion continued it (FidelityOptions::promotion_pool). -1 in checkpoints written before
+  /// it was recorded (then the trial's own).
+  int generation = -1;
 
   template <class Archive>
-  void serialize(Archive& ar, std::uint32_t /*version*/) {
+  void serialize(Archive& ar, std::uint32_t version) {
     ar(CEREAL_NVP(rung), CEREAL_NVP(resource), CEREAL_NVP(metrics), CEREAL_NVP(seconds));
+    if (version >= 2) ar(CEREAL_NVP(generation));
   }
 };
 

@@ -109,6 +109,9 @@ TEST(ExperimentConfig, EveryBadValueGetsAMessageNamingFieldValueAndWhatIsAllowed
       {"rung validation", "", {"fidelity.rungs=[1, 2]", "training.rung_validation=-5"}, {"training.rung_validation", "-5"}},
       {"rung validation without fidelity", "", {"training.rung_validation=1000"}, {"training.rung_validation", "fidelity section"}},
       {"fidelity promotion", "", {"fidelity.rungs=[1, 2]", "fidelity.promotion=best"}, {"fidelity.promotion", "'best'", "crowding, crowding_primary, hypervolume"}},
+      {"fidelity promotion pool", "", {"fidelity.rungs=[1, 2]", "fidelity.promotion_pool=0"}, {"fidelity.promotion_pool", "0 is not allowed", ">= 1", "or all"}},
+      {"fidelity promotion pool word", "", {"fidelity.rungs=[1, 2]", "fidelity.promotion_pool=every"}, {"fidelity.promotion_pool"}},
+      {"fidelity pool async", "", {"fidelity.rungs=[1, 2]", "fidelity.mode=async", "fidelity.promotion_pool=all"}, {"fidelity.promotion_pool: all needs mode: sync"}},
       {"cuda graphs on cpu", "", {"training.cuda_graphs=on"}, {"training.cuda_graphs: on needs evaluator.device: cuda", "'cpu'"}},
       {"unknown cuda graphs", "", {"training.cuda_graphs=maybe"}, {"training.cuda_graphs", "'maybe'", "auto, on, off"}},
       {"precision on cpu", "", {"training.precision=bf16"}, {"training.precision: bf16 needs evaluator.device: cuda"}},
@@ -161,6 +164,14 @@ TEST(ExperimentConfig, FidelityResolvesAndRoundTrips) {
   const ExperimentConfig hv = ParseExperiment(c.ToYaml(), "resolved.yaml", {"fidelity.promotion=hypervolume"});
   EXPECT_EQ(ParseExperiment(hv.ToYaml(), "resolved.yaml", {}).fidelity.promotion, "hypervolume");
   EXPECT_NE(hv.Hash(), c.Hash());
+  // fidelity.promotion_pool likewise: absent at 1; all and a number round-trip.
+  EXPECT_EQ(c.ToYaml().find("promotion_pool"), std::string::npos);
+  const ExperimentConfig pool = ParseExperiment(c.ToYaml(), "resolved.yaml", {"fidelity.promotion_pool=all"});
+  EXPECT_EQ(pool.fidelity.promotion_pool, 0);
+  EXPECT_EQ(ParseExperiment(pool.ToYaml(), "resolved.yaml", {}).fidelity.promotion_pool, 0);
+  EXPECT_NE(pool.Hash(), c.Hash());
+  const ExperimentConfig pool3 = ParseExperiment(c.ToYaml(), "resolved.yaml", {"fidelity.promotion_pool=3"});
+  EXPECT_EQ(ParseExperiment(pool3.ToYaml(), "resolved.yaml", {}).fidelity.promotion_pool, 3);
   // training.cuda_graphs and training.precision likewise: absent at their defaults; set, they
   // round-trip and change the hash (false reads as off, as YAML's booleans do).
   EXPECT_EQ(off.ToYaml().find("cuda_graphs"), std::string::npos);

@@ -4,7 +4,9 @@
 # Then checks that SIGTERM stops gracefully with a resume hint.
 # With MODE mf the search is multi-fidelity (successive halving over three rungs), so kills land
 # in the middle of rungs and between a rung and its promotions; with mf-async it is asynchronous
-# successive halving on one worker (with more, its promotions depend on arrival order).
+# successive halving on one worker (with more, its promotions depend on arrival order); with
+# mf-pool promotions may continue trials of earlier generations (fidelity.promotion_pool: all),
+# so kills also land between such a promotion and its result.
 # Usage: crash_resume_test.sh PARETONAS_BINARY SOURCE_DIR [KILLS] [MODE]
 set -uo pipefail
 bin=$1

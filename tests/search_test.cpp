@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 
+#include <unistd.h>
 #include <zlib.h>
 
 #include <cereal/archives/portable_binary.hpp>
@@ -209,6 +210,13 @@ class Zdt1Evaluator : public evaluator::Evaluator {
       return out;
     }
     ++train_requests;
+    // Rung states as a trainer keeps them: a continuation needs the state it continues from.
+    if (!r.state_in.empty() && ::access(r.state_in.c_str(), R_OK) != 0) {
+      out.ok = false;
+      out.failure = "no state " + r.state_in;
+      return out;
+    }
+    if (!r.state_out.empty()) std::ofstream(r.state_out) << r.trial_id << " " << r.rung << "\n";
     out.metrics["val_error"] = x[0];
     if (r.rung >= 0 && r.resource < r.max_resource) {
       // A low rung sees the error blurred by a per-architecture offset that shrinks as the
@@ -612,6 +620,159 @@ TEST(Fidelity, SyncSuccessiveHalvingIsDeterministicAndResumesExactly) {
     EXPECT_EQ(r.first.termination, RunSummary::Termination::kInterrupted) << stop_after;
     EXPECT_EQ(TrialSignature(r.resumed), expect) << "stopped after " << stop_after;
   }
+}
+
+// Promotion by predicted top-rung objectives (fidelity.promotion: predicted): with 8 complete
+// trials whose error fell by 0.1 from rung 1 to the top, a rung-1 candidate is predicted 0.1
+// better; of three that do not dominate one another at rung 1, crowding promotes an extreme (the
+// smallest id), predicted the one whose predicted point adds most to the complete trials' front
+// (it fills the gap in its middle). With fewer than 6 complete trials it is the crowding order.
+TEST(Fidelity, PromotionByPredictionWeighsTheCompleteFront) {
+  Toy toy;
+  Problem p = toy.problem;
+  SearchState s;
+  // A trial at rung 1 (a candidate) or, with its top-rung error, complete at rung 2.
+  auto add = [&](double err1, double lat, std::optional<double> err_top = std::nullopt) {
+    Trial t;
+    t.id = static_cast<std::int64_t>(s.trials.size());
+    t.state = err_top ? TrialState::kComplete : TrialState::kRunning;
+    t.rung = err_top ? 2 : 1;
+    t.curve = {{0, 1, {{"val_error", 0.9}, {"latency_ms", lat}, {"params", 0}}, 0, 0},
+               {1, 3, {{"val_error", err1}, {"params", 0}}, 0, 0}};
+    if (err_top) t.curve.push_back({2, 9, {{"val_error", *err_top}, {"params", 0}}, 0, 0});
+    t.metrics = {{"val_error", err_top ? *err_top : err1}, {"latency_ms", lat}, {"params", 0}};
+    s.trials.push_back(t);
+    return t.id;
+  };
+  auto add_complete = [&](double err_top, double lat) { add(err_top + 0.1, lat, err_top); };
+  auto add_candidate = [&](double err1, double lat) { return add(err1, lat); };
+  for (const auto& [e, lat] : std::vector<std::pair<double, double>>{
+           {0.1, 1.0}, {0.3, 0.5}, {0.5, 0.2}, {0.6, 0.9}, {0.7, 0.7}})
+    add_complete(e, lat);
+  const auto a = add_candidate(0.95, 0.05);  // predicted 0.85: fast, adds a little at the fast end
+  const auto b = add_candidate(0.35, 0.35);  // predicted 0.25: inside the front's gap
+  const auto c = add_candidate(0.15, 1.2);   // predicted 0.05: slow, adds least
+  const std::vector<std::int64_t> rung1{a, b, c};
+  // 5 complete trials: too few to fit, so the crowding order.
+  EXPECT_EQ(SelectPromotions(s, p, rung1, 1, "predicted"), SelectPromotions(s, p, rung1, 1));
+  EXPECT_EQ(SelectPromotions(s, p, rung1, 1), (std::vector<std::int64_t>{a}));
+  for (const auto& [e, lat] : std::vector<std::pair<double, double>>{{0.4, 1.1}, {0.9, 0.3}, {0.8, 0.8}})
+    add_complete(e, lat);
+  EXPECT_EQ(SelectPromotions(s, p, rung1, 1, "predicted"), (std::vector<std::int64_t>{b}));
+  EXPECT_EQ(SelectPromotions(s, p, rung1, 2, "predicted"), (std::vector<std::int64_t>{a, b}));
+  EXPECT_EQ(SelectPromotionsFromPool(s, p, 1, rung1, 1, "predicted"), (std::vector<std::int64_t>{b}));
+}
+
+// Promotion from a pool (fidelity.promotion_pool): the eligible candidates are ranked among every
+// result at the rung, promoted ones included, with the metrics each had at that rung. A candidate
+// dominated there by one that already moved up ranks behind one that nothing dominates; within a
+// front the extremes come first, so the fastest of the pool is no extreme when a faster result
+// was promoted before.
+TEST(Fidelity, PoolPromotionRanksAgainstEveryResultAtTheRung) {
+  Toy toy;
+  Problem p = toy.problem;
+  SearchState s;
+  auto add = [&](double err1, double lat, TrialState state, int rung) {
+    Trial t;
+    t.id = static_cast<std::int64_t>(s.trials.size());
+    t.state = state;
+    t.rung = rung;
+    t.curve = {{0, 1, {{"val_error", 1.0}, {"latency_ms", lat}, {"params", 0}}, 0, 0},
+               {1, 3, {{"val_error", err1}, {"params", 0}}, 0, 0}};
+    if (rung == 2) t.curve.push_back({2, 9, {{"val_error", err1 / 4}, {"params", 0}}, 0, 1});
+    t.metrics = {{"val_error", rung == 2 ? err1 / 4 : err1}, {"latency_ms", lat}, {"params", 0}};
+    s.trials.push_back(t);
+    return t.id;
+  };
+  // Promoted earlier: fast (0.1 ms) at 0.8 error, accurate (0.1 error) at 2 ms, both at rung 1.
+  add(0.8, 0.1, TrialState::kComplete, 2);
+  add(0.1, 2.0, TrialState::kComplete, 2);
+  const auto dominated = add(0.9, 0.2, TrialState::kStopped, 1);  // the fastest eligible
+  const auto middle = add(0.4, 0.8, TrialState::kStopped, 1);
+  const auto slowish = add(0.3, 1.5, TrialState::kStopped, 1);
+  const auto mid2 = add(0.5, 0.6, TrialState::kStopped, 1);
+  const std::vector<std::int64_t> pool{dominated, middle, slowish, mid2};
+  // Ranked by their own metrics alone, the fastest and the most accurate are the extremes.
+  EXPECT_EQ(SelectPromotions(s, p, pool, 1), (std::vector<std::int64_t>{dominated}));
+  // Among every result at rung 1 (the complete trials by their rung-1 metrics, not their top-rung
+  // ones), `dominated` is dominated by the fast promoted one and goes last.
+  const auto one = SelectPromotionsFromPool(s, p, 1, pool, 1);
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_NE(one[0], dominated);
+  EXPECT_EQ(SelectPromotionsFromPool(s, p, 1, pool, 3), (std::vector<std::int64_t>{middle, slowish, mid2}));
+  EXPECT_EQ(SelectPromotionsFromPool(s, p, 1, pool, 9).size(), 4u);
+  EXPECT_EQ(SelectPromotionsFromPool(s, p, 1, pool, 0).size(), 0u);
+  EXPECT_EQ(SelectPromotionsFromPool(s, p, 1, pool, 1, "hypervolume").size(), 1u);
+  EXPECT_NE(SelectPromotionsFromPool(s, p, 1, pool, 1, "hypervolume")[0], dominated);
+}
+
+// Successive halving with a promotion pool on the toy: every generation still trains 27 at rung
+// 0, 9 at rung 1 and 3 at the top, but some promotions go to trials an earlier generation
+// stopped, which continue from their rung and are told with the generation that continued them.
+// The same trials for 1 and 3 workers and after stops at any point (mid-rung, and between a
+// promotion of an earlier trial and its result); a pool of 2 generations keeps only the states it
+// can still use.
+TEST(Fidelity, PromotionPoolContinuesEarlierTrialsAndResumesExactly) {
+  Toy toy;
+  StrategyOptions opt;
+  opt.population = 6;
+  opt.batch = 27;
+  auto nsga = CreateStrategy(opt);
+  for (int pool : {0, 2}) {
+    FidelityOptions f;
+    f.rungs = {1, 3, 9};
+    f.promotion_pool = pool;
+    ASSERT_EQ(f.Validate(), "");
+    std::vector<std::string> expect;
+    for (int workers : {1, 3}) {
+      SearchState state = NewState(21);
+      Zdt1Evaluator ev;
+      const std::string dir = testing::TempDir("mfpool");
+      const RunSummary sum = RunToy(toy, *nsga, state, dir, workers, 108, ev, nullptr, f);
+      EXPECT_EQ(sum.evaluations, 108);
+      EXPECT_EQ(ev.rung_requests[0].load(), 108);
+      EXPECT_EQ(ev.rung_requests[1].load(), 36);
+      int complete = 0, continued = 0;
+      for (const Trial& t : state.trials) {
+        complete += t.state == TrialState::kComplete;
+        EXPECT_EQ(static_cast<int>(t.curve.size()), t.rung + 1);
+        if (t.state == TrialState::kComplete) EXPECT_EQ(t.rung, 2);
+        for (const RungResult& c : t.curve) EXPECT_GE(c.generation, t.generation);
+        continued += !t.curve.empty() && t.curve.back().generation > t.generation;
+      }
+      EXPECT_EQ(complete, 12);
+      EXPECT_GT(continued, 0) << "pool " << pool << ": no earlier trial was promoted";
+      for (auto id : state.population) EXPECT_EQ(state.trials[id].state, TrialState::kComplete);
+      // Pool 2: after generation 3, the states of trials stopped in generation 3 only (those the
+      // next generation's pool would reach); pool 0 keeps every stopped trial's.
+      const StateDiskUse disk = RungStateDiskUse(dir);
+      int keep = 0;
+      for (const Trial& t : state.trials)
+        keep += t.state == TrialState::kStopped && (pool == 0 || t.curve.back().generation == 3);
+      EXPECT_EQ(disk.files, keep) << "pool " << pool;
+      if (expect.empty()) expect = TrialSignature(state);
+      else EXPECT_EQ(TrialSignature(state), expect) << workers << " workers, pool " << pool;
+    }
+    // A pool changes which trials are promoted.
+    SearchState plain = NewState(21);
+    Zdt1Evaluator ev_plain;
+    FidelityOptions one = f;
+    one.promotion_pool = 1;
+    RunToy(toy, *nsga, plain, testing::TempDir("mfpool1"), 1, 108, ev_plain, nullptr, one);
+    EXPECT_NE(TrialSignature(plain), expect);
+    for (int stop_after : {1, 27, 30, 36, 37, 40, 64, 67, 70, 101, 107}) {
+      const StoppedAndResumed r = StopThenResume(toy, *nsga, 21, stop_after, 108, 2, f);
+      EXPECT_EQ(TrialSignature(r.resumed), expect) << "pool " << pool << ", stopped after " << stop_after;
+    }
+  }
+  FidelityOptions bad;
+  bad.rungs = {1, 3};
+  bad.promotion_pool = 2;
+  bad.mode = "async";
+  EXPECT_NE(bad.Validate().find("fidelity.promotion_pool"), std::string::npos) << bad.Validate();
+  bad.mode = "sync";
+  bad.promotion_pool = -1;
+  EXPECT_NE(bad.Validate().find("fidelity.promotion_pool"), std::string::npos) << bad.Validate();
 }
 
 // Asynchronous successive halving on the toy: every proposal trains at rung 0, promotions never

@@ -7,7 +7,8 @@
 # are the final accuracy shrunk towards 50 plus a third prime's spread, so that the low rungs
 # rank the cells only roughly like the top one. With `mf`, the experiment runs successive
 # halving over the rungs 1, 3, 9 (eta 3) with generations of 3 x POPULATION proposals; with
-# `mf-async`, the same asynchronously.
+# `mf-async`, the same asynchronously; with `mf-pool`, sync with promotion_pool: all (a
+# generation may continue trials earlier ones stopped).
 table_experiment() {
   local bin=$1 dir=$2 name=$3 seed=$4 population=$5 workers=$6 cost=$7 max_evals=$8 mf=${9:-}
   if [[ ! -s "$dir/table.csv" ]]; then
@@ -24,7 +25,7 @@ seed: $seed
 space: nb201
 objectives: [{metric: val_accuracy, goal: max}, {metric: latency_ms, goal: min}]
 search: {strategy: nsga2, population: $population$([[ $mf == mf* ]] && echo ", batch: $((3 * population))")}
-$([[ $mf == mf* ]] && echo "fidelity: {resource: epochs, rungs: [1, 3, 9], eta: 3, mode: $([[ $mf == mf-async ]] && echo async || echo sync)}")
+$([[ $mf == mf* ]] && echo "fidelity: {resource: epochs, rungs: [1, 3, 9], eta: 3, mode: $([[ $mf == mf-async ]] && echo async || echo sync)$([[ $mf == mf-pool ]] && echo ", promotion_pool: all")}")
 evaluator:
   kind: table
   workers: $workers
