@@ -61,13 +61,27 @@ def hv2(pts, ideal, ref):
     return area
 
 
+def as_of(t, g):
+    """Trial `t` as it stood after generation g, or None when it was proposed later. With a
+    promotion pool (fidelity.promotion_pool) a later generation may continue a trial: the rungs
+    it trained then (their curve entry's "generation") are not yet spent, and the trial is not
+    yet complete."""
+    if t["generation"] > g:
+        return None
+    if "curve" not in t or all(c.get("generation", t["generation"]) <= g for c in t["curve"]):
+        return t
+    c = [c for c in t["curve"] if c.get("generation", t["generation"]) <= g]
+    return {**t, "curve": c, "status": "stopped"}
+
+
 def curve(trials, ideal, ref):
     """[(images spent through generation g, hypervolume after g, trained (any rung), complete,
     scored by the pre-screen only)]."""
     out = []
-    gens = sorted({t["generation"] for t in trials})
+    gens = sorted({t["generation"] for t in trials} |
+                  {c["generation"] for t in trials for c in t.get("curve", []) if "generation" in c})
     for g in gens:
-        upto = [t for t in trials if t["generation"] <= g]
+        upto = [u for u in (as_of(t, g) for t in trials) if u is not None]
         out.append((sum(images(t) for t in upto), hv2(points(upto), ideal, ref),
                     sum(t["status"] != "screened" for t in upto),
                     sum(t["status"] == "complete" for t in upto),
