@@ -92,6 +92,19 @@ std::optional<Trial> AtRung(const Trial& t, int rung) {
   return std::nullopt;
 }
 
+bool Finite(const Point& p) {
+  return std::all_of(p.begin(), p.end(), [](double v) { return std::isfinite(v); });
+}
+
+/// `picks`, then the ids of `fallback` (a full order) not among them, up to `count` in all.
+std::vector<std::int64_t> ThenFallback(std::vector<std::int64_t> picks, const std::vector<std::int64_t>& fallback,
+                                       int count) {
+  for (std::int64_t id : fallback)
+    if (static_cast<int>(picks.size()) < count && std::find(picks.begin(), picks.end(), id) == picks.end())
+      picks.push_back(id);
+  return picks;
+}
+
 /// One at a time, the candidate (`cands`, ids `cand_ids`) that adds the most hypervolume to
 /// `base` and the candidates chosen before it; objectives min-max normalised over both, reference
 /// point 1.1. Stops after `count` or when none adds any.
@@ -137,29 +150,22 @@ std::vector<std::int64_t> HypervolumeOrder(const SearchState& state, const Probl
   const int rung = state.trials[ids.front()].rung;
   std::vector<Point> earlier, cands;
   std::vector<std::int64_t> cand_ids;
-  auto finite = [](const Point& p) {
-    return std::all_of(p.begin(), p.end(), [](double v) { return std::isfinite(v); });
-  };
   for (const Trial& t : state.trials) {
     if (t.state == TrialState::kFailed || std::find(ids.begin(), ids.end(), t.id) != ids.end()) continue;
     const std::optional<Trial> at = AtRung(t, rung);
     if (!at || problem.Violation(*at) > 0) continue;
     Point p = problem.ObjectiveVector(*at);
-    if (finite(p)) earlier.push_back(std::move(p));
+    if (Finite(p)) earlier.push_back(std::move(p));
   }
   for (std::int64_t id : fallback) {  // in crowding order, so that ties keep it
     const Trial& t = state.trials[id];
     if (problem.Violation(t) > 0) continue;
     Point p = problem.ObjectiveVector(t);
-    if (!finite(p)) continue;
+    if (!Finite(p)) continue;
     cands.push_back(std::move(p));
     cand_ids.push_back(id);
   }
-  std::vector<std::int64_t> out = GreedyHypervolumePicks(earlier, cands, cand_ids, count);
-  for (std::int64_t id : fallback)
-    if (static_cast<int>(out.size()) < count && std::find(out.begin(), out.end(), id) == out.end())
-      out.push_back(id);
-  return out;
+  return ThenFallback(GreedyHypervolumePicks(earlier, cands, cand_ids, count), fallback, count);
 }
 
 /// The value of `metric` in `t`'s own result at `rung` (not carried over from another rung).
@@ -243,7 +249,7 @@ std::vector<std::int64_t> PredictedOrder(const SearchState& state, const Problem
   std::vector<std::int64_t> cand_ids;
   for (const Trial* t : complete) {
     Point p = problem.ObjectiveVector(*t);
-    if (std::all_of(p.begin(), p.end(), [](double v) { return std::isfinite(v); })) front.push_back(p);
+    if (Finite(p)) front.push_back(p);
   }
   for (std::int64_t id : fallback) {
     const Trial& t = state.trials[id];
@@ -258,16 +264,13 @@ std::vector<std::int64_t> PredictedOrder(const SearchState& state, const Problem
       predicted.metrics[metric] = w[0] + w[1] * it->second + w[2] * log_params(t);
     }
     Point p = problem.ObjectiveVector(predicted);
-    if (!std::all_of(p.begin(), p.end(), [](double v) { return std::isfinite(v); })) continue;
+    if (!Finite(p)) continue;
     cands.push_back(std::move(p));
     cand_ids.push_back(id);
   }
-  std::vector<std::int64_t> out;
-  if (!front.empty()) out = GreedyHypervolumePicks(front, cands, cand_ids, count);
-  for (std::int64_t id : fallback)
-    if (static_cast<int>(out.size()) < count && std::find(out.begin(), out.end(), id) == out.end())
-      out.push_back(id);
-  return out;
+  std::vector<std::int64_t> picks;
+  if (!front.empty()) picks = GreedyHypervolumePicks(front, cands, cand_ids, count);
+  return ThenFallback(std::move(picks), fallback, count);
 }
 
 /// The crowding order with ties in crowding distance (above all a front's boundary points, whose

@@ -224,14 +224,21 @@ std::string FormatBytes(std::int64_t b) {
   return buf;
 }
 
+/// A trial's metrics after a rung: the rung's, with those measured once per architecture carried
+/// over from `before` where the rung did not report them.
+std::map<std::string, double> MergeRungMetrics(const std::map<std::string, double>& before,
+                                               const std::map<std::string, double>& rung) {
+  std::map<std::string, double> merged = rung;
+  for (const auto& [k, v] : before)
+    if (IsPerArchitectureMetric(k) && !merged.count(k)) merged[k] = v;
+  return merged;
+}
+
 /// Records rung `rung`'s result in `t` (its curve, its metrics, its state).
 void ApplyRungResult(Trial& t, const EvalResult& r, int rung, double resource, bool top,
                      const Problem& problem, int generation) {
   t.seconds += r.seconds;
-  std::map<std::string, double> merged = r.metrics;
-  for (const auto& [k, v] : t.metrics)
-    if (IsPerArchitectureMetric(k) && !merged.count(k)) merged[k] = v;
-  t.metrics = merged;
+  t.metrics = MergeRungMetrics(t.metrics, r.metrics);
   t.curve.push_back({rung, resource, r.metrics, r.seconds, generation});
   t.rung = rung;
   if (!r.ok) {
@@ -300,10 +307,7 @@ void ResetGeneration(SearchState& state) {
     t.seconds = 0;
     for (const RungResult& c : t.curve) {  // as ApplyRungResult merged and summed them
       t.seconds += c.seconds;
-      std::map<std::string, double> merged = c.metrics;
-      for (const auto& [k, v] : metrics)
-        if (IsPerArchitectureMetric(k) && !merged.count(k)) merged[k] = v;
-      metrics = merged;
+      metrics = MergeRungMetrics(metrics, c.metrics);
     }
     t.metrics = metrics;
     t.rung = t.curve.empty() ? -1 : t.curve.back().rung;
