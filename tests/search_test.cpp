@@ -775,6 +775,71 @@ TEST(Fidelity, PromotionPoolContinuesEarlierTrialsAndResumesExactly) {
   EXPECT_NE(bad.Validate().find("fidelity.promotion_pool"), std::string::npos) << bad.Validate();
 }
 
+// Parents from the rungs (fidelity.parents: rungs): with one full training a generation, NSGA-II's
+// population of complete trials is short for the first generations. Off, the second generation
+// is random (one complete trial) and later ones breed from the few complete. On, stopped trials
+// fill the parents' pool, complete ones ranked first: the second generation breeds from the first
+// generation's trials, the complete one among the parents; the same trials for 1 and 3 workers
+// and after stops.
+TEST(Fidelity, ParentsFromRungsFillThePopulationUntilItIsComplete) {
+  Toy toy;
+  FidelityOptions f;
+  f.rungs = {1, 3, 9};
+  ASSERT_EQ(f.Validate(), "");
+  auto run = [&](bool fill, int workers) {
+    StrategyOptions opt;
+    opt.population = 6;
+    opt.batch = 9;
+    opt.parents_from_rungs = fill;
+    auto nsga = CreateStrategy(opt);
+    SearchState state = NewState(5);
+    Zdt1Evaluator ev;
+    RunToy(toy, *nsga, state, testing::TempDir("mfparents"), workers, 36, ev, nullptr, f);
+    return state;
+  };
+  const SearchState off = run(false, 1), on = run(true, 1);
+  auto of_generation = [](const SearchState& s, int g) {
+    std::vector<const Trial*> out;
+    for (const Trial& t : s.trials)
+      if (t.generation == g) out.push_back(&t);
+    return out;
+  };
+  ASSERT_EQ(of_generation(off, 1).size(), 9u);
+  for (const Trial* t : of_generation(off, 1)) EXPECT_TRUE(t->parents.empty()) << "trial " << t->id;
+  std::set<std::int64_t> parents_on;
+  for (const Trial* t : of_generation(on, 1)) {
+    EXPECT_FALSE(t->parents.empty()) << "trial " << t->id;
+    for (std::int64_t id : t->parents) {
+      EXPECT_EQ(on.trials[id].generation, 0);
+      parents_on.insert(id);
+    }
+  }
+  std::int64_t complete0 = -1;
+  int stopped_parents = 0;
+  for (const Trial* t : of_generation(on, 0)) {
+    if (t->state == TrialState::kComplete) complete0 = t->id;
+    if (t->state == TrialState::kStopped) stopped_parents += static_cast<int>(parents_on.count(t->id));
+  }
+  ASSERT_GE(complete0, 0);
+  EXPECT_EQ(parents_on.count(complete0), 1u);
+  EXPECT_GT(stopped_parents, 0);
+  // The population itself stays the complete trials.
+  for (auto id : on.population) EXPECT_EQ(on.trials[id].state, TrialState::kComplete);
+  EXPECT_EQ(on.population.size(), 4u);
+  const std::vector<std::string> expect = TrialSignature(on);
+  EXPECT_NE(TrialSignature(off), expect);
+  EXPECT_EQ(TrialSignature(run(true, 3)), expect);
+  StrategyOptions opt;
+  opt.population = 6;
+  opt.batch = 9;
+  opt.parents_from_rungs = true;
+  auto nsga = CreateStrategy(opt);
+  for (int stop_after : {5, 9, 13, 22, 30}) {
+    const StoppedAndResumed r = StopThenResume(toy, *nsga, 5, stop_after, 36, 2, f);
+    EXPECT_EQ(TrialSignature(r.resumed), expect) << "stopped after " << stop_after;
+  }
+}
+
 // Asynchronous successive halving on the toy: every proposal trains at rung 0, promotions never
 // exceed floor(n / eta) of a rung's finished trials (max(1, ...) at the end), only top-rung
 // trials enter the population; with one worker the same trials every run and after stops at any
