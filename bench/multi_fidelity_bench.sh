@@ -18,8 +18,7 @@
 # arm's training and the last rung (give MF_RUNGS to match when it is not 2); another multi-fidelity variant: MF_LABEL (mf), MF_RUNGS
 # ("0.222222, 0.666667, 2"), MF_ETA (3), MF_BATCH (27), MF_RUNG_VALIDATION (training.rung_validation,
 # default unset: all held-out images), MF_PROMOTION (fidelity.promotion, default unset: crowding), MF_POOL
-# (fidelity.promotion_pool, default unset: 1, this generation only; "all" or a number of generations),
-# MF_PARENTS (fidelity.parents, default unset: top; "rungs"); ARMS ("sf mf": which arms to run, e.g. "mf" to add a variant
+# (fidelity.promotion_pool, default unset: 1, this generation only; "all" or a number of generations); ARMS ("sf mf": which arms to run, e.g. "mf" to add a variant
 # beside single-fidelity runs already in OUT_DIR).
 # The pre-screen (search.prescreen) as another arm: ARMS="sf pre" runs single fidelity beside a
 # search that scores PRE_BATCH (40) proposals a generation by zero-cost proxies and trains the
@@ -46,7 +45,6 @@ batch=${MF_BATCH:-27}
 rung_validation=${MF_RUNG_VALIDATION:-}
 promotion=${MF_PROMOTION:-}
 pool=${MF_POOL:-}
-parents=${MF_PARENTS:-}
 mf_pre_batch=${MF_PRE_BATCH:-}
 mf_pre_by=${MF_PRE_BY:-}
 [[ -n $mf_pre_by ]] || mf_pre_by='[{metric: snip, goal: max}, {metric: params, goal: min}]'
@@ -90,7 +88,7 @@ for seed in "${seeds[@]}"; do
     echo "budget: {max_evals: $max_evals}"; } >"$out/sf_seed$seed.yaml"
   { echo "name: ${label}_seed$seed"; common "$seed" "${rung_validation:+, rung_validation: $rung_validation}"
     echo "search: {strategy: nsga2, population: 10, batch: ${mf_pre_batch:-$batch}, reject_disconnected: true, surrogate: true${mf_pre_batch:+, prescreen: {keep: $batch, by: $mf_pre_by\}}}"
-    echo "fidelity: {resource: epochs, rungs: [$rungs], eta: $eta, mode: sync${promotion:+, promotion: $promotion}${pool:+, promotion_pool: $pool}${parents:+, parents: $parents}}"
+    echo "fidelity: {resource: epochs, rungs: [$rungs], eta: $eta, mode: sync${promotion:+, promotion: $promotion}${pool:+, promotion_pool: $pool}}"
     echo "budget: {max_evals: $((batch * mf_gens))}"; } >"$out/${label}_seed$seed.yaml"
   { echo "name: ${pre_label}_seed$seed"; common "$seed"
     echo "search: {strategy: nsga2, population: 10, batch: $pre_batch, reject_disconnected: true, surrogate: true,"

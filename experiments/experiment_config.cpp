@@ -634,23 +634,12 @@ ExperimentConfig ParseExperimentImpl(const std::string& text, const std::string&
   }
 
   if (const YAML::Node f = root["fidelity"]) {
-    CheckKeys(file, "fidelity", f, {"resource", "rungs", "min", "max", "eta", "mode", "promotion", "promotion_pool", "parents"});
+    CheckKeys(file, "fidelity", f, {"resource", "rungs", "min", "max", "eta", "mode", "promotion", "promotion_pool"});
     auto& o = c.fidelity;
     if (f["resource"]) o.resource = AsString(file, "fidelity.resource", f["resource"]);
     if (f["eta"]) o.eta = AsDouble(file, "fidelity.eta", f["eta"]);
     if (f["mode"]) o.mode = AsString(file, "fidelity.mode", f["mode"]);
     if (f["promotion"]) o.promotion = AsString(file, "fidelity.promotion", f["promotion"]);
-    if (const YAML::Node p = f["parents"]) {
-      const std::string v = AsString(file, "fidelity.parents", p);
-      if (v != "top" && v != "rungs")
-        throw InputError(Where(file, p) + "field 'fidelity.parents': '" + v +
-                         "' is not allowed; give top (the complete trials only, the default) or "
-                         "rungs (stopped trials fill the parents until the population is complete)");
-      if (v == "rungs" && c.search.name != "nsga2")
-        throw InputError(Where(file, p) + "field 'fidelity.parents': rungs needs search.strategy: "
-                         "nsga2, not '" + c.search.name + "'");
-      c.search.parents_from_rungs = v == "rungs";
-    }
     if (const YAML::Node p = f["promotion_pool"]) {
       if (p.IsScalar() && p.Scalar() == "all") {
         o.promotion_pool = 0;
@@ -876,7 +865,6 @@ std::string ExperimentConfig::ToYaml() const {
         y << YAML::Key << "promotion_pool" << YAML::Value;
         if (fidelity.promotion_pool == 0) y << "all"; else y << fidelity.promotion_pool;
       }
-      if (search.parents_from_rungs) y << YAML::Key << "parents" << YAML::Value << "rungs";  // likewise
       y << YAML::EndMap;
     }
     y << YAML::Key << "evaluator" << YAML::Value << YAML::BeginMap;

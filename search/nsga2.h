@@ -20,9 +20,7 @@ class Nsga2 : public Strategy {
 
  private:
   size_t Tournament(std::mt19937_64& rng) const;
-  // NOTE: scratch for the current Ask only, recomputed from the state by PrepareAsk: the
-  // parents' pool (the population, then stopped trials with parents_from_rungs) and its ranks.
-  mutable std::vector<std::int64_t> parents_;
+  // NOTE: scratch for the current Ask only, recomputed from the state by PrepareAsk.
   mutable std::vector<int> rank_;
   mutable std::vector<double> crowding_;
 };

@@ -55,13 +55,6 @@ struct StrategyOptions {
   bool remeasure_front = false;
   double remeasure_margin = 0.01;
   int remeasure_after = 3;
-  /// NSGA-II in a multi-fidelity search (fidelity.parents: rungs): while fewer than `population`
-  /// trials are complete, the parents' pool is filled with stopped trials, highest rung first,
-  /// each rung's ranked by its own results (fronts, then crowding distance), and every one of
-  /// them ranks after every complete trial. Off (fidelity.parents: top): the parents are the
-  /// complete trials only, so with one full training a generation the first generations breed
-  /// from one to nine parents, and proposals are random until two are complete.
-  bool parents_from_rungs = false;
 
   /// Empty string when valid; else names the field, its value and the broken constraint.
   std::string Validate() const;

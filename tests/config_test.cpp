@@ -111,8 +111,6 @@ TEST(ExperimentConfig, EveryBadValueGetsAMessageNamingFieldValueAndWhatIsAllowed
       {"fidelity promotion", "", {"fidelity.rungs=[1, 2]", "fidelity.promotion=best"}, {"fidelity.promotion", "'best'", "crowding, crowding_primary, hypervolume"}},
       {"fidelity promotion pool", "", {"fidelity.rungs=[1, 2]", "fidelity.promotion_pool=0"}, {"fidelity.promotion_pool", "0 is not allowed", ">= 1", "or all"}},
       {"fidelity promotion pool word", "", {"fidelity.rungs=[1, 2]", "fidelity.promotion_pool=every"}, {"fidelity.promotion_pool"}},
-      {"fidelity parents", "", {"fidelity.rungs=[1, 2]", "fidelity.parents=all"}, {"fidelity.parents", "'all'", "top", "rungs"}},
-      {"fidelity parents strategy", "", {"search.strategy=random", "fidelity.rungs=[1, 2]", "fidelity.parents=rungs"}, {"'fidelity.parents': rungs needs search.strategy: nsga2", "'random'"}},
       {"fidelity pool async", "", {"fidelity.rungs=[1, 2]", "fidelity.mode=async", "fidelity.promotion_pool=all"}, {"fidelity.promotion_pool: all needs mode: sync"}},
       {"cuda graphs on cpu", "", {"training.cuda_graphs=on"}, {"training.cuda_graphs: on needs evaluator.device: cuda", "'cpu'"}},
       {"unknown cuda graphs", "", {"training.cuda_graphs=maybe"}, {"training.cuda_graphs", "'maybe'", "auto, on, off"}},
@@ -174,12 +172,6 @@ TEST(ExperimentConfig, FidelityResolvesAndRoundTrips) {
   EXPECT_NE(pool.Hash(), c.Hash());
   const ExperimentConfig pool3 = ParseExperiment(c.ToYaml(), "resolved.yaml", {"fidelity.promotion_pool=3"});
   EXPECT_EQ(ParseExperiment(pool3.ToYaml(), "resolved.yaml", {}).fidelity.promotion_pool, 3);
-  // fidelity.parents likewise: absent at top; rungs round-trips and changes the hash.
-  EXPECT_EQ(c.ToYaml().find("parents"), std::string::npos);
-  const ExperimentConfig fill = ParseExperiment(c.ToYaml(), "resolved.yaml", {"fidelity.parents=rungs"});
-  EXPECT_TRUE(fill.search.parents_from_rungs);
-  EXPECT_TRUE(ParseExperiment(fill.ToYaml(), "resolved.yaml", {}).search.parents_from_rungs);
-  EXPECT_NE(fill.Hash(), c.Hash());
   // training.cuda_graphs and training.precision likewise: absent at their defaults; set, they
   // round-trip and change the hash (false reads as off, as YAML's booleans do).
   EXPECT_EQ(off.ToYaml().find("cuda_graphs"), std::string::npos);
