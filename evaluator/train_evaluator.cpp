@@ -478,14 +478,23 @@ LoopResult TrainLoop(space::GraphNet& net, const torch::Tensor& x, const torch::
   return r;
 }
 
+/// Top-1 accuracy (%) on (x, y), counted with the network and each chunk in `layout` (the search
+/// passes the training layout: channels-last on CPU, where NCHW took 1.6x as long and most of a
+/// low rung's time, bench/RESULTS.md); the network is back in NCHW afterwards.
 double Accuracy(space::GraphNet& net, const torch::Tensor& x, const torch::Tensor& y,
-                const torch::Device& device) {
+                const torch::Device& device, torch::MemoryFormat layout = torch::MemoryFormat::Contiguous) {
   torch::NoGradGuard no_grad;
   net->eval();
+  constexpr int64_t kChunk = 1000;
+  UseLayout(*net, layout);
+  struct Restore {
+    torch::nn::Module& net;
+    ~Restore() { UseLayout(net, torch::MemoryFormat::Contiguous); }
+  } restore{*net};
   int64_t correct = 0;
-  for (int64_t s = 0; s < x.size(0); s += 1000) {
-    const int64_t len = std::min<int64_t>(1000, x.size(0) - s);
-    auto pred = net->forward(x.narrow(0, s, len).to(device)).argmax(1);
+  for (int64_t s = 0; s < x.size(0); s += kChunk) {
+    const int64_t len = std::min<int64_t>(kChunk, x.size(0) - s);
+    auto pred = net->forward(InLayout(x.narrow(0, s, len).to(device), layout)).argmax(1);
     correct += pred.eq(y.narrow(0, s, len).to(device)).sum().item<int64_t>();
   }
   return x.size(0) ? 100.0 * static_cast<double>(correct) / static_cast<double>(x.size(0)) : 0.0;
@@ -495,9 +504,11 @@ double Accuracy(space::GraphNet& net, const torch::Tensor& x, const torch::Tenso
 /// the first `batches` training batches in order (no augmentation, no gradients): what the
 /// weights of this moment would have as statistics, not the lagging average of training.
 space::GraphNet WithPreciseBatchNorm(space::GraphNet& net, const torch::Tensor& x, int batch_size,
-                                     int batches, const torch::Device& device) {
+                                     int batches, const torch::Device& device,
+                                     torch::MemoryFormat layout = torch::MemoryFormat::Contiguous) {
   auto copy = std::dynamic_pointer_cast<space::GraphNetImpl>(net->clone(device));
   space::GraphNet out(copy);
+  UseLayout(*out, layout);
   std::vector<torch::nn::BatchNorm2dImpl*> bns;
   for (const auto& m : out->modules(/*include_self=*/false))
     if (auto* bn = dynamic_cast<torch::nn::BatchNorm2dImpl*>(m.get())) bns.push_back(bn);
@@ -511,7 +522,7 @@ space::GraphNet WithPreciseBatchNorm(space::GraphNet& net, const torch::Tensor& 
   for (int64_t b = 0; b < batches; ++b) {
     const int64_t start = b * batch_size;
     if (start >= x.size(0)) break;
-    out->forward(x.narrow(0, start, std::min<int64_t>(batch_size, x.size(0) - start)).to(device));
+    out->forward(InLayout(x.narrow(0, start, std::min<int64_t>(batch_size, x.size(0) - start)).to(device), layout));
   }
   return out;
 }
@@ -754,13 +765,19 @@ EvalResult TrainEvaluator::Evaluate(const EvalRequest& request) {
   const torch::Tensor& vx = sample ? impl_->rung_val_x : impl_->val_x;
   const torch::Tensor& vy = sample ? impl_->rung_val_y : impl_->val_y;
   if (sample) r.metrics["val_images"] = static_cast<double>(vx.size(0));
+  const auto v0 = Clock::now();
+  // Validation counts in the layout the network trained in (channels-last on CPU: NCHW made it
+  // the larger part of a low rung's time); the network returns to NCHW for what follows.
+  const torch::MemoryFormat layout = TrainingLayout(impl_->device, o.layout);
   if (below_top && o.rung_bn_batches > 0) {
     space::GraphNet probe = WithPreciseBatchNorm(net, impl_->train_x, o.batch_size, o.rung_bn_batches,
-                                                 impl_->device);
-    acc = Accuracy(probe, vx, vy, impl_->device);
+                                                 impl_->device, layout);
+    acc = Accuracy(probe, vx, vy, impl_->device, layout);
   } else {
-    acc = Accuracy(net, vx, vy, impl_->device);
+    acc = Accuracy(net, vx, vy, impl_->device, layout);
   }
+  // Validation's share of the evaluation (a low rung's recomputed BatchNorm statistics included).
+  r.metrics["val_seconds"] = std::chrono::duration<double>(Clock::now() - v0).count();
   r.metrics["val_accuracy"] = acc;
   r.metrics["val_error"] = 100.0 - acc;
   r.metrics["params"] = static_cast<double>(net->NumParameters());

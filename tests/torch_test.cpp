@@ -773,6 +773,10 @@ TEST(TrainEvaluator, RungsBelowTheTopValidateOnASample) {
     EXPECT_EQ(s0.metrics.at("train_loss"), a0.metrics.at("train_loss"));
     EXPECT_FALSE(a0.metrics.count("val_images"));
     EXPECT_FALSE(s1.metrics.count("val_images"));
+    for (const auto* r : {&s0, &s1, &a0, &a1}) {  // validation's share of each evaluation
+      EXPECT_GT(r->metrics.at("val_seconds"), 0);
+      EXPECT_LT(r->metrics.at("val_seconds"), r->seconds);
+    }
     EXPECT_EQ(s1.metrics.at("val_accuracy"), a1.metrics.at("val_accuracy"));
     differ += s0.metrics.at("val_accuracy") != a0.metrics.at("val_accuracy");
   }
