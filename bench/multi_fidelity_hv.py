@@ -13,6 +13,11 @@ reference = the worst of any run's complete trials, plus 10% of the range. The b
 runs are added to the folder, and with it which of two fronts is ahead: HV_BOX="ERR_IDEAL,ERR_REF,
 LAT_IDEAL,LAT_REF" (error in %, latency in ms) fixes it.
 
+Time: the same comparison at equal evaluation seconds (the sum of the trials' "seconds", every
+rung's: training, validation, latency measurement), which with one worker is the search's wall
+time less the search's own overhead. Images count what the issue budgets; seconds count what a
+user waits for, including each rung's validation.
+
 Usage: bench/multi_fidelity_hv.py OUT_DIR
 """
 import glob
@@ -74,9 +79,15 @@ def as_of(t, g):
     return {**t, "curve": c, "status": "stopped"}
 
 
+def seconds(t):
+    if "curve" in t:
+        return sum(c.get("seconds", 0) for c in t["curve"]) + (t.get("seconds", 0) if t["status"] == "screened" else 0)
+    return t.get("seconds", 0)
+
+
 def curve(trials, ideal, ref):
     """[(images spent through generation g, hypervolume after g, trained (any rung), complete,
-    scored by the pre-screen only)]."""
+    scored by the pre-screen only, evaluation seconds through g)]."""
     out = []
     gens = sorted({t["generation"] for t in trials} |
                   {c["generation"] for t in trials for c in t.get("curve", []) if "generation" in c})
@@ -85,7 +96,8 @@ def curve(trials, ideal, ref):
         out.append((sum(images(t) for t in upto), hv2(points(upto), ideal, ref),
                     sum(t["status"] != "screened" for t in upto),
                     sum(t["status"] == "complete" for t in upto),
-                    sum(t["status"] == "screened" for t in upto)))
+                    sum(t["status"] == "screened" for t in upto),
+                    sum(seconds(t) for t in upto)))
     return out
 
 
@@ -103,6 +115,15 @@ def images_to_reach(cv, target):
         if hv >= target - 1e-12:
             return spent
     return None
+
+
+def hv_at_seconds(cv, budget):
+    """Hypervolume after the last generation that ended within `budget` evaluation seconds."""
+    return max([c[1] for c in cv if c[5] <= budget * 1.0001] or [0.0])
+
+
+def seconds_to_reach(cv, target):
+    return next((c[5] for c in cv if c[1] >= target - 1e-12), None)
 
 
 def wall(run):
@@ -145,6 +166,8 @@ def compare(out, runs, seeds, label, lo, ref):
         budget = cs[-1][0]
         target = cs[-1][1]
         reach = images_to_reach(cm, target)
+        sbudget = cs[-1][5]
+        sreach = seconds_to_reach(cm, target)
         for arm, trials, cv in (("sf", sf, cs), (label, mf, cm)):
             d = os.path.join(out, f"{arm}_seed{s}")
             share = "" if arm == "sf" else (
@@ -155,7 +178,18 @@ def compare(out, runs, seeds, label, lo, ref):
                      max([n for spent, _, n, *_ in cm if spent <= budget * 1.0001] or [0]),
                      "sf_hv": target, "mf_hv_at_budget": hv_at(cm, budget),
                      "mf_hv_at_third": hv_at(cm, budget / 3),
-                     "reach_share": reach / budget if reach else float("inf")})
+                     "reach_share": reach / budget if reach else float("inf"),
+                     "sf_seconds": sbudget, "mf_seconds": cm[-1][5],
+                     "mf_screened_at_seconds": max([c[2] for c in cm if c[5] <= sbudget * 1.0001] or [0]),
+                     "mf_hv_at_seconds": hv_at_seconds(cm, sbudget),
+                     "mf_hv_at_third_seconds": hv_at_seconds(cm, sbudget / 3),
+                     "sf_hv_at_third_seconds": hv_at_seconds(cs, sbudget / 3),
+                     "reach_share_seconds": sreach / sbudget if sreach else float("inf")})
+        print(f"{s} | at equal evaluation seconds: SF {sbudget:.0f} s, {label} {cm[-1][5]:.0f} s in all; "
+              f"{label} screened {rows[-1]['mf_screened_at_seconds']} and reached HV {rows[-1]['mf_hv_at_seconds']:.4f} "
+              f"within SF's seconds ({rows[-1]['mf_hv_at_third_seconds']:.4f} at a third of them, SF "
+              f"{rows[-1]['sf_hv_at_third_seconds']:.4f}); SF's final HV at "
+              + (f"{sreach:.0f} s ({sreach / sbudget:.2f} of SF's seconds)" if sreach else "not reached"))
     if rows:
         med = lambda k: statistics.median(r[k] for r in rows)
         print(f"\nmedian over {len(rows)} seeds: trained at the SF budget: SF {med('sf_screened')}, "
@@ -163,6 +197,12 @@ def compare(out, runs, seeds, label, lo, ref):
               f"HV at the SF budget: SF {med('sf_hv'):.4f}, {label} {med('mf_hv_at_budget'):.4f} "
               f"(at 1/3 of it: {med('mf_hv_at_third'):.4f}); "
               f"share of the SF budget {label} needed to reach SF's final HV: {med('reach_share'):.2f}")
+        print(f"median over {len(rows)} seeds at equal evaluation seconds: SF {med('sf_seconds'):.0f} s, {label} "
+              f"{med('mf_seconds'):.0f} s in all; within SF's seconds {label} screened {med('mf_screened_at_seconds')} "
+              f"({med('mf_screened_at_seconds') / med('sf_screened'):.2f}x) and reached HV {med('mf_hv_at_seconds'):.4f} "
+              f"(SF {med('sf_hv'):.4f}; at a third of them {med('mf_hv_at_third_seconds'):.4f}, SF "
+              f"{med('sf_hv_at_third_seconds'):.4f}); share of SF's seconds to reach SF's final HV: "
+              f"{med('reach_share_seconds'):.2f}")
 
 
 if __name__ == "__main__":
