@@ -21,9 +21,8 @@ std::string FidelityOptions::Validate() const {
   if (mode != "sync" && mode != "async")
     return "fidelity.mode: '" + mode + "' is not one of sync, async";
   if (promotion != "crowding" && promotion != "crowding_primary" && promotion != "hypervolume" &&
-      promotion != "predicted" && promotion != "adjusted")
-    return "fidelity.promotion: '" + promotion +
-           "' is not one of crowding, crowding_primary, hypervolume, predicted, adjusted";
+      promotion != "predicted")
+    return "fidelity.promotion: '" + promotion + "' is not one of crowding, crowding_primary, hypervolume, predicted";
   if (promotion_pool < 0)
     return "fidelity.promotion_pool: " + std::to_string(promotion_pool) +
            " must be a number of generations >= 1, or all";
@@ -286,66 +285,6 @@ std::vector<std::int64_t> CrowdingPrimaryOrder(const SearchState& state, const P
   return SurvivalOrder(state, problem, ids, &primary);
 }
 
-/// A metric that is the same at every rung: measured once per architecture, or a static cost.
-bool FixedPerArchitecture(const std::string& m) {
-  return IsPerArchitectureMetric(m) || m == "params" || m == "macs" || m == "model_bytes" ||
-         m == "activation_bytes";
-}
-
-/// SelectPromotions' adjusted order: the first objective that changes with training (accuracy),
-/// as its residual from a least-squares line over the first objective that does not (latency,
-/// log-scaled when all its values are > 0), fitted to every result at `rung` so far; best
-/// residual first, then `fallback` order (crowding) for ties and for what cannot be scored.
-/// Before kMinRows results at the rung, or without both kinds of objective, `fallback`.
-std::vector<std::int64_t> AdjustedOrder(const SearchState& state, const Problem& problem, int rung,
-                                        const std::vector<std::int64_t>& fallback) {
-  constexpr size_t kMinRows = 8;
-  int trained = -1, fixed = -1;
-  for (size_t k = 0; k < problem.objectives.size(); ++k) {
-    const bool is_fixed = FixedPerArchitecture(problem.objectives[k].metric);
-    if (is_fixed && fixed < 0) fixed = static_cast<int>(k);
-    if (!is_fixed && trained < 0) trained = static_cast<int>(k);
-  }
-  if (trained < 0 || fixed < 0) return fallback;
-  // (cost, objective to minimise) of every feasible result at the rung, by trial id.
-  std::vector<std::optional<std::pair<double, double>>> at(state.trials.size());
-  std::vector<std::pair<double, double>> rows;
-  bool positive = true;
-  for (const Trial& t : state.trials) {
-    if (t.state == TrialState::kFailed) continue;
-    std::optional<Trial> r = AtRung(t, rung);
-    if (!r && t.rung == rung) r = t;  // a candidate whose curve does not hold the rung yet
-    if (!r || problem.Violation(*r) > 0) continue;
-    const Point v = problem.ObjectiveVector(*r);
-    if (!std::isfinite(v[fixed]) || !std::isfinite(v[trained])) continue;
-    at[static_cast<size_t>(t.id)] = std::make_pair(v[fixed], v[trained]);
-    rows.push_back(*at[static_cast<size_t>(t.id)]);
-    positive = positive && v[fixed] > 0;
-  }
-  if (rows.size() < kMinRows) return fallback;
-  auto x_of = [positive](double c) { return positive ? std::log(c) : c; };
-  double mx = 0, my = 0;
-  for (const auto& [c, y] : rows) mx += x_of(c), my += y;
-  mx /= static_cast<double>(rows.size());
-  my /= static_cast<double>(rows.size());
-  double sxx = 0, sxy = 0;
-  for (const auto& [c, y] : rows) sxx += (x_of(c) - mx) * (x_of(c) - mx), sxy += (x_of(c) - mx) * (y - my);
-  if (!(sxx > 0)) return fallback;
-  const double slope = sxy / sxx;
-  std::vector<std::pair<double, size_t>> scored;  // (residual, position in fallback)
-  std::vector<std::int64_t> rest;
-  for (size_t i = 0; i < fallback.size(); ++i) {
-    const auto& v = at[static_cast<size_t>(fallback[i])];
-    if (v) scored.push_back({v->second - (my + slope * (x_of(v->first) - mx)), i});
-  }
-  std::sort(scored.begin(), scored.end());
-  std::vector<std::int64_t> out;
-  for (const auto& [residual, i] : scored) out.push_back(fallback[i]);
-  for (std::int64_t id : fallback)
-    if (!at[static_cast<size_t>(id)]) out.push_back(id);
-  return out;
-}
-
 }  // namespace
 
 std::vector<std::int64_t> SelectPromotions(const SearchState& state, const Problem& problem,
@@ -360,7 +299,6 @@ std::vector<std::int64_t> SelectPromotions(const SearchState& state, const Probl
                                                                  : SurvivalOrder(state, problem, ids);
   if (promotion == "hypervolume" && count > 0) out = HypervolumeOrder(state, problem, ids, count, out);
   if (promotion == "predicted" && count > 0) out = PredictedOrder(state, problem, ids, count, out);
-  if (promotion == "adjusted" && count > 0) out = AdjustedOrder(state, problem, state.trials[ids.front()].rung, out);
   out.resize(static_cast<size_t>(std::max(count, 0)));
   std::sort(out.begin(), out.end());
   return out;
@@ -395,7 +333,6 @@ std::vector<std::int64_t> SelectPromotionsFromPool(const SearchState& state, con
   if (promotion == "hypervolume" && !fallback.empty())
     out = HypervolumeOrder(at_rung, problem, fallback, count, fallback);
   if (promotion == "predicted" && !fallback.empty()) out = PredictedOrder(state, problem, fallback, count, fallback);
-  if (promotion == "adjusted" && !fallback.empty()) out = AdjustedOrder(state, problem, rung, fallback);
   if (static_cast<int>(out.size()) > count) out.resize(static_cast<size_t>(count));
   std::sort(out.begin(), out.end());
   return out;

@@ -37,8 +37,7 @@ struct FidelityOptions {
   /// same, ties to the better first objective) | hypervolume (greedy hypervolume contribution to
   /// the front of every earlier trial's results at the same rung) | predicted (greedy hypervolume
   /// contribution of each candidate's objectives, predicted at the top rung, to the complete
-  /// trials' front) | adjusted (the accuracy's residual from its trend over the cost objective at
-  /// the rung).
+  /// trials' front).
   std::string promotion = "crowding";
   /// Which stopped candidates a rung's promotions may choose from (sync mode): those of the last
   /// `promotion_pool` generations, this one included; 0: of every generation. 1 (the default):
@@ -90,14 +89,6 @@ int PromoteCount(int n, double eta);
 /// most hypervolume to the front of the complete trials (min-max normalised over both, reference
 /// 1.1); ties (nothing adds any) and the rest follow the crowding order. It weighs a candidate
 /// against what the search has actually reached, not against other rung results.
-/// `promotion` "adjusted": accuracy for its cost. The first objective that changes with training
-/// (accuracy) is fitted by least squares as a line over the first that does not (latency, params:
-/// measured once per architecture or static; log-scaled when all are > 0), over every result at
-/// this rung so far, and the candidates with the best residuals move up (ties and the rest in the
-/// crowding order; with fewer than 8 results at the rung, the crowding order). Low rungs favour
-/// small networks, which learn fastest, and crowding then promotes the fastest: on Fashion-MNIST
-/// one search in six ended with nearly every fully trained network at the smallest sizes. The
-/// residual compares a candidate with what networks of its cost reached at the same rung.
 std::vector<std::int64_t> SelectPromotions(const SearchState& state, const Problem& problem,
                                            const std::vector<std::int64_t>& ids, int count,
                                            const std::string& promotion = "crowding");

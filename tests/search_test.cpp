@@ -663,49 +663,6 @@ TEST(Fidelity, PromotionByPredictionWeighsTheCompleteFront) {
   EXPECT_EQ(SelectPromotionsFromPool(s, p, 1, rung1, 1, "predicted"), (std::vector<std::int64_t>{b}));
 }
 
-// Promotion by accuracy for its cost (fidelity.promotion: adjusted). At this rung small, fast
-// networks have been the more accurate: error rose by 0.1 per unit of log latency over the earlier
-// results. Of three candidates, the slow one is less accurate than the fast one but 0.1 better
-// than its trend, so it moves up; crowding promotes the fast one, which dominates the other two
-// at the rung. With fewer than 8 results at the rung it is the crowding order,
-// and an infeasible candidate is never preferred to a feasible one.
-TEST(Fidelity, PromotionAdjustedRanksAccuracyAgainstItsTrendOverLatency) {
-  Toy toy;
-  Problem p = toy.problem;
-  p.constraints = {{"params", true, 500}};
-  SearchState s;
-  auto add = [&](double err, double lat, int rung, TrialState state) {
-    Trial t;
-    t.id = static_cast<std::int64_t>(s.trials.size());
-    t.metrics = {{"val_error", err}, {"latency_ms", lat}, {"params", 0}};
-    t.rung = rung;
-    t.state = state;
-    t.curve = {{0, 1, {{"val_error", err + 0.2}, {"params", 0}}, 0, 0}};
-    if (rung >= 1) t.curve.push_back({1, 3, {{"val_error", err}, {"params", 0}}, 0, 0});
-    s.trials.push_back(t);
-    return t.id;
-  };
-  const double e = std::exp(1.0);
-  const auto a = add(0.30, 1.0, 1, TrialState::kRunning);      // on the trend
-  const auto b = add(0.35, e * e, 1, TrialState::kRunning);    // trend 0.50 here: 0.15 better
-  const auto c = add(0.45, e, 1, TrialState::kRunning);        // trend 0.40: 0.05 worse
-  const std::vector<std::int64_t> rung1{a, b, c};
-  EXPECT_EQ(SelectPromotions(s, p, rung1, 1, "adjusted"), SelectPromotions(s, p, rung1, 1));
-  EXPECT_EQ(SelectPromotions(s, p, rung1, 1), (std::vector<std::int64_t>{a}));
-  // Earlier results at rung 1 on the line error = 0.3 + 0.1 log(latency); their later rungs and
-  // their results at rung 0 must not count.
-  for (double lat : {1.0, e, e * e, 1.0, e, e * e}) {
-    const auto id = add(0.3 + 0.1 * std::log(lat), lat, 1, TrialState::kStopped);
-    s.trials[id].curve.push_back({2, 9, {{"val_error", 0.0}, {"params", 0}}, 0, 0});
-  }
-  EXPECT_EQ(SelectPromotions(s, p, rung1, 1, "adjusted"), (std::vector<std::int64_t>{b}));
-  EXPECT_EQ(SelectPromotions(s, p, rung1, 2, "adjusted"), (std::vector<std::int64_t>{a, b}));
-  EXPECT_EQ(SelectPromotionsFromPool(s, p, 1, rung1, 1, "adjusted"), (std::vector<std::int64_t>{b}));
-  s.trials[b].metrics["params"] = 900;  // infeasible, however good for its latency
-  for (RungResult& r : s.trials[b].curve) r.metrics["params"] = 900;
-  EXPECT_EQ(SelectPromotions(s, p, rung1, 1, "adjusted"), (std::vector<std::int64_t>{a}));
-}
-
 // Promotion from a pool (fidelity.promotion_pool): the eligible candidates are ranked among every
 // result at the rung, promoted ones included, with the metrics each had at that rung. A candidate
 // dominated there by one that already moved up ranks behind one that nothing dominates; within a
