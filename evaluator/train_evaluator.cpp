@@ -345,12 +345,8 @@ LoopResult TrainLoop(space::GraphNet& net, const torch::Tensor& x, const torch::
   auto params = net->parameters();
   if (params.empty()) return r;  // a network without parameters has nothing to train
   const torch::MemoryFormat layout = TrainingLayout(device, o.layout);
-  UseLayout(*net, layout);
   // Measured and exported as users deploy it: back to the default layout when training ends.
-  struct Restore {
-    torch::nn::Module& net;
-    ~Restore() { UseLayout(net, torch::MemoryFormat::Contiguous); }
-  } restore{*net};
+  const ScopedLayout in_layout(*net, layout);
   std::unique_ptr<torch::optim::Optimizer> opt;
   if (o.optimizer == "adamw") {
     opt = std::make_unique<torch::optim::AdamW>(
@@ -486,11 +482,7 @@ double Accuracy(space::GraphNet& net, const torch::Tensor& x, const torch::Tenso
   torch::NoGradGuard no_grad;
   net->eval();
   constexpr int64_t kChunk = 1000;
-  UseLayout(*net, layout);
-  struct Restore {
-    torch::nn::Module& net;
-    ~Restore() { UseLayout(net, torch::MemoryFormat::Contiguous); }
-  } restore{*net};
+  const ScopedLayout in_layout(*net, layout);
   int64_t correct = 0;
   for (int64_t s = 0; s < x.size(0); s += kChunk) {
     const int64_t len = std::min<int64_t>(kChunk, x.size(0) - s);

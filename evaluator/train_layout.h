@@ -35,4 +35,18 @@ inline void UseLayout(torch::nn::Module& net, torch::MemoryFormat format) {
   }
 }
 
+/// Puts `net` in `format` (UseLayout) for this object's lifetime, then back in NCHW: training
+/// and validation run in the training layout; latency is measured and weights are exported as
+/// users deploy them.
+class ScopedLayout {
+ public:
+  ScopedLayout(torch::nn::Module& net, torch::MemoryFormat format) : net_(net) { UseLayout(net_, format); }
+  ~ScopedLayout() { UseLayout(net_, torch::MemoryFormat::Contiguous); }
+  ScopedLayout(const ScopedLayout&) = delete;
+  ScopedLayout& operator=(const ScopedLayout&) = delete;
+
+ private:
+  torch::nn::Module& net_;
+};
+
 }  // namespace paretonas::evaluator
