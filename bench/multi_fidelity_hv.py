@@ -81,7 +81,7 @@ def as_of(t, g):
 
 def seconds(t):
     if "curve" in t:
-        return sum(c.get("seconds", 0) for c in t["curve"]) + (t.get("seconds", 0) if t["status"] == "screened" else 0)
+        return sum(c.get("seconds", 0) for c in t["curve"])
     return t.get("seconds", 0)
 
 
@@ -101,29 +101,26 @@ def curve(trials, ideal, ref):
     return out
 
 
-def hv_at(cv, budget):
-    """Hypervolume after the last generation that ended within `budget` images."""
+IMAGES, SECONDS = 0, 5  # curve()'s columns of what was spent
+
+
+def hv_at(cv, budget, spent=IMAGES):
+    """Hypervolume after the last generation that ended within `budget` images (or seconds)."""
     best = 0.0
-    for spent, hv, *_ in cv:
-        if spent <= budget * 1.0001:
-            best = hv
+    for c in cv:
+        if c[spent] <= budget * 1.0001:
+            best = c[1]
     return best
 
 
-def images_to_reach(cv, target):
-    for spent, hv, *_ in cv:
-        if hv >= target - 1e-12:
-            return spent
-    return None
+def trained_at(cv, budget, spent=IMAGES):
+    """Trials trained (any rung) by the last generation that ended within `budget`."""
+    return max([c[2] for c in cv if c[spent] <= budget * 1.0001] or [0])
 
 
-def hv_at_seconds(cv, budget):
-    """Hypervolume after the last generation that ended within `budget` evaluation seconds."""
-    return max([c[1] for c in cv if c[5] <= budget * 1.0001] or [0.0])
-
-
-def seconds_to_reach(cv, target):
-    return next((c[5] for c in cv if c[1] >= target - 1e-12), None)
+def to_reach(cv, target, spent=IMAGES):
+    """Images (or seconds) spent when the hypervolume first reached `target`, or None."""
+    return next((c[spent] for c in cv if c[1] >= target - 1e-12), None)
 
 
 def wall(run):
@@ -165,27 +162,26 @@ def compare(out, runs, seeds, label, lo, ref):
         cs, cm = curve(sf, lo, ref), curve(mf, lo, ref)
         budget = cs[-1][0]
         target = cs[-1][1]
-        reach = images_to_reach(cm, target)
-        sbudget = cs[-1][5]
-        sreach = seconds_to_reach(cm, target)
+        reach = to_reach(cm, target)
+        sbudget = cs[-1][SECONDS]
+        sreach = to_reach(cm, target, SECONDS)
         for arm, trials, cv in (("sf", sf, cs), (label, mf, cm)):
             d = os.path.join(out, f"{arm}_seed{s}")
             share = "" if arm == "sf" else (
                 f"{reach / 1e6:.2f} M ({reach / budget:.2f})" if reach else "not reached")
             print(f"{s} | {arm} | {cv[-1][2]} | {cv[-1][3]} | {cv[-1][4]} | {cv[-1][0] / 1e6:.2f} | {wall(d) / 60:.1f} | "
                   f"{cv[-1][1]:.4f} | {hv_at(cv, budget):.4f} | {hv_at(cv, budget / 3):.4f} | {share}")
-        rows.append({"seed": s, "sf_screened": cs[-1][2], "mf_screened_at_budget":
-                     max([n for spent, _, n, *_ in cm if spent <= budget * 1.0001] or [0]),
+        rows.append({"seed": s, "sf_screened": cs[-1][2], "mf_screened_at_budget": trained_at(cm, budget),
                      "sf_hv": target, "mf_hv_at_budget": hv_at(cm, budget),
                      "mf_hv_at_third": hv_at(cm, budget / 3),
                      "reach_share": reach / budget if reach else float("inf"),
-                     "sf_seconds": sbudget, "mf_seconds": cm[-1][5],
-                     "mf_screened_at_seconds": max([c[2] for c in cm if c[5] <= sbudget * 1.0001] or [0]),
-                     "mf_hv_at_seconds": hv_at_seconds(cm, sbudget),
-                     "mf_hv_at_third_seconds": hv_at_seconds(cm, sbudget / 3),
-                     "sf_hv_at_third_seconds": hv_at_seconds(cs, sbudget / 3),
+                     "sf_seconds": sbudget, "mf_seconds": cm[-1][SECONDS],
+                     "mf_screened_at_seconds": trained_at(cm, sbudget, SECONDS),
+                     "mf_hv_at_seconds": hv_at(cm, sbudget, SECONDS),
+                     "mf_hv_at_third_seconds": hv_at(cm, sbudget / 3, SECONDS),
+                     "sf_hv_at_third_seconds": hv_at(cs, sbudget / 3, SECONDS),
                      "reach_share_seconds": sreach / sbudget if sreach else float("inf")})
-        print(f"{s} | at equal evaluation seconds: SF {sbudget:.0f} s, {label} {cm[-1][5]:.0f} s in all; "
+        print(f"{s} | at equal evaluation seconds: SF {sbudget:.0f} s, {label} {cm[-1][SECONDS]:.0f} s in all; "
               f"{label} screened {rows[-1]['mf_screened_at_seconds']} and reached HV {rows[-1]['mf_hv_at_seconds']:.4f} "
               f"within SF's seconds ({rows[-1]['mf_hv_at_third_seconds']:.4f} at a third of them, SF "
               f"{rows[-1]['sf_hv_at_third_seconds']:.4f}); SF's final HV at "
