@@ -8,11 +8,16 @@
 #include <cereal/archives/portable_binary.hpp>
 #include <cereal/types/map.hpp>
 #include <cerrno>
+#include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <set>
 #include <sstream>
 
+#include "search/front.h"
 #include "space/bounded_binary_archive.h"
+#include "space/text_io.h"
 
 namespace paretonas::search {
 namespace {
@@ -262,6 +267,62 @@ void Journal::Append(const JournalEntry& entry) {
   }
   entries_[{entry.result.trial_id, entry.result.rung}] = entry;
   order_.push_back({entry.result.trial_id, entry.result.rung});
+}
+
+std::string JsonString(const std::string& s) { return JsonQuote(s); }
+
+std::string JsonNumber(double v) {
+  if (!std::isfinite(v)) return "null";
+  char buf[40];
+  std::snprintf(buf, sizeof(buf), "%.17g", v);
+  return buf;
+}
+
+void WriteTrialFiles(const std::string& run_dir, const SearchState& state, const Problem& problem) {
+  std::ostringstream jsonl;
+  std::set<std::string> metric_names;
+  for (const Trial& t : state.trials) {
+    if (!t.finished()) continue;
+    for (const auto& [k, v] : t.metrics) metric_names.insert(k);
+    jsonl << "{\"id\":" << t.id << ",\"generation\":" << t.generation
+          << ",\"arch\":" << JsonString(t.key) << ",\"hash\":" << JsonString(t.hash)
+          << ",\"status\":" << JsonString(TrialStateName(t.state)) << ",\"seed\":" << t.seed
+          << ",\"parents\":[";
+    for (size_t i = 0; i < t.parents.size(); ++i) jsonl << (i ? "," : "") << t.parents[i];
+    jsonl << "],\"seconds\":" << JsonNumber(t.seconds);
+    if (!t.failure.empty()) jsonl << ",\"failure\":" << JsonString(t.failure);
+    for (const auto& [k, v] : t.metrics) jsonl << "," << JsonString(k) << ":" << JsonNumber(v);
+    if (t.rung >= 0) {  // multi-fidelity: the rung reached and the learning curve
+      jsonl << ",\"rung\":" << t.rung << ",\"curve\":[";
+      for (size_t i = 0; i < t.curve.size(); ++i) {
+        const RungResult& c = t.curve[i];
+        jsonl << (i ? "," : "") << "{\"rung\":" << c.rung << ",\"resource\":"
+              << JsonNumber(c.resource) << ",\"seconds\":" << JsonNumber(c.seconds);
+        if (c.generation >= 0) jsonl << ",\"generation\":" << c.generation;
+        for (const auto& [k, v] : c.metrics) jsonl << "," << JsonString(k) << ":" << JsonNumber(v);
+        jsonl << "}";
+      }
+      jsonl << "]";
+    }
+    jsonl << "}\n";
+  }
+  WriteFileAtomic(run_dir + "/trials.jsonl", jsonl.str());
+
+  std::ostringstream csv;
+  csv << "id,arch,hash,generation";
+  for (const auto& m : metric_names) csv << "," << m;
+  csv << "\n";
+  for (auto id : ParetoFront(state, problem)) {
+    const Trial& t = state.trials[id];
+    csv << t.id << ",\"" << t.key << "\"," << t.hash << "," << t.generation;
+    for (const auto& m : metric_names) {
+      auto it = t.metrics.find(m);
+      csv << ",";
+      if (it != t.metrics.end()) csv << JsonNumber(it->second);
+    }
+    csv << "\n";
+  }
+  WriteFileAtomic(run_dir + "/front.csv", csv.str());
 }
 
 }  // namespace paretonas::search

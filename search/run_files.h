@@ -11,6 +11,7 @@
 #include <cereal/cereal.hpp>
 
 #include "search/eval_contract.h"
+#include "search/problem.h"
 #include "search/search_state.h"
 
 namespace paretonas::search {
@@ -87,6 +88,14 @@ class Journal {
   std::vector<Key> order_;
   std::string warning_;
 };
+
+/// Writes trials.jsonl (every finished trial) and front.csv (the front) into `run_dir` atomically.
+void WriteTrialFiles(const std::string& run_dir, const SearchState& state, const Problem& problem);
+
+/// JSON string literal for `s`.
+std::string JsonString(const std::string& s);
+/// Number in JSON (non-finite values become null).
+std::string JsonNumber(double v);
 
 }  // namespace paretonas::search
 

@@ -1,0 +1,24 @@
+// The front of a search state: which complete, feasible trials no other dominates, and the
+// hypervolume a user watches (in the state's normalisation).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "search/problem.h"
+#include "search/search_state.h"
+
+namespace paretonas::search {
+
+/// Ids of the complete, feasible trials that no other such trial dominates, by id.
+std::vector<std::int64_t> ParetoFront(const SearchState& state, const Problem& problem);
+
+/// Fixes the state's hypervolume normalisation (hv_ideal, hv_reference) from its complete,
+/// feasible trials the first time it has any; nothing once it is fixed.
+void FixNormalisation(SearchState& state, const Problem& problem);
+
+/// Hypervolume of the front in the state's normalisation (see docs/determinism.md); 0 before it
+/// is fixed.
+double NormalizedHypervolume(const SearchState& state, const Problem& problem);
+
+}  // namespace paretonas::search

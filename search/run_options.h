@@ -1,0 +1,47 @@
+// What a search run is asked to do (RunOptions) and what it reports when it ends (RunSummary).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "search/fidelity.h"
+#include "search/prescreen.h"
+
+namespace paretonas::search {
+
+struct RunOptions {
+  std::string run_dir;
+  std::int64_t max_evals = 0;  ///< total trials (finished or failed); 0: no limit
+  int max_generations = 0;     ///< 0: no limit
+  std::function<void(const std::string& line)> log;  ///< progress lines (also go to log.txt)
+  const std::atomic<bool>* stop = nullptr;           ///< set by SIGINT/SIGTERM handlers
+  /// Multi-fidelity (off when it has no rungs): each generation runs successive halving, and
+  /// the budget is checked between generations (a generation always runs to its top rung).
+  /// Training states between rungs live in `run_dir`/states.
+  FidelityOptions fidelity;
+  PrescreenOptions prescreen;
+  /// Weight inheritance: every fully trained trial saves its weights to `run_dir`/weights/ID.pt,
+  /// and a child's request names its complete parents' files (not a parent that is the same
+  /// network under another key), so that the evaluator starts it from their shared tensors.
+  bool inherit_weights = false;
+};
+
+struct RunSummary {
+  enum class Termination { kMaxEvals, kMaxGenerations, kSpaceExhausted, kInterrupted };
+  Termination termination = Termination::kMaxEvals;
+  std::string message;  ///< never empty
+  std::int64_t evaluations = 0;  ///< finished trials in the state
+  std::int64_t failed = 0;
+  std::int64_t stopped = 0;  ///< multi-fidelity trials that stopped below the top rung
+  std::int64_t screened = 0;  ///< proposals the pre-screen kept from training
+  std::int64_t reused_from_journal = 0;
+  int generations = 0;
+  std::size_t front_size = 0;
+  double hypervolume = 0;
+  double seconds = 0;
+  std::string BriefReport() const;
+};
+
+}  // namespace paretonas::search
