@@ -174,6 +174,17 @@ std::string CommandEvaluator::Describe() const {
               : std::string(", no timeout"));
 }
 
+bool CommandEvaluator::CanMeasureLatencies() const { return impl_->train.measure_latency; }
+
+std::vector<EvalResult> CommandEvaluator::MeasureLatencies(const std::vector<EvalRequest>& requests) {
+  impl_->running.Pause();
+  struct Resume {
+    Impl& im;
+    ~Resume() { im.running.Resume(); }
+  } resume{*impl_};
+  return MeasureRequests(impl_->space, requests, impl_->train, torch::Device(torch::kCPU));
+}
+
 EvalResult CommandEvaluator::Evaluate(const EvalRequest& request) {
   const auto start = Clock::now();
   Impl& im = *impl_;
@@ -214,13 +225,11 @@ EvalResult CommandEvaluator::Evaluate(const EvalRequest& request) {
     at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(request.seed);
     space::InitializeParameters(*net, gen);
   }
-  if (im.train.measure_latency) {
+  if (im.train.measure_latency && request.measure_latency) {
     im.running.Pause();
     Latency lat;
     try {
-      lat = MeasureLatency(net, im.space.input(),
-                           LatencyOptions{im.train.latency_threads, im.train.latency_warmup,
-                                          im.train.latency_repeats},
+      lat = MeasureLatency(net, im.space.input(), LatencyOptions{im.train.latency_threads, im.train.LatencyPolicy()},
                            torch::Device(torch::kCPU));
     } catch (const std::exception& e) {
       im.running.Resume();
@@ -228,8 +237,7 @@ EvalResult CommandEvaluator::Evaluate(const EvalRequest& request) {
       return r;
     }
     im.running.Resume();
-    r.metrics["latency_ms"] = lat.median_ms;
-    r.metrics["latency_iqr_ms"] = lat.iqr_ms;
+    AddLatencyMetrics(lat.estimate, &r.metrics);
     r.metrics["peak_activation_bytes"] = static_cast<double>(lat.peak_bytes);
   }
   {

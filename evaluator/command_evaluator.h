@@ -51,6 +51,10 @@ class CommandEvaluator : public Evaluator {
   EvalResult Evaluate(const EvalRequest& request) override;
   void PrepareWorkerThread() override;
   std::string Describe() const override;
+  /// With TrainOptions::measure_latency: the latency stage (MeasureRequests on the CPU), with
+  /// every running command paused.
+  bool CanMeasureLatencies() const override;
+  std::vector<EvalResult> MeasureLatencies(const std::vector<EvalRequest>& requests) override;
 
  private:
   struct Impl;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "search/eval_contract.h"
 
@@ -21,6 +22,13 @@ class Evaluator {
   virtual void PrepareWorkerThread() {}
   /// Short description for logs ("table nb201_cifar10.csv", "train fashion_mnist cpu").
   virtual std::string Describe() const = 0;
+  /// The latency stage (BatchEvaluator::MeasureLatencies): called from one thread while no
+  /// Evaluate runs.
+  virtual bool CanMeasureLatencies() const { return false; }
+  virtual std::vector<EvalResult> MeasureLatencies(const std::vector<EvalRequest>& requests) {
+    (void)requests;
+    return {};
+  }
 };
 
 }  // namespace paretonas::evaluator

@@ -2,6 +2,7 @@
 #include "evaluator/measure.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <time.h>
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
@@ -58,33 +59,81 @@ std::int64_t PeakForwardBytes(space::GraphNet& net, const torch::Tensor& x) {
 }
 
 namespace {
-/// The p-quantile of sorted values, interpolated linearly.
-double Quantile(const std::vector<double>& sorted, double p) {
-  const double pos = p * static_cast<double>(sorted.size() - 1);
-  const size_t lo = static_cast<size_t>(std::floor(pos));
-  const size_t hi = std::min(lo + 1, sorted.size() - 1);
-  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - static_cast<double>(lo));
+/// Milliseconds of this thread's CPU time (CLOCK_THREAD_CPUTIME_ID).
+double ThreadCpuMs() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) * 1e-6;
 }
 
-/// Median and interquartile range of timings.
-std::pair<double, double> MedianAndIqr(std::vector<double> ms) {
-  std::sort(ms.begin(), ms.end());
-  return {Quantile(ms, 0.5), Quantile(ms, 0.75) - Quantile(ms, 0.25)};
+/// `n` untimed forward passes of `net` on `x` (waited for on CUDA).
+void WarmUp(space::GraphNet& net, const torch::Tensor& x, int n, bool cuda) {
+  for (int i = 0; i < n; ++i) net->forward(x);
+  if (cuda && n > 0) torch::cuda::synchronize();
 }
 
-/// `warm` untimed forward passes of `net` on `x`, then `timed` timed ones, whose milliseconds
-/// are appended to `ms` (on CUDA every pass is waited for).
-void TimePasses(space::GraphNet& net, const torch::Tensor& x, int warm, int timed, bool cuda,
-                std::vector<double>& ms) {
-  for (int i = 0; i < warm; ++i) net->forward(x);
+/// One timed forward pass: wall time and this thread's CPU time (the CPU interval encloses the
+/// wall interval, so a pass that ran throughout reads wall <= cpu).
+Pass TimeOnePass(space::GraphNet& net, const torch::Tensor& x, bool cuda) {
+  const double c0 = ThreadCpuMs();
+  const auto t0 = Clock::now();
+  net->forward(x);
   if (cuda) torch::cuda::synchronize();
-  for (int i = 0; i < timed; ++i) {
-    const auto t0 = Clock::now();
-    net->forward(x);
-    if (cuda) torch::cuda::synchronize();
-    ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
-  }
+  const auto t1 = Clock::now();
+  const double c1 = ThreadCpuMs();
+  return {std::chrono::duration<double, std::milli>(t1 - t0).count(), c1 - c0};
 }
+
+/// `want` kept passes of one network into `log` (a descheduled pass is replaced, at most 3 times
+/// `want` attempts, and never beyond the policy's pass cap).
+void TimeVisit(space::GraphNet& net, const torch::Tensor& x, int want, bool cuda, PassLog& log) {
+  int kept = 0;
+  for (int attempt = 0; kept < want && attempt < 3 * want && !log.Exhausted(); ++attempt)
+    kept += log.Add(TimeOnePass(net, x, cuda));
+}
+
+}  // namespace
+
+std::vector<LatencyEstimate> TimeInterleaved(std::vector<space::GraphNet>& nets,
+                                             const std::vector<torch::Tensor>& inputs,
+                                             const TimingPolicy& policy, bool cuda,
+                                             const std::function<void(std::size_t)>& on_visit,
+                                             std::vector<std::vector<Pass>>* passes, bool warmed_up) {
+  constexpr int kRewarm = 2;  // untimed passes when a network comes round again
+  std::vector<PassLog> logs(nets.size(), PassLog(policy));
+  auto visit = [&](std::size_t j, int round, int want) {
+    const int warm = round > 0 ? std::min(policy.warmup, kRewarm) : warmed_up ? 0 : policy.warmup;
+    WarmUp(nets[j], inputs[j], warm, cuda);
+    logs[j].NextRound();
+    TimeVisit(nets[j], inputs[j], want, cuda, logs[j]);
+    if (on_visit) on_visit(j);
+  };
+  // The first rounds: every network gets its share of `repeats`; rounds alternate direction.
+  for (int r = 0; r < policy.rounds; ++r) {
+    const int want = policy.repeats / policy.rounds + (r < policy.repeats % policy.rounds ? 1 : 0);
+    for (std::size_t k = 0; k < nets.size(); ++k) visit(r % 2 == 0 ? k : nets.size() - 1 - k, r, want);
+  }
+  // Then more rounds for the networks whose interval is still wider than the target, together,
+  // until each is precise or at its caps.
+  const int more = std::max(1, policy.repeats / policy.rounds);
+  for (int r = policy.rounds;; ++r) {
+    std::vector<std::size_t> open;
+    for (std::size_t j = 0; j < nets.size(); ++j)
+      if (logs[j].WantsMore()) open.push_back(j);
+    if (open.empty()) break;
+    for (std::size_t k = 0; k < open.size(); ++k) visit(open[r % 2 == 0 ? k : open.size() - 1 - k], r, more);
+  }
+  const double load = LoadPerCore();
+  std::vector<LatencyEstimate> out;
+  for (std::size_t j = 0; j < nets.size(); ++j) {
+    out.push_back(logs[j].Estimate());
+    out.back().load = load;
+    if (passes) passes->push_back(logs[j].all());
+  }
+  return out;
+}
+
+namespace {
 }  // namespace
 
 void SteadyAllocator() {
@@ -105,13 +154,20 @@ Latency MeasureLatency(space::GraphNet& net, const space::InputSpec& input,
   const int saved_threads = at::get_num_threads();
   at::set_num_threads(o.threads);
   auto x = torch::zeros({1, input.shape.c, input.shape.h, input.shape.w}).to(device);
-  std::vector<double> ms;
-  TimePasses(net, x, o.warmup, 0, device.is_cuda(), ms);
+  WarmUp(net, x, o.timing.warmup, device.is_cuda());
   const std::int64_t peak = PeakForwardBytes(net, x);
-  TimePasses(net, x, 0, o.repeats, device.is_cuda(), ms);
+  std::vector<space::GraphNet> nets{net};
+  TimingPolicy policy = o.timing;
+  if (device.is_cuda() || o.threads > 1) policy.discard_descheduled = false;  // see TimingPolicy
+  // Warmed above, before the peak-memory pass.
+  const LatencyEstimate e = TimeInterleaved(nets, {x}, policy, device.is_cuda(), {}, nullptr, true)[0];
   at::set_num_threads(saved_threads);
-  const auto [median, iqr] = MedianAndIqr(std::move(ms));
-  return {median, iqr, peak};
+  Latency out;
+  out.median_ms = e.median_ms;
+  out.iqr_ms = e.iqr_ms;
+  out.peak_bytes = peak;
+  out.estimate = e;
+  return out;
 }
 
 torch::Device ResolveDevice(const std::string& name) {
@@ -146,17 +202,17 @@ space::GraphNet ArchNet(const space::SearchSpace& space, const space::Genotype& 
 
 constexpr std::size_t kMaxNetsAtOnce = 256;
 constexpr std::int64_t kMaxWeightBytesAtOnce = std::int64_t{1} << 30;  // 1 GiB of parameters
-constexpr int kRewarm = 2;  // untimed passes when a network comes round again
 
 /// The interleaved timing of MeasureArchitectures: `make(i)` builds network i and its input shape.
 template <class Make>
 std::vector<Measured> MeasureInterleaved(std::size_t n, Make&& make, const MeasureOptions& o,
-                                         const MeasureProgress& progress) {
-  if (o.rounds < 1 || o.rounds > o.repeats)
-    throw InputError("latency measurement: rounds " + std::to_string(o.rounds) +
-                     " is not allowed: from 1 to the number of timed passes (repeats " +
-                     std::to_string(o.repeats) + ")");
+                                         const MeasureProgress& progress,
+                                         std::vector<std::vector<Pass>>* passes) {
+  TimingPolicy policy = o.Policy();
+  const std::string bad = policy.Validate();
+  if (!bad.empty()) throw InputError("latency measurement: " + bad);
   const torch::Device device = ResolveDevice(o.device);
+  if (device.is_cuda() || o.threads > 1) policy.discard_descheduled = false;  // see TimingPolicy
   SteadyAllocator();
   torch::NoGradGuard no_grad;
   const int saved_threads = at::get_num_threads();
@@ -166,9 +222,10 @@ std::vector<Measured> MeasureInterleaved(std::size_t n, Make&& make, const Measu
     ~Restore() { at::set_num_threads(threads); }
   } restore{saved_threads};
   const bool cuda = device.is_cuda();
-  std::vector<Measured> out(n);
-  const std::size_t visits = n * static_cast<std::size_t>(o.rounds);
+  std::vector<Measured> out;
+  // Progress counts visits: the first rounds' are known, the added rounds' are not until they run.
   std::size_t done = 0;
+  const std::size_t planned = n * static_cast<std::size_t>(policy.rounds);
   for (std::size_t begin = 0; begin < n;) {
     // A chunk: up to 256 networks or 1 GiB of weights, whichever comes first (at least one).
     std::vector<space::GraphNet> nets;
@@ -183,20 +240,11 @@ std::vector<Measured> MeasureInterleaved(std::size_t n, Make&& make, const Measu
       nets.push_back(net);
       inputs.push_back(torch::zeros({1, shape.c, shape.h, shape.w}).to(device));
     }
-    std::vector<std::vector<double>> ms(nets.size());
-    for (int r = 0; r < o.rounds; ++r) {
-      const int passes = o.repeats / o.rounds + (r < o.repeats % o.rounds ? 1 : 0);
-      for (std::size_t k = 0; k < nets.size(); ++k) {
-        const std::size_t j = r % 2 == 0 ? k : nets.size() - 1 - k;  // alternate the direction
-        const int warm = r == 0 ? o.warmup : std::min(o.warmup, kRewarm);
-        TimePasses(nets[j], inputs[j], warm, passes, cuda, ms[j]);
-        if (progress) progress(++done, visits);
-      }
-    }
-    for (std::size_t j = 0; j < nets.size(); ++j) {
-      const auto [median, iqr] = MedianAndIqr(std::move(ms[j]));
-      out[begin + j] = {median, iqr};
-    }
+    const auto estimates = TimeInterleaved(nets, inputs, policy, cuda, [&](std::size_t) {
+      ++done;
+      if (progress) progress(done, std::max(done, planned));
+    }, passes, false);
+    out.insert(out.end(), estimates.begin(), estimates.end());
     begin += nets.size();
   }
   return out;
@@ -204,14 +252,71 @@ std::vector<Measured> MeasureInterleaved(std::size_t n, Make&& make, const Measu
 
 }  // namespace
 
+std::vector<EvalResult> MeasureRequests(const space::SearchSpace& space,
+                                        const std::vector<EvalRequest>& requests,
+                                        const TrainOptions& o, const torch::Device& device) {
+  const auto start = Clock::now();
+  SteadyAllocator();
+  torch::NoGradGuard no_grad;
+  const int saved_threads = at::get_num_threads();
+  at::set_num_threads(o.latency_threads);
+  struct Restore {
+    int threads;
+    ~Restore() { at::set_num_threads(threads); }
+  } restore{saved_threads};
+  const bool cuda = device.is_cuda();
+  TimingPolicy policy = o.LatencyPolicy();
+  if (cuda || o.latency_threads > 1) policy.discard_descheduled = false;  // see TimingPolicy
+  std::vector<EvalResult> out(requests.size());
+  std::vector<space::GraphNet> nets;
+  std::vector<torch::Tensor> inputs;
+  std::vector<std::size_t> where;  // nets[k] is requests[where[k]]
+  const auto& s = space.input().shape;
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    const EvalRequest& q = requests[i];
+    EvalResult& r = out[i];
+    r.trial_id = q.trial_id;
+    r.rung = q.rung;
+    std::string why = space.CheckGenotype(q.genotype);
+    if (why.empty()) why = RejectReason(space.Costs(q.genotype), o);
+    if (!why.empty()) {
+      r.failure = why;
+      continue;
+    }
+    space::GraphNet net(space.Plan(q.genotype), space::GraphNetOptions{});
+    at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(q.seed);
+    space::InitializeParameters(*net, gen);
+    net->to(device);
+    net->eval();
+    torch::Tensor x = torch::zeros({1, s.c, s.h, s.w}).to(device);
+    WarmUp(net, x, policy.warmup, cuda);
+    r.metrics["peak_activation_bytes"] = static_cast<double>(PeakForwardBytes(net, x));
+    nets.push_back(net);
+    inputs.push_back(x);
+    where.push_back(i);
+  }
+  // Warmed above, before the peak-memory pass.
+  const auto estimates = TimeInterleaved(nets, inputs, policy, cuda, {}, nullptr, true);
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  for (std::size_t k = 0; k < nets.size(); ++k) {
+    EvalResult& r = out[where[k]];
+    AddLatencyMetrics(estimates[k], &r.metrics);
+    r.metrics["latency_seconds"] = estimates[k].seconds;
+    r.ok = true;
+  }
+  for (EvalResult& r : out) r.seconds = seconds / static_cast<double>(std::max<std::size_t>(1, out.size()));
+  return out;
+}
+
 std::vector<Measured> MeasureArchitectures(const space::SearchSpace& space,
                                            const std::vector<space::Genotype>& archs,
                                            const MeasureOptions& options,
-                                           const MeasureProgress& progress) {
+                                           const MeasureProgress& progress,
+                                           std::vector<std::vector<Pass>>* passes) {
   return MeasureInterleaved(
       archs.size(),
       [&](std::size_t i) { return std::make_pair(ArchNet(space, archs[i]), space.input().shape); },
-      options, progress);
+      options, progress, passes);
 }
 
 std::vector<Measured> MeasureOperations(const std::vector<space::PlanEdge>& edges,
@@ -219,7 +324,7 @@ std::vector<Measured> MeasureOperations(const std::vector<space::PlanEdge>& edge
                                         const MeasureProgress& progress) {
   return MeasureInterleaved(
       edges.size(), [&](std::size_t i) { return std::make_pair(OneOpNet(edges[i]), edges[i].in); },
-      options, progress);
+      options, progress, nullptr);
 }
 
 }  // namespace paretonas::evaluator

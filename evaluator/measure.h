@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "evaluator/latency_estimate.h"
 #include "space/search_space.h"
 
 namespace paretonas::evaluator {
@@ -20,16 +21,34 @@ struct MeasureOptions {
   /// MeasureArchitectures/MeasureOperations: the timed passes are spread over this many rounds,
   /// each round visiting every architecture in turn (1: all of one architecture's passes at once).
   int rounds = 1;
+  /// Precision and caps (TimingPolicy): more rounds until each median's 95% interval is within
+  /// +-target (0: none), at most max_seconds of timing and max_passes passes per architecture;
+  /// descheduled passes replaced (discard_descheduled).
+  double target = 0.03;
+  double max_seconds = 2.0;
+  int max_passes = 300;
+  bool discard_descheduled = true;
+
+  TimingPolicy Policy() const {
+    TimingPolicy p;
+    p.warmup = warmup;
+    p.repeats = repeats;
+    p.rounds = rounds;
+    p.target = target;
+    p.max_seconds = max_seconds;
+    p.max_passes = max_passes;
+    p.discard_descheduled = discard_descheduled;
+    return p;
+  }
 };
 
 /// The rounds `latency measure`/`calibrate` and a search's final-front measurement use unless
 /// told otherwise: 5, at most one per timed pass (bench/RESULTS.md § Latency predictor).
 inline int DefaultRounds(int repeats) { return std::min(5, repeats); }
 
-struct Measured {
-  double median_ms = 0;
-  double iqr_ms = 0;
-};
+/// One architecture's latency (median_ms, iqr_ms, its interval, passes kept and discarded,
+/// whether it is noisy).
+using Measured = LatencyEstimate;
 
 /// Called with (visits done, visits in all) after each architecture's turn in a round.
 using MeasureProgress = std::function<void(std::size_t, std::size_t)>;
@@ -43,11 +62,14 @@ using MeasureProgress = std::function<void(std::size_t, std::size_t)>;
 /// decide its number; interleaving gives every architecture the same mix of moments. The
 /// networks of up to 256 architectures (and 1 GiB of weights) are held at once; larger sets go
 /// in consecutive chunks.
-/// Throws InputError for a bad device, or when rounds is not in 1..repeats.
+/// Architectures whose interval is wider than +-target after these rounds get more rounds,
+/// together (TimeInterleaved). Throws InputError for a bad device, or when rounds is not in
+/// 1..repeats. `passes`, when given, gets every architecture's timed passes (benchmarks).
 std::vector<Measured> MeasureArchitectures(const space::SearchSpace& space,
                                            const std::vector<space::Genotype>& archs,
                                            const MeasureOptions& options,
-                                           const MeasureProgress& progress = {});
+                                           const MeasureProgress& progress = {},
+                                           std::vector<std::vector<Pass>>* passes = nullptr);
 /// The same for single operations at their shapes (the per-op table of `latency calibrate`).
 std::vector<Measured> MeasureOperations(const std::vector<space::PlanEdge>& edges,
                                         const MeasureOptions& options,

@@ -108,6 +108,13 @@ void TrainEvaluator::PrepareWorkerThread() {
   at::set_num_threads(impl_->options.threads_per_worker);
 }
 
+bool TrainEvaluator::CanMeasureLatencies() const { return impl_->options.measure_latency; }
+
+std::vector<EvalResult> TrainEvaluator::MeasureLatencies(const std::vector<EvalRequest>& requests) {
+  CoreGate::Hold hold(&impl_->gate, /*exclusive=*/true);  // no trainer runs; nor may one start
+  return MeasureRequests(impl_->space, requests, impl_->options, impl_->device);
+}
+
 std::string TrainEvaluator::Describe() const {
   std::ostringstream s;
   s << "train " << impl_->data.description << " (" << impl_->data.train_x.size(0) << " train / "
@@ -271,23 +278,21 @@ EvalResult TrainEvaluator::Evaluate(const EvalRequest& request) {
   // Latency does not depend on training: a multi-fidelity trial measures it at its first rung
   // and the search carries it to the later ones.
   const bool first_rung = request.rung <= 0;
-  if (first_rung && o.measure_latency) {
+  if (first_rung && o.measure_latency && request.measure_latency) {
     Latency lat;
     Clock::time_point held;
     {
       CoreGate::Hold hold(&impl_->gate, /*exclusive=*/true);
       held = Clock::now();  // from here no trainer of this evaluator launches a step
-      lat = MeasureLatency(net, impl_->data.input,
-                           LatencyOptions{o.latency_threads, o.latency_warmup, o.latency_repeats},
+      lat = MeasureLatency(net, impl_->data.input, LatencyOptions{o.latency_threads, o.LatencyPolicy()},
                            impl_->device);
     }
     // The time training was held for this measurement: summed over trials and divided by the
     // search's wall time, the share of the device's time that measurement takes.
     r.metrics["latency_seconds"] = std::chrono::duration<double>(Clock::now() - held).count();
-    r.metrics["latency_ms"] = lat.median_ms;
-    r.metrics["latency_iqr_ms"] = lat.iqr_ms;
+    AddLatencyMetrics(lat.estimate, &r.metrics);
     r.metrics["peak_activation_bytes"] = static_cast<double>(lat.peak_bytes);
-  } else if (first_rung) {
+  } else if (first_rung && request.measure_latency) {
     net->eval();
     const auto& s = impl_->data.input.shape;
     r.metrics["peak_activation_bytes"] = static_cast<double>(

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "evaluator/dataset_info.h"
+#include "evaluator/latency_estimate.h"
 #include "evaluator/eval_types.h"
 #include "space/search_space.h"
 
@@ -60,11 +61,18 @@ struct TrainOptions {
   std::int64_t max_params = 0;
   std::int64_t max_macs = 0;
   std::int64_t max_activation_bytes = 0;
-  // Inference latency at batch 1.
+  // Inference latency at batch 1 (see TimingPolicy: rounds, descheduled passes replaced, more
+  // rounds until the median's interval is within +-latency_target or a cap is reached).
   bool measure_latency = true;
   int latency_threads = 1;
   int latency_warmup = 5;
   int latency_repeats = 30;
+  int latency_rounds = 0;  ///< 0: min(5, latency_repeats)
+  double latency_target = 0.03;
+  double latency_max_seconds = 1.0;
+  int latency_max_passes = 0;  ///< 0: max(200, latency_repeats)
+  /// The timing policy these fields describe.
+  TimingPolicy LatencyPolicy() const;
 
   /// Empty when valid; else names the field, its value and what is allowed.
   std::string Validate() const;
@@ -94,6 +102,10 @@ class TrainEvaluator : public Evaluator {
   EvalResult Evaluate(const EvalRequest& request) override;
   void PrepareWorkerThread() override;
   std::string Describe() const override;
+  /// With TrainOptions::measure_latency: the latency stage (MeasureRequests), holding every
+  /// trainer of this evaluator.
+  bool CanMeasureLatencies() const override;
+  std::vector<EvalResult> MeasureLatencies(const std::vector<EvalRequest>& requests) override;
 
  private:
   struct Impl;

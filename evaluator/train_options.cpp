@@ -1,4 +1,5 @@
 // TrainOptions without LibTorch (validated by the config parser, which stays torch-free).
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -40,6 +41,9 @@ std::string TrainOptions::Validate() const {
   else if (latency_threads < 1) e << "evaluator.latency.threads: " << latency_threads << " must be >= 1";
   else if (latency_warmup < 0) e << "evaluator.latency.warmup: " << latency_warmup << " must be >= 0";
   else if (latency_repeats < 3) e << "evaluator.latency.repeats: " << latency_repeats << " must be >= 3";
+  else if (latency_rounds < 0 || latency_max_passes < 0)
+    e << "evaluator.latency.rounds and max_passes must be >= 1 (0: the default)";
+  else if (const std::string bad = LatencyPolicy().Validate(); !bad.empty()) e << "evaluator." << bad;
   else if (proxy_batch < 2 || proxy_batch > 4096)
     e << "evaluator.proxy_batch: " << proxy_batch << " must be in [2, 4096]";
   if (!e.str().empty()) return e.str();
@@ -50,6 +54,17 @@ std::string TrainOptions::Validate() const {
     return e.str();
   }
   return e.str();
+}
+
+TimingPolicy TrainOptions::LatencyPolicy() const {
+  TimingPolicy p;
+  p.warmup = latency_warmup;
+  p.repeats = latency_repeats;
+  p.rounds = latency_rounds > 0 ? latency_rounds : std::min(5, latency_repeats);
+  p.target = latency_target;
+  p.max_seconds = latency_max_seconds;
+  p.max_passes = latency_max_passes > 0 ? latency_max_passes : std::max(200, latency_repeats);
+  return p;
 }
 
 std::string TrainOptions::Signature() const {

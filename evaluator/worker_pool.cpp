@@ -72,6 +72,22 @@ std::string WorkerPool::Describe() const {
          (workers_ == 1 ? "" : "s");
 }
 
+std::vector<EvalResult> WorkerPool::MeasureLatencies(const std::vector<EvalRequest>& requests) {
+  try {
+    return evaluator_.MeasureLatencies(requests);
+  } catch (const std::exception& e) {  // never escapes: every request gets the failure
+    std::vector<EvalResult> out;
+    for (const EvalRequest& q : requests) {
+      EvalResult r;
+      r.trial_id = q.trial_id;
+      r.rung = q.rung;
+      r.failure = std::string("latency measurement: ") + e.what();
+      out.push_back(r);
+    }
+    return out;
+  }
+}
+
 void WorkerPool::RunOne(const EvalRequest& request, std::mutex& done_mu,
                         const std::function<void(const EvalResult&)>& on_done) {
   {

@@ -25,6 +25,9 @@ class WorkerPool : public BatchEvaluator {
                        const std::function<void(const EvalResult&)>& on_done,
                        const std::atomic<bool>* cancel) override;
   int workers() const { return workers_; }
+  /// The evaluator's, in the calling thread (no batch is running then).
+  bool CanMeasureLatencies() const override { return evaluator_.CanMeasureLatencies(); }
+  std::vector<EvalResult> MeasureLatencies(const std::vector<EvalRequest>& requests) override;
 
   /// Streaming form, for requests that arrive one at a time (an MPI worker rank): each of the K
   /// workers loops `next()` -> evaluate -> `on_done` until `next()` returns nothing. `next` may
@@ -57,6 +60,10 @@ class CachingEvaluator : public Evaluator {
   EvalResult Evaluate(const EvalRequest& request) override;
   void PrepareWorkerThread() override { inner_.PrepareWorkerThread(); }
   std::string Describe() const override { return inner_.Describe() + " (cached)"; }
+  bool CanMeasureLatencies() const override { return inner_.CanMeasureLatencies(); }
+  std::vector<EvalResult> MeasureLatencies(const std::vector<EvalRequest>& requests) override {
+    return inner_.MeasureLatencies(requests);
+  }
   std::size_t hits() const;
 
  private:

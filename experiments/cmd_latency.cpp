@@ -63,6 +63,8 @@ struct LatencyOptions {
   bool json = false;
   std::vector<std::string> archs;
   std::string front_of;  // measure: a run directory whose Pareto front to measure
+  bool compare = false;  // measure --front-of: compare with the run's own latencies
+  std::string passes_out;  // measure: every timed pass (benchmarks)
   std::string ops;       // fit: a per-op table (op, latency_ms), e.g. calibrate's MODEL.ops.csv
   std::vector<std::string> priors;  // fit: models of other devices (few-shot)
   int n = 100;                      // kit: architectures to export
@@ -179,16 +181,60 @@ evaluator::MeasureProgress ProgressLineFor(const char* what) {
   };
 }
 
-/// With `ids` (the trials of a run), a first column trial_id matches each row to its trial.
+/// With `ids` (the trials of a run), a first column trial_id matches each row to its trial. Every
+/// row carries its error: the 95% interval of the median, the passes kept and discarded
+/// (descheduled), and whether the interval ended wider than the target (noisy).
 std::string MeasurementsCsv(const space::SearchSpace& sp, const std::vector<space::Genotype>& archs,
                             const std::vector<evaluator::Measured>& m,
                             const std::vector<std::int64_t>& ids = {}) {
   std::ostringstream csv;
-  csv << (ids.empty() ? "" : "trial_id,") << "arch,latency_ms,latency_iqr_ms\n";
+  csv << (ids.empty() ? "" : "trial_id,")
+      << "arch,latency_ms,latency_iqr_ms,latency_ci_low_ms,latency_ci_high_ms,passes,discarded,noisy\n";
   for (std::size_t i = 0; i < archs.size(); ++i)
     csv << (ids.empty() ? "" : std::to_string(ids[i]) + ",") << evaluator::CsvField(sp.Key(archs[i]))
-        << "," << Fmt(m[i].median_ms, 6) << "," << Fmt(m[i].iqr_ms, 4) << "\n";
+        << "," << Fmt(m[i].median_ms, 6) << "," << Fmt(m[i].iqr_ms, 4) << "," << Fmt(m[i].ci_low_ms, 6) << ","
+        << Fmt(m[i].ci_high_ms, 6) << "," << m[i].kept << "," << m[i].discarded << "," << (m[i].noisy ? 1 : 0)
+        << "\n";
   return csv.str();
+}
+
+/// Every timed pass (`measure --passes FILE`): row (0-based, as in the CSV), round, wall and
+/// CPU milliseconds, and whether it counted.
+void WritePasses(const std::string& path, const std::vector<std::vector<evaluator::Pass>>& passes,
+                 const evaluator::TimingPolicy& policy) {
+  std::ostringstream csv;
+  csv << "row,round,wall_ms,cpu_ms,kept\n";
+  const evaluator::PassLog judge(policy);
+  for (std::size_t i = 0; i < passes.size(); ++i)
+    for (const auto& p : passes[i])
+      csv << i << "," << p.round << "," << Fmt(p.wall_ms, 6) << "," << Fmt(p.cpu_ms, 6) << ","
+          << (judge.Descheduled(p) ? 0 : 1) << "\n";
+  search::WriteFileAtomic(path, csv.str());
+}
+
+/// Says on stderr which rows are noisy or had passes discarded (NoiseSummary, then the first
+/// rows by their key), so that a user does not fit a model on numbers the machine decided.
+void WarnNoise(const space::SearchSpace& sp, const std::vector<space::Genotype>& archs,
+               const std::vector<evaluator::Measured>& m, double target, const std::string& what) {
+  const std::string summary = evaluator::NoiseSummary(m, target);
+  int noisy = 0;
+  for (const auto& e : m) noisy += e.noisy;
+  if (noisy == 0) {
+    if (!summary.empty()) std::cerr << "paretonas: note: " << what << ": " << summary << " (all within +-" << Fmt(100 * target, 3) << "% in the end)\n";
+    return;
+  }
+  std::cerr << "paretonas: warning: " << what << ": " << summary
+            << "; a busy machine: re-measure these when it is quiet, or raise --max-seconds. Noisy rows:\n";
+  int shown = 0;
+  for (std::size_t i = 0; i < m.size() && shown < 10; ++i) {
+    if (!m[i].noisy) continue;
+    ++shown;
+    std::cerr << "  row " << i + 1 << ": " << Fmt(m[i].median_ms, 4) << " ms +-"
+              << Fmt(100 * m[i].RelativeHalfWidth(), 3) << "% (" << m[i].discarded << " of "
+              << m[i].kept + m[i].discarded << " passes discarded) "
+              << (i < archs.size() ? sp.Key(archs[i]) : std::string()) << "\n";
+  }
+  if (noisy > shown) std::cerr << "  ... and " << noisy - shown << " more (column noisy = 1 in the CSV)\n";
 }
 
 std::string Describe(const evaluator::MeasureOptions& mo) {
@@ -199,7 +245,9 @@ std::string Describe(const evaluator::MeasureOptions& mo) {
   std::strftime(date, sizeof date, "%Y-%m-%d", std::gmtime(&now));
   return std::string("measured on ") + host + " (" + mo.device + ", " + std::to_string(mo.threads) +
          " thread(s), batch 1, median of " + std::to_string(mo.repeats) +
-         (mo.rounds > 1 ? " in " + std::to_string(mo.rounds) + " interleaved rounds" : "") + ") on " + date;
+         (mo.rounds > 1 ? " in " + std::to_string(mo.rounds) + " interleaved rounds" : "") +
+         (mo.target > 0 ? ", more rounds until +-" + Fmt(100 * mo.target, 3) + "%" : "") +
+         (mo.discard_descheduled ? ", descheduled passes replaced" : "") + ") on " + date;
 }
 
 void PrintModel(const predictors::LatencyModel& m, const std::string& path) {
@@ -255,6 +303,8 @@ int Calibrate(const LatencyOptions& o) {
     ops_csv << kv.first << "," << Fmt(m.median_ms, 6) << "," << Fmt(m.iqr_ms, 4) << "\n";
   }
   const auto measured = evaluator::MeasureArchitectures(sp, archs, mo, ProgressLineFor("architectures"));
+  WarnNoise(sp, {}, op_ms, mo.target, "operations");
+  WarnNoise(sp, archs, measured, mo.target, "architectures");
   std::vector<double> ms;
   for (const auto& m : measured) ms.push_back(m.median_ms);
   search::WriteFileAtomic(o.out + ".csv", MeasurementsCsv(sp, archs, measured));
@@ -270,19 +320,91 @@ int Calibrate(const LatencyOptions& o) {
   return kExitOk;
 }
 
+/// Kendall's tau-b of two equally long lists (1: the same order).
+double KendallTau(const std::vector<double>& a, const std::vector<double>& b) {
+  double concordant = 0, discordant = 0, ties_a = 0, ties_b = 0;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    for (std::size_t j = i + 1; j < a.size(); ++j) {
+      const double x = a[i] - a[j], y = b[i] - b[j];
+      if (x == 0 && y == 0) continue;
+      if (x == 0) ++ties_a;
+      else if (y == 0) ++ties_b;
+      else if ((x > 0) == (y > 0)) ++concordant;
+      else ++discordant;
+    }
+  const double d = std::sqrt((concordant + discordant + ties_a) * (concordant + discordant + ties_b));
+  return d > 0 ? (concordant - discordant) / d : 1.0;
+}
+
+/// `measure --front-of RUN --compare`: each front member's latency in the run and now, their
+/// rank agreement, and whether the front would change with the new numbers.
+void CompareFront(const LoadedRun& run, const std::vector<std::int64_t>& ids,
+                  const std::vector<evaluator::Measured>& now) {
+  const search::Problem& problem = run.session->problem;
+  search::SearchState retimed = run.state;
+  std::vector<double> before, after;
+  std::cout << "\n  id   in the run (ms)        now (ms)              now / run\n";
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    search::Trial& t = retimed.trials[static_cast<std::size_t>(ids[i])];
+    const auto it = t.metrics.find("latency_ms");
+    const double old = it == t.metrics.end() ? NAN : it->second;
+    const auto ci = t.metrics.find("latency_ci_ms");
+    char line[200];
+    std::snprintf(line, sizeof line, "  %-4lld %8.4g +-%-8s     %8.4g +-%-8s   %6.3f%s\n", static_cast<long long>(ids[i]),
+                  old, ci == t.metrics.end() ? "?" : (Fmt(100 * ci->second / old, 2) + "%").c_str(), now[i].median_ms,
+                  (Fmt(100 * now[i].RelativeHalfWidth(), 2) + "%").c_str(), now[i].median_ms / old,
+                  now[i].noisy ? "  (noisy now)" : "");
+    std::cout << line;
+    before.push_back(old);
+    after.push_back(now[i].median_ms);
+    evaluator::AddLatencyMetrics(now[i], &t.metrics);
+  }
+  const std::vector<std::int64_t> front = search::ParetoFront(retimed, problem);
+  std::vector<std::int64_t> left, joined;
+  for (std::int64_t id : ids)
+    if (std::find(front.begin(), front.end(), id) == front.end()) left.push_back(id);
+  for (std::int64_t id : front)
+    if (std::find(ids.begin(), ids.end(), id) == ids.end()) joined.push_back(id);
+  auto list = [](const std::vector<std::int64_t>& v) {
+    std::string s;
+    for (std::int64_t id : v) s += (s.empty() ? "#" : ", #") + std::to_string(id);
+    return s;
+  };
+  std::cout << "rank agreement (Kendall tau, front members by latency): " << Fmt(KendallTau(before, after), 3) << "\n";
+  if (left.empty() && joined.empty()) {
+    std::cout << "the front would not change: every member stays non-dominated with its new latency\n";
+  } else {
+    std::cout << "the front would change with these numbers:";
+    if (!left.empty()) std::cout << " " << list(left) << " would leave it (now dominated)";
+    if (!joined.empty()) std::cout << (left.empty() ? " " : "; ") << list(joined) << " would join it";
+    std::cout << " (others keep their latency in the run; re-time them too with --arch to be sure)\n";
+  }
+}
+
 int Measure(const LatencyOptions& o) {
-  const evaluator::MeasureOptions mo = Timing(o.measure);
+  evaluator::MeasureOptions mo = Timing(o.measure);
   if (o.out.empty()) throw InputError("latency measure: --out CSV is required");
+  if (o.compare && o.front_of.empty()) throw InputError("latency measure: --compare goes with --front-of RUN");
+  std::vector<std::vector<evaluator::Pass>> passes;
+  auto* want_passes = o.passes_out.empty() ? nullptr : &passes;
   if (!o.front_of.empty()) {  // the run's space and its current front
     const LoadedRun run = LoadRun(o.front_of);
     const space::SearchSpace& sp = *run.session->space;
     std::vector<space::Genotype> archs;
     const std::vector<std::int64_t> ids = search::ParetoFront(run.state, run.session->problem);
     for (std::int64_t id : ids) archs.push_back(run.state.trials[static_cast<std::size_t>(id)].genotype);
-    const auto measured = evaluator::MeasureArchitectures(sp, archs, mo, ProgressLineFor("front members"));
+    if (o.compare) {  // many rounds: a second opinion worth its time
+      mo.repeats = std::max(mo.repeats, 60);
+      mo.rounds = std::max(mo.rounds, 12);
+      mo.max_passes = std::max(mo.max_passes, 600);
+    }
+    const auto measured = evaluator::MeasureArchitectures(sp, archs, mo, ProgressLineFor("front members"), want_passes);
     search::WriteFileAtomic(o.out, MeasurementsCsv(sp, archs, measured, ids));
+    if (want_passes) WritePasses(o.passes_out, passes, mo.Policy());
+    WarnNoise(sp, archs, measured, mo.target, "front members");
     std::cout << "wrote " << o.out << ": the " << archs.size() << " front members of " << o.front_of
               << ", " << Describe(mo) << "\n";
+    if (o.compare) CompareFront(run, ids, measured);
     return kExitOk;
   }
   const space::SearchSpace sp = SpaceRefOf(o).Load();
@@ -292,8 +414,10 @@ int Measure(const LatencyOptions& o) {
   } else {
     archs = DistinctSample(sp, o.samples, o.seed);
   }
-  const auto measured = evaluator::MeasureArchitectures(sp, archs, mo, ProgressLineFor("architectures"));
+  const auto measured = evaluator::MeasureArchitectures(sp, archs, mo, ProgressLineFor("architectures"), want_passes);
   search::WriteFileAtomic(o.out, MeasurementsCsv(sp, archs, measured));
+  if (want_passes) WritePasses(o.passes_out, passes, mo.Policy());
+  WarnNoise(sp, archs, measured, mo.target, "architectures");
   std::cout << "wrote " << o.out << ": " << archs.size() << " architectures, " << Describe(mo) << "\n";
   return kExitOk;
 }
@@ -637,6 +761,19 @@ void MeasureFlags(CLI::App* c, LatencyOptions* o) {
                 "in turn, so that the machine's drift hits all alike (1: back to back; default 5, "
                 "at most --repeats)")
       ->check(CLI::Range(1, 100000));
+  c->add_option("--target", o->measure.target,
+                "Keep timing (more rounds, for the architectures that need them) until the 95% interval "
+                "of each median is within +-target of it (0: no more rounds)")
+      ->check(CLI::Range(0.0, 0.5))->capture_default_str();
+  c->add_option("--max-seconds", o->measure.max_seconds,
+                "Per architecture: no more rounds after this much timing; what is still wider than "
+                "the target is flagged noisy")
+      ->check(CLI::Range(0.0, 3600.0))->capture_default_str();
+  c->add_option("--max-passes", o->measure.max_passes, "Per architecture: timed passes at the most")
+      ->check(CLI::Range(3, 10000000))->capture_default_str();
+  c->add_flag("--keep-descheduled{false}", o->measure.discard_descheduled,
+              "Count every timed pass, also those during which the timing thread lost its core (its "
+              "wall time well above its CPU time); by default they are replaced");
   c->add_option("--seed", o->seed, "Seed of the random architectures")->capture_default_str();
 }
 
@@ -667,12 +804,20 @@ void SetupLatency(CLI::App& app) {
   cal->callback([o] { RunCommand([o] { return Calibrate(*o); }); });
 
   auto* me = sub->add_subcommand("measure", "Measure architectures on this machine into a CSV "
-                                            "(arch, latency_ms, latency_iqr_ms)");
+                                            "(arch, latency_ms, latency_iqr_ms, the interval of the median, "
+                                            "passes kept and discarded, noisy)");
   SpaceOptions(me, o.get());
   MeasureFlags(me, o.get());
   me->add_option("--samples", o->samples, "Random architectures (without --arch)")->check(CLI::Range(1, 1000000))->capture_default_str();
   me->add_option("-a,--arch", o->archs, "Architecture key (repeatable) instead of random ones");
   me->add_option("--front-of", o->front_of, "Measure the Pareto front of this run directory (its space)");
+  me->add_flag("--compare", o->compare,
+               "With --front-of: time the front interleaved in many rounds (at least 60 passes in 12 "
+               "rounds) and compare with the run's latencies: each member's old and new number, "
+               "the rank agreement, and whether the front would change");
+  me->add_option("--passes", o->passes_out,
+                 "Also write every timed pass to this CSV (row, round, wall_ms, cpu_ms, kept): what "
+                 "the estimates were made of");
   me->add_option("-o,--out", o->out, "CSV file to write")->required();
   me->callback([o] { RunCommand([o] { return Measure(*o); }); });
 

@@ -59,8 +59,7 @@ void MeasureFrontIfPredicted(Session& session, search::SearchState& state, const
     const std::int64_t id = ids[i];
     search::Trial& t = state.trials[static_cast<std::size_t>(id)];
     const evaluator::Measured& m = measured[i];
-    t.metrics["latency_ms"] = m.median_ms;
-    t.metrics["latency_iqr_ms"] = m.iqr_ms;
+    evaluator::AddLatencyMetrics(m, &t.metrics);
     const auto p = t.metrics.find("predicted_latency_ms");
     std::cout << "  #" << id << "  " << (p == t.metrics.end() ? -1.0 : p->second) << " -> "
               << m.median_ms << "\n";
@@ -107,6 +106,9 @@ int DriveImpl(Session& session, search::SearchState& state, const RunPaths& path
   options.fidelity = session.config.fidelity;
   options.prescreen = session.config.prescreen;
   options.inherit_weights = session.config.inherit_weights;
+  // Latencies measured by this process (not looked up in a table): each generation's together,
+  // journaled before it trains (an MPI cluster's evaluator cannot, and measures them as before).
+  options.latency_stage = session.config.evaluator_kind != "table" && session.config.training.measure_latency;
   options.stop = InstallStopHandlers();
   options.log = [quiet](const std::string& line) {
     if (!quiet || line.rfind("generation", 0) == 0 || line.rfind("warning", 0) == 0) {

@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <map>
+#include <sstream>
 #include <utility>
 #include <vector>
 
@@ -21,7 +23,63 @@ namespace {
 
 struct StatusOptions {
   std::string run_dir;
+  bool journal = false;
 };
+
+/// `status --journal`: every record of the journal as one JSON line, in the order they were
+/// written (what resume replays).
+int PrintJournal(const RunPaths& paths) {
+  const auto journal = search::Journal::Read(paths.journal());
+  for (const auto& e : journal.entries) {
+    const search::EvalResult& r = e.result;
+    std::cout << "{\"trial\":" << r.trial_id << ",\"rung\":" << r.rung << ",\"arch\":" << search::JsonString(e.key)
+              << ",\"ok\":" << (r.ok ? "true" : "false") << ",\"seconds\":" << search::JsonNumber(r.seconds);
+    if (!r.failure.empty()) std::cout << ",\"failure\":" << search::JsonString(r.failure);
+    std::cout << ",\"metrics\":{";
+    bool first = true;
+    for (const auto& [k, v] : r.metrics) {
+      std::cout << (first ? "" : ",") << search::JsonString(k) << ":" << search::JsonNumber(v);
+      first = false;
+    }
+    std::cout << "}}\n";
+  }
+  if (!journal.error.empty()) std::cerr << "paretonas: warning: " << journal.error << "\n";
+  return kExitOk;
+}
+
+/// The latency line of `status`: how many of the run's measured latencies are noisy, the
+/// descheduled passes and the load while they were taken (the last measurement of each trial in
+/// the journal); "" when nothing was measured with its error.
+std::string LatencyLine(const search::Journal::ReadResult& journal, double target) {
+  std::map<std::int64_t, std::map<std::string, double>> last;
+  for (const auto& e : journal.entries)
+    if (e.result.ok && e.result.metrics.count("latency_passes")) last[e.result.trial_id] = e.result.metrics;
+  if (last.empty()) return "";
+  int noisy = 0, remeasured = 0;
+  double discarded = 0, passes = 0, load = -1;
+  for (const auto& [id, m] : last) {
+    auto get = [&](const char* k, double d = 0) {
+      const auto it = m.find(k);
+      return it == m.end() ? d : it->second;
+    };
+    noisy += get("latency_noisy") > 0;
+    discarded += get("latency_discarded");
+    passes += get("latency_passes") + get("latency_discarded");
+    load = std::max(load, get("latency_load", -1));
+  }
+  for (const auto& e : journal.entries) remeasured += e.result.rung <= search::kRemeasureRung;
+  std::ostringstream os;
+  os << noisy << " of " << last.size() << " latencies noisy (interval wider than +-" << 100 * target
+     << "%); " << static_cast<long long>(discarded) << " of " << static_cast<long long>(passes)
+     << " timed passes discarded as descheduled";
+  if (load >= 0) {
+    char buf[64];
+    std::snprintf(buf, sizeof(buf), "; load average up to %.1f per core (%ld cores)", load, ::sysconf(_SC_NPROCESSORS_ONLN));
+    os << buf;
+  }
+  if (remeasured) os << "; " << remeasured << " measured again where a decision depended on them";
+  return os.str();
+}
 
 /// What <dir>/ended says: kind (finished | stopped | error) and its message; empty kind if absent.
 std::pair<std::string, std::string> ReadEnded(const RunPaths& paths) {
@@ -44,6 +102,7 @@ std::string Minutes(double seconds) {
 
 int RunStatus(const StatusOptions& o) {
   const RunPaths paths(o.run_dir);
+  if (o.journal) return PrintJournal(paths);
   const long holder = LockHolder(paths.dir);
   const std::string resume = "`paretonas resume " + paths.dir + "`";
   if (::access(paths.config().c_str(), F_OK) != 0) {
@@ -165,6 +224,8 @@ int RunStatus(const StatusOptions& o) {
     else if (config.max_evals > 0 && done >= config.max_evals)
       std::cout << " (beyond the budget: `paretonas resume " << paths.dir << " --max-evals N` continues them)";
   }
+  const std::string latency = LatencyLine(journal, config.training.latency_target);
+  if (!latency.empty()) std::cout << "\n  latency:     " << latency;
   std::cout << "\n  hypervolume: "
             << (state.hv_history.empty() ? std::string("-") : std::to_string(state.hv_history.back()))
             << "\n";
@@ -180,6 +241,10 @@ void SetupStatus(CLI::App& app) {
   auto o = std::make_shared<StatusOptions>();
   auto* sub = app.add_subcommand("status", "Show a search's progress and current Pareto front");
   sub->add_option("run_dir", o->run_dir, "Run directory")->required();
+  sub->add_flag("--journal", o->journal,
+                "Print every record of the journal (what resume replays) as one JSON line each: trial, rung "
+                "(-1: a full evaluation; 0, 1, ...: a rung; -2: the pre-screen; -3: the latency stage; -10, "
+                "-11, ...: a latency measured again), arch, ok, seconds, failure, metrics");
   sub->callback([o] { RunCommand([o] { return RunStatus(*o); }); });
 }
 

@@ -73,7 +73,9 @@ void ParseEvaluatorSection(const std::string& file, const YAML::Node& root, Expe
       CheckIn(file, "evaluator.proxy_batch", e["proxy_batch"], t.proxy_batch, 2, 4096);
     }
     if (const YAML::Node l = e["latency"]) {
-      CheckKeys(file, "evaluator.latency", l, {"measure", "threads", "warmup", "repeats", "predictor", "online"});
+      CheckKeys(file, "evaluator.latency", l,
+                {"measure", "threads", "warmup", "repeats", "rounds", "target", "max_seconds", "max_passes",
+                 "predictor", "online"});
       if (l["predictor"]) c.latency_predictor = AsString(file, "evaluator.latency.predictor", l["predictor"]);
       if (l["online"]) c.latency_online = AsBool(file, "evaluator.latency.online", l["online"]);
       if (c.latency_online && c.latency_predictor.empty())
@@ -83,6 +85,22 @@ void ParseEvaluatorSection(const std::string& file, const YAML::Node& root, Expe
       if (l["threads"]) t.latency_threads = AsInt(file, "evaluator.latency.threads", l["threads"]);
       if (l["warmup"]) t.latency_warmup = AsInt(file, "evaluator.latency.warmup", l["warmup"]);
       if (l["repeats"]) t.latency_repeats = AsInt(file, "evaluator.latency.repeats", l["repeats"]);
+      if (l["rounds"]) {
+        t.latency_rounds = AsInt(file, "evaluator.latency.rounds", l["rounds"]);
+        CheckIn(file, "evaluator.latency.rounds", l["rounds"], t.latency_rounds, 1, 1e6);
+      }
+      if (l["target"]) {
+        t.latency_target = AsDouble(file, "evaluator.latency.target", l["target"]);
+        CheckIn(file, "evaluator.latency.target", l["target"], t.latency_target, 0, 0.5);
+      }
+      if (l["max_seconds"]) {
+        t.latency_max_seconds = AsDouble(file, "evaluator.latency.max_seconds", l["max_seconds"]);
+        CheckIn(file, "evaluator.latency.max_seconds", l["max_seconds"], t.latency_max_seconds, 0, 3600);
+      }
+      if (l["max_passes"]) {
+        t.latency_max_passes = AsInt(file, "evaluator.latency.max_passes", l["max_passes"]);
+        CheckIn(file, "evaluator.latency.max_passes", l["max_passes"], t.latency_max_passes, 3, 1e6);
+      }
     }
     if (const YAML::Node tb = e["table"]) {
       CheckKeys(file, "evaluator.table", tb,

@@ -2,6 +2,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+
 #include "evaluator/user_data.h"
 
 namespace paretonas::experiments {
@@ -190,6 +192,15 @@ std::string ExperimentConfig::ToYaml() const {
       y << YAML::Key << "threads" << YAML::Value << t.latency_threads;
       y << YAML::Key << "warmup" << YAML::Value << t.latency_warmup;
       y << YAML::Key << "repeats" << YAML::Value << t.latency_repeats;
+      {  // Only when not the default, so that run directories of earlier versions keep their hash.
+        const evaluator::TrainOptions d;
+        if (t.latency_rounds != d.latency_rounds) y << YAML::Key << "rounds" << YAML::Value << t.latency_rounds;
+        if (t.latency_target != d.latency_target) y << YAML::Key << "target" << YAML::Value << Fmt(t.latency_target);
+        if (t.latency_max_seconds != d.latency_max_seconds)
+          y << YAML::Key << "max_seconds" << YAML::Value << Fmt(t.latency_max_seconds);
+        if (t.latency_max_passes != d.latency_max_passes)
+          y << YAML::Key << "max_passes" << YAML::Value << t.latency_max_passes;
+      }
       emit_predictor();
       y << YAML::EndMap;
     } else {

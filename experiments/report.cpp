@@ -125,17 +125,40 @@ std::string Scatter(const search::SearchState& state, const std::string& xm, con
   os << "<polyline fill='none' stroke='#1a9641' stroke-width='2' points='";
   for (const auto& [x, y] : fp) os << ax.Map(x, x0, x1) << "," << ay.Map(y, y0, y1) << " ";
   os << "'/>";
+  int noisy = 0;
   for (size_t i = 0; i < ids.size(); ++i) {
     const bool on = std::find(front.begin(), front.end(), ids[i]) != front.end();
-    os << "<circle cx='" << ax.Map(xs[i], x0, x1) << "' cy='" << ay.Map(ys[i], y0, y1) << "' r='"
-       << (on ? 5 : 3.5) << "' fill='" << (on ? "#1a9641" : "#d7191c") << "' fill-opacity='"
-       << (on ? 1 : 0.55) << "'><title>#" << ids[i] << " " << Esc(state.trials[ids[i]].key)
-       << "</title></circle>";
+    const auto& m = state.trials[ids[i]].metrics;
+    // A latency whose interval stayed wider than the target: drawn hollow, with its interval.
+    const auto nz = m.find("latency_noisy");
+    const bool uncertain = nz != m.end() && nz->second > 0 && (xm == "latency_ms" || ym == "latency_ms");
+    const std::string color = on ? "#1a9641" : "#d7191c";
+    const double cx = ax.Map(xs[i], x0, x1), cy = ay.Map(ys[i], y0, y1);
+    std::string interval;
+    if (m.count("latency_ci_ms")) {
+      const double half = m.at("latency_ci_ms");
+      interval = " +-" + Num(half) + " ms";
+      if (uncertain && xm == "latency_ms")
+        os << "<line x1='" << ax.Map(xs[i] - half, x0, x1) << "' y1='" << cy << "' x2='"
+           << ax.Map(xs[i] + half, x0, x1) << "' y2='" << cy << "' stroke='" << color << "'/>";
+      if (uncertain && ym == "latency_ms")
+        os << "<line x1='" << cx << "' y1='" << ay.Map(ys[i] - half, y0, y1) << "' x2='" << cx
+           << "' y2='" << ay.Map(ys[i] + half, y0, y1) << "' stroke='" << color << "'/>";
+    }
+    noisy += uncertain;
+    os << "<circle cx='" << cx << "' cy='" << cy << "' r='" << (on ? 5 : 3.5) << "' fill='"
+       << (uncertain ? "white" : color) << "' stroke='" << color << "' fill-opacity='"
+       << (on || uncertain ? 1 : 0.55) << "'><title>#" << ids[i] << " " << Esc(state.trials[ids[i]].key)
+       << (m.count("latency_ms") ? "; latency " + Num(m.at("latency_ms")) + " ms" + interval : std::string())
+       << (uncertain ? " (noisy: measured on a busy machine)" : "") << "</title></circle>";
   }
   os << "<circle cx='" << x0 + 10 << "' cy='20' r='5' fill='#1a9641'/><text x='" << x0 + 20
      << "' y='24' font-size='12'>Pareto front (" << front.size() << ")</text><circle cx='"
      << x0 + 190 << "' cy='20' r='3.5' fill='#d7191c' fill-opacity='0.55'/><text x='" << x0 + 200
      << "' y='24' font-size='12'>dominated (" << ids.size() - fp.size() << ")</text>";
+  if (noisy > 0)
+    os << "<circle cx='" << x0 + 340 << "' cy='20' r='4' fill='white' stroke='#444'/><text x='"
+       << x0 + 350 << "' y='24' font-size='12'>noisy latency, with its interval (" << noisy << ")</text>";
   os << "</svg>";
   return os.str();
 }
@@ -298,6 +321,33 @@ std::string RenderReport(const std::string& title, const search::SearchState& st
        << Esc(problem.objectives[i].metric);
   for (const auto& c : problem.constraints) os << "; " << Esc(c.ToString());
   os << ".</p>";
+  {  // Latencies measured on a busy machine: say so before the plots that use them.
+    int measured = 0, noisy = 0, noisy_front = 0;
+    double discarded = 0, passes = 0, load = -1;
+    for (const auto& t : state.trials) {
+      if (t.state != search::TrialState::kComplete || !t.metrics.count("latency_passes")) continue;
+      const auto& m = t.metrics;
+      ++measured;
+      const bool n = m.count("latency_noisy") && m.at("latency_noisy") > 0;
+      noisy += n;
+      noisy_front += n && std::find(front.begin(), front.end(), t.id) != front.end();
+      discarded += m.count("latency_discarded") ? m.at("latency_discarded") : 0;
+      passes += m.at("latency_passes") + (m.count("latency_discarded") ? m.at("latency_discarded") : 0);
+      if (m.count("latency_load")) load = std::max(load, m.at("latency_load"));
+    }
+    if (noisy > 0)
+      os << "<p style='background:#fff3cd;padding:6px'><b>" << noisy << " of " << measured
+         << " measured latencies are noisy</b> (" << noisy_front << " on the front): their 95% interval "
+            "stayed wider than the target after every round the caps allowed, because the machine was busy ("
+         << Num(discarded, 6) << " of " << Num(passes, 6) << " timed passes were discarded as descheduled"
+         << (load >= 0 ? "; load average up to " + Num(load, 2) + " per core" : std::string())
+         << "). They are drawn hollow, with their interval. Re-time the front on a quiet machine with "
+            "<code>paretonas latency measure --front-of RUN --compare</code>.</p>";
+    else if (discarded > 0)
+      os << "<p>Latency: " << Num(discarded, 6) << " of " << Num(passes, 6)
+         << " timed passes were discarded as descheduled and re-run; every latency reached its "
+            "target precision.</p>";
+  }
   if (screened > 0)
     os << "<p>Pre-screen: " << screened << " more proposals were scored by their zero-cost proxies "
           "and static costs and not trained (status <code>screened</code> in trials.jsonl).</p>";

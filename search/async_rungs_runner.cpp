@@ -9,6 +9,7 @@
 
 #include "search/fidelity.h"
 #include "search/journaled_batch.h"
+#include "search/latency_stage.h"
 #include "search/progress_text.h"
 #include "search/rungs.h"
 #include "search/trial_files.h"
@@ -22,6 +23,7 @@ bool AsyncRungsRunner::Run(const GenerationContext& g) {
   const RunOptions& options = g.options;
   const FidelityOptions& f = options.fidelity;
   const std::string dir = BeginRungGeneration(state, options);
+  if (!MeasureGenerationLatencies(g)) return false;
   const int gen = state.generation;
   const int top = f.top();
   const std::set<std::int64_t> in_gen(state.pending.begin(), state.pending.end());

@@ -20,6 +20,12 @@ namespace paretonas::search {
 /// EvalRequest::rung of a pre-screen request: proxies and static costs, no training.
 constexpr int kPrescreenRung = -2;
 
+/// Journal rung of a trial's latency measured by the latency stage (BatchEvaluator::
+/// MeasureLatencies) before its training, and of its k-th measurement again (k = 0, 1, ...)
+/// when a decision depended on it: kRemeasureRung - k.
+constexpr int kLatencyRung = -3;
+constexpr int kRemeasureRung = -10;
+
 /// One architecture to evaluate. `seed` is derived from (experiment seed, trial id) and fixes
 /// weight init, data order and augmentation.
 ///
@@ -51,12 +57,16 @@ struct EvalRequest {
   std::string weights_out;
   std::vector<std::vector<int>> parent_genotypes;
   std::vector<std::string> parent_weights;
+  /// False when the search has this architecture's latency already (its latency stage measured
+  /// and journaled it): the evaluator then does not measure it again.
+  bool measure_latency = true;
 
   template <class Archive>
   void serialize(Archive& ar, std::uint32_t version) {
     ar(trial_id, key, hash, genotype, seed);
     if (version >= 1) ar(rung, resource, max_resource, resource_unit, state_in, state_out);
     if (version >= 2) ar(weights_out, parent_genotypes, parent_weights);
+    if (version >= 3) ar(measure_latency);
   }
 };
 
@@ -88,6 +98,21 @@ class BatchEvaluator {
                              const std::atomic<bool>* cancel) = 0;
   virtual std::string Describe() const = 0;
 
+  /// Whether MeasureLatencies works here (evaluators that build the networks in this process).
+  virtual bool CanMeasureLatencies() const { return false; }
+  /// Measures the batch-1 latency of every request's architecture together, in the calling
+  /// thread, while nothing else of this evaluator runs: interleaved rounds over all of them, more
+  /// rounds for those not yet precise (evaluator/latency_estimate.h). One result per request, in
+  /// order, with latency_ms, latency_iqr_ms, latency_ci_ms (half the 95% interval of the
+  /// median), latency_noisy (1: interval wider than the target), latency_passes,
+  /// latency_discarded (descheduled passes), latency_load (load average per core),
+  /// latency_seconds and peak_activation_bytes; a failed result for an architecture the
+  /// evaluator would reject. Empty when CanMeasureLatencies is false.
+  virtual std::vector<EvalResult> MeasureLatencies(const std::vector<EvalRequest>& requests) {
+    (void)requests;
+    return {};
+  }
+
   /// Pull form, for schedules that choose each job from the results so far (asynchronous
   /// successive halving): whenever a worker is free, `next()` gives it a request, or nothing when
   /// no job is ready now; the call returns once `next()` gives nothing while no request is
@@ -109,5 +134,5 @@ class BatchEvaluator {
 
 }  // namespace paretonas::search
 
-CEREAL_CLASS_VERSION(paretonas::search::EvalRequest, 2);
+CEREAL_CLASS_VERSION(paretonas::search::EvalRequest, 3);
 CEREAL_CLASS_VERSION(paretonas::search::EvalResult, 1);

@@ -103,7 +103,7 @@ std::vector<std::int64_t> SelectPromotionsFromPool(const SearchState& state, con
                                                    int count, const std::string& promotion = "crowding");
 
 /// Metrics an evaluator measures once per architecture (at the first rung) and a trial keeps
-/// from rung to rung: latency_ms, latency_iqr_ms, peak_activation_bytes, predicted_latency_ms,
+/// from rung to rung: every latency_* metric (the measurement and its error), peak_activation_bytes, predicted_latency_ms,
 /// the zero-cost proxies, their "<name>_seconds" and proxy_seconds.
 bool IsPerArchitectureMetric(const std::string& metric);
 

@@ -6,6 +6,7 @@
 
 #include "search/inheritance.h"
 #include "search/journaled_batch.h"
+#include "search/latency_stage.h"
 #include "search/progress_text.h"
 #include "search/trial_files.h"
 #include "search/trial_results.h"
@@ -18,6 +19,7 @@ bool FullFidelityRunner::Run(const GenerationContext& g) {
   const RunOptions& options = g.options;
   RunSummary& summary = g.summary;
   auto stop_requested = [&] { return options.stop && options.stop->load(); };
+  if (!MeasureGenerationLatencies(g)) return false;
   // Results already durable (an earlier, interrupted process) are reused, not re-run.
   std::vector<EvalRequest> requests;
   const std::string weights_dir = options.inherit_weights ? StatesRunDir(options.run_dir) : "";
@@ -31,6 +33,7 @@ bool FullFidelityRunner::Run(const GenerationContext& g) {
       continue;
     }
     EvalRequest q{t.id, t.key, t.hash, t.genotype, t.seed};
+    q.measure_latency = !HasLatency(t);
     if (options.inherit_weights) AddInheritance(q, t, state, weights_dir);
     requests.push_back(q);
   }

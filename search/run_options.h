@@ -26,6 +26,11 @@ struct RunOptions {
   /// and a child's request names its complete parents' files (not a parent that is the same
   /// network under another key), so that the evaluator starts it from their shared tensors.
   bool inherit_weights = false;
+  /// The latency stage (latency_stage.h): each generation's latencies measured together before
+  /// it trains and journaled at once, and measured again where a constraint or a promotion cut
+  /// would be decided within their noise. Acts only with an evaluator that CanMeasureLatencies;
+  /// otherwise the evaluator measures each latency during its evaluation, as before.
+  bool latency_stage = false;
 };
 
 struct RunSummary {

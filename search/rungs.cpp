@@ -2,7 +2,9 @@
 
 #include <map>
 
+#include "search/fidelity.h"
 #include "search/inheritance.h"
+#include "search/latency_stage.h"
 #include "search/trial_files.h"
 #include "search/trial_results.h"
 
@@ -13,6 +15,7 @@ EvalRequest RungRequest(const Trial& t, int r, const RunOptions& o, const Search
   const FidelityOptions& f = o.fidelity;
   EvalRequest q{t.id, t.key, t.hash, t.genotype, t.seed};
   if (o.inherit_weights) AddInheritance(q, t, state, dir);
+  q.measure_latency = !HasLatency(t);
   q.rung = r;
   q.resource = f.rungs[r];
   q.max_resource = f.max_resource();
@@ -37,7 +40,10 @@ void ResetGeneration(SearchState& state) {
     const bool continued = !t.curve.empty() && t.curve.back().generation == state.generation;
     // kRunning without a result of this generation: promoted, not yet trained.
     if (!continued && t.state != TrialState::kRunning) continue;
+    // What was measured once per architecture outside the curve (the latency stage's) stays.
     std::map<std::string, double> metrics;
+    for (const auto& [k, v] : t.metrics)
+      if (IsPerArchitectureMetric(k)) metrics[k] = v;
     while (!t.curve.empty() && t.curve.back().generation == state.generation) t.curve.pop_back();
     t.seconds = 0;
     for (const RungResult& c : t.curve) {  // as ApplyRungResult merged and summed them

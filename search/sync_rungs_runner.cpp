@@ -6,6 +6,7 @@
 
 #include "search/fidelity.h"
 #include "search/journaled_batch.h"
+#include "search/latency_stage.h"
 #include "search/progress_text.h"
 #include "search/rungs.h"
 #include "search/trial_files.h"
@@ -30,6 +31,7 @@ bool SyncRungsRunner::Run(const GenerationContext& g) {
   const RunOptions& options = g.options;
   const FidelityOptions& f = options.fidelity;
   const std::string dir = BeginRungGeneration(state, options);
+  if (!MeasureGenerationLatencies(g)) return false;
   std::vector<std::int64_t> active = state.pending;
   std::vector<std::int64_t> revived;  // stopped in an earlier generation, promoted by this one
   const int gen = state.generation;
@@ -66,18 +68,26 @@ bool SyncRungsRunner::Run(const GenerationContext& g) {
     }
     if (top) break;
     const int count = PromoteCount(static_cast<int>(ok.size()), f.eta);
-    std::vector<std::int64_t> promoted;
-    int from_earlier = 0;
-    if (f.promotion_pool == 1) {
-      promoted = SelectPromotions(state, problem, ok, count, f.promotion);
-    } else {
-      // The pool: this rung's results and the trials earlier generations stopped at this rung,
-      // as far back as the pool reaches.
-      std::vector<std::int64_t> pool = ok;
+    // The pool: this rung's results and the trials earlier generations stopped at this rung,
+    // as far back as the pool reaches.
+    std::vector<std::int64_t> pool = ok;
+    if (f.promotion_pool != 1) {
       for (const Trial& t : state.trials)
         if (t.state == TrialState::kStopped && t.rung == r && InPool(t, gen, f.promotion_pool)) pool.push_back(t.id);
       std::sort(pool.begin(), pool.end());
-      promoted = SelectPromotionsFromPool(state, problem, r, pool, count, f.promotion);
+    }
+    auto select = [&] {
+      return f.promotion_pool == 1 ? SelectPromotions(state, problem, ok, count, f.promotion)
+                                   : SelectPromotionsFromPool(state, problem, r, pool, count, f.promotion);
+    };
+    // A cut the latencies' noise could move: measure those candidates again, together, first.
+    for (int again = 0; again < kMaxRemeasures; ++again) {
+      const std::vector<std::int64_t> near = DecidedWithinNoise(state, problem, pool, select);
+      if (near.empty() || !MeasureAgain(g, near, "rung " + std::to_string(r) + " promotion within the noise")) break;
+    }
+    std::vector<std::int64_t> promoted = select();
+    int from_earlier = 0;
+    if (f.promotion_pool != 1) {
       for (std::int64_t id : promoted) {
         Trial& t = state.trials[id];
         if (t.state != TrialState::kStopped) continue;

@@ -6,7 +6,7 @@ namespace paretonas::search {
 
 void ApplyResult(Trial& t, const EvalResult& r, const Problem& problem) {
   t.seconds = r.seconds;
-  t.metrics = r.metrics;
+  t.metrics = MergeRungMetrics(t.metrics, r.metrics);  // keeps the latency stage's measurement
   if (!r.ok) {
     t.state = TrialState::kFailed;
     t.failure = r.failure.empty() ? "the evaluator gave no reason" : r.failure;

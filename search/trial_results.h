@@ -11,7 +11,8 @@
 namespace paretonas::search {
 
 /// Records `result` in `trial`: kComplete with its metrics, or kFailed with the reason (also when
-/// an objective or constraint metric is missing or not finite).
+/// an objective or constraint metric is missing or not finite). What the trial had measured once
+/// per architecture (its latency, from the latency stage) stays where the result lacks it.
 void ApplyResult(Trial& trial, const EvalResult& result, const Problem& problem);
 
 /// A trial's metrics after a rung: the rung's, with those measured once per architecture carried

@@ -257,13 +257,24 @@ contains "5 interleaved rounds by default" "median of 30 in 5 interleaved rounds
 check "latency measure, 3 interleaved rounds" 0 "$bin" latency measure "${lsp[@]}" --samples 4 --seed 9 --repeats 6 --rounds 3 --warmup 1 --out "$work/rounds.csv"
 contains "it says how it measured" "median of 6 in 3 interleaved rounds"
 check "more rounds than timed passes" 2 "$bin" latency measure "${lsp[@]}" --samples 4 --repeats 4 --rounds 5 --out "$work/bad_rounds.csv"
-contains "it names both numbers" "rounds 5 is not allowed: from 1 to the number of timed passes (repeats 4)"
+contains "it names both numbers" "rounds: 5 is not allowed: from 1 to the number of timed passes (repeats 4)"
 check "no file is left by the refusal" 1 test -e "$work/bad_rounds.csv"
 check "latency measure on mobilenet (keys with commas)" 0 "$bin" latency measure --space mobilenet --samples 5 --repeats 3 --warmup 0 --out "$work/mb.csv"
 check "fit reads the quoted keys back" 0 "$bin" latency fit --space mobilenet --data "$work/mb.csv" --out "$work/mb.model"
 check "latency measure --front-of a run" 0 "$bin" latency measure --front-of "$run" --repeats 3 --warmup 1 --out "$work/front_lat.csv"
 check "one row per front member" 0 test "$(($(wc -l <"$work/front_lat.csv") - 1))" -eq "$(($(wc -l <"$run/front.csv") - 1))"
-check "each row names its trial" 0 grep -q "^trial_id,arch,latency_ms,latency_iqr_ms$" "$work/front_lat.csv"
+check "each row names its trial and carries its error" 0 grep -q "^trial_id,arch,latency_ms,latency_iqr_ms,latency_ci_low_ms,latency_ci_high_ms,passes,discarded,noisy$" "$work/front_lat.csv"
+check "re-time a finished front and compare" 0 "$bin" latency measure --front-of "$run" --compare --repeats 3 --warmup 1 --out "$work/front_cmp.csv"
+contains "it gives the rank agreement" "rank agreement (Kendall tau"
+contains "and says whether the front would change" "the front would"
+contains "many rounds" "median of 60 in 12 interleaved rounds"
+check "--compare needs --front-of" 2 "$bin" latency measure --space nb201 --compare --out "$work/x.csv"
+check "every timed pass, for those who doubt the estimate" 0 "$bin" latency measure --space nb201 --set channels=4 --samples 2 --repeats 6 --rounds 3 --passes "$work/passes.csv" --out "$work/p.csv"
+check "passes: wall and CPU time of each" 0 grep -q "^row,round,wall_ms,cpu_ms,kept$" "$work/passes.csv"
+check "status shows how trustworthy the latencies are" 0 "$bin" status "$run"
+contains "a latency line" "latencies noisy (interval wider than +-3%)"
+check "status --journal lists the journal" 0 "$bin" status "$run" --journal
+contains "the latency stage's records" '"rung":-3,'
 check "eval the calibrated model on fresh measurements" 0 "$bin" latency eval --model "$work/c.model" --data "$work/fresh.csv"
 
 # The measurement kit for your own device: spread-out architectures exported with a runner that

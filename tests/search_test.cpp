@@ -22,6 +22,7 @@
 #include "evaluator/mpi_cluster.h"
 #include "evaluator/worker_pool.h"
 #include "search/fidelity.h"
+#include "search/latency_stage.h"
 #include "search/pareto.h"
 #include "search/run_files.h"
 #include "search/search_loop.h"
@@ -1444,6 +1445,198 @@ TEST(Surrogate, AssistedNsga2FindsMoreOfTheToyFrontEarly) {
     }
   }
   EXPECT_GT(assisted, plain);
+}
+
+// ---- The latency stage (search/latency_stage.h) ------------------------------------------------
+
+/// Zdt1 with a latency stage: MeasureLatencies reports the toy's latency, blurred per
+/// (trial, measurement) as a noisy machine would: the k-th measurement of a trial is off by a
+/// fraction that depends on (id, k), with an interval of `wide` (relative) on first measurements
+/// of trials whose id is a multiple of 3 and 1% otherwise. Training requests that need not
+/// measure (measure_latency false) report no latency.
+class NoisyLatencyEvaluator : public Zdt1Evaluator {
+ public:
+  evaluator::EvalResult Evaluate(const evaluator::EvalRequest& r) override {
+    evaluator::EvalResult out = Zdt1Evaluator::Evaluate(r);
+    if (!r.measure_latency) out.metrics.erase("latency_ms");
+    else ++measured_in_training;
+    return out;
+  }
+  bool CanMeasureLatencies() const override { return true; }
+  std::vector<evaluator::EvalResult> MeasureLatencies(const std::vector<evaluator::EvalRequest>& requests) override {
+    std::lock_guard<std::mutex> lock(mu);
+    ++calls_together;
+    std::vector<evaluator::EvalResult> out;
+    for (const auto& q : requests) {
+      std::vector<double> x;
+      for (int v : q.genotype) x.push_back(v / 4.0);
+      double g = 0;
+      for (size_t i = 1; i < x.size(); ++i) g += x[i];
+      g = 1 + 9 * g / (x.size() - 1);
+      const int k = times[q.trial_id]++;
+      const double truth = g * (1 - std::sqrt(x[0] / g));
+      const double off = (((q.trial_id * 7919 + k * 104729) % 101) / 100.0 - 0.5) * (k == 0 ? wide : 0.01);
+      evaluator::EvalResult r;
+      r.trial_id = q.trial_id;
+      r.ok = true;
+      r.metrics["latency_ms"] = truth * (1 + off);
+      r.metrics["latency_ci_ms"] = truth * (k == 0 && q.trial_id % 3 == 0 ? wide : 0.01);
+      r.metrics["latency_noisy"] = k == 0 && q.trial_id % 3 == 0 && wide > 0.03;
+      out.push_back(r);
+      (q.rung == kLatencyRung ? requested : requested_again).push_back(q.trial_id);
+    }
+    return out;
+  }
+  double wide = 0.3;
+  std::mutex mu;
+  std::map<std::int64_t, int> times;
+  std::vector<std::int64_t> requested, requested_again;  // first measurements; measurements again
+  int calls_together = 0;
+  std::atomic<int> measured_in_training{0};
+};
+
+RunSummary RunStage(const Problem& problem, const Strategy& strategy, SearchState& state, const std::string& dir,
+                    int workers, std::int64_t max_evals, NoisyLatencyEvaluator& ev, std::atomic<bool>* stop = nullptr,
+                    const FidelityOptions& fidelity = {}) {
+  evaluator::WorkerPool pool(ev, workers);
+  RunOptions o;
+  o.run_dir = dir;
+  o.max_evals = max_evals;
+  o.stop = stop;
+  o.fidelity = fidelity;
+  o.latency_stage = true;
+  return RunSearch(problem, strategy, state, pool, o);
+}
+
+// Each generation's latencies are measured together before it trains and journaled at once;
+// training does not measure them again, and after a stop at any point the resumed search
+// measures only what the journal does not hold: its trials, latency included, are those of an
+// uninterrupted run (whose evaluator blurs every measurement differently, so a second
+// measurement of any trial would show).
+TEST(LatencyStage, JournalsLatenciesBeforeTrainingAndResumeNeverMeasuresOneAgain) {
+  Toy toy;
+  StrategyOptions opt;
+  opt.population = 8;
+  auto nsga = CreateStrategy(opt);
+  for (const bool rungs : {false, true}) {
+    FidelityOptions f;
+    if (rungs) f.rungs = {1, 3};
+    std::vector<std::string> expect;
+    {
+      SearchState state = NewState(5);
+      NoisyLatencyEvaluator ev;
+      ev.wide = 0;  // no re-measurement here: this test is about the journal
+      RunStage(toy.problem, *nsga, state, testing::TempDir("stage"), 2, 40, ev, nullptr, f);
+      EXPECT_EQ(ev.measured_in_training.load(), 0);
+      EXPECT_EQ(std::set<std::int64_t>(ev.requested.begin(), ev.requested.end()).size(), ev.requested.size());
+      EXPECT_EQ(ev.requested.size(), state.trials.size());  // each once
+      EXPECT_GE(ev.calls_together, 2);                      // a generation at a time
+      for (const Trial& t : state.trials) EXPECT_TRUE(t.metrics.count("latency_ms")) << t.id;
+      expect = TrialSignature(state);
+    }
+    for (int stop_after : {1, 5, 8, 13, 21, 30}) {
+      const std::string dir = testing::TempDir("stage_resume");
+      std::atomic<bool> stop{false};
+      SearchState state = NewState(5);
+      NoisyLatencyEvaluator ev;
+      ev.wide = 0;
+      ev.stop_after = stop_after;
+      ev.stop = &stop;
+      RunStage(toy.problem, *nsga, state, dir, 2, 40, ev, &stop, f);
+      std::set<std::int64_t> journaled;
+      for (const JournalEntry& e : Journal::Read(dir + "/journal.bin").entries)
+        if (e.result.rung == kLatencyRung) journaled.insert(e.result.trial_id);
+      SearchState resumed = LoadCheckpoint(dir + "/checkpoint.bin");
+      NoisyLatencyEvaluator ev2;
+      ev2.wide = 0;
+      RunStage(toy.problem, *nsga, resumed, dir, 2, 40, ev2, nullptr, f);
+      for (std::int64_t id : ev2.requested)
+        EXPECT_FALSE(journaled.count(id)) << "#" << id << " measured again after a stop after " << stop_after;
+      EXPECT_EQ(TrialSignature(resumed), expect) << (rungs ? "rungs, " : "") << "stopped after " << stop_after;
+    }
+  }
+}
+
+// A constraint on latency decided within the noise: proposals whose first interval straddles
+// the bound are measured again, together, before the generation trains; the second (narrow)
+// measurement decides and is journaled, and the others are not measured again. The same trials
+// with 1 and 3 workers, and after a resume.
+TEST(LatencyStage, MeasuresAgainWhatStraddlesALatencyConstraint) {
+  Toy toy;
+  Problem problem = toy.problem;
+  problem.constraints = {{"latency_ms", true, 2.0}};
+  StrategyOptions opt;
+  opt.population = 9;
+  auto nsga = CreateStrategy(opt);
+  std::vector<std::string> expect;
+  for (int workers : {1, 3}) {
+    SearchState state = NewState(8);
+    NoisyLatencyEvaluator ev;
+    const std::string dir = testing::TempDir("straddle");
+    RunStage(problem, *nsga, state, dir, workers, 27, ev, nullptr);
+    int again = 0, straddled = 0;
+    for (const Trial& t : state.trials) {
+      const double lat = t.metrics.at("latency_ms");
+      const bool remeasured = t.metrics.count("latency_remeasured") > 0;
+      again += remeasured;
+      // Those measured again straddled the bound with their first (wide) interval.
+      if (remeasured) {
+        EXPECT_EQ(t.metrics.at("latency_remeasured"), 1) << t.id;
+        EXPECT_EQ(t.id % 3, 0) << "only wide intervals straddle";
+        EXPECT_LT(t.metrics.at("latency_ci_ms"), 0.02 * lat + 1e-12);  // the narrow second measurement
+        ++straddled;
+      }
+    }
+    EXPECT_GT(again, 0);
+    EXPECT_EQ(again, straddled);
+    Journal journal(dir + "/journal.bin");
+    int journaled_again = 0;
+    for (const auto& [key, e] : journal.entries()) journaled_again += key.second == kRemeasureRung;
+    EXPECT_EQ(journaled_again, again);
+    if (expect.empty()) expect = TrialSignature(state);
+    else EXPECT_EQ(TrialSignature(state), expect) << workers << " workers";
+  }
+  for (int stop_after : {2, 9, 12, 20}) {
+    const std::string dir = testing::TempDir("straddle_resume");
+    std::atomic<bool> stop{false};
+    SearchState state = NewState(8);
+    NoisyLatencyEvaluator ev;
+    ev.stop_after = stop_after;
+    ev.stop = &stop;
+    RunStage(problem, *nsga, state, dir, 2, 27, ev, &stop);
+    SearchState resumed = LoadCheckpoint(dir + "/checkpoint.bin");
+    NoisyLatencyEvaluator ev2;
+    RunStage(problem, *nsga, resumed, dir, 2, 27, ev2, nullptr);
+    EXPECT_EQ(TrialSignature(resumed), expect) << "stopped after " << stop_after;
+  }
+}
+
+// A promotion cut within the latencies' noise (synchronous rungs, latency an objective): the
+// candidates whose own promotion flips between the ends of their interval are measured again
+// together before the rung promotes; then the cut is made on the second measurements.
+TEST(LatencyStage, MeasuresAgainTheCandidatesAPromotionCutDependsOn) {
+  Toy toy;
+  StrategyOptions opt;
+  opt.population = 6;
+  opt.batch = 18;
+  auto nsga = CreateStrategy(opt);
+  FidelityOptions f;
+  f.rungs = {1, 3, 9};
+  std::vector<std::string> expect;
+  for (int workers : {1, 3}) {
+    SearchState state = NewState(13);
+    NoisyLatencyEvaluator ev;
+    const std::string dir = testing::TempDir("cut");
+    RunStage(toy.problem, *nsga, state, dir, workers, 36, ev, nullptr, f);
+    std::ifstream log(dir + "/log.txt");
+    std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+    EXPECT_NE(text.find("promotion within the noise: measured again together"), std::string::npos) << text;
+    int again = 0;
+    for (const Trial& t : state.trials) again += t.metrics.count("latency_remeasured") > 0;
+    EXPECT_GT(again, 0);
+    if (expect.empty()) expect = TrialSignature(state);
+    else EXPECT_EQ(TrialSignature(state), expect) << workers << " workers";
+  }
 }
 
 }  // namespace

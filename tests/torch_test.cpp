@@ -483,6 +483,7 @@ TEST(Latency, InterleavedRoundsTimeEveryArchitectureAndKeepTheirOrder) {
       sp.ParseKey("w=1;s0=k7e6,k7e6;s1=k7e6,k7e6,k7e6,k7e6;s2=k7e6,k7e6,k7e6,k7e6;s3=k7e6,k7e6,k7e6,k7e6")};
   evaluator::MeasureOptions o;
   o.warmup = 2, o.repeats = 7, o.rounds = 3;
+  o.target = 0;  // no added rounds: exactly one visit per architecture per round
   std::vector<std::pair<std::size_t, std::size_t>> calls;
   const auto m = evaluator::MeasureArchitectures(sp, archs, o, [&](std::size_t done, std::size_t total) {
     calls.emplace_back(done, total);
@@ -510,6 +511,7 @@ TEST(Latency, InterleavedRoundsTimeEveryArchitectureAndKeepTheirOrder) {
   for (int i = 0; i < 300; ++i) many.push_back(tiny.Sample(rng));
   evaluator::MeasureOptions quick;
   quick.warmup = 0, quick.repeats = 3, quick.rounds = 3;
+  quick.target = 0;
   std::size_t visits = 0;
   const auto all = evaluator::MeasureArchitectures(tiny, many, quick, [&](std::size_t done, std::size_t total) {
     EXPECT_EQ(total, 900u);
@@ -523,6 +525,79 @@ TEST(Latency, InterleavedRoundsTimeEveryArchitectureAndKeepTheirOrder) {
   EXPECT_THROW(evaluator::MeasureArchitectures(sp, archs, o), InputError);
   o.rounds = 0;
   EXPECT_THROW(evaluator::MeasureArchitectures(sp, archs, o), InputError);
+}
+
+// With the default policy every estimate carries its error: an interval around the median, the
+// passes kept and discarded (each timed pass with its wall and CPU time), and either at least
+// `repeats` kept passes within the target or the noisy flag.
+TEST(Latency, EveryEstimateCarriesItsIntervalAndItsPasses) {
+  const SearchSpace sp = SearchSpace::Load("nb201", {{"channels", "4"}, {"cells_per_stage", "1"}},
+                                           InputSpec{{1, 16, 16}, 10});
+  std::mt19937_64 rng(3);
+  std::vector<space::Genotype> archs;
+  for (int i = 0; i < 4; ++i) archs.push_back(sp.Sample(rng));
+  evaluator::MeasureOptions o;
+  o.warmup = 2, o.repeats = 12, o.rounds = 3;
+  std::vector<std::vector<evaluator::Pass>> passes;
+  const auto m = evaluator::MeasureArchitectures(sp, archs, o, {}, &passes);
+  ASSERT_EQ(m.size(), 4u);
+  ASSERT_EQ(passes.size(), 4u);
+  for (std::size_t i = 0; i < m.size(); ++i) {
+    EXPECT_LE(m[i].ci_low_ms, m[i].median_ms);
+    EXPECT_GE(m[i].ci_high_ms, m[i].median_ms);
+    EXPECT_EQ(static_cast<int>(passes[i].size()), m[i].kept + m[i].discarded);
+    EXPECT_GE(m[i].rounds, 3);
+    for (const auto& p : passes[i]) {
+      EXPECT_GT(p.wall_ms, 0);
+      EXPECT_GT(p.cpu_ms, 0);
+      EXPECT_GE(p.round, 1);
+    }
+    if (!m[i].noisy) {
+      EXPECT_GE(m[i].kept, 12);
+      EXPECT_LE(m[i].RelativeHalfWidth(), o.target);
+    }
+  }
+}
+
+// The latency stage of the train evaluator: every request's architecture timed together, in
+// request order, with its error; an architecture the evaluator rejects fails with the reason;
+// a training request that need not measure (measure_latency false) reports no latency.
+TEST(TrainEvaluator, MeasuresALatencyStageAndSkipsTheLatencyItWasGiven) {
+  const SearchSpace sp = SearchSpace::Load("nb201", {{"channels", "4"}, {"cells_per_stage", "1"}},
+                                           evaluator::DatasetInput(Synthetic()));
+  auto reqs = Requests(sp, 5, 4);
+  evaluator::TrainOptions t = QuickTraining();
+  std::int64_t largest = 0;
+  for (const auto& q : reqs) largest = std::max(largest, sp.Costs(q.genotype).params_pruned);
+  t.max_params = largest > 0 ? largest - 1 : 0;  // the largest is refused
+  evaluator::TrainEvaluator ev(sp, Synthetic(), t);
+  ASSERT_TRUE(ev.CanMeasureLatencies());
+  for (auto& q : reqs) q.rung = search::kLatencyRung;
+  const auto results = ev.MeasureLatencies(reqs);
+  ASSERT_EQ(results.size(), reqs.size());
+  int refused = 0;
+  for (std::size_t i = 0; i < reqs.size(); ++i) {
+    EXPECT_EQ(results[i].trial_id, reqs[i].trial_id);
+    if (!results[i].ok) {
+      ++refused;
+      EXPECT_NE(results[i].failure.find("exceeds the limit"), std::string::npos) << results[i].failure;
+      continue;
+    }
+    for (const char* m : {"latency_ms", "latency_ci_ms", "latency_noisy", "latency_passes", "latency_discarded",
+                          "peak_activation_bytes"})
+      EXPECT_TRUE(results[i].metrics.count(m)) << m;
+    EXPECT_GT(results[i].metrics.at("latency_ms"), 0);
+  }
+  if (largest > 0) EXPECT_GE(refused, 1);
+  evaluator::EvalRequest train = reqs[0];
+  for (const auto& q : reqs)
+    if (sp.Costs(q.genotype).params_pruned < largest) train = q;
+  train.rung = -1;
+  train.measure_latency = false;
+  const auto r = ev.Evaluate(train);
+  ASSERT_TRUE(r.ok) << r.failure;
+  EXPECT_FALSE(r.metrics.count("latency_ms"));
+  EXPECT_TRUE(r.metrics.count("val_accuracy"));
 }
 
 // Runs on a CUDA build with a GPU (each worker on its own CUDA stream); elsewhere it skips,

@@ -4,13 +4,18 @@ that `paretonas latency fit` reads. Needs nothing of paretonas: Python 3 with Nu
 ONNX Runtime (pip install onnxruntime) or PyTorch.
 
 usage: python3 run_latency.py [--backend auto|onnxruntime|torch] [--threads 1] [--warmup 10]
-                              [--repeats 50] [--rounds 5] [--out latency.csv]
+                              [--repeats 50] [--rounds 5] [--target 0.03] [--max-seconds 2]
+                              [--keep-descheduled] [--out latency.csv]
 
 Each model gets --warmup untimed passes, then --repeats timed passes spread over --rounds rounds
 that visit every model in turn (so that the device's drift, thermal or otherwise, hits all models
-alike); the median and the interquartile range are kept. The CSV has columns key, latency_ms,
-latency_iqr_ms; latency.json beside it records the backend, its version, the thread count, the
-machine and the settings. When the kit has per-op models (ops.csv), they are timed the same way
+alike). A pass during which this thread lost its core (its wall time well above the CPU time it
+got: another program ran) is not counted and runs again. Models whose median is not yet known
+to within +-target (95% interval) get more rounds, up to --max-seconds of timing each; what is
+still wider then is flagged noisy, and the script says which rows. The CSV has columns key,
+latency_ms, latency_iqr_ms, latency_ci_low_ms, latency_ci_high_ms, passes, discarded, noisy;
+latency.json beside it records the backend, its version, the thread count, the machine, the
+settings and the load average. When the kit has per-op models (ops.csv), they are timed the same way
 into ops_latency.csv (columns op, latency_ms, latency_iqr_ms). Then, on the machine with paretonas:
   paretonas latency fit --space SPACE [--set ...] [--input CxHxW] --data latency.csv \\
       --key-column key [--ops ops_latency.csv] --out device.model [--prior other_device.model ...]
@@ -79,34 +84,128 @@ def make_runs(kit, rows, backend, threads):
     return runs
 
 
+def descheduled(wall_ms, cpu_ms, a):
+    """Whether this thread lost its core during a pass (wall time above the CPU time it got by
+    more than 10% and 0.05 ms). Not with several threads: the others' work is not this thread's."""
+    return not a.keep_descheduled and a.threads == 1 and wall_ms > cpu_ms * 1.10 + 0.05
+
+
+def median_interval(sorted_ms):
+    """The 95% distribution-free interval of the median (order statistics n/2 -+ 0.98 sqrt(n))."""
+    n = len(sorted_ms)
+    if n < 6:
+        return (sorted_ms[0], sorted_ms[-1]) if n else (0.0, 0.0)
+    k = max(0, int(0.5 * n - 0.98 * n ** 0.5))
+    return sorted_ms[k], sorted_ms[n - 1 - k]
+
+
+class Log:
+    """One model's passes: kept ones, how many were discarded, seconds spent timing."""
+    def __init__(self):
+        self.kept, self.discarded, self.seconds, self.rounds = [], 0, 0.0, 0
+
+    def precise(self, a):
+        if len(self.kept) < a.repeats:
+            return False
+        s = sorted(self.kept)
+        lo, hi = median_interval(s)
+        med = statistics.median(s)
+        return med > 0 and (hi - lo) / 2 / med <= a.target
+
+    def wants_more(self, a):
+        return a.target > 0 and not self.precise(a) and self.seconds < a.max_seconds and \
+            len(self.kept) + self.discarded < a.max_passes
+
+
 def time_all(runs, a, what):
-    """Per run, the timed passes: --warmup untimed passes first, then --repeats timed passes
-    spread over --rounds rounds that visit every run in turn, alternating direction."""
+    """Per run, the kept timed passes: --warmup untimed passes first, then --repeats timed passes
+    spread over --rounds rounds that visit every run in turn, alternating direction (a
+    descheduled pass replaced, at most 3 tries a pass); then more rounds for the runs not yet
+    within +-target, together, until each is or reaches its caps."""
     for run in runs:
         for _ in range(a.warmup):
             run()
-    times = [[] for _ in runs]
+    logs = [Log() for _ in runs]
+
+    def visit(i, want, rewarm):
+        log = logs[i]
+        for _ in range(rewarm):
+            runs[i]()
+        log.rounds += 1
+        kept = tries = 0
+        while kept < want and tries < 3 * want and len(log.kept) + log.discarded < a.max_passes:
+            tries += 1
+            c0, t0 = time.thread_time(), time.perf_counter()
+            runs[i]()
+            t1, c1 = time.perf_counter(), time.thread_time()
+            wall, cpu = (t1 - t0) * 1000.0, (c1 - c0) * 1000.0
+            log.seconds += wall / 1000.0
+            if descheduled(wall, cpu, a):
+                log.discarded += 1
+            else:
+                log.kept.append(wall)
+                kept += 1
+
     per_round = [a.repeats // a.rounds + (1 if k < a.repeats % a.rounds else 0) for k in range(a.rounds)]
     for k in range(a.rounds):
         order = range(len(runs)) if k % 2 == 0 else reversed(range(len(runs)))
         for i in order:
-            for _ in range(per_round[k]):
-                t0 = time.perf_counter()
-                runs[i]()
-                times[i].append((time.perf_counter() - t0) * 1000.0)
+            visit(i, per_round[k], 0 if k == 0 else min(a.warmup, 2))
         print(f"{what}: round {k + 1}/{a.rounds} done", file=sys.stderr)
-    return times
+    k = a.rounds
+    while True:
+        open_ = [i for i, log in enumerate(logs) if log.wants_more(a)]
+        if not open_:
+            break
+        for i in (open_ if k % 2 == 0 else reversed(open_)):
+            visit(i, max(1, a.repeats // a.rounds), min(a.warmup, 2))
+        print(f"{what}: round {k + 1}: {len(open_)} still wider than +-{100 * a.target:g}%", file=sys.stderr)
+        k += 1
+    return logs
 
 
-def write_csv(out, key_name, keys, times):
+def load_per_core():
+    try:
+        return os.getloadavg()[0] / (os.cpu_count() or 1)
+    except (OSError, AttributeError):
+        return -1.0
+
+
+def write_csv(out, key_name, keys, logs, a, what):
+    """Writes the CSV and warns (stderr) about noisy rows and discarded passes."""
     tmp = out + ".tmp"
+    noisy_rows, discarded, passes = [], 0, 0
     with open(tmp, "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow([key_name, "latency_ms", "latency_iqr_ms"])
-        for k, t in zip(keys, times):
-            q = statistics.quantiles(t, n=4)
-            w.writerow([k, f"{statistics.median(t):.6g}", f"{q[2] - q[0]:.4g}"])
+        w.writerow([key_name, "latency_ms", "latency_iqr_ms", "latency_ci_low_ms", "latency_ci_high_ms",
+                    "passes", "discarded", "noisy"])
+        for row, (k, log) in enumerate(zip(keys, logs), start=1):
+            t = sorted(log.kept) or [float("nan")]
+            q = statistics.quantiles(t, n=4) if len(t) > 1 else [t[0], t[0], t[0]]
+            lo, hi = median_interval(t)
+            med = statistics.median(t)
+            noisy = a.target > 0 and (not log.kept or (hi - lo) / 2 / med > a.target)
+            if noisy:
+                noisy_rows.append((row, k, med, (hi - lo) / 2 / med if med > 0 else float("nan"), log))
+            discarded += log.discarded
+            passes += len(log.kept) + log.discarded
+            w.writerow([k, f"{med:.6g}", f"{q[2] - q[0]:.4g}", f"{lo:.6g}", f"{hi:.6g}", len(log.kept),
+                        log.discarded, int(noisy)])
     os.replace(tmp, out)
+    load = load_per_core()
+    if noisy_rows or discarded:
+        print(f"run_latency: {'warning' if noisy_rows else 'note'}: {what}: {len(noisy_rows)} of {len(keys)} "
+              f"latencies noisy (interval wider than +-{100 * a.target:g}%); {discarded} of {passes} timed "
+              f"passes discarded as descheduled; load average {load:.2f} per core", file=sys.stderr)
+        for row, k, med, rel, log in noisy_rows[:10]:
+            print(f"  row {row}: {med:.4g} ms +-{100 * rel:.3g}% ({log.discarded} of "
+                  f"{len(log.kept) + log.discarded} passes discarded) {k}", file=sys.stderr)
+        if len(noisy_rows) > 10:
+            print(f"  ... and {len(noisy_rows) - 10} more (column noisy = 1)", file=sys.stderr)
+        if noisy_rows:
+            print("  a busy device: close other programs and run again, or raise --max-seconds",
+                  file=sys.stderr)
+    return {"noisy": len(noisy_rows), "discarded": discarded, "passes": passes, "load_per_core": load}
 
 
 def main():
@@ -116,6 +215,12 @@ def main():
     ap.add_argument("--warmup", type=int, default=10)
     ap.add_argument("--repeats", type=int, default=50)
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--target", type=float, default=0.03,
+                    help="more rounds until each median's 95%% interval is within +-target (0: none)")
+    ap.add_argument("--max-seconds", type=float, default=2.0, help="per model: timing at the most")
+    ap.add_argument("--max-passes", type=int, default=500, help="per model: timed passes at the most")
+    ap.add_argument("--keep-descheduled", action="store_true",
+                    help="count every pass, also those during which this thread lost its core")
     ap.add_argument("--out", default=None, help="CSV to write (default: latency.csv in the kit)")
     ap.add_argument("--ops-out", default=None, help="per-op CSV to write (default: ops_latency.csv in the kit)")
     ap.add_argument("--no-ops", action="store_true", help="do not time the per-op models of ops.csv")
@@ -133,37 +238,57 @@ def main():
         sys.exit("run_latency: --rounds must be between 1 and --repeats")
     steady = steady_allocator()
     backend = a.backend
+    who = f"this Python ({sys.executable}, {platform.python_version()})"
+    try:
+        import numpy  # noqa: F401
+    except ImportError:
+        sys.exit(f"run_latency: NumPy is missing for {who}: install it (pip install numpy), or run "
+                 f"the script with a Python that has it")
     if backend == "auto":
         try:
             import onnxruntime  # noqa: F401
             backend = "onnxruntime"
         except ImportError:
-            backend = "torch"
-    if backend == "onnxruntime":
-        import onnxruntime as ort
-        version = ort.__version__
-    else:
-        import torch
-        version = torch.__version__
+            try:
+                import torch  # noqa: F401
+                backend = "torch"
+            except ImportError:
+                sys.exit(f"run_latency: neither ONNX Runtime nor PyTorch can be imported by {who}: "
+                         f"install onnxruntime (pip install onnxruntime) or PyTorch for this Python, or "
+                         f"run the script with a Python that has one of them")
+    try:
+        if backend == "onnxruntime":
+            import onnxruntime as ort
+            version = ort.__version__
+        else:
+            import torch
+            version = torch.__version__
+    except ImportError:
+        sys.exit(f"run_latency: --backend {backend}: it cannot be imported by {who}: install "
+                 f"{'onnxruntime (pip install onnxruntime)' if backend == 'onnxruntime' else 'PyTorch'} "
+                 f"for this Python, or choose the other backend")
+    if backend == "torch":
         torch.set_num_threads(a.threads)
     out = a.out or os.path.join(kit, "latency.csv")
     times = time_all(make_runs(kit, rows, backend, a.threads), a, "architectures")
-    write_csv(out, "key", [r["key"] for r in rows], times)
+    noise = write_csv(out, "key", [r["key"] for r in rows], times, a, "architectures")
     ops_out = None
     if ops:
         # Each operation configuration alone: `latency fit --ops` sums them over an architecture's
         # operations (the per-op table), the feature that carries most of a chain's latency.
         ops_out = a.ops_out or os.path.join(kit, "ops_latency.csv")
         op_times = time_all(make_runs(kit, ops, backend, a.threads), a, "operations")
-        write_csv(ops_out, "op", [r["op"] for r in ops], op_times)
+        write_csv(ops_out, "op", [r["op"] for r in ops], op_times, a, "operations")
     info = {"backend": backend, "version": version, "threads": a.threads, "warmup": a.warmup,
-            "repeats": a.repeats, "rounds": a.rounds, "steady_allocator": steady, "models": len(rows), "operations": len(ops or []),
+            "repeats": a.repeats, "rounds": a.rounds, "target": a.target, "max_seconds": a.max_seconds,
+            "discard_descheduled": not a.keep_descheduled, "noise": noise, "steady_allocator": steady, "models": len(rows), "operations": len(ops or []),
             "machine": platform.platform(), "processor": platform.processor() or platform.machine(),
             "python": platform.python_version(), "date": time.strftime("%Y-%m-%d %H:%M:%S")}
     with open(os.path.splitext(out)[0] + ".json", "w") as f:
         json.dump(info, f, indent=1)
     print(f"wrote {out}: {len(rows)} models, {backend} {version}, {a.threads} thread(s), "
-          f"median of {a.repeats} in {a.rounds} rounds")
+          f"median of at least {a.repeats} in {a.rounds} rounds, more until +-{100 * a.target:g}%; "
+          f"{noise['noisy']} noisy")
     if ops_out:
         print(f"wrote {ops_out}: {len(ops)} operation configurations; fit with "
               f"`paretonas latency fit ... --data {os.path.basename(out)} --key-column key "

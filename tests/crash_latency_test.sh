@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Exact resume, latency included: a search that trains and measures real latencies (tiny
+# synthetic task) is killed with SIGKILL at random moments and resumed each time. A measured
+# latency differs from one measurement to the next, so this checks what makes a resumed search
+# equal an uninterrupted one: every candidate's latency was measured once, journaled before its
+# training (the latency stage), and the trial keeps exactly that journaled number; resume never
+# measures a journaled candidate again.
+# Usage: crash_latency_test.sh PARETONAS_BINARY SOURCE_DIR [KILLS]
+set -uo pipefail
+bin=$1
+src=$2
+kills=${3:-6}
+work=$(mktemp -d /tmp/paretonas-crash-latency-XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+holds_run() {  # waits until process $1 holds run directory $2
+  for ((t = 0; t < 600; t++)); do
+    [[ "$(cat "$2/lock" 2>/dev/null)" == "$1" ]] && return 0
+    kill -0 "$1" 2>/dev/null || return 1
+    sleep 0.05
+  done
+  return 1
+}
+
+cfg=$src/tests/data/tiny_synthetic.yaml
+sets=(--set dataset.synthetic_train=1600 --set search.population=6 --set budget.max_evals=24
+      --set "constraints=[]")
+run=$work/run
+finished=0
+for ((i = 1; i <= kills; i++)); do
+  if [[ -f $run/checkpoint.bin ]]; then
+    "$bin" resume "$run" -q >>"$work/log" 2>&1 &
+  else
+    rm -rf "$run"
+    "$bin" search --config "$cfg" --run-dir "$run" "${sets[@]}" -q >>"$work/log" 2>&1 &
+  fi
+  pid=$!
+  holds_run "$pid" "$run"
+  sleep "0.$((RANDOM % 9))$((RANDOM % 10))"
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -9 "$pid"
+    wait "$pid" 2>/dev/null
+  else
+    wait "$pid"
+    finished=1
+    break
+  fi
+done
+if [[ $finished -eq 0 ]]; then
+  "$bin" resume "$run" -q >>"$work/log" 2>&1 || { echo "FAIL: final resume"; tail -20 "$work/log"; exit 1; }
+fi
+
+"$bin" status "$run" --journal >"$work/journal.jsonl" || { echo "FAIL: status --journal"; exit 1; }
+python3 - "$work/journal.jsonl" "$run/trials.jsonl" <<'PY'
+import json, sys
+records = [json.loads(l) for l in open(sys.argv[1])]
+trials = [json.loads(l) for l in open(sys.argv[2])]
+fail = 0
+first = {}      # trial -> its latency stage records
+last = {}       # trial -> the last latency it was given (stage or measured again)
+for r in records:
+    if r["rung"] == -3:
+        first.setdefault(r["trial"], []).append(r)
+    if r["rung"] == -3 or r["rung"] <= -10:
+        if r["ok"]:
+            last[r["trial"]] = r["metrics"]["latency_ms"]
+    if r["rung"] == -1 and "latency_ms" in r["metrics"]:
+        print("FAIL: trial %d: its training measured latency again" % r["trial"]); fail = 1
+for t, rs in first.items():
+    if len(rs) != 1:
+        print("FAIL: trial %d: latency measured %d times by the stage (resume measured it again)" % (t, len(rs))); fail = 1
+complete = [t for t in trials if t["status"] == "complete"]
+for t in complete:
+    if t["id"] not in last:
+        print("FAIL: trial %d has no journaled latency" % t["id"]); fail = 1
+    elif t["latency_ms"] != last[t["id"]]:
+        print("FAIL: trial %d: latency_ms %r, journaled %r" % (t["id"], t["latency_ms"], last[t["id"]])); fail = 1
+print("crash-resume with measured latency: %d trials, %d latencies journaled once each, every trial "
+      "keeps its journaled latency: %s" % (len(complete), len(first), "yes" if not fail else "no"))
+sys.exit(fail)
+PY

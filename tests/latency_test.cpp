@@ -1,0 +1,167 @@
+// Latency as a measurement with its error (evaluator/latency_estimate.h), driven by an injected
+// clock: passes whose wall and CPU times are chosen by the test, no LibTorch.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+
+#include "evaluator/latency_estimate.h"
+
+namespace paretonas::evaluator {
+namespace {
+
+/// A simulated machine: each pass costs `ms` of CPU time plus a little jitter; with probability
+/// `preempt` the timing thread is descheduled during it for `stall_ms` (wall grows, CPU does not).
+struct SimulatedPasses {
+  double ms = 2.0;
+  double jitter = 0.01;  // relative, uniform
+  double preempt = 0.0;
+  double stall_ms = 4.0;
+  std::mt19937_64 rng{7};
+  Pass Next() {
+    std::uniform_real_distribution<double> u(0, 1);
+    const double cpu = ms * (1 + jitter * (u(rng) - 0.5));
+    const double wall = cpu + (u(rng) < preempt ? stall_ms * (0.5 + u(rng)) : 0.0);
+    return {wall, cpu + 0.001};  // the CPU interval encloses the wall interval
+  }
+};
+
+/// Times like TimeInterleaved times one network: `policy.rounds` rounds of repeats / rounds kept
+/// passes (a descheduled pass replaced, at most 3x), then more rounds while WantsMore().
+LatencyEstimate TimeLikeTheEngine(SimulatedPasses& sim, const TimingPolicy& policy) {
+  PassLog log(policy);
+  auto visit = [&](int want) {
+    log.NextRound();
+    int kept = 0;
+    for (int attempt = 0; kept < want && attempt < 3 * want && !log.Exhausted(); ++attempt) kept += log.Add(sim.Next());
+  };
+  for (int r = 0; r < policy.rounds; ++r)
+    visit(policy.repeats / policy.rounds + (r < policy.repeats % policy.rounds ? 1 : 0));
+  while (log.WantsMore()) visit(std::max(1, policy.repeats / policy.rounds));
+  return log.Estimate();
+}
+
+TEST(PassLog, DiscardsDescheduledPassesAndKeepsTheIdleLatency) {
+  SimulatedPasses busy;
+  busy.preempt = 0.6;  // 6 passes in 10 lose the core for 2-6 ms (two threads per core)
+  const LatencyEstimate e = TimeLikeTheEngine(busy, TimingPolicy{});
+  EXPECT_GT(e.discarded, 5);
+  EXPECT_GE(e.kept, 30);
+  EXPECT_NEAR(e.median_ms, 2.0, 0.02);  // the stalls do not reach the estimate
+  EXPECT_FALSE(e.noisy);
+  // Counting every pass, as paretonas did before, lets the stalls in: more than half the passes
+  // stalled, so the median is a stalled pass.
+  SimulatedPasses same;
+  same.preempt = 0.6;
+  const LatencyEstimate legacy = TimeLikeTheEngine(same, TimingPolicy::Legacy(5, 30, 5));
+  EXPECT_EQ(legacy.discarded, 0);
+  EXPECT_EQ(legacy.kept, 30);
+  EXPECT_GT(legacy.median_ms, 2.1);
+  EXPECT_FALSE(legacy.noisy);  // and it says nothing
+}
+
+TEST(PassLog, AQuietMachineNeedsNoMoreThanTheFirstRounds) {
+  SimulatedPasses quiet;
+  const LatencyEstimate e = TimeLikeTheEngine(quiet, TimingPolicy{});
+  EXPECT_EQ(e.kept, 30);
+  EXPECT_EQ(e.discarded, 0);
+  EXPECT_EQ(e.rounds, 5);
+  EXPECT_LE(e.RelativeHalfWidth(), 0.03);
+  EXPECT_FALSE(e.noisy);
+}
+
+TEST(PassLog, AddsRoundsUntilTheIntervalIsWithinTheTarget) {
+  SimulatedPasses spread;
+  spread.jitter = 0.25;  // +-12.5% pass to pass: 30 passes give about +-4% on the median
+  TimingPolicy p;
+  p.max_seconds = 10;
+  const LatencyEstimate e = TimeLikeTheEngine(spread, p);
+  EXPECT_GT(e.kept, 30);
+  EXPECT_GT(e.rounds, 5);
+  EXPECT_LE(e.RelativeHalfWidth(), 0.03);
+  EXPECT_FALSE(e.noisy);
+}
+
+TEST(PassLog, FlagsAMeasurementThatEndsAboveTheTargetAtItsCaps) {
+  SimulatedPasses wild;
+  wild.jitter = 1.5;  // no number of passes within the caps gets this to +-1%
+  TimingPolicy p;
+  p.target = 0.01;
+  p.max_passes = 60;
+  const LatencyEstimate e = TimeLikeTheEngine(wild, p);
+  EXPECT_EQ(e.kept + e.discarded, 60);
+  EXPECT_GT(e.RelativeHalfWidth(), 0.01);
+  EXPECT_TRUE(e.noisy);
+  // The time cap ends it too.
+  SimulatedPasses wild2;
+  wild2.jitter = 1.5;
+  TimingPolicy q = p;
+  q.max_passes = 100000;
+  q.max_seconds = 0.2;  // 100 passes of 2 ms
+  const LatencyEstimate f = TimeLikeTheEngine(wild2, q);
+  EXPECT_LE(f.seconds, 0.2 + 0.1);
+  EXPECT_TRUE(f.noisy);
+}
+
+TEST(PassLog, AMachineThatPreemptsEveryPassIsFlaggedNotTrusted) {
+  SimulatedPasses hopeless;
+  hopeless.preempt = 1.0;
+  TimingPolicy p;
+  p.max_passes = 90;
+  const LatencyEstimate e = TimeLikeTheEngine(hopeless, p);
+  EXPECT_EQ(e.kept, 0);
+  EXPECT_EQ(e.discarded, 90);
+  EXPECT_TRUE(e.noisy);
+}
+
+TEST(MedianInterval, UsesTheOrderStatisticsAroundTheMedian) {
+  std::vector<double> v(30);
+  for (int i = 0; i < 30; ++i) v[i] = i;
+  double lo = 0, hi = 0;
+  MedianInterval(v, &lo, &hi);
+  // n = 30: ranks 15 -+ 0.98 sqrt(30) = 15 -+ 5.4: the 10th and 21st values (0-based 9 and 20).
+  EXPECT_EQ(lo, 9);
+  EXPECT_EQ(hi, 20);
+  MedianInterval({1, 2, 3}, &lo, &hi);  // too few for an interval: the whole range
+  EXPECT_EQ(lo, 1);
+  EXPECT_EQ(hi, 3);
+}
+
+TEST(TimingPolicy, DefaultsAreValidAndBadValuesNameTheirField) {
+  EXPECT_EQ(TimingPolicy{}.Validate(), "");
+  EXPECT_EQ(TimingPolicy::Legacy(5, 30, 5).Validate(), "");
+  TimingPolicy p;
+  p.rounds = 40;
+  EXPECT_NE(p.Validate().find("latency.rounds: 40"), std::string::npos);
+  p = TimingPolicy{};
+  p.target = -1;
+  EXPECT_NE(p.Validate().find("latency.target"), std::string::npos);
+  p = TimingPolicy{};
+  p.max_passes = 10;
+  EXPECT_NE(p.Validate().find("latency.max_passes: 10"), std::string::npos);
+}
+
+TEST(AddLatencyMetrics, WritesTheEstimateWithItsError) {
+  LatencyEstimate e;
+  e.median_ms = 2;
+  e.ci_low_ms = 1.9;
+  e.ci_high_ms = 2.3;
+  e.kept = 31;
+  e.discarded = 4;
+  e.noisy = true;
+  e.load = 1.5;
+  std::map<std::string, double> m;
+  AddLatencyMetrics(e, &m);
+  EXPECT_EQ(m.at("latency_ms"), 2);
+  EXPECT_NEAR(m.at("latency_ci_ms"), 0.2, 1e-12);
+  EXPECT_EQ(m.at("latency_noisy"), 1);
+  EXPECT_EQ(m.at("latency_passes"), 31);
+  EXPECT_EQ(m.at("latency_discarded"), 4);
+  EXPECT_EQ(m.at("latency_load"), 1.5);
+  const std::string s = NoiseSummary({e, LatencyEstimate{}}, 0.03);
+  EXPECT_NE(s.find("1 of 2 latencies noisy"), std::string::npos) << s;
+  EXPECT_NE(s.find("4 of 35 timed passes discarded"), std::string::npos) << s;
+}
+
+}  // namespace
+}  // namespace paretonas::evaluator
