@@ -94,47 +94,96 @@ void TimeVisit(space::GraphNet& net, const torch::Tensor& x, int want, bool cuda
 
 }  // namespace
 
+namespace {
+
+/// The reference network timed in every measurement's rounds: one MobileNetV2 block (3x3,
+/// expansion 6) on 32x28x28 (about 10 M MACs, about a millisecond on a CPU core; its 192-channel
+/// activations, 0.6 MB each, outgrow a core's L2, so that a program thrashing the shared cache
+/// slows it too), fixed weights. Its time against its best on this host is the machine's slowdown.
+space::GraphNet ReferenceNet(const torch::Device& device) {
+  space::OpSpec op;
+  std::string error;
+  space::ParseOpName("mbconv", &op, &error);
+  op.kernel = 3;
+  op.expansion = 6;
+  space::PlanEdge edge;
+  edge.op = op;
+  edge.in = {32, 28, 28};
+  edge.out = {32, 28, 28};
+  space::GraphNet net(space::OneOpPlan(edge), space::GraphNetOptions{});
+  space::InitializeParameters(*net, at::make_generator<at::CPUGeneratorImpl>(0));
+  net->to(device);
+  net->eval();
+  return net;
+}
+
+}  // namespace
+
 std::vector<LatencyEstimate> TimeInterleaved(std::vector<space::GraphNet>& nets,
                                              const std::vector<torch::Tensor>& inputs,
                                              const TimingPolicy& policy, bool cuda,
                                              const std::function<void(std::size_t)>& on_visit,
                                              std::vector<std::vector<Pass>>* passes, bool warmed_up) {
   constexpr int kRewarm = 2;  // untimed passes when a network comes round again
-  std::vector<PassLog> logs(nets.size(), PassLog(policy));
+  if (nets.empty()) return {};
+  // The networks, then the reference (index n), timed alike in the same rounds.
+  const std::size_t n = nets.size();
+  const torch::Device device = inputs[0].device();
+  std::vector<space::GraphNet> all = nets;
+  std::vector<torch::Tensor> in = inputs;
+  all.push_back(ReferenceNet(device));
+  in.push_back(torch::zeros({1, 32, 28, 28}).to(device));
+  std::vector<PassLog> logs(all.size(), PassLog(policy));
+  std::vector<int> runnable;  // threads ready to run, sampled at each round's start
+  int sampled_round = -1;
   auto visit = [&](std::size_t j, int round, int want) {
-    const int warm = round > 0 ? std::min(policy.warmup, kRewarm) : warmed_up ? 0 : policy.warmup;
-    WarmUp(nets[j], inputs[j], warm, cuda);
+    if (round != sampled_round) {
+      runnable.push_back(ProcsRunning());
+      sampled_round = round;
+    }
+    const bool fresh = round == 0 && (j == n || !warmed_up);
+    WarmUp(all[j], in[j], fresh ? policy.warmup : round > 0 ? std::min(policy.warmup, kRewarm) : 0, cuda);
     logs[j].NextRound();
-    TimeVisit(nets[j], inputs[j], want, cuda, logs[j]);
-    if (on_visit) on_visit(j);
+    TimeVisit(all[j], in[j], want, cuda, logs[j]);
+    if (on_visit && j < n) on_visit(j);
   };
   // The first rounds: every network gets its share of `repeats`; rounds alternate direction.
   for (int r = 0; r < policy.rounds; ++r) {
     const int want = policy.repeats / policy.rounds + (r < policy.repeats % policy.rounds ? 1 : 0);
-    for (std::size_t k = 0; k < nets.size(); ++k) visit(r % 2 == 0 ? k : nets.size() - 1 - k, r, want);
+    for (std::size_t k = 0; k < all.size(); ++k) visit(r % 2 == 0 ? k : all.size() - 1 - k, r, want);
   }
-  // Then more rounds for the networks whose interval is still wider than the target, together,
-  // until each is precise or at its caps.
+  // Then more rounds for the networks whose interval is still wider than the target, together
+  // (with the reference, so that it sees the same moments), until each is precise or at its caps.
   const int more = std::max(1, policy.repeats / policy.rounds);
   for (int r = policy.rounds;; ++r) {
     std::vector<std::size_t> open;
-    for (std::size_t j = 0; j < nets.size(); ++j)
+    for (std::size_t j = 0; j < n; ++j)
       if (logs[j].WantsMore()) open.push_back(j);
     if (open.empty()) break;
+    if (!logs[n].Exhausted()) open.push_back(n);
     for (std::size_t k = 0; k < open.size(); ++k) visit(open[r % 2 == 0 ? k : open.size() - 1 - k], r, more);
   }
+  // The machine's slowdown against the best this host has done (this measurement included).
+  const LatencyEstimate reference = logs[n].Estimate();
+  const std::string setting = std::string(cuda ? "cuda" : "cpu") + " " + std::to_string(at::get_num_threads()) +
+                              " thread(s), mbconv_k3_e6 32x28x28";
+  double best = BestReferenceMs(setting);
+  if (reference.kept > 0 && reference.median_ms > 0) {
+    if (best <= 0 || reference.median_ms < best) RecordReferenceMs(setting, reference.median_ms);
+    best = best > 0 ? std::min(best, reference.median_ms) : reference.median_ms;
+  }
+  const double slowdown = best > 0 && reference.kept > 0 ? reference.median_ms / best : 1.0;
   const double load = LoadPerCore();
   std::vector<LatencyEstimate> out;
-  for (std::size_t j = 0; j < nets.size(); ++j) {
+  for (std::size_t j = 0; j < n; ++j) {
     out.push_back(logs[j].Estimate());
     out.back().load = load;
+    ApplySlowdown(out.back(), slowdown, policy.target);
+    ApplyRunnable(out.back(), runnable, policy.target);
     if (passes) passes->push_back(logs[j].all());
   }
   return out;
 }
-
-namespace {
-}  // namespace
 
 void SteadyAllocator() {
 #if defined(__GLIBC__)

@@ -2,11 +2,16 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
+#include <mutex>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
+
+#include "space/text_io.h"
 
 namespace paretonas::evaluator {
 namespace {
@@ -29,6 +34,7 @@ TimingPolicy TimingPolicy::Legacy(int warmup, int repeats, int rounds) {
   p.target = 0;
   p.discard_descheduled = false;
   p.max_passes = repeats;
+  p.fastest_round = false;
   return p;
 }
 
@@ -91,6 +97,10 @@ bool PassLog::Add(const Pass& pass) {
     return false;
   }
   kept_.push_back(p.wall_ms);
+  if (rounds_ >= 1) {
+    if (kept_by_round_.size() < static_cast<std::size_t>(rounds_)) kept_by_round_.resize(static_cast<std::size_t>(rounds_));
+    kept_by_round_[static_cast<std::size_t>(rounds_ - 1)].push_back(p.wall_ms);
+  }
   return true;
 }
 
@@ -111,12 +121,102 @@ LatencyEstimate PassLog::Estimate() const {
   e.median_ms = Quantile(sorted, 0.5);
   e.iqr_ms = Quantile(sorted, 0.75) - Quantile(sorted, 0.25);
   MedianInterval(sorted, &e.ci_low_ms, &e.ci_high_ms);
+  // The fastest round's median, confirmed by the second fastest (rounds with at least half the
+  // passes a round asks for count).
+  std::vector<double> medians;
+  const std::size_t enough = static_cast<std::size_t>(std::max(1, policy_.repeats / policy_.rounds / 2));
+  for (const auto& r : kept_by_round_) {
+    if (r.size() < enough) continue;
+    std::vector<double> v = r;
+    std::sort(v.begin(), v.end());
+    medians.push_back(Quantile(v, 0.5));
+  }
+  if (policy_.fastest_round && medians.size() >= 2) {
+    std::sort(medians.begin(), medians.end());
+    const double spread = medians[1] - medians[0];
+    e.median_ms = medians[0];
+    e.fastest_round_ms = medians[0];
+    e.ci_low_ms = medians[0] - spread;
+    e.ci_high_ms = medians[0] + spread;
+  }
   e.kept = kept();
   e.discarded = discarded_;
   e.rounds = rounds_;
   e.seconds = seconds_;
   e.noisy = policy_.target > 0 && (kept() == 0 || e.RelativeHalfWidth() > policy_.target);
   return e;
+}
+
+void ApplySlowdown(LatencyEstimate& e, double slowdown, double target) {
+  if (!(slowdown > 1)) return;
+  e.slowdown = slowdown;
+  e.ci_low_ms = std::min(e.ci_low_ms, e.median_ms / slowdown);
+  if (target > 0 && slowdown > 1 + kSlowdownTolerance) e.noisy = true;
+}
+
+namespace {
+
+std::mutex g_reference_mu;
+std::map<std::string, double> g_reference_best;  // this process's, over the file's
+bool g_reference_loaded = false;
+
+std::string ReferenceFile() {
+  std::string dir;
+  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) dir = std::string(x) + "/paretonas";
+  else if (const char* h = std::getenv("HOME"); h && *h) dir = std::string(h) + "/.cache/paretonas";
+  else dir = "/tmp/paretonas-cache";
+  return dir + "/reference-speed.txt";
+}
+
+/// Lines "setting<TAB>ms"; the file is small and read once per process.
+void LoadReferenceFile() {
+  if (g_reference_loaded) return;
+  g_reference_loaded = true;
+  std::ifstream in(ReferenceFile());
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto tab = line.rfind('\t');
+    if (tab == std::string::npos) continue;
+    char* end = nullptr;
+    const double ms = std::strtod(line.c_str() + tab + 1, &end);
+    if (ms > 0) {
+      auto& best = g_reference_best[line.substr(0, tab)];
+      best = best > 0 ? std::min(best, ms) : ms;
+    }
+  }
+}
+
+}  // namespace
+
+double BestReferenceMs(const std::string& setting) {
+  std::lock_guard<std::mutex> lock(g_reference_mu);
+  LoadReferenceFile();
+  const auto it = g_reference_best.find(setting);
+  return it == g_reference_best.end() ? 0.0 : it->second;
+}
+
+void RecordReferenceMs(const std::string& setting, double ms) {
+  if (!(ms > 0)) return;
+  std::lock_guard<std::mutex> lock(g_reference_mu);
+  LoadReferenceFile();
+  double& best = g_reference_best[setting];
+  if (best > 0 && ms >= best * 0.99) return;  // not a new best worth a write
+  best = best > 0 ? std::min(best, ms) : ms;
+  const std::string path = ReferenceFile();
+  MakeDirsBestEffort(path.substr(0, path.rfind('/')));
+  std::ostringstream text;
+  for (const auto& [k, v] : g_reference_best) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.6g", v);
+    text << k << "\t" << buf << "\n";
+  }
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << text.str();
+    if (!out) return;
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) std::remove(tmp.c_str());
 }
 
 void AddLatencyMetrics(const LatencyEstimate& e, std::map<std::string, double>* m) {
@@ -127,6 +227,31 @@ void AddLatencyMetrics(const LatencyEstimate& e, std::map<std::string, double>* 
   (*m)["latency_passes"] = e.kept;
   (*m)["latency_discarded"] = e.discarded;
   if (e.load >= 0) (*m)["latency_load"] = e.load;
+  (*m)["latency_slowdown"] = e.slowdown;
+  if (e.runnable >= 0) (*m)["latency_runnable"] = e.runnable;
+}
+
+int ProcsRunning() {
+  std::ifstream in("/proc/stat");
+  std::string word;
+  while (in >> word)
+    if (word == "procs_running") {
+      int n = -1;
+      in >> n;
+      return n;
+    }
+  return -1;
+}
+
+void ApplyRunnable(LatencyEstimate& e, const std::vector<int>& samples, double target) {
+  std::vector<int> v;
+  for (int s : samples)
+    if (s >= 0) v.push_back(s);
+  if (v.empty()) return;
+  std::sort(v.begin(), v.end());
+  e.runnable = v[v.size() / 2];
+  const long cores = ::sysconf(_SC_NPROCESSORS_ONLN);
+  if (target > 0 && cores > 0 && e.runnable > static_cast<double>(cores) + 1) e.noisy = true;
 }
 
 double LoadPerCore() {
@@ -139,23 +264,34 @@ double LoadPerCore() {
 
 std::string NoiseSummary(const std::vector<LatencyEstimate>& estimates, double target) {
   int noisy = 0, discarded = 0, passes = 0;
-  double load = -1;
+  double load = -1, slowdown = 1, runnable = -1;
   for (const auto& e : estimates) {
+    runnable = std::max(runnable, e.runnable);
     noisy += e.noisy;
     discarded += e.discarded;
     passes += e.kept + e.discarded;
     load = std::max(load, e.load);
+    slowdown = std::max(slowdown, e.slowdown);
   }
-  if (noisy == 0 && discarded == 0) return "";
+  if (noisy == 0 && discarded == 0 && slowdown <= 1 + kSlowdownTolerance) return "";
   std::ostringstream os;
-  char pct[16];
-  std::snprintf(pct, sizeof(pct), "%.0f", 100 * target);
-  os << noisy << " of " << estimates.size() << " latencies noisy (interval wider than +-" << pct << "%)";
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.0f", 100 * target);
+  os << noisy << " of " << estimates.size() << " latencies noisy (interval wider than +-" << buf
+     << "%, the machine over " << static_cast<int>(100 * kSlowdownTolerance + 0.5)
+     << "% slower than its best, or more threads ready to run than cores + 1)";
   if (discarded > 0) os << "; " << discarded << " of " << passes << " timed passes discarded as descheduled";
+  if (slowdown > 1.005) {
+    std::snprintf(buf, sizeof(buf), "%.2f", slowdown);
+    os << "; the machine ran up to " << buf << "x slower than its best on a reference network";
+  }
+  if (runnable >= 0) {
+    std::snprintf(buf, sizeof(buf), "%.0f", runnable);
+    os << "; up to " << buf << " threads ready to run on " << ::sysconf(_SC_NPROCESSORS_ONLN) << " cores";
+  }
   if (load >= 0) {
-    char l[16];
-    std::snprintf(l, sizeof(l), "%.2f", load);
-    os << "; load average up to " << l << " per core";
+    std::snprintf(buf, sizeof(buf), "%.2f", load);
+    os << "; load average up to " << buf << " per core";
   }
   return os.str();
 }

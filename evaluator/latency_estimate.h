@@ -36,6 +36,10 @@ struct TimingPolicy {
   bool discard_descheduled = true;
   double deschedule_margin = 0.10;
   double deschedule_slack_ms = 0.05;
+  /// The estimate: the fastest round's median of kept passes, confirmed by the second fastest
+  /// (true, the default: chosen by bench/latency_load_bench.sh, bench/RESULTS.md "Latency on a
+  /// busy machine"); or the median of every kept pass (false: Legacy).
+  bool fastest_round = true;
 
   static TimingPolicy Legacy(int warmup, int repeats, int rounds);
   /// "" when valid, else what is wrong, naming the field.
@@ -43,10 +47,18 @@ struct TimingPolicy {
 };
 
 /// The estimate of one network's latency with its error.
+///
+/// The machine's speed changes in phases of seconds (other programs, other tenants of a virtual
+/// machine): whole rounds run up to 2x slower than others. The latency is therefore the median
+/// of the kept passes of the fastest round (TimingPolicy::fastest_round), and its interval
+/// reaches from the fastest round's median minus, to plus, the distance to the second fastest
+/// round's: the estimate is confirmed when the two fastest rounds agree within +-target. (With
+/// one round, or fastest_round false: the median of every kept pass and the 95% interval of
+/// that median by order statistics.)
 struct LatencyEstimate {
-  double median_ms = 0;  ///< median of the kept passes: the latency
-  double iqr_ms = 0;     ///< interquartile range of the kept passes
-  double ci_low_ms = 0;  ///< 95% distribution-free interval of the median (order statistics)
+  double median_ms = 0;  ///< the latency (see above)
+  double iqr_ms = 0;     ///< interquartile range of every kept pass
+  double ci_low_ms = 0;  ///< the interval (see above)
   double ci_high_ms = 0;
   int kept = 0;       ///< passes counted
   int discarded = 0;  ///< passes not counted: descheduled
@@ -57,16 +69,43 @@ struct LatencyEstimate {
   /// decision depends on it.
   bool noisy = false;
   double load = -1;  ///< 1-minute load average per online core when it ended (-1: unknown)
+  /// How much slower than its best on this host the machine ran a fixed reference network timed
+  /// in the same rounds (1: as fast as ever). Another program sharing the caches and memory
+  /// (not only the cores) slows a pass without descheduling it; then the interval reaches down
+  /// to median / slowdown, and above 1 + kSlowdownTolerance the measurement is noisy.
+  double slowdown = 1;
+  /// Threads ready to run on the machine while it was timed (procs_running of /proc/stat, the
+  /// median over its rounds, this one included); above the cores + 1, every core was shared by
+  /// two programs or more besides this one, and the measurement is noisy (-1: unknown).
+  double runnable = -1;
 
-  /// Half the interval's width relative to the median (0 for a zero median).
+  /// Half the interval's width relative to the estimate (0 for a zero estimate).
   double RelativeHalfWidth() const;
   /// Half the interval's width in ms.
   double HalfWidthMs() const { return 0.5 * (ci_high_ms - ci_low_ms); }
+  double fastest_round_ms = 0;  ///< the fastest round's median (0: fewer than two rounds)
 };
 
-/// A result's latency metrics: latency_ms (the median), latency_iqr_ms, latency_ci_ms (half the
-/// 95% interval of the median), latency_noisy (1 or 0), latency_passes (kept),
-/// latency_discarded (descheduled), latency_load (load average per core; absent when unknown).
+/// A machine this much slower than its best (the reference network's time) flags what it
+/// measures noisy: the same ±10% within which a latency counts as right.
+constexpr double kSlowdownTolerance = 0.10;
+
+/// Records `slowdown` in `e` and widens its interval down to median / slowdown (the machine ran
+/// that much slower than its best while `e` was timed); with a target (not Legacy) a slowdown
+/// above 1 + kSlowdownTolerance flags it noisy.
+void ApplySlowdown(LatencyEstimate& e, double slowdown, double target);
+
+/// The fastest median this host has timed the reference network in, for `setting` (device and
+/// threads), from $XDG_CACHE_HOME/paretonas/reference-speed.txt (or ~/.cache/...); 0 when unknown.
+double BestReferenceMs(const std::string& setting);
+/// Records `ms` for `setting` when it beats the best known (the file rewritten atomically; best
+/// effort: a host whose cache cannot be written keeps its best for this process only).
+void RecordReferenceMs(const std::string& setting, double ms);
+
+/// A result's latency metrics: latency_ms (the estimate), latency_iqr_ms, latency_ci_ms (half its
+/// interval), latency_noisy (1 or 0), latency_passes (kept),
+/// latency_discarded (descheduled), latency_load (load average per core; absent when unknown),
+/// latency_slowdown (LatencyEstimate::slowdown), latency_runnable (when known).
 void AddLatencyMetrics(const LatencyEstimate& e, std::map<std::string, double>* metrics);
 
 /// The passes of one network as they are timed, judged against a policy.
@@ -93,6 +132,7 @@ class PassLog {
  private:
   TimingPolicy policy_;
   std::vector<double> kept_;
+  std::vector<std::vector<double>> kept_by_round_;  ///< [round - 1]
   std::vector<Pass> all_;
   int discarded_ = 0;
   int rounds_ = 0;
@@ -105,6 +145,13 @@ void MedianInterval(const std::vector<double>& sorted, double* low, double* high
 
 /// The 1-minute load average divided by the online cores (/proc/loadavg); -1 when unreadable.
 double LoadPerCore();
+
+/// Threads ready to run right now (procs_running of /proc/stat); -1 when unreadable.
+int ProcsRunning();
+
+/// Records the median of `samples` (ProcsRunning during a measurement) in `e` and, with a
+/// target, flags it noisy when it exceeds the online cores + 1.
+void ApplyRunnable(LatencyEstimate& e, const std::vector<int>& samples, double target);
 
 /// "4 of 60 latencies noisy (interval wider than +-3%); 117 of 2,100 timed passes discarded as
 /// descheduled; load average 2.6 per core" and the like, for logs and warnings; "" when none was

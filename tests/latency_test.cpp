@@ -17,10 +17,17 @@ struct SimulatedPasses {
   double jitter = 0.01;  // relative, uniform
   double preempt = 0.0;
   double stall_ms = 4.0;
+  double slow_rounds = 0.0;  // share of rounds the whole machine runs `slow` times slower
+  double slow = 1.8;
+  double factor = 1.0;       // this round's
   std::mt19937_64 rng{7};
+  void BeginRound() {
+    std::uniform_real_distribution<double> u(0, 1);
+    factor = u(rng) < slow_rounds ? slow : 1.0;
+  }
   Pass Next() {
     std::uniform_real_distribution<double> u(0, 1);
-    const double cpu = ms * (1 + jitter * (u(rng) - 0.5));
+    const double cpu = factor * ms * (1 + jitter * (u(rng) - 0.5));
     const double wall = cpu + (u(rng) < preempt ? stall_ms * (0.5 + u(rng)) : 0.0);
     return {wall, cpu + 0.001};  // the CPU interval encloses the wall interval
   }
@@ -31,6 +38,7 @@ struct SimulatedPasses {
 LatencyEstimate TimeLikeTheEngine(SimulatedPasses& sim, const TimingPolicy& policy) {
   PassLog log(policy);
   auto visit = [&](int want) {
+    sim.BeginRound();
     log.NextRound();
     int kept = 0;
     for (int attempt = 0; kept < want && attempt < 3 * want && !log.Exhausted(); ++attempt) kept += log.Add(sim.Next());
@@ -70,9 +78,9 @@ TEST(PassLog, AQuietMachineNeedsNoMoreThanTheFirstRounds) {
   EXPECT_FALSE(e.noisy);
 }
 
-TEST(PassLog, AddsRoundsUntilTheIntervalIsWithinTheTarget) {
+TEST(PassLog, AddsRoundsUntilTheTwoFastestRoundsAgree) {
   SimulatedPasses spread;
-  spread.jitter = 0.25;  // +-12.5% pass to pass: 30 passes give about +-4% on the median
+  spread.jitter = 0.6;  // +-30% pass to pass: the round medians of 6 passes scatter by several %
   TimingPolicy p;
   p.max_seconds = 10;
   const LatencyEstimate e = TimeLikeTheEngine(spread, p);
@@ -82,15 +90,31 @@ TEST(PassLog, AddsRoundsUntilTheIntervalIsWithinTheTarget) {
   EXPECT_FALSE(e.noisy);
 }
 
+// The machine runs whole rounds 1.8x slower at times (other programs, other tenants of a VM):
+// the fastest round's median stays at the machine's own speed where the median of every pass
+// (as paretonas measured before) moves with the slow phases.
+TEST(PassLog, SlowPhasesOfTheMachineDoNotReachTheEstimate) {
+  SimulatedPasses phases;
+  phases.slow_rounds = 0.45;
+  const LatencyEstimate e = TimeLikeTheEngine(phases, TimingPolicy{});
+  EXPECT_NEAR(e.median_ms, 2.0, 0.03);
+  EXPECT_FALSE(e.noisy);
+  SimulatedPasses same;
+  same.slow_rounds = 0.45;
+  double worst = 0;
+  for (int i = 0; i < 20; ++i) worst = std::max(worst, TimeLikeTheEngine(same, TimingPolicy::Legacy(5, 30, 5)).median_ms);
+  EXPECT_GT(worst, 2.5);  // the old estimate, some of the time
+}
+
 TEST(PassLog, FlagsAMeasurementThatEndsAboveTheTargetAtItsCaps) {
   SimulatedPasses wild;
-  wild.jitter = 1.5;  // no number of passes within the caps gets this to +-1%
+  wild.jitter = 1.5;  // the two fastest rounds cannot agree within +-0.1% in these caps
   TimingPolicy p;
-  p.target = 0.01;
+  p.target = 0.001;
   p.max_passes = 60;
   const LatencyEstimate e = TimeLikeTheEngine(wild, p);
   EXPECT_EQ(e.kept + e.discarded, 60);
-  EXPECT_GT(e.RelativeHalfWidth(), 0.01);
+  EXPECT_GT(e.RelativeHalfWidth(), 0.001);
   EXPECT_TRUE(e.noisy);
   // The time cap ends it too.
   SimulatedPasses wild2;
