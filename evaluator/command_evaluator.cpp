@@ -1,6 +1,7 @@
 #include "evaluator/command_evaluator.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -15,6 +16,7 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <iostream>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -58,6 +60,10 @@ std::string Quote(const std::string& s) {  // for /bin/sh, single quotes
   return q + "'";
 }
 
+/// The supervisor's SIGTERM handler (PDEATHSIG: the search died): kill the whole process group,
+/// the supervisor included. Async-signal-safe.
+void KillOwnGroup(int) { ::kill(0, SIGKILL); }
+
 /// Process groups of the commands now running, so that a latency measurement can pause them.
 class RunningCommands {
  public:
@@ -98,42 +104,33 @@ class RunningCommands {
 
 thread_local int t_slot = -1;
 
-}  // namespace
-
-std::string ParseCommandResult(const std::string& text, std::map<std::string, double>* metrics) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);  // JSON is YAML
-  } catch (const YAML::Exception& e) {
-    return "not valid JSON (line " + std::to_string(e.mark.line + 1) + ": " + e.msg + ")";
-  }
-  if (!root.IsMap()) return "expected a JSON object like {\"metrics\": {\"val_accuracy\": 91.2}}";
-  for (const auto& kv : root) {
-    const std::string k = kv.first.IsScalar() ? kv.first.Scalar() : "?";
-    if (k != "metrics" && k != "curve")
-      return "unknown member '" + k + "' (allowed: metrics, curve)";
-  }
-  const YAML::Node m = root["metrics"];
-  if (!m || !m.IsMap() || m.size() == 0)
-    return "needs a non-empty object 'metrics' of numbers, e.g. {\"metrics\": {\"val_accuracy\": 91.2}}";
-  for (const auto& kv : m) {
-    const std::string name = kv.first.IsScalar() ? kv.first.Scalar() : "?";
-    double v = 0;
-    if (!kv.second.IsScalar()) return "metrics." + name + " is not a number";
-    try {
-      size_t used = 0;
-      v = std::stod(kv.second.Scalar(), &used);
-      if (used != kv.second.Scalar().size()) throw std::invalid_argument("trailing text");
-    } catch (const std::exception&) {
-      return "metrics." + name + ": '" + kv.second.Scalar() + "' is not a number";
+/// Commands an earlier process left running (it died before it could kill them; its
+/// supervisors should have): every trials/ID/running.pgid whose process group is still alive and
+/// led by a paretonas process (a supervisor) is killed, and said on stderr.
+void KillLeftoverCommands(const std::string& trials_dir) {
+  DIR* d = ::opendir(trials_dir.c_str());
+  if (!d) return;
+  int killed = 0;
+  while (dirent* e = ::readdir(d)) {
+    const std::string file = trials_dir + "/" + e->d_name + "/running.pgid";
+    std::ifstream in(file);
+    long pgid = 0;
+    if (!(in >> pgid) || pgid <= 1) continue;
+    std::ifstream cmdline("/proc/" + std::to_string(pgid) + "/cmdline");
+    std::string leader((std::istreambuf_iterator<char>(cmdline)), std::istreambuf_iterator<char>());
+    if (::kill(-static_cast<pid_t>(pgid), 0) == 0 && leader.find("paretonas") != std::string::npos) {
+      ::kill(-static_cast<pid_t>(pgid), SIGKILL);
+      ++killed;
     }
-    if (!std::isfinite(v)) return "metrics." + name + " is " + kv.second.Scalar() + " (not finite)";
-    (*metrics)[name] = v;
+    ::unlink(file.c_str());
   }
-  if (const YAML::Node c = root["curve"]; c && !c.IsSequence())
-    return "'curve' must be a list of objects, one per epoch";
-  return "";
+  ::closedir(d);
+  if (killed > 0)
+    std::cerr << "paretonas: warning: killed " << killed << " training command(s) an earlier process left "
+              << "running in " << trials_dir << "\n";
 }
+
+}  // namespace
 
 struct CommandEvaluator::Impl {
   const space::SearchSpace& space;
@@ -156,6 +153,7 @@ CommandEvaluator::CommandEvaluator(const space::SearchSpace& space, CommandOptio
   if (impl_->options.work_dir.empty())
     impl_->options.work_dir = "/tmp/paretonas-command-" + std::to_string(::getpid());
   MakeDirsBestEffort(impl_->options.work_dir + "/trials");
+  KillLeftoverCommands(impl_->options.work_dir + "/trials");
 }
 
 CommandEvaluator::~CommandEvaluator() { impl_->running.KillAll(); }
@@ -290,22 +288,46 @@ EvalResult CommandEvaluator::Evaluate(const EvalRequest& request) {
     r.failure = std::string("cannot start the command: fork: ") + std::strerror(errno);
     return r;
   }
-  if (pid == 0) {  // child: async-signal-safe calls only
+  if (pid == 0) {
+    // The command's supervisor (async-signal-safe calls only until exec). It leads a process
+    // group of its own, with the command and everything the command starts in it. When this
+    // process dies, even by SIGKILL, the kernel sends the supervisor SIGTERM (PDEATHSIG), and it
+    // kills its whole group: no training command outlives its search.
     ::setpgid(0, 0);
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(127);
+    struct sigaction sa {};
+    sa.sa_handler = KillOwnGroup;
+    ::sigaction(SIGTERM, &sa, nullptr);
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != parent) ::_exit(127);  // the search died before the line above
     const int o = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     const int e = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     const int in = ::open("/dev/null", O_RDONLY);
     if (o < 0 || e < 0 || in < 0) ::_exit(126);
-    ::dup2(in, 0);
-    ::dup2(o, 1);
-    ::dup2(e, 2);
-    ::execve(argv[0], argv, envp.data());
-    ::_exit(127);
+    const pid_t command = ::fork();
+    if (command < 0) ::_exit(127);
+    if (command == 0) {  // the command: dies with the supervisor too
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      ::dup2(in, 0);
+      ::dup2(o, 1);
+      ::dup2(e, 2);
+      ::execve(argv[0], argv, envp.data());
+      ::_exit(127);
+    }
+    int st = 0;
+    while (::waitpid(command, &st, 0) < 0 && errno == EINTR) {
+    }
+    if (WIFSIGNALED(st)) {  // die of the same signal, so that the search reports it
+      struct sigaction dfl {};
+      dfl.sa_handler = SIG_DFL;
+      ::sigaction(WTERMSIG(st), &dfl, nullptr);
+      ::raise(WTERMSIG(st));
+    }
+    ::_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 127);
   }
   ::setpgid(pid, pid);  // also here: no race with a pause before the child ran
   im.running.Add(pid);
+  const std::string pgid_file = dir + "/running.pgid";  // for a later process's check
+  std::ofstream(pgid_file, std::ios::trunc) << pid << "\n";
   int status = 0;
   bool timed_out = false;
   const auto launched = Clock::now();
@@ -322,6 +344,7 @@ EvalResult CommandEvaluator::Evaluate(const EvalRequest& request) {
   }
   ::kill(-pid, SIGKILL);  // whatever the command left behind in its group
   im.running.Remove(pid);
+  ::unlink(pgid_file.c_str());
   const double command_seconds = std::chrono::duration<double>(Clock::now() - launched).count();
   auto fail = [&](const std::string& why) {
     const std::string tail = Tail(err_path);

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "evaluator/command_result.h"
 #include "evaluator/eval_types.h"
 #include "evaluator/train_evaluator.h"
 #include "space/search_space.h"
@@ -31,10 +32,6 @@ struct CommandOptions {
 /// `graph.json` and, where the build has ONNX, `model.onnx`. Throws on failure.
 using CandidateWriter = std::function<void(const EvalRequest&, const std::string& dir)>;
 
-/// The result file a command writes: {"metrics": {"val_accuracy": 91.2, ...}, "curve": [...]}.
-/// `metrics` is required and holds finite numbers; `curve` (optional, one object per epoch) stays
-/// in the trial folder. Returns "" and fills `metrics`, or says what is wrong.
-std::string ParseCommandResult(const std::string& text, std::map<std::string, double>* metrics);
 
 /// Metrics: those of the result file, plus params, macs, activation_bytes (static),
 /// export_seconds (writing the candidate's files), command_seconds (the command's wall time) and, when

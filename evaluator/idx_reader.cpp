@@ -74,6 +74,7 @@ UserData LoadIdx(const DatasetOptions& o, bool with_test) {
       throw InputError(labels + ": " + std::to_string(y.bytes.size()) + " labels for the " +
                        std::to_string(img->n) + " images of " + images);
     img->labels.assign(y.bytes.begin(), y.bytes.end());
+    img->labels_source = labels;
     for (auto& l : img->labels) l &= 0xff;
     if (img == &d.train) CheckMemory(o, img->n * img->c * img->h * img->w, images);
     FillImages(x.bytes, 'u', 1, nhwc, images, img);

@@ -104,7 +104,7 @@ std::string CacheDir(const DatasetOptions& o) {
   return "/tmp/paretonas-cache";
 }
 
-constexpr char kCacheMagic[8] = {'P', 'N', 'A', 'S', 'I', 'M', 'G', '1'};
+constexpr char kCacheMagic[8] = {'P', 'N', 'A', 'S', 'I', 'M', 'G', '2'};
 
 void PutU64(std::string& out, std::uint64_t v) {
   for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
@@ -123,6 +123,11 @@ std::string EncodeCache(const UserData& d) {
     out += n;
   }
   PutU64(out, static_cast<std::uint64_t>(d.skipped));
+  PutU64(out, d.skipped_files.size());
+  for (const auto& n : d.skipped_files) {
+    PutU64(out, n.size());
+    out += n;
+  }
   return out;
 }
 
@@ -167,6 +172,14 @@ bool DecodeCache(const std::string& b, UserData* d) {
   std::uint64_t skipped = 0;
   if (!u64(&skipped)) return false;
   d->skipped = static_cast<int>(skipped);
+  std::uint64_t named = 0;
+  if (!u64(&named) || named > b.size() - pos) return false;
+  for (std::uint64_t i = 0; i < named; ++i) {
+    std::uint64_t len = 0;
+    if (!u64(&len) || len > b.size() - pos) return false;
+    d->skipped_files.push_back(b.substr(pos, len));
+    pos += len;
+  }
   return pos == b.size();
 }
 
@@ -262,7 +275,7 @@ UserData DecodeFolder(const DatasetOptions& o, const FolderListing& l) {
       std::string why;
       if (!DecodeImage(f.path, channels, o.size, &px, &w, &h, &why)) {
         if (o.skip_unreadable) {
-          ++d.skipped;
+          if (++d.skipped <= 5) d.skipped_files.push_back(f.path + " (" + why + ")");
           continue;
         }
         throw InputError(f.path + ": cannot decode the image (" + why +
@@ -292,7 +305,7 @@ UserData DecodeFolder(const DatasetOptions& o, const FolderListing& l) {
 UserData LoadImageFolder(const DatasetOptions& o, bool with_test) {
   const FolderListing l = ListImageFolder(o);
   std::ostringstream key;
-  key << "v1|" << o.path << "|" << o.size << "|" << o.channels << "|" << o.skip_unreadable;
+  key << "v2|" << o.path << "|" << o.size << "|" << o.channels << "|" << o.skip_unreadable;
   for (const auto& split : l.files)
     for (const auto& f : split) key << "|" << f.path << ":" << f.size << ":" << f.mtime_ns;
   char name[64];
@@ -324,7 +337,12 @@ UserData LoadImageFolder(const DatasetOptions& o, bool with_test) {
   if (!with_test) d.test = ImageArray{};
   std::ostringstream desc;
   desc << "image_folder " << o.path;
-  if (d.skipped > 0) desc << " (" << d.skipped << " unreadable images skipped)";
+  if (d.skipped > 0) {
+    desc << " (" << d.skipped << " unreadable images skipped: ";
+    for (std::size_t i = 0; i < d.skipped_files.size(); ++i) desc << (i ? ", " : "") << d.skipped_files[i];
+    if (d.skipped > static_cast<int>(d.skipped_files.size())) desc << ", ...";
+    desc << ")";
+  }
   if (l.ignored > 0) desc << " (" << l.ignored << " non-image files ignored)";
   d.description = desc.str();
   return d;

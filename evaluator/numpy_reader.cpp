@@ -236,6 +236,7 @@ UserData LoadNumpy(const DatasetOptions& o, bool with_test) {
     bool nhwc = false;
     ImageShape(xa.shape, o.layout, xa.where, img, &nhwc);
     img->labels = Labels(arrays[y]);
+    img->labels_source = arrays[y].where;
     if (static_cast<std::int64_t>(img->labels.size()) != img->n)
       throw InputError(o.path + ": " + x + " has " + std::to_string(img->n) + " images but " + y +
                        " has " + std::to_string(img->labels.size()) + " labels");

@@ -45,13 +45,21 @@ UserData LoadUserData(const DatasetOptions& o, bool with_test) {
                        std::to_string(a->h) + "x" + std::to_string(a->w) +
                        " (CxHxW), the training images are " + std::to_string(d.train.c) + "x" +
                        std::to_string(d.train.h) + "x" + std::to_string(d.train.w));
+    const std::string& where = a->labels_source.empty() ? a->source : a->labels_source;
+    const std::int64_t train_max = a == &d.train ? -1 : max_label;  // the training labels' range
     for (std::size_t i = 0; i < a->labels.size(); ++i) {
       const std::int64_t l = a->labels[i];
-      if (l < 0 || (o.classes > 0 && l >= o.classes))
-        throw InputError(a->source + ": label " + std::to_string(l) + " at index " +
-                         std::to_string(i) + " is out of range [0, " +
-                         (o.classes > 0 ? std::to_string(o.classes - 1) : std::string("...")) +
-                         "]" + (o.classes > 0 ? " (dataset.classes = " + std::to_string(o.classes) + ")" : ""));
+      if (o.classes <= 0 && train_max >= 0 && l > train_max)
+        throw InputError(where + ": label " + std::to_string(l) + " at index " + std::to_string(i) +
+                         " is not a class of the training labels (0 to " + std::to_string(train_max) +
+                         "); set dataset.classes if the training split lacks some classes");
+      if (l < 0)
+        throw InputError(where + ": label " + std::to_string(l) + " at index " + std::to_string(i) +
+                         " is negative; labels are class indices 0, 1, 2, ...");
+      if (o.classes > 0 && l >= o.classes)
+        throw InputError(where + ": label " + std::to_string(l) + " at index " + std::to_string(i) +
+                         " is out of range [0, " + std::to_string(o.classes - 1) + "] (dataset.classes = " +
+                         std::to_string(o.classes) + ")");
       max_label = std::max(max_label, l);
     }
   }
@@ -59,9 +67,17 @@ UserData LoadUserData(const DatasetOptions& o, bool with_test) {
   d.classes = o.classes > 0 ? o.classes
               : !d.class_names.empty() ? static_cast<int>(d.class_names.size())
                                        : static_cast<int>(max_label + 1);
-  if (max_label >= d.classes)
-    throw InputError(d.train.source + ": label " + std::to_string(max_label) + " is out of range for " +
-                     std::to_string(d.classes) + " class names");
+  if (max_label >= d.classes) {
+    const ImageArray* at = &d.train;  // the split holding the label
+    for (const ImageArray* a : {&d.train, &d.val, &d.test})
+      if (std::find(a->labels.begin(), a->labels.end(), max_label) != a->labels.end()) {
+        at = a;
+        break;
+      }
+    throw InputError((at->labels_source.empty() ? at->source : at->labels_source) + ": label " +
+                     std::to_string(max_label) + " is out of range for the " + std::to_string(d.classes) +
+                     " classes of dataset.class_names (labels 0 to " + std::to_string(d.classes - 1) + ")");
+  }
   if (d.classes < 2) throw InputError(d.train.source + ": all labels are 0; a classifier needs 2 classes");
   if (!d.class_names.empty() && static_cast<int>(d.class_names.size()) != d.classes)
     throw InputError("dataset.class_names: " + std::to_string(d.class_names.size()) +
@@ -70,24 +86,63 @@ UserData LoadUserData(const DatasetOptions& o, bool with_test) {
   return d;
 }
 
+namespace {
+
+/// Splits `total` over classes of `sizes` in proportion (largest remainders, ties to the smaller
+/// class label), each at most its size: the counts sum to min(total, sum of sizes) exactly.
+std::vector<std::size_t> Apportion(const std::vector<std::size_t>& sizes, std::int64_t total) {
+  std::size_t all = 0;
+  for (std::size_t v : sizes) all += v;
+  std::vector<std::size_t> out(sizes.size(), 0);
+  if (all == 0 || total <= 0) return out;
+  const std::size_t want = std::min<std::size_t>(all, static_cast<std::size_t>(total));
+  std::vector<std::pair<double, std::size_t>> rest;  // (fractional part, class)
+  std::size_t given = 0;
+  for (std::size_t c = 0; c < sizes.size(); ++c) {
+    const double exact = static_cast<double>(want) * static_cast<double>(sizes[c]) / static_cast<double>(all);
+    out[c] = std::min(sizes[c], static_cast<std::size_t>(std::floor(exact + 1e-9)));
+    given += out[c];
+    rest.push_back({exact - static_cast<double>(out[c]), c});
+  }
+  std::stable_sort(rest.begin(), rest.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (std::size_t k = 0; given < want && k < 2 * rest.size(); ++k) {
+    const std::size_t c = rest[k % rest.size()].second;
+    if (out[c] < sizes[c]) {
+      ++out[c];
+      ++given;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 void StratifiedSplit(const std::vector<std::int64_t>& y, int validation, int subset,
                      std::uint64_t seed, std::vector<std::int64_t>* train,
                      std::vector<std::int64_t>* val) {
   std::map<std::int64_t, std::vector<std::int64_t>> by_class;
   for (std::size_t i = 0; i < y.size(); ++i) by_class[y[i]].push_back(static_cast<std::int64_t>(i));
   std::mt19937_64 rng(seed ^ 0x5eed5011ULL);
-  const auto n = static_cast<std::int64_t>(y.size());
+  std::vector<std::size_t> sizes;
   for (auto& [cls, idx] : by_class) {
     std::shuffle(idx.begin(), idx.end(), rng);
-    const auto nv = static_cast<size_t>(
-        std::llround(static_cast<double>(validation) * idx.size() / static_cast<double>(n)));
-    size_t nt = idx.size() - std::min(nv, idx.size());
-    if (subset > 0)
-      nt = std::min<size_t>(nt, static_cast<size_t>(std::llround(
-                                    static_cast<double>(subset) * idx.size() / n)));
-    val->insert(val->end(), idx.begin(), idx.begin() + std::min(nv, idx.size()));
-    train->insert(train->end(), idx.begin() + std::min(nv, idx.size()),
-                  idx.begin() + std::min(nv, idx.size()) + nt);
+    sizes.push_back(idx.size());
+  }
+  // Exactly `validation` held out and (at most) `subset` trained on, each class in proportion.
+  const std::vector<std::size_t> nv = Apportion(sizes, validation);
+  std::vector<std::size_t> left(sizes.size());
+  for (std::size_t c = 0; c < sizes.size(); ++c) left[c] = sizes[c] - nv[c];
+  std::size_t all_left = 0;
+  for (std::size_t v : left) all_left += v;
+  const std::vector<std::size_t> nt =
+      subset > 0 ? Apportion(left, subset) : left;
+  (void)all_left;
+  std::size_t c = 0;
+  for (auto& [cls, idx] : by_class) {
+    val->insert(val->end(), idx.begin(), idx.begin() + static_cast<std::ptrdiff_t>(nv[c]));
+    train->insert(train->end(), idx.begin() + static_cast<std::ptrdiff_t>(nv[c]),
+                  idx.begin() + static_cast<std::ptrdiff_t>(nv[c] + nt[c]));
+    ++c;
   }
   std::sort(train->begin(), train->end());
   std::sort(val->begin(), val->end());

@@ -19,6 +19,7 @@ struct ImageArray {
   std::vector<float> f32;        ///< otherwise
   std::vector<std::int64_t> labels;
   std::string source;            ///< file or folder, for messages
+  std::string labels_source;     ///< where the labels were read (y_test of a .npz, an IDX file)
 
   bool empty() const { return n == 0; }
   /// The value of element i (flat NCHW index) before normalisation: pixel / pixel_max.
@@ -33,6 +34,7 @@ struct UserData {
   std::vector<std::string> class_names;  ///< image folders: the folder names; else as given
   int classes = 0;
   int skipped = 0;                       ///< unreadable images skipped (skip_unreadable)
+  std::vector<std::string> skipped_files;  ///< the first 5 of them, "path (why)"
   std::string description;
 };
 

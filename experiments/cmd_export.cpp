@@ -1,4 +1,5 @@
 // `paretonas export RUN (--front | --id N ...) --format json|dot|... --out DIR`.
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <limits>
@@ -42,9 +43,33 @@ std::uint64_t RetrainSeed(const ExportOptions& o, const search::Trial& t) {
 }
 
 
+/// --format as a list: "json,onnx,torchscript" (one retraining serves them all), each known, none twice.
+std::vector<std::string> Formats(const std::string& text) {
+  static const std::vector<std::string> kKnown{"json", "dot", "torchscript", "onnx"};
+  std::vector<std::string> out;
+  std::stringstream ss(text);
+  for (std::string f; std::getline(ss, f, ',');) {
+    f.erase(0, f.find_first_not_of(" "));
+    f.erase(f.find_last_not_of(" ") + 1);
+    if (std::find(kKnown.begin(), kKnown.end(), f) == kKnown.end())
+      throw InputError("export --format: '" + f + "' is not one of json, dot, torchscript, onnx (several: "
+                       "--format json,onnx,torchscript)");
+    if (std::find(out.begin(), out.end(), f) != out.end())
+      throw InputError("export --format: '" + f + "' is given twice");
+    out.push_back(f);
+  }
+  if (out.empty()) throw InputError("export --format: give json, dot, torchscript or onnx, or several joined by commas");
+  return out;
+}
+
 int RunExport(const ExportOptions& o) {
   if (o.front == !o.ids.empty()) throw InputError("export: give either --front or --id N (not both)");
-  if (o.format == "onnx" && !OnnxSupported())
+  const std::vector<std::string> formats = Formats(o.format);
+  const auto wants = [&](const char* f) { return std::find(formats.begin(), formats.end(), f) != formats.end(); };
+  if (o.bake && !wants("torchscript") && !wants("onnx"))
+    throw InputError("export --bake-normalization: only TorchScript and ONNX models take it (their forward "
+                     "then normalises the pixels); --format " + o.format + " writes no model");
+  if (wants("onnx") && !OnnxSupported())
     throw InputError("export --format onnx: this paretonas was built without ONNX support "
                      "(install libonnx-dev and rebuild)");
   const LoadedRun run = LoadRun(o.run_dir);
@@ -107,6 +132,7 @@ int RunExport(const ExportOptions& o) {
         return "retraining " + std::string(done_text) + "/" + std::to_string(ids.size()) + " architectures";
       });
     };
+    bool bad_input = false;
     auto work = [&] {
       while (true) {
         std::int64_t id;
@@ -125,6 +151,11 @@ int RunExport(const ExportOptions& o) {
                                       std::lock_guard<std::mutex> lock(mu);
                                       report(id, done);
                                     });
+        } catch (const InputError& e) {  // the data: bad input, exit 2 as validate says it
+          f.ok = false;
+          f.failure = e.what();
+          std::lock_guard<std::mutex> lock(mu);
+          bad_input = true;
         } catch (const std::exception& e) {
           f.ok = false;
           f.failure = e.what();
@@ -144,37 +175,38 @@ int RunExport(const ExportOptions& o) {
     for (int j = 0; j < std::max(1, std::min<int>(o.jobs, static_cast<int>(ids.size()))); ++j)
       threads.emplace_back(work);
     for (auto& th : threads) th.join();
-    if (!first_error.empty()) throw std::runtime_error(first_error);
+    if (!first_error.empty()) {
+      if (bad_input) throw InputError(first_error);
+      throw std::runtime_error(first_error);
+    }
   }
   const ExportInput feed = MakeExportInput(config, session->space->input(), o.bake);
   for (auto id : ids) {
     const search::Trial& t = state.trials[id];
     const std::string base = o.out + "/arch_" + std::to_string(id);
-    if (o.format == "dot") {
-      search::WriteFileAtomic(base + ".dot", session->space->ToDot(t.genotype));
-      std::cout << base << ".dot\n";
-      continue;
-    }
     std::string weights;
     evaluator::FinalTraining final;
     if (o.train_epochs > 0) {
       final = retrained.at(id);
       weights = final.weights_path;
     }
-    if (o.format == "onnx") {
+    if (wants("dot")) {
+      search::WriteFileAtomic(base + ".dot", session->space->ToDot(t.genotype));
+      std::cout << base << ".dot\n";
+    }
+    if (wants("onnx")) {
       const std::string path = base + ".onnx";
       const bool trained = ExportOnnx(*session->space, t.genotype, weights, t.seed, path, &feed);
       std::cout << path << (trained ? "" : "  (untrained weights: give --train-epochs E to export trained ones)")
                 << "  [passes onnx::checker]\n";
-      continue;
     }
-    if (o.format == "torchscript") {
+    if (wants("torchscript")) {
       const std::string path = base + ".torchscript.pt";
       const TorchScriptExport ts = ExportTorchScript(*session->space, t.genotype, weights, t.seed, path, &feed);
       std::cout << path << (ts.trained ? "" : "  (untrained weights: give --train-epochs E to export trained ones)")
                 << "  [reloaded: max |difference| " << ts.max_abs_diff << "]\n";
-      continue;
     }
+    if (!wants("json")) continue;
     std::ostringstream js;
     js << "{\n  \"id\": " << t.id << ",\n  \"arch\": " << search::JsonString(t.key)
        << ",\n  \"input\": " << feed.Json()
@@ -223,8 +255,10 @@ void SetupExport(CLI::App& app) {
   sub->add_option("run_dir", o->run_dir, "Run directory")->required();
   sub->add_flag("--front", o->front, "Export every member of the Pareto front");
   sub->add_option("--id", o->ids, "Trial id(s) to export");
-  sub->add_option("-f,--format", o->format, "json | dot | torchscript | onnx")
-      ->check(CLI::IsMember({"json", "dot", "torchscript", "onnx"}))->capture_default_str();
+  sub->add_option("-f,--format", o->format,
+                  "json | dot | torchscript | onnx, or several joined by commas (json,onnx,torchscript: "
+                  "one retraining serves them all)")
+      ->capture_default_str();
   sub->add_option("-o,--out", o->out, "Output directory")->required();
   sub->add_option("--train-epochs", o->train_epochs,
                   "Retrain from scratch on the full training set for E epochs and report test accuracy")

@@ -13,7 +13,10 @@
 #include <set>
 #include <sstream>
 
+#include <yaml-cpp/yaml.h>
+
 #include "evaluator/measure.h"
+#include "predictors/measurement_files.h"
 #include "evaluator/table_evaluator.h"
 #include "experiments/cli_common.h"
 #include "experiments/onnx_export.h"
@@ -90,42 +93,32 @@ predictors::SpaceRef SpaceRefOf(const LatencyOptions& o) {
   return ref;
 }
 
-/// Measured latencies read from a CSV: architecture key column and latency column (ms > 0).
-struct MeasuredRows {
-  std::vector<space::Genotype> archs;
-  std::vector<std::string> keys;
-  std::vector<double> ms;
-};
-
-MeasuredRows ReadMeasurements(const std::string& path, const space::SearchSpace& sp,
-                              const std::string& key_column, const std::string& latency_column) {
-  const evaluator::CsvTable t = evaluator::ReadCsv(path);
-  const int kc = t.Column(path, key_column), lc = t.Column(path, latency_column);
-  MeasuredRows m;
-  for (std::size_t r = 0; r < t.rows.size(); ++r) {
-    const std::string where = path + ":" + std::to_string(t.row_lines[r]) + ": ";
-    const auto& row = t.rows[r];
-    if (static_cast<int>(row.size()) <= std::max(kc, lc))
-      throw InputError(where + "row has " + std::to_string(row.size()) + " fields; the header has " +
-                       std::to_string(t.header.size()));
-    double v = 0;
-    if (!evaluator::ParseNumber(row[lc], &v) || !(v > 0))
-      throw InputError(where + "column '" + latency_column + "': '" + row[lc] +
-                       "' is not a latency; allowed: a number of milliseconds > 0");
-    space::Genotype g;
-    try {
-      g = sp.ParseKey(row[kc]);
-    } catch (const InputError& e) {
-      throw InputError(where + "column '" + key_column + "': '" + row[kc] +
-                       "' is not an architecture of space " + sp.name() + " (" + e.what() + ")");
-    }
-    m.archs.push_back(std::move(g));
-    m.keys.push_back(row[kc]);
-    m.ms.push_back(v);
+/// What differs between the space and input `theirs` was sized for and `ours` ("" when nothing):
+/// "space 'a' vs 'b'", "space.set channels: 8 vs 16 (--set channels=8)", "input 1x28x28 vs 3x32x32".
+std::string SpaceRefDifference(const predictors::SpaceRef& theirs, const predictors::SpaceRef& ours) {
+  std::vector<std::string> d;
+  if (theirs.name_or_path != ours.name_or_path)
+    d.push_back("space '" + theirs.name_or_path + "' vs '" + ours.name_or_path + "'");
+  std::set<std::string> keys;
+  for (const auto& [k, v] : theirs.overrides) keys.insert(k);
+  for (const auto& [k, v] : ours.overrides) keys.insert(k);
+  for (const auto& k : keys) {
+    const auto a = theirs.overrides.find(k), b = ours.overrides.find(k);
+    const std::string va = a == theirs.overrides.end() ? "the space's default" : a->second;
+    const std::string vb = b == ours.overrides.end() ? "the space's default" : b->second;
+    if (va != vb)
+      d.push_back("space.set " + k + ": " + va + " vs " + vb +
+                  (a == theirs.overrides.end() ? "" : " (--set " + k + "=" + a->second + ")"));
   }
-  if (m.archs.empty()) throw InputError(path + ": no data rows");
-  return m;
+  auto shape = [](const predictors::SpaceRef& r) {
+    return std::to_string(r.c) + "x" + std::to_string(r.h) + "x" + std::to_string(r.w);
+  };
+  if (shape(theirs) != shape(ours)) d.push_back("input " + shape(theirs) + " vs " + shape(ours) + " (--input " + shape(theirs) + ")");
+  std::string out;
+  for (const auto& x : d) out += (out.empty() ? "" : "; ") + x;
+  return out;
 }
+
 
 /// A per-op table (columns op, latency_ms): `calibrate`'s MODEL.ops.csv, or one measured on
 /// another device with the same operation keys.
@@ -189,12 +182,12 @@ std::string MeasurementsCsv(const space::SearchSpace& sp, const std::vector<spac
                             const std::vector<std::int64_t>& ids = {}) {
   std::ostringstream csv;
   csv << (ids.empty() ? "" : "trial_id,")
-      << "arch,latency_ms,latency_iqr_ms,latency_ci_low_ms,latency_ci_high_ms,passes,discarded,noisy\n";
+      << "arch,latency_ms,latency_iqr_ms,latency_ci_low_ms,latency_ci_high_ms,passes,discarded,noisy,slowdown\n";
   for (std::size_t i = 0; i < archs.size(); ++i)
     csv << (ids.empty() ? "" : std::to_string(ids[i]) + ",") << evaluator::CsvField(sp.Key(archs[i]))
         << "," << Fmt(m[i].median_ms, 6) << "," << Fmt(m[i].iqr_ms, 4) << "," << Fmt(m[i].ci_low_ms, 6) << ","
         << Fmt(m[i].ci_high_ms, 6) << "," << m[i].kept << "," << m[i].discarded << "," << (m[i].noisy ? 1 : 0)
-        << "\n";
+        << "," << Fmt(m[i].slowdown, 4) << "\n";
   return csv.str();
 }
 
@@ -427,7 +420,23 @@ int Fit(const LatencyOptions& o) {
   if (o.data.empty()) throw InputError("latency fit: --data CSV is required");
   const predictors::SpaceRef ref = SpaceRefOf(o);
   const space::SearchSpace sp = ref.Load();
-  MeasuredRows rows = ReadMeasurements(o.data, sp, o.key_column, o.latency_column);
+  predictors::MeasuredRows rows = predictors::ReadMeasurements(o.data, sp, o.key_column, o.latency_column);
+  // Measurements from a kit: the kit's models only, and the space and input it was exported for.
+  const predictors::KitRecord kit = predictors::ReadKitBeside(o.data);
+  if (kit.found) {
+    if (!kit.ref.name_or_path.empty()) {
+      const std::string diff = SpaceRefDifference(kit.ref, ref);
+      if (!diff.empty())
+        throw InputError("latency fit --data " + o.data + ": the kit in " + kit.dir + " was exported for "
+                         "another space or input than this fit's (kit vs this fit: " + diff +
+                         "); fit with the kit's settings (its README.txt shows the command)");
+    }
+    for (std::size_t i = 0; i < rows.keys.size(); ++i)
+      if (!kit.keys.count(rows.keys[i]))
+        throw InputError(o.data + ": row " + std::to_string(i + 1) + ": architecture '" + rows.keys[i] +
+                         "' is not one of the kit's models (" + kit.dir + "/manifest.csv): were these "
+                         "measurements taken with another kit?");
+  }
   if (o.sample_rows > 0) {  // fit on a random subset; optionally keep the rest for `eval`
     if (o.sample_rows >= static_cast<int>(rows.archs.size()))
       throw InputError("--sample " + std::to_string(o.sample_rows) + ": the data has only " +
@@ -436,7 +445,7 @@ int Fit(const LatencyOptions& o) {
     for (std::size_t i = 0; i < idx.size(); ++i) idx[i] = i;
     std::mt19937_64 rng(o.seed);
     std::shuffle(idx.begin(), idx.end(), rng);
-    MeasuredRows fit;
+    predictors::MeasuredRows fit;
     std::ostringstream rest;
     rest << "arch,latency_ms\n";
     for (std::size_t i = 0; i < idx.size(); ++i) {
@@ -457,12 +466,11 @@ int Fit(const LatencyOptions& o) {
   for (const auto& path : o.priors) {
     predictors::LatencyModel p = LoadModel(path);
     const auto& r = p.space();
-    if (r.name_or_path != ref.name_or_path || r.overrides != ref.overrides || r.c != ref.c ||
-        r.h != ref.h || r.w != ref.w)
-      throw InputError("--prior " + path + ": fit for space '" + r.name_or_path + "' with input " +
-                       std::to_string(r.c) + "x" + std::to_string(r.h) + "x" + std::to_string(r.w) +
-                       "; this fit is for '" + ref.name_or_path + "' with input " + std::to_string(ref.c) +
-                       "x" + std::to_string(ref.h) + "x" + std::to_string(ref.w) + " (and the same --set)");
+    const std::string diff = SpaceRefDifference(r, ref);
+    if (!diff.empty())
+      throw InputError("--prior " + path + ": that model was fit for another space or input than this "
+                       "fit (the prior vs this fit: " + diff + "); a prior must describe the same "
+                       "networks");
     priors.push_back(std::move(p));
   }
   predictors::LatencyModel model;
@@ -544,8 +552,20 @@ std::string PlotSvg(const std::vector<double>& pred, const std::vector<double>& 
       << "' r='2' fill='#1a73e8' fill-opacity='0.5'/>\n";
   s << "<rect x='" << L << "' y='" << T << "' width='" << W - L - R << "' height='" << H - B - T
     << "' fill='none' stroke='black'/>\n";
-  for (int e = static_cast<int>(std::ceil(lo)); e <= static_cast<int>(std::floor(hi)); ++e) {
-    const double v = std::pow(10, e);
+  // Labelled ticks: decades, then 1-2-5, then every digit, until at least three fall in range.
+  std::vector<double> ticks;
+  for (const std::vector<int>& mantissas : {std::vector<int>{1}, {1, 2, 5}, {1, 2, 3, 4, 5, 6, 7, 8, 9}}) {
+    ticks.clear();
+    for (int e = static_cast<int>(std::floor(lo)); e <= static_cast<int>(std::ceil(hi)); ++e)
+      for (int m : mantissas) {
+        const double v = m * std::pow(10, e);
+        if (std::log10(v) >= lo && std::log10(v) <= hi) ticks.push_back(v);
+      }
+    if (ticks.size() >= 3) break;
+  }
+  for (const double v : ticks) {
+    s << "<line x1='" << sx(v) << "' y1='" << H - B << "' x2='" << sx(v) << "' y2='" << H - B + 5 << "' stroke='black'/>";
+    s << "<line x1='" << L - 5 << "' y1='" << sy(v) << "' x2='" << L << "' y2='" << sy(v) << "' stroke='black'/>";
     s << "<text x='" << sx(v) << "' y='" << H - B + 16 << "' text-anchor='middle'>" << Fmt(v) << "</text>\n";
     s << "<text x='" << L - 6 << "' y='" << sy(v) + 4 << "' text-anchor='end'>" << Fmt(v) << "</text>\n";
   }
@@ -561,7 +581,7 @@ int Eval(const LatencyOptions& o) {
   if (o.model.empty() || o.data.empty()) throw InputError("latency eval: --model and --data are required");
   const auto model = LoadModel(o.model);
   const space::SearchSpace sp = model.space().Load();
-  const MeasuredRows rows = ReadMeasurements(o.data, sp, o.key_column, o.latency_column);
+  const predictors::MeasuredRows rows = predictors::ReadMeasurements(o.data, sp, o.key_column, o.latency_column);
   if (rows.archs.size() < 2) throw InputError(o.data + ": eval needs at least 2 rows");
   std::vector<double> pred, spread, boot;
   for (const auto& g : rows.archs) {
@@ -673,6 +693,18 @@ int Kit(const LatencyOptions& o) {
                     [&] { return "exporting " + std::to_string(i + 1) + " / " + std::to_string(chosen.size()); });
   }
   search::WriteFileAtomic(o.out + "/manifest.csv", manifest.str());
+  {  // what the kit was exported for: `latency fit` checks its measurements against it
+    const predictors::SpaceRef ref = SpaceRefOf(o);
+    std::ostringstream j;
+    j << "{\"space\": " << search::JsonString(ref.name_or_path) << ", \"set\": {";
+    bool first = true;
+    for (const auto& [k, v] : ref.overrides) {
+      j << (first ? "" : ", ") << search::JsonString(k) << ": " << search::JsonString(v);
+      first = false;
+    }
+    j << "}, \"input\": [" << ref.c << ", " << ref.h << ", " << ref.w << "], \"classes\": " << ref.classes << "}\n";
+    search::WriteFileAtomic(o.out + "/kit.json", j.str());
+  }
   // The per-op table: each operation configuration of the space alone at its shapes, timed by the
   // same runner. A chain space's latency is mostly the sum of its operations; 100 whole networks
   // cannot teach a model hundreds of per-op features, a measured table gives them as one nearly

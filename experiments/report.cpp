@@ -110,7 +110,20 @@ std::string Scatter(const search::SearchState& state, const std::string& xm, con
     xs.push_back(t.metrics.at(xm));
     ys.push_back(t.metrics.at(ym));
   }
-  const Axis ax = MakeAxis(xs), ay = MakeAxis(ys);
+  // A robust range: a few values far beyond the rest (a 14 ms outlier among 1-1.5 ms networks)
+  // would squeeze everything else into a sliver. They are drawn at the edge with their value.
+  auto robust_top = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    if (v.size() < 8) return std::numeric_limits<double>::infinity();
+    const double p90 = v[static_cast<std::size_t>(0.9 * static_cast<double>(v.size() - 1))];
+    const double lo = v.front();
+    return v.back() - lo > 3 * (p90 - lo) && p90 > lo ? p90 + 0.6 * (p90 - lo) : std::numeric_limits<double>::infinity();
+  };
+  const double xcap = robust_top(xs), ycap = robust_top(ys);
+  std::vector<double> xin, yin;
+  for (double v : xs) if (v <= xcap) xin.push_back(v);
+  for (double v : ys) if (v <= ycap) yin.push_back(v);
+  const Axis ax = MakeAxis(xin), ay = MakeAxis(yin);
   // The legend sits above the plot box, where it cannot cover a point.
   const double x0 = 70, x1 = 640, y0 = 385, y1 = 45;
   std::ostringstream os;
@@ -123,7 +136,8 @@ std::string Scatter(const search::SearchState& state, const std::string& xm, con
   }
   std::sort(fp.begin(), fp.end());
   os << "<polyline fill='none' stroke='#1a9641' stroke-width='2' points='";
-  for (const auto& [x, y] : fp) os << ax.Map(x, x0, x1) << "," << ay.Map(y, y0, y1) << " ";
+  for (const auto& [x, y] : fp)
+    os << (x > xcap ? x1 : ax.Map(x, x0, x1)) << "," << (y > ycap ? y1 : ay.Map(y, y0, y1)) << " ";
   os << "'/>";
   int noisy = 0;
   for (size_t i = 0; i < ids.size(); ++i) {
@@ -133,7 +147,13 @@ std::string Scatter(const search::SearchState& state, const std::string& xm, con
     const auto nz = m.find("latency_noisy");
     const bool uncertain = nz != m.end() && nz->second > 0 && (xm == "latency_ms" || ym == "latency_ms");
     const std::string color = on ? "#1a9641" : "#d7191c";
-    const double cx = ax.Map(xs[i], x0, x1), cy = ay.Map(ys[i], y0, y1);
+    const bool xo = xs[i] > xcap, yo = ys[i] > ycap;  // beyond the robust range: at the edge
+    const double cx = xo ? x1 : ax.Map(xs[i], x0, x1), cy = yo ? y1 : ay.Map(ys[i], y0, y1);
+    if (xo || yo)
+      os << "<text x='" << cx - 4 << "' y='" << cy - 6 << "' font-size='10' text-anchor='end' fill='#555'>"
+         << (xo ? Num(xs[i]) + " &#8594;" : Num(ys[i]) + " &#8593;") << "</text>";
+    if (on)
+      os << "<text x='" << cx + 6 << "' y='" << cy - 6 << "' font-size='10' fill='#1a9641'>#" << ids[i] << "</text>";
     std::string interval;
     if (m.count("latency_ci_ms")) {
       const double half = m.at("latency_ci_ms");
@@ -210,7 +230,8 @@ std::string HypervolumePlot(const search::SearchState& state) {
   const double x0 = 70, x1 = 640, y0 = 260, y1 = 20;
   std::ostringstream os;
   os << "<svg xmlns='http://www.w3.org/2000/svg' width='680' height='310' class='plot'>";
-  Ticks(os, ax, ay, x0, x1, y0, y1, "evaluations (finished)", "hypervolume (normalised)");
+  Ticks(os, ax, ay, x0, x1, y0, y1, "evaluations (finished)",
+        "hypervolume (in the first front's box; above 1: beyond it)");
   os << "<polyline fill='none' stroke='#2b83ba' stroke-width='2' points='";
   for (size_t i = 0; i < xs.size(); ++i)
     os << ax.Map(xs[i], x0, x1) << "," << ay.Map(state.hv_history[i], y0, y1) << " ";
@@ -366,7 +387,24 @@ std::string RenderReport(const std::string& title, const search::SearchState& st
     os << "; " << stopped << " stopped below the top rung. The front, its hypervolume and the "
           "plot below use top-rung results only.</p>";
   }
-  os << "<h2>Every evaluated architecture</h2>" << Scatter(state, xm, ym, front);
+  const bool any_complete = std::any_of(state.trials.begin(), state.trials.end(), [](const search::Trial& t) {
+    return t.state == search::TrialState::kComplete;
+  });
+  if (any_complete) {
+    os << "<h2>Every evaluated architecture</h2>" << Scatter(state, xm, ym, front);
+  } else {
+    // Nothing to draw: say why the trials failed instead (most common reason first).
+    std::map<std::string, int> reasons;
+    for (const auto& t : state.trials)
+      if (t.state == search::TrialState::kFailed) ++reasons[t.failure.substr(0, t.failure.find('\n'))];
+    std::vector<std::pair<int, std::string>> sorted;
+    for (const auto& [r, n] : reasons) sorted.push_back({-n, r});
+    std::sort(sorted.begin(), sorted.end());
+    os << "<h2>No complete trial</h2><p>Nothing to plot: " << failed << " trial(s) failed";
+    if (!sorted.empty()) os << ". Their reasons, most common first:</p><ul>";
+    for (const auto& [n, r] : sorted) os << "<li>" << -n << " &times; " << Esc(r) << "</li>";
+    os << (sorted.empty() ? "</p>" : "</ul>");
+  }
   if (!state.hv_history.empty()) os << "<h2>Hypervolume</h2>" << HypervolumePlot(state);
   if (fidelity.enabled())
     os << "<h2>Learning curves</h2>" << LearningCurves(state, ym, front, fidelity.resource);

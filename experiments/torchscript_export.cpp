@@ -91,7 +91,7 @@ std::string ForwardSource(const space::NetworkPlan& plan, bool baked) {
   const std::string out = LowerPlan(emitter, plan, baked ? "xn" : "x");
   std::ostringstream os;
   os << "def forward(self, x):\n";
-  if (baked) os << "    xn = self.preprocess(x)\n";
+  if (baked) os << "    xn = self.normalize(x)\n";
   os << emitter.body();
   if (!out.empty()) {
     os << "    return " << out << "\n";
@@ -138,7 +138,14 @@ TorchScriptExport WriteTorchScript(space::GraphNet& net, const space::TensorShap
                          c10::List<std::string>(input->class_names));
     m.register_attribute("preprocessing", c10::StringType::get(), input->Formula());
     m.register_attribute("normalization_baked", c10::BoolType::get(), input->baked);
-    m.define("def preprocess(self, pixels):\n    return (pixels / self.pixel_max - self.input_mean) / self.input_std\n");
+    // normalize(pixels) is the formula; preprocess(pixels) is what a caller applies before
+    // forward: the formula, or nothing when forward applies it itself (baked), so that the
+    // README's m(m.preprocess(x)) is right for both.
+    m.define("def normalize(self, pixels):\n    return (pixels / self.pixel_max - self.input_mean) / self.input_std\n");
+    if (baked)
+      m.define("def preprocess(self, pixels):\n    return pixels\n");
+    else
+      m.define("def preprocess(self, pixels):\n    return self.normalize(pixels)\n");
     if (baked) {  // the check feeds pixels; the engine's logits are for the normalised input
       check_input = torch::rand({2, in_shape.c, in_shape.h, in_shape.w}, gen).mul_(input->pixel_max);
       engine_input = (check_input / input->pixel_max - mean) / sd;

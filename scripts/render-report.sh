@@ -6,8 +6,9 @@ html=$(readlink -f "$1")
 png=$(readlink -f "$(dirname "$2")")/$(basename "$2")
 # Default: tall enough for the whole page, the front drawings included: the plots and the table,
 # then the drawings two to a row, each row as tall as its taller drawing.
-rows=$(grep -o "<tr><td>" "$html" | wc -l)
-drawings=$(grep -o "<br><svg xmlns='http://www.w3.org/2000/svg' width='[0-9.]*' height='[0-9.]*'" "$html" \
+[[ -f $html ]] || { echo "render-report: $1: no such file" >&2; exit 2; }
+rows=$({ grep -o "<tr><td>" "$html" || true; } | wc -l)
+drawings=$({ grep -o "<br><svg xmlns='http://www.w3.org/2000/svg' width='[0-9.]*' height='[0-9.]*'" "$html" || true; } \
   | sed "s/.*height='\([0-9.]*\)'/\1/" | awk '{ h = int($1) + 70; if (NR % 2) m = h; else { t += (h > m ? h : m); m = 0 } }
                                               END { print t + m }')
 size=${3:-1100,$((1300 + 60 * rows + ${drawings:-0}))}

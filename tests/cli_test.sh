@@ -144,6 +144,8 @@ done
 
 check "report" 0 "$bin" report "$run" --out "$work/report.html"
 check "report is one HTML file with the plots" 0 bash -c "grep -q '<svg' '$work/report.html' && grep -q 'Pareto front' '$work/report.html' && grep -q 'Hypervolume' '$work/report.html' && ! grep -q '<script' '$work/report.html'"
+check "the front's points carry their ids" 0 grep -q "fill='#1a9641'>#" "$work/report.html"
+check "the hypervolume axis says what its scale is" 0 grep -q "in the first front's box" "$work/report.html"
 check "the report labels accuracy in percent and latency in ms" 0 bash -c "grep -q 'validation accuracy (%)' '$work/report.html' && grep -q 'latency (ms, batch 1)' '$work/report.html'"
 check "the report leaves out columns no front member has" 0 bash -c "! grep -q 'predicted latency' '$work/report.html'"
 check "report of a missing run" 2 "$bin" report "$work/nothing" --out "$work/r.html"
@@ -218,6 +220,7 @@ for k in n median_ape within_5 within_10 spearman kendall coverage mape; do cont
 cp "$work/out" "$work/eval.json"
 check "eval is accurate on an additive table" 0 grep -q '"within_10": 1,' "$work/eval.json"
 check "eval wrote the plot next to the model" 0 grep -q "<svg" "$work/m.model.eval.svg"
+check "its log axes have three labelled ticks at least" 0 test "$(grep -o "text-anchor='end'>" "$work/m.model.eval.svg" | wc -l)" -ge 3
 check "latency eval (text)" 0 "$bin" latency eval --model "$work/m.model" --data "$work/rest.csv"
 contains "eval prints spearman" "spearman"
 check "latency predict" 0 "$bin" latency predict --model "$work/m.model" --arch '|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|'
@@ -263,7 +266,7 @@ check "latency measure on mobilenet (keys with commas)" 0 "$bin" latency measure
 check "fit reads the quoted keys back" 0 "$bin" latency fit --space mobilenet --data "$work/mb.csv" --out "$work/mb.model"
 check "latency measure --front-of a run" 0 "$bin" latency measure --front-of "$run" --repeats 3 --warmup 1 --out "$work/front_lat.csv"
 check "one row per front member" 0 test "$(($(wc -l <"$work/front_lat.csv") - 1))" -eq "$(($(wc -l <"$run/front.csv") - 1))"
-check "each row names its trial and carries its error" 0 grep -q "^trial_id,arch,latency_ms,latency_iqr_ms,latency_ci_low_ms,latency_ci_high_ms,passes,discarded,noisy$" "$work/front_lat.csv"
+check "each row names its trial and carries its error" 0 grep -q "^trial_id,arch,latency_ms,latency_iqr_ms,latency_ci_low_ms,latency_ci_high_ms,passes,discarded,noisy,slowdown$" "$work/front_lat.csv"
 check "re-time a finished front and compare" 0 "$bin" latency measure --front-of "$run" --compare --repeats 3 --warmup 1 --out "$work/front_cmp.csv"
 contains "it gives the rank agreement" "rank agreement (Kendall tau"
 contains "and says whether the front would change" "the front would"
@@ -272,7 +275,7 @@ check "--compare needs --front-of" 2 "$bin" latency measure --space nb201 --comp
 check "every timed pass, for those who doubt the estimate" 0 "$bin" latency measure --space nb201 --set channels=4 --samples 2 --repeats 6 --rounds 3 --passes "$work/passes.csv" --out "$work/p.csv"
 check "passes: wall and CPU time of each" 0 grep -q "^row,round,wall_ms,cpu_ms,kept$" "$work/passes.csv"
 check "status shows how trustworthy the latencies are" 0 "$bin" status "$run"
-contains "a latency line" "latencies noisy (interval wider than +-3%)"
+contains "a latency line" "latencies noisy (interval wider than +-3%, the machine over 10% slower than its best, or more threads ready to run than cores + 1)"
 check "status --journal lists the journal" 0 "$bin" status "$run" --journal
 contains "the latency stage's records" '"rung":-3,'
 check "eval the calibrated model on fresh measurements" 0 "$bin" latency eval --model "$work/c.model" --data "$work/fresh.csv"
@@ -306,6 +309,18 @@ if /usr/bin/python3 -c "import torch, numpy" 2>/dev/null; then
   check "fit from the kit's measurements, another device as the prior" 0 "$bin" latency fit "${lsp[@]}" \
     --data "$work/kit/latency.csv" --key-column key --prior "$work/m.model" --out "$work/kit.model"
   contains "it is a few-shot fit" "few-shot: 6 measurements of this device, with the 1 prior model(s)"
+  lsp8=(--space nb201 --set channels=8 --set cells_per_stage=1 --input 1x16x16)
+  check "kit measurements fitted for other channels are refused" 2 "$bin" latency fit "${lsp8[@]}" \
+    --data "$work/kit/latency.csv" --key-column key --out "$work/kit8.model"
+  contains "it names the difference" "space.set channels: 4 vs 8 (--set channels=4)"
+  check "a prior of other channels is refused" 2 "$bin" latency fit "${lsp8[@]}" --data "$work/rounds.csv" \
+    --prior "$work/m.model" --out "$work/p8.model"
+  contains "it names the difference, not two equal names" "space.set channels: 4 vs 8"
+  { cat "$work/kit/latency.csv"; tail -n 1 "$work/rounds.csv" | cut -d, -f1-8; } >"$work/kit/extra.csv"
+  check "a row the kit never exported is refused" 2 "$bin" latency fit "${lsp[@]}" \
+    --data "$work/kit/extra.csv" --key-column key --out "$work/extra.model"
+  contains "it names the row" "row 7: architecture"
+  contains "and says why" "is not one of the kit's models"
   check "fit with the runner's per-op table" 0 "$bin" latency fit "${lsp[@]}" \
     --data "$work/kit/latency.csv" --key-column key --ops "$work/kit/ops_latency.csv" --out "$work/kit_ops.model"
   contains "the model carries the table" "per-op table of $kit_ops entries"
@@ -471,6 +486,36 @@ YAML
       echo "note: scripts/onnxruntime-node has no onnxruntime-node (npm); ONNX ran in the NumPy fallback"
     fi
   fi
+  # One retraining, several formats; the PNG folder read back by check-deployment, with the folder's
+  # class numbering (name order) checked against the export's.
+  check "export several formats from one retraining" 0 "$bin" export "$work/own-folder" --id 0 \
+    --format json,torchscript,onnx --train-epochs 1 --out "$work/dep3"
+  contains "it says so once" "retraining 1 architecture(s)"
+  check "all three files" 0 test -s "$work/dep3/arch_0.json" -a -s "$work/dep3/arch_0.torchscript.pt" -a -s "$work/dep3/arch_0.onnx"
+  check "bake with a JSON export is refused" 2 "$bin" export "$work/own-npz" --id 0 --format json --bake-normalization --out "$work/x"
+  contains "it says why" "only TorchScript and ONNX models take it"
+  check "an unknown format in a list is refused" 2 "$bin" export "$work/own-npz" --id 0 --format json,tflite --out "$work/x"
+  if /usr/bin/python3 -c "import torch, onnx" 2>/dev/null; then
+    check "the PNG folder through the documented path reproduces the test accuracy" 0 /usr/bin/python3 \
+      "$src/scripts/check-deployment.py" "$work/dep3/arch_0.json" "$work/own/images" \
+      --torchscript "$work/dep3/arch_0.torchscript.pt" --onnx "$work/dep3/arch_0.onnx"
+    /usr/bin/python3 -c "import numpy as np; z = dict(np.load('$work/own/data.npz')); \
+z['class_names'] = np.array(['t-shirt', 'trouser', 'pullover', 'dress']); np.savez('$work/own/named.npz', **z)"
+    check "data whose classes are numbered otherwise is refused" 1 /usr/bin/python3 \
+      "$src/scripts/check-deployment.py" "$work/dep3/arch_0.json" "$work/own/named.npz" --torchscript "$work/dep3/arch_0.torchscript.pt"
+    contains "it names both numberings" "labels number the classes differently"
+  fi
+  # validate reads what export will read: the test labels too.
+  /usr/bin/python3 -c "import numpy as np; z = dict(np.load('$work/own/data.npz')); y = z['y_test'].copy(); \
+y[3] = 7; z['y_test'] = y; np.savez('$work/own/badtest.npz', **z)"
+  check "validate refuses a test label out of range" 2 "$bin" validate "$work/own.yaml" --set dataset.path="$work/own/badtest.npz" --set dataset.classes=4
+  contains "it names y_test, not x_test" "y_test: label 7 at index 3 is out of range [0, 3]"
+  check "validate refuses it with the classes the training labels give" 2 "$bin" validate "$work/own.yaml" --set dataset.path="$work/own/badtest.npz"
+  contains "the same message" "y_test: label 7 at index 3 is out of range [0, 3] (dataset.classes = 4)"
+  /usr/bin/python3 -c "import numpy as np; z = dict(np.load('$work/own/data.npz')); y = z['y_test'].astype(np.int64); \
+y[2] = -1; z['y_test'] = y; np.savez('$work/own/negtest.npz', **z)"
+  check "validate refuses a negative test label" 2 "$bin" validate "$work/own.yaml" --set dataset.path="$work/own/negtest.npz"
+  contains "it says labels are class indices" "label -1 at index 2 is negative"
   check "a missing own dataset is a clear error" 2 "$bin" validate "$work/own.yaml" --set dataset.path="$work/none.npz"
   contains "it names the file" "$work/none.npz: no such file"
 else

@@ -81,6 +81,19 @@ expect "status after the resumed search ended" "$work/st-done" "state:       fin
 if cmp -s <(signature "$work/ref/trials.jsonl") <(signature "$work/crash/trials.jsonl"); then ok
 else bad "resumed trials differ from the uninterrupted run"; diff <(signature "$work/ref/trials.jsonl") <(signature "$work/crash/trials.jsonl") | head; fi
 
+# 2b. A training command that starts processes of its own dies with the search, even on kill -9:
+# its supervisor (PDEATHSIG) kills the command's whole process group.
+marker="sleep 31.$$"
+experiment "$work/spawn.yaml" "/bin/bash -c '$marker \& wait' spawner" 4
+"$bin" search -c "$work/spawn.yaml" -r "$work/spawn" -q >"$work/spawn.log" 2>&1 &
+pid=$!
+for ((t = 0; t < 200; t++)); do pgrep -f "$marker" >/dev/null && break; sleep 0.05; done
+pgrep -f "$marker" >/dev/null && ok || bad "the spawning command did not start"
+kill -9 "$pid"; wait "$pid" 2>/dev/null
+for ((t = 0; t < 40; t++)); do pgrep -f "$marker" >/dev/null || break; sleep 0.05; done
+if pgrep -f "$marker" >/dev/null; then bad "training commands outlived kill -9 of the search: $(pgrep -af "$marker" | head -3)"; pkill -9 -f "$marker"
+else ok; fi
+
 # 3. Bad configs.
 "$bin" validate "$work/pick.yaml" --set evaluator.command=' ' >"$work/v1" 2>&1; [[ $? -eq 2 ]] && ok || bad "empty command accepted"
 expect "empty command" "$work/v1" "evaluator.command"

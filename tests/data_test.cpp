@@ -195,7 +195,7 @@ TEST(NumpyData, BadArraysAreRefusedNamingTheFileAndWhatIsWrong) {
   std::string e = with({{"x_train.npy", x5}, {"y_train.npy", y4}});
   EXPECT_HAS(e, "bad.npz: x_train has 5 images but y_train has 4 labels");
   e = with({{"x_train.npy", x5}, {"y_train.npy", yneg}});
-  EXPECT_HAS(e, "label -3 at index 2 is out of range");
+  EXPECT_HAS(e, "bad.npz:y_train: label -3 at index 2 is negative; labels are class indices");  // names y_train
   e = with({{"x_train.npy", x5}, {"y_train.npy", y5}}, 2);
   EXPECT_HAS(e, "label 2 at index 2 is out of range [0, 1] (dataset.classes = 2)");
   e = with({{"images.npy", x5}, {"y_train.npy", y5}});
@@ -336,7 +336,10 @@ TEST(ImageFolder, BadFoldersAndImagesAreNamedAndSkippingIsExplicitAndCounted) {
   const UserData d = LoadUserData(o, false);
   EXPECT_EQ(d.skipped, 1);
   EXPECT_EQ(d.train.n, 2);
-  EXPECT_HAS(d.description, "1 unreadable images skipped");
+  EXPECT_HAS(d.description, "1 unreadable images skipped: " + root + "/train/dog/c.png (");  // named
+  ASSERT_EQ(d.skipped_files.size(), 1u);
+  const UserData cached = LoadUserData(o, false);  // from the cache: still named
+  EXPECT_EQ(cached.skipped_files, d.skipped_files);
   ::mkdir((root + "/test/bird").c_str(), 0755);
   EXPECT_HAS(ErrorOf(o), root + "/test/bird: class 'bird' is not among the classes");
   o.path = root + "/nowhere";
@@ -380,6 +383,35 @@ TEST(UserData, ResolvingFillsShapeClassesAndTheTrainingSplitsMeanAndStd) {
   given.mean = {0.5, 0.5};
   given.std = {1, 1};
   EXPECT_THROW(ResolveUserData(&given), InputError);
+}
+
+// dataset.validation and train_subset are exact: three classes of 5 images, 2 asked for, give 2
+// (per-class rounding gave 3: "train_subset: 2000 trains on 2002"), still one class at a time.
+TEST(StratifiedSplit, TakesExactlyTheSubsetAndTheValidationAsked) {
+  std::vector<std::int64_t> y;
+  for (int c = 0; c < 3; ++c)
+    for (int i = 0; i < 5; ++i) y.push_back(c);
+  std::vector<std::int64_t> train, val;
+  StratifiedSplit(y, 0, 2, 7, &train, &val);
+  EXPECT_EQ(train.size(), 2u);
+  EXPECT_TRUE(val.empty());
+  train.clear();
+  StratifiedSplit(y, 2, 0, 7, &train, &val);
+  EXPECT_EQ(val.size(), 2u);
+  EXPECT_EQ(train.size(), 13u);
+  // Unbalanced: 4, 9 and 17 images; 6 held out and 12 trained on, each class in proportion.
+  std::vector<std::int64_t> u;
+  for (int i = 0; i < 4; ++i) u.push_back(0);
+  for (int i = 0; i < 9; ++i) u.push_back(1);
+  for (int i = 0; i < 17; ++i) u.push_back(2);
+  train.clear(), val.clear();
+  StratifiedSplit(u, 6, 12, 1, &train, &val);
+  EXPECT_EQ(val.size(), 6u);
+  EXPECT_EQ(train.size(), 12u);
+  std::map<std::int64_t, int> per_class;
+  for (auto i : train) ++per_class[u[i]];
+  EXPECT_GE(per_class[2], 6);  // about 17/30 of 12
+  EXPECT_LE(per_class[0], 2);
 }
 
 TEST(DatasetOptions, UserKindsNeedTheirFieldsAndBuiltInsRefuseThem) {
