@@ -1,6 +1,8 @@
 // DatasetOptions without LibTorch (validated by the config parser, which stays torch-free).
 #include "evaluator/dataset_info.h"
 
+#include <algorithm>
+
 #include "evaluator/user_data.h"
 
 namespace paretonas::evaluator {
@@ -105,6 +107,16 @@ std::vector<std::string> DatasetClassNames(const DatasetOptions& o) {
     return names;
   }
   return o.class_names;
+}
+
+std::int64_t TrainingImages(const DatasetOptions& o) {
+  std::int64_t total = -1;
+  if (o.name == "fashion_mnist" || o.name == "mnist") total = 60000;
+  else if (o.name == "cifar10") total = 50000;
+  else if (o.name == "synthetic") total = o.synthetic_train;
+  std::int64_t n = total < 0 ? -1 : std::max<std::int64_t>(0, total - std::max(0, o.validation));
+  if (o.train_subset > 0) n = n < 0 ? -1 : std::min<std::int64_t>(n, o.train_subset);
+  return n;
 }
 
 space::InputSpec DatasetInput(const DatasetOptions& o) {

@@ -70,4 +70,9 @@ std::vector<std::string> DatasetClassNames(const DatasetOptions& options);
 /// Input shape and class count of a dataset (no files read).
 space::InputSpec DatasetInput(const DatasetOptions& options);
 
+/// About how many training images a search trains on (the dataset's training split less the
+/// validation images, at most train_subset), without reading it; -1 for the user's own data,
+/// whose size the options do not say.
+std::int64_t TrainingImages(const DatasetOptions& options);
+
 }  // namespace paretonas::evaluator

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -187,7 +188,8 @@ std::unique_ptr<Session> MakeSession(const ExperimentConfig& config, bool with_e
   auto s = std::make_unique<Session>();
   s->config = config;
   s->space = std::make_unique<space::SearchSpace>(space::SearchSpace::Load(
-      config.space, config.space_set, evaluator::DatasetInput(config.dataset)));
+      config.space_path.empty() ? config.space : config.space_path, config.space_set,
+      evaluator::DatasetInput(config.dataset)));
   s->problem.space = s->space.get();
   s->problem.objectives = config.objectives;
   s->problem.constraints = config.constraints;
@@ -195,7 +197,17 @@ std::unique_ptr<Session> MakeSession(const ExperimentConfig& config, bool with_e
   if (!with_evaluator) return s;
   if (evaluator::mpi::Active() && evaluator::mpi::Rank() == 0) {
     // Rank 0 only searches; the workers load the data and train.
-    s->remote = std::make_unique<evaluator::mpi::RemoteEvaluator>(config.ToYaml());
+    // The worker ranks read the space file by its absolute path (a run directory names the copy
+    // beside its config.yaml, which they do not read).
+    ExperimentConfig sent = config;
+    if (!config.space_path.empty() && config.space_path != config.space) {
+      sent.space = config.space_path;
+      if (char* real = ::realpath(config.space_path.c_str(), nullptr)) {
+        sent.space = real;
+        std::free(real);
+      }
+    }
+    s->remote = std::make_unique<evaluator::mpi::RemoteEvaluator>(sent.ToYaml());
   } else {
     if (config.evaluator_kind == "table") {
       s->evaluator = std::make_unique<evaluator::TableEvaluator>(config.table, s->space.get());
@@ -230,7 +242,7 @@ std::unique_ptr<Session> MakeSession(const ExperimentConfig& config, bool with_e
   }
   if (!config.latency_predictor.empty()) {
     s->predicted = std::make_unique<PredictedLatency>(s->evaluation(), *s->space,
-                                                      LoadLatencyPredictor(config.latency_predictor),
+                                                      LoadLatencyPredictor(config.PredictorPath()),
                                                       config.latency_predictor, config.latency_online);
   }
   return s;

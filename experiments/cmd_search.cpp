@@ -1,6 +1,9 @@
 // `paretonas search` and `paretonas resume`.
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdlib>
+
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -70,6 +73,41 @@ void MeasureFrontIfPredicted(Session& session, search::SearchState& state, const
 
 int DriveImpl(Session& session, search::SearchState& state, const RunPaths& paths, bool quiet);
 
+/// A run directory stands on its own: resume, status, report and export work from any working
+/// directory, and after the directory is moved or copied to another machine. The space file and
+/// the latency predictor are copied beside config.yaml (space.yaml, latency-predictor.model),
+/// which names the copies; the data's paths are recorded absolutely.
+void KeepInRunDirectory(ExperimentConfig& config, const RunPaths& paths) {
+  auto copy = [&](const std::string& from, const std::string& name) {
+    std::ifstream in(from, std::ios::binary);
+    if (!in) throw InputError(from + ": cannot read it to keep a copy in the run directory");
+    std::ostringstream bytes;
+    bytes << in.rdbuf();
+    search::WriteFileAtomic(paths.dir + "/" + name, bytes.str());
+  };
+  const auto presets = space::SearchSpace::PresetNames();
+  if (std::find(presets.begin(), presets.end(), config.space) == presets.end()) {
+    copy(config.space_path.empty() ? config.space : config.space_path, "space.yaml");
+    config.space = "space.yaml";
+    config.space_path = paths.dir + "/space.yaml";
+  }
+  if (!config.latency_predictor.empty()) {
+    copy(config.PredictorPath(), "latency-predictor.model");
+    config.latency_predictor = "latency-predictor.model";
+    config.latency_predictor_path = paths.dir + "/latency-predictor.model";
+  }
+  auto absolute = [](std::string& p) {
+    if (p.empty() || p[0] == '/') return;
+    if (char* real = ::realpath(p.c_str(), nullptr)) {
+      p = real;
+      std::free(real);
+    }
+  };
+  auto& d = config.dataset;
+  for (std::string* p : {&d.path, &d.train_images, &d.train_labels, &d.test_images, &d.test_labels, &d.cache_dir})
+    absolute(*p);
+}
+
 /// Drives the search and records how it ended (RunPaths::ended), for `status`.
 int Drive(Session& session, search::SearchState& state, const RunPaths& paths, bool quiet) {
   ::unlink(paths.ended().c_str());
@@ -106,6 +144,7 @@ int DriveImpl(Session& session, search::SearchState& state, const RunPaths& path
   options.fidelity = session.config.fidelity;
   options.prescreen = session.config.prescreen;
   options.inherit_weights = session.config.inherit_weights;
+  options.max_failures_in_a_row = session.config.max_failures_in_a_row;
   // Latencies measured by this process (not looked up in a table): each generation's together,
   // journaled before it trains (an MPI cluster's evaluator cannot, and measures them as before).
   options.latency_stage = session.config.evaluator_kind != "table" && session.config.training.measure_latency;
@@ -127,6 +166,12 @@ int DriveImpl(Session& session, search::SearchState& state, const RunPaths& path
             << "\n  trials: " << paths.trials() << "\n  front:  " << paths.front()
             << "\n  report: paretonas report " << paths.dir << " --out " << paths.dir
             << "/report.html\n";
+  if (summary.termination == search::RunSummary::Termination::kFailures) {
+    RecordEnd(paths.dir, "failed", summary.message);
+    std::cerr << "paretonas: " << summary.message << "\nfix the cause, then `paretonas resume " << paths.dir
+              << "` continues (its failed trials stay failed), or start again\n";
+    return kExitFailure;
+  }
   if (summary.termination == search::RunSummary::Termination::kInterrupted) {
     RecordEnd(paths.dir, "stopped", "stopped by a signal after " + std::to_string(summary.evaluations) +
                                         " evaluations");
@@ -144,6 +189,7 @@ int RunSearchVerb(const SearchOptions& o) {
   if (o.generations >= 0) overrides.push_back("budget.generations=" + std::to_string(o.generations));
   if (o.online) overrides.push_back("evaluator.latency.online=true");
   ExperimentConfig config = LoadExperiment(o.config, overrides);
+  for (const std::string& w : config.warnings) std::cerr << "paretonas: warning: " << w << "\n";
   const RunPaths paths(o.run_dir);
   config.run_dir = paths.dir;
   const bool existed = ::access(paths.dir.c_str(), F_OK) == 0;
@@ -168,6 +214,7 @@ int RunSearchVerb(const SearchOptions& o) {
     throw InputError(paths.dir + ": already holds a search; continue it with `paretonas resume " +
                      paths.dir + "` or choose another --run-dir");
   }
+  KeepInRunDirectory(config, paths);
   auto session = MakeSession(config, true);
   // A journal without a checkpoint is left from a search killed before its first checkpoint.
   ::unlink(paths.journal().c_str());

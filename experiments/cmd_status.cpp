@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -12,10 +13,12 @@
 #include <utility>
 #include <vector>
 
+#include "evaluator/latency_estimate.h"
 #include "experiments/cli_common.h"
 #include "experiments/run_directory.h"
 #include "search/run_files.h"
 #include "search/search_loop.h"
+#include "search/trial_results.h"
 #include "space/input_error.h"
 
 namespace paretonas::experiments {
@@ -56,7 +59,7 @@ std::string LatencyLine(const search::Journal::ReadResult& journal, double targe
     if (e.result.ok && e.result.metrics.count("latency_passes")) last[e.result.trial_id] = e.result.metrics;
   if (last.empty()) return "";
   int noisy = 0, remeasured = 0;
-  double discarded = 0, passes = 0, load = -1;
+  double discarded = 0, passes = 0, load = -1, slowdown = 1, runnable = -1;
   for (const auto& [id, m] : last) {
     auto get = [&](const char* k, double d = 0) {
       const auto it = m.find(k);
@@ -66,12 +69,26 @@ std::string LatencyLine(const search::Journal::ReadResult& journal, double targe
     discarded += get("latency_discarded");
     passes += get("latency_passes") + get("latency_discarded");
     load = std::max(load, get("latency_load", -1));
+    slowdown = std::max(slowdown, get("latency_slowdown", 1));
+    runnable = std::max(runnable, get("latency_runnable", -1));
   }
   for (const auto& e : journal.entries) remeasured += e.result.rung <= search::kRemeasureRung;
   std::ostringstream os;
   os << noisy << " of " << last.size() << " latencies noisy (interval wider than +-" << 100 * target
-     << "%); " << static_cast<long long>(discarded) << " of " << static_cast<long long>(passes)
+     << "%, the machine over " << 100 * evaluator::kSlowdownTolerance
+     << "% slower than its best, or more threads ready to run than cores + 1); "
+     << static_cast<long long>(discarded) << " of " << static_cast<long long>(passes)
      << " timed passes discarded as descheduled";
+  if (slowdown > 1.005) {
+    char buf[64];
+    std::snprintf(buf, sizeof(buf), "; the machine ran up to %.2fx slower than its best", slowdown);
+    os << buf;
+  }
+  if (runnable >= 0) {
+    char buf[96];
+    std::snprintf(buf, sizeof(buf), "; up to %.0f threads ready to run", runnable);
+    os << buf;
+  }
   if (load >= 0) {
     char buf[64];
     std::snprintf(buf, sizeof(buf), "; load average up to %.1f per core (%ld cores)", load, ::sysconf(_SC_NPROCESSORS_ONLN));
@@ -147,18 +164,41 @@ int RunStatus(const StatusOptions& o) {
   const auto [kind, message] = ReadEnded(paths);
   if (holder != 0) {
     std::cout << "running (pid " << holder << ")";
-    if (config.max_evals > 0 && !seconds.empty() && done < config.max_evals) {
+    // The generation in progress counts from its journaled results (rungs too), so the estimate
+    // moves with every result, not only at checkpoints.
+    double journaled_seconds = 0;
+    for (const auto& e : journal.entries)
+      if (pending_ids.count(e.result.trial_id) && e.result.rung >= -1) {
+        journaled_seconds += e.result.seconds;
+        if (e.result.rung == -1 && e.result.seconds > 0) seconds.push_back(e.result.seconds);
+      }
+    const int workers = std::max(1, config.ResolvedWorkers());
+    if (config.max_evals > 0 && !seconds.empty() && done < config.max_evals && !config.fidelity.enabled()) {
       std::nth_element(seconds.begin(), seconds.begin() + seconds.size() / 2, seconds.end());
       const double median = seconds[seconds.size() / 2];
-      const int workers = std::max(1, config.ResolvedWorkers());
       std::cout << "; about " << Minutes(median * static_cast<double>(config.max_evals - done) / workers)
                 << " left (" << config.max_evals - done << " evaluations at the median "
                 << Minutes(median) << " each, " << workers << " at a time)";
+    } else if (config.max_evals > 0 && config.fidelity.enabled() && state.generation > 0 && !state.pending.empty()) {
+      // Multi-fidelity: a generation's evaluation seconds (every rung of its trials), the
+      // generations left, less what the one in progress has done.
+      double told = 0;
+      for (const auto& t : state.trials)
+        if (t.finished() && t.state != search::TrialState::kScreened) told += t.seconds;
+      const double per_generation = told / state.generation / workers;
+      const double gen_size = static_cast<double>(state.pending.size());
+      const double left_gens = std::ceil(static_cast<double>(config.max_evals - state.NumFinished()) / gen_size);
+      const double left = std::max(0.0, per_generation * left_gens - journaled_seconds / workers);
+      std::cout << "; about " << Minutes(left) << " left (" << static_cast<long long>(left_gens)
+                << " generation(s) at " << Minutes(per_generation) << " each, the one in progress "
+                << Minutes(journaled_seconds / workers) << " in)";
     }
   } else if (kind == "finished") {
     std::cout << "finished: " << message;
   } else if (kind == "stopped") {
     std::cout << message << "; continue with " << resume;
+  } else if (kind == "failed") {
+    std::cout << "failed: " << message;
   } else if (kind == "error") {
     std::cout << "stopped by an error: " << message << "; continue with " << resume;
   } else {
@@ -227,11 +267,55 @@ int RunStatus(const StatusOptions& o) {
   const std::string latency = LatencyLine(journal, config.training.latency_target);
   if (!latency.empty()) std::cout << "\n  latency:     " << latency;
   std::cout << "\n  hypervolume: "
-            << (state.hv_history.empty() ? std::string("-") : std::to_string(state.hv_history.back()))
+            << (state.hv_history.empty()
+                    ? std::string("- (its box is fixed once complete trials differ in every objective)")
+                    : std::to_string(state.hv_history.back()))
             << "\n";
   if (!journal.error.empty()) std::cout << "  warning: " << journal.error << "\n";
-  std::cout << "\nPareto front (as of generation " << state.generation << "):\n"
-            << FrontTable(state, session->problem);
+  // The front of everything complete: the checkpoint's trials and what the journal holds of the
+  // generation in progress (a checkpoint is written between generations only).
+  search::SearchState now = state;
+  int in_gen_complete = 0;
+  std::map<std::int64_t, int> last_rung;  // the generation's trials: the highest rung journaled
+  const std::set<std::int64_t> pending_set(state.pending.begin(), state.pending.end());
+  for (const auto& e : journal.entries) {
+    const std::int64_t id = e.result.trial_id;
+    if (!pending_set.count(id) || id < 0 || id >= static_cast<std::int64_t>(now.trials.size())) continue;
+    search::Trial& t = now.trials[static_cast<std::size_t>(id)];
+    const int r = e.result.rung;
+    if (r == search::kLatencyRung || r <= search::kRemeasureRung) {
+      if (e.result.ok)
+        for (const auto& [k, v] : e.result.metrics) t.metrics[k] = v;
+    } else if (r == -1 && !config.fidelity.enabled()) {
+      search::ApplyResult(t, e.result, session->problem);
+      in_gen_complete += t.state == search::TrialState::kComplete;
+    } else if (r >= 0 && config.fidelity.enabled() && r <= config.fidelity.top()) {
+      const bool top = r == config.fidelity.top();
+      search::ApplyRungResult(t, e.result, r, config.fidelity.rungs[static_cast<std::size_t>(r)], top,
+                              session->problem, state.generation);
+      last_rung[id] = std::max(last_rung.count(id) ? last_rung[id] : -1, r);
+      in_gen_complete += top && t.state == search::TrialState::kComplete;
+    }
+  }
+  if (config.fidelity.enabled() && !state.pending.empty() && holder != 0) {
+    std::cout << "\n  in flight:   ";
+    int shown = 0;
+    for (std::int64_t id : state.pending) {
+      const search::Trial& t = now.trials[static_cast<std::size_t>(id)];
+      if (t.state == search::TrialState::kComplete || t.state == search::TrialState::kFailed) continue;
+      const auto it = last_rung.find(id);
+      if (shown++ < 12)
+        std::cout << (shown > 1 ? ", " : "") << "#" << id << " "
+                  << (it == last_rung.end() ? std::string("rung 0 (queued or training)")
+                                            : "rung " + std::to_string(it->second) + " done");
+    }
+    if (shown > 12) std::cout << ", ... (" << shown << " in all)";
+  }
+  std::cout << "\nPareto front (generation " << state.generation
+            << (in_gen_complete > 0 ? ", with the " + std::to_string(in_gen_complete) +
+                                          " trial(s) of the generation in progress complete so far"
+                                    : std::string(""))
+            << "):\n" << FrontTable(now, session->problem);
   return kExitOk;
 }
 

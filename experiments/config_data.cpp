@@ -50,6 +50,10 @@ void ParseSpaceSection(const std::string& file, const YAML::Node& root, Experime
     }
   }
 
+  // Where to read it: as written, or beside the experiment file (a run directory's config.yaml
+  // names the copy of the space file it keeps beside it).
+  const auto presets = space::SearchSpace::PresetNames();
+  c.space_path = std::find(presets.begin(), presets.end(), c.space) != presets.end() ? c.space : BesideFile(file, c.space);
 }
 
 void ParseDatasetSection(const std::string& file, const YAML::Node& root, ExperimentConfig& c) {

@@ -76,7 +76,10 @@ void ParseEvaluatorSection(const std::string& file, const YAML::Node& root, Expe
       CheckKeys(file, "evaluator.latency", l,
                 {"measure", "threads", "warmup", "repeats", "rounds", "target", "max_seconds", "max_passes",
                  "predictor", "online"});
-      if (l["predictor"]) c.latency_predictor = AsString(file, "evaluator.latency.predictor", l["predictor"]);
+      if (l["predictor"]) {
+        c.latency_predictor = AsString(file, "evaluator.latency.predictor", l["predictor"]);
+        c.latency_predictor_path = BesideFile(file, c.latency_predictor);
+      }
       if (l["online"]) c.latency_online = AsBool(file, "evaluator.latency.online", l["online"]);
       if (c.latency_online && c.latency_predictor.empty())
         throw InputError(Where(file, l) + "field 'evaluator.latency.online': true needs "

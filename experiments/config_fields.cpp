@@ -1,6 +1,7 @@
 #include "experiments/config_sections.h"
 
 #include <algorithm>
+#include <fstream>
 #include <regex>
 #include <sstream>
 
@@ -98,6 +99,14 @@ std::vector<std::string> MetricsUsed(const ExperimentConfig& c) {
   for (const auto& o : c.objectives) out.push_back(o.metric);
   for (const auto& k : c.constraints) out.push_back(k.metric);
   return out;
+}
+
+std::string BesideFile(const std::string& file, const std::string& path) {
+  if (path.empty() || path[0] == '/' || std::ifstream(path).good()) return path;
+  const size_t slash = file.find_last_of('/');
+  if (slash == std::string::npos) return path;
+  const std::string beside = file.substr(0, slash + 1) + path;
+  return std::ifstream(beside).good() ? beside : path;
 }
 
 }  // namespace paretonas::experiments::config_parse

@@ -55,7 +55,11 @@ bool ParseSearchSection(const std::string& file, const YAML::Node& root, Experim
                "sample_size", "reject_disconnected", "max_tries", "dedup", "sampler", "mutation",
                "crossover", "surrogate", "surrogate_pool", "surrogate_kappa",
                "surrogate_fraction", "remeasure_front", "remeasure_margin", "remeasure_after",
-               "prescreen", "inherit_weights"});
+               "prescreen", "inherit_weights", "max_failures_in_a_row"});
+    if (s["max_failures_in_a_row"]) {
+      c.max_failures_in_a_row = AsInt(file, "search.max_failures_in_a_row", s["max_failures_in_a_row"]);
+      CheckIn(file, "search.max_failures_in_a_row", s["max_failures_in_a_row"], c.max_failures_in_a_row, 0, 1e9);
+    }
     if (s["inherit_weights"]) c.inherit_weights = AsBool(file, "search.inherit_weights", s["inherit_weights"]);
     auto& o = c.search;
     if (const YAML::Node ps = s["prescreen"]) {

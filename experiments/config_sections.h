@@ -46,6 +46,10 @@ std::vector<search::Objective> ParseObjectives(const std::string& file, const st
                                                const YAML::Node& list,
                                                const std::function<std::string(const std::string&)>& check);
 
+/// `path` as given when it exists from the working directory (or is absolute), else the same name
+/// beside `file` when that exists, else `path`.
+std::string BesideFile(const std::string& file, const std::string& path);
+
 /// The metrics the objectives and constraints read.
 std::vector<std::string> MetricsUsed(const ExperimentConfig& c);
 

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <fstream>
 
+#include "evaluator/dataset_info.h"
+
 #include "evaluator/user_data.h"
 #include "search/proxy_names.h"
 #include "space/input_error.h"
@@ -53,7 +55,13 @@ void ParseFidelitySection(const std::string& file, const YAML::Node& root, Exper
     CheckKeys(file, "fidelity", f, {"resource", "rungs", "min", "max", "eta", "mode", "promotion", "promotion_pool"});
     auto& o = c.fidelity;
     if (f["resource"]) o.resource = AsString(file, "fidelity.resource", f["resource"]);
-    if (f["eta"]) o.eta = AsDouble(file, "fidelity.eta", f["eta"]);
+    if (f["eta"]) {
+      o.eta = AsDouble(file, "fidelity.eta", f["eta"]);
+      if (!(o.eta > 1) || !std::isfinite(o.eta))
+        throw InputError(Where(file, f["eta"]) + "field 'fidelity.eta': " + Fmt(o.eta) +
+                         " is not allowed; it must be a number > 1 (each rung keeps 1/eta of the one "
+                         "below; 3 is usual)");
+    }
     if (f["mode"]) o.mode = AsString(file, "fidelity.mode", f["mode"]);
     if (f["promotion"]) o.promotion = AsString(file, "fidelity.promotion", f["promotion"]);
     if (const YAML::Node p = f["promotion_pool"]) {
@@ -79,15 +87,24 @@ void ParseFidelitySection(const std::string& file, const YAML::Node& root, Exper
     } else if (f["min"] && f["max"]) {
       const double lo = AsDouble(file, "fidelity.min", f["min"]);
       const double hi = AsDouble(file, "fidelity.max", f["max"]);
-      if (!(lo > 0) || !(hi >= lo))
-        throw InputError(Where(file, f) + "fidelity: min (" + Fmt(lo) + ") and max (" + Fmt(hi) +
-                         ") must satisfy 0 < min <= max");
+      if (!(lo > 0))
+        throw InputError(Where(file, f["min"]) + "field 'fidelity.min': " + Fmt(lo) + " must be > 0");
+      if (!(hi >= lo))
+        throw InputError(Where(file, f["min"]) + "field 'fidelity.min': " + Fmt(lo) +
+                         " is above fidelity.max (" + Fmt(hi) + "); min <= max");
       o.rungs = search::GeometricRungs(lo, hi, o.eta > 1 ? o.eta : 2);
+      if (lo == hi)
+        c.warnings.push_back(file + ": fidelity.min equals fidelity.max (" + Fmt(hi) +
+                             "): one rung, so no successive halving; every proposal is trained fully");
     } else {
       throw InputError(Where(file, f) + "fidelity: give rungs (a list) or min and max (with eta)");
     }
     std::string bad = o.Validate();
     if (!bad.empty()) throw InputError(Where(file, f) + bad);
+    if (o.rungs.size() > 4)
+      c.warnings.push_back(file + ": fidelity: " + std::to_string(o.rungs.size()) + " rungs (" + o.Describe() +
+                           "); with eta " + Fmt(o.eta) + " most candidates train for a sliver of an "
+                           "epoch; eta 3 or a higher fidelity.min gives fewer, longer rungs");
     if (c.evaluator_kind == "command")
       throw InputError(Where(file, f) + "fidelity: evaluator.kind command does not train in "
                        "rungs (yet); use evaluator.kind train or table");
@@ -96,6 +113,29 @@ void ParseFidelitySection(const std::string& file, const YAML::Node& root, Exper
       if (tr && tr["steps"] && c.training.steps > 0)
         throw InputError(Where(file, tr["steps"]) + "training.steps: with a fidelity section the "
                          "top rung is the training length; remove training.steps");
+      // The smallest rung must train at least one step (the evaluator rounds a rung to steps).
+      const std::int64_t n = evaluator::TrainingImages(c.dataset);
+      const int batch = c.training.batch_size;
+      if (n > 0 && batch > 0) {
+        const double per_epoch = std::ceil(static_cast<double>(n) / batch);
+        const double first = o.rungs.front();
+        const double steps = o.resource == "epochs" ? std::round(first * per_epoch)
+                             : o.resource == "images" ? std::ceil(first / batch)
+                                                      : std::round(first);
+        if (steps < 1) {
+          const YAML::Node at = f["rungs"] ? f["rungs"] : f["min"];
+          const std::string given = f["rungs"] ? Fmt(first) + " " + o.resource
+                                                : Fmt(AsDouble(file, "fidelity.min", f["min"])) +
+                                                      " gives a first rung of " + Fmt(first) + " " + o.resource + ", which";
+          throw InputError(Where(file, at) + "field 'fidelity." + (f["rungs"] ? "rungs[0]" : "min") + "': " +
+                           given + " is less than one training step (batches of " +
+                           std::to_string(batch) + " of about " + std::to_string(n) + " training images: " +
+                           Fmt(per_epoch) + " steps an epoch); every candidate would fail. The smallest "
+                           "rung that trains a step is " +
+                           (o.resource == "epochs" ? Fmt(std::ceil(500.0 / per_epoch) / 1000.0) + " epochs"
+                                                   : o.resource == "images" ? "1 image" : "1 step"));
+        }
+      }
       if (o.resource == "epochs") {
         if (tr && tr["epochs"] && static_cast<double>(c.training.epochs) != o.max_resource())
           throw InputError(Where(file, tr["epochs"]) + "training.epochs: " +

@@ -124,6 +124,8 @@ std::string ExperimentConfig::ToYaml() const {
     y << YAML::Key << "surrogate_fraction" << YAML::Value << Fmt(s.surrogate_fraction);
     // Like dedup: only when set, so older run directories keep their config hash.
     if (inherit_weights) y << YAML::Key << "inherit_weights" << YAML::Value << true;
+    if (max_failures_in_a_row != ExperimentConfig{}.max_failures_in_a_row)  // likewise
+      y << YAML::Key << "max_failures_in_a_row" << YAML::Value << max_failures_in_a_row;
     if (prescreen.enabled()) {
       y << YAML::Key << "prescreen" << YAML::Value << YAML::BeginMap;
       y << YAML::Key << "keep" << YAML::Value << prescreen.keep;

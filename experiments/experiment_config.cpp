@@ -135,7 +135,7 @@ ExperimentConfig ParseExperimentImpl(const std::string& text, const std::string&
   try {
     root = YAML::Load(text);
   } catch (const YAML::ParserException& e) {
-    throw InputError(file + ":" + std::to_string(e.mark.line + 1) + ": malformed YAML: " + e.msg);
+    throw InputError(yamlutil::MalformedYaml(file, text, e.mark, e.msg));
   }
   if (!root.IsMap()) throw InputError(file + ": an experiment file must be a YAML map of sections");
   for (const auto& o : overrides) ApplyOverride(root, file, o);

@@ -21,6 +21,9 @@ struct ExperimentConfig {
   std::string name = "experiment";
   std::uint64_t seed = 0;
   std::string space = "nb201";                   ///< preset name or space file
+  /// Not part of the config: where the space file is read from (`space` as written, or the same
+  /// name beside the experiment file when it is not found from the working directory).
+  std::string space_path;
   std::map<std::string, std::string> space_set;  ///< space parameter overrides
   evaluator::DatasetOptions dataset;
   evaluator::TrainOptions training;
@@ -30,6 +33,7 @@ struct ExperimentConfig {
   search::FidelityOptions fidelity;      ///< off unless the file has a fidelity section
   search::PrescreenOptions prescreen;    ///< search.prescreen; off unless given
   bool inherit_weights = false;          ///< search.inherit_weights
+  int max_failures_in_a_row = 5;         ///< search.max_failures_in_a_row (0: never stop)
   std::string evaluator_kind = "train";  ///< train | table | command
   std::string command;                   ///< evaluator.command (kind command)
   double command_timeout = 0;            ///< seconds per candidate; 0: no limit
@@ -39,10 +43,20 @@ struct ExperimentConfig {
   int workers = 0;                       ///< 0: auto (one per core)
   bool cache = true;
   std::string latency_predictor;         ///< model file of `paretonas latency` ("": none)
+  /// Not part of the config: where the predictor is read from (as space_path is found).
+  std::string latency_predictor_path;
   bool latency_online = false;           ///< refit the predictor on measured latencies
   evaluator::TableOptions table;
+  /// What is allowed but probably not meant (e.g. fidelity.eta 1.5: six rungs); not part of the
+  /// config: `validate` and `search` print them.
+  std::vector<std::string> warnings;
   std::int64_t max_evals = 100;
   int generations = 0;                   ///< 0: no limit
+
+  /// Where the latency predictor is read from (latency_predictor_path, else latency_predictor).
+  const std::string& PredictorPath() const {
+    return latency_predictor_path.empty() ? latency_predictor : latency_predictor_path;
+  }
 
   /// Workers after resolving "auto".
   /// `workers`, or for auto: one per core this process may run on (its affinity mask: taskset,

@@ -31,6 +31,11 @@ void PredictedLatency::CheckFits(const predictors::LatencyModel& model, const sp
       for (std::size_t i = 0; same_space && i < space.decisions().size(); ++i)
         same_space = fitted.decisions()[i].labels == space.decisions()[i].labels;
     } catch (const InputError&) {
+      // Not readable from here (a run directory resumed from elsewhere keeps its own copy of the
+      // space, and search checked the model against it when it started): the file's name then.
+      std::string stem = ref.name_or_path.substr(ref.name_or_path.find_last_of('/') + 1);
+      stem = stem.substr(0, stem.find_last_of('.'));
+      same_space = stem == space.name();
     }
   }
   if (!same_space)

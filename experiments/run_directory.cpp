@@ -105,7 +105,7 @@ extern "C" void HandleStop(int sig) {
 }
 }  // namespace
 
-const std::atomic<bool>* InstallStopHandlers() {
+std::atomic<bool>* InstallStopHandlers() {
   // Under mpirun rank 0 does not wait for work running on other ranks (see RemoteEvaluator).
   g_under_mpi = evaluator::mpi::Active();
   struct sigaction sa;

@@ -48,6 +48,6 @@ void MakeDirectories(const std::string& dir);
 
 /// Installs SIGINT/SIGTERM handlers that ask the search to stop after saving; a second signal
 /// ends the process at once. Returns the flag they set.
-const std::atomic<bool>* InstallStopHandlers();
+std::atomic<bool>* InstallStopHandlers();
 
 }  // namespace paretonas::experiments

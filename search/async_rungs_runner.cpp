@@ -86,6 +86,7 @@ bool AsyncRungsRunner::Run(const GenerationContext& g) {
     stored.rung = r;
     if (!AppendToJournal(g.journal, t, stored, io_error)) return;
     absorb(stored, r);
+    g.applied(state.trials.at(res.trial_id));
     g.log("[gen " + std::to_string(gen) + " rung " + std::to_string(r) + "] #" + std::to_string(t.id) +
         " " + Outcome(t, problem, res.seconds));
   };

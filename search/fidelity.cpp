@@ -14,6 +14,15 @@
 
 namespace paretonas::search {
 
+namespace {
+/// A number as a user wrote it ("1", "0.2222"), not std::to_string's "1.000000".
+std::string Short(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.6g", v);
+  return buf;
+}
+}  // namespace
+
 std::string FidelityOptions::Validate() const {
   if (rungs.empty()) return "";
   if (resource != "epochs" && resource != "steps" && resource != "images")
@@ -30,17 +39,17 @@ std::string FidelityOptions::Validate() const {
     return "fidelity.promotion_pool: " + (promotion_pool ? std::to_string(promotion_pool) : std::string("all")) +
            " needs mode: sync (async promotes within its generation only)";
   if (!(eta > 1) || !std::isfinite(eta))
-    return "fidelity.eta: " + std::to_string(eta) + " must be a number > 1";
+    return "fidelity.eta: " + Short(eta) + " must be a number > 1";
   for (size_t i = 0; i < rungs.size(); ++i) {
     if (!(rungs[i] > 0) || !std::isfinite(rungs[i]))
-      return "fidelity.rungs: rung " + std::to_string(i) + " is " + std::to_string(rungs[i]) +
+      return "fidelity.rungs: rung " + std::to_string(i) + " is " + Short(rungs[i]) +
              "; rungs must be finite and > 0";
     if (i > 0 && !(rungs[i] > rungs[i - 1]))
       return "fidelity.rungs: must increase, but rung " + std::to_string(i) + " (" +
-             std::to_string(rungs[i]) + ") is not above rung " + std::to_string(i - 1) + " (" +
-             std::to_string(rungs[i - 1]) + ")";
+             Short(rungs[i]) + ") is not above rung " + std::to_string(i - 1) + " (" +
+             Short(rungs[i - 1]) + ")";
     if (resource != "epochs" && std::floor(rungs[i]) != rungs[i])
-      return "fidelity.rungs: rung " + std::to_string(i) + " is " + std::to_string(rungs[i]) +
+      return "fidelity.rungs: rung " + std::to_string(i) + " is " + Short(rungs[i]) +
              "; " + resource + " must be whole numbers";
   }
   return "";

@@ -21,7 +21,7 @@ std::vector<std::int64_t> FeasibleComplete(const SearchState& s, const Problem& 
 void FixNormalisation(SearchState& state, const Problem& problem) {
   if (!state.hv_ideal.empty()) return;
   const auto ids = FeasibleComplete(state, problem);
-  if (ids.empty()) return;
+  if (ids.size() < 2) return;
   const size_t m = problem.objectives.size();
   std::vector<double> lo(m, std::numeric_limits<double>::infinity()), hi(m, -lo[0]);
   for (auto id : ids) {
@@ -31,12 +31,14 @@ void FixNormalisation(SearchState& state, const Problem& problem) {
       hi[i] = std::max(hi[i], p[i]);
     }
   }
+  // A box with no width in some objective would be a point: every later front would fill it
+  // (hypervolume 1, whatever it does). It waits for complete trials that differ in every
+  // objective (a multi-fidelity generation of 9 -> 3 -> 1 completes one trial at a time).
+  for (size_t i = 0; i < m; ++i)
+    if (!(hi[i] - lo[i] > 0)) return;
   state.hv_ideal = lo;
   state.hv_reference.resize(m);
-  for (size_t i = 0; i < m; ++i) {
-    const double range = hi[i] - lo[i] > 0 ? hi[i] - lo[i] : std::max(std::abs(hi[i]), 1.0);
-    state.hv_reference[i] = hi[i] + 0.1 * range;
-  }
+  for (size_t i = 0; i < m; ++i) state.hv_reference[i] = hi[i] + 0.1 * (hi[i] - lo[i]);
 }
 
 std::vector<std::int64_t> ParetoFront(const SearchState& state, const Problem& problem) {

@@ -14,8 +14,13 @@ namespace paretonas::search {
 std::vector<std::int64_t> ParetoFront(const SearchState& state, const Problem& problem);
 
 /// Fixes the state's hypervolume normalisation (hv_ideal, hv_reference) from its complete,
-/// feasible trials the first time it has any; nothing once it is fixed.
+/// feasible trials the first time they span a range in every objective (ideal: the best value of
+/// each, reference: the worst plus 10% of the range); nothing before (HvFixed false) or once
+/// it is fixed.
 void FixNormalisation(SearchState& state, const Problem& problem);
+
+/// Whether the hypervolume's box is fixed (FixNormalisation found a range in every objective).
+inline bool HvFixed(const SearchState& state) { return !state.hv_ideal.empty(); }
 
 /// Hypervolume of the front in the state's normalisation (see docs/determinism.md); 0 before it
 /// is fixed.

@@ -46,6 +46,7 @@ bool FullFidelityRunner::Run(const GenerationContext& g) {
     requests.resize(static_cast<std::size_t>(std::max<std::int64_t>(0, options.max_evals - state.NumFinished())));
   EvaluateJournaled(g.evaluator, g.journal, state, requests, -1, options.stop, [&](Trial& t, const EvalResult& r) {
     ApplyResult(t, r, problem);
+    g.applied(t);
     ++gen_done;
     ++evals_this_process_;
     const auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - g.started).count();

@@ -27,6 +27,10 @@ struct GenerationContext {
   const std::function<void(const std::string&)>& log;  ///< a progress line (terminal and log.txt)
   RunSummary& summary;
   std::chrono::steady_clock::time_point started;  ///< when this process's RunSearch began
+  /// Called with each trial a result of this process was just applied to (training results and
+  /// rung results; not the pre-screen's, the latency stage's, nor results replayed from the
+  /// journal): the loop watches for a search whose every evaluation fails.
+  const std::function<void(const Trial&)>& applied;
 };
 
 class GenerationRunner {

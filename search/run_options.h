@@ -16,7 +16,9 @@ struct RunOptions {
   std::int64_t max_evals = 0;  ///< total trials (finished or failed); 0: no limit
   int max_generations = 0;     ///< 0: no limit
   std::function<void(const std::string& line)> log;  ///< progress lines (also go to log.txt)
-  const std::atomic<bool>* stop = nullptr;           ///< set by SIGINT/SIGTERM handlers
+  /// Set by SIGINT/SIGTERM handlers; the loop also sets it to stop a search whose every
+  /// evaluation fails (max_failures_in_a_row).
+  std::atomic<bool>* stop = nullptr;
   /// Multi-fidelity (off when it has no rungs): each generation runs successive halving, and
   /// the budget is checked between generations (a generation always runs to its top rung).
   /// Training states between rungs live in `run_dir`/states.
@@ -31,10 +33,16 @@ struct RunOptions {
   /// would be decided within their noise. Acts only with an evaluator that CanMeasureLatencies;
   /// otherwise the evaluator measures each latency during its evaluation, as before.
   bool latency_stage = false;
+  /// Stop when this many evaluations in a row fail before any succeeds in this process
+  /// (search.max_failures_in_a_row; 0: never): a search whose every trial fails (a wrong
+  /// command, unreadable data, a rung shorter than a batch) would spend its budget on failures.
+  int max_failures_in_a_row = 5;
 };
 
 struct RunSummary {
-  enum class Termination { kMaxEvals, kMaxGenerations, kSpaceExhausted, kInterrupted };
+  /// kFailures: max_failures_in_a_row evaluations failed before any succeeded (message: the
+  /// last one's reason).
+  enum class Termination { kMaxEvals, kMaxGenerations, kSpaceExhausted, kInterrupted, kFailures };
   Termination termination = Termination::kMaxEvals;
   std::string message;  ///< never empty
   std::int64_t evaluations = 0;  ///< finished trials in the state
@@ -44,7 +52,7 @@ struct RunSummary {
   std::int64_t reused_from_journal = 0;
   int generations = 0;
   std::size_t front_size = 0;
-  double hypervolume = 0;
+  double hypervolume = 0;  ///< the last generation's; NaN before its box is fixed (front.h)
   double seconds = 0;
   std::string BriefReport() const;
 };

@@ -1,6 +1,8 @@
 #include "search/search_loop.h"
 
+#include <atomic>
 #include <chrono>
+#include <cmath>
 #include <functional>
 #include <memory>
 #include <fstream>
@@ -18,7 +20,7 @@ std::string RunSummary::BriefReport() const {
   if (screened) os << "; " << screened << " more proposals screened out by the pre-screen";
   if (reused_from_journal) os << ", " << reused_from_journal << " from the journal";
   os << "), " << generations << " generations, front " << front_size << ", hypervolume "
-     << Fmt(hypervolume) << ", " << FormatDuration(seconds);
+     << (std::isnan(hypervolume) ? std::string("-") : Fmt(hypervolume)) << ", " << FormatDuration(seconds);
   return os.str();
 }
 
@@ -36,9 +38,31 @@ RunSummary RunSearch(const Problem& problem, const Strategy& strategy, SearchSta
   if (!journal.warning().empty()) log("warning: " + journal.warning());
 
   RunSummary summary;
+  // The runners stop on the caller's flag (a signal), which the loop also sets to stop a search
+  // whose every evaluation fails; without one, on a flag of its own.
+  std::atomic<bool> own_stop{false};
+  std::atomic<bool>& halt = options.stop ? *options.stop : own_stop;
+  RunOptions inner = options;
+  inner.stop = &halt;
   auto stop_requested = [&] { return options.stop && options.stop->load(); };
+  int failures_in_a_row = 0;
+  bool any_success = false;
+  std::string last_failure;
+  bool gave_up = false;
+  const std::function<void(const Trial&)> applied = [&](const Trial& t) {
+    if (t.state != TrialState::kFailed) {
+      any_success = true;
+      return;
+    }
+    if (any_success || options.max_failures_in_a_row <= 0) return;
+    last_failure = "#" + std::to_string(t.id) + ": " + t.failure;
+    if (++failures_in_a_row >= options.max_failures_in_a_row && !gave_up) {
+      gave_up = true;
+      halt = true;
+    }
+  };
   const std::unique_ptr<GenerationRunner> runner = CreateGenerationRunner(options.fidelity);
-  const GenerationContext generation{problem, state, journal, evaluator, options, log, summary, start};
+  const GenerationContext generation{problem, state, journal, evaluator, inner, log, summary, start, applied};
 
   while (true) {
     if (state.pending.empty()) {
@@ -63,7 +87,7 @@ RunSummary RunSearch(const Problem& problem, const Strategy& strategy, SearchSta
       }
       SaveCheckpoint(checkpoint, state);
     }
-    if (stop_requested()) break;
+    if (halt.load()) break;
     if (options.prescreen.enabled() && !PrescreenGeneration(generation)) break;
     if (!runner->Run(generation)) break;
 
@@ -71,15 +95,17 @@ RunSummary RunSearch(const Problem& problem, const Strategy& strategy, SearchSta
     strategy.Tell(state, problem);
     FixNormalisation(state, problem);
     const double hv = NormalizedHypervolume(state, problem);
-    state.hv_history.push_back(hv);
-    state.hv_evals.push_back(state.NumFinished());
+    if (HvFixed(state)) {  // none is recorded before the box is fixed (see FixNormalisation)
+      state.hv_history.push_back(hv);
+      state.hv_evals.push_back(state.NumFinished());
+    }
     WriteTrialFiles(options.run_dir, state, problem);
     SaveCheckpoint(checkpoint, state);
     std::ostringstream line;
     // Generations are numbered from 0, as in the "[gen N]" lines of their evaluations.
     line << "generation " << finished_generation << " done: " << state.NumFinished()
          << " evaluations, front " << ParetoFront(state, problem).size() << ", hypervolume "
-         << Fmt(hv);
+         << (HvFixed(state) ? Fmt(hv) : std::string("- (not yet: its box waits for complete trials that differ in every objective)"));
     if (strategy.options().remeasure_front) {  // trials that measure their parent's network again
       int second = 0;
       for (const Trial& t : state.trials)
@@ -91,7 +117,13 @@ RunSummary RunSearch(const Problem& problem, const Strategy& strategy, SearchSta
     }
     log(line.str());
   }
-  if (stop_requested() && summary.message.empty()) {
+  if (gave_up) {
+    summary.termination = RunSummary::Termination::kFailures;
+    summary.message = "stopped: the first " + std::to_string(failures_in_a_row) +
+                      " evaluations of this process all failed (search.max_failures_in_a_row: " +
+                      std::to_string(options.max_failures_in_a_row) + "), the last " + last_failure;
+    SaveCheckpoint(checkpoint, state);
+  } else if (stop_requested() && summary.message.empty()) {  // a signal
     summary.termination = RunSummary::Termination::kInterrupted;
     summary.message = "interrupted; finished evaluations are saved";
     SaveCheckpoint(checkpoint, state);
@@ -105,7 +137,7 @@ RunSummary RunSearch(const Problem& problem, const Strategy& strategy, SearchSta
   }
   summary.generations = state.generation;
   summary.front_size = ParetoFront(state, problem).size();
-  summary.hypervolume = state.hv_history.empty() ? 0.0 : state.hv_history.back();
+  summary.hypervolume = state.hv_history.empty() ? NAN : state.hv_history.back();
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return summary;
 }

@@ -52,6 +52,7 @@ bool SyncRungsRunner::Run(const GenerationContext& g) {
     int rung_done = rung_size - static_cast<int>(requests.size());
     EvaluateJournaled(g.evaluator, g.journal, state, requests, r, options.stop, [&](Trial& t, const EvalResult& res) {
       ApplyRungResult(t, res, r, f.rungs[r], top, problem, gen);
+      g.applied(t);
       ++rung_done;
       std::ostringstream line;
       line << "[gen " << gen << " rung " << r << "] " << rung_done << "/" << rung_size << "  #"

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 namespace paretonas::yamlutil {
 namespace {
@@ -143,13 +144,35 @@ std::vector<int> AsIntList(const std::string& file, const std::string& field,
   return out;
 }
 
+std::string MalformedYaml(const std::string& file, const std::string& text, const YAML::Mark& mark,
+                          const std::string& message) {
+  std::string out = file + ":" + std::to_string(mark.line + 1) + ": malformed YAML: " + message;
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  if (mark.line < 0 || lines.empty()) return out;
+  std::size_t at = static_cast<std::size_t>(mark.line);
+  std::size_t column = static_cast<std::size_t>(std::max(0, mark.column));
+  if (at >= lines.size()) {  // the parser ran to the end of the file: show where it ended
+    while (at > 0 && (at >= lines.size() || lines[at].find_first_not_of(" \t") == std::string::npos)) --at;
+    column = lines[at].size();
+    out += " (at the end of the file, after line " + std::to_string(at + 1) + ")";
+  }
+  std::string line = lines[at];
+  for (char& ch : line)
+    if (ch == '\t') ch = ' ';
+  return out + "\n  " + line + "\n  " + std::string(std::min(column, line.size()), ' ') + "^";
+}
+
 YAML::Node LoadFile(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw InputError(path + ": cannot open file");
+  std::stringstream text;
+  text << in.rdbuf();
   try {
-    return YAML::Load(in);
+    return YAML::Load(text.str());
   } catch (const YAML::ParserException& e) {
-    throw InputError(path + ":" + std::to_string(e.mark.line + 1) + ": malformed YAML: " + e.msg);
+    throw InputError(MalformedYaml(path, text.str(), e.mark, e.msg));
   }
 }
 

@@ -33,4 +33,9 @@ std::vector<int> AsIntList(const std::string& file, const std::string& field,
 /// Loads a YAML file, converting parse errors to InputError with the line.
 YAML::Node LoadFile(const std::string& path);
 
+/// "FILE:LINE: malformed YAML: MESSAGE", then the line itself and a caret under the column where
+/// the parser stopped (yaml-cpp's own message, "end of map not found", says little alone).
+std::string MalformedYaml(const std::string& file, const std::string& text, const YAML::Mark& mark,
+                          const std::string& message);
+
 }  // namespace paretonas::yamlutil

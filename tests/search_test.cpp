@@ -1447,6 +1447,59 @@ TEST(Surrogate, AssistedNsga2FindsMoreOfTheToyFrontEarly) {
   EXPECT_GT(assisted, plain);
 }
 
+// The hypervolume's box is never a point: one complete trial, or several equal in an objective,
+// does not fix it; once fixed, a better front scores more.
+TEST(Hypervolume, TheBoxWaitsForCompleteTrialsThatDifferInEveryObjective) {
+  Toy toy;
+  SearchState s = NewState(1);
+  auto add = [&](double err, double lat) {
+    Trial t;
+    t.id = static_cast<std::int64_t>(s.trials.size());
+    t.state = TrialState::kComplete;
+    t.metrics = {{"val_error", err}, {"latency_ms", lat}};
+    s.trials.push_back(t);
+  };
+  add(0.5, 2.0);
+  FixNormalisation(s, toy.problem);
+  EXPECT_FALSE(HvFixed(s));
+  add(0.4, 2.0);  // differs in the error only
+  FixNormalisation(s, toy.problem);
+  EXPECT_FALSE(HvFixed(s));
+  add(0.45, 1.0);  // a front of two, spanning both objectives
+  FixNormalisation(s, toy.problem);
+  ASSERT_TRUE(HvFixed(s));
+  const double first = NormalizedHypervolume(s, toy.problem);
+  EXPECT_GT(first, 0);
+  EXPECT_LT(first, 1);
+  add(0.42, 1.5);  // a new front member between them
+  const double second = NormalizedHypervolume(s, toy.problem);
+  EXPECT_GT(second, first);
+  EXPECT_LT(second, 1);
+}
+
+// A multi-fidelity search completes one trial per generation (9 -> 3 -> 1): its hypervolume
+// is recorded from the first generation whose complete trials differ in every objective, and it
+// moves when the front does (it read 1.000 every generation when one trial fixed the box).
+TEST(Hypervolume, AMultiFidelitySearchsHypervolumeMovesWithItsFront) {
+  Toy toy;
+  StrategyOptions opt;
+  opt.population = 6;
+  opt.batch = 9;
+  auto nsga = CreateStrategy(opt);
+  FidelityOptions f;
+  f.rungs = {1, 3, 9};
+  SearchState state = NewState(4);
+  Zdt1Evaluator ev;
+  RunToy(toy, *nsga, state, testing::TempDir("mfhv"), 1, 108, ev, nullptr, f);
+  ASSERT_GE(state.hv_history.size(), 2u);
+  EXPECT_LT(state.hv_history.size(), static_cast<std::size_t>(state.generation));  // not from the first
+  EXPECT_EQ(state.hv_history.size(), state.hv_evals.size());
+  std::set<double> distinct(state.hv_history.begin(), state.hv_history.end());
+  EXPECT_GE(distinct.size(), 2u);
+  for (size_t i = 1; i < state.hv_history.size(); ++i)
+    EXPECT_GE(state.hv_history[i], state.hv_history[i - 1] - 1e-12);
+}
+
 // ---- The latency stage (search/latency_stage.h) ------------------------------------------------
 
 /// Zdt1 with a latency stage: MeasureLatencies reports the toy's latency, blurred per
