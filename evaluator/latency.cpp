@@ -46,17 +46,23 @@ class PeakCounter : public c10::MemoryReportingInfoBase {
 };
 }  // namespace
 
-std::int64_t PeakForwardBytes(space::GraphNet& net, const torch::Tensor& x) {
+ForwardFn Of(space::GraphNet net) {
+  return [net](const torch::Tensor& x) mutable { return net->forward(x); };
+}
+
+std::int64_t PeakForwardBytes(const ForwardFn& forward, const torch::Tensor& x) {
   torch::NoGradGuard no_grad;
   auto counter = std::make_shared<PeakCounter>();
   {
     c10::DebugInfoGuard guard(c10::DebugInfoKind::PROFILER_STATE, counter);
-    torch::Tensor out = net->forward(x);
+    torch::Tensor out = forward(x);
     if (x.is_cuda()) torch::cuda::synchronize();
     out.reset();  // freed while the hook listens, so that no allocation is left unpaired
   }
   return counter->peak();
 }
+
+std::int64_t PeakForwardBytes(space::GraphNet& net, const torch::Tensor& x) { return PeakForwardBytes(Of(net), x); }
 
 namespace {
 /// Milliseconds of this thread's CPU time (CLOCK_THREAD_CPUTIME_ID).
@@ -67,17 +73,17 @@ double ThreadCpuMs() {
 }
 
 /// `n` untimed forward passes of `net` on `x` (waited for on CUDA).
-void WarmUp(space::GraphNet& net, const torch::Tensor& x, int n, bool cuda) {
-  for (int i = 0; i < n; ++i) net->forward(x);
+void WarmUp(const ForwardFn& net, const torch::Tensor& x, int n, bool cuda) {
+  for (int i = 0; i < n; ++i) net(x);
   if (cuda && n > 0) torch::cuda::synchronize();
 }
 
 /// One timed forward pass: wall time and this thread's CPU time (the CPU interval encloses the
 /// wall interval, so a pass that ran throughout reads wall <= cpu).
-Pass TimeOnePass(space::GraphNet& net, const torch::Tensor& x, bool cuda) {
+Pass TimeOnePass(const ForwardFn& net, const torch::Tensor& x, bool cuda) {
   const double c0 = ThreadCpuMs();
   const auto t0 = Clock::now();
-  net->forward(x);
+  net(x);
   if (cuda) torch::cuda::synchronize();
   const auto t1 = Clock::now();
   const double c1 = ThreadCpuMs();
@@ -86,7 +92,7 @@ Pass TimeOnePass(space::GraphNet& net, const torch::Tensor& x, bool cuda) {
 
 /// `want` kept passes of one network into `log` (a descheduled pass is replaced, at most 3 times
 /// `want` attempts, and never beyond the policy's pass cap).
-void TimeVisit(space::GraphNet& net, const torch::Tensor& x, int want, bool cuda, PassLog& log) {
+void TimeVisit(const ForwardFn& net, const torch::Tensor& x, int want, bool cuda, PassLog& log) {
   int kept = 0;
   for (int attempt = 0; kept < want && attempt < 3 * want && !log.Exhausted(); ++attempt)
     kept += log.Add(TimeOnePass(net, x, cuda));
@@ -124,14 +130,24 @@ std::vector<LatencyEstimate> TimeInterleaved(std::vector<space::GraphNet>& nets,
                                              const TimingPolicy& policy, bool cuda,
                                              const std::function<void(std::size_t)>& on_visit,
                                              std::vector<std::vector<Pass>>* passes, bool warmed_up) {
+  std::vector<ForwardFn> forwards;
+  for (auto& net : nets) forwards.push_back(Of(net));
+  return TimeInterleaved(forwards, inputs, policy, cuda, on_visit, passes, warmed_up);
+}
+
+std::vector<LatencyEstimate> TimeInterleaved(const std::vector<ForwardFn>& nets,
+                                             const std::vector<torch::Tensor>& inputs,
+                                             const TimingPolicy& policy, bool cuda,
+                                             const std::function<void(std::size_t)>& on_visit,
+                                             std::vector<std::vector<Pass>>* passes, bool warmed_up) {
   constexpr int kRewarm = 2;  // untimed passes when a network comes round again
   if (nets.empty()) return {};
   // The networks, then the reference (index n), timed alike in the same rounds.
   const std::size_t n = nets.size();
   const torch::Device device = inputs[0].device();
-  std::vector<space::GraphNet> all = nets;
+  std::vector<ForwardFn> all = nets;
   std::vector<torch::Tensor> in = inputs;
-  all.push_back(ReferenceNet(device));
+  all.push_back(Of(ReferenceNet(device)));
   in.push_back(torch::zeros({1, 32, 28, 28}).to(device));
   std::vector<PassLog> logs(all.size(), PassLog(policy));
   std::vector<int> runnable;  // threads ready to run, sampled at each round's start
@@ -195,21 +211,19 @@ void SteadyAllocator() {
 #endif
 }
 
-Latency MeasureLatency(space::GraphNet& net, const space::InputSpec& input,
+Latency MeasureLatency(const ForwardFn& net, const space::InputSpec& input,
                        const LatencyOptions& o, const torch::Device& device) {
   SteadyAllocator();
   torch::NoGradGuard no_grad;
-  net->eval();
   const int saved_threads = at::get_num_threads();
   at::set_num_threads(o.threads);
   auto x = torch::zeros({1, input.shape.c, input.shape.h, input.shape.w}).to(device);
   WarmUp(net, x, o.timing.warmup, device.is_cuda());
   const std::int64_t peak = PeakForwardBytes(net, x);
-  std::vector<space::GraphNet> nets{net};
   TimingPolicy policy = o.timing;
   if (device.is_cuda() || o.threads > 1) policy.discard_descheduled = false;  // see TimingPolicy
   // Warmed above, before the peak-memory pass.
-  const LatencyEstimate e = TimeInterleaved(nets, {x}, policy, device.is_cuda(), {}, nullptr, true)[0];
+  const LatencyEstimate e = TimeInterleaved({net}, {x}, policy, device.is_cuda(), {}, nullptr, true)[0];
   at::set_num_threads(saved_threads);
   Latency out;
   out.median_ms = e.median_ms;
@@ -217,6 +231,12 @@ Latency MeasureLatency(space::GraphNet& net, const space::InputSpec& input,
   out.peak_bytes = peak;
   out.estimate = e;
   return out;
+}
+
+Latency MeasureLatency(space::GraphNet& net, const space::InputSpec& input,
+                       const LatencyOptions& o, const torch::Device& device) {
+  net->eval();
+  return MeasureLatency(Of(net), input, o, device);
 }
 
 torch::Device ResolveDevice(const std::string& name) {

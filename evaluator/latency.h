@@ -14,6 +14,12 @@
 
 namespace paretonas::evaluator {
 
+/// A network's batch-1 inference: a GraphNet's forward, or the int8 network's (Int8Net).
+using ForwardFn = std::function<torch::Tensor(const torch::Tensor&)>;
+
+/// `net`'s forward (it shares the module).
+ForwardFn Of(space::GraphNet net);
+
 struct LatencyOptions {
   int threads = 1;  ///< intra-op threads while timing (restored afterwards)
   TimingPolicy timing;
@@ -45,6 +51,9 @@ void SteadyAllocator();
 /// Returns the estimate, and the peak memory of one more pass (PeakForwardBytes).
 Latency MeasureLatency(space::GraphNet& net, const space::InputSpec& input,
                        const LatencyOptions& options, const torch::Device& device);
+/// The same for any forward (the caller puts its module in eval mode).
+Latency MeasureLatency(const ForwardFn& net, const space::InputSpec& input,
+                       const LatencyOptions& options, const torch::Device& device);
 
 /// Times `nets[j]` on `inputs[j]` (on their device; eval mode, no autograd, intra-op threads as
 /// the caller set them), interleaved: `policy.rounds` rounds visit every network in turn
@@ -59,12 +68,18 @@ std::vector<LatencyEstimate> TimeInterleaved(std::vector<space::GraphNet>& nets,
                                              const TimingPolicy& policy, bool cuda,
                                              const std::function<void(std::size_t)>& on_visit,
                                              std::vector<std::vector<Pass>>* passes, bool warmed_up);
+std::vector<LatencyEstimate> TimeInterleaved(const std::vector<ForwardFn>& nets,
+                                             const std::vector<torch::Tensor>& inputs,
+                                             const TimingPolicy& policy, bool cuda,
+                                             const std::function<void(std::size_t)>& on_visit,
+                                             std::vector<std::vector<Pass>>* passes, bool warmed_up);
 
 /// Peak bytes allocated by one forward pass of `x` (see Latency::peak_bytes): LibTorch's
 /// allocators report each allocation and free to the thread's memory-profiling hook, which this
 /// installs for the pass. Not the process's RSS: that is shared by all workers' threads, and
 /// the C allocator's reuse of freed memory hides most growth.
 std::int64_t PeakForwardBytes(space::GraphNet& net, const torch::Tensor& x);
+std::int64_t PeakForwardBytes(const ForwardFn& forward, const torch::Tensor& x);
 
 /// The latency stage of the evaluators that build networks here (BatchEvaluator::
 /// MeasureLatencies): each request's network built from its genotype and initialised from its

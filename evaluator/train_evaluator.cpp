@@ -1,4 +1,5 @@
 #include "evaluator/train_evaluator.h"
+#include "evaluator/quantize.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Context.h>
@@ -71,6 +72,8 @@ struct TrainEvaluator::Impl {
   // The sample of the held-out images that rungs below the top validate on
   // (TrainOptions::rung_validation); undefined when they use all.
   torch::Tensor rung_val_x, rung_val_y;
+  // The deploy stage's calibration images (TrainOptions::Int8), on the CPU.
+  torch::Tensor calibration;
 };
 
 TrainEvaluator::TrainEvaluator(const space::SearchSpace& space, const DatasetOptions& data,
@@ -88,6 +91,11 @@ TrainEvaluator::TrainEvaluator(const space::SearchSpace& space, const DatasetOpt
   impl_->train_y = place(impl_->data.train_y);
   impl_->val_x = place(impl_->data.val_x);
   impl_->val_y = place(impl_->data.val_y);
+  if (train.Int8()) {
+    if (Int8Engine().empty())
+      throw InputError("deploy.precision: int8, but this LibTorch has no quantized engine (int8 kernels)");
+    impl_->calibration = CalibrationImages(impl_->data.train_x, train.calibration_images);
+  }
   const std::int64_t n_val = impl_->data.val_x.size(0);
   if (train.rung_validation > 0 && train.rung_validation < n_val) {
     // A fixed sample, stratified by class, in the held-out set's order.
@@ -120,8 +128,57 @@ std::string TrainEvaluator::Describe() const {
   s << "train " << impl_->data.description << " (" << impl_->data.train_x.size(0) << " train / "
     << impl_->data.val_x.size(0) << " val), " << impl_->options.device << ", "
     << impl_->options.threads_per_worker << " thread(s) per worker";
+  if (impl_->options.Int8())
+    s << ", deployed as int8 (" << Int8Engine() << " kernels, " << impl_->options.calibration << " calibration on "
+      << impl_->calibration.size(0) << " images)";
   return s.str();
 }
+
+namespace {
+
+/// The deploy stage (TrainOptions::Int8) of a trained `net` (on the CPU), calibrated on
+/// `calibration`: its int8 metrics into `metrics`, the latency (holding `gate` as the fp32
+/// latency does) and peak memory only `with_latency`. Returns why it failed, or "".
+std::string DeployInt8(space::GraphNet& net, const torch::Tensor& vx, const torch::Tensor& vy, bool with_latency,
+                       const TrainOptions& o, const torch::Tensor& calibration, const space::InputSpec& input,
+                       CoreGate* gate, std::map<std::string, double>* metrics) {
+  const auto q0 = Clock::now();
+  net->eval();
+  try {
+    QuantizeOptions qo;
+    qo.calibration = o.calibration;
+    const Int8Net q(net, calibration, qo);
+    const double acc = Int8Accuracy(q, vx, vy);
+    (*metrics)["int8_val_accuracy"] = acc;
+    (*metrics)["int8_val_error"] = 100.0 - acc;
+    (*metrics)["int8_model_bytes"] = static_cast<double>(q.ModelBytes());
+    (*metrics)["int8_seconds"] = std::chrono::duration<double>(Clock::now() - q0).count();
+    if (!with_latency) return "";
+    const ForwardFn forward = [&q](const torch::Tensor& x) { return q.Forward(x); };
+    if (!o.measure_latency) {
+      const auto& s = input.shape;
+      (*metrics)["int8_peak_memory_bytes"] = static_cast<double>(PeakForwardBytes(forward, torch::zeros({1, s.c, s.h, s.w})));
+      return "";
+    }
+    Latency lat;
+    {
+      CoreGate::Hold hold(gate, /*exclusive=*/true);  // as the fp32 latency
+      lat = MeasureLatency(forward, input, LatencyOptions{o.latency_threads, o.LatencyPolicy()},
+                           torch::Device(torch::kCPU));
+    }
+    std::map<std::string, double> m;
+    AddLatencyMetrics(lat.estimate, &m);
+    for (const auto& [k, v] : m) (*metrics)["int8_" + k] = v;
+    (*metrics)["int8_peak_memory_bytes"] = static_cast<double>(lat.peak_bytes);
+  } catch (const c10::Error& e) {
+    return std::string("int8 deploy stage: ") + e.what_without_backtrace();
+  } catch (const std::exception& e) {
+    return std::string("int8 deploy stage: ") + e.what();
+  }
+  return "";
+}
+
+}  // namespace
 
 EvalResult TrainEvaluator::Evaluate(const EvalRequest& request) {
   const auto start = Clock::now();
@@ -263,9 +320,9 @@ EvalResult TrainEvaluator::Evaluate(const EvalRequest& request) {
   // Validation counts in the layout the network trained in (channels-last on CPU: NCHW made it
   // the larger part of a low rung's time); the network returns to NCHW for what follows.
   const torch::MemoryFormat layout = TrainingLayout(impl_->device, o.layout);
+  space::GraphNet probe{nullptr};  // the network validated below the top rung, when not `net`
   if (below_top && o.rung_bn_batches > 0) {
-    space::GraphNet probe = WithPreciseBatchNorm(net, impl_->train_x, o.batch_size, o.rung_bn_batches,
-                                                 impl_->device, layout);
+    probe = WithPreciseBatchNorm(net, impl_->train_x, o.batch_size, o.rung_bn_batches, impl_->device, layout);
     acc = Accuracy(probe, vx, vy, impl_->device, layout);
   } else {
     acc = Accuracy(net, vx, vy, impl_->device, layout);
@@ -299,6 +356,15 @@ EvalResult TrainEvaluator::Evaluate(const EvalRequest& request) {
         PeakForwardBytes(net, torch::zeros({1, s.c, s.h, s.w}).to(impl_->device)));
   }
   r.metrics["model_bytes"] = static_cast<double>(ModelBytes(net));
+  if (o.Int8()) {
+    // Quantized as validated: below the top rung, the copy with recomputed BatchNorm statistics.
+    const std::string failure = DeployInt8(probe ? probe : net, vx, vy, first_rung, o, impl_->calibration, impl_->data.input,
+                                           &impl_->gate, &r.metrics);
+    if (!failure.empty()) {
+      r.failure = failure;
+      return r;
+    }
+  }
   if (!request.weights_out.empty() && !below_top) SaveWeights(net, request.weights_out);
   r.ok = true;
   r.seconds = std::chrono::duration<double>(Clock::now() - start).count();

@@ -73,6 +73,15 @@ struct TrainOptions {
   int latency_max_passes = 0;  ///< 0: max(200, latency_repeats)
   /// The timing policy these fields describe.
   TimingPolicy LatencyPolicy() const;
+  /// The deploy stage (experiment `deploy:`): "fp32" (none) or "int8": after training, each
+  /// candidate is quantized (evaluator/quantize.h: batch norm folded, per-channel int8 weights,
+  /// activations calibrated on `calibration_images` training images, a fixed sample) and run
+  /// with int8 kernels on the CPU, giving int8_val_accuracy, int8_latency_ms (and its interval,
+  /// as latency_ms), int8_model_bytes and int8_peak_memory_bytes; the fp32 metrics stay.
+  std::string deploy_precision = "fp32";
+  int calibration_images = 512;
+  std::string calibration = "percentile";  ///< minmax | percentile
+  bool Int8() const { return deploy_precision == "int8"; }
 
   /// Empty when valid; else names the field, its value and what is allowed.
   std::string Validate() const;

@@ -46,6 +46,14 @@ std::string TrainOptions::Validate() const {
   else if (const std::string bad = LatencyPolicy().Validate(); !bad.empty()) e << "evaluator." << bad;
   else if (proxy_batch < 2 || proxy_batch > 4096)
     e << "evaluator.proxy_batch: " << proxy_batch << " must be in [2, 4096]";
+  else if (deploy_precision != "fp32" && deploy_precision != "int8")
+    e << "deploy.precision: '" << deploy_precision << "' is unknown; allowed: fp32, int8";
+  else if (Int8() && device != "cpu")
+    e << "deploy.precision: int8 runs on the CPU's int8 kernels; evaluator.device is '" << device << "'";
+  else if (calibration_images < 1)
+    e << "deploy.calibration_images: " << calibration_images << " must be >= 1";
+  else if (calibration != "minmax" && calibration != "percentile")
+    e << "deploy.calibration: '" << calibration << "' is unknown; allowed: minmax, percentile";
   if (!e.str().empty()) return e.str();
   for (const std::string& p : proxies) {
     if (search::IsProxyName(p)) continue;
@@ -75,6 +83,7 @@ std::string TrainOptions::Signature() const {
   if (rung_validation > 0) s << " rv" << rung_validation;  // only then: earlier caches keep their keys
   if (UseCudaGraphs()) s << " graphs";  // rounding differs from eager
   if (precision != "fp32") s << " " << precision;  // only then: earlier caches keep their keys
+  if (Int8()) s << " int8 c" << calibration_images << " " << calibration;  // only then: earlier keys kept
   if (!proxies.empty()) {  // only then, so that earlier caches keep their keys
     s << " proxies";
     for (const auto& p : proxies) s << " " << p;

@@ -75,6 +75,9 @@ void CheckEvaluatorAgainstSections(const std::string& file, ExperimentConfig& c,
                                    bool prescreen_features_given);
 /// fidelity: the rungs, checked against training.
 void ParseFidelitySection(const std::string& file, const YAML::Node& root, ExperimentConfig& c);
+/// deploy: precision (fp32 | int8) and the int8 calibration; after the evaluator section (int8
+/// needs evaluator.kind train on the CPU), and int8_* metrics only with int8.
+void ParseDeploySection(const std::string& file, const YAML::Node& root, ExperimentConfig& c);
 /// budget: max_evals and generations (not both 0).
 void ParseBudgetSection(const std::string& file, const YAML::Node& root, ExperimentConfig& c);
 

@@ -93,6 +93,13 @@ std::string ExperimentConfig::ToYaml() const {
     if (t.cuda_graphs != "auto") y << YAML::Key << "cuda_graphs" << YAML::Value << t.cuda_graphs;
     if (t.precision != "fp32") y << YAML::Key << "precision" << YAML::Value << t.precision;
     y << YAML::EndMap;
+    if (t.Int8()) {  // only then, so that earlier run directories keep their hash
+      y << YAML::Key << "deploy" << YAML::Value << YAML::BeginMap;
+      y << YAML::Key << "precision" << YAML::Value << t.deploy_precision;
+      y << YAML::Key << "calibration_images" << YAML::Value << t.calibration_images;
+      y << YAML::Key << "calibration" << YAML::Value << t.calibration;
+      y << YAML::EndMap;
+    }
     y << YAML::Key << "objectives" << YAML::Value << YAML::BeginSeq;
     for (const auto& o : objectives)
       y << YAML::Flow << YAML::BeginMap << YAML::Key << "metric" << YAML::Value << o.metric

@@ -141,7 +141,7 @@ ExperimentConfig ParseExperimentImpl(const std::string& text, const std::string&
   for (const auto& o : overrides) ApplyOverride(root, file, o);
   CheckKeys(file, "", root,
             {"name", "seed", "space", "dataset", "training", "objectives", "constraints", "search",
-             "fidelity", "evaluator", "budget"});
+             "fidelity", "evaluator", "deploy", "budget"});
   ExperimentConfig c;
   c.file = file;
   if (root["name"]) c.name = AsString(file, "name", root["name"]);
@@ -158,6 +158,7 @@ ExperimentConfig ParseExperimentImpl(const std::string& text, const std::string&
   const bool prescreen_features_given = ParseSearchSection(file, root, c);
   ParseEvaluatorSection(file, root, c);
   CheckEvaluatorAgainstSections(file, c, prescreen_features_given);
+  ParseDeploySection(file, root, c);
   ParseFidelitySection(file, root, c);
   ParseBudgetSection(file, root, c);
   return c;

@@ -1,6 +1,6 @@
 // NOTE: no LibTorch here: the ONNX protobuf classes are kept apart from torch's headers.
 #include "experiments/onnx_export.h"
-#include "experiments/op_lowering.h"
+#include "space/op_lowering.h"
 
 #include <stdexcept>
 

@@ -8,7 +8,7 @@
 #include <stdexcept>
 
 #include "experiments/onnx_export.h"
-#include "experiments/op_lowering.h"
+#include "space/op_lowering.h"
 #include "space/graph_net.h"
 
 namespace paretonas::experiments {

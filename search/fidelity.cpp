@@ -348,7 +348,8 @@ std::vector<std::int64_t> SelectPromotionsFromPool(const SearchState& state, con
 }
 
 bool IsPerArchitectureMetric(const std::string& m) {
-  return m.rfind("latency_", 0) == 0 || m == "peak_activation_bytes" ||
+  return m.rfind("latency_", 0) == 0 || m == "peak_activation_bytes" || m.rfind("int8_latency_", 0) == 0 ||
+         m == "int8_peak_memory_bytes" ||
          m == "predicted_latency_ms" || m == "proxy_seconds" || IsProxyName(m) ||
          (m.size() > 8 && m.compare(m.size() - 8, 8, "_seconds") == 0 && IsProxyName(m.substr(0, m.size() - 8)));
 }

@@ -27,7 +27,9 @@ const std::vector<std::string>& KnownMetrics() {
   static const std::vector<std::string> kMetrics{
       "val_accuracy", "val_error", "latency_ms", "params", "macs", "model_bytes",
       "activation_bytes", "peak_activation_bytes", "train_seconds", "predicted_latency_ms",
-      "synflow", "naswot", "snip", "grad_norm", "jacob_cov", "proxy_seconds"};
+      "synflow", "naswot", "snip", "grad_norm", "jacob_cov", "proxy_seconds",
+      // the deploy stage (deploy.precision: int8)
+      "int8_val_accuracy", "int8_val_error", "int8_latency_ms", "int8_model_bytes", "int8_peak_memory_bytes"};
   return kMetrics;
 }
 

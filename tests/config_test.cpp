@@ -127,6 +127,14 @@ TEST(ExperimentConfig, EveryBadValueGetsAMessageNamingFieldValueAndWhatIsAllowed
       {"prescreen kappa without surrogate", "", {"search.batch=20", "search.prescreen.keep=5", "search.prescreen.kappa=1", "evaluator.proxies=[snip]"}, {"search.prescreen.kappa", "only with search.prescreen.by: surrogate"}},
       {"prescreen feature", "", {"search.batch=20", "search.prescreen.keep=5", "search.prescreen.by=surrogate", "search.prescreen.features=[val_accuracy]"}, {"search.prescreen.features[0]", "not known before training"}},
       {"fidelity and command", "", {"fidelity.rungs=[1, 3]", "evaluator.kind=command", "evaluator.command=python3 t.py"}, {"fidelity", "command does not train in rungs"}},
+      {"deploy precision", "", {"deploy.precision=int4"}, {"deploy.precision", "'int4'", "fp32, int8"}},
+      {"deploy calibration", "", {"deploy.precision=int8", "deploy.calibration=kl"}, {"deploy.calibration", "'kl'", "minmax, percentile"}},
+      {"deploy calibration images", "", {"deploy.precision=int8", "deploy.calibration_images=0"}, {"deploy.calibration_images", "out of range"}},
+      {"deploy unknown key", "", {"deploy.bits=8"}, {"unknown key 'deploy.bits'"}},
+      {"int8 metric without deploy", "", {"objectives=[{metric: int8_val_accuracy, goal: max}, {metric: params, goal: min}]"},
+       {"int8_val_accuracy", "measured on the int8 model", "deploy: {precision: int8}"}},
+      {"int8 on a table", "", {"evaluator.kind=table", "evaluator.table.path=t.csv", "deploy.precision=int8"},
+       {"deploy.precision", "evaluator.kind: train", "'table'"}},
   };
   for (const auto& c : cases) {
     try {
@@ -138,6 +146,26 @@ TEST(ExperimentConfig, EveryBadValueGetsAMessageNamingFieldValueAndWhatIsAllowed
             << c.name << ": '" << e.what() << "' lacks '" << s << "'";
     }
   }
+}
+
+// A deploy section survives the round trip and changes the hash; without one (or with fp32) the
+// resolved config has none, so earlier run directories keep their hash.
+TEST(ExperimentConfig, DeployResolvesAndRoundTrips) {
+  const ExperimentConfig off = ParseExperiment(kGood, "good.yaml", {});
+  EXPECT_EQ(off.ToYaml().find("deploy"), std::string::npos);
+  EXPECT_EQ(ParseExperiment(kGood, "good.yaml", {"deploy.precision=fp32"}).Hash(), off.Hash());
+  const ExperimentConfig c = ParseExperiment(
+      kGood, "good.yaml",
+      {"deploy.precision=int8", "deploy.calibration=minmax", "deploy.calibration_images=64",
+       "objectives=[{metric: int8_val_accuracy, goal: max}, {metric: int8_latency_ms, goal: min}]"});
+  EXPECT_TRUE(c.training.Int8());
+  EXPECT_EQ(c.training.calibration, "minmax");
+  EXPECT_EQ(c.training.calibration_images, 64);
+  EXPECT_NE(c.Hash(), off.Hash());
+  const ExperimentConfig again = ParseExperiment(c.ToYaml(), "resolved.yaml", {});
+  EXPECT_EQ(again.ToYaml(), c.ToYaml());
+  EXPECT_EQ(again.Hash(), c.Hash());
+  EXPECT_NE(c.training.Signature(), off.training.Signature());  // the result cache tells them apart
 }
 
 // A fidelity section resolves (min/max/eta to rungs), sets the training length to the top rung,
@@ -216,7 +244,7 @@ TEST(ExperimentConfig, ProxiesResolveFromTheListAndFromTheObjectives) {
 TEST(ExperimentConfig, ShippedExperimentFilesAreValid) {
   for (const char* f : {"fashion_mnist_quick.yaml", "fashion_mnist.yaml", "fashion_mnist_gpu.yaml",
                         "fashion_mnist_baseline.yaml", "fashion_mnist_downsampled.yaml",
-                        "fashion_mnist_baseline_augmented.yaml", "cifar10.yaml", "nb201_table.yaml", "fashion_mnist_mf.yaml"}) {
+                        "fashion_mnist_baseline_augmented.yaml", "cifar10.yaml", "nb201_table.yaml", "fashion_mnist_mf.yaml", "fashion_mnist_int8.yaml"}) {
     EXPECT_NO_THROW(LoadExperiment(testing::SourceDir() + "/experiments/" + f, {})) << f;
   }
 }

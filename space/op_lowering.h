@@ -1,4 +1,5 @@
-// Lowering of a network plan to primitive operations, shared by every exporter.
+// Lowering of a network plan to primitive operations, shared by every exporter and by the int8
+// deployment stage (evaluator/quantize.cpp).
 // NOTE: the weight names follow GraphNet's modules (space/graph_net.cpp): "e<edge id>.<child>.<param>".
 // Keep the two in step; the export tests compare exported outputs with GraphNet's.
 #pragma once
@@ -9,7 +10,7 @@
 
 #include "space/network_plan.h"
 
-namespace paretonas::experiments {
+namespace paretonas::space {
 
 /// Emits the primitives of one edge on `e`, an emitter with string-valued handles:
 ///   Conv(x, prefix, kernel, stride, groups)   convolution without bias, padding kernel/2
@@ -22,10 +23,9 @@ namespace paretonas::experiments {
 ///   AvgPool2Ceil(x)                           2x2, stride 2, ceil mode
 ///   Classifier(x, prefix)                     global average pool, then Linear(prefix)
 template <class Emitter>
-std::string LowerOp(Emitter& e, const space::PlanEdge& edge, const std::string& x) {
-  using space::OpKind;
+std::string LowerOp(Emitter& e, const PlanEdge& edge, const std::string& x) {
   const std::string p = "e" + std::to_string(edge.id);
-  const space::OpSpec& op = edge.op;
+  const OpSpec& op = edge.op;
   switch (op.kind) {
     case OpKind::kSkip: return x;
     case OpKind::kNorConv: return e.Bn(e.Conv(e.Relu(x), p + ".1", op.kernel, 1, 1), p + ".2");
@@ -63,15 +63,15 @@ std::string LowerOp(Emitter& e, const space::PlanEdge& edge, const std::string& 
 /// edges. Returns the output's handle, or "" when the output is unreachable (GraphNet then
 /// outputs zeros).
 template <class Emitter>
-std::string LowerPlan(Emitter& e, const space::NetworkPlan& plan, const std::string& input) {
+std::string LowerPlan(Emitter& e, const NetworkPlan& plan, const std::string& input) {
   std::vector<std::string> value(plan.vertices.size());
   value[plan.input] = input;
   for (const auto& edge : plan.edges) {
-    if (!edge.live || edge.op.kind == space::OpKind::kNone || value[edge.src].empty()) continue;
+    if (!edge.live || edge.op.kind == OpKind::kNone || value[edge.src].empty()) continue;
     const std::string out = LowerOp(e, edge, value[edge.src]);
     value[edge.dst] = value[edge.dst].empty() ? out : e.Add(value[edge.dst], out);
   }
   return value[plan.output];
 }
 
-}  // namespace paretonas::experiments
+}  // namespace paretonas::space

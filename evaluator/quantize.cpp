@@ -1,0 +1,447 @@
+#include "evaluator/quantize.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/core/dispatch/Dispatcher.h>
+#include <ATen/core/stack.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <stdexcept>
+#include <vector>
+
+#include "space/op_lowering.h"
+
+namespace paretonas::evaluator {
+
+const char* CalibrationNames() { return "minmax, percentile"; }
+
+std::string QuantizeOptions::Validate() const {
+  if (calibration != "minmax" && calibration != "percentile")
+    return "deploy.calibration: '" + calibration + "' (allowed: " + CalibrationNames() + ")";
+  if (!(percentile > 50 && percentile <= 100))
+    return "deploy.percentile: " + std::to_string(percentile) + " (allowed: above 50, at most 100)";
+  if (batch < 1) return "calibration batch: " + std::to_string(batch) + " (allowed: at least 1)";
+  return "";
+}
+
+std::string Int8Engine() {
+  static std::once_flag once;
+  static std::string chosen;
+  std::call_once(once, [] {
+    const auto& supported = at::globalContext().supportedQEngines();
+    for (const char* want : {"x86", "fbgemm", "onednn", "qnnpack"}) {
+      for (const at::QEngine e : supported) {
+        std::string name = c10::toString(e);
+        std::transform(name.begin(), name.end(), name.begin(), [](unsigned char ch) { return std::tolower(ch); });
+        if (name == want) {
+          at::globalContext().setQEngine(e);
+          chosen = name;
+          return;
+        }
+      }
+    }
+  });
+  return chosen;
+}
+
+namespace {
+
+enum class Kind { kInput, kConv, kBn, kRelu, kRelu6, kAdd, kAvgPool3, kMaxPool3, kMaxPool2, kAvgPool2Ceil, kClassifier };
+
+/// Whether an instruction's output gets quantization parameters of its own (the others keep
+/// their input's: ReLU, pooling).
+bool Requantizes(Kind k) {
+  return k == Kind::kInput || k == Kind::kConv || k == Kind::kBn || k == Kind::kAdd || k == Kind::kClassifier;
+}
+
+struct Instr {
+  Kind kind = Kind::kInput;
+  int a = -1, b = -1;  // operands (instruction indices)
+  // kConv (also Dense) and kClassifier: float weights with batch norm folded in, and a bias.
+  torch::Tensor w, bias;
+  std::int64_t kernel_h = 1, kernel_w = 1, stride = 1, padding = 0, groups = 1;
+  bool relu = false, relu6 = false;
+  // kBn that could not be folded: y = x * bn_scale + bn_shift, and the raw parameters the
+  // quantized kernel takes.
+  torch::Tensor bn_scale, bn_shift, bn_w, bn_b, bn_mean, bn_var;
+  // After calibration: the output's quantization, and the prepacked int8 weights.
+  double scale = 1.0;
+  std::int64_t zero_point = 0;
+  c10::IValue packed;
+};
+
+constexpr double kBnEps = 1e-5;  // GraphNet's BatchNorm2d
+constexpr double kMinScale = 1.1920928955078125e-07;  // float32 epsilon, as PyTorch's observers
+
+c10::OperatorHandle Op(const char* name, const char* overload = "") {
+  return c10::Dispatcher::singleton().findSchemaOrThrow(name, overload);
+}
+
+c10::IValue Call(const c10::OperatorHandle& op, torch::jit::Stack stack) {
+  op.callBoxed(&stack);
+  return std::move(stack.at(0));
+}
+
+c10::IValue Ints(std::int64_t a, std::int64_t b) { return c10::IValue(c10::List<std::int64_t>({a, b})); }
+
+c10::IValue Maybe(const torch::Tensor& t) { return t.defined() ? c10::IValue(t) : c10::IValue(); }
+
+/// Records LowerOp's primitives as instructions, folding each batch norm into the convolution
+/// just before it and each ReLU/ReLU6 into the convolution (or batch norm) just before it, when
+/// both belong to the same operation (inside one, every intermediate has one reader; a vertex
+/// may have several, so nothing is fused across operations).
+class Recorder {
+ public:
+  explicit Recorder(const space::GraphNetImpl& net) {
+    for (const auto& p : net.named_parameters()) tensors_[p.key()] = p.value().detach().to(torch::kCPU).contiguous();
+    for (const auto& b : net.named_buffers()) tensors_[b.key()] = b.value().detach().to(torch::kCPU).contiguous();
+    code.push_back(Instr{});  // 0: the input
+  }
+  void BeginOp() { op_start_ = static_cast<int>(code.size()); }
+
+  std::string Conv(const std::string& x, const std::string& prefix, int kernel, int stride, int groups) {
+    Instr i;
+    i.kind = Kind::kConv;
+    i.a = Id(x);
+    i.w = T(prefix + ".weight").clone();
+    i.kernel_h = i.kernel_w = kernel;
+    i.stride = stride;
+    i.padding = kernel / 2;
+    i.groups = groups;
+    return Push(std::move(i));
+  }
+  std::string Dense(const std::string& x, const std::string& prefix, int h, int w) {
+    Instr i;
+    i.kind = Kind::kConv;
+    i.a = Id(x);
+    i.w = T(prefix + ".weight").clone();
+    i.bias = T(prefix + ".bias").clone();
+    i.kernel_h = h;
+    i.kernel_w = w;
+    return Push(std::move(i));
+  }
+  std::string Bn(const std::string& x, const std::string& prefix) {
+    const torch::Tensor gamma = T(prefix + ".weight"), beta = T(prefix + ".bias");
+    const torch::Tensor mean = T(prefix + ".running_mean"), var = T(prefix + ".running_var");
+    const torch::Tensor scale = gamma / torch::sqrt(var + kBnEps);
+    const torch::Tensor shift = beta - mean * scale;
+    const int h = Id(x);
+    Instr& last = code.back();
+    if (Fusable(h) && last.kind == Kind::kConv && !last.relu && !last.relu6) {
+      last.w = last.w * scale.view({-1, 1, 1, 1});
+      last.bias = (last.bias.defined() ? last.bias * scale : torch::zeros_like(scale)) + shift;
+      return x;
+    }
+    Instr i;
+    i.kind = Kind::kBn;
+    i.a = h;
+    i.bn_scale = scale, i.bn_shift = shift, i.bn_w = gamma, i.bn_b = beta, i.bn_mean = mean, i.bn_var = var;
+    return Push(std::move(i));
+  }
+  std::string Relu(const std::string& x) {
+    const int h = Id(x);
+    Instr& last = code.back();
+    if (Fusable(h) && (last.kind == Kind::kConv || last.kind == Kind::kBn) && !last.relu && !last.relu6) {
+      last.relu = true;
+      return x;
+    }
+    return Unary(Kind::kRelu, x);
+  }
+  std::string Relu6(const std::string& x) {
+    const int h = Id(x);
+    Instr& last = code.back();
+    if (Fusable(h) && last.kind == Kind::kConv && !last.relu && !last.relu6) {
+      last.relu6 = true;
+      return x;
+    }
+    return Unary(Kind::kRelu6, x);
+  }
+  std::string Add(const std::string& a, const std::string& b) {
+    Instr i;
+    i.kind = Kind::kAdd;
+    i.a = Id(a);
+    i.b = Id(b);
+    return Push(std::move(i));
+  }
+  std::string AvgPool3(const std::string& x) { return Unary(Kind::kAvgPool3, x); }
+  std::string MaxPool3(const std::string& x) { return Unary(Kind::kMaxPool3, x); }
+  std::string MaxPool2(const std::string& x) { return Unary(Kind::kMaxPool2, x); }
+  std::string AvgPool2Ceil(const std::string& x) { return Unary(Kind::kAvgPool2Ceil, x); }
+  std::string Classifier(const std::string& x, const std::string& prefix) {
+    Instr i;
+    i.kind = Kind::kClassifier;
+    i.a = Id(x);
+    i.w = T(prefix + ".weight").clone();
+    i.bias = T(prefix + ".bias").clone();
+    return Push(std::move(i));
+  }
+
+  std::vector<Instr> code;
+
+ private:
+  static int Id(const std::string& h) { return std::stoi(h); }
+  bool Fusable(int h) const { return h == static_cast<int>(code.size()) - 1 && h >= op_start_; }
+  std::string Push(Instr i) {
+    code.push_back(std::move(i));
+    return std::to_string(code.size() - 1);
+  }
+  std::string Unary(Kind k, const std::string& x) {
+    Instr i;
+    i.kind = k;
+    i.a = Id(x);
+    return Push(std::move(i));
+  }
+  const torch::Tensor& T(const std::string& name) const {
+    const auto it = tensors_.find(name);
+    if (it == tensors_.end()) throw std::logic_error("int8 lowering: the network has no tensor " + name);
+    return it->second;
+  }
+
+  std::map<std::string, torch::Tensor> tensors_;
+  int op_start_ = 0;
+};
+
+/// One instruction in float (calibration: the trained network's eval-mode arithmetic, batch
+/// norm folded).
+torch::Tensor RunFloat(const Instr& i, const std::vector<torch::Tensor>& v) {
+  const torch::Tensor& x = v[i.a];
+  switch (i.kind) {
+    case Kind::kInput: break;
+    case Kind::kConv: {
+      torch::Tensor y = at::conv2d(x, i.w, i.bias, {i.stride, i.stride}, {i.padding, i.padding}, {1, 1}, i.groups);
+      if (i.relu) y = torch::relu(y);
+      if (i.relu6) y = torch::clamp(y, 0, 6);
+      return y;
+    }
+    case Kind::kBn: {
+      torch::Tensor y = x * i.bn_scale.view({1, -1, 1, 1}) + i.bn_shift.view({1, -1, 1, 1});
+      return i.relu ? torch::relu(y) : y;
+    }
+    case Kind::kRelu: return torch::relu(x);
+    case Kind::kRelu6: return torch::clamp(x, 0, 6);
+    case Kind::kAdd: return x + v[i.b];
+    case Kind::kAvgPool3: return at::avg_pool2d(x, {3, 3}, {1, 1}, {1, 1}, false, false);
+    case Kind::kMaxPool3: return at::max_pool2d(x, {3, 3}, {1, 1}, {1, 1}, {1, 1});
+    case Kind::kMaxPool2: return at::max_pool2d(x, {2, 2}, {2, 2}, {0, 0}, {1, 1});
+    case Kind::kAvgPool2Ceil: return at::avg_pool2d(x, {2, 2}, {2, 2}, {0, 0}, true, true);
+    case Kind::kClassifier: return at::linear(x.mean({2, 3}), i.w, i.bias);
+  }
+  throw std::logic_error("int8: no float form of an input instruction");
+}
+
+/// [lo, hi] widened to hold 0 -> (scale, zero point) of uint8.
+void SetQParams(double lo, double hi, Instr* i) {
+  lo = std::min(lo, 0.0);
+  hi = std::max(hi, 0.0);
+  i->scale = std::max((hi - lo) / 255.0, kMinScale);
+  i->zero_point = std::clamp<std::int64_t>(std::llround(-lo / i->scale), 0, 255);
+}
+
+/// Per-channel symmetric int8 of a weight [out, ...]: scale max|w| / 127 per output channel.
+torch::Tensor QuantizeWeight(const torch::Tensor& w) {
+  const torch::Tensor amax = w.abs().reshape({w.size(0), -1}).amax(1).to(torch::kDouble);
+  const torch::Tensor scales = torch::clamp_min(amax / 127.0, kMinScale);
+  const torch::Tensor zeros = torch::zeros({w.size(0)}, torch::kLong);
+  return at::quantize_per_channel(w, scales, zeros, 0, at::kQInt8);
+}
+
+}  // namespace
+
+struct Int8Net::Program {
+  std::vector<Instr> code;
+  int output = -1;  // instruction whose value is the logits; -1: unreachable output (zeros)
+  std::int64_t classes = 0;
+};
+
+Int8Net::Int8Net(space::GraphNet& net, const torch::Tensor& calibration, const QuantizeOptions& options)
+    : p_(std::make_unique<Program>()) {
+  if (Int8Engine().empty()) throw std::runtime_error("this LibTorch has no quantized engine (int8 kernels)");
+  const std::string bad = options.Validate();
+  if (!bad.empty()) throw std::invalid_argument(bad);
+  torch::NoGradGuard no_grad;
+  const space::NetworkPlan& plan = net->plan();
+  Recorder rec(*net);
+  // As LowerPlan, with each operation's start marked for the recorder's fusion.
+  std::vector<std::string> value(plan.vertices.size());
+  value[plan.input] = "0";
+  for (const auto& edge : plan.edges) {
+    if (!edge.live || edge.op.kind == space::OpKind::kNone || value[edge.src].empty()) continue;
+    rec.BeginOp();
+    const std::string out = space::LowerOp(rec, edge, value[edge.src]);
+    if (value[edge.dst].empty()) {
+      value[edge.dst] = out;
+    } else {
+      rec.BeginOp();
+      value[edge.dst] = rec.Add(value[edge.dst], out);
+    }
+  }
+  p_->code = std::move(rec.code);
+  p_->output = value[plan.output].empty() ? -1 : std::stoi(value[plan.output]);
+  p_->classes = plan.vertices[plan.output].c;
+  std::vector<Instr>& code = p_->code;
+
+  // Calibration: the float program over the images, keeping each requantized value's range
+  // (and, for "percentile", a histogram over that range in a second pass).
+  const torch::Tensor images = calibration.to(torch::kCPU, torch::kFloat).contiguous();
+  const std::int64_t n = images.size(0);
+  if (n < 1) throw std::invalid_argument("int8 calibration needs at least one image");
+  auto run_batches = [&](const std::function<void(std::size_t, const torch::Tensor&)>& see) {
+    for (std::int64_t s = 0; s < n; s += options.batch) {
+      std::vector<torch::Tensor> v(code.size());
+      v[0] = images.narrow(0, s, std::min<std::int64_t>(options.batch, n - s));
+      see(0, v[0]);
+      for (std::size_t k = 1; k < code.size(); ++k) {
+        v[k] = RunFloat(code[k], v);
+        if (Requantizes(code[k].kind)) see(k, v[k]);
+      }
+    }
+  };
+  std::vector<double> lo(code.size(), 0.0), hi(code.size(), 0.0);
+  std::vector<bool> seen(code.size(), false);
+  run_batches([&](std::size_t k, const torch::Tensor& t) {
+    const double a = t.min().item<double>(), b = t.max().item<double>();
+    lo[k] = seen[k] ? std::min(lo[k], a) : a;
+    hi[k] = seen[k] ? std::max(hi[k], b) : b;
+    seen[k] = true;
+  });
+  if (options.calibration == "percentile") {
+    constexpr int kBins = 2048;
+    std::vector<torch::Tensor> hist(code.size());
+    run_batches([&](std::size_t k, const torch::Tensor& t) {
+      if (!(hi[k] > lo[k])) return;
+      const torch::Tensor h = torch::histc(t.flatten(), kBins, lo[k], hi[k]).to(torch::kDouble);
+      hist[k] = hist[k].defined() ? hist[k] + h : h;
+    });
+    const double tail = (100.0 - options.percentile) / 100.0;
+    for (std::size_t k = 0; k < code.size(); ++k) {
+      if (!hist[k].defined()) continue;
+      const torch::Tensor cum = hist[k].cumsum(0);
+      const double total = cum[-1].item<double>();
+      const auto c = cum.accessor<double, 1>();
+      const double width = (hi[k] - lo[k]) / kBins;
+      int first = 0, last = kBins - 1;
+      while (first < kBins - 1 && c[first] <= tail * total) ++first;
+      while (last > 0 && c[last - 1] >= (1.0 - tail) * total) --last;
+      if (first <= last) {
+        const double new_lo = lo[k] + first * width, new_hi = lo[k] + (last + 1) * width;
+        lo[k] = std::max(lo[k], new_lo);
+        hi[k] = std::min(hi[k], new_hi);
+      }
+    }
+  }
+  for (std::size_t k = 0; k < code.size(); ++k)
+    if (Requantizes(code[k].kind)) SetQParams(lo[k], hi[k], &code[k]);
+  // Weights to int8, prepacked for the engine.
+  for (Instr& i : code) {
+    if (i.kind == Kind::kConv) {
+      i.packed = Call(Op("quantized::conv2d_prepack"),
+                      {QuantizeWeight(i.w), Maybe(i.bias), Ints(i.stride, i.stride), Ints(i.padding, i.padding),
+                       Ints(1, 1), i.groups});
+    } else if (i.kind == Kind::kClassifier) {
+      i.packed = Call(Op("quantized::linear_prepack"), {QuantizeWeight(i.w), Maybe(i.bias)});
+    }
+  }
+}
+
+Int8Net::~Int8Net() = default;
+Int8Net::Int8Net(Int8Net&&) noexcept = default;
+Int8Net& Int8Net::operator=(Int8Net&&) noexcept = default;
+
+torch::Tensor Int8Net::Forward(const torch::Tensor& x) const {
+  torch::NoGradGuard no_grad;
+  const std::vector<Instr>& code = p_->code;
+  if (p_->output < 0) return torch::zeros({x.size(0), p_->classes});
+  static const c10::OperatorHandle conv = Op("quantized::conv2d", "new");
+  static const c10::OperatorHandle conv_relu = Op("quantized::conv2d_relu", "new");
+  static const c10::OperatorHandle add = Op("quantized::add");
+  static const c10::OperatorHandle linear = Op("quantized::linear");
+  static const c10::OperatorHandle bn = Op("quantized::batch_norm2d");
+  static const c10::OperatorHandle bn_relu = Op("quantized::batch_norm2d_relu");
+  std::vector<torch::Tensor> v(code.size());
+  v[0] = at::quantize_per_tensor(x.to(torch::kFloat).contiguous(), code[0].scale, code[0].zero_point, at::kQUInt8);
+  for (std::size_t k = 1; k < code.size(); ++k) {
+    const Instr& i = code[k];
+    const torch::Tensor& a = v[i.a];
+    switch (i.kind) {
+      case Kind::kInput: break;
+      case Kind::kConv:
+        v[k] = Call(i.relu || i.relu6 ? conv_relu : conv, {a, i.packed, i.scale, i.zero_point}).toTensor();
+        break;  // ReLU6: the output range calibrated on [0, 6] saturates where the clamp would
+      case Kind::kBn:
+        v[k] = Call(i.relu ? bn_relu : bn, {a, i.bn_w, i.bn_b, i.bn_mean, i.bn_var, kBnEps, i.scale, i.zero_point})
+                   .toTensor();
+        break;
+      case Kind::kRelu: v[k] = at::relu(a); break;
+      case Kind::kRelu6: v[k] = at::clamp(a, 0, 6); break;
+      case Kind::kAdd: v[k] = Call(add, {a, v[i.b], i.scale, i.zero_point}).toTensor(); break;
+      case Kind::kAvgPool3: v[k] = at::avg_pool2d(a, {3, 3}, {1, 1}, {1, 1}, false, false); break;
+      case Kind::kMaxPool3: v[k] = at::max_pool2d(a, {3, 3}, {1, 1}, {1, 1}, {1, 1}); break;
+      case Kind::kMaxPool2: v[k] = at::max_pool2d(a, {2, 2}, {2, 2}, {0, 0}, {1, 1}); break;
+      case Kind::kAvgPool2Ceil: v[k] = at::avg_pool2d(a, {2, 2}, {2, 2}, {0, 0}, true, true); break;
+      case Kind::kClassifier: {
+        const torch::Tensor pooled = at::adaptive_avg_pool2d(a, {1, 1}).flatten(1).contiguous();
+        v[k] = Call(linear, {pooled, i.packed, i.scale, i.zero_point}).toTensor();
+        break;
+      }
+    }
+  }
+  const torch::Tensor& out = v[p_->output];
+  return out.is_quantized() ? out.dequantize() : out;
+}
+
+std::int64_t Int8Net::ModelBytes() const {
+  std::int64_t bytes = 0;
+  for (const Instr& i : p_->code) {
+    if (Requantizes(i.kind)) bytes += 8;  // the output's scale and zero point
+    if (i.w.defined()) bytes += i.w.numel() + 8 * i.w.size(0);  // int8 weights, per-channel scale and zero point
+    if (i.bias.defined()) bytes += 4 * i.bias.numel();
+    if (i.kind == Kind::kBn) bytes += 4 * 4 * i.bn_w.numel();
+  }
+  return bytes;
+}
+
+std::string Int8Net::Describe() const {
+  std::map<std::string, int> count;
+  int fused = 0;
+  for (std::size_t k = 1; k < p_->code.size(); ++k) {
+    const Instr& i = p_->code[k];
+    static const char* names[] = {"input", "conv", "batch norm", "relu", "relu6", "add",
+                                  "avg pool", "max pool", "max pool", "avg pool", "linear"};
+    ++count[names[static_cast<int>(i.kind)]];
+    fused += (i.relu || i.relu6) ? 1 : 0;
+  }
+  std::ostringstream s;
+  s << p_->code.size() - 1 << " int8 ops on " << Int8Engine() << ":";
+  bool first = true;
+  for (const auto& [name, n] : count) s << (first ? " " : ", ") << n << " " << name, first = false;
+  s << " (" << fused << " with a fused relu)";
+  return s.str();
+}
+
+double Int8Accuracy(const Int8Net& net, const torch::Tensor& x, const torch::Tensor& y, int batch) {
+  torch::NoGradGuard no_grad;
+  const torch::Tensor xc = x.to(torch::kCPU), yc = y.to(torch::kCPU);
+  const std::int64_t n = xc.size(0);
+  if (n == 0) return 0.0;
+  std::int64_t correct = 0;
+  for (std::int64_t s = 0; s < n; s += batch) {
+    const std::int64_t m = std::min<std::int64_t>(batch, n - s);
+    const torch::Tensor logits = net.Forward(xc.narrow(0, s, m));
+    correct += logits.argmax(1).eq(yc.narrow(0, s, m)).sum().item<std::int64_t>();
+  }
+  return 100.0 * static_cast<double>(correct) / static_cast<double>(n);
+}
+
+torch::Tensor CalibrationImages(const torch::Tensor& train_x, int n) {
+  const torch::Tensor x = train_x.to(torch::kCPU, torch::kFloat);
+  const std::int64_t total = x.size(0);
+  if (n >= total) return x.contiguous();
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(0);
+  const torch::Tensor idx = torch::randperm(total, gen, torch::kInt64).narrow(0, 0, n);
+  return x.index_select(0, idx).contiguous();
+}
+
+}  // namespace paretonas::evaluator

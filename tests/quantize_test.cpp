@@ -1,0 +1,195 @@
+// The int8 deploy stage (evaluator/quantize.h): every operation of every shipped space lowered
+// to int8 kernels, against the float network it came from.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <iostream>
+#include <map>
+#include <random>
+
+#include "evaluator/dataset_info.h"
+#include "evaluator/quantize.h"
+#include "evaluator/train_evaluator.h"
+#include "evaluator/worker_pool.h"
+#include "space/graph_net.h"
+#include "space/search_space.h"
+#include "tests/test_paths.h"
+
+namespace paretonas {
+namespace {
+
+using space::InputSpec;
+using space::SearchSpace;
+
+std::vector<std::pair<std::string, SearchSpace>> Spaces(InputSpec in) {
+  return {{"nb201", SearchSpace::Load("nb201", {{"channels", "8"}, {"cells_per_stage", "1"}}, in)},
+          {"mobilenet", SearchSpace::Load("mobilenet", {}, in)},
+          {"tiny_hybrid", SearchSpace::Load(testing::SourceDir() + "/experiments/spaces/tiny_hybrid.yaml", {}, in)},
+          {"baseline_2conv", SearchSpace::Load(testing::SourceDir() + "/experiments/spaces/baseline_2conv.yaml",
+                                               {{"width", "8"}}, in)}};
+}
+
+/// A network as training leaves it: weights from the seed, and batch-norm statistics and affine
+/// parameters away from their initial 0/1, so that folding them is tested.
+space::GraphNet TrainedLike(const SearchSpace& sp, const space::Genotype& g, std::uint64_t seed) {
+  space::GraphNet net(sp.Plan(g), space::GraphNetOptions{});
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+  space::InitializeParameters(*net, gen);
+  torch::NoGradGuard no_grad;
+  for (auto& m : net->modules(false)) {
+    if (auto* bn = m->as<torch::nn::BatchNorm2dImpl>()) {
+      bn->weight.uniform_(0.5, 1.5, gen);
+      bn->bias.uniform_(-0.3, 0.3, gen);
+      bn->running_mean.uniform_(-0.5, 0.5, gen);
+      bn->running_var.uniform_(0.5, 2.0, gen);
+    }
+  }
+  net->eval();
+  return net;
+}
+
+double RelativeError(const torch::Tensor& got, const torch::Tensor& want) {
+  return (got - want).norm().item<double>() / std::max(1e-12, want.norm().item<double>());
+}
+
+TEST(Int8Net, EveryOperationOfEveryShippedSpaceRunsInInt8CloseToTheFloatNetwork) {
+  if (evaluator::Int8Engine().empty()) GTEST_SKIP() << "this LibTorch has no quantized engine";
+  const InputSpec in{{1, 16, 16}, 10};
+  std::mt19937_64 rng(11);
+  at::Generator data_gen = at::make_generator<at::CPUGeneratorImpl>(3);
+  const torch::Tensor calib = torch::randn({96, 1, 16, 16}, data_gen);
+  const torch::Tensor x = torch::randn({32, 1, 16, 16}, data_gen);
+  std::map<std::string, int> ops_seen;
+  std::map<std::string, double> worst;
+  for (auto& [name, sp] : Spaces(in)) {
+    for (int i = 0; i < 6; ++i) {
+      const space::Genotype g = sp.Sample(rng);
+      space::GraphNet net = TrainedLike(sp, g, 100 + i);
+      torch::NoGradGuard no_grad;
+      const torch::Tensor want = net->forward(x);
+      for (const char* calibration : {"minmax", "percentile"}) {
+        evaluator::QuantizeOptions qo;
+        qo.calibration = calibration;
+        const evaluator::Int8Net q(net, calib, qo);
+        const torch::Tensor got = q.Forward(x);
+        ASSERT_EQ(got.sizes(), want.sizes()) << name << " " << sp.Key(g);
+        EXPECT_FALSE(got.is_quantized());
+        const double err = RelativeError(got, want);
+        // Quantization is not exact (a float simulation would be), and it is close: a wrong
+        // fold, scale or operation gives errors near or above 1.
+        if (want.abs().max().item<double>() > 0) {
+          EXPECT_GT(err, 0.0) << name << " " << sp.Key(g);
+          EXPECT_LT(err, 0.12) << calibration << " " << name << " " << sp.Key(g) << " " << q.Describe();
+        }
+        // The same decisions on nearly every image.
+        const double agree = got.argmax(1).eq(want.argmax(1)).to(torch::kDouble).mean().item<double>();
+        if (err > 0) EXPECT_GE(agree, 0.7) << calibration << " " << name << " " << sp.Key(g);
+        std::istringstream words(q.Describe());
+        std::string w;
+        while (words >> w) {
+          while (!w.empty() && (w.back() == ',' || w.back() == ')')) w.pop_back();
+          if (w == "conv" || w == "add" || w == "linear" || w == "norm" || w == "pool") ++ops_seen[w];
+        }
+        worst[calibration] = std::max(worst[calibration], err);
+      }
+    }
+  }
+  for (const char* op : {"conv", "add", "linear", "norm", "pool"}) EXPECT_GT(ops_seen[op], 0) << op;
+  std::cout << "worst relative error of the logits: minmax " << worst["minmax"] << ", percentile "
+            << worst["percentile"] << "\n";
+}
+
+TEST(Int8Net, IsDeterministicForAnyNumberOfThreadsAndStoresAQuarterOfTheFloatBytes) {
+  if (evaluator::Int8Engine().empty()) GTEST_SKIP() << "this LibTorch has no quantized engine";
+  const InputSpec in{{1, 16, 16}, 10};
+  const SearchSpace sp = SearchSpace::Load("mobilenet", {}, in);
+  std::mt19937_64 rng(5);
+  const space::Genotype g = sp.Sample(rng);
+  space::GraphNet net = TrainedLike(sp, g, 7);
+  at::Generator data_gen = at::make_generator<at::CPUGeneratorImpl>(4);
+  const torch::Tensor calib = torch::randn({64, 1, 16, 16}, data_gen);
+  const torch::Tensor x = torch::randn({8, 1, 16, 16}, data_gen);
+  const int saved = at::get_num_threads();
+  at::set_num_threads(1);
+  const evaluator::Int8Net a(net, calib, {});
+  const torch::Tensor one = a.Forward(x);
+  at::set_num_threads(2);
+  const evaluator::Int8Net b(net, calib, {});
+  const torch::Tensor two = b.Forward(x);
+  at::set_num_threads(saved);
+  EXPECT_TRUE(torch::equal(one, two));
+  const double fp32_bytes = 4.0 * static_cast<double>(net->NumParameters());
+  EXPECT_LT(static_cast<double>(a.ModelBytes()), 0.45 * fp32_bytes);
+  EXPECT_GT(static_cast<double>(a.ModelBytes()), 0.2 * fp32_bytes);
+}
+
+TEST(Int8Net, CalibrationImagesAreAFixedSampleAndOptionsAreChecked) {
+  const torch::Tensor train = torch::arange(100, torch::kFloat).view({100, 1, 1, 1});
+  const torch::Tensor a = evaluator::CalibrationImages(train, 10), b = evaluator::CalibrationImages(train, 10);
+  EXPECT_EQ(a.size(0), 10);
+  EXPECT_TRUE(torch::equal(a, b));
+  EXPECT_FALSE(torch::equal(a, train.narrow(0, 0, 10)));  // a sample, not the first images
+  EXPECT_EQ(evaluator::CalibrationImages(train, 500).size(0), 100);
+  evaluator::QuantizeOptions bad;
+  bad.calibration = "kl";
+  EXPECT_NE(bad.Validate().find("minmax, percentile"), std::string::npos);
+}
+
+evaluator::DatasetOptions Synthetic() {
+  evaluator::DatasetOptions d;
+  d.name = "synthetic";
+  d.synthetic_train = 600;
+  d.synthetic_size = 8;
+  d.synthetic_classes = 4;
+  d.validation = 200;
+  return d;
+}
+
+TEST(TrainEvaluator, TheInt8DeployStageReportsTheQuantizedModelsMetricsTheSameForOneAndTwoWorkers) {
+  if (evaluator::Int8Engine().empty()) GTEST_SKIP() << "this LibTorch has no quantized engine";
+  const SearchSpace sp = SearchSpace::Load("nb201", {{"channels", "4"}, {"cells_per_stage", "1"}},
+                                           evaluator::DatasetInput(Synthetic()));
+  evaluator::TrainOptions t;
+  t.epochs = 2;
+  t.batch_size = 32;
+  t.lr = 0.1;
+  t.latency_repeats = 5;
+  t.latency_warmup = 1;
+  t.deploy_precision = "int8";
+  t.calibration_images = 64;
+  ASSERT_EQ(t.Validate(), "");
+  std::mt19937_64 rng(9);
+  std::vector<evaluator::EvalRequest> reqs;
+  for (int i = 0; i < 3; ++i) {
+    const space::Genotype g = sp.Sample(rng);
+    reqs.push_back({i, sp.Key(g), sp.CanonicalHash(g), g, 2000u + i});
+  }
+  evaluator::TrainEvaluator ev(sp, Synthetic(), t);
+  auto run = [&](int workers) {
+    evaluator::WorkerPool pool(ev, workers);
+    std::map<std::int64_t, evaluator::EvalResult> out;
+    pool.EvaluateBatch(reqs, [&](const evaluator::EvalResult& r) { out[r.trial_id] = r; }, nullptr);
+    return out;
+  };
+  const auto one = run(1), two = run(2);
+  for (const auto& [id, r] : one) {
+    ASSERT_TRUE(r.ok) << r.failure;
+    for (const char* m : {"int8_val_accuracy", "int8_model_bytes", "int8_latency_ms", "int8_peak_memory_bytes",
+                          "int8_latency_ci_ms"})
+      EXPECT_TRUE(r.metrics.count(m)) << m;
+    EXPECT_EQ(r.metrics.at("int8_val_accuracy"), two.at(id).metrics.at("int8_val_accuracy"));
+    EXPECT_EQ(r.metrics.at("int8_model_bytes"), two.at(id).metrics.at("int8_model_bytes"));
+    EXPECT_LT(r.metrics.at("int8_model_bytes"), r.metrics.at("model_bytes"));
+    EXPECT_GT(r.metrics.at("int8_latency_ms"), 0);
+    // Post-training quantization of a trained network keeps most of its accuracy.
+    EXPECT_NEAR(r.metrics.at("int8_val_accuracy"), r.metrics.at("val_accuracy"), 15.0);
+  }
+  evaluator::TrainOptions bad = t;
+  bad.deploy_precision = "int4";
+  EXPECT_NE(bad.Validate().find("allowed: fp32, int8"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace paretonas
