@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "evaluator/mpi_cluster.h"
+#include "evaluator/quantize.h"
 #include "space/input_error.h"
 
 namespace paretonas::evaluator {
@@ -280,6 +281,12 @@ std::vector<Measured> MeasureInterleaved(std::size_t n, Make&& make, const Measu
   TimingPolicy policy = o.Policy();
   const std::string bad = policy.Validate();
   if (!bad.empty()) throw InputError("latency measurement: " + bad);
+  if (o.precision != "fp32" && o.precision != "int8")
+    throw InputError("latency measurement: --precision " + o.precision + " (allowed: fp32, int8)");
+  if (o.precision == "int8" && o.device != "cpu")
+    throw InputError("latency measurement: --precision int8 runs on the CPU's int8 kernels (--device cpu)");
+  if (o.precision == "int8" && Int8Engine().empty())
+    throw InputError("latency measurement: --precision int8, but this LibTorch has no quantized engine");
   const torch::Device device = ResolveDevice(o.device);
   if (device.is_cuda() || o.threads > 1) policy.discard_descheduled = false;  // see TimingPolicy
   SteadyAllocator();
@@ -297,7 +304,7 @@ std::vector<Measured> MeasureInterleaved(std::size_t n, Make&& make, const Measu
   const std::size_t planned = n * static_cast<std::size_t>(policy.rounds);
   for (std::size_t begin = 0; begin < n;) {
     // A chunk: up to 256 networks or 1 GiB of weights, whichever comes first (at least one).
-    std::vector<space::GraphNet> nets;
+    std::vector<ForwardFn> nets;
     std::vector<torch::Tensor> inputs;
     std::int64_t bytes = 0;
     while (begin + nets.size() < n && nets.size() < kMaxNetsAtOnce &&
@@ -306,7 +313,15 @@ std::vector<Measured> MeasureInterleaved(std::size_t n, Make&& make, const Measu
       for (const auto& p : net->parameters()) bytes += p.numel() * static_cast<std::int64_t>(p.element_size());
       net->to(device);
       net->eval();
-      nets.push_back(net);
+      if (o.precision == "int8") {
+        // The int8 model of the same weights, calibrated on random images (the time of int8
+        // kernels does not depend on the values they multiply).
+        at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(0);
+        auto q = std::make_shared<Int8Net>(net, torch::randn({32, shape.c, shape.h, shape.w}, gen), QuantizeOptions{});
+        nets.push_back([q](const torch::Tensor& x) { return q->Forward(x); });
+      } else {
+        nets.push_back(Of(net));
+      }
       inputs.push_back(torch::zeros({1, shape.c, shape.h, shape.w}).to(device));
     }
     const auto estimates = TimeInterleaved(nets, inputs, policy, cuda, [&](std::size_t) {

@@ -28,6 +28,9 @@ struct MeasureOptions {
   double max_seconds = 2.0;
   int max_passes = 300;
   bool discard_descheduled = true;
+  /// fp32, or int8: each network quantized (Int8Net, calibrated on random images) and the int8
+  /// model timed, quantization of its input and dequantization of its logits included (CPU).
+  std::string precision = "fp32";
 
   TimingPolicy Policy() const {
     TimingPolicy p;

@@ -12,6 +12,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "evaluator/train_evaluator.h"
 #include "space/op_lowering.h"
 
 namespace paretonas::evaluator {
@@ -47,6 +48,8 @@ std::string Int8Engine() {
   return chosen;
 }
 
+std::string Int8EngineName() { return Int8Engine(); }
+
 namespace {
 
 enum class Kind { kInput, kConv, kBn, kRelu, kRelu6, kAdd, kAvgPool3, kMaxPool3, kMaxPool2, kAvgPool2Ceil, kClassifier };
@@ -71,6 +74,7 @@ struct Instr {
   double scale = 1.0;
   std::int64_t zero_point = 0;
   c10::IValue packed;
+  torch::Tensor wq;  // the int8 weight that `packed` holds
 };
 
 constexpr double kBnEps = 1e-5;  // GraphNet's BatchNorm2d
@@ -248,6 +252,15 @@ torch::Tensor QuantizeWeight(const torch::Tensor& w) {
   return at::quantize_per_channel(w, scales, zeros, 0, at::kQInt8);
 }
 
+/// The engine's prepacked form of an instruction's int8 weight (conv, linear).
+void Prepack(Instr& i) {
+  if (i.kind == Kind::kConv)
+    i.packed = Call(Op("quantized::conv2d_prepack"), {i.wq, Maybe(i.bias), Ints(i.stride, i.stride),
+                                                      Ints(i.padding, i.padding), Ints(1, 1), i.groups});
+  else if (i.kind == Kind::kClassifier)
+    i.packed = Call(Op("quantized::linear_prepack"), {i.wq, Maybe(i.bias)});
+}
+
 }  // namespace
 
 struct Int8Net::Program {
@@ -336,14 +349,16 @@ Int8Net::Int8Net(space::GraphNet& net, const torch::Tensor& calibration, const Q
     if (Requantizes(code[k].kind)) SetQParams(lo[k], hi[k], &code[k]);
   // Weights to int8, prepacked for the engine.
   for (Instr& i : code) {
-    if (i.kind == Kind::kConv) {
-      i.packed = Call(Op("quantized::conv2d_prepack"),
-                      {QuantizeWeight(i.w), Maybe(i.bias), Ints(i.stride, i.stride), Ints(i.padding, i.padding),
-                       Ints(1, 1), i.groups});
-    } else if (i.kind == Kind::kClassifier) {
-      i.packed = Call(Op("quantized::linear_prepack"), {QuantizeWeight(i.w), Maybe(i.bias)});
-    }
+    if (i.kind == Kind::kConv || i.kind == Kind::kClassifier) i.wq = QuantizeWeight(i.w);
+    Prepack(i);
   }
+}
+
+Int8Net Int8Net::Repacked() const {
+  Int8Net copy;
+  copy.p_ = std::make_unique<Program>(*p_);
+  for (Instr& i : copy.p_->code) Prepack(i);
+  return copy;
 }
 
 Int8Net::~Int8Net() = default;
@@ -391,6 +406,26 @@ torch::Tensor Int8Net::Forward(const torch::Tensor& x) const {
   const torch::Tensor& out = v[p_->output];
   return out.is_quantized() ? out.dequantize() : out;
 }
+
+std::vector<Int8Op> Int8Net::Ops() const {
+  static const char* names[] = {"input", "conv", "batch_norm", "relu", "relu6", "add",
+                                "avg_pool3", "max_pool3", "max_pool2", "avg_pool2_ceil", "linear"};
+  std::vector<Int8Op> out;
+  for (const Instr& i : p_->code) {
+    Int8Op o;
+    o.kind = names[static_cast<int>(i.kind)];
+    o.a = i.a, o.b = i.b, o.relu = i.relu || i.relu6, o.relu6 = i.relu6;
+    o.scale = i.scale, o.zero_point = i.zero_point;
+    o.packed = i.packed, o.weight_q = i.wq, o.bias = i.bias;
+    o.kernel_h = i.kernel_h, o.kernel_w = i.kernel_w, o.stride = i.stride, o.padding = i.padding, o.groups = i.groups;
+    o.bn_weight = i.bn_w, o.bn_bias = i.bn_b, o.bn_mean = i.bn_mean, o.bn_var = i.bn_var;
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+int Int8Net::Output() const { return p_->output; }
+std::int64_t Int8Net::Classes() const { return p_->classes; }
 
 std::int64_t Int8Net::ModelBytes() const {
   std::int64_t bytes = 0;

@@ -33,6 +33,26 @@ const char* CalibrationNames();
 /// for the process (LibTorch's engine setting is global). Empty when it has none.
 std::string Int8Engine();
 
+/// One operation of an Int8Net as an exporter sees it (Int8Net::Ops), in execution order; each
+/// reads earlier operations' outputs by index (0 is the input's quantization).
+struct Int8Op {
+  /// input, conv, batch_norm, relu, relu6, add, avg_pool3, max_pool3, max_pool2, avg_pool2_ceil, linear
+  std::string kind;
+  int a = -1, b = -1;  ///< operands
+  /// conv: a ReLU (also for ReLU6, whose clamp the output range's saturation makes) fused; batch_norm: ReLU.
+  bool relu = false;
+  bool relu6 = false;
+  /// The output's quantization (input, conv, batch_norm, add, linear; the others keep their input's).
+  double scale = 1.0;
+  std::int64_t zero_point = 0;
+  /// conv, linear: the prepacked weights the kernels take (a TorchScript-serialisable object), the
+  /// per-channel int8 weight itself and the float bias.
+  c10::IValue packed;
+  torch::Tensor weight_q, bias;
+  std::int64_t kernel_h = 1, kernel_w = 1, stride = 1, padding = 0, groups = 1;
+  torch::Tensor bn_weight, bn_bias, bn_mean, bn_var;  ///< batch_norm (eps 1e-5)
+};
+
 /// A trained GraphNet lowered to int8 operations: batch norm folded into the convolutions,
 /// per-channel symmetric int8 weights (zero point 0), per-tensor asymmetric uint8 activations
 /// whose ranges were calibrated on images the caller chose, and each convolution's ReLU or
@@ -49,15 +69,27 @@ class Int8Net {
   Int8Net(Int8Net&&) noexcept;
   Int8Net& operator=(Int8Net&&) noexcept;
 
+  /// The same network with its weights prepacked anew. LibTorch's oneDNN int8 convolution caches
+  /// its primitive for the first input shape it runs and rebuilds it on every call of another
+  /// shape: a network first run at batch 256 (validation) then timed at batch 1 measured 2.2x
+  /// its time. Time a network that has run nothing else (Repacked() of the one validated).
+  Int8Net Repacked() const;
+
   /// x: [batch, c, h, w] float -> logits [batch, classes] float.
   torch::Tensor Forward(const torch::Tensor& x) const;
   /// Bytes of what an int8 export stores: one per weight, 4 per float (biases, per-channel
   /// scales, batch-norm parameters where one could not be folded) and per zero point.
   std::int64_t ModelBytes() const;
+  /// The operations, for exporters; Output() the one whose value is the logits (-1: the output is
+  /// unreachable, and Forward returns zeros of Classes() columns).
+  std::vector<Int8Op> Ops() const;
+  int Output() const;
+  std::int64_t Classes() const;
   /// Int8 operations and their kind, e.g. "12 ops: 7 conv (5 with relu), 2 add, 1 linear, ...".
   std::string Describe() const;
 
  private:
+  Int8Net() = default;
   struct Program;
   std::unique_ptr<Program> p_;
 };

@@ -121,11 +121,18 @@ class TrainEvaluator : public Evaluator {
   std::unique_ptr<Impl> impl_;
 };
 
+/// The quantized engine the int8 deploy stage runs on (evaluator/quantize.h, Int8Engine), for
+/// callers that do not include LibTorch; empty when this LibTorch has none.
+std::string Int8EngineName();
+
 /// Result of retraining one architecture from scratch and testing it once.
 struct FinalTraining {
   bool ok = false;
   std::string failure;
   double test_accuracy = 0;   ///< percent
+  /// With TrainOptions::Int8: the int8 model's test accuracy (percent), quantized as the deploy
+  /// stage does with calibration images drawn from this training set; -1 otherwise.
+  double int8_test_accuracy = -1;
   double train_seconds = 0;
   std::int64_t params = 0;
   std::string weights_path;   ///< where the trained module was saved (torch::save)

@@ -35,6 +35,7 @@ struct ExportOptions {
   std::string augment;  // "": the run's dataset.augment; "on" | "off"
   std::int64_t seed = -1;  // retraining seed; -1: each trial's own seed
   bool bake = false;       // --bake-normalization
+  std::string precision;   // "": the run's deploy.precision; "fp32" | "int8"
 };
 
 /// The seed a retraining of `t` uses: --seed, or the trial's own (what the search trained it with).
@@ -74,6 +75,12 @@ int RunExport(const ExportOptions& o) {
                      "(install libonnx-dev and rebuild)");
   const LoadedRun run = LoadRun(o.run_dir);
   const ExperimentConfig& config = run.config;
+  const std::string precision = o.precision.empty() ? config.training.deploy_precision : o.precision;
+  const bool int8 = precision == "int8";
+  if (int8 && config.evaluator_kind != "train")
+    throw InputError("export --precision int8: the run used evaluator.kind " + config.evaluator_kind +
+                     "; quantizing needs its training images to calibrate on (evaluator.kind: train)");
+
   const search::SearchState& state = run.state;
   const Session* session = run.session.get();
   std::vector<std::int64_t> ids = o.front ? search::ParetoFront(state, session->problem) : o.ids;
@@ -107,6 +114,7 @@ int RunExport(const ExportOptions& o) {
     if (config.evaluator_kind != "train")
       throw InputError("export --train-epochs: the run used a table evaluator; there is nothing to train");
     evaluator::TrainOptions training = config.training;
+    training.deploy_precision = precision;  // int8: TrainFinal also tests the int8 model
     if (!o.device.empty()) training.device = o.device;
     if (o.batch_size > 0) training.batch_size = o.batch_size;
     std::cout << "retraining " << ids.size() << " architecture(s) for " << o.train_epochs
@@ -165,9 +173,11 @@ int RunExport(const ExportOptions& o) {
         if (!f.ok && first_error.empty())
           first_error = "retraining #" + std::to_string(id) + " failed: " + f.failure;
         if (f.ok && tty) std::cerr << "\n";
-        if (f.ok)
-          std::cout << "  #" << id << " test accuracy " << f.test_accuracy << "% (" << f.params
-                    << " params, " << f.train_seconds << " s)\n" << std::flush;
+        if (f.ok) {
+          std::cout << "  #" << id << " test accuracy " << f.test_accuracy << "%";
+          if (f.int8_test_accuracy >= 0) std::cout << ", as int8 " << f.int8_test_accuracy << "%";
+          std::cout << " (" << f.params << " params, " << f.train_seconds << " s)\n" << std::flush;
+        }
         retrained[id] = f;
       }
     };
@@ -181,6 +191,8 @@ int RunExport(const ExportOptions& o) {
     }
   }
   const ExportInput feed = MakeExportInput(config, session->space->input(), o.bake);
+  // int8: calibrated as the search's deploy stage, on the training images TrainFinal trains on.
+  const Int8ExportOptions int8_options{data, config.training.calibration_images, config.training.calibration};
   for (auto id : ids) {
     const search::Trial& t = state.trials[id];
     const std::string base = o.out + "/arch_" + std::to_string(id);
@@ -196,13 +208,19 @@ int RunExport(const ExportOptions& o) {
     }
     if (wants("onnx")) {
       const std::string path = base + ".onnx";
-      const bool trained = ExportOnnx(*session->space, t.genotype, weights, t.seed, path, &feed);
+      bool trained = !weights.empty();
+      if (int8)
+        ExportInt8Onnx(*session->space, t.genotype, weights, t.seed, path, &feed, int8_options);
+      else
+        trained = ExportOnnx(*session->space, t.genotype, weights, t.seed, path, &feed);
       std::cout << path << (trained ? "" : "  (untrained weights: give --train-epochs E to export trained ones)")
                 << "  [passes onnx::checker]\n";
     }
     if (wants("torchscript")) {
       const std::string path = base + ".torchscript.pt";
-      const TorchScriptExport ts = ExportTorchScript(*session->space, t.genotype, weights, t.seed, path, &feed);
+      const TorchScriptExport ts =
+          int8 ? ExportInt8TorchScript(*session->space, t.genotype, weights, t.seed, path, &feed, int8_options)
+               : ExportTorchScript(*session->space, t.genotype, weights, t.seed, path, &feed);
       std::cout << path << (ts.trained ? "" : "  (untrained weights: give --train-epochs E to export trained ones)")
                 << "  [reloaded: max |difference| " << ts.max_abs_diff << "]\n";
     }
@@ -230,14 +248,18 @@ int RunExport(const ExportOptions& o) {
     js << "},\n  \"lineage\": {\"generation\": " << t.generation << ", \"parents\": [";
     for (size_t i = 0; i < t.parents.size(); ++i) js << (i ? ", " : "") << t.parents[i];
     js << "]},\n  \"seed\": " << t.seed << ",\n  \"experiment_seed\": " << state.seed
-       << ",\n  \"config_hash\": " << search::JsonString(state.config_hash);
+       << ",\n  \"config_hash\": " << search::JsonString(state.config_hash)
+       << ",\n  \"precision\": " << search::JsonString(precision);
+    if (int8) js << ",\n  \"int8_engine\": " << search::JsonString(evaluator::Int8EngineName());
     if (final.ok) {
       js << ",\n  \"final\": {\"epochs\": " << o.train_epochs << ", \"batch_size\": "
          << (o.batch_size > 0 ? o.batch_size : config.training.batch_size) << ", \"device\": "
          << search::JsonString(o.device.empty() ? config.training.device : o.device)
          << ", \"augment\": " << (data.augment ? "true" : "false") << ", \"seed\": "
          << RetrainSeed(o, t) << ", \"test_accuracy\": "
-         << search::JsonNumber(final.test_accuracy) << ", \"train_seconds\": "
+         << search::JsonNumber(final.test_accuracy)
+         << (final.int8_test_accuracy >= 0 ? ", \"int8_test_accuracy\": " + search::JsonNumber(final.int8_test_accuracy) : "")
+         << ", \"train_seconds\": "
          << search::JsonNumber(final.train_seconds) << ", \"weights\": " << search::JsonString(final.weights_path) << "}";
     }
     js << ",\n  \"graph\": " << GraphJson(*session->space, t.genotype) << "\n}\n";
@@ -278,6 +300,11 @@ void SetupExport(CLI::App& app) {
       ->check(CLI::Range(std::int64_t{0}, std::numeric_limits<std::int64_t>::max()));
   sub->add_option("--device", o->device, "Retrain on this device (default: the run's evaluator.device)")
       ->check(CLI::IsMember({"cpu", "cuda"}));
+  sub->add_option("--precision", o->precision,
+                  "fp32 | int8: the model TorchScript holds, and with --train-epochs the test accuracy "
+                  "reported (int8: quantized as the search's deploy stage, calibrated on the run's "
+                  "training images). Default: the run's deploy.precision")
+      ->check(CLI::IsMember({"fp32", "int8"}));
   sub->add_flag("--bake-normalization", o->bake,
                 "TorchScript and ONNX: put the input normalisation into the model, so that it takes "
                 "the pixels (float32, 0..pixel_max) instead of normalised input");

@@ -8,6 +8,7 @@
 #include <ctime>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <random>
 #include <set>
@@ -16,6 +17,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "evaluator/measure.h"
+#include "evaluator/train_evaluator.h"
 #include "predictors/measurement_files.h"
 #include "evaluator/table_evaluator.h"
 #include "experiments/cli_common.h"
@@ -67,6 +69,7 @@ struct LatencyOptions {
   std::vector<std::string> archs;
   std::string front_of;  // measure: a run directory whose Pareto front to measure
   bool compare = false;  // measure --front-of: compare with the run's own latencies
+  std::string precision;  // measure, calibrate: fp32 | int8; "": fp32, or a --front-of run's deploy.precision
   std::string passes_out;  // measure: every timed pass (benchmarks)
   std::string ops;       // fit: a per-op table (op, latency_ms), e.g. calibrate's MODEL.ops.csv
   std::vector<std::string> priors;  // fit: models of other devices (few-shot)
@@ -240,7 +243,8 @@ std::string Describe(const evaluator::MeasureOptions& mo) {
          " thread(s), batch 1, median of " + std::to_string(mo.repeats) +
          (mo.rounds > 1 ? " in " + std::to_string(mo.rounds) + " interleaved rounds" : "") +
          (mo.target > 0 ? ", more rounds until +-" + Fmt(100 * mo.target, 3) + "%" : "") +
-         (mo.discard_descheduled ? ", descheduled passes replaced" : "") + ") on " + date;
+         (mo.discard_descheduled ? ", descheduled passes replaced" : "") +
+         (mo.precision == "int8" ? ", the int8 model (" + evaluator::Int8EngineName() + " kernels)" : "") + ") on " + date;
 }
 
 void PrintModel(const predictors::LatencyModel& m, const std::string& path) {
@@ -272,15 +276,16 @@ std::map<std::string, space::PlanEdge> OperationConfigs(const space::SearchSpace
 }
 
 int Calibrate(const LatencyOptions& o) {
-  const evaluator::MeasureOptions mo = Timing(o.measure);
+  evaluator::MeasureOptions mo = Timing(o.measure);
+  if (!o.precision.empty()) mo.precision = o.precision;
   if (o.out.empty()) throw InputError("latency calibrate: --out MODEL is required");
   const predictors::SpaceRef ref = SpaceRefOf(o);
   const space::SearchSpace sp = ref.Load();
   const auto archs = DistinctSample(sp, o.samples, o.seed);
   // The per-op table: every operation configuration the space uses (read off many plans).
   const std::map<std::string, space::PlanEdge> configs = OperationConfigs(sp, archs, o.seed + 1);
-  std::cout << "calibrating " << sp.name() << " on " << o.measure.device << " ("
-            << o.measure.threads << " thread(s)): " << configs.size()
+  std::cout << "calibrating " << sp.name() << (mo.precision == "int8" ? " in int8" : "") << " on " << o.measure.device
+            << " (" << o.measure.threads << " thread(s)): " << configs.size()
             << " operation configurations, then " << archs.size() << " architectures\n";
   std::cout.flush();
   predictors::OpTable table;
@@ -332,16 +337,17 @@ double KendallTau(const std::vector<double>& a, const std::vector<double>& b) {
 /// `measure --front-of RUN --compare`: each front member's latency in the run and now, their
 /// rank agreement, and whether the front would change with the new numbers.
 void CompareFront(const LoadedRun& run, const std::vector<std::int64_t>& ids,
-                  const std::vector<evaluator::Measured>& now) {
+                  const std::vector<evaluator::Measured>& now, const std::string& precision) {
+  const std::string pre = precision == "int8" ? "int8_" : "";  // the run's int8_latency_ms, ...
   const search::Problem& problem = run.session->problem;
   search::SearchState retimed = run.state;
   std::vector<double> before, after;
   std::cout << "\n  id   in the run (ms)        now (ms)              now / run\n";
   for (std::size_t i = 0; i < ids.size(); ++i) {
     search::Trial& t = retimed.trials[static_cast<std::size_t>(ids[i])];
-    const auto it = t.metrics.find("latency_ms");
+    const auto it = t.metrics.find(pre + "latency_ms");
     const double old = it == t.metrics.end() ? NAN : it->second;
-    const auto ci = t.metrics.find("latency_ci_ms");
+    const auto ci = t.metrics.find(pre + "latency_ci_ms");
     char line[200];
     std::snprintf(line, sizeof line, "  %-4lld %8.4g +-%-8s     %8.4g +-%-8s   %6.3f%s\n", static_cast<long long>(ids[i]),
                   old, ci == t.metrics.end() ? "?" : (Fmt(100 * ci->second / old, 2) + "%").c_str(), now[i].median_ms,
@@ -350,7 +356,9 @@ void CompareFront(const LoadedRun& run, const std::vector<std::int64_t>& ids,
     std::cout << line;
     before.push_back(old);
     after.push_back(now[i].median_ms);
-    evaluator::AddLatencyMetrics(now[i], &t.metrics);
+    std::map<std::string, double> m;
+    evaluator::AddLatencyMetrics(now[i], &m);
+    for (const auto& [k, v] : m) t.metrics[pre + k] = v;
   }
   const std::vector<std::int64_t> front = search::ParetoFront(retimed, problem);
   std::vector<std::int64_t> left, joined;
@@ -376,12 +384,14 @@ void CompareFront(const LoadedRun& run, const std::vector<std::int64_t>& ids,
 
 int Measure(const LatencyOptions& o) {
   evaluator::MeasureOptions mo = Timing(o.measure);
+  if (!o.precision.empty()) mo.precision = o.precision;
   if (o.out.empty()) throw InputError("latency measure: --out CSV is required");
   if (o.compare && o.front_of.empty()) throw InputError("latency measure: --compare goes with --front-of RUN");
   std::vector<std::vector<evaluator::Pass>> passes;
   auto* want_passes = o.passes_out.empty() ? nullptr : &passes;
   if (!o.front_of.empty()) {  // the run's space and its current front
     const LoadedRun run = LoadRun(o.front_of);
+    if (o.precision.empty()) mo.precision = run.config.training.deploy_precision;  // as the run measured
     const space::SearchSpace& sp = *run.session->space;
     std::vector<space::Genotype> archs;
     const std::vector<std::int64_t> ids = search::ParetoFront(run.state, run.session->problem);
@@ -397,7 +407,7 @@ int Measure(const LatencyOptions& o) {
     WarnNoise(sp, archs, measured, mo.target, "front members");
     std::cout << "wrote " << o.out << ": the " << archs.size() << " front members of " << o.front_of
               << ", " << Describe(mo) << "\n";
-    if (o.compare) CompareFront(run, ids, measured);
+    if (o.compare) CompareFront(run, ids, measured, mo.precision);
     return kExitOk;
   }
   const space::SearchSpace sp = SpaceRefOf(o).Load();
@@ -831,6 +841,10 @@ void SetupLatency(CLI::App& app) {
   SpaceOptions(cal, o.get());
   MeasureFlags(cal, o.get());
   FitFlags(cal, o.get());
+  cal->add_option("--precision", o->precision,
+                  "fp32 | int8: the per-op table and the architectures timed as int8 models (CPU), so "
+                  "that the model predicts int8 latency (its description says int8)")
+      ->check(CLI::IsMember({"fp32", "int8"}));
   cal->add_option("--samples", o->samples, "Architectures to measure")->check(CLI::Range(5, 1000000))->capture_default_str();
   cal->add_option("-o,--out", o->out, "Model file to write")->required();
   cal->callback([o] { RunCommand([o] { return Calibrate(*o); }); });
@@ -843,6 +857,10 @@ void SetupLatency(CLI::App& app) {
   me->add_option("--samples", o->samples, "Random architectures (without --arch)")->check(CLI::Range(1, 1000000))->capture_default_str();
   me->add_option("-a,--arch", o->archs, "Architecture key (repeatable) instead of random ones");
   me->add_option("--front-of", o->front_of, "Measure the Pareto front of this run directory (its space)");
+  me->add_option("--precision", o->precision,
+                 "fp32 | int8: time each network, or its int8 model on the CPU's int8 kernels (default: "
+                 "fp32; with --front-of, the run's deploy.precision)")
+      ->check(CLI::IsMember({"fp32", "int8"}));
   me->add_flag("--compare", o->compare,
                "With --front-of: time the front interleaved in many rounds (at least 60 passes in 12 "
                "rounds) and compare with the run's latencies: each member's old and new number, "

@@ -8,6 +8,8 @@
 #include <onnx/checker.h>
 #include <onnx/onnx_pb.h>
 
+#include <cmath>
+#include <cstdint>
 #include <fstream>
 #include <set>
 #endif
@@ -18,6 +20,11 @@ namespace paretonas::experiments {
 bool OnnxSupported() { return false; }
 void WriteOnnx(const space::NetworkPlan&, const std::map<std::string, NamedTensor>&,
                const std::string&, const std::string&, const ExportInput*) {
+  throw std::runtime_error("this paretonas was built without ONNX support (install libonnx-dev "
+                           "and rebuild)");
+}
+void WriteInt8Onnx(const std::vector<Int8OnnxOp>&, int, std::int64_t, const space::TensorShape&,
+                   const std::string&, const std::string&, const ExportInput*) {
   throw std::runtime_error("this paretonas was built without ONNX support (install libonnx-dev "
                            "and rebuild)");
 }
@@ -213,6 +220,190 @@ void WriteOnnx(const space::NetworkPlan& plan, const std::map<std::string, Named
     onnx::checker::check_model(model);
   } catch (const std::exception& e) {
     throw std::runtime_error(std::string("ONNX export: the checker rejects the model: ") + e.what());
+  }
+  std::ofstream out(path, std::ios::binary);
+  if (!out || !model.SerializeToOstream(&out)) throw std::runtime_error(path + ": cannot write the ONNX file");
+}
+
+namespace {
+
+/// An initializer of any element type from raw little-endian bytes.
+std::string RawInitializer(onnx::GraphProto* g, const std::string& name, int type,
+                           const std::vector<std::int64_t>& dims, const std::string& bytes) {
+  onnx::TensorProto* t = g->add_initializer();
+  t->set_name(name);
+  t->set_data_type(type);
+  for (auto d : dims) t->add_dims(d);
+  t->set_raw_data(bytes);
+  return name;
+}
+
+template <class T>
+std::string Bytes(const std::vector<T>& v) {
+  return std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
+}
+
+}  // namespace
+
+void WriteInt8Onnx(const std::vector<Int8OnnxOp>& ops, int output, std::int64_t classes,
+                   const space::TensorShape& in_shape, const std::string& graph_name, const std::string& path,
+                   const ExportInput* input) {
+  onnx::ModelProto model;
+  model.set_ir_version(8);
+  model.set_producer_name("paretonas");
+  model.add_opset_import()->set_version(13);
+  onnx::GraphProto* g = model.mutable_graph();
+  g->set_name(graph_name);
+  auto meta = [&](const std::string& k, const std::string& v) {
+    onnx::StringStringEntryProto* e = model.add_metadata_props();
+    e->set_key(k);
+    e->set_value(v);
+  };
+  if (input)
+    for (const auto& [k, v] : input->Metadata()) meta(k, v);
+  meta("paretonas.precision", "int8");
+  const std::map<std::string, NamedTensor> none;
+  std::map<std::string, NamedTensor> norm;
+  std::string first = "input";
+  if (input && input->baked) {  // as WriteOnnx
+    const int c = in_shape.c;
+    auto per_channel = [&](const std::vector<double>& v, float fill) {
+      NamedTensor t{{1, c, 1, 1}, std::vector<float>(c, fill)};
+      for (int i = 0; i < c && i < static_cast<int>(v.size()); ++i) t.data[i] = static_cast<float>(v[i]);
+      return t;
+    };
+    norm["input_mean"] = per_channel(input->mean, 0.0f);
+    norm["input_std"] = per_channel(input->std, 1.0f);
+    GraphWriter n(g, norm, "norm_t");
+    first = n.Node("Div", {"input", n.Scalar("input_pixel_max", static_cast<float>(input->pixel_max))});
+    if (!input->mean.empty())
+      first = n.Node("Div", {n.Node("Sub", {first, n.Weight("input_mean")}), n.Weight("input_std")});
+  }
+  GraphWriter w(g, none, "q");
+  // The quantization of every value: (scale, zero point) initializers, and the dequantized name.
+  std::vector<std::string> value(ops.size());
+  std::vector<std::pair<std::string, std::string>> qp(ops.size());
+  auto qparams = [&](std::size_t k, double scale, std::int64_t zp) {
+    const std::string base = "q" + std::to_string(k);
+    const std::vector<float> s{static_cast<float>(scale)};
+    const std::vector<std::uint8_t> z{static_cast<std::uint8_t>(zp)};
+    qp[k] = {RawInitializer(g, base + "_scale", onnx::TensorProto::FLOAT, {}, Bytes(s)),
+             RawInitializer(g, base + "_zero_point", onnx::TensorProto::UINT8, {}, Bytes(z))};
+  };
+  // x quantized with k's parameters and dequantized again: the int8 tensor as QDQ writes it.
+  auto qdq = [&](const std::string& x, std::size_t k) {
+    return w.Node("DequantizeLinear", {w.Node("QuantizeLinear", {x, qp[k].first, qp[k].second}), qp[k].first, qp[k].second});
+  };
+  // An int8 weight dequantized per output channel, and its bias as int32 at input scale x weight scale.
+  auto weights = [&](std::size_t k, const Int8OnnxOp& o, double in_scale, std::string* wq, std::string* bq) {
+    const std::string base = "q" + std::to_string(k);
+    const std::int64_t co = o.weight_shape.at(0);
+    const std::vector<std::int8_t> zeros(static_cast<std::size_t>(co), 0);
+    const std::string ws = RawInitializer(g, base + "_w_scale", onnx::TensorProto::FLOAT, {co}, Bytes(o.weight_scales));
+    *wq = w.Node("DequantizeLinear",
+                 {RawInitializer(g, base + "_w", onnx::TensorProto::INT8, o.weight_shape, Bytes(o.weight)), ws,
+                  RawInitializer(g, base + "_w_zero_point", onnx::TensorProto::INT8, {co}, Bytes(zeros))},
+                 {{"axis", {0}}});
+    bq->clear();
+    if (o.bias.empty()) return;
+    std::vector<std::int32_t> b(o.bias.size());
+    std::vector<float> bs(o.bias.size());
+    for (std::size_t c = 0; c < o.bias.size(); ++c) {
+      bs[c] = static_cast<float>(in_scale * static_cast<double>(o.weight_scales[c]));
+      b[c] = static_cast<std::int32_t>(std::llround(static_cast<double>(o.bias[c]) / static_cast<double>(bs[c])));
+    }
+    const std::vector<std::int32_t> bz(o.bias.size(), 0);
+    *bq = w.Node("DequantizeLinear",
+                 {RawInitializer(g, base + "_b", onnx::TensorProto::INT32, {co}, Bytes(b)),
+                  RawInitializer(g, base + "_b_scale", onnx::TensorProto::FLOAT, {co}, Bytes(bs)),
+                  RawInitializer(g, base + "_b_zero_point", onnx::TensorProto::INT32, {co}, Bytes(bz))},
+                 {{"axis", {0}}});
+  };
+  std::vector<double> scale_of(ops.size(), 1.0);  // each value's quantization, for those that keep their input's
+  std::vector<std::size_t> params_of(ops.size(), 0);
+  for (std::size_t k = 0; k < ops.size(); ++k) {
+    const Int8OnnxOp& o = ops[k];
+    const bool own = o.kind == "input" || o.kind == "conv" || o.kind == "batch_norm" || o.kind == "add" || o.kind == "linear";
+    if (own) {
+      qparams(k, o.scale, o.zero_point);
+      params_of[k] = k;
+      scale_of[k] = o.scale;
+    } else {
+      params_of[k] = params_of[o.a];
+      scale_of[k] = scale_of[o.a];
+    }
+    const std::string a = o.a >= 0 ? value[o.a] : "";
+    std::string y;
+    if (o.kind == "input") {
+      y = first;
+    } else if (o.kind == "conv") {
+      std::string wq, bq;
+      weights(k, o, scale_of[o.a], &wq, &bq);
+      std::vector<std::string> in{a, wq};
+      if (!bq.empty()) in.push_back(bq);
+      y = w.Node("Conv", in, {{"kernel_shape", {o.kernel_h, o.kernel_w}}, {"strides", {o.stride, o.stride}},
+                              {"pads", {o.padding, o.padding, o.padding, o.padding}}, {"dilations", {1, 1}},
+                              {"group", {o.groups}}});
+      if (o.relu) y = w.Node("Relu", {y});  // ReLU6: the output range saturates at its top
+    } else if (o.kind == "batch_norm") {
+      const std::int64_t c = static_cast<std::int64_t>(o.bn_weight.size());
+      const std::string base = "q" + std::to_string(k) + "_bn";
+      y = w.Node("BatchNormalization",
+                 {a, RawInitializer(g, base + "_w", onnx::TensorProto::FLOAT, {c}, Bytes(o.bn_weight)),
+                  RawInitializer(g, base + "_b", onnx::TensorProto::FLOAT, {c}, Bytes(o.bn_bias)),
+                  RawInitializer(g, base + "_mean", onnx::TensorProto::FLOAT, {c}, Bytes(o.bn_mean)),
+                  RawInitializer(g, base + "_var", onnx::TensorProto::FLOAT, {c}, Bytes(o.bn_var))},
+                 {}, {{"epsilon", 1e-5f}, {"momentum", 0.9f}});
+      if (o.relu) y = w.Node("Relu", {y});
+    } else if (o.kind == "relu") {
+      y = w.Node("Relu", {a});
+    } else if (o.kind == "relu6") {
+      y = w.Node("Clip", {a, w.Scalar("clip_min", 0.0f), w.Scalar("clip_max", 6.0f)});
+    } else if (o.kind == "add") {
+      y = w.Node("Add", {a, value[o.b]});
+    } else if (o.kind == "avg_pool3") {
+      y = w.AvgPool3(a);
+    } else if (o.kind == "max_pool3") {
+      y = w.MaxPool3(a);
+    } else if (o.kind == "max_pool2") {
+      y = w.MaxPool2(a);
+    } else if (o.kind == "avg_pool2_ceil") {
+      y = w.AvgPool2Ceil(a);
+    } else if (o.kind == "linear") {
+      // The pooled features keep the input's quantization (the engine's average pool does).
+      const std::string pooled = w.Node("Flatten", {qdq(w.Node("GlobalAveragePool", {a}), params_of[o.a])}, {{"axis", {1}}});
+      std::string wq, bq;
+      weights(k, o, scale_of[o.a], &wq, &bq);
+      std::vector<std::string> in{pooled, wq};
+      if (!bq.empty()) in.push_back(bq);
+      y = w.Node("Gemm", in, {{"transB", {1}}});
+    } else {
+      throw std::runtime_error("int8 ONNX export: no form for operation " + o.kind);
+    }
+    value[k] = qdq(y, params_of[k]);
+  }
+  std::string out_value;
+  if (output >= 0) {
+    out_value = value[output];
+  } else {  // as WriteOnnx: zeros through a zero-weight Gemm, so that the batch stays symbolic
+    const std::int64_t c = in_shape.c;
+    std::map<std::string, NamedTensor> zeros{
+        {"zero.weight", {{classes, c}, std::vector<float>(static_cast<size_t>(classes * c), 0.0f)}},
+        {"zero.bias", {{classes}, std::vector<float>(classes, 0.0f)}}};
+    GraphWriter z(g, zeros, "zero_t");
+    out_value = z.Classifier("input", "zero");
+  }
+  onnx::NodeProto* id = g->add_node();
+  id->set_op_type("Identity");
+  id->set_name("output");
+  id->add_input(out_value);
+  id->add_output("logits");
+  AddValueInfo(g->add_input(), "input", {in_shape.c, in_shape.h, in_shape.w});
+  AddValueInfo(g->add_output(), "logits", {classes});
+  try {
+    onnx::checker::check_model(model);
+  } catch (const std::exception& e) {
+    throw std::runtime_error(std::string("int8 ONNX export: the checker rejects the model: ") + e.what());
   }
   std::ofstream out(path, std::ios::binary);
   if (!out || !model.SerializeToOstream(&out)) throw std::runtime_error(path + ": cannot write the ONNX file");

@@ -31,6 +31,31 @@ void WriteOnnx(const space::NetworkPlan& plan, const std::map<std::string, Named
                const std::string& graph_name, const std::string& path,
                const ExportInput* input = nullptr);
 
+/// One operation of an int8 network as plain data (evaluator::Int8Op without LibTorch).
+struct Int8OnnxOp {
+  std::string kind;  ///< as evaluator::Int8Op: input, conv, batch_norm, relu, relu6, add, pools, linear
+  int a = -1, b = -1;
+  bool relu = false;
+  double scale = 1.0;  ///< the output's quantization (uint8)
+  std::int64_t zero_point = 0;
+  std::vector<std::int64_t> weight_shape;  ///< conv: [co, ci/groups, kh, kw]; linear: [classes, c]
+  std::vector<std::int8_t> weight;         ///< per-channel symmetric int8
+  std::vector<float> weight_scales;        ///< one per output channel
+  std::vector<float> bias;                 ///< float, one per output channel (may be empty)
+  std::int64_t kernel_h = 1, kernel_w = 1, stride = 1, padding = 0, groups = 1;
+  std::vector<float> bn_weight, bn_bias, bn_mean, bn_var;
+};
+
+/// Writes the int8 network `ops` in ONNX's QDQ form (opset 13): each quantized tensor is a
+/// QuantizeLinear/DequantizeLinear pair with the engine's scale and zero point, weights are int8
+/// initializers dequantized per channel, biases int32 at the input scale times the weight scale,
+/// so that ONNX Runtime fuses them into its int8 kernels (QLinearConv, QLinearAdd, ...). Input,
+/// output and metadata as WriteOnnx; metadata also says paretonas.precision = int8. `output` < 0:
+/// the logits are zeros of `classes` columns.
+void WriteInt8Onnx(const std::vector<Int8OnnxOp>& ops, int output, std::int64_t classes,
+                   const space::TensorShape& in_shape, const std::string& graph_name, const std::string& path,
+                   const ExportInput* input = nullptr);
+
 /// Builds the module of `genotype` (weights from `weights_path`, or a fresh initialisation from
 /// `seed` when empty) and writes it with WriteOnnx. Returns whether the weights were trained.
 bool ExportOnnx(const space::SearchSpace& space, const space::Genotype& genotype,

@@ -73,7 +73,10 @@ std::string Label(const std::string& metric) {
       {"latency_ms", "latency (ms, batch 1)"},       {"predicted_latency_ms", "predicted latency (ms)"},
       {"params", "parameters"},                      {"macs", "MACs"},
       {"model_bytes", "model size (bytes)"},         {"activation_bytes", "activation memory (bytes)"},
-      {"peak_activation_bytes", "peak activation memory (bytes)"}, {"train_seconds", "training time (s)"}};
+      {"peak_activation_bytes", "peak activation memory (bytes)"}, {"train_seconds", "training time (s)"},
+      {"int8_val_accuracy", "int8 validation accuracy (%)"}, {"int8_val_error", "int8 validation error (%)"},
+      {"int8_latency_ms", "int8 latency (ms, batch 1)"},     {"int8_model_bytes", "int8 model size (bytes)"},
+      {"int8_peak_memory_bytes", "int8 peak memory (bytes)"}};
   const auto it = kLabels.find(metric);
   return it == kLabels.end() ? metric : it->second;
 }
@@ -144,8 +147,12 @@ std::string Scatter(const search::SearchState& state, const std::string& xm, con
     const bool on = std::find(front.begin(), front.end(), ids[i]) != front.end();
     const auto& m = state.trials[ids[i]].metrics;
     // A latency whose interval stayed wider than the target: drawn hollow, with its interval.
-    const auto nz = m.find("latency_noisy");
-    const bool uncertain = nz != m.end() && nz->second > 0 && (xm == "latency_ms" || ym == "latency_ms");
+    // The latency on an axis (fp32's, or the int8 model's) and its flags.
+    const std::string lm = xm == "latency_ms" || xm == "int8_latency_ms" ? xm
+                           : ym == "latency_ms" || ym == "int8_latency_ms" ? ym : "";
+    const std::string pre = lm == "int8_latency_ms" ? "int8_" : "";
+    const auto nz = m.find(pre + "latency_noisy");
+    const bool uncertain = !lm.empty() && nz != m.end() && nz->second > 0;
     const std::string color = on ? "#1a9641" : "#d7191c";
     const bool xo = xs[i] > xcap, yo = ys[i] > ycap;  // beyond the robust range: at the edge
     const double cx = xo ? x1 : ax.Map(xs[i], x0, x1), cy = yo ? y1 : ay.Map(ys[i], y0, y1);
@@ -155,13 +162,14 @@ std::string Scatter(const search::SearchState& state, const std::string& xm, con
     if (on)
       os << "<text x='" << cx + 6 << "' y='" << cy - 6 << "' font-size='10' fill='#1a9641'>#" << ids[i] << "</text>";
     std::string interval;
-    if (m.count("latency_ci_ms")) {
-      const double half = m.at("latency_ci_ms");
+    const std::string shown = lm.empty() ? "latency_ms" : lm;  // the latency the tooltip names
+    if (m.count(pre + "latency_ci_ms")) {
+      const double half = m.at(pre + "latency_ci_ms");
       interval = " +-" + Num(half) + " ms";
-      if (uncertain && xm == "latency_ms")
+      if (uncertain && xm == lm)
         os << "<line x1='" << ax.Map(xs[i] - half, x0, x1) << "' y1='" << cy << "' x2='"
            << ax.Map(xs[i] + half, x0, x1) << "' y2='" << cy << "' stroke='" << color << "'/>";
-      if (uncertain && ym == "latency_ms")
+      if (uncertain && ym == lm)
         os << "<line x1='" << cx << "' y1='" << ay.Map(ys[i] - half, y0, y1) << "' x2='" << cx
            << "' y2='" << ay.Map(ys[i] + half, y0, y1) << "' stroke='" << color << "'/>";
     }
@@ -169,7 +177,8 @@ std::string Scatter(const search::SearchState& state, const std::string& xm, con
     os << "<circle cx='" << cx << "' cy='" << cy << "' r='" << (on ? 5 : 3.5) << "' fill='"
        << (uncertain ? "white" : color) << "' stroke='" << color << "' fill-opacity='"
        << (on || uncertain ? 1 : 0.55) << "'><title>#" << ids[i] << " " << Esc(state.trials[ids[i]].key)
-       << (m.count("latency_ms") ? "; latency " + Num(m.at("latency_ms")) + " ms" + interval : std::string())
+       << (m.count(shown) ? "; " + std::string(pre.empty() ? "" : "int8 ") + "latency " + Num(m.at(shown)) + " ms" + interval
+                          : std::string())
        << (uncertain ? " (noisy: measured on a busy machine)" : "") << "</title></circle>";
   }
   os << "<circle cx='" << x0 + 10 << "' cy='20' r='5' fill='#1a9641'/><text x='" << x0 + 20
@@ -320,6 +329,9 @@ std::string RenderReport(const std::string& title, const search::SearchState& st
   if (has("val_accuracy") && has("latency_ms")) {
     xm = "latency_ms";
     ym = "val_accuracy";
+  } else if (has("int8_val_accuracy") && has("int8_latency_ms")) {
+    xm = "int8_latency_ms";
+    ym = "int8_val_accuracy";
   } else {
     xm = problem.objectives[1].metric;
     ym = problem.objectives[0].metric;
@@ -411,8 +423,9 @@ std::string RenderReport(const std::string& title, const search::SearchState& st
   os << "<h2>Pareto front</h2><table><tr><th>id</th><th>gen</th>";
   // Columns that some front member has (e.g. no predicted latency without a predictor).
   std::vector<std::string> cols;
-  for (const std::string c : {"val_accuracy", "latency_ms", "predicted_latency_ms", "params", "macs",
-                              "model_bytes", "activation_bytes"})
+  for (const std::string c : {"val_accuracy", "int8_val_accuracy", "latency_ms", "int8_latency_ms",
+                              "predicted_latency_ms", "params", "macs", "model_bytes", "int8_model_bytes",
+                              "activation_bytes"})
     if (std::any_of(front.begin(), front.end(), [&](std::int64_t id) { return state.trials[id].metrics.count(c) > 0; }))
       cols.push_back(c);
   for (const auto& c : cols) os << "<th>" << Esc(Label(c)) << "</th>";

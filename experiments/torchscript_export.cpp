@@ -1,12 +1,17 @@
 #include "experiments/torchscript_export.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <torch/csrc/jit/frontend/resolver.h>
+#include <torch/csrc/jit/frontend/sugared_value.h>
 #include <torch/script.h>
 #include <torch/torch.h>
 
+#include <cstdio>
 #include <sstream>
 #include <stdexcept>
 
+#include "evaluator/dataset.h"
+#include "evaluator/quantize.h"
 #include "experiments/onnx_export.h"
 #include "space/op_lowering.h"
 #include "space/graph_net.h"
@@ -105,19 +110,10 @@ std::string ForwardSource(const space::NetworkPlan& plan, bool baked) {
 
 namespace {
 
-/// Writes `net` (fed tensors of `in`) as a scripted module; see ExportTorchScript.
-TorchScriptExport WriteTorchScript(space::GraphNet& net, const space::TensorShape& in_shape,
-                                   std::uint64_t seed, const std::string& out_path,
-                                   const ExportInput* input) {
-  TorchScriptExport result;
-  net->eval();
-  torch::NoGradGuard no_grad;
-  torch::jit::Module m("paretonas_GraphNet");
-  // The forward reads self.training (BatchNorm); train() / eval() set it, in C++ and in Python.
-  if (!m.hasattr("training")) m.register_attribute("training", c10::BoolType::get(), false);
-  for (const auto& p : net->named_parameters())
-    m.register_parameter(AttrName(p.key()), p.value().detach().clone().requires_grad_(true), false);
-  for (const auto& b : net->named_buffers()) m.register_buffer(AttrName(b.key()), b.value().detach().clone());
+/// Registers how to feed the module (`input`: preprocess, normalize, class names, ...) on `m`,
+/// and draws the check input (pixels when baked) and the input the engine's network takes for it.
+void AddInputMetadata(torch::jit::Module& m, const space::TensorShape& in_shape, std::uint64_t seed,
+                      const ExportInput* input, torch::Tensor* check_input_out, torch::Tensor* engine_input_out) {
   auto gen = at::make_generator<at::CPUGeneratorImpl>(seed ^ 0xC0FFEEULL);
   const bool baked = input && input->baked;
   torch::Tensor check_input = torch::randn({2, in_shape.c, in_shape.h, in_shape.w}, gen);
@@ -151,21 +147,108 @@ TorchScriptExport WriteTorchScript(space::GraphNet& net, const space::TensorShap
       engine_input = (check_input / input->pixel_max - mean) / sd;
     }
   }
+  *check_input_out = check_input;
+  *engine_input_out = engine_input;
+}
+
+/// Reloads `out_path` and compares its logits for check_input with `check_output`.
+double ReloadDifference(const std::string& out_path, const torch::Tensor& check_input, const torch::Tensor& check_output) {
+  torch::jit::Module loaded = torch::jit::load(out_path);
+  loaded.eval();
+  const torch::Tensor out = loaded.forward({check_input}).toTensor();
+  return (out - check_output).abs().max().item<double>();
+}
+
+/// Writes `net` (fed tensors of `in`) as a scripted module; see ExportTorchScript.
+TorchScriptExport WriteTorchScript(space::GraphNet& net, const space::TensorShape& in_shape,
+                                   std::uint64_t seed, const std::string& out_path,
+                                   const ExportInput* input) {
+  TorchScriptExport result;
+  net->eval();
+  torch::NoGradGuard no_grad;
+  torch::jit::Module m("paretonas_GraphNet");
+  // The forward reads self.training (BatchNorm); train() / eval() set it, in C++ and in Python.
+  if (!m.hasattr("training")) m.register_attribute("training", c10::BoolType::get(), false);
+  for (const auto& p : net->named_parameters())
+    m.register_parameter(AttrName(p.key()), p.value().detach().clone().requires_grad_(true), false);
+  for (const auto& b : net->named_buffers()) m.register_buffer(AttrName(b.key()), b.value().detach().clone());
+  const bool baked = input && input->baked;
+  torch::Tensor check_input, engine_input;
+  AddInputMetadata(m, in_shape, seed, input, &check_input, &engine_input);
   const torch::Tensor check_output = net->forward(engine_input).detach().clone();
   m.register_buffer("check_input", check_input);
   m.register_buffer("check_output", check_output);
   m.define(ForwardSource(net->plan(), baked));
   m.eval();
   m.save(out_path);
-  torch::jit::Module loaded = torch::jit::load(out_path);
-  loaded.eval();
-  const torch::Tensor out = loaded.forward({check_input}).toTensor();
-  result.max_abs_diff = (out - check_output).abs().max().item<double>();
+  result.max_abs_diff = ReloadDifference(out_path, check_input, check_output);
   if (!(result.max_abs_diff <= 1e-5)) {
     throw std::runtime_error(out_path + ": the reloaded TorchScript module differs from the engine's by " +
                              std::to_string(result.max_abs_diff));
   }
   return result;
+}
+
+/// A number as TorchScript source reads it back exactly.
+std::string Num(double v) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  std::string t = buf;
+  if (t.find_first_of(".eEn") == std::string::npos) t += ".0";
+  return t;
+}
+
+/// TorchScript's C++ resolver knows only `torch` (aten); the int8 forward also calls the
+/// quantized operators (quantized::conv2d, ...) by `quantized.<name>`. Saved files print them as
+/// ops.quantized.<name>, as PyTorch's own quantized modules do.
+struct QuantizedResolver : torch::jit::Resolver {
+  std::shared_ptr<torch::jit::SugaredValue> resolveValue(const std::string& name, torch::jit::GraphFunction& m,
+                                                         const torch::jit::SourceRange& loc) override {
+    if (name == "quantized") return std::make_shared<torch::jit::BuiltinModule>("quantized");
+    return torch::jit::nativeResolver()->resolveValue(name, m, loc);
+  }
+  c10::TypePtr resolveType(const std::string& name, const torch::jit::SourceRange& loc) override {
+    return torch::jit::nativeResolver()->resolveType(name, loc);
+  }
+};
+
+/// The forward of an int8 network: one statement per Int8Net operation.
+std::string Int8ForwardSource(const evaluator::Int8Net& q, bool baked) {
+  const std::vector<evaluator::Int8Op> ops = q.Ops();
+  std::ostringstream os;
+  os << "def forward(self, x):\n";
+  const std::string x = baked ? "self.normalize(x)" : "x";
+  if (q.Output() < 0) {
+    os << "    return torch.zeros([x.size(0), " << q.Classes() << "])\n";
+    return os.str();
+  }
+  auto v = [](int k) { return "q" + std::to_string(k); };
+  auto sz = [](const evaluator::Int8Op& o) { return Num(o.scale) + ", " + std::to_string(o.zero_point); };
+  for (std::size_t k = 0; k < ops.size(); ++k) {
+    const evaluator::Int8Op& o = ops[k];
+    const std::string a = o.a >= 0 ? v(o.a) : "", self = "self." + v(static_cast<int>(k));
+    os << "    " << v(static_cast<int>(k)) << " = ";
+    if (o.kind == "input")  // the dtype as its number: TorchScript built from C++ has no torch.quint8
+      os << "torch.quantize_per_tensor(" << x << ", " << sz(o) << ", " << static_cast<int>(at::kQUInt8) << ")";
+    else if (o.kind == "conv") os << "quantized.conv2d" << (o.relu ? "_relu" : "") << "(" << a << ", " << self << "_w, " << sz(o) << ")";
+    else if (o.kind == "batch_norm")
+      os << "quantized.batch_norm2d" << (o.relu ? "_relu" : "") << "(" << a << ", " << self << "_bn_w, " << self
+         << "_bn_b, " << self << "_bn_mean, " << self << "_bn_var, 1e-05, " << sz(o) << ")";
+    else if (o.kind == "relu") os << "torch.relu(" << a << ")";
+    else if (o.kind == "relu6") os << "torch.clamp(" << a << ", 0.0, 6.0)";
+    else if (o.kind == "add") os << "quantized.add(" << a << ", " << v(o.b) << ", " << sz(o) << ")";
+    else if (o.kind == "avg_pool3") os << "torch.avg_pool2d(" << a << ", [3, 3], [1, 1], [1, 1], False, False, None)";
+    else if (o.kind == "max_pool3") os << "torch.max_pool2d(" << a << ", [3, 3], [1, 1], [1, 1], [1, 1], False)";
+    else if (o.kind == "max_pool2") os << "torch.max_pool2d(" << a << ", [2, 2], [2, 2], [0, 0], [1, 1], False)";
+    else if (o.kind == "avg_pool2_ceil") os << "torch.avg_pool2d(" << a << ", [2, 2], [2, 2], [0, 0], True, True, None)";
+    else if (o.kind == "linear")
+      os << "quantized.linear(torch.flatten(torch.adaptive_avg_pool2d(" << a << ", [1, 1]), 1).contiguous(), "
+         << self << "_w, " << sz(o) << ")";
+    else throw std::logic_error("int8 TorchScript: no statement for operation " + o.kind);
+    os << "\n";
+  }
+  os << "    return " << v(q.Output()) << ".dequantize()\n";
+  return os.str();
 }
 
 /// Writes `net` with WriteOnnx; see ExportOnnx.
@@ -194,6 +277,93 @@ TorchScriptExport ExportTorchScript(const space::SearchSpace& space, const space
   TorchScriptExport result = WriteTorchScript(net, space.input().shape, seed, out_path, input);
   result.trained = !weights_path.empty();
   return result;
+}
+
+namespace {
+/// The int8 model an export writes: the network of `genotype` (weights from `weights_path`, or
+/// initialised from `seed`), quantized as Int8ExportOptions says.
+evaluator::Int8Net QuantizedForExport(const space::SearchSpace& space, const space::Genotype& genotype,
+                                      const std::string& weights_path, std::uint64_t seed,
+                                      const Int8ExportOptions& int8) {
+  space::GraphNet net = ExportedNet(space.Plan(genotype), weights_path, seed);
+  net->eval();
+  torch::NoGradGuard no_grad;
+  const evaluator::Dataset data = evaluator::LoadDataset(int8.data, false, true);
+  evaluator::QuantizeOptions qo;
+  qo.calibration = int8.calibration;
+  return evaluator::Int8Net(net, evaluator::CalibrationImages(data.train_x, int8.calibration_images), qo);
+}
+}  // namespace
+
+TorchScriptExport ExportInt8TorchScript(const space::SearchSpace& space, const space::Genotype& genotype,
+                                        const std::string& weights_path, std::uint64_t seed,
+                                        const std::string& out_path, const ExportInput* input,
+                                        const Int8ExportOptions& int8) {
+  torch::NoGradGuard no_grad;
+  const evaluator::Int8Net q = QuantizedForExport(space, genotype, weights_path, seed, int8);
+  TorchScriptExport result;
+  result.trained = !weights_path.empty();
+  torch::jit::Module m("paretonas_Int8Net");
+  if (!m.hasattr("training")) m.register_attribute("training", c10::BoolType::get(), false);
+  const std::vector<evaluator::Int8Op> ops = q.Ops();
+  for (std::size_t k = 0; k < ops.size(); ++k) {
+    const evaluator::Int8Op& o = ops[k];
+    const std::string name = "q" + std::to_string(k);
+    if (o.kind == "conv" || o.kind == "linear") m.register_attribute(name + "_w", o.packed.type(), o.packed);
+    if (o.kind == "batch_norm") {
+      m.register_buffer(name + "_bn_w", o.bn_weight);
+      m.register_buffer(name + "_bn_b", o.bn_bias);
+      m.register_buffer(name + "_bn_mean", o.bn_mean);
+      m.register_buffer(name + "_bn_var", o.bn_var);
+    }
+  }
+  m.register_attribute("precision", c10::StringType::get(), std::string("int8"));
+  m.register_attribute("int8_engine", c10::StringType::get(), evaluator::Int8Engine());
+  m.register_attribute("calibration", c10::StringType::get(),
+                       int8.calibration + " on " + std::to_string(int8.calibration_images) + " training images");
+  const bool baked = input && input->baked;
+  torch::Tensor check_input, engine_input;
+  AddInputMetadata(m, space.input().shape, seed, input, &check_input, &engine_input);
+  const torch::Tensor check_output = q.Forward(engine_input).detach().clone();
+  m.register_buffer("check_input", check_input);
+  m.register_buffer("check_output", check_output);
+  m.define(Int8ForwardSource(q, baked), std::make_shared<QuantizedResolver>());
+  m.eval();
+  m.save(out_path);
+  result.max_abs_diff = ReloadDifference(out_path, check_input, check_output);
+  if (!(result.max_abs_diff <= 1e-5))
+    throw std::runtime_error(out_path + ": the reloaded int8 TorchScript module differs from the engine's by " +
+                             std::to_string(result.max_abs_diff));
+  return result;
+}
+
+void ExportInt8Onnx(const space::SearchSpace& space, const space::Genotype& genotype,
+                    const std::string& weights_path, std::uint64_t seed, const std::string& path,
+                    const ExportInput* input, const Int8ExportOptions& int8) {
+  torch::NoGradGuard no_grad;
+  const evaluator::Int8Net q = QuantizedForExport(space, genotype, weights_path, seed, int8);
+  std::vector<Int8OnnxOp> ops;
+  for (const evaluator::Int8Op& o : q.Ops()) {
+    Int8OnnxOp p;
+    p.kind = o.kind, p.a = o.a, p.b = o.b, p.relu = o.relu, p.scale = o.scale, p.zero_point = o.zero_point;
+    p.kernel_h = o.kernel_h, p.kernel_w = o.kernel_w, p.stride = o.stride, p.padding = o.padding, p.groups = o.groups;
+    auto floats = [](const torch::Tensor& t) {
+      if (!t.defined()) return std::vector<float>{};
+      const torch::Tensor c = t.detach().to(torch::kFloat).contiguous();
+      return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+    };
+    if (o.weight_q.defined()) {
+      p.weight_shape = o.weight_q.sizes().vec();
+      const torch::Tensor ints = o.weight_q.int_repr().contiguous();
+      p.weight.assign(ints.data_ptr<std::int8_t>(), ints.data_ptr<std::int8_t>() + ints.numel());
+      p.weight_scales = floats(o.weight_q.q_per_channel_scales());
+      p.bias = floats(o.bias);
+    }
+    p.bn_weight = floats(o.bn_weight), p.bn_bias = floats(o.bn_bias), p.bn_mean = floats(o.bn_mean);
+    p.bn_var = floats(o.bn_var);
+    ops.push_back(std::move(p));
+  }
+  WriteInt8Onnx(ops, q.Output(), q.Classes(), space.input().shape, "paretonas_" + space.name() + "_int8", path, input);
 }
 
 bool ExportOnnx(const space::SearchSpace& space, const space::Genotype& genotype,

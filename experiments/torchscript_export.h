@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "evaluator/dataset_info.h"
 #include "experiments/export_input.h"
 #include "space/network_plan.h"
 #include "space/search_space.h"
@@ -32,6 +33,32 @@ struct TorchScriptExport {
 TorchScriptExport ExportTorchScript(const space::SearchSpace& space, const space::Genotype& genotype,
                                     const std::string& weights_path, std::uint64_t seed,
                                     const std::string& out_path, const ExportInput* input = nullptr);
+
+/// How an int8 export is quantized: as the search's deploy stage (evaluator/quantize.h), with
+/// `calibration_images` images drawn from the training set of `data` as TrainFinal loads it (the
+/// validation images included), so that the exported model is the one whose int8 test accuracy
+/// TrainFinal reported.
+struct Int8ExportOptions {
+  evaluator::DatasetOptions data;
+  int calibration_images = 512;
+  std::string calibration = "percentile";
+};
+
+/// As ExportTorchScript, the int8 model: quantized tensors and LibTorch's int8 operators
+/// (torch.ops.quantized.conv2d, add, linear, ...; the prepacked weights are attributes), which
+/// torch.jit.load runs in PyTorch with its quantized engine. Takes float input (normalised, or
+/// pixels when baked) and returns float logits; check_output holds the int8 model's logits, and
+/// the reloaded file must equal them (max |difference| <= 1e-5). The attribute `precision` is
+/// "int8".
+TorchScriptExport ExportInt8TorchScript(const space::SearchSpace& space, const space::Genotype& genotype,
+                                        const std::string& weights_path, std::uint64_t seed,
+                                        const std::string& out_path, const ExportInput* input,
+                                        const Int8ExportOptions& int8);
+
+/// The same int8 model as ONNX in QDQ form (WriteInt8Onnx), for ONNX Runtime's int8 kernels.
+void ExportInt8Onnx(const space::SearchSpace& space, const space::Genotype& genotype,
+                    const std::string& weights_path, std::uint64_t seed, const std::string& path,
+                    const ExportInput* input, const Int8ExportOptions& int8);
 
 /// The single operation `edge` at its shapes, initialised from `seed` (the latency kit's per-op
 /// models): input [batch, C, H, W] of edge.in, output edge.out (a feature map, or logits for a

@@ -180,7 +180,12 @@ def main():
     spec = export["input"]
     if "final" not in export:
         sys.exit(f"check-deployment: {a.json} has no final.test_accuracy (export with --train-epochs E)")
-    expected = export["final"]["test_accuracy"]
+    # An int8 export (export --precision int8) reproduces the int8 model's test accuracy.
+    precision = export.get("precision", "fp32")
+    key = "int8_test_accuracy" if precision == "int8" else "test_accuracy"
+    if key not in export["final"]:
+        sys.exit(f"check-deployment: {a.json} is a {precision} export without final.{key} (export with --train-epochs E)")
+    expected = export["final"][key]
     pixels, labels, data_names = load_test(a.data, spec["shape"][1])
     if data_names is not None and data_names != spec["class_names"]:
         sys.exit(f"check-deployment: {a.data} names its classes {data_names}, the export "
@@ -192,8 +197,17 @@ def main():
     ok = True
     if a.torchscript:
         torch = need("torch", "--torchscript")
+        if precision == "int8":
+            # The prepacked int8 weights are packed for the quantized engine current when loading:
+            # the one paretonas quantized with, where this PyTorch has it.
+            engine = export.get("int8_engine")
+            if engine in torch.backends.quantized.supported_engines:
+                torch.backends.quantized.engine = engine
         m = torch.jit.load(a.torchscript)
         m.eval()
+        if getattr(m, "precision", "fp32") != precision:
+            sys.exit(f"check-deployment: {a.torchscript} holds a {getattr(m, 'precision', 'fp32')} model, "
+                     f"the JSON a {precision} one: export both with the same --precision")
         for key in ("pixel_max",):
             if abs(float(getattr(m, key)) - spec[key]) > 1e-9:
                 sys.exit(f"check-deployment: {a.torchscript}: {key} {getattr(m, key)} but the JSON says {spec[key]}")
@@ -217,6 +231,9 @@ def main():
         check_onnx = import_module("check-onnx")
         model = onnx.load(a.onnx)
         meta = {p.key: p.value for p in model.metadata_props}
+        if meta.get("paretonas.precision", "fp32") != precision:
+            sys.exit(f"check-deployment: {a.onnx} holds a {meta.get('paretonas.precision', 'fp32')} model, "
+                     f"the JSON a {precision} one: export both with the same --precision")
         baked = meta.get("paretonas.input.normalization_baked") == "true"
         if json.loads(meta["paretonas.input.mean"]) != spec["mean"] or \
                 float(meta["paretonas.input.pixel_max"]) != spec["pixel_max"]:

@@ -87,6 +87,13 @@ def run_numpy(model, x):
             y = i[0] @ (i[1].T if a.get("transB", 0) else i[1]) + i[2]
         elif op == "Identity":
             y = i[0]
+        elif op == "QuantizeLinear":  # an int8 (QDQ) export: uint8, round half to even as ONNX says
+            y = np.clip(np.rint(i[0] / i[1]) + i[2], 0, 255)
+        elif op == "DequantizeLinear":
+            sh = [1] * i[0].ndim
+            if i[1].ndim == 1 and i[0].ndim > 1:
+                sh[a.get("axis", 1)] = -1
+            y = (i[0] - i[2].reshape(sh)) * i[1].reshape(sh)
         elif op == "Sub":
             y = i[0] - i[1]
         elif op == "Div":
@@ -155,7 +162,17 @@ def main():
     diff = float(np.abs(got.reshape(expect.shape) - expect).max())
     what = "logits" if expect.ndim == 2 else f"output {list(expect.shape)}"  # a kit's per-op model: a feature map
     print(f"{sys.argv[1]}: {runner} vs the engine's {what}: max |difference| {diff:.3g}")
-    return 0 if diff <= 1e-4 else 1
+    tol = 1e-4
+    meta = {p.key: p.value for p in model.metadata_props}
+    if meta.get("paretonas.precision") == "int8":
+        # Another runtime's int8 kernels may round an intermediate value to the next step of its
+        # grid; allowed: three steps of the logits' grid.
+        last = {n.output[0]: n for n in model.graph.node}[[n for n in model.graph.node if n.op_type == "Identity"][-1].input[0]]
+        scale = float(numpy_helper.to_array({t.name: t for t in model.graph.initializer}[last.input[1]]))
+        tol = 3 * scale
+        agree = float((np.asarray(got).reshape(expect.shape).argmax(1) == expect.argmax(1)).mean()) if expect.ndim == 2 else 1.0
+        print(f"{sys.argv[1]}: int8: allowed {tol:.3g} (3 steps of the logits' grid); same class for {agree:.0%} of the check images")
+    return 0 if diff <= tol else 1
 
 
 if __name__ == "__main__":

@@ -11,6 +11,10 @@ import torch
 worst = 0.0
 for path in sys.argv[1:]:
     m = torch.jit.load(path)
+    engine = getattr(m, "int8_engine", None)  # an int8 export: its weights repack for the engine current at load
+    if engine and engine != torch.backends.quantized.engine and engine in torch.backends.quantized.supported_engines:
+        torch.backends.quantized.engine = engine
+        m = torch.jit.load(path)
     m.eval()
     with torch.no_grad():
         diff = (m(m.check_input) - m.check_output).abs().max().item()

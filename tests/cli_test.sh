@@ -259,6 +259,12 @@ check "latency measure, default rounds" 0 "$bin" latency measure "${lsp[@]}" --s
 contains "5 interleaved rounds by default" "median of 30 in 5 interleaved rounds"
 check "latency measure, 3 interleaved rounds" 0 "$bin" latency measure "${lsp[@]}" --samples 4 --seed 9 --repeats 6 --rounds 3 --warmup 1 --out "$work/rounds.csv"
 contains "it says how it measured" "median of 6 in 3 interleaved rounds"
+check "latency measure of int8 models" 0 "$bin" latency measure "${lsp[@]}" --samples 3 --seed 9 --repeats 6 --warmup 1 --precision int8 --out "$work/int8.csv"
+contains "it says it timed the int8 models" "the int8 model ("
+check "int8 timing on cuda is refused" 2 "$bin" latency measure "${lsp[@]}" --samples 2 --precision int8 --device cuda --out "$work/x.csv"
+contains "it says why" "CPU's int8 kernels"
+check "latency calibrate in int8" 0 "$bin" latency calibrate "${lsp[@]}" --samples 6 --repeats 3 --warmup 1 --precision int8 --out "$work/i8.model"
+contains "it calibrates in int8" "in int8 on cpu"
 check "more rounds than timed passes" 2 "$bin" latency measure "${lsp[@]}" --samples 4 --repeats 4 --rounds 5 --out "$work/bad_rounds.csv"
 contains "it names both numbers" "rounds: 5 is not allowed: from 1 to the number of timed passes (repeats 4)"
 check "no file is left by the refusal" 1 test -e "$work/bad_rounds.csv"
@@ -504,6 +510,43 @@ z['class_names'] = np.array(['t-shirt', 'trouser', 'pullover', 'dress']); np.sav
     check "data whose classes are numbered otherwise is refused" 1 /usr/bin/python3 \
       "$src/scripts/check-deployment.py" "$work/dep3/arch_0.json" "$work/own/named.npz" --torchscript "$work/dep3/arch_0.torchscript.pt"
     contains "it names both numberings" "labels number the classes differently"
+  fi
+  # int8 (issue #43): a search measuring the int8 model, and its export deployed in PyTorch.
+  check "search own .npz for the int8 model" 0 "$bin" search --config "$work/own.yaml" --run-dir "$work/own-int8" -q \
+    --set deploy.precision=int8 --set deploy.calibration_images=32 \
+    --set "objectives=[{metric: int8_val_accuracy, goal: max}, {metric: int8_latency_ms, goal: min}]"
+  check "every trial has its int8 metrics" 0 test "$(grep -c '"int8_latency_ms"' "$work/own-int8/trials.jsonl")" = 4
+  check "the resolved config keeps the deploy section" 0 grep -q "precision: int8" "$work/own-int8/config.yaml"
+  check "re-time the int8 front" 0 "$bin" latency measure --front-of "$work/own-int8" --compare --repeats 6 \
+    --out "$work/own-int8/retimed.csv"
+  contains "as the run measured it: the int8 model" "the int8 model ("
+  contains "against the run's int8 latencies" "rank agreement"
+  check "an int8 report" 0 "$bin" report "$work/own-int8" --out "$work/own-int8/report.html"
+  check "its axes are the int8 objectives" 0 grep -q "int8 latency (ms, batch 1)" "$work/own-int8/report.html"
+  check "int8 objectives without a deploy section are refused" 2 "$bin" validate "$work/own.yaml" \
+    --set "objectives=[{metric: int8_val_accuracy, goal: max}, {metric: params, goal: min}]"
+  contains "it says what to add" "deploy: {precision: int8}"
+  check "export the int8 model with retraining" 0 "$bin" export "$work/own-int8" --id 0 --format json,torchscript \
+    --train-epochs 1 --out "$work/dep8"
+  contains "it reports the int8 test accuracy" ", as int8 "
+  check "the JSON says int8" 0 grep -q '"precision": "int8"' "$work/dep8/arch_0.json"
+  check "export the int8 model as ONNX (QDQ) from the same retraining" $onnx_rc "$bin" export "$work/own-int8" --id 0 \
+    --format onnx --train-epochs 1 --out "$work/dep8"
+  check "an fp32 export of the int8 run" 0 "$bin" export "$work/own-int8" --id 0 --format torchscript --precision fp32 --out "$work/dep8/fp32"
+  if /usr/bin/python3 -c "import torch" 2>/dev/null; then
+    check "python loads the int8 torchscript and it computes the engine's logits" 0 /usr/bin/python3 \
+      "$src/scripts/check-torchscript.py" "$work/dep8/arch_0.torchscript.pt"
+    check "raw test images through the int8 TorchScript reproduce its test accuracy" 0 /usr/bin/python3 \
+      "$src/scripts/check-deployment.py" "$work/dep8/arch_0.json" "$work/own/data.npz" \
+      --torchscript "$work/dep8/arch_0.torchscript.pt"
+    contains "the int8 accuracy is the one reproduced" "ok"
+    if have_onnx_py && [[ -d "$src/scripts/onnxruntime-node/node_modules/onnxruntime-node" ]]; then
+      check "the int8 ONNX model in ONNX Runtime computes the engine's int8 logits" 0 /usr/bin/python3 \
+        "$src/scripts/check-onnx.py" "$work/dep8/arch_0.onnx" "$work/dep8/arch_0.torchscript.pt"
+      check "raw test images through the int8 ONNX model in ONNX Runtime reproduce its test accuracy" 0 \
+        /usr/bin/python3 "$src/scripts/check-deployment.py" "$work/dep8/arch_0.json" "$work/own/data.npz" \
+        --onnx "$work/dep8/arch_0.onnx"
+    fi
   fi
   # validate reads what export will read: the test labels too.
   /usr/bin/python3 -c "import numpy as np; z = dict(np.load('$work/own/data.npz')); y = z['y_test'].copy(); \
