@@ -148,6 +148,25 @@ void AddValueInfo(onnx::ValueInfoProto* v, const std::string& name,
   for (auto d : dims) shape->add_dim()->set_dim_value(d);
 }
 
+/// The graph's start: "input", or with input->baked the normalisation nodes after it
+/// ((pixels / pixel_max - mean) / std, the engine's own order of operations in float32).
+/// Returns the name of what the network reads.
+std::string InputNodes(onnx::GraphProto* g, const ExportInput* input, int c) {
+  if (!input || !input->baked) return "input";
+  auto per_channel = [&](const std::vector<double>& v, float fill) {
+    NamedTensor t{{1, c, 1, 1}, std::vector<float>(c, fill)};
+    for (int i = 0; i < c && i < static_cast<int>(v.size()); ++i) t.data[i] = static_cast<float>(v[i]);
+    return t;
+  };
+  const std::map<std::string, NamedTensor> norm{{"input_mean", per_channel(input->mean, 0.0f)},
+                                                {"input_std", per_channel(input->std, 1.0f)}};
+  GraphWriter n(g, norm, "norm_t");
+  std::string first = n.Node("Div", {"input", n.Scalar("input_pixel_max", static_cast<float>(input->pixel_max))});
+  if (!input->mean.empty())
+    first = n.Node("Div", {n.Node("Sub", {first, n.Weight("input_mean")}), n.Weight("input_std")});
+  return first;
+}
+
 }  // namespace
 
 bool OnnxSupported() { return true; }
@@ -167,23 +186,7 @@ void WriteOnnx(const space::NetworkPlan& plan, const std::map<std::string, Named
       e->set_value(v);
     }
   }
-  std::string first = "input";
-  std::map<std::string, NamedTensor> norm;
-  if (input && input->baked) {
-    // (pixels / pixel_max - mean) / std, the engine's own order of operations in float32.
-    const int c = plan.vertices[plan.input].c;
-    auto per_channel = [&](const std::vector<double>& v, float fill) {
-      NamedTensor t{{1, c, 1, 1}, std::vector<float>(c, fill)};
-      for (int i = 0; i < c && i < static_cast<int>(v.size()); ++i) t.data[i] = static_cast<float>(v[i]);
-      return t;
-    };
-    norm["input_mean"] = per_channel(input->mean, 0.0f);
-    norm["input_std"] = per_channel(input->std, 1.0f);
-    GraphWriter n(g, norm, "norm_t");
-    first = n.Node("Div", {"input", n.Scalar("input_pixel_max", static_cast<float>(input->pixel_max))});
-    if (!input->mean.empty())
-      first = n.Node("Div", {n.Node("Sub", {first, n.Weight("input_mean")}), n.Weight("input_std")});
-  }
+  const std::string first = InputNodes(g, input, plan.vertices[plan.input].c);
   GraphWriter w(g, tensors);
   std::string output = LowerPlan(w, plan, first);
   if (output.empty()) {
@@ -263,22 +266,7 @@ void WriteInt8Onnx(const std::vector<Int8OnnxOp>& ops, int output, std::int64_t 
     for (const auto& [k, v] : input->Metadata()) meta(k, v);
   meta("paretonas.precision", "int8");
   const std::map<std::string, NamedTensor> none;
-  std::map<std::string, NamedTensor> norm;
-  std::string first = "input";
-  if (input && input->baked) {  // as WriteOnnx
-    const int c = in_shape.c;
-    auto per_channel = [&](const std::vector<double>& v, float fill) {
-      NamedTensor t{{1, c, 1, 1}, std::vector<float>(c, fill)};
-      for (int i = 0; i < c && i < static_cast<int>(v.size()); ++i) t.data[i] = static_cast<float>(v[i]);
-      return t;
-    };
-    norm["input_mean"] = per_channel(input->mean, 0.0f);
-    norm["input_std"] = per_channel(input->std, 1.0f);
-    GraphWriter n(g, norm, "norm_t");
-    first = n.Node("Div", {"input", n.Scalar("input_pixel_max", static_cast<float>(input->pixel_max))});
-    if (!input->mean.empty())
-      first = n.Node("Div", {n.Node("Sub", {first, n.Weight("input_mean")}), n.Weight("input_std")});
-  }
+  const std::string first = InputNodes(g, input, in_shape.c);
   GraphWriter w(g, none, "q");
   // The quantization of every value: (scale, zero point) initializers, and the dequantized name.
   std::vector<std::string> value(ops.size());

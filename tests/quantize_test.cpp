@@ -15,6 +15,7 @@
 #include "evaluator/worker_pool.h"
 #include "space/graph_net.h"
 #include "space/search_space.h"
+#include "tests/shipped_spaces.h"
 #include "tests/test_paths.h"
 
 namespace paretonas {
@@ -23,13 +24,7 @@ namespace {
 using space::InputSpec;
 using space::SearchSpace;
 
-std::vector<std::pair<std::string, SearchSpace>> Spaces(InputSpec in) {
-  return {{"nb201", SearchSpace::Load("nb201", {{"channels", "8"}, {"cells_per_stage", "1"}}, in)},
-          {"mobilenet", SearchSpace::Load("mobilenet", {}, in)},
-          {"tiny_hybrid", SearchSpace::Load(testing::SourceDir() + "/experiments/spaces/tiny_hybrid.yaml", {}, in)},
-          {"baseline_2conv", SearchSpace::Load(testing::SourceDir() + "/experiments/spaces/baseline_2conv.yaml",
-                                               {{"width", "8"}}, in)}};
-}
+std::vector<std::pair<std::string, SearchSpace>> Spaces(InputSpec in) { return testing::ShippedSpaces(in); }
 
 /// A network as training leaves it: weights from the seed, and batch-norm statistics and affine
 /// parameters away from their initial 0/1, so that folding them is tested.
@@ -141,15 +136,7 @@ TEST(Int8Net, CalibrationImagesAreAFixedSampleAndOptionsAreChecked) {
   EXPECT_NE(bad.Validate().find("minmax, percentile"), std::string::npos);
 }
 
-evaluator::DatasetOptions Synthetic() {
-  evaluator::DatasetOptions d;
-  d.name = "synthetic";
-  d.synthetic_train = 600;
-  d.synthetic_size = 8;
-  d.synthetic_classes = 4;
-  d.validation = 200;
-  return d;
-}
+evaluator::DatasetOptions Synthetic() { return testing::SmallSynthetic(); }
 
 TEST(TrainEvaluator, TheInt8DeployStageReportsTheQuantizedModelsMetricsTheSameForOneAndTwoWorkers) {
   if (evaluator::Int8Engine().empty()) GTEST_SKIP() << "this LibTorch has no quantized engine";

@@ -25,6 +25,7 @@
 #include "space/graph_net.h"
 #include "space/input_error.h"
 #include "space/search_space.h"
+#include "tests/shipped_spaces.h"
 #include "tests/test_paths.h"
 
 namespace paretonas {
@@ -33,14 +34,7 @@ namespace {
 using space::InputSpec;
 using space::SearchSpace;
 
-std::vector<std::pair<std::string, SearchSpace>> Spaces(InputSpec in) {
-  return {{"nb201", SearchSpace::Load("nb201", {{"channels", "8"}, {"cells_per_stage", "2"}}, in)},
-          {"mobilenet", SearchSpace::Load("mobilenet", {}, in)},
-          {"tiny_hybrid", SearchSpace::Load(testing::SourceDir() + "/experiments/spaces/tiny_hybrid.yaml", {}, in)},
-          // head ops max_pool_2x2 and dense_relu
-          {"baseline_2conv", SearchSpace::Load(testing::SourceDir() + "/experiments/spaces/baseline_2conv.yaml",
-                                               {{"width", "8"}}, in)}};
-}
+std::vector<std::pair<std::string, SearchSpace>> Spaces(InputSpec in) { return testing::ShippedSpaces(in); }
 
 TEST(GraphNet, ParameterCountEqualsTheStaticCount) {
   std::mt19937_64 rng(2);
@@ -165,15 +159,7 @@ TEST(GraphNet, CloneCopiesEveryEdgeModule) {
   EXPECT_TRUE(torch::allclose(net->forward(x), copy->forward(x)));
 }
 
-evaluator::DatasetOptions Synthetic() {
-  evaluator::DatasetOptions d;
-  d.name = "synthetic";
-  d.synthetic_train = 600;
-  d.synthetic_size = 8;
-  d.synthetic_classes = 4;
-  d.validation = 200;
-  return d;
-}
+evaluator::DatasetOptions Synthetic() { return testing::SmallSynthetic(); }
 
 evaluator::TrainOptions QuickTraining() {
   evaluator::TrainOptions t;
