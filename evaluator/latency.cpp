@@ -352,9 +352,12 @@ std::vector<EvalResult> MeasureRequests(const space::SearchSpace& space,
   TimingPolicy policy = o.LatencyPolicy();
   if (cuda || o.latency_threads > 1) policy.discard_descheduled = false;  // see TimingPolicy
   std::vector<EvalResult> out(requests.size());
-  std::vector<space::GraphNet> nets;
+  std::vector<ForwardFn> nets;
   std::vector<torch::Tensor> inputs;
   std::vector<std::size_t> where;  // nets[k] is requests[where[k]]
+  // With the int8 deploy stage, each request's int8 model too, timed in the same rounds.
+  std::vector<ForwardFn> int8_nets;
+  std::vector<torch::Tensor> int8_inputs;
   const auto& s = space.input().shape;
   for (std::size_t i = 0; i < requests.size(); ++i) {
     const EvalRequest& q = requests[i];
@@ -373,19 +376,40 @@ std::vector<EvalResult> MeasureRequests(const space::SearchSpace& space,
     net->to(device);
     net->eval();
     torch::Tensor x = torch::zeros({1, s.c, s.h, s.w}).to(device);
-    WarmUp(net, x, policy.warmup, cuda);
-    r.metrics["peak_activation_bytes"] = static_cast<double>(PeakForwardBytes(net, x));
-    nets.push_back(net);
+    nets.push_back(Of(net));
+    WarmUp(nets.back(), x, policy.warmup, cuda);
+    r.metrics["peak_activation_bytes"] = static_cast<double>(PeakForwardBytes(nets.back(), x));
     inputs.push_back(x);
     where.push_back(i);
+    if (o.Int8()) {
+      // The int8 model of these weights, calibrated on random images: the time of int8 kernels
+      // does not depend on the values (the deploy stage's accuracy uses the trained network).
+      at::Generator data_gen = at::make_generator<at::CPUGeneratorImpl>(0);
+      QuantizeOptions qo;
+      qo.calibration = o.calibration;
+      auto q = std::make_shared<Int8Net>(net, torch::randn({32, s.c, s.h, s.w}, data_gen), qo);
+      int8_nets.push_back([q](const torch::Tensor& t) { return q->Forward(t); });
+      WarmUp(int8_nets.back(), x, policy.warmup, cuda);
+      r.metrics["int8_peak_memory_bytes"] = static_cast<double>(PeakForwardBytes(int8_nets.back(), x));
+      int8_inputs.push_back(x);
+    }
   }
+  const std::size_t n = nets.size();
+  nets.insert(nets.end(), int8_nets.begin(), int8_nets.end());
+  inputs.insert(inputs.end(), int8_inputs.begin(), int8_inputs.end());
   // Warmed above, before the peak-memory pass.
   const auto estimates = TimeInterleaved(nets, inputs, policy, cuda, {}, nullptr, true);
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  for (std::size_t k = 0; k < nets.size(); ++k) {
+  for (std::size_t k = 0; k < n; ++k) {
     EvalResult& r = out[where[k]];
     AddLatencyMetrics(estimates[k], &r.metrics);
     r.metrics["latency_seconds"] = estimates[k].seconds;
+    if (o.Int8()) {
+      std::map<std::string, double> m;
+      AddLatencyMetrics(estimates[n + k], &m);
+      for (const auto& [key, v] : m) r.metrics["int8_" + key] = v;
+      r.metrics["latency_seconds"] += estimates[n + k].seconds;
+    }
     r.ok = true;
   }
   for (EvalResult& r : out) r.seconds = seconds / static_cast<double>(std::max<std::size_t>(1, out.size()));

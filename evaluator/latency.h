@@ -86,7 +86,10 @@ std::int64_t PeakForwardBytes(const ForwardFn& forward, const torch::Tensor& x);
 /// seed, warmed, its peak memory taken, then all of them timed together (TimeInterleaved, with
 /// o.LatencyPolicy() at o.latency_threads intra-op threads on `device`). A genotype the space
 /// refuses, or one RejectReason turns down, gets a failed result. Each result's `seconds` is its
-/// share of the stage's time.
+/// share of the stage's time. With the int8 deploy stage (o.Int8()), each network's int8 model
+/// (Int8Net, calibrated on random images: int8 kernels take the same time for any values) is
+/// timed in the same rounds, giving int8_latency_* and int8_peak_memory_bytes, so that they are
+/// journaled with the fp32 latency and never measured again after resume.
 std::vector<EvalResult> MeasureRequests(const space::SearchSpace& space,
                                         const std::vector<EvalRequest>& requests,
                                         const TrainOptions& o, const torch::Device& device);

@@ -360,7 +360,8 @@ EvalResult TrainEvaluator::Evaluate(const EvalRequest& request) {
   r.metrics["model_bytes"] = static_cast<double>(ModelBytes(net));
   if (o.Int8()) {
     // Quantized as validated: below the top rung, the copy with recomputed BatchNorm statistics.
-    const std::string failure = DeployInt8(probe ? probe : net, vx, vy, first_rung, o, impl_->calibration, impl_->data.input,
+    // Its latency with the fp32 one: in the latency stage (journaled) when there is one.
+    const std::string failure = DeployInt8(probe ? probe : net, vx, vy, first_rung && request.measure_latency, o, impl_->calibration, impl_->data.input,
                                            &impl_->gate, &r.metrics);
     if (!failure.empty()) {
       r.failure = failure;

@@ -177,6 +177,22 @@ TEST(TrainEvaluator, TheInt8DeployStageReportsTheQuantizedModelsMetricsTheSameFo
     // Post-training quantization of a trained network keeps most of its accuracy.
     EXPECT_NEAR(r.metrics.at("int8_val_accuracy"), r.metrics.at("val_accuracy"), 15.0);
   }
+  // The latency stage (journaled before training) times the int8 model with the fp32 one.
+  const std::vector<evaluator::EvalResult> stage = ev.MeasureLatencies(reqs);
+  ASSERT_EQ(stage.size(), reqs.size());
+  for (const auto& r : stage) {
+    ASSERT_TRUE(r.ok) << r.failure;
+    for (const char* m : {"latency_ms", "int8_latency_ms", "int8_latency_ci_ms", "int8_peak_memory_bytes"})
+      EXPECT_TRUE(r.metrics.count(m)) << m;
+    EXPECT_GT(r.metrics.at("int8_latency_ms"), 0);
+  }
+  // A training request whose latency the stage took measures none.
+  evaluator::EvalRequest trained = reqs[0];
+  trained.measure_latency = false;
+  const evaluator::EvalResult plain = ev.Evaluate(trained);
+  ASSERT_TRUE(plain.ok) << plain.failure;
+  EXPECT_FALSE(plain.metrics.count("int8_latency_ms"));
+  EXPECT_TRUE(plain.metrics.count("int8_val_accuracy"));
   evaluator::TrainOptions bad = t;
   bad.deploy_precision = "int4";
   EXPECT_NE(bad.Validate().find("allowed: fp32, int8"), std::string::npos);
