@@ -58,7 +58,7 @@ std::string LatencyLine(const search::Journal::ReadResult& journal, double targe
   for (const auto& e : journal.entries)
     if (e.result.ok && e.result.metrics.count("latency_passes")) last[e.result.trial_id] = e.result.metrics;
   if (last.empty()) return "";
-  int noisy = 0, remeasured = 0;
+  int noisy = 0, remeasured = 0, int8 = 0, int8_noisy = 0;
   double discarded = 0, passes = 0, load = -1, slowdown = 1, runnable = -1;
   for (const auto& [id, m] : last) {
     auto get = [&](const char* k, double d = 0) {
@@ -66,6 +66,10 @@ std::string LatencyLine(const search::Journal::ReadResult& journal, double targe
       return it == m.end() ? d : it->second;
     };
     noisy += get("latency_noisy") > 0;
+    if (m.count("int8_latency_passes")) {  // the int8 model, timed in the same rounds (deploy.precision: int8)
+      ++int8;
+      int8_noisy += get("int8_latency_noisy") > 0;
+    }
     discarded += get("latency_discarded");
     passes += get("latency_passes") + get("latency_discarded");
     load = std::max(load, get("latency_load", -1));
@@ -77,6 +81,7 @@ std::string LatencyLine(const search::Journal::ReadResult& journal, double targe
   os << noisy << " of " << last.size() << " latencies noisy (interval wider than +-" << 100 * target
      << "%, the machine over " << 100 * evaluator::kSlowdownTolerance
      << "% slower than its best, or more threads ready to run than cores + 1); "
+     << (int8 > 0 ? std::to_string(int8_noisy) + " of " + std::to_string(int8) + " int8 latencies noisy; " : "")
      << static_cast<long long>(discarded) << " of " << static_cast<long long>(passes)
      << " timed passes discarded as descheduled";
   if (slowdown > 1.005) {

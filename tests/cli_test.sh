@@ -517,6 +517,8 @@ z['class_names'] = np.array(['t-shirt', 'trouser', 'pullover', 'dress']); np.sav
     --set "objectives=[{metric: int8_val_accuracy, goal: max}, {metric: int8_latency_ms, goal: min}]"
   check "every trial has its int8 metrics" 0 test "$(grep -c '"int8_latency_ms"' "$work/own-int8/trials.jsonl")" = 4
   check "the resolved config keeps the deploy section" 0 grep -q "precision: int8" "$work/own-int8/config.yaml"
+  check "status of the int8 run" 0 "$bin" status "$work/own-int8"
+  contains "it counts the int8 latencies too" "int8 latencies noisy"
   check "re-time the int8 front" 0 "$bin" latency measure --front-of "$work/own-int8" --compare --repeats 6 \
     --out "$work/own-int8/retimed.csv"
   contains "as the run measured it: the int8 model" "the int8 model ("
