@@ -80,7 +80,6 @@ int RunExport(const ExportOptions& o) {
   if (int8 && config.evaluator_kind != "train")
     throw InputError("export --precision int8: the run used evaluator.kind " + config.evaluator_kind +
                      "; quantizing needs its training images to calibrate on (evaluator.kind: train)");
-
   const search::SearchState& state = run.state;
   const Session* session = run.session.get();
   std::vector<std::int64_t> ids = o.front ? search::ParetoFront(state, session->problem) : o.ids;
@@ -301,9 +300,9 @@ void SetupExport(CLI::App& app) {
   sub->add_option("--device", o->device, "Retrain on this device (default: the run's evaluator.device)")
       ->check(CLI::IsMember({"cpu", "cuda"}));
   sub->add_option("--precision", o->precision,
-                  "fp32 | int8: the model TorchScript holds, and with --train-epochs the test accuracy "
-                  "reported (int8: quantized as the search's deploy stage, calibrated on the run's "
-                  "training images). Default: the run's deploy.precision")
+                  "fp32 | int8: the model the TorchScript and ONNX files hold, and with --train-epochs the "
+                  "test accuracy reported (int8: quantized as the search's deploy stage, calibrated on the "
+                  "run's training images; ONNX in QDQ form). Default: the run's deploy.precision")
       ->check(CLI::IsMember({"fp32", "int8"}));
   sub->add_flag("--bake-normalization", o->bake,
                 "TorchScript and ONNX: put the input normalisation into the model, so that it takes "
