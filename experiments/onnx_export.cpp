@@ -148,6 +148,36 @@ void AddValueInfo(onnx::ValueInfoProto* v, const std::string& name,
   for (auto d : dims) shape->add_dim()->set_dim_value(d);
 }
 
+void AddMetadata(onnx::ModelProto* model, const std::string& key, const std::string& value) {
+  onnx::StringStringEntryProto* e = model->add_metadata_props();
+  e->set_key(key);
+  e->set_value(value);
+}
+
+/// A model (IR 8, opset 13) with an empty graph named `graph_name`, and with `input` the
+/// metadata that says how to feed it.
+onnx::ModelProto NewModel(const std::string& graph_name, const ExportInput* input) {
+  onnx::ModelProto model;
+  model.set_ir_version(8);
+  model.set_producer_name("paretonas");
+  model.add_opset_import()->set_version(13);
+  model.mutable_graph()->set_name(graph_name);
+  if (input)
+    for (const auto& [k, v] : input->Metadata()) AddMetadata(&model, k, v);
+  return model;
+}
+
+/// Runs ONNX's checker on `model` and writes it to `path`; throws std::runtime_error naming `what`.
+void CheckAndWrite(const onnx::ModelProto& model, const std::string& path, const std::string& what) {
+  try {
+    onnx::checker::check_model(model);
+  } catch (const std::exception& e) {
+    throw std::runtime_error(what + ": the checker rejects the model: " + e.what());
+  }
+  std::ofstream out(path, std::ios::binary);
+  if (!out || !model.SerializeToOstream(&out)) throw std::runtime_error(path + ": cannot write the ONNX file");
+}
+
 /// The graph's start: "input", or with input->baked the normalisation nodes after it
 /// ((pixels / pixel_max - mean) / std, the engine's own order of operations in float32).
 /// Returns the name of what the network reads.
@@ -173,19 +203,8 @@ bool OnnxSupported() { return true; }
 
 void WriteOnnx(const space::NetworkPlan& plan, const std::map<std::string, NamedTensor>& tensors,
                const std::string& graph_name, const std::string& path, const ExportInput* input) {
-  onnx::ModelProto model;
-  model.set_ir_version(8);
-  model.set_producer_name("paretonas");
-  model.add_opset_import()->set_version(13);
+  onnx::ModelProto model = NewModel(graph_name, input);
   onnx::GraphProto* g = model.mutable_graph();
-  g->set_name(graph_name);
-  if (input) {
-    for (const auto& [k, v] : input->Metadata()) {
-      onnx::StringStringEntryProto* e = model.add_metadata_props();
-      e->set_key(k);
-      e->set_value(v);
-    }
-  }
   const std::string first = InputNodes(g, input, plan.vertices[plan.input].c);
   GraphWriter w(g, tensors);
   std::string output = LowerPlan(w, plan, first);
@@ -219,13 +238,7 @@ void WriteOnnx(const space::NetworkPlan& plan, const std::map<std::string, Named
   } else {
     AddValueInfo(g->add_output(), out_name, {ov.c, ov.h, ov.w});
   }
-  try {
-    onnx::checker::check_model(model);
-  } catch (const std::exception& e) {
-    throw std::runtime_error(std::string("ONNX export: the checker rejects the model: ") + e.what());
-  }
-  std::ofstream out(path, std::ios::binary);
-  if (!out || !model.SerializeToOstream(&out)) throw std::runtime_error(path + ": cannot write the ONNX file");
+  CheckAndWrite(model, path, "ONNX export");
 }
 
 namespace {
@@ -251,20 +264,9 @@ std::string Bytes(const std::vector<T>& v) {
 void WriteInt8Onnx(const std::vector<Int8OnnxOp>& ops, int output, std::int64_t classes,
                    const space::TensorShape& in_shape, const std::string& graph_name, const std::string& path,
                    const ExportInput* input) {
-  onnx::ModelProto model;
-  model.set_ir_version(8);
-  model.set_producer_name("paretonas");
-  model.add_opset_import()->set_version(13);
+  onnx::ModelProto model = NewModel(graph_name, input);
+  AddMetadata(&model, "paretonas.precision", "int8");
   onnx::GraphProto* g = model.mutable_graph();
-  g->set_name(graph_name);
-  auto meta = [&](const std::string& k, const std::string& v) {
-    onnx::StringStringEntryProto* e = model.add_metadata_props();
-    e->set_key(k);
-    e->set_value(v);
-  };
-  if (input)
-    for (const auto& [k, v] : input->Metadata()) meta(k, v);
-  meta("paretonas.precision", "int8");
   const std::map<std::string, NamedTensor> none;
   const std::string first = InputNodes(g, input, in_shape.c);
   GraphWriter w(g, none, "q");
@@ -388,13 +390,7 @@ void WriteInt8Onnx(const std::vector<Int8OnnxOp>& ops, int output, std::int64_t 
   id->add_output("logits");
   AddValueInfo(g->add_input(), "input", {in_shape.c, in_shape.h, in_shape.w});
   AddValueInfo(g->add_output(), "logits", {classes});
-  try {
-    onnx::checker::check_model(model);
-  } catch (const std::exception& e) {
-    throw std::runtime_error(std::string("int8 ONNX export: the checker rejects the model: ") + e.what());
-  }
-  std::ofstream out(path, std::ios::binary);
-  if (!out || !model.SerializeToOstream(&out)) throw std::runtime_error(path + ": cannot write the ONNX file");
+  CheckAndWrite(model, path, "int8 ONNX export");
 }
 #endif
 

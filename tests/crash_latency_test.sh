@@ -16,14 +16,7 @@ precision=${4:-fp32}
 work=$(mktemp -d /tmp/paretonas-crash-latency-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
-holds_run() {  # waits until process $1 holds run directory $2
-  for ((t = 0; t < 600; t++)); do
-    [[ "$(cat "$2/lock" 2>/dev/null)" == "$1" ]] && return 0
-    kill -0 "$1" 2>/dev/null || return 1
-    sleep 0.05
-  done
-  return 1
-}
+source "$src/tests/cli_checks.sh"  # holds_run
 
 cfg=$src/tests/data/tiny_synthetic.yaml
 sets=(--set dataset.synthetic_train=1600 --set search.population=6 --set budget.max_evals=24

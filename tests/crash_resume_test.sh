@@ -14,16 +14,7 @@ kills=${3:-12}
 work=$(mktemp -d /tmp/paretonas-crash-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
-# Waits until process $1 holds run directory $2 (its pid in the lock file), so that signals
-# land in the search rather than in the program's start-up (slow with CUDA LibTorch).
-holds_run() {
-  for ((t = 0; t < 600; t++)); do
-    [[ "$(cat "$2/lock" 2>/dev/null)" == "$1" ]] && return 0
-    kill -0 "$1" 2>/dev/null || return 1
-    sleep 0.05
-  done
-  return 1
-}
+source "$(dirname "$0")/cli_checks.sh"  # holds_run
 
 # A synthetic table over the whole NB201 space, so the test needs nothing outside the repo.
 source "$(dirname "$0")/table_fixture.sh"

@@ -12,18 +12,7 @@ work=$(mktemp -d /tmp/paretonas-new-user-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 passed=0
 failed=0
-check() {  # check NAME EXPECTED_RC COMMAND... ; output in $work/out
-  local name=$1 want=$2
-  shift 2
-  "$@" >"$work/out" 2>&1
-  local rc=$?
-  if [[ $rc -eq $want ]]; then passed=$((passed + 1)); else
-    failed=$((failed + 1)); echo "FAIL: $name: exit $rc, expected $want"; sed 's/^/    /' "$work/out" | tail -15; fi
-}
-contains() {  # contains NAME TEXT : $work/out must contain TEXT
-  if grep -qF -- "$2" "$work/out"; then passed=$((passed + 1)); else
-    failed=$((failed + 1)); echo "FAIL: $1: output lacks '$2'"; sed 's/^/    /' "$work/out" | tail -15; fi
-}
+source "$src/tests/cli_checks.sh"
 . "$src/tests/table_fixture.sh"
 cfg=$src/tests/data/tiny_synthetic.yaml
 

@@ -142,12 +142,7 @@ TEST(TrainEvaluator, TheInt8DeployStageReportsTheQuantizedModelsMetricsTheSameFo
   if (evaluator::Int8Engine().empty()) GTEST_SKIP() << "this LibTorch has no quantized engine";
   const SearchSpace sp = SearchSpace::Load("nb201", {{"channels", "4"}, {"cells_per_stage", "1"}},
                                            evaluator::DatasetInput(Synthetic()));
-  evaluator::TrainOptions t;
-  t.epochs = 2;
-  t.batch_size = 32;
-  t.lr = 0.1;
-  t.latency_repeats = 5;
-  t.latency_warmup = 1;
+  evaluator::TrainOptions t = testing::QuickTraining();
   t.deploy_precision = "int8";
   t.calibration_images = 64;
   ASSERT_EQ(t.Validate(), "");

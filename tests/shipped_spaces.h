@@ -1,5 +1,5 @@
-// What the LibTorch-side suites share: every shipped space's operations at a small size, and a
-// small synthetic dataset.
+// What the LibTorch-side suites share: every shipped space's operations at a small size, a small
+// synthetic dataset and a quick training recipe.
 #pragma once
 
 #include <string>
@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "evaluator/dataset_info.h"
+#include "evaluator/train_evaluator.h"
 #include "space/search_space.h"
 #include "tests/test_paths.h"
 
@@ -31,6 +32,17 @@ inline evaluator::DatasetOptions SmallSynthetic() {
   d.synthetic_classes = 4;
   d.validation = 200;
   return d;
+}
+
+/// Two epochs of SGD at batch 32, and a short latency measurement (5 passes).
+inline evaluator::TrainOptions QuickTraining() {
+  evaluator::TrainOptions t;
+  t.epochs = 2;
+  t.batch_size = 32;
+  t.lr = 0.1;
+  t.latency_repeats = 5;
+  t.latency_warmup = 1;
+  return t;
 }
 
 }  // namespace paretonas::testing

@@ -161,15 +161,7 @@ TEST(GraphNet, CloneCopiesEveryEdgeModule) {
 
 evaluator::DatasetOptions Synthetic() { return testing::SmallSynthetic(); }
 
-evaluator::TrainOptions QuickTraining() {
-  evaluator::TrainOptions t;
-  t.epochs = 2;
-  t.batch_size = 32;
-  t.lr = 0.1;
-  t.latency_repeats = 5;
-  t.latency_warmup = 1;
-  return t;
-}
+evaluator::TrainOptions QuickTraining() { return testing::QuickTraining(); }
 
 std::vector<evaluator::EvalRequest> Requests(const SearchSpace& sp, int n, std::uint64_t seed) {
   std::mt19937_64 rng(seed);
