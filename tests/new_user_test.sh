@@ -73,8 +73,9 @@ contains "the caret" "^"
 table_experiment "$bin" "$work" slow 5 16 1 150 64 || exit 1
 "$bin" search --config "$work/slow.yaml" --run-dir "$work/slowrun" -q >/dev/null 2>&1 &
 pid=$!
+# Until 4 results of generation 1 are journaled: generation 0's 16 (the population), then 4 more.
 for ((t = 0; t < 200; t++)); do
-  [[ -s $work/slowrun/checkpoint.bin && $("$bin" status "$work/slowrun" --journal 2>/dev/null | grep -c '"rung":-1') -ge 4 ]] && break
+  [[ -s $work/slowrun/checkpoint.bin && $("$bin" status "$work/slowrun" --journal 2>/dev/null | grep -c '"rung":-1') -ge 20 ]] && break
   sleep 0.05
 done
 check "status mid-generation" 0 "$bin" status "$work/slowrun"
