@@ -243,7 +243,8 @@ std::unique_ptr<Session> MakeSession(const ExperimentConfig& config, bool with_e
   if (!config.latency_predictor.empty()) {
     s->predicted = std::make_unique<PredictedLatency>(s->evaluation(), *s->space,
                                                       LoadLatencyPredictor(config.PredictorPath()),
-                                                      config.latency_predictor, config.latency_online);
+                                                      config.latency_predictor, config.latency_online,
+                                                      config.training.deploy_precision);
   }
   return s;
 }

@@ -248,7 +248,8 @@ std::string Describe(const evaluator::MeasureOptions& mo) {
 }
 
 void PrintModel(const predictors::LatencyModel& m, const std::string& path) {
-  std::cout << "wrote " << path << ": " << m.num_samples() << " architectures, " << m.num_features()
+  std::cout << "wrote " << path << ": " << (m.precision == "fp32" ? "" : m.precision + " latency, ")
+            << m.num_samples() << " architectures, " << m.num_features()
             << " features, lambda " << Fmt(m.lambda(), 3)
             << (m.table().empty() ? "" : ", per-op table of " + std::to_string(m.table().size()) + " entries")
             << "\n";
@@ -311,6 +312,7 @@ int Calibrate(const LatencyOptions& o) {
   fo.lambda = o.lambda, fo.members = o.members, fo.seed = o.seed;
   auto model = predictors::LatencyModel::Fit(sp, ref, archs, ms, table, fo);
   model.description = Describe(mo);
+  model.precision = mo.precision;
   model.Save(o.out);
   PrintModel(model, o.out);
   std::cout << "measurements: " << o.out << ".csv (architectures), " << o.out
@@ -433,7 +435,15 @@ int Fit(const LatencyOptions& o) {
   predictors::MeasuredRows rows = predictors::ReadMeasurements(o.data, sp, o.key_column, o.latency_column);
   // Measurements from a kit: the kit's models only, and the space and input it was exported for.
   const predictors::KitRecord kit = predictors::ReadKitBeside(o.data);
+  // The precision the measured networks ran in: the kit's (kit.json), --precision, else fp32.
+  std::string precision = o.precision.empty() ? "fp32" : o.precision;
   if (kit.found) {
+    if (!o.precision.empty() && o.precision != kit.precision)
+      throw InputError("latency fit --precision " + o.precision + ": the kit in " + kit.dir + " holds " +
+                       kit.precision + " models (its kit.json), so these are " + kit.precision +
+                       " latencies; leave --precision out or measure a kit exported with --precision " +
+                       o.precision);
+    precision = kit.precision;
     if (!kit.ref.name_or_path.empty()) {
       const std::string diff = SpaceRefDifference(kit.ref, ref);
       if (!diff.empty())
@@ -481,6 +491,11 @@ int Fit(const LatencyOptions& o) {
       throw InputError("--prior " + path + ": that model was fit for another space or input than this "
                        "fit (the prior vs this fit: " + diff + "); a prior must describe the same "
                        "networks");
+    if (p.precision != precision)
+      throw InputError("--prior " + path + ": that model predicts " + p.precision + " latency, this fit's "
+                       "measurements are " + precision + " (" +
+                       (kit.found ? "the kit's kit.json" : o.precision.empty() ? "the default" : "--precision") +
+                       "); a prior must describe networks of the same precision");
     priors.push_back(std::move(p));
   }
   predictors::LatencyModel model;
@@ -517,7 +532,9 @@ int Fit(const LatencyOptions& o) {
     throw InputError(o.data + ": " + e.what());
   }
   model.description = "fit from " + o.data + " (column " + o.latency_column + ")" +
+                      (precision == "fp32" ? "" : ", " + precision + " models") +
                       (priors.empty() ? "" : " with " + std::to_string(priors.size()) + " prior model(s)");
+  model.precision = precision;
   if (!priors.empty())
     std::cout << "few-shot: " << rows.archs.size() << " measurements of this device, with the "
               << priors.size() << " prior model(s) as features\n";
@@ -609,7 +626,8 @@ int Eval(const LatencyOptions& o) {
     return kExitOk;
   }
   std::sort(spread.begin(), spread.end());
-  std::cout << "n                      " << m.n << "\n"
+  std::cout << "precision              " << model.precision << "\n"
+            << "n                      " << m.n << "\n"
             << "median relative error  " << Fmt(m.median_ape, 4) << "%\n"
             << "within ±5%             " << Fmt(100 * m.within_5, 4) << "%\n"
             << "within ±10%            " << Fmt(100 * m.within_10, 4) << "%\n"
@@ -635,9 +653,11 @@ int Predict(const LatencyOptions& o) {
   for (const auto& a : o.archs) {
     const auto p = model.Predict(sp, sp.ParseKey(a));
     if (o.json)
-      std::cout << "{\"arch\":\"" << a << "\",\"latency_ms\":" << Fmt(p.ms, 6) << ",\"std_ms\":" << Fmt(p.std_ms, 4) << "}\n";
+      std::cout << "{\"arch\":\"" << a << "\",\"latency_ms\":" << Fmt(p.ms, 6) << ",\"std_ms\":" << Fmt(p.std_ms, 4)
+                << ",\"precision\":\"" << model.precision << "\"}\n";
     else
       std::cout << a << "  " << Fmt(p.ms) << " ms ± " << Fmt(p.std_ms, 2)
+                << (model.precision == "fp32" ? "" : " (" + model.precision + ")")
                 << (model.relative_sigma() > 0 ? " (one standard deviation, calibrated: ±" +
                                                      Fmt(100 * model.relative_sigma(), 3) + "%)"
                                                : " (bootstrap spread: an old model, not calibrated)")
@@ -650,6 +670,10 @@ int Predict(const LatencyOptions& o) {
 /// the user's device, with a standalone runner and a parser for ONNX Runtime's benchmark tool.
 int Kit(const LatencyOptions& o) {
   if (o.out.empty()) throw InputError("latency kit: --out DIR is required");
+  const bool int8 = o.precision == "int8";
+  if (int8 && evaluator::Int8EngineName().empty())
+    throw InputError("latency kit --precision int8: this LibTorch has no quantized engine to build the "
+                     "int8 models with");
   const predictors::SpaceRef ref = SpaceRefOf(o);
   const space::SearchSpace sp = ref.Load();
   // The candidates: the whole space when it is small enough, else a random pool; cells whose
@@ -694,8 +718,15 @@ int Kit(const LatencyOptions& o) {
     std::snprintf(name, sizeof(name), "%03zu", i);
     const std::string ts = std::string("models/") + name + ".torchscript.pt";
     const std::string ox = onnx ? std::string("models/") + name + ".onnx" : "";
-    ExportTorchScript(sp, g, "", o.seed + i, o.out + "/" + ts);
-    if (onnx) ExportOnnx(sp, g, "", o.seed + i, o.out + "/" + ox);
+    if (int8) {
+      Int8ExportOptions q;
+      q.random_calibration = true;
+      ExportInt8TorchScript(sp, g, "", o.seed + i, o.out + "/" + ts, nullptr, q);
+      if (onnx) ExportInt8Onnx(sp, g, "", o.seed + i, o.out + "/" + ox, nullptr, q);
+    } else {
+      ExportTorchScript(sp, g, "", o.seed + i, o.out + "/" + ts);
+      if (onnx) ExportOnnx(sp, g, "", o.seed + i, o.out + "/" + ox);
+    }
     const space::StaticCosts c = sp.Costs(g);
     manifest << i << "," << evaluator::CsvField(sp.Key(g)) << "," << ox << "," << ts << "," << shape
              << "," << c.params_pruned << "," << c.macs_pruned << "\n";
@@ -712,7 +743,11 @@ int Kit(const LatencyOptions& o) {
       j << (first ? "" : ", ") << search::JsonString(k) << ": " << search::JsonString(v);
       first = false;
     }
-    j << "}, \"input\": [" << ref.c << ", " << ref.h << ", " << ref.w << "], \"classes\": " << ref.classes << "}\n";
+    j << "}, \"input\": [" << ref.c << ", " << ref.h << ", " << ref.w << "], \"classes\": " << ref.classes
+      << ", \"precision\": \"" << (int8 ? "int8" : "fp32") << "\"";
+    // The engine the int8 weights were packed for: the runner picks it where PyTorch has it.
+    if (int8) j << ", \"int8_engine\": " << search::JsonString(evaluator::Int8EngineName());
+    j << "}\n";
     search::WriteFileAtomic(o.out + "/kit.json", j.str());
   }
   // The per-op table: each operation configuration of the space alone at its shapes, timed by the
@@ -731,8 +766,13 @@ int Kit(const LatencyOptions& o) {
       std::snprintf(name, sizeof(name), "%03zu", num_ops);
       const std::string ts = std::string("ops/") + name + ".torchscript.pt";
       const std::string ox = onnx ? std::string("ops/") + name + ".onnx" : "";
-      ExportOperationTorchScript(edge, o.seed + num_ops, o.out + "/" + ts);
-      if (onnx) ExportOperationOnnx(edge, o.seed + num_ops, o.out + "/" + ox);
+      if (int8) {
+        ExportInt8OperationTorchScript(edge, o.seed + num_ops, o.out + "/" + ts);
+        if (onnx) ExportInt8OperationOnnx(edge, o.seed + num_ops, o.out + "/" + ox);
+      } else {
+        ExportOperationTorchScript(edge, o.seed + num_ops, o.out + "/" + ts);
+        if (onnx) ExportOperationOnnx(edge, o.seed + num_ops, o.out + "/" + ox);
+      }
       ops << num_ops << "," << evaluator::CsvField(key) << "," << ox << "," << ts << "," << edge.in.c
           << "x" << edge.in.h << "x" << edge.in.w << "\n";
       ++num_ops;
@@ -750,9 +790,16 @@ int Kit(const LatencyOptions& o) {
   for (const auto& [k, v] : ref.overrides) space_args += " --set " + k + "=" + v;
   space_args += " --input " + shape;
   std::ostringstream readme;
-  readme << "paretonas latency kit: " << chosen.size() << " architectures of " << sp.name()
+  readme << "paretonas latency kit: " << chosen.size() << (int8 ? " int8" : "") << " architectures of " << sp.name()
          << " (input " << shape << "), chosen to cover the space's latency features\n"
-         << "(greedy k-centre on the standardised features of " << pool.size() << " candidates).\n\n"
+         << "(greedy k-centre on the standardised features of " << pool.size() << " candidates).\n"
+         << (int8 ? "The models are int8, quantized as paretonas's deploy stage does (batch norm folded,\n"
+                    "per-channel int8 weights, uint8 activations): ONNX in QDQ form, which ONNX Runtime\n"
+                    "runs on its int8 kernels, and TorchScript on PyTorch's quantized engine (the runner\n"
+                    "sets it; the weights were packed for " + evaluator::Int8EngineName() + "). The fit reads kit.json\n"
+                    "and records that the model predicts int8 latency.\n"
+                  : "")
+         << "\n"
          << "1. Copy this folder to the device and time the models at batch 1 (Python 3 with NumPy and\n"
          << "   onnxruntime or PyTorch; nothing of paretonas):\n"
          << "     python3 run_latency.py --threads 1        # writes latency.csv and latency.json\n"
@@ -777,7 +824,7 @@ int Kit(const LatencyOptions& o) {
          << "3. Use it in a search: evaluator.latency.predictor: device.model, objective\n"
          << "   predicted_latency_ms.\n";
   search::WriteFileAtomic(o.out + "/README.txt", readme.str());
-  std::cout << "\nwrote " << o.out << ": " << chosen.size() << " models (TorchScript" << (onnx ? " and ONNX" : "")
+  std::cout << "\nwrote " << o.out << ": " << chosen.size() << (int8 ? " int8" : "") << " models (TorchScript" << (onnx ? " and ONNX" : "")
             << "), manifest.csv, "
             << (num_ops ? std::to_string(num_ops) + " operation models with ops.csv, " : std::string())
             << "run_latency.py, parse_ort_perf.py, README.txt\n"
@@ -885,6 +932,11 @@ void SetupLatency(CLI::App& app) {
   fit->add_option("--prior", o->priors,
                   "A model of another device for the same space (repeatable): few-shot, its "
                   "predictions become features this device's measurements only have to relate to");
+  fit->add_option("--precision", o->precision,
+                  "fp32 | int8: which networks the measurements timed, recorded in the model (a search "
+                  "with deploy.precision int8 needs an int8 model). Default: the kit's (kit.json beside "
+                  "the data), else fp32")
+      ->check(CLI::IsMember({"fp32", "int8"}));
   fit->add_option("-o,--out", o->out, "Model file to write")->required();
   fit->callback([o] { RunCommand([o] { return Fit(*o); }); });
 
@@ -902,6 +954,10 @@ void SetupLatency(CLI::App& app) {
   kit->add_flag("!--no-ops", o->kit_ops,
                 "Leave out the per-op models (each operation configuration alone, timed into "
                 "ops_latency.csv for `latency fit --ops`)");
+  kit->add_option("--precision", o->precision,
+                  "fp32 | int8: export the models (and per-op models) as int8, quantized as the deploy "
+                  "stage does (QDQ ONNX, quantized TorchScript), to fit a device's int8 latency")
+      ->check(CLI::IsMember({"fp32", "int8"}));
   kit->add_option("-o,--out", o->out, "Folder to write")->required();
   kit->callback([o] { RunCommand([o] { return Kit(*o); }); });
 

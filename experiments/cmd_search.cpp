@@ -3,9 +3,9 @@
 
 #include <algorithm>
 #include <cstdlib>
-
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <sstream>
 
 #include "evaluator/measure.h"
@@ -37,7 +37,8 @@ struct ResumeOptions {
 };
 
 /// A search on predicted latency (measure: false) ends by measuring its front for real on this
-/// machine; both numbers are kept (latency_ms next to predicted_latency_ms).
+/// machine; both numbers are kept (latency_ms next to predicted_latency_ms; with deploy.precision
+/// int8, the int8 models are timed: int8_latency_ms).
 void MeasureFrontIfPredicted(Session& session, search::SearchState& state, const RunPaths& paths) {
   const ExperimentConfig& c = session.config;
   if (!session.predicted || c.evaluator_kind != "train" || c.training.measure_latency) return;
@@ -48,21 +49,26 @@ void MeasureFrontIfPredicted(Session& session, search::SearchState& state, const
   mo.warmup = c.training.latency_warmup;
   mo.repeats = c.training.latency_repeats;
   mo.rounds = evaluator::DefaultRounds(mo.repeats);  // interleaved, as `latency measure` does
+  mo.precision = c.training.deploy_precision;
+  const std::string prefix = mo.precision == "int8" ? "int8_" : "";
   std::vector<std::int64_t> ids;
   std::vector<space::Genotype> archs;
   for (std::int64_t id : front) {
     const search::Trial& t = state.trials[static_cast<std::size_t>(id)];
-    if (t.metrics.count("latency_ms")) continue;
+    if (t.metrics.count(prefix + "latency_ms")) continue;
     ids.push_back(id);
     archs.push_back(t.genotype);
   }
-  std::cout << "\nmeasuring the " << ids.size() << " front members for real (predicted -> measured ms):\n";
+  std::cout << "\nmeasuring the " << ids.size() << " front members for real"
+            << (prefix.empty() ? "" : ", as int8 models") << " (predicted -> measured ms):\n";
   const auto measured = evaluator::MeasureArchitectures(*session.space, archs, mo);
   for (std::size_t i = 0; i < ids.size(); ++i) {
     const std::int64_t id = ids[i];
     search::Trial& t = state.trials[static_cast<std::size_t>(id)];
     const evaluator::Measured& m = measured[i];
-    evaluator::AddLatencyMetrics(m, &t.metrics);
+    std::map<std::string, double> metrics;
+    evaluator::AddLatencyMetrics(m, &metrics);
+    for (const auto& [key, v] : metrics) t.metrics[prefix + key] = v;
     const auto p = t.metrics.find("predicted_latency_ms");
     std::cout << "  #" << id << "  " << (p == t.metrics.end() ? -1.0 : p->second) << " -> "
               << m.median_ms << "\n";

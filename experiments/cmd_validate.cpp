@@ -36,7 +36,7 @@ int RunValidate(const ValidateOptions& o) {
   // What `search` checks of the latency predictor, `validate` checks too.
   if (!config.latency_predictor.empty())
     PredictedLatency::CheckFits(LoadLatencyPredictor(config.PredictorPath()), *session->space,
-                                config.latency_predictor);
+                                config.latency_predictor, config.training.deploy_precision);
   for (const std::string& w : config.warnings) std::cerr << "paretonas: warning: " << w << "\n";
   std::cout << "# " << o.config << ": valid" << (config.warnings.empty() ? "" : " (with the warnings above)")
             << ". Resolved config (defaults filled in):\n"

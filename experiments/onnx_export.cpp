@@ -24,7 +24,8 @@ void WriteOnnx(const space::NetworkPlan&, const std::map<std::string, NamedTenso
                            "and rebuild)");
 }
 void WriteInt8Onnx(const std::vector<Int8OnnxOp>&, int, std::int64_t, const space::TensorShape&,
-                   const std::string&, const std::string&, const ExportInput*) {
+                   const std::string&, const std::string&, const ExportInput*,
+                   const std::vector<std::int64_t>&) {
   throw std::runtime_error("this paretonas was built without ONNX support (install libonnx-dev "
                            "and rebuild)");
 }
@@ -263,7 +264,7 @@ std::string Bytes(const std::vector<T>& v) {
 
 void WriteInt8Onnx(const std::vector<Int8OnnxOp>& ops, int output, std::int64_t classes,
                    const space::TensorShape& in_shape, const std::string& graph_name, const std::string& path,
-                   const ExportInput* input) {
+                   const ExportInput* input, const std::vector<std::int64_t>& out_dims) {
   onnx::ModelProto model = NewModel(graph_name, input);
   AddMetadata(&model, "paretonas.precision", "int8");
   onnx::GraphProto* g = model.mutable_graph();
@@ -387,9 +388,10 @@ void WriteInt8Onnx(const std::vector<Int8OnnxOp>& ops, int output, std::int64_t 
   id->set_op_type("Identity");
   id->set_name("output");
   id->add_input(out_value);
-  id->add_output("logits");
+  const std::string out_name = out_dims.empty() ? "logits" : "output";
+  id->add_output(out_name);
   AddValueInfo(g->add_input(), "input", {in_shape.c, in_shape.h, in_shape.w});
-  AddValueInfo(g->add_output(), "logits", {classes});
+  AddValueInfo(g->add_output(), out_name, out_dims.empty() ? std::vector<std::int64_t>{classes} : out_dims);
   CheckAndWrite(model, path, "int8 ONNX export");
 }
 #endif

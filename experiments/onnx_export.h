@@ -51,10 +51,11 @@ struct Int8OnnxOp {
 /// initializers dequantized per channel, biases int32 at the input scale times the weight scale,
 /// so that ONNX Runtime fuses them into its int8 kernels (QLinearConv, QLinearAdd, ...). Input,
 /// output and metadata as WriteOnnx; metadata also says paretonas.precision = int8. `output` < 0:
-/// the logits are zeros of `classes` columns.
+/// the logits are zeros of `classes` columns. `out_dims` empty: the output is "logits"
+/// [batch, classes]; else "output" [batch, out_dims...] (a kit's single operation).
 void WriteInt8Onnx(const std::vector<Int8OnnxOp>& ops, int output, std::int64_t classes,
                    const space::TensorShape& in_shape, const std::string& graph_name, const std::string& path,
-                   const ExportInput* input = nullptr);
+                   const ExportInput* input = nullptr, const std::vector<std::int64_t>& out_dims = {});
 
 /// Builds the module of `genotype` (weights from `weights_path`, or a fresh initialisation from
 /// `seed` when empty) and writes it with WriteOnnx. Returns whether the weights were trained.

@@ -11,14 +11,23 @@ namespace paretonas::experiments {
 
 PredictedLatency::PredictedLatency(evaluator::BatchEvaluator& inner, const space::SearchSpace& space,
                                    predictors::LatencyModel model, const std::string& model_path,
-                                   bool online)
-    : inner_(inner), space_(space), base_(std::move(model)), path_(model_path), online_(online) {
-  CheckFits(base_, space, path_);
+                                   bool online, const std::string& deploy_precision)
+    : inner_(inner), space_(space), base_(std::move(model)), path_(model_path), online_(online),
+      measured_(deploy_precision == "int8" ? "int8_latency_ms" : "latency_ms") {
+  CheckFits(base_, space, path_, deploy_precision);
   model_ = std::make_unique<predictors::LatencyModel>(base_);
 }
 
 void PredictedLatency::CheckFits(const predictors::LatencyModel& model, const space::SearchSpace& space,
-                                 const std::string& path_) {
+                                 const std::string& path_, const std::string& deploy_precision) {
+  if (model.precision != deploy_precision)
+    throw InputError("evaluator.latency.predictor: " + path_ + " predicts " + model.precision +
+                     " latency, and this experiment deploys " + deploy_precision + " models (deploy.precision " +
+                     deploy_precision + "): predicted_latency_ms is the deployed model's latency. " +
+                     (deploy_precision == "int8"
+                          ? "Fit an int8 model (`latency calibrate --precision int8`, or `latency kit "
+                            "--precision int8` measured on the device and `latency fit`)"
+                          : "Use an fp32 model, or set deploy: {precision: " + model.precision + "}"));
   const auto& ref = model.space();
   const auto& in = space.input();
   // The same space: same name and the same decisions (a space file may be named by another
@@ -62,7 +71,7 @@ void PredictedLatency::Seed(const search::SearchState& state) {
   used_.clear();
   for (const auto& t : state.trials) {
     if (!t.finished() || pending.count(t.id)) continue;
-    const auto it = t.metrics.find("latency_ms");
+    const auto it = t.metrics.find(measured_);
     if (it != t.metrics.end() && it->second > 0) queued_.push_back({t.id, t.genotype, it->second});
   }
   Refit();
@@ -97,7 +106,7 @@ void PredictedLatency::EvaluateBatch(const std::vector<evaluator::EvalRequest>& 
       const auto p = model.Predict(space_, *g->second);
       out.metrics["predicted_latency_ms"] = p.ms;
       out.metrics["predicted_latency_std_ms"] = p.std_ms;
-      const auto measured = result.metrics.find("latency_ms");
+      const auto measured = result.metrics.find(measured_);
       if (online_ && result.ok && measured != result.metrics.end() && measured->second > 0) {
         std::lock_guard<std::mutex> lock(mu_);
         queued_.push_back({result.trial_id, *g->second, measured->second});

@@ -1,6 +1,8 @@
 // PredictedLatency: adds the latency predictor's estimate to every result of a search
 // (metrics predicted_latency_ms, predicted_latency_std_ms), so that it can be an objective or a
 // constraint; with `online`, refits the predictor on the measured latencies between batches.
+// The prediction is the deployed model's latency: an int8 model (`latency ... --precision int8`)
+// for deploy.precision int8, refit online on int8_latency_ms; an fp32 one otherwise.
 #pragma once
 
 #include <memory>
@@ -19,12 +21,14 @@ class PredictedLatency : public evaluator::BatchEvaluator {
   /// `inner` and `space` must outlive this. Throws InputError when the model was fit for another
   /// space or input shape than `space`.
   PredictedLatency(evaluator::BatchEvaluator& inner, const space::SearchSpace& space,
-                   predictors::LatencyModel model, const std::string& model_path, bool online);
+                   predictors::LatencyModel model, const std::string& model_path, bool online,
+                   const std::string& deploy_precision = "fp32");
 
   /// Throws InputError when `model` was fit for another space, input shape or space parameters
-  /// than `space` (what the constructor checks; `validate` checks it too).
+  /// than `space`, or predicts another precision than `deploy_precision` (what the constructor
+  /// checks; `validate` checks it too).
   static void CheckFits(const predictors::LatencyModel& model, const space::SearchSpace& space,
-                        const std::string& model_path);
+                        const std::string& model_path, const std::string& deploy_precision = "fp32");
 
   /// Online: starts from the measurements of `state`'s finished trials outside its current
   /// generation (what an uninterrupted run had at this point; resume stays exact).
@@ -53,6 +57,7 @@ class PredictedLatency : public evaluator::BatchEvaluator {
   std::unique_ptr<predictors::LatencyModel> model_;
   std::string path_;
   bool online_;
+  std::string measured_;  // the metric an online refit learns from: latency_ms or int8_latency_ms
   std::vector<Measurement> used_;    // in the current model
   std::vector<Measurement> queued_;  // arrived during the current batch
   std::mutex mu_;

@@ -280,29 +280,33 @@ TorchScriptExport ExportTorchScript(const space::SearchSpace& space, const space
 }
 
 namespace {
-/// The int8 model an export writes: the network of `genotype` (weights from `weights_path`, or
+/// Calibration images of `shape` drawn from N(0, 1) (seed 0): the latency kit's int8 models, whose
+/// time does not depend on the values their kernels multiply (as the search's int8 timing).
+torch::Tensor RandomCalibration(const space::TensorShape& shape) {
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(0);
+  return torch::randn({32, shape.c, shape.h, shape.w}, gen);
+}
+
+/// The int8 model an export writes: the network of `plan` (weights from `weights_path`, or
 /// initialised from `seed`), quantized as Int8ExportOptions says.
-evaluator::Int8Net QuantizedForExport(const space::SearchSpace& space, const space::Genotype& genotype,
-                                      const std::string& weights_path, std::uint64_t seed,
-                                      const Int8ExportOptions& int8) {
-  space::GraphNet net = ExportedNet(space.Plan(genotype), weights_path, seed);
+evaluator::Int8Net QuantizedForExport(const space::NetworkPlan& plan, const std::string& weights_path,
+                                      std::uint64_t seed, const Int8ExportOptions& int8) {
+  space::GraphNet net = ExportedNet(plan, weights_path, seed);
   net->eval();
   torch::NoGradGuard no_grad;
-  const evaluator::Dataset data = evaluator::LoadDataset(int8.data, false, true);
   evaluator::QuantizeOptions qo;
   qo.calibration = int8.calibration;
+  if (int8.random_calibration)
+    return evaluator::Int8Net(net, RandomCalibration(plan.vertices[plan.input]), qo);
+  const evaluator::Dataset data = evaluator::LoadDataset(int8.data, false, true);
   return evaluator::Int8Net(net, evaluator::CalibrationImages(data.train_x, int8.calibration_images), qo);
 }
-}  // namespace
 
-TorchScriptExport ExportInt8TorchScript(const space::SearchSpace& space, const space::Genotype& genotype,
-                                        const std::string& weights_path, std::uint64_t seed,
-                                        const std::string& out_path, const ExportInput* input,
-                                        const Int8ExportOptions& int8) {
-  torch::NoGradGuard no_grad;
-  const evaluator::Int8Net q = QuantizedForExport(space, genotype, weights_path, seed, int8);
+/// Writes the int8 network `q` (input `in_shape`) as TorchScript; see ExportInt8TorchScript.
+TorchScriptExport WriteInt8TorchScript(const evaluator::Int8Net& q, const space::TensorShape& in_shape,
+                                       std::uint64_t seed, const std::string& out_path,
+                                       const ExportInput* input, const std::string& calibration) {
   TorchScriptExport result;
-  result.trained = !weights_path.empty();
   torch::jit::Module m("paretonas_Int8Net");
   if (!m.hasattr("training")) m.register_attribute("training", c10::BoolType::get(), false);
   const std::vector<evaluator::Int8Op> ops = q.Ops();
@@ -319,11 +323,10 @@ TorchScriptExport ExportInt8TorchScript(const space::SearchSpace& space, const s
   }
   m.register_attribute("precision", c10::StringType::get(), std::string("int8"));
   m.register_attribute("int8_engine", c10::StringType::get(), evaluator::Int8Engine());
-  m.register_attribute("calibration", c10::StringType::get(),
-                       int8.calibration + " on " + std::to_string(int8.calibration_images) + " training images");
+  m.register_attribute("calibration", c10::StringType::get(), calibration);
   const bool baked = input && input->baked;
   torch::Tensor check_input, engine_input;
-  AddInputMetadata(m, space.input().shape, seed, input, &check_input, &engine_input);
+  AddInputMetadata(m, in_shape, seed, input, &check_input, &engine_input);
   const torch::Tensor check_output = q.Forward(engine_input).detach().clone();
   m.register_buffer("check_input", check_input);
   m.register_buffer("check_output", check_output);
@@ -337,11 +340,9 @@ TorchScriptExport ExportInt8TorchScript(const space::SearchSpace& space, const s
   return result;
 }
 
-void ExportInt8Onnx(const space::SearchSpace& space, const space::Genotype& genotype,
-                    const std::string& weights_path, std::uint64_t seed, const std::string& path,
-                    const ExportInput* input, const Int8ExportOptions& int8) {
-  torch::NoGradGuard no_grad;
-  const evaluator::Int8Net q = QuantizedForExport(space, genotype, weights_path, seed, int8);
+/// Writes the int8 network `q` with WriteInt8Onnx; `out_dims` as there.
+void WriteInt8NetOnnx(const evaluator::Int8Net& q, const space::TensorShape& in_shape, const std::string& graph_name,
+                      const std::string& path, const ExportInput* input, const std::vector<std::int64_t>& out_dims) {
   std::vector<Int8OnnxOp> ops;
   for (const evaluator::Int8Op& o : q.Ops()) {
     Int8OnnxOp p;
@@ -363,7 +364,35 @@ void ExportInt8Onnx(const space::SearchSpace& space, const space::Genotype& geno
     p.bn_var = floats(o.bn_var);
     ops.push_back(std::move(p));
   }
-  WriteInt8Onnx(ops, q.Output(), q.Classes(), space.input().shape, "paretonas_" + space.name() + "_int8", path, input);
+  WriteInt8Onnx(ops, q.Output(), q.Classes(), in_shape, graph_name, path, input, out_dims);
+}
+
+/// Whether `plan` ends in its classifier (else it outputs a feature map: a kit's single operation).
+bool EndsInClassifier(const space::NetworkPlan& plan) {
+  for (const auto& e : plan.edges)
+    if (e.dst == plan.output && e.live && e.op.kind != space::OpKind::kNone)
+      return e.op.kind == space::OpKind::kClassifier || e.op.kind == space::OpKind::kBnReluClassifier;
+  return true;
+}
+}  // namespace
+
+TorchScriptExport ExportInt8TorchScript(const space::SearchSpace& space, const space::Genotype& genotype,
+                                        const std::string& weights_path, std::uint64_t seed,
+                                        const std::string& out_path, const ExportInput* input,
+                                        const Int8ExportOptions& int8) {
+  torch::NoGradGuard no_grad;
+  const evaluator::Int8Net q = QuantizedForExport(space.Plan(genotype), weights_path, seed, int8);
+  TorchScriptExport result = WriteInt8TorchScript(q, space.input().shape, seed, out_path, input, int8.Describe());
+  result.trained = !weights_path.empty();
+  return result;
+}
+
+void ExportInt8Onnx(const space::SearchSpace& space, const space::Genotype& genotype,
+                    const std::string& weights_path, std::uint64_t seed, const std::string& path,
+                    const ExportInput* input, const Int8ExportOptions& int8) {
+  torch::NoGradGuard no_grad;
+  const evaluator::Int8Net q = QuantizedForExport(space.Plan(genotype), weights_path, seed, int8);
+  WriteInt8NetOnnx(q, space.input().shape, "paretonas_" + space.name() + "_int8", path, input, {});
 }
 
 bool ExportOnnx(const space::SearchSpace& space, const space::Genotype& genotype,
@@ -383,6 +412,32 @@ TorchScriptExport ExportOperationTorchScript(const space::PlanEdge& edge, std::u
 void ExportOperationOnnx(const space::PlanEdge& edge, std::uint64_t seed, const std::string& path) {
   space::GraphNet net = ExportedNet(space::OneOpPlan(edge), "", seed);
   WriteNetOnnx(net, "paretonas_op", path, nullptr);
+}
+
+namespace {
+Int8ExportOptions KitCalibration() {
+  Int8ExportOptions o;
+  o.random_calibration = true;
+  return o;
+}
+}  // namespace
+
+TorchScriptExport ExportInt8OperationTorchScript(const space::PlanEdge& edge, std::uint64_t seed,
+                                                 const std::string& out_path) {
+  torch::NoGradGuard no_grad;
+  const Int8ExportOptions int8 = KitCalibration();
+  const evaluator::Int8Net q = QuantizedForExport(space::OneOpPlan(edge), "", seed, int8);
+  return WriteInt8TorchScript(q, edge.in, seed, out_path, nullptr, int8.Describe());
+}
+
+void ExportInt8OperationOnnx(const space::PlanEdge& edge, std::uint64_t seed, const std::string& path) {
+  torch::NoGradGuard no_grad;
+  const space::NetworkPlan plan = space::OneOpPlan(edge);
+  const evaluator::Int8Net q = QuantizedForExport(plan, "", seed, KitCalibration());
+  const auto& out = plan.vertices[plan.output];
+  std::vector<std::int64_t> dims;
+  if (!EndsInClassifier(plan)) dims = {out.c, out.h, out.w};
+  WriteInt8NetOnnx(q, edge.in, "paretonas_op_int8", path, nullptr, dims);
 }
 
 }  // namespace paretonas::experiments

@@ -42,6 +42,14 @@ struct Int8ExportOptions {
   evaluator::DatasetOptions data;
   int calibration_images = 512;
   std::string calibration = "percentile";
+  /// The latency kit: 32 images from N(0, 1) instead of `data` (the time of int8 kernels does not
+  /// depend on the values they multiply; the search's int8 timing calibrates so too).
+  bool random_calibration = false;
+  /// What the file's `calibration` attribute says, e.g. "percentile on 512 training images".
+  std::string Describe() const {
+    return calibration + (random_calibration ? " on 32 random N(0, 1) images (timing only)"
+                                             : " on " + std::to_string(calibration_images) + " training images");
+  }
 };
 
 /// As ExportTorchScript, the int8 model: quantized tensors and LibTorch's int8 operators
@@ -65,5 +73,11 @@ void ExportInt8Onnx(const space::SearchSpace& space, const space::Genotype& geno
 /// classifier). Checked on reload like ExportTorchScript.
 TorchScriptExport ExportOperationTorchScript(const space::PlanEdge& edge, std::uint64_t seed,
                                              const std::string& out_path);
+/// As ExportOperationTorchScript, and the kit's int8 models (`latency kit --precision int8`): the
+/// operation quantized as the deploy stage does (calibrated on random images), as int8 TorchScript
+/// and as QDQ ONNX.
+TorchScriptExport ExportInt8OperationTorchScript(const space::PlanEdge& edge, std::uint64_t seed,
+                                                 const std::string& out_path);
+void ExportInt8OperationOnnx(const space::PlanEdge& edge, std::uint64_t seed, const std::string& path);
 
 }  // namespace paretonas::experiments

@@ -410,6 +410,7 @@ LatencyModel LatencyModel::Refit(const space::SearchSpace& space,
   o.restricted_priors = restricted_priors_ ? 1 : 0;
   LatencyModel m = Fit(space, space_, all, y, table_, o, priors_);
   m.description = description;
+  m.precision = precision;
   // Refits chain from the original measurements, so remember only those.
   m.train_keys_ = train_keys_;
   m.train_ms_ = train_ms_;
@@ -444,6 +445,7 @@ void LatencyModel::Save(const std::string& path) const {
     ar(*this);
     ar(rel_sigma_);  // format 2
     ar(priors_);     // format 3
+    ar(precision);   // format 4
   }
   const std::string bytes = body.str();
   std::ostringstream file;
@@ -499,6 +501,7 @@ LatencyModel LatencyModel::Load(const std::string& path) {
     ar(m);
     if (version >= 2) ar(m.rel_sigma_);
     if (version >= 3) ar(m.priors_);
+    if (version >= 4) ar(m.precision);
     for (auto& p : m.priors_) p.BuildIndex();
   } catch (const cereal::Exception& e) {  // a std::runtime_error too: before the rethrow below
     throw std::runtime_error(path + ": damaged latency model (" + e.what() + ")");

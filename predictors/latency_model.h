@@ -65,8 +65,8 @@ struct LatencyPrediction {
 class LatencyModel {
  public:
   /// 2: adds the cross-validated relative error scale of std_ms; 3: the prior models of a
-  /// few-shot fit (older files still load).
-  static constexpr std::uint32_t kFormatVersion = 3;
+  /// few-shot fit; 4: the precision of the networks it predicts (older files still load, as fp32).
+  static constexpr std::uint32_t kFormatVersion = 4;
 
   /// Fits on measured latencies (ms > 0). `table` may be empty (a model fit from measurements
   /// taken elsewhere). Throws std::invalid_argument for fewer than 5 rows or bad values.
@@ -101,6 +101,9 @@ class LatencyModel {
   std::size_t num_features() const { return columns_.size(); }
   std::size_t num_samples() const { return samples_; }
   std::string description;  ///< free text: where the measurements come from
+  /// Which networks' latency it predicts: "fp32", or "int8" (the deploy stage's int8 models,
+  /// `latency calibrate|kit|fit --precision int8`).
+  std::string precision = "fp32";
 
   template <class Archive>
   void serialize(Archive& ar) {

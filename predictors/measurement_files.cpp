@@ -60,6 +60,7 @@ KitRecord ReadKitBeside(const std::string& data) {
     for (const auto& kv : j["set"]) k.ref.overrides[kv.first.as<std::string>()] = kv.second.as<std::string>();
     k.ref.c = j["input"][0].as<int>(), k.ref.h = j["input"][1].as<int>(), k.ref.w = j["input"][2].as<int>();
     k.ref.classes = j["classes"].as<int>();
+    if (j["precision"]) k.precision = j["precision"].as<std::string>();
   } catch (const YAML::Exception& e) {
     throw InputError(k.dir + "/kit.json: not the file `latency kit` wrote (" + e.msg + ")");
   }

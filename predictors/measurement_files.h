@@ -28,6 +28,7 @@ struct KitRecord {
   SpaceRef ref;
   std::set<std::string> keys;
   std::string dir;
+  std::string precision = "fp32";  ///< kit.json's "precision" (`latency kit --precision`); fp32 before it
 };
 
 KitRecord ReadKitBeside(const std::string& data);

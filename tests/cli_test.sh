@@ -288,7 +288,7 @@ fi
 if /usr/bin/python3 -c "import torch, numpy" 2>/dev/null; then
   check "the kit's runner times its models (PyTorch)" 0 /usr/bin/python3 "$work/kit/run_latency.py" --backend torch \
     --repeats 3 --rounds 1 --warmup 1
-  contains "it records what it used" "6 models, torch"
+  contains "it records what it used" "6 fp32 models, torch"
   contains "and times the operations too" "$kit_ops operation configurations"
   check "the runner wrote its settings" 0 grep -q '"threads": 1' "$work/kit/latency.json"
   check "fit from the kit's measurements, another device as the prior" 0 "$bin" latency fit "${lsp[@]}" \

@@ -149,10 +149,14 @@ TEST(LatencyModel, SavedModelPredictsTheSameAfterLoading) {
   OpTable table{{"some op", 0.5}};
   LatencyModel m = LatencyModel::Fit(a.sp, a.ref, train, ms, table, LatencyFitOptions{});
   m.description = "unit test";
+  EXPECT_EQ(m.precision, "fp32");  // what a model predicts unless told
+  m.precision = "int8";
   const std::string path = ::testing::TempDir() + "/latency.model";
   m.Save(path);
   const LatencyModel back = LatencyModel::Load(path);
   EXPECT_EQ(back.description, "unit test");
+  EXPECT_EQ(back.precision, "int8");  // format 4 keeps it
+  EXPECT_EQ(back.Refit(back.space().Load(), {train[0]}, {ms[0]}).precision, "int8");  // and so does --online
   EXPECT_EQ(back.space().overrides, a.ref.overrides);
   EXPECT_EQ(back.table(), table);
   const space::SearchSpace sp = back.space().Load();

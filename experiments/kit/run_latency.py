@@ -16,7 +16,11 @@ still wider then is flagged noisy, and the script says which rows. The CSV has c
 latency_ms, latency_iqr_ms, latency_ci_low_ms, latency_ci_high_ms, passes, discarded, noisy;
 latency.json beside it records the backend, its version, the thread count, the machine, the
 settings and the load average. When the kit has per-op models (ops.csv), they are timed the same way
-into ops_latency.csv (columns op, latency_ms, latency_iqr_ms). Then, on the machine with paretonas:
+into ops_latency.csv (columns op, latency_ms, latency_iqr_ms). An int8 kit (kit.json: "precision":
+"int8", `latency kit --precision int8`) runs as it is in ONNX Runtime (QDQ models: its int8 kernels);
+with PyTorch the script first sets the quantized engine (kit.json's int8_engine where this PyTorch
+has it, else qnnpack, x86, fbgemm or onednn) and records it in latency.json.
+Then, on the machine with paretonas:
   paretonas latency fit --space SPACE [--set ...] [--input CxHxW] --data latency.csv \\
       --key-column key [--ops ops_latency.csv] --out device.model [--prior other_device.model ...]
 """
@@ -36,6 +40,28 @@ def load_csv(kit, name):
         return None
     with open(path, newline="") as f:
         return list(csv.DictReader(f))
+
+
+def kit_spec(kit):
+    """kit.json: what the kit was exported for ({} for a kit from before it)."""
+    path = os.path.join(kit, "kit.json")
+    if not os.path.exists(path):
+        return {}
+    with open(path) as f:
+        return json.load(f)
+
+
+def int8_engine(torch, wanted):
+    """Sets PyTorch's quantized engine for an int8 kit before its models load (their weights are
+    packed anew for it on load): the engine paretonas packed them for where this PyTorch has it,
+    else the first it has of qnnpack (ARM), x86, fbgemm, onednn. Returns its name."""
+    have = [e for e in torch.backends.quantized.supported_engines if e != "none"]
+    for e in [wanted, "qnnpack", "x86", "fbgemm", "onednn"]:
+        if e and e in have:
+            torch.backends.quantized.engine = e
+            return e
+    sys.exit(f"run_latency: this is an int8 kit, and this PyTorch has no quantized engine "
+             f"(supported_engines: {torch.backends.quantized.supported_engines}); use --backend onnxruntime")
 
 
 def steady_allocator():
@@ -267,8 +293,13 @@ def main():
         sys.exit(f"run_latency: --backend {backend}: it cannot be imported by {who}: install "
                  f"{'onnxruntime (pip install onnxruntime)' if backend == 'onnxruntime' else 'PyTorch'} "
                  f"for this Python, or choose the other backend")
+    spec = kit_spec(kit)
+    precision = spec.get("precision", "fp32")
+    engine = None
     if backend == "torch":
         torch.set_num_threads(a.threads)
+        if precision == "int8":
+            engine = int8_engine(torch, spec.get("int8_engine"))
     out = a.out or os.path.join(kit, "latency.csv")
     times = time_all(make_runs(kit, rows, backend, a.threads), a, "architectures")
     noise = write_csv(out, "key", [r["key"] for r in rows], times, a, "architectures")
@@ -281,12 +312,14 @@ def main():
         write_csv(ops_out, "op", [r["op"] for r in ops], op_times, a, "operations")
     info = {"backend": backend, "version": version, "threads": a.threads, "warmup": a.warmup,
             "repeats": a.repeats, "rounds": a.rounds, "target": a.target, "max_seconds": a.max_seconds,
+            "precision": precision, "int8_engine": engine,
             "discard_descheduled": not a.keep_descheduled, "noise": noise, "steady_allocator": steady, "models": len(rows), "operations": len(ops or []),
             "machine": platform.platform(), "processor": platform.processor() or platform.machine(),
             "python": platform.python_version(), "date": time.strftime("%Y-%m-%d %H:%M:%S")}
     with open(os.path.splitext(out)[0] + ".json", "w") as f:
         json.dump(info, f, indent=1)
-    print(f"wrote {out}: {len(rows)} models, {backend} {version}, {a.threads} thread(s), "
+    print(f"wrote {out}: {len(rows)} {precision} models, {backend} {version}"
+          f"{' (' + engine + ' engine)' if engine else ''}, {a.threads} thread(s), "
           f"median of at least {a.repeats} in {a.rounds} rounds, more until +-{100 * a.target:g}%; "
           f"{noise['noisy']} noisy")
     if ops_out:
