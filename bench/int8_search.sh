@@ -9,6 +9,8 @@
 #             wherever the two searches trained the same architecture with the same seed)
 # Usage: bench/int8_search.sh BINARY OUT_DIR [SEEDS] [MAX_EVALS]; then bench/int8_retime.sh BINARY
 # OUT_DIR [SEEDS] (both fronts' int8 latencies re-timed together) and python3 bench/int8_search.py OUT_DIR
+# ARMS="int8 fp32" leaves the calibration arm out; SETS="training.epochs=3 ..." adds --set overrides
+# to every arm (a longer training, a larger population).
 set -uo pipefail
 bin=$1
 out=$2
@@ -17,13 +19,16 @@ evals=${4:-96}
 src=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$out"
 log=$out/bench.log
-echo "int8_search: $(date -u +%FT%TZ) $(uname -n); seeds $seeds; max_evals $evals; $(git -C "$src" rev-parse --short HEAD)" | tee -a "$log"
+arms=${ARMS:-int8 fp32 fp32_mm}
+sets=()
+for kv in ${SETS:-}; do sets+=(--set "$kv"); done
+echo "int8_search: $(date -u +%FT%TZ) $(uname -n); seeds $seeds; max_evals $evals; arms $arms; sets ${SETS:-none}; $(git -C "$src" rev-parse --short HEAD)" | tee -a "$log"
 fp32_objectives='objectives=[{metric: val_accuracy, goal: max}, {metric: latency_ms, goal: min}]'
 for seed in $seeds; do
-  for arm in int8 fp32 fp32_mm; do
+  for arm in $arms; do
     run=$out/${arm}_s$seed
     rm -rf "$run"
-    args=(--seed "$seed")
+    args=(--seed "$seed" "${sets[@]}")
     [[ $arm != int8 ]] && args+=(--set "$fp32_objectives")
     [[ $arm == fp32_mm ]] && args+=(--set deploy.calibration=minmax)
     t0=$(date +%s)

@@ -6,19 +6,21 @@
 # with the runner's per-op table (--ops ops_latency.csv) and without it.
 # Usage: bench/latency_kit_e2e.sh PARETONAS N OUT_DIR SPACE_ARGS...   (run on an idle machine)
 #   e.g. bench/latency_kit_e2e.sh build/experiments/paretonas 100 /tmp/e2e --config experiments/fashion_mnist.yaml
+# PRECISION=int8 runs the same with the kit's int8 models (latency kit/measure --precision int8).
 set -euo pipefail
 bin=$1 n=$2 out=$3
 shift 3
+precision=(--precision "${PRECISION:-fp32}")
 rm -rf "$out" && mkdir -p "$out"
-"$bin" latency kit "$@" -n "$n" --out "$out/kit" >"$out/kit.log"
-"$bin" latency kit "$@" -n 200 --select random --seed 7 --no-ops --out "$out/fresh" >"$out/fresh.log"
+"$bin" latency kit "$@" "${precision[@]}" -n "$n" --out "$out/kit" >"$out/kit.log"
+"$bin" latency kit "$@" "${precision[@]}" -n 200 --select random --seed 7 --no-ops --out "$out/fresh" >"$out/fresh.log"
 /usr/bin/python3 "$out/kit/run_latency.py" --backend torch --threads 1 2>/dev/null
 /usr/bin/python3 "$out/fresh/run_latency.py" --backend torch --threads 1 2>/dev/null
 /usr/bin/python3 -c 'import csv, sys; [print(r["key"]) for r in csv.DictReader(open(sys.argv[1]))]' \
   "$out/fresh/manifest.csv" >"$out/keys"  # keys may hold commas (quoted in the CSV)
 args=()
 while read -r k; do args+=(--arch "$k"); done <"$out/keys"
-"$bin" latency measure "$@" "${args[@]}" --out "$out/engine.csv" >/dev/null 2>&1
+"$bin" latency measure "$@" "${precision[@]}" "${args[@]}" --out "$out/engine.csv" >/dev/null 2>&1
 for variant in ops no_ops; do
   ops=()
   if [ "$variant" = ops ]; then

@@ -75,6 +75,11 @@ struct Instr {
   std::int64_t zero_point = 0;
   c10::IValue packed;
   torch::Tensor wq;  // the int8 weight that `packed` holds
+  // Where the float values came from in the GraphNet (quantization-aware fine-tuning writes them
+  // back): kConv/kClassifier: `param`.weight (and `param`.bias when own_bias); a folded or
+  // unfolded batch norm: `bn`.weight, .bias, .running_mean, .running_var.
+  std::string param, bn;
+  bool own_bias = false;
 };
 
 constexpr double kBnEps = 1e-5;  // GraphNet's BatchNorm2d
@@ -111,6 +116,7 @@ class Recorder {
     i.kind = Kind::kConv;
     i.a = Id(x);
     i.w = T(prefix + ".weight").clone();
+    i.param = prefix;
     i.kernel_h = i.kernel_w = kernel;
     i.stride = stride;
     i.padding = kernel / 2;
@@ -123,6 +129,7 @@ class Recorder {
     i.a = Id(x);
     i.w = T(prefix + ".weight").clone();
     i.bias = T(prefix + ".bias").clone();
+    i.param = prefix, i.own_bias = true;
     i.kernel_h = h;
     i.kernel_w = w;
     return Push(std::move(i));
@@ -137,12 +144,14 @@ class Recorder {
     if (Fusable(h) && last.kind == Kind::kConv && !last.relu && !last.relu6) {
       last.w = last.w * scale.view({-1, 1, 1, 1});
       last.bias = (last.bias.defined() ? last.bias * scale : torch::zeros_like(scale)) + shift;
+      last.bn = prefix;
       return x;
     }
     Instr i;
     i.kind = Kind::kBn;
     i.a = h;
     i.bn_scale = scale, i.bn_shift = shift, i.bn_w = gamma, i.bn_b = beta, i.bn_mean = mean, i.bn_var = var;
+    i.bn = prefix;
     return Push(std::move(i));
   }
   std::string Relu(const std::string& x) {
@@ -180,6 +189,7 @@ class Recorder {
     i.a = Id(x);
     i.w = T(prefix + ".weight").clone();
     i.bias = T(prefix + ".bias").clone();
+    i.param = prefix, i.own_bias = true;
     return Push(std::move(i));
   }
 
@@ -405,6 +415,149 @@ torch::Tensor Int8Net::Forward(const torch::Tensor& x) const {
   }
   const torch::Tensor& out = v[p_->output];
   return out.is_quantized() ? out.dequantize() : out;
+}
+
+std::string FineTuneOptions::Validate() const {
+  if (epochs < 0) return "deploy.finetune_epochs: " + std::to_string(epochs) + " (allowed: 0 or more)";
+  if (!(lr > 0)) return "fine-tuning lr: " + std::to_string(lr) + " (allowed: above 0)";
+  if (batch < 1) return "fine-tuning batch: " + std::to_string(batch) + " (allowed: at least 1)";
+  return "";
+}
+
+double Int8Net::FineTune(space::GraphNet& net, const torch::Tensor& x, const torch::Tensor& y,
+                         const FineTuneOptions& f) const {
+  const std::string bad = f.Validate();
+  if (!bad.empty()) throw std::invalid_argument(bad);
+  const std::vector<Instr>& code = p_->code;
+  if (p_->output < 0 || f.epochs == 0 || x.size(0) == 0) return 0.0;  // nothing computes the output
+  // Trainable float copies of the program's weights (batch norm folded, as the int8 model has them).
+  const std::size_t n_code = code.size();
+  std::vector<torch::Tensor> w(n_code), b(n_code), bn_scale(n_code), bn_shift(n_code), params;
+  auto leaf = [&](const torch::Tensor& t) {
+    torch::Tensor c = t.detach().clone().requires_grad_(true);
+    params.push_back(c);
+    return c;
+  };
+  for (std::size_t k = 0; k < n_code; ++k) {
+    const Instr& i = code[k];
+    if (i.kind == Kind::kConv || i.kind == Kind::kClassifier) {
+      w[k] = leaf(i.w);
+      if (i.bias.defined()) b[k] = leaf(i.bias);
+    } else if (i.kind == Kind::kBn) {
+      bn_scale[k] = leaf(i.bn_scale);
+      bn_shift[k] = leaf(i.bn_shift);
+    }
+  }
+  // Every value's grid: its own quantization, or its input's (ReLU and pooling keep it).
+  std::vector<double> scale(n_code);
+  std::vector<std::int64_t> zero(n_code);
+  for (std::size_t k = 0; k < n_code; ++k) {
+    const bool own = Requantizes(code[k].kind);
+    scale[k] = own ? code[k].scale : scale[code[k].a];
+    zero[k] = own ? code[k].zero_point : zero[code[k].a];
+  }
+  auto fq = [&](const torch::Tensor& t, std::size_t k) {
+    return at::fake_quantize_per_tensor_affine(t, scale[k], zero[k], 0, 255);
+  };
+  auto fq_weight = [](const torch::Tensor& t) {  // per-channel symmetric, as QuantizeWeight
+    const torch::Tensor s =
+        torch::clamp_min(t.detach().abs().reshape({t.size(0), -1}).amax(1) / 127.0, kMinScale).to(torch::kFloat);
+    return at::fake_quantize_per_channel_affine(t, s, torch::zeros({t.size(0)}, torch::kInt), 0, -128, 127);
+  };
+  // The int8 program in float with every rounding the int8 kernels make (straight-through
+  // gradients): the input, each requantized output, each average pool on its input's grid, and
+  // the weights per channel.
+  auto forward = [&](const torch::Tensor& xb) {
+    std::vector<torch::Tensor> v(n_code);
+    v[0] = fq(xb, 0);
+    for (std::size_t k = 1; k < n_code; ++k) {
+      const Instr& i = code[k];
+      const torch::Tensor& a = v[i.a];
+      switch (i.kind) {
+        case Kind::kInput: break;
+        case Kind::kConv: {
+          torch::Tensor t = at::conv2d(a, fq_weight(w[k]), b[k], {i.stride, i.stride}, {i.padding, i.padding}, {1, 1}, i.groups);
+          if (i.relu) t = torch::relu(t);
+          if (i.relu6) t = torch::clamp(t, 0, 6);
+          v[k] = fq(t, k);
+          break;
+        }
+        case Kind::kBn: {
+          torch::Tensor t = a * bn_scale[k].view({1, -1, 1, 1}) + bn_shift[k].view({1, -1, 1, 1});
+          v[k] = fq(i.relu ? torch::relu(t) : t, k);
+          break;
+        }
+        case Kind::kRelu: v[k] = torch::relu(a); break;
+        case Kind::kRelu6: v[k] = fq(torch::clamp(a, 0, 6), k); break;
+        case Kind::kAdd: v[k] = fq(a + v[i.b], k); break;
+        case Kind::kAvgPool3: v[k] = fq(at::avg_pool2d(a, {3, 3}, {1, 1}, {1, 1}, false, false), k); break;
+        case Kind::kMaxPool3: v[k] = at::max_pool2d(a, {3, 3}, {1, 1}, {1, 1}, {1, 1}); break;
+        case Kind::kMaxPool2: v[k] = at::max_pool2d(a, {2, 2}, {2, 2}, {0, 0}, {1, 1}); break;
+        case Kind::kAvgPool2Ceil: v[k] = fq(at::avg_pool2d(a, {2, 2}, {2, 2}, {0, 0}, true, true), k); break;
+        case Kind::kClassifier:
+          v[k] = fq(at::linear(fq(a.mean({2, 3}), i.a), fq_weight(w[k]), b[k]), k);
+          break;
+      }
+    }
+    return v[p_->output];
+  };
+  torch::optim::SGD opt(params, torch::optim::SGDOptions(f.lr).momentum(f.momentum));
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(f.seed);
+  const torch::Tensor xc = x.to(torch::kCPU, torch::kFloat), yc = y.to(torch::kCPU, torch::kLong);
+  const std::int64_t n = xc.size(0);
+  double last_loss = 0, sum = 0;
+  std::int64_t steps = 0;
+  for (int e = 0; e < f.epochs; ++e) {
+    const torch::Tensor order = torch::randperm(n, gen, torch::kInt64);
+    sum = 0, steps = 0;
+    for (std::int64_t s = 0; s < n; s += f.batch) {
+      const torch::Tensor idx = order.narrow(0, s, std::min<std::int64_t>(f.batch, n - s));
+      const torch::Tensor loss = torch::nn::functional::cross_entropy(forward(xc.index_select(0, idx)), yc.index_select(0, idx));
+      opt.zero_grad();
+      loss.backward();
+      opt.step();
+      sum += loss.item<double>(), ++steps;
+    }
+    last_loss = steps ? sum / static_cast<double>(steps) : 0.0;
+    if (!std::isfinite(last_loss))
+      throw std::runtime_error("quantization-aware fine-tuning diverged (loss " + std::to_string(last_loss) +
+                               " in epoch " + std::to_string(e + 1) + "); lower the learning rate");
+  }
+  // Back into the network's own parameters: unfold each batch norm (its running statistics stay).
+  torch::NoGradGuard no_grad;
+  auto named = net->named_parameters(true);
+  auto buffers = net->named_buffers(true);
+  auto param = [&](const std::string& name) -> torch::Tensor {
+    if (const torch::Tensor* t = named.find(name)) return *t;
+    if (const torch::Tensor* t = buffers.find(name)) return *t;
+    throw std::logic_error("int8 fine-tuning: the network has no tensor " + name);
+  };
+  for (std::size_t k = 0; k < n_code; ++k) {
+    const Instr& i = code[k];
+    if (i.kind == Kind::kConv || i.kind == Kind::kClassifier) {
+      torch::Tensor weight = param(i.param + ".weight");
+      const torch::Tensor own_bias = i.own_bias ? param(i.param + ".bias") : torch::Tensor();
+      if (i.bn.empty()) {
+        weight.copy_(w[k].detach());
+        if (own_bias.defined()) own_bias.copy_(b[k].detach());
+        continue;
+      }
+      torch::Tensor gamma = param(i.bn + ".weight"), beta = param(i.bn + ".bias");
+      const torch::Tensor mean = param(i.bn + ".running_mean").to(torch::kCPU), var = param(i.bn + ".running_var").to(torch::kCPU);
+      const torch::Tensor s = gamma.detach().to(torch::kCPU) / torch::sqrt(var + kBnEps);
+      const torch::Tensor keep = s.abs() > 1e-12;
+      const torch::Tensor unfolded = w[k].detach() / torch::where(keep, s, torch::ones_like(s)).view({-1, 1, 1, 1});
+      weight.copy_(torch::where(keep.view({-1, 1, 1, 1}), unfolded, weight.detach().to(torch::kCPU)));
+      const torch::Tensor b_own = own_bias.defined() ? own_bias.detach().to(torch::kCPU) : torch::zeros_like(s);
+      beta.copy_(b[k].detach() - b_own * s + mean * s);
+    } else if (i.kind == Kind::kBn) {
+      torch::Tensor gamma = param(i.bn + ".weight"), beta = param(i.bn + ".bias");
+      const torch::Tensor mean = param(i.bn + ".running_mean").to(torch::kCPU), var = param(i.bn + ".running_var").to(torch::kCPU);
+      gamma.copy_(bn_scale[k].detach() * torch::sqrt(var + kBnEps));
+      beta.copy_(bn_shift[k].detach() + mean * bn_scale[k].detach());
+    }
+  }
+  return last_loss;
 }
 
 std::vector<Int8Op> Int8Net::Ops() const {

@@ -25,6 +25,18 @@ struct QuantizeOptions {
   std::string Validate() const;
 };
 
+/// Quantization-aware fine-tuning (`deploy.finetune_epochs`).
+struct FineTuneOptions {
+  int epochs = 1;
+  int batch = 32;
+  double lr = 0.005;  ///< TrainEvaluator: the experiment's training.lr / 1000
+  double momentum = 0.9;
+  std::uint64_t seed = 0;  ///< the order of the images
+
+  /// Empty when valid; else names the field, its value and what is allowed.
+  std::string Validate() const;
+};
+
 /// "minmax, percentile".
 const char* CalibrationNames();
 
@@ -74,6 +86,18 @@ class Int8Net {
   /// shape: a network first run at batch 256 (validation) then timed at batch 1 measured 2.2x
   /// its time. Time a network that has run nothing else (Repacked() of the one validated).
   Int8Net Repacked() const;
+
+  /// Quantization-aware fine-tuning of the network this was built from: `f.epochs` epochs of SGD
+  /// on (x, y) through this program in float with every rounding of its int8 kernels simulated
+  /// (the input and each requantized value on its calibrated grid, weights per channel on theirs;
+  /// straight-through gradients), batch norm kept folded with its statistics frozen. The trained
+  /// weights are written back into `net` (each batch norm unfolded again: its affine parameters
+  /// change, its running statistics do not); this Int8Net is unchanged: quantize `net` again,
+  /// on the same calibration images, for the fine-tuned int8 model (as an export of the saved
+  /// weights does). Deterministic for a given f.seed. Returns the last epoch's mean loss; throws
+  /// std::runtime_error when it diverges.
+  double FineTune(space::GraphNet& net, const torch::Tensor& x, const torch::Tensor& y,
+                  const FineTuneOptions& f) const;
 
   /// x: [batch, c, h, w] float -> logits [batch, classes] float.
   torch::Tensor Forward(const torch::Tensor& x) const;

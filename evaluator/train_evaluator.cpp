@@ -136,17 +136,43 @@ std::string TrainEvaluator::Describe() const {
 
 namespace {
 
+/// Quantization-aware fine-tuning (TrainOptions::finetune_epochs) of `net` on (x, y) with the
+/// order of `seed`: the weights change in place; the int8 model is then quantized from them anew
+/// (Int8Net::FineTune). Returns the last epoch's mean loss.
+double FineTuneInt8(space::GraphNet& net, const torch::Tensor& calibration, const QuantizeOptions& qo,
+                    const torch::Tensor& x, const torch::Tensor& y, const TrainOptions& o, std::uint64_t seed) {
+  const Int8Net before(net, calibration, qo);
+  FineTuneOptions f;
+  f.epochs = o.finetune_epochs;
+  f.batch = o.batch_size;
+  // A thousandth of training's: with batch norm folded and frozen nothing renormalises the
+  // activations, and on Fashion-MNIST (training.lr 0.2) a tenth diverged (loss 6.9 against 0.7)
+  // and a hundredth cost up to 7 points on some networks (bench/RESULTS.md, 2026-12-06).
+  f.lr = o.lr / 1000;
+  f.momentum = o.momentum;
+  f.seed = seed ^ 0x51ed270b27d1a3c5ULL;
+  return before.FineTune(net, x, y, f);
+}
+
 /// The deploy stage (TrainOptions::Int8) of a trained `net` (on the CPU), calibrated on
-/// `calibration`: its int8 metrics into `metrics`, the latency (holding `gate` as the fp32
-/// latency does) and peak memory only `with_latency`. Returns why it failed, or "".
+/// `calibration`, fine-tuned first on (train_x, train_y) when TrainOptions::finetune_epochs: its
+/// int8 metrics into `metrics`, the latency (holding `gate` as the fp32 latency does) and peak
+/// memory only `with_latency`. Returns why it failed, or "".
 std::string DeployInt8(space::GraphNet& net, const torch::Tensor& vx, const torch::Tensor& vy, bool with_latency,
                        const TrainOptions& o, const torch::Tensor& calibration, const space::InputSpec& input,
-                       CoreGate* gate, std::map<std::string, double>* metrics) {
+                       CoreGate* gate, std::map<std::string, double>* metrics, const torch::Tensor& train_x,
+                       const torch::Tensor& train_y, std::uint64_t seed) {
   const auto q0 = Clock::now();
   net->eval();
   try {
     QuantizeOptions qo;
     qo.calibration = o.calibration;
+    if (o.finetune_epochs > 0) {
+      const auto f0 = Clock::now();
+      (*metrics)["int8_finetune_loss"] = FineTuneInt8(net, calibration, qo, train_x, train_y, o, seed);
+      (*metrics)["int8_finetune_seconds"] = std::chrono::duration<double>(Clock::now() - f0).count();
+      net->eval();
+    }
     const Int8Net q(net, calibration, qo);
     const double acc = Int8Accuracy(q, vx, vy);
     (*metrics)["int8_val_accuracy"] = acc;
@@ -361,8 +387,9 @@ EvalResult TrainEvaluator::Evaluate(const EvalRequest& request) {
   if (o.Int8()) {
     // Quantized as validated: below the top rung, the copy with recomputed BatchNorm statistics.
     // Its latency with the fp32 one: in the latency stage (journaled) when there is one.
-    const std::string failure = DeployInt8(probe ? probe : net, vx, vy, first_rung && request.measure_latency, o, impl_->calibration, impl_->data.input,
-                                           &impl_->gate, &r.metrics);
+    const std::string failure =
+        DeployInt8(probe ? probe : net, vx, vy, first_rung && request.measure_latency, o, impl_->calibration,
+                   impl_->data.input, &impl_->gate, &r.metrics, impl_->data.train_x, impl_->data.train_y, request.seed);
     if (!failure.empty()) {
       r.failure = failure;
       return r;
@@ -406,7 +433,14 @@ FinalTraining TrainFinal(const space::SearchSpace& space, const space::Genotype&
     net->eval();
     QuantizeOptions qo;
     qo.calibration = train.calibration;
-    const Int8Net q(net, CalibrationImages(data.train_x, train.calibration_images), qo);
+    const torch::Tensor calibration = CalibrationImages(data.train_x, train.calibration_images);
+    // Fine-tuned as the search does; the saved weights are the fine-tuned ones, which an int8
+    // export quantizes on the same calibration images into this very model.
+    if (train.finetune_epochs > 0) {
+      FineTuneInt8(net, calibration, qo, data.train_x, data.train_y, train, seed);
+      net->eval();
+    }
+    const Int8Net q(net, calibration, qo);
     f.int8_test_accuracy = Int8Accuracy(q, data.test_x, data.test_y);
   }
   torch::save(net, weights_path);

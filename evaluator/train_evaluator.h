@@ -81,6 +81,10 @@ struct TrainOptions {
   std::string deploy_precision = "fp32";
   int calibration_images = 512;
   std::string calibration = "percentile";  ///< minmax | percentile
+  /// Quantization-aware fine-tuning after training (evaluator/quantize.h, Int8Net::FineTune):
+  /// epochs of SGD at lr / 1000 through the simulated int8 network; the int8 metrics are then
+  /// those of the fine-tuned network (the fp32 ones stay those before it). 0: none.
+  int finetune_epochs = 0;
   bool Int8() const { return deploy_precision == "int8"; }
 
   /// Empty when valid; else names the field, its value and what is allowed.

@@ -54,6 +54,10 @@ std::string TrainOptions::Validate() const {
     e << "deploy.calibration_images: " << calibration_images << " must be >= 1";
   else if (calibration != "minmax" && calibration != "percentile")
     e << "deploy.calibration: '" << calibration << "' is unknown; allowed: minmax, percentile";
+  else if (finetune_epochs < 0)
+    e << "deploy.finetune_epochs: " << finetune_epochs << " must be >= 0";
+  else if (finetune_epochs > 0 && !Int8())
+    e << "deploy.finetune_epochs: " << finetune_epochs << " fine-tunes the int8 model; set deploy.precision: int8";
   if (!e.str().empty()) return e.str();
   for (const std::string& p : proxies) {
     if (search::IsProxyName(p)) continue;
@@ -84,6 +88,7 @@ std::string TrainOptions::Signature() const {
   if (UseCudaGraphs()) s << " graphs";  // rounding differs from eager
   if (precision != "fp32") s << " " << precision;  // only then: earlier caches keep their keys
   if (Int8()) s << " int8 c" << calibration_images << " " << calibration;  // only then: earlier keys kept
+  if (finetune_epochs > 0) s << " qat" << finetune_epochs;
   if (!proxies.empty()) {  // only then, so that earlier caches keep their keys
     s << " proxies";
     for (const auto& p : proxies) s << " " << p;

@@ -8,7 +8,7 @@ namespace paretonas::experiments::config_parse {
 void ParseDeploySection(const std::string& file, const YAML::Node& root, ExperimentConfig& c) {
   auto& o = c.training;
   if (const YAML::Node d = root["deploy"]) {
-    CheckKeys(file, "deploy", d, {"precision", "calibration_images", "calibration"});
+    CheckKeys(file, "deploy", d, {"precision", "calibration_images", "calibration", "finetune_epochs"});
     if (d["precision"]) {
       o.deploy_precision = AsString(file, "deploy.precision", d["precision"]);
       if (o.deploy_precision != "fp32" && o.deploy_precision != "int8")
@@ -24,6 +24,14 @@ void ParseDeploySection(const std::string& file, const YAML::Node& root, Experim
       if (o.calibration != "minmax" && o.calibration != "percentile")
         throw InputError(Where(file, d["calibration"]) + "field 'deploy.calibration': '" + o.calibration +
                          "' (allowed: minmax, percentile)");
+    }
+    if (d["finetune_epochs"]) {
+      o.finetune_epochs = AsInt(file, "deploy.finetune_epochs", d["finetune_epochs"]);
+      CheckIn(file, "deploy.finetune_epochs", d["finetune_epochs"], o.finetune_epochs, 0, 10000);
+      if (o.finetune_epochs > 0 && !o.Int8())
+        throw InputError(Where(file, d["finetune_epochs"]) + "field 'deploy.finetune_epochs': " +
+                         std::to_string(o.finetune_epochs) + " fine-tunes the int8 model (quantization-aware); "
+                         "it needs 'precision: int8'");
     }
     if (o.Int8() && c.evaluator_kind != "train")
       throw InputError(Where(file, d) + "field 'deploy.precision': int8 quantizes the networks this engine "

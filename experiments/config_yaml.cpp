@@ -98,6 +98,7 @@ std::string ExperimentConfig::ToYaml() const {
       y << YAML::Key << "precision" << YAML::Value << t.deploy_precision;
       y << YAML::Key << "calibration_images" << YAML::Value << t.calibration_images;
       y << YAML::Key << "calibration" << YAML::Value << t.calibration;
+      if (t.finetune_epochs > 0) y << YAML::Key << "finetune_epochs" << YAML::Value << t.finetune_epochs;
       y << YAML::EndMap;
     }
     y << YAML::Key << "objectives" << YAML::Value << YAML::BeginSeq;

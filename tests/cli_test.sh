@@ -514,6 +514,16 @@ z['class_names'] = np.array(['t-shirt', 'trouser', 'pullover', 'dress']); np.sav
   check "export the int8 model as ONNX (QDQ) from the same retraining" $onnx_rc "$bin" export "$work/own-int8" --id 0 \
     --format onnx --train-epochs 1 --out "$work/dep8"
   check "an fp32 export of the int8 run" 0 "$bin" export "$work/own-int8" --id 0 --format torchscript --precision fp32 --out "$work/dep8/fp32"
+  # Quantization-aware fine-tuning: recorded per trial, and the export (retrained and fine-tuned
+  # the same way) reproduces the int8 test accuracy it reports.
+  check "search with quantization-aware fine-tuning" 0 "$bin" search --config "$work/own.yaml" --run-dir "$work/own-qat" -q \
+    --set deploy.precision=int8 --set deploy.calibration_images=32 --set deploy.finetune_epochs=1 \
+    --set "objectives=[{metric: int8_val_accuracy, goal: max}, {metric: int8_latency_ms, goal: min}]"
+  check "every trial records its fine-tuning" 0 test "$(grep -c '"int8_finetune_seconds"' "$work/own-qat/trials.jsonl")" = 4
+  check "the resolved config keeps it" 0 grep -q "finetune_epochs: 1" "$work/own-qat/config.yaml"
+  check "export the fine-tuned int8 model with retraining" 0 "$bin" export "$work/own-qat" --id 0 --format json,torchscript \
+    --train-epochs 1 --out "$work/depq"
+  contains "it reports the int8 test accuracy" ", as int8 "
   if /usr/bin/python3 -c "import torch" 2>/dev/null; then
     check "python loads the int8 torchscript and it computes the engine's logits" 0 /usr/bin/python3 \
       "$src/scripts/check-torchscript.py" "$work/dep8/arch_0.torchscript.pt"
@@ -521,6 +531,9 @@ z['class_names'] = np.array(['t-shirt', 'trouser', 'pullover', 'dress']); np.sav
       "$src/scripts/check-deployment.py" "$work/dep8/arch_0.json" "$work/own/data.npz" \
       --torchscript "$work/dep8/arch_0.torchscript.pt"
     contains "the int8 accuracy is the one reproduced" "ok"
+    check "raw test images through the fine-tuned int8 TorchScript reproduce its test accuracy" 0 /usr/bin/python3 \
+      "$src/scripts/check-deployment.py" "$work/depq/arch_0.json" "$work/own/data.npz" \
+      --torchscript "$work/depq/arch_0.torchscript.pt"
     if have_onnx_py && [[ -d "$src/scripts/onnxruntime-node/node_modules/onnxruntime-node" ]]; then
       check "the int8 ONNX model in ONNX Runtime computes the engine's int8 logits" 0 /usr/bin/python3 \
         "$src/scripts/check-onnx.py" "$work/dep8/arch_0.onnx" "$work/dep8/arch_0.torchscript.pt"

@@ -166,6 +166,18 @@ TEST(ExperimentConfig, DeployResolvesAndRoundTrips) {
   EXPECT_EQ(again.ToYaml(), c.ToYaml());
   EXPECT_EQ(again.Hash(), c.Hash());
   EXPECT_NE(c.training.Signature(), off.training.Signature());  // the result cache tells them apart
+  // Quantization-aware fine-tuning: kept in the resolved file and the signature; needs int8.
+  const ExperimentConfig qat = ParseExperiment(c.ToYaml(), "resolved.yaml", {"deploy.finetune_epochs=2"});
+  EXPECT_EQ(qat.training.finetune_epochs, 2);
+  EXPECT_EQ(ParseExperiment(qat.ToYaml(), "again.yaml", {}).training.finetune_epochs, 2);
+  EXPECT_NE(qat.training.Signature(), c.training.Signature());
+  EXPECT_NE(qat.Hash(), c.Hash());
+  try {
+    ParseExperiment(kGood, "good.yaml", {"deploy.finetune_epochs=1"});
+    ADD_FAILURE() << "finetune_epochs without int8 was accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("it needs 'precision: int8'"), std::string::npos) << e.what();
+  }
 }
 
 // A fidelity section resolves (min/max/eta to rungs), sets the training length to the top rung,
