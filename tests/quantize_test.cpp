@@ -256,13 +256,13 @@ TEST(TrainEvaluator, TheInt8DeployStageReportsTheQuantizedModelsMetricsTheSameFo
     reqs.push_back({i, sp.Key(g), sp.CanonicalHash(g), g, 2000u + i});
   }
   evaluator::TrainEvaluator ev(sp, Synthetic(), t);
-  auto run = [&](int workers) {
-    evaluator::WorkerPool pool(ev, workers);
+  auto run_on = [&](evaluator::TrainEvaluator& e, int workers) {
+    evaluator::WorkerPool pool(e, workers);
     std::map<std::int64_t, evaluator::EvalResult> out;
     pool.EvaluateBatch(reqs, [&](const evaluator::EvalResult& r) { out[r.trial_id] = r; }, nullptr);
     return out;
   };
-  const auto one = run(1), two = run(2);
+  const auto one = run_on(ev, 1), two = run_on(ev, 2);
   for (const auto& [id, r] : one) {
     ASSERT_TRUE(r.ok) << r.failure;
     for (const char* m : {"int8_val_accuracy", "int8_model_bytes", "int8_latency_ms", "int8_peak_memory_bytes",
@@ -300,13 +300,7 @@ TEST(TrainEvaluator, TheInt8DeployStageReportsTheQuantizedModelsMetricsTheSameFo
   qat.finetune_epochs = 1;
   ASSERT_EQ(qat.Validate(), "");
   evaluator::TrainEvaluator fine(sp, Synthetic(), qat);
-  auto run_qat = [&](int workers) {
-    evaluator::WorkerPool pool(fine, workers);
-    std::map<std::int64_t, evaluator::EvalResult> out;
-    pool.EvaluateBatch(reqs, [&](const evaluator::EvalResult& r) { out[r.trial_id] = r; }, nullptr);
-    return out;
-  };
-  const auto q1 = run_qat(1), q2 = run_qat(2);
+  const auto q1 = run_on(fine, 1), q2 = run_on(fine, 2);
   for (const auto& [id, r] : q1) {
     ASSERT_TRUE(r.ok) << r.failure;
     EXPECT_GT(r.metrics.at("int8_finetune_seconds"), 0);
