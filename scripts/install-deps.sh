@@ -14,8 +14,9 @@ packages=(
 )
 # Only needed by the interoperability tests (exports loaded and checked from Python).
 test_extras=(python3-torch python3-onnx)
-# Only needed by benchmarks (bench/): pagmo2 for the overhead comparison.
-bench_extras=(libpagmo-dev)
+# Only needed by benchmarks (bench/): pagmo2 for the overhead comparison, Optuna for the
+# head-to-head of bench/vs_optuna/.
+bench_extras=(libpagmo-dev python3-optuna)
 fuzz_extras=(clang)  # libFuzzer and its sanitizer runtimes come with Debian's clang
 
 for arg in "$@"; do
