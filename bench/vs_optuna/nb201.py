@@ -30,6 +30,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.dirname(HERE))
+from int8_search import hv  # noqa: E402  (the benches' one 2-D hypervolume)
 TABLE = os.path.join(REPO, "..", "shared", "benchmarks", "nb201", "nb201_cifar10.csv")
 OPS = ["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"]
 DEVICES = ["fpga_ms", "gold_6226_ms", "titan_rtx_256_ms", "pixel3_ms"]
@@ -54,16 +56,6 @@ def pareto(points):
     # equal points are all on the front
     vals = {points[k] for k in front}
     return {k for k, p in points.items() if p in vals}
-
-
-def hv(points, ref_acc, ref_lat):
-    pts = sorted({p for p in points if p[0] > ref_acc and p[1] < ref_lat}, key=lambda p: p[1])
-    area, best = 0.0, ref_acc
-    for i, (a, l) in enumerate(pts):
-        best = max(best, a)
-        nxt = pts[i + 1][1] if i + 1 < len(pts) else ref_lat
-        area += (best - ref_acc) * (nxt - l)
-    return area
 
 
 def run_paretonas(binary, device, seed, budget, out):
