@@ -325,28 +325,34 @@ def check(binary, out, experiment):
 
 
 # ------------------------------------------------------------------------------------ analysis
+def trial_records(out, arm, seed):
+    """The complete trials of one run, each with `t`, its finish time from the arm's start (paretonas:
+    when the watcher saw it in trials.jsonl; inf for those written after its last look) and `seconds`, its training plus validation time; read once."""
+    key = (out, arm, seed)
+    if key not in _RECORDS:
+        d = os.path.join(out, f"{arm}_s{seed}")
+        rows = []
+        if arm.startswith("pn"):
+            tf = os.path.join(d, "finish_times.json")
+            if os.path.exists(tf):
+                times = {e["id"]: e["t"] for e in json.load(open(tf))}
+                for line in open(os.path.join(d, "trials.jsonl")):
+                    t = json.loads(line)
+                    if t.get("status") == "complete":  # finished after the watcher's last look: t = inf
+                        rows.append(dict(t, t=times.get(t["id"], math.inf), seconds=t["train_seconds"] + t["val_seconds"]))
+        elif os.path.exists(os.path.join(d, "trials.jsonl")):
+            rows = [dict(t, seconds=t["train_seconds"]) for t in map(json.loads, open(os.path.join(d, "trials.jsonl")))]
+        _RECORDS[key] = rows
+    return _RECORDS[key]
+
+
+_RECORDS = {}
+
+
 def load_arm(out, arm, seed, seconds):
     """[(t, arch, val_accuracy, own latency)] of the trials finished by `seconds`."""
-    d = os.path.join(out, f"{arm}_s{seed}")
-    rows = []
-    if arm.startswith("pn"):
-        tf = os.path.join(d, "finish_times.json")
-        if not os.path.exists(tf):
-            return rows
-        times = {e["id"]: e["t"] for e in json.load(open(tf))}
-        for line in open(os.path.join(d, "trials.jsonl")):
-            t = json.loads(line)
-            if t.get("status") == "complete" and t["id"] in times and times[t["id"]] <= seconds:
-                rows.append((times[t["id"]], t["arch"], t["val_accuracy"], t["latency_ms"]))
-    else:
-        p = os.path.join(d, "trials.jsonl")
-        if not os.path.exists(p):
-            return rows
-        for line in open(p):
-            t = json.loads(line)
-            if t["t"] <= seconds:
-                rows.append((t["t"], t["arch"], t["val_accuracy"], t["latency_ms"]))
-    return sorted(rows)
+    return sorted((t["t"], t["arch"], t["val_accuracy"], t["latency_ms"])
+                  for t in trial_records(out, arm, seed) if t["t"] <= seconds)
 
 
 def retime(binary, out, archs):
@@ -431,12 +437,7 @@ def analyse(a):
     print("|---|---|---|---|---|---|")
     for arm in arms:
         n = statistics.median(len(runs[(arm, s)]) for s in seeds)
-        tr = []
-        for s in seeds:
-            d = os.path.join(a.out, f"{arm}_s{s}", "trials.jsonl")
-            if os.path.exists(d):
-                tr += [json.loads(l).get("train_seconds") for l in open(d)]
-        tr = [v for v in tr if v is not None]
+        tr = [t["train_seconds"] for s in seeds for t in trial_records(a.out, arm, s)]
         fast = statistics.median(min(lat[k] for (_, k, _, _) in runs[(arm, s)]) for s in seeds if runs[(arm, s)])
         best_acc = statistics.median(max(acc for (_, _, acc, _) in runs[(arm, s)]) for s in seeds if runs[(arm, s)])
         own = statistics.median(l / lat[k] for s in seeds for (_, k, _, l) in runs[(arm, s)])
@@ -447,11 +448,8 @@ def analyse(a):
         d = {}
         for (arm, s) in runs:
             if arm_filter(arm):
-                for line in open(os.path.join(a.out, f"{arm}_s{s}", "trials.jsonl")):
-                    t = json.loads(line)
-                    v = (t.get(field, 0) + t.get("val_seconds", 0)) if field == "train_seconds" else t.get(field)
-                    if t.get("status", "complete") == "complete" and v is not None:
-                        d.setdefault(t["arch"], []).append(v)
+                for t in trial_records(a.out, arm, s):
+                    d.setdefault(t["arch"], []).append(t[field])
         return {k: statistics.median(v) for k, v in d.items()}
     pa, oa = per_arch(lambda x: x.startswith("pn"), "val_accuracy"), per_arch(lambda x: not x.startswith("pn"), "val_accuracy")
     common = sorted(set(pa) & set(oa))
@@ -459,9 +457,9 @@ def analyse(a):
         diff = [pa[k] - oa[k] for k in common]
         print(f"\nthe same cells trained by both ({len(common)}): validation accuracy paretonas - PyTorch: median "
               f"{statistics.median(diff):+.2f} points (quartiles {q(diff, .25):+.2f}, {q(diff, .75):+.2f})")
+        pp = per_arch(lambda x: x.startswith("pn"), "seconds")
         for arm in optuna_arms:
-            po = per_arch(lambda x: x == arm, "train_seconds")
-            pp = per_arch(lambda x: x.startswith("pn"), "train_seconds")
+            po = per_arch(lambda x: x == arm, "seconds")
             both = set(po) & set(pp)
             if both:
                 print(f"  train+validate seconds, paretonas worker / {arm} trial, same cells ({len(both)}): median "
