@@ -60,7 +60,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
-from fmnist_net import OPS, EDGES, Net, arch_key, connected, initialise, parse_key  # noqa: E402
+from fmnist_net import Net, initialise  # noqa: E402
+from nb201_cell import EDGES, OPS, arch_key, connected, parse_key  # noqa: E402
 from int8_search import hv, q  # noqa: E402  (the benches' one 2-D hypervolume)
 
 MEAN, STD = 0.2860, 0.3530  # the built-in Fashion-MNIST constants, given to paretonas in the .npz experiment
@@ -303,14 +304,18 @@ def check(binary, out, experiment):
         bad += ours != shown["params_pruned"]
     lines.append(f"parameter counts: {200 - bad} of 200 random connected cells equal to paretonas' (space show)")
     runs = sorted(d for d in os.listdir(out) if d.startswith("pn_s") and os.path.isdir(os.path.join(out, d)))
-    if runs:
+    trials = {}
+    if runs:  # the first 8 complete trials of the first paretonas run (the others cannot be exported)
         run_dir = os.path.join(out, runs[0])
-        ids = [str(i) for i in range(8)]
+        for t in map(json.loads, open(os.path.join(run_dir, "trials.jsonl"))):
+            if t.get("status") == "complete" and len(trials) < 8:
+                trials[str(t["id"])] = t
+    if trials:
+        ids = list(trials)
         ts = os.path.join(out, "check_ts")
         subprocess.run([binary, "export", run_dir, "--id", *ids, "--format", "torchscript", "-o", ts],
                        capture_output=True, check=True)
         from fmnist_net import load_paretonas_torchscript
-        trials = {str(t["id"]): t for t in (json.loads(l) for l in open(os.path.join(run_dir, "trials.jsonl")))}
         worst = 0.0
         for i in ids:
             net = Net(parse_key(trials[i]["arch"])).eval()
@@ -319,6 +324,8 @@ def check(binary, out, experiment):
                 worst = max(worst, (net(xin) - xout).abs().max().item())
         lines.append(f"outputs: {len(ids)} trials of {runs[0]}, paretonas' TorchScript weights copied in: "
                      f"max |difference| {worst:.3g}")
+    else:
+        lines.append("outputs: not checked (no paretonas run with a complete trial)")
     with open(os.path.join(out, "check.txt"), "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))

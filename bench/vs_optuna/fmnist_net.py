@@ -13,33 +13,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-OPS = ["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"]
-EDGES = [(0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3)]  # NB201 string order
-
-
-def arch_key(ops):
-    o = [f"{op}~{src}" for op, (src, _) in zip(ops, EDGES)]
-    return f"|{o[0]}|+|{o[1]}|{o[2]}|+|{o[3]}|{o[4]}|{o[5]}|"
-
-
-def parse_key(key):
-    return [item.split("~")[0] for group in key.strip("|").split("|+|") for item in group.split("|")]
-
-
-def live_edges(ops):
-    """Edges on some input->output path of non-`none` edges."""
-    fwd, bwd = {0}, {3}
-    for (s, d), op in zip(EDGES, ops):
-        if op != "none" and s in fwd:
-            fwd.add(d)
-    for (s, d), op in reversed(list(zip(EDGES, ops))):
-        if op != "none" and d in bwd:
-            bwd.add(s)
-    return [op != "none" and s in fwd and d in bwd for (s, d), op in zip(EDGES, ops)]
-
-
-def connected(ops):
-    return any(live_edges(ops))
+from nb201_cell import EDGES, live_edges
 
 
 def conv_bn(cin, cout, k, stride, relu_first):

@@ -32,8 +32,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.dirname(HERE))
 from int8_search import hv  # noqa: E402  (the benches' one 2-D hypervolume)
+sys.path.insert(0, HERE)
+from nb201_cell import OPS, arch_key  # noqa: E402
 TABLE = os.path.join(REPO, "..", "shared", "benchmarks", "nb201", "nb201_cifar10.csv")
-OPS = ["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"]
 DEVICES = ["fpga_ms", "gold_6226_ms", "titan_rtx_256_ms", "pixel3_ms"]
 
 
@@ -86,7 +87,7 @@ def run_optuna(kind, rows, device, seed, budget):
 
     def objective(trial):
         o = [trial.suggest_categorical(f"edge{i}", OPS) for i in range(6)]
-        key = f"|{o[0]}~0|+|{o[1]}~0|{o[2]}~1|+|{o[3]}~0|{o[4]}~1|{o[5]}~2|"
+        key = arch_key(o)
         if key not in known:
             known.add(key)
             seen.append(key)
