@@ -51,6 +51,18 @@ std::string ReadAll(const std::string& path) {
   return os.str();
 }
 
+/// Decodes one journal record's payload into `e`: "" or why it is damaged. `offset`: the record's.
+std::string DecodeRecord(const std::string& payload, std::uint32_t crc, std::uint64_t offset, JournalEntry* e) {
+  if (Crc(payload) != crc) return "CRC-32 mismatch";
+  try {
+    BoundedBinaryInputArchive ar(payload, offset + 8);
+    ar(*e);
+  } catch (const std::exception& ex) {
+    return std::string("cannot decode: ") + ex.what();
+  }
+  return "";
+}
+
 std::string Dir(const std::string& path) {
   const size_t slash = path.rfind('/');
   return slash == std::string::npos ? "." : path.substr(0, slash == 0 ? 1 : slash);
@@ -194,18 +206,9 @@ Journal::ReadResult Journal::Read(const std::string& path) {
                 ": truncated record (" + std::to_string(len) + " bytes announced)";
       break;
     }
-    const std::string payload = bytes.substr(pos + 8, len);
-    if (Crc(payload) != crc) {
-      r.error = path + ": damaged journal at offset " + std::to_string(pos) + ": CRC-32 mismatch";
-      break;
-    }
     JournalEntry e;
-    try {
-      BoundedBinaryInputArchive ar(payload, pos + 8);
-      ar(e);
-    } catch (const std::exception& ex) {
-      r.error = path + ": damaged journal at offset " + std::to_string(pos) +
-                ": cannot decode: " + ex.what();
+    if (const std::string why = DecodeRecord(bytes.substr(pos + 8, len), crc, pos, &e); !why.empty()) {
+      r.error = path + ": damaged journal at offset " + std::to_string(pos) + ": " + why;
       break;
     }
     r.entries.push_back(std::move(e));
@@ -228,11 +231,9 @@ Journal::Journal(const std::string& path) : path_(path) {
                " valid records before it and cut the rest";
   }
   if (r.valid_bytes == 0) {
-    std::string header(kJournalMagic, 8);
-    PutU32(header, kJournalFormat);
     if (::ftruncate(fd_, 0) != 0) throw RunFileError(path + ": cannot reset journal");
     ::lseek(fd_, 0, SEEK_SET);
-    WriteAllFd(fd_, header, path);
+    WriteAllFd(fd_, JournalHeaderBytes(), path);
     ::fsync(fd_);
   } else {
     if (::ftruncate(fd_, static_cast<off_t>(r.valid_bytes)) != 0)
@@ -245,7 +246,13 @@ Journal::~Journal() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-void Journal::Append(const JournalEntry& entry) {
+std::string JournalHeaderBytes() {
+  std::string header(kJournalMagic, 8);
+  PutU32(header, kJournalFormat);
+  return header;
+}
+
+std::string JournalRecordBytes(const JournalEntry& entry) {
   std::ostringstream payload_stream;
   {
     cereal::PortableBinaryOutputArchive ar(payload_stream);
@@ -256,6 +263,93 @@ void Journal::Append(const JournalEntry& entry) {
   PutU32(record, static_cast<std::uint32_t>(payload.size()));
   PutU32(record, Crc(payload));
   record += payload;
+  return record;
+}
+
+JournalTail::Update JournalTail::Poll() {
+  Update u;
+  auto restart = [&] {
+    u.restarted = offset_ > 0 || unreadable_;
+    offset_ = incomplete_ = damaged_at_ = 0;
+    unreadable_ = false;
+    damaged_head_.clear();
+  };
+  const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    restart();
+    return u;
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    ::close(fd);
+    return u;
+  }
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  if (static_cast<std::uint64_t>(st.st_ino) != inode_ || size < offset_ + incomplete_) {
+    if (inode_ != 0 || offset_ > 0) restart();
+    inode_ = static_cast<std::uint64_t>(st.st_ino);
+  }
+  if (!damaged_head_.empty()) {  // cut where the damage was, and written again?
+    std::string head(damaged_head_.size(), '\0');
+    const ssize_t n = ::pread(fd, &head[0], head.size(), static_cast<off_t>(damaged_at_));
+    if (n != static_cast<ssize_t>(head.size()) || head != damaged_head_) restart();
+  }
+  if (unreadable_ || size <= offset_) {
+    ::close(fd);
+    incomplete_ = size - std::min(size, offset_);
+    return u;
+  }
+  std::string bytes(size - offset_, '\0');
+  std::size_t got = 0;
+  while (got < bytes.size()) {
+    const ssize_t n = ::pread(fd, &bytes[got], bytes.size() - got, static_cast<off_t>(offset_ + got));
+    if (n <= 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  bytes.resize(got);
+  std::size_t pos = 0;
+  if (offset_ == 0) {
+    if (bytes.size() < 12) {
+      incomplete_ = bytes.size();
+      return u;
+    }
+    if (std::memcmp(bytes.data(), kJournalMagic, 8) != 0) {
+      u.skipped.push_back(path_ + ": not a paretonas journal (bad header); nothing of it is shown");
+      unreadable_ = true;
+      return u;
+    }
+    pos = 12;
+  }
+  while (bytes.size() - pos >= 8) {
+    const std::uint64_t at = offset_ + pos;
+    const std::uint64_t len = GetLE(bytes, pos, 4);
+    const auto crc = static_cast<std::uint32_t>(GetLE(bytes, pos + 4, 4));
+    if (len > (std::uint64_t{1} << 28)) {  // no record is this big: the framing is lost from here
+      u.skipped.push_back(path_ + ": damaged record at offset " + std::to_string(at) + " announces " +
+                          std::to_string(len) + " bytes; the records after it cannot be found and are not shown");
+      unreadable_ = true;
+      break;
+    }
+    if (bytes.size() - pos - 8 < len) break;  // not all written yet
+    JournalEntry e;
+    const std::string why = DecodeRecord(bytes.substr(pos + 8, len), crc, at, &e);
+    pos += 8 + len;
+    if (!why.empty()) {
+      u.skipped.push_back(path_ + ": damaged record at offset " + std::to_string(at) + " skipped: " + why);
+      damaged_at_ = at;
+      damaged_head_ = bytes.substr(pos - 8 - len, std::min<std::size_t>(24, 8 + len));
+      continue;
+    }
+    u.entries.push_back(std::move(e));
+  }
+  offset_ += pos;
+  incomplete_ = size - offset_;
+  return u;
+}
+
+void Journal::Append(const JournalEntry& entry) {
+  const std::string record = JournalRecordBytes(entry);
   const off_t start = ::lseek(fd_, 0, SEEK_CUR);
   try {
     WriteAllFd(fd_, record, path_);

@@ -89,6 +89,40 @@ class Journal {
   std::string warning_;
 };
 
+/// The bytes Journal writes: the file's header, and one record (length, CRC-32, payload). For
+/// tools that write a journal in one go (the serve benchmark's synthetic runs).
+std::string JournalHeaderBytes();
+std::string JournalRecordBytes(const JournalEntry& entry);
+
+/// Follows a journal that another process appends to, reading only what was appended since the
+/// last Poll (for `serve`; never writes). A complete record that is damaged (CRC mismatch, cannot
+/// decode) is skipped and reported; an incomplete one at the end (being written, or cut by a
+/// crash) waits for the next Poll. A journal replaced, shrunk (resume cut a damaged tail) or
+/// removed is read again from its start.
+class JournalTail {
+ public:
+  explicit JournalTail(std::string path) : path_(std::move(path)) {}
+  struct Update {
+    std::vector<JournalEntry> entries;  ///< decoded from the bytes appended since the last Poll
+    bool restarted = false;             ///< read again from the start: drop what earlier Polls gave
+    std::vector<std::string> skipped;   ///< "<file>: damaged record at offset N skipped: reason"
+  };
+  Update Poll();
+  /// Bytes read and decoded (or skipped) so far.
+  std::uint64_t offset() const { return offset_; }
+  /// Bytes after offset() that are not a whole record yet.
+  std::uint64_t incomplete_bytes() const { return incomplete_; }
+
+ private:
+  std::string path_;
+  std::uint64_t offset_ = 0, incomplete_ = 0, inode_ = 0;
+  bool unreadable_ = false;  ///< a bad header or an impossible length: nothing after it can be framed
+  /// The last damaged record skipped: its offset and first bytes. A resumed search cuts the
+  /// journal there and appends after it; when those bytes change, the journal is read again.
+  std::uint64_t damaged_at_ = 0;
+  std::string damaged_head_;
+};
+
 /// Writes trials.jsonl (every finished trial) and front.csv (the front) into `run_dir` atomically.
 void WriteTrialFiles(const std::string& run_dir, const SearchState& state, const Problem& problem);
 

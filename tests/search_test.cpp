@@ -1096,6 +1096,56 @@ TEST(RunFiles, JournalKeepsTheValidPrefixOfADamagedFile) {
 
 // `make fuzz` found a journal whose first record announces a 4e11-byte key: the reader asked the
 // allocator for it before reading. Lengths are now bounded by the bytes left (kept as a fuzz seed).
+TEST(RunFiles, AJournalTailReadsOnlyWhatWasAppendedAndSkipsDamage) {
+  const std::string path = testing::TempDir("tail") + "/journal.bin";
+  auto entry = [](std::int64_t id) {
+    JournalEntry e;
+    e.key = "k" + std::to_string(id);
+    e.result.trial_id = id;
+    e.result.ok = true;
+    e.result.metrics["val_accuracy"] = static_cast<double>(id);
+    return e;
+  };
+  auto append = [&](const std::string& bytes) {
+    std::ofstream out(path, std::ios::binary | std::ios::app);
+    out << bytes;
+  };
+  JournalTail tail(path);
+  EXPECT_TRUE(tail.Poll().entries.empty());  // no journal yet
+  append(JournalHeaderBytes() + JournalRecordBytes(entry(0)) + JournalRecordBytes(entry(1)));
+  auto u = tail.Poll();
+  ASSERT_EQ(u.entries.size(), 2u);
+  EXPECT_EQ(u.entries[1].key, "k1");
+  EXPECT_TRUE(tail.Poll().entries.empty()) << "nothing new: nothing read again";
+  // Half a record waits for the rest; then it is read, and only it.
+  const std::string two = JournalRecordBytes(entry(2));
+  append(two.substr(0, 9));
+  EXPECT_TRUE(tail.Poll().entries.empty());
+  EXPECT_EQ(tail.incomplete_bytes(), 9u);
+  append(two.substr(9));
+  u = tail.Poll();
+  ASSERT_EQ(u.entries.size(), 1u);
+  EXPECT_EQ(u.entries[0].result.trial_id, 2);
+  EXPECT_FALSE(u.restarted);
+  // A damaged record is skipped with its offset; the one after it is read.
+  std::string bad = JournalRecordBytes(entry(3));
+  bad[6] = static_cast<char>(bad[6] ^ 1);
+  const std::uint64_t bad_at = tail.offset();
+  append(bad + JournalRecordBytes(entry(4)));
+  u = tail.Poll();
+  ASSERT_EQ(u.entries.size(), 1u);
+  EXPECT_EQ(u.entries[0].result.trial_id, 4);
+  ASSERT_EQ(u.skipped.size(), 1u);
+  EXPECT_NE(u.skipped[0].find("offset " + std::to_string(bad_at)), std::string::npos) << u.skipped[0];
+  // Resume cuts a damaged tail and appends after it: the journal is read again from its start.
+  { Journal j(path); j.Append(entry(5)); }
+  u = tail.Poll();
+  EXPECT_TRUE(u.restarted);
+  ASSERT_EQ(u.entries.size(), 4u);  // 0, 1, 2, 5
+  EXPECT_EQ(u.entries.back().result.trial_id, 5);
+  EXPECT_TRUE(u.skipped.empty());
+}
+
 TEST(RunFiles, AHugeLengthInAJournalRecordIsRefusedWithoutAllocatingIt) {
   const std::string seed =
       testing::SourceDir() + "/fuzz/seeds/fuzz_run_files/regression-huge-length.bin";
