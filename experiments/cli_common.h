@@ -138,6 +138,7 @@ void SetupResume(CLI::App& app);
 void SetupStatus(CLI::App& app);
 void SetupExport(CLI::App& app);
 void SetupReport(CLI::App& app);
+void SetupServe(CLI::App& app);
 void SetupLatency(CLI::App& app);
 void SetupSpace(CLI::App& app);
 void SetupValidate(CLI::App& app);

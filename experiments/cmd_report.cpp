@@ -2,6 +2,8 @@
 #include <iostream>
 
 #include "experiments/cli_common.h"
+#include "experiments/live_run.h"
+#include "space/input_error.h"
 #include "experiments/report.h"
 #include "search/run_files.h"
 
@@ -14,9 +16,17 @@ struct ReportOptions {
 };
 
 int RunReport(const ReportOptions& o) {
-  const LoadedRun run = LoadRun(o.run_dir);
+  LoadRunConfig(o.run_dir);  // not a run directory: an InputError (exit 2)
+  // What `serve` would show now, including the generation in progress of a running search.
+  LiveRun run(o.run_dir);
+  run.Refresh();
+  const RunView view = run.View();
+  if (!view.error.empty()) throw search::RunFileError(view.error);
+  if (!view.state)
+    throw InputError(o.run_dir + ": no checkpoint yet (the search has not finished its first generation); "
+                     "nothing to report");
   const std::string out = o.out.empty() ? o.run_dir + "/report.html" : o.out;
-  search::WriteFileAtomic(out, RenderReport(run.config.name, run.state, run.session->problem, run.config.fidelity));
+  search::WriteFileAtomic(out, RenderReport(view));
   std::cout << out << "\n";
   return kExitOk;
 }

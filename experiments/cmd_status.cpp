@@ -15,6 +15,7 @@
 
 #include "evaluator/latency_estimate.h"
 #include "experiments/cli_common.h"
+#include "experiments/live_run.h"
 #include "experiments/run_directory.h"
 #include "search/run_files.h"
 #include "search/search_loop.h"
@@ -103,17 +104,6 @@ std::string LatencyLine(const search::Journal::ReadResult& journal, double targe
   return os.str();
 }
 
-/// What <dir>/ended says: kind (finished | stopped | error) and its message; empty kind if absent.
-std::pair<std::string, std::string> ReadEnded(const RunPaths& paths) {
-  std::ifstream in(paths.ended());
-  std::string kind, message;
-  if (in) {
-    std::getline(in, kind);
-    std::getline(in, message);
-  }
-  return {kind, message};
-}
-
 std::string Minutes(double seconds) {
   char buf[32];
   if (seconds < 90) std::snprintf(buf, sizeof(buf), "%.0f s", seconds);
@@ -166,9 +156,9 @@ int RunStatus(const StatusOptions& o) {
     if (t.finished() && t.seconds > 0 && t.state != search::TrialState::kScreened) seconds.push_back(t.seconds);
   }
   std::cout << config.name << " (" << paths.dir << ")\n  state:       ";
-  const auto [kind, message] = ReadEnded(paths);
-  if (holder != 0) {
-    std::cout << "running (pid " << holder << ")";
+  const RunCondition condition = ReadRunCondition(paths);
+  if (condition.kind == "running") {
+    std::cout << condition.text;
     // The generation in progress counts from its journaled results (rungs too), so the estimate
     // moves with every result, not only at checkpoints.
     double journaled_seconds = 0;
@@ -198,18 +188,8 @@ int RunStatus(const StatusOptions& o) {
                 << " generation(s) at " << Minutes(per_generation) << " each, the one in progress "
                 << Minutes(journaled_seconds / workers) << " in)";
     }
-  } else if (kind == "finished") {
-    std::cout << "finished: " << message;
-  } else if (kind == "stopped") {
-    std::cout << message << "; continue with " << resume;
-  } else if (kind == "failed") {
-    std::cout << "failed: " << message;
-  } else if (kind == "error") {
-    std::cout << "stopped by an error: " << message << "; continue with " << resume;
   } else {
-    std::cout << "not running, and it recorded no end (killed, crashed, or run by a paretonas "
-              << "older than this record); continue "
-              << "with " << resume;
+    std::cout << condition.text;
   }
   std::cout << "\n  strategy:    " << state.strategy << ", " << state.generation
             << " generation(s) done (numbered from 0; the next is " << state.generation
@@ -287,20 +267,10 @@ int RunStatus(const StatusOptions& o) {
     const std::int64_t id = e.result.trial_id;
     if (!pending_set.count(id) || id < 0 || id >= static_cast<std::int64_t>(now.trials.size())) continue;
     search::Trial& t = now.trials[static_cast<std::size_t>(id)];
-    const int r = e.result.rung;
-    if (r == search::kLatencyRung || r <= search::kRemeasureRung) {
-      if (e.result.ok)
-        for (const auto& [k, v] : e.result.metrics) t.metrics[k] = v;
-    } else if (r == -1 && !config.fidelity.enabled()) {
-      search::ApplyResult(t, e.result, session->problem);
-      in_gen_complete += t.state == search::TrialState::kComplete;
-    } else if (r >= 0 && config.fidelity.enabled() && r <= config.fidelity.top()) {
-      const bool top = r == config.fidelity.top();
-      search::ApplyRungResult(t, e.result, r, config.fidelity.rungs[static_cast<std::size_t>(r)], top,
-                              session->problem, state.generation);
-      last_rung[id] = std::max(last_rung.count(id) ? last_rung[id] : -1, r);
-      in_gen_complete += top && t.state == search::TrialState::kComplete;
-    }
+    const bool was_complete = t.state == search::TrialState::kComplete;
+    ApplyInProgress(t, e.result, config, session->problem, state.generation);
+    in_gen_complete += !was_complete && t.state == search::TrialState::kComplete;
+    if (e.result.rung >= 0) last_rung[id] = std::max(last_rung.count(id) ? last_rung[id] : -1, e.result.rung);
   }
   if (config.fidelity.enabled() && !state.pending.empty() && holder != 0) {
     std::cout << "\n  in flight:   ";

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "experiments/cli_common.h"
+#include "experiments/serve.h"
 #include "space/yaml_util.h"
 
 #ifndef PARETONAS_VERSION
@@ -25,7 +26,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("-V,--version", std::string("paretonas ") + PARETONAS_VERSION + " (" +
                                            mpi_text + "; LibTorch " + PARETONAS_TORCH_VERSION +
                                            ", CUDA: " PARETONAS_CUDA_TEXT
-                                           "; ONNX export: " PARETONAS_ONNX_TEXT ")");
+                                           "; ONNX export: " PARETONAS_ONNX_TEXT "; serve: " +
+                                           (ServeAvailable() ? "yes" : "no") + ")");
   app.require_subcommand(1);
   app.footer("Exit codes: 0 ok, 1 I/O or internal failure, 2 bad arguments or input, "
              "3 not implemented yet, 130 stopped by a signal (resume it).\n"
@@ -35,6 +37,7 @@ int main(int argc, char** argv) {
   SetupStatus(app);
   SetupExport(app);
   SetupReport(app);
+  SetupServe(app);
   SetupLatency(app);
   SetupSpace(app);
   SetupValidate(app);

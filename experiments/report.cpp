@@ -1,6 +1,7 @@
 #include "experiments/report.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -29,16 +30,59 @@ std::string Esc(const std::string& s) {
 
 std::string Num(double v, int digits = 4) {
   if (!std::isfinite(v)) return "-";
-  char buf[40];
-  if (std::abs(v) >= 1e4 && std::floor(v) == v) std::snprintf(buf, sizeof(buf), "%.0f", v);
-  else std::snprintf(buf, sizeof(buf), "%.*g", digits, v);
-  return buf;
+  char buf[400];  // to_chars: printf's %.0f / %.*g, without printf's cost (plots of 10,000 points)
+  const auto r = std::abs(v) >= 1e4 && std::floor(v) == v
+                     ? std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::fixed, 0)
+                     : std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::general, digits);
+  return std::string(buf, r.ptr);
+}
+
+/// A pixel coordinate with one decimal, written without printf (a plot of 10,000 points writes
+/// 20,000 of them).
+struct Px {
+  double v;
+};
+std::ostream& operator<<(std::ostream& os, Px p) {
+  if (!std::isfinite(p.v)) return os << "0";
+  long long t = std::llround(p.v * 10);
+  char buf[32], *e = buf + sizeof(buf), *b = e;
+  const bool neg = t < 0;
+  if (neg) t = -t;
+  *--b = static_cast<char>('0' + t % 10);
+  *--b = '.';
+  t /= 10;
+  do {
+    *--b = static_cast<char>('0' + t % 10);
+    t /= 10;
+  } while (t > 0);
+  if (neg) *--b = '-';
+  return os.write(b, e - b);
 }
 
 struct Axis {
   double lo, hi;
-  double step;  ///< between ticks: 1, 2 or 5 times a power of ten
-  double Map(double v, double a, double b) const { return a + (v - lo) / (hi - lo) * (b - a); }
+  double step;  ///< between ticks: 1, 2 or 5 times a power of ten (linear axes)
+  bool log = false;
+  double T(double v) const { return log ? std::log10(v) : v; }
+  double Map(double v, double a, double b) const { return a + (T(v) - T(lo)) / (T(hi) - T(lo)) * (b - a); }
+  std::vector<double> TickValues() const {
+    std::vector<double> t;
+    if (!log) {
+      for (double v = lo; v <= hi + 1e-9 * step; v += step) t.push_back(std::abs(v) < 1e-12 * step ? 0 : v);
+      return t;
+    }
+    // 1-9, else 1-2-5, else 1 times each power of ten: no more than about ten ticks.
+    for (const std::vector<int>& ms : {std::vector<int>{1, 2, 3, 4, 5, 6, 7, 8, 9}, {1, 2, 5}, {1}}) {
+      t.clear();
+      for (int e = static_cast<int>(std::floor(std::log10(lo))); e <= static_cast<int>(std::ceil(std::log10(hi))); ++e)
+        for (int m : ms) {
+          const double v = m * std::pow(10.0, e);
+          if (v >= lo * (1 - 1e-9) && v <= hi * (1 + 1e-9)) t.push_back(v);
+        }
+      if (t.size() <= 10) break;
+    }
+    return t;
+  }
 };
 
 /// An axis over `values` whose ends are round multiples of a round step (about 4-6 ticks):
@@ -66,6 +110,21 @@ Axis MakeAxis(const std::vector<double>& values, bool integer = false) {
   return {std::floor(lo / step) * step, std::ceil(hi / step) * step, step};
 }
 
+/// A log axis over the positive `values`, its ends at 1-9 times a power of ten.
+Axis MakeLogAxis(const std::vector<double>& values) {
+  double lo = std::numeric_limits<double>::infinity(), hi = 0;
+  for (double v : values)
+    if (std::isfinite(v) && v > 0) {
+      lo = std::min(lo, v);
+      hi = std::max(hi, v);
+    }
+  if (!std::isfinite(lo)) return {1, 10, 0, true};
+  const double elo = std::pow(10.0, std::floor(std::log10(lo))), ehi = std::pow(10.0, std::floor(std::log10(hi)));
+  Axis a{std::floor(lo / elo * (1 + 1e-12)) * elo, std::ceil(hi / ehi * (1 - 1e-12)) * ehi, 0, true};
+  if (a.hi <= a.lo) a.hi = a.lo * 2;
+  return a;
+}
+
 /// The metric with its unit, for axis labels and table headers.
 std::string Label(const std::string& metric) {
   static const std::map<std::string, std::string> kLabels{
@@ -86,25 +145,26 @@ void Ticks(std::ostringstream& os, const Axis& x, const Axis& y, double x0, doub
            double y1, const std::string& xlabel, const std::string& ylabel) {
   os << "<rect x='" << x0 << "' y='" << y1 << "' width='" << x1 - x0 << "' height='" << y0 - y1
      << "' fill='none' stroke='#444'/>";
-  for (double xv = x.lo; xv <= x.hi + 1e-9 * x.step; xv += x.step) {
+  for (double xv : x.TickValues()) {
     const double px = x.Map(xv, x0, x1);
     os << "<line x1='" << px << "' y1='" << y0 << "' x2='" << px << "' y2='" << y0 + 5
        << "' stroke='#444'/><text x='" << px << "' y='" << y0 + 18
-       << "' font-size='11' text-anchor='middle'>" << Num(std::abs(xv) < 1e-12 * x.step ? 0 : xv, 6) << "</text>";
+       << "' font-size='11' text-anchor='middle'>" << Num(xv, 6) << "</text>";
   }
-  for (double yv = y.lo; yv <= y.hi + 1e-9 * y.step; yv += y.step) {
+  for (double yv : y.TickValues()) {
     const double py = y.Map(yv, y0, y1);
     os << "<line x1='" << x0 - 5 << "' y1='" << py << "' x2='" << x0 << "' y2='" << py
        << "' stroke='#444'/><text x='" << x0 - 8 << "' y='" << py + 4
-       << "' font-size='11' text-anchor='end'>" << Num(std::abs(yv) < 1e-12 * y.step ? 0 : yv, 6) << "</text>";
+       << "' font-size='11' text-anchor='end'>" << Num(yv, 6) << "</text>";
   }
   os << "<text x='" << (x0 + x1) / 2 << "' y='" << y0 + 36 << "' font-size='13' text-anchor='middle'>"
      << Esc(xlabel) << "</text><text transform='translate(" << x0 - 48 << "," << (y0 + y1) / 2
      << ") rotate(-90)' font-size='13' text-anchor='middle'>" << Esc(ylabel) << "</text>";
 }
 
-std::string Scatter(const search::SearchState& state, const std::string& xm, const std::string& ym,
-                    const std::vector<std::int64_t>& front) {
+std::string Scatter(const search::SearchState& state, const PlotChoice& pc,
+                    const std::vector<std::int64_t>& front, const std::string& link) {
+  const std::string &xm = pc.x, &ym = pc.y;
   std::vector<std::int64_t> ids;
   std::vector<double> xs, ys;
   for (const auto& t : state.trials) {
@@ -122,16 +182,25 @@ std::string Scatter(const search::SearchState& state, const std::string& xm, con
     const double lo = v.front();
     return v.back() - lo > 3 * (p90 - lo) && p90 > lo ? p90 + 0.6 * (p90 - lo) : std::numeric_limits<double>::infinity();
   };
-  const double xcap = robust_top(xs), ycap = robust_top(ys);
+  // A log axis needs positive values; with a value <= 0 the axis stays linear (the caption says so).
+  auto positive = [](const std::vector<double>& v) {
+    return std::all_of(v.begin(), v.end(), [](double x) { return x > 0; });
+  };
+  const bool lx = pc.log_x && positive(xs), ly = pc.log_y && positive(ys);
+  const double inf = std::numeric_limits<double>::infinity();
+  const double xcap = lx ? inf : robust_top(xs), ycap = ly ? inf : robust_top(ys);
   std::vector<double> xin, yin;
   for (double v : xs) if (v <= xcap) xin.push_back(v);
   for (double v : ys) if (v <= ycap) yin.push_back(v);
-  const Axis ax = MakeAxis(xin), ay = MakeAxis(yin);
+  const Axis ax = lx ? MakeLogAxis(xin) : MakeAxis(xin), ay = ly ? MakeLogAxis(yin) : MakeAxis(yin);
+  std::vector<char> on_front(state.trials.size(), 0);
+  for (auto id : front) on_front[static_cast<std::size_t>(id)] = 1;
   // The legend sits above the plot box, where it cannot cover a point.
   const double x0 = 70, x1 = 640, y0 = 385, y1 = 45;
   std::ostringstream os;
   os << "<svg xmlns='http://www.w3.org/2000/svg' width='680' height='435' class='plot'>";
-  Ticks(os, ax, ay, x0, x1, y0, y1, Label(xm), Label(ym));
+  Ticks(os, ax, ay, x0, x1, y0, y1, Label(xm) + (pc.log_x ? lx ? ", log" : " (linear: a value <= 0)" : ""),
+        Label(ym) + (pc.log_y ? ly ? ", log" : " (linear: a value <= 0)" : ""));
   std::vector<std::pair<double, double>> fp;
   for (auto id : front) {
     const auto& m = state.trials[id].metrics;
@@ -143,17 +212,20 @@ std::string Scatter(const search::SearchState& state, const std::string& xm, con
     os << (x > xcap ? x1 : ax.Map(x, x0, x1)) << "," << (y > ycap ? y1 : ay.Map(y, y0, y1)) << " ";
   os << "'/>";
   int noisy = 0;
+  // The latency on an axis (fp32's, or the int8 model's) and its flags; the one the tooltip names.
+  const std::string lm = xm == "latency_ms" || xm == "int8_latency_ms" ? xm
+                         : ym == "latency_ms" || ym == "int8_latency_ms" ? ym : "";
+  const std::string pre = lm == "int8_latency_ms" ? "int8_" : "";
+  const std::string noisy_key = pre + "latency_noisy", ci_key = pre + "latency_ci_ms";
+  const std::string shown = lm.empty() ? "latency_ms" : lm;
+  const std::string xm_esc = Esc(xm), ym_esc = Esc(ym);
   for (size_t i = 0; i < ids.size(); ++i) {
-    const bool on = std::find(front.begin(), front.end(), ids[i]) != front.end();
+    const bool on = on_front[static_cast<std::size_t>(ids[i])] != 0;
     const auto& m = state.trials[ids[i]].metrics;
     // A latency whose interval stayed wider than the target: drawn hollow, with its interval.
-    // The latency on an axis (fp32's, or the int8 model's) and its flags.
-    const std::string lm = xm == "latency_ms" || xm == "int8_latency_ms" ? xm
-                           : ym == "latency_ms" || ym == "int8_latency_ms" ? ym : "";
-    const std::string pre = lm == "int8_latency_ms" ? "int8_" : "";
-    const auto nz = m.find(pre + "latency_noisy");
+    const auto nz = m.find(noisy_key);
     const bool uncertain = !lm.empty() && nz != m.end() && nz->second > 0;
-    const std::string color = on ? "#1a9641" : "#d7191c";
+    const char* color = on ? "#1a9641" : "#d7191c";
     const bool xo = xs[i] > xcap, yo = ys[i] > ycap;  // beyond the robust range: at the edge
     const double cx = xo ? x1 : ax.Map(xs[i], x0, x1), cy = yo ? y1 : ay.Map(ys[i], y0, y1);
     if (xo || yo)
@@ -162,9 +234,8 @@ std::string Scatter(const search::SearchState& state, const std::string& xm, con
     if (on)
       os << "<text x='" << cx + 6 << "' y='" << cy - 6 << "' font-size='10' fill='#1a9641'>#" << ids[i] << "</text>";
     std::string interval;
-    const std::string shown = lm.empty() ? "latency_ms" : lm;  // the latency the tooltip names
-    if (m.count(pre + "latency_ci_ms")) {
-      const double half = m.at(pre + "latency_ci_ms");
+    if (const auto ci = m.find(ci_key); ci != m.end()) {
+      const double half = ci->second;
       interval = " +-" + Num(half) + " ms";
       if (uncertain && xm == lm)
         os << "<line x1='" << ax.Map(xs[i] - half, x0, x1) << "' y1='" << cy << "' x2='"
@@ -174,12 +245,19 @@ std::string Scatter(const search::SearchState& state, const std::string& xm, con
            << "' y2='" << ay.Map(ys[i] + half, y0, y1) << "' stroke='" << color << "'/>";
     }
     noisy += uncertain;
-    os << "<circle cx='" << cx << "' cy='" << cy << "' r='" << (on ? 5 : 3.5) << "' fill='"
+    if (!link.empty()) os << "<a href='" << link << ids[i] << "'>";
+    os << "<circle data-trial='" << ids[i] << "' cx='" << Px{cx} << "' cy='" << Px{cy} << "' r='" << (on ? 5 : 3.5) << "' fill='"
        << (uncertain ? "white" : color) << "' stroke='" << color << "' fill-opacity='"
        << (on || uncertain ? 1 : 0.55) << "'><title>#" << ids[i] << " " << Esc(state.trials[ids[i]].key)
-       << (m.count(shown) ? "; " + std::string(pre.empty() ? "" : "int8 ") + "latency " + Num(m.at(shown)) + " ms" + interval
-                          : std::string())
-       << (uncertain ? " (noisy: measured on a busy machine)" : "") << "</title></circle>";
+       ;
+    // The latency with its interval (unless it is on an axis: then its value is below with it).
+    const auto sh = m.find(shown);
+    if (sh != m.end() && shown != xm && shown != ym)
+      os << "; " << (pre.empty() ? "" : "int8 ") << "latency " << Num(sh->second) << " ms" << interval;
+    os << "; " << ym_esc << " " << Num(ys[i]) << (shown == ym ? interval : "") << ", " << xm_esc << " "
+       << Num(xs[i]) << (shown == xm ? interval : "")
+       << (uncertain ? " (noisy: measured on a busy machine)" : "") << (link.empty() ? "" : "; click for all its metrics")
+       << "</title></circle>" << (link.empty() ? "" : "</a>");
   }
   os << "<circle cx='" << x0 + 10 << "' cy='20' r='5' fill='#1a9641'/><text x='" << x0 + 20
      << "' y='24' font-size='12'>Pareto front (" << front.size() << ")</text><circle cx='"
@@ -239,7 +317,7 @@ std::string HypervolumePlot(const search::SearchState& state) {
   const double x0 = 70, x1 = 640, y0 = 260, y1 = 20;
   std::ostringstream os;
   os << "<svg xmlns='http://www.w3.org/2000/svg' width='680' height='310' class='plot'>";
-  Ticks(os, ax, ay, x0, x1, y0, y1, "evaluations (finished)",
+  Ticks(os, ax, ay, x0, x1, y0, y1, "evaluations finished (a point at the end of each generation)",
         "hypervolume (in the first front's box; above 1: beyond it)");
   os << "<polyline fill='none' stroke='#2b83ba' stroke-width='2' points='";
   for (size_t i = 0; i < xs.size(); ++i)
@@ -247,7 +325,8 @@ std::string HypervolumePlot(const search::SearchState& state) {
   os << "'/>";
   for (size_t i = 0; i < xs.size(); ++i)
     os << "<circle cx='" << ax.Map(xs[i], x0, x1) << "' cy='" << ay.Map(state.hv_history[i], y0, y1)
-       << "' r='3' fill='#2b83ba'/>";
+       << "' r='3' fill='#2b83ba'><title>after generation " << i << ": hypervolume "
+       << Num(state.hv_history[i]) << ", " << xs[i] << " evaluations</title></circle>";
   os << "</svg>";
   return os.str();
 }
@@ -318,104 +397,202 @@ std::string GraphDrawing(const space::NetworkPlan& plan) {
 
 }  // namespace
 
-std::string RenderReport(const std::string& title, const search::SearchState& state,
-                         const search::Problem& problem, const search::FidelityOptions& fidelity) {
-  const auto front = search::ParetoFront(state, problem);
-  std::string xm, ym;
+
+std::string HtmlEscape(const std::string& s) { return Esc(s); }
+
+std::string PageStyle() {
+  return "body{font-family:sans-serif;margin:24px;color:#222}"
+         "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:3px 8px;"
+         "text-align:right}td.arch{text-align:left;font-family:monospace;font-size:11px;word-break:break-all;max-width:420px}"
+         ".plot{background:#fafafa}.graphs{display:flex;flex-wrap:wrap;gap:16px}"
+         ".graphs div{border:1px solid #ddd;padding:6px}.state{padding:4px 8px;border-radius:4px}"
+         ".running{background:#d4edda}.finished{background:#e2e3e5}.stopped,.unknown,.error,.failed{background:#fff3cd}"
+         ".note{background:#fff3cd;padding:6px}.gone{background:#f8d7da;padding:6px}"
+         "ul.progress li{margin:2px 0}";
+}
+
+PlotChoice DefaultPlot(const search::Problem& problem) {
   auto has = [&](const std::string& m) {
     return std::any_of(problem.objectives.begin(), problem.objectives.end(),
                        [&](const search::Objective& o) { return o.metric == m; });
   };
+  PlotChoice p;
   if (has("val_accuracy") && has("latency_ms")) {
-    xm = "latency_ms";
-    ym = "val_accuracy";
+    p.x = "latency_ms";
+    p.y = "val_accuracy";
   } else if (has("int8_val_accuracy") && has("int8_latency_ms")) {
-    xm = "int8_latency_ms";
-    ym = "int8_val_accuracy";
+    p.x = "int8_latency_ms";
+    p.y = "int8_val_accuracy";
   } else {
-    xm = problem.objectives[1].metric;
-    ym = problem.objectives[0].metric;
+    p.x = problem.objectives.size() > 1 ? problem.objectives[1].metric : problem.objectives[0].metric;
+    p.y = problem.objectives[0].metric;
   }
-  int failed = 0;
-  for (const auto& t : state.trials) failed += t.state == search::TrialState::kFailed;
+  return p;
+}
+
+std::vector<std::string> PlotMetrics(const search::SearchState& state, const search::Problem& problem) {
+  std::vector<std::string> out;
+  for (const auto& o : problem.objectives)
+    if (std::find(out.begin(), out.end(), o.metric) == out.end()) out.push_back(o.metric);
+  for (const auto& t : state.trials)
+    if (t.state == search::TrialState::kComplete) {
+      for (const auto& [k, v] : t.metrics)
+        if (std::find(out.begin(), out.end(), k) == out.end()) out.push_back(k);
+      break;
+    }
+  std::sort(out.begin() + static_cast<std::ptrdiff_t>(std::min(out.size(), problem.objectives.size())), out.end());
+  return out;
+}
+
+namespace {
+
+/// The progress list: budget, failures, pre-screen, rungs, in flight, latency noise, prediction.
+void Progress(std::ostringstream& os, const RunView& v, const std::vector<std::int64_t>& front, const RenderOptions& o) {
+  const search::SearchState& state = *v.state;
+  const ExperimentConfig& config = *v.config;
+  const search::FidelityOptions& fidelity = config.fidelity;
+  auto trial_ref = [&](std::int64_t id) {
+    return o.trial_link.empty() ? "#" + std::to_string(id)
+                                : "<a href='" + o.trial_link + std::to_string(id) + "'>#" + std::to_string(id) + "</a>";
+  };
+  int failed = 0, stopped = 0;
+  std::map<std::string, int> reasons;
+  for (const auto& t : state.trials) {
+    failed += t.state == search::TrialState::kFailed;
+    stopped += t.state == search::TrialState::kStopped;
+    if (t.state == search::TrialState::kFailed) ++reasons[t.failure.substr(0, t.failure.find('\n'))];
+  }
+  const std::int64_t done = state.NumFinished();
+  os << "<ul class='progress'><li>Evaluations: <b>" << done << "</b>";
+  if (config.max_evals > 0)
+    os << " of a budget of " << config.max_evals << " <progress value='" << std::min(done, config.max_evals)
+       << "' max='" << config.max_evals << "'></progress> " << Num(100.0 * done / config.max_evals, 3) << "%";
+  os << "; " << state.generation << " generation(s) done, strategy " << Esc(state.strategy) << ", seed " << state.seed
+     << ".</li>";
+  if (v.in_progress_complete > 0)
+    os << "<li>The generation in progress (" << state.generation << "): " << v.in_progress_complete
+       << " trial(s) complete so far, shown below.</li>";
+  if (!v.in_flight.empty()) {
+    os << "<li>In flight: " << v.in_flight.size() << " trial(s): ";
+    for (size_t i = 0; i < v.in_flight.size() && i < 40; ++i) {
+      const InFlight& f = v.in_flight[i];
+      os << (i ? ", " : "") << trial_ref(f.id);
+      if (fidelity.enabled())
+        os << " (" << (f.rung_done < 0 ? std::string("rung 0, queued or training")
+                                       : "rung " + std::to_string(f.rung_done) + " done") << ")";
+    }
+    if (v.in_flight.size() > 40) os << ", ...";
+    os << ".</li>";
+  }
+  os << "<li>Failures: " << failed;
+  if (!reasons.empty()) {
+    std::vector<std::pair<int, std::string>> sorted;
+    for (const auto& [r, n] : reasons) sorted.push_back({-n, r});
+    std::sort(sorted.begin(), sorted.end());
+    os << ", most common reasons first:<ul>";
+    for (size_t i = 0; i < sorted.size() && i < 5; ++i)
+      os << "<li>" << -sorted[i].first << " &times; " << Esc(sorted[i].second) << "</li>";
+    if (sorted.size() > 5) os << "<li>and " << sorted.size() - 5 << " other reason(s)</li>";
+    os << "</ul>";
+  }
+  os << "</li>";
   const std::int64_t screened = state.NumScreened();
-  std::ostringstream os;
-  os << "<!DOCTYPE html><html><head><meta charset='utf-8'><title>" << Esc(title)
-     << "</title><style>body{font-family:sans-serif;margin:24px;color:#222}"
-        "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:3px 8px;"
-        "text-align:right}td.arch{text-align:left;font-family:monospace;font-size:11px;word-break:break-all;max-width:420px}"
-        ".plot{background:#fafafa}.graphs{display:flex;flex-wrap:wrap;gap:16px}"
-        ".graphs div{border:1px solid #ddd;padding:6px}</style></head><body>";
-  os << "<h1>" << Esc(title) << "</h1><p>" << state.NumFinished() << " evaluations (" << failed
-     << " failed), " << state.generation << " generations, strategy " << Esc(state.strategy)
-     << ", seed " << state.seed << ". Objectives: ";
-  for (size_t i = 0; i < problem.objectives.size(); ++i)
-    os << (i ? ", " : "") << (problem.objectives[i].maximize ? "max " : "min ")
-       << Esc(problem.objectives[i].metric);
-  for (const auto& c : problem.constraints) os << "; " << Esc(c.ToString());
-  os << ".</p>";
+  if (screened > 0)
+    os << "<li>Pre-screen: " << screened << " more proposals were scored by their zero-cost proxies "
+          "and static costs and not trained (status <code>screened</code> in trials.jsonl).</li>";
+  if (fidelity.enabled()) {
+    std::vector<std::int64_t> reached(fidelity.rungs.size(), 0);
+    for (const auto& t : state.trials)
+      for (const auto& c : t.curve)
+        if (c.rung >= 0 && c.rung < static_cast<int>(reached.size())) ++reached[c.rung];
+    os << "<li>Multi-fidelity (successive halving, eta " << Num(fidelity.eta) << "): ";
+    for (size_t r = 0; r < reached.size(); ++r)
+      os << (r ? ", " : "") << reached[r] << " trained to rung " << r << " (" << Num(fidelity.rungs[r])
+         << " " << Esc(fidelity.resource) << ")";
+    os << "; " << stopped << " stopped below the top rung. The front, its hypervolume and the "
+          "plot use top-rung results only.</li>";
+  }
   {  // Latencies measured on a busy machine: say so before the plots that use them.
     int measured = 0, noisy = 0, noisy_front = 0;
     double discarded = 0, passes = 0, load = -1;
+    std::vector<double> ratio;  // measured / predicted
+    std::vector<char> on_front(state.trials.size(), 0);
+    for (auto id : front) on_front[static_cast<std::size_t>(id)] = 1;
     for (const auto& t : state.trials) {
-      if (t.state != search::TrialState::kComplete || !t.metrics.count("latency_passes")) continue;
+      if (t.state != search::TrialState::kComplete) continue;
       const auto& m = t.metrics;
+      const auto lat = m.find("latency_ms"), pred = m.find("predicted_latency_ms");
+      if (lat != m.end() && pred != m.end() && pred->second > 0) ratio.push_back(lat->second / pred->second);
+      if (!m.count("latency_passes")) continue;
       ++measured;
       const bool n = m.count("latency_noisy") && m.at("latency_noisy") > 0;
       noisy += n;
-      noisy_front += n && std::find(front.begin(), front.end(), t.id) != front.end();
+      noisy_front += n && on_front[static_cast<std::size_t>(t.id)];
       discarded += m.count("latency_discarded") ? m.at("latency_discarded") : 0;
       passes += m.at("latency_passes") + (m.count("latency_discarded") ? m.at("latency_discarded") : 0);
       if (m.count("latency_load")) load = std::max(load, m.at("latency_load"));
     }
     if (noisy > 0)
-      os << "<p style='background:#fff3cd;padding:6px'><b>" << noisy << " of " << measured
+      os << "<li class='note'><b>" << noisy << " of " << measured
          << " measured latencies are noisy</b> (" << noisy_front << " on the front): their 95% interval "
             "stayed wider than the target after every round the caps allowed, because the machine was busy ("
          << Num(discarded, 6) << " of " << Num(passes, 6) << " timed passes were discarded as descheduled"
          << (load >= 0 ? "; load average up to " + Num(load, 2) + " per core" : std::string())
          << "). They are drawn hollow, with their interval. Re-time the front on a quiet machine with "
-            "<code>paretonas latency measure --front-of RUN --compare</code>.</p>";
+            "<code>paretonas latency measure --front-of RUN --compare</code>.</li>";
     else if (discarded > 0)
-      os << "<p>Latency: " << Num(discarded, 6) << " of " << Num(passes, 6)
+      os << "<li>Latency: " << Num(discarded, 6) << " of " << Num(passes, 6)
          << " timed passes were discarded as descheduled and re-run; every latency reached its "
-            "target precision.</p>";
-  }
-  if (screened > 0)
-    os << "<p>Pre-screen: " << screened << " more proposals were scored by their zero-cost proxies "
-          "and static costs and not trained (status <code>screened</code> in trials.jsonl).</p>";
-  if (fidelity.enabled()) {
-    std::vector<std::int64_t> reached(fidelity.rungs.size(), 0);
-    int stopped = 0;
-    for (const auto& t : state.trials) {
-      stopped += t.state == search::TrialState::kStopped;
-      for (const auto& c : t.curve)
-        if (c.rung >= 0 && c.rung < static_cast<int>(reached.size())) ++reached[c.rung];
+            "target precision.</li>";
+    if (!ratio.empty()) {
+      std::sort(ratio.begin(), ratio.end());
+      std::vector<double> err;
+      for (double r : ratio) err.push_back(std::abs(r - 1));
+      std::sort(err.begin(), err.end());
+      os << "<li>Measured against predicted latency (" << ratio.size() << " trials with both): measured / predicted "
+         << "median " << Num(ratio[ratio.size() / 2], 3) << " (from " << Num(ratio.front(), 3) << " to "
+         << Num(ratio.back(), 3) << "); median error " << Num(100 * err[err.size() / 2], 3) << "%.</li>";
     }
-    os << "<p>Multi-fidelity (successive halving, eta " << Num(fidelity.eta) << "): ";
-    for (size_t r = 0; r < reached.size(); ++r)
-      os << (r ? ", " : "") << reached[r] << " trained to rung " << r << " (" << Num(fidelity.rungs[r])
-         << " " << Esc(fidelity.resource) << ")";
-    os << "; " << stopped << " stopped below the top rung. The front, its hypervolume and the "
-          "plot below use top-rung results only.</p>";
   }
+  os << "</ul>";
+}
+
+}  // namespace
+
+std::string RenderRunBody(const RunView& v, const RenderOptions& o) {
+  std::ostringstream os;
+  os << "<p>State: <span class='state " << Esc(v.condition.kind) << "'>" << Esc(v.condition.text) << "</span></p>";
+  if (!v.error.empty())
+    os << "<p class='gone'><b>Cannot read this run now:</b> " << Esc(v.error)
+       << (v.state ? " (what is below is what it held when last read)" : "") << "</p>";
+  for (const auto& n : v.notes) os << "<p class='note'>" << Esc(n) << "</p>";
+  if (!v.config || !v.state || !v.problem) {
+    os << "<p>" << (v.config ? "No checkpoint yet: the search is loading its data or evaluating its first "
+                               "generation."
+                             : "No config.yaml yet: the search is starting.")
+       << "</p>";
+    return os.str();
+  }
+  const search::SearchState& state = *v.state;
+  const search::Problem& problem = *v.problem;
+  const search::FidelityOptions& fidelity = v.config->fidelity;
+  const auto front = search::ParetoFront(state, problem);
+  const std::string& xm = o.plot.x;
+  const std::string& ym = o.plot.y;
+  os << "<p>Objectives: ";
+  for (size_t i = 0; i < problem.objectives.size(); ++i)
+    os << (i ? ", " : "") << (problem.objectives[i].maximize ? "max " : "min ")
+       << Esc(problem.objectives[i].metric);
+  for (const auto& c : problem.constraints) os << "; " << Esc(c.ToString());
+  os << ".</p>";
+  Progress(os, v, front, o);
   const bool any_complete = std::any_of(state.trials.begin(), state.trials.end(), [](const search::Trial& t) {
     return t.state == search::TrialState::kComplete;
   });
   if (any_complete) {
-    os << "<h2>Every evaluated architecture</h2>" << Scatter(state, xm, ym, front);
+    os << "<h2>Every evaluated architecture</h2>" << Scatter(state, o.plot, front, o.trial_link);
   } else {
-    // Nothing to draw: say why the trials failed instead (most common reason first).
-    std::map<std::string, int> reasons;
-    for (const auto& t : state.trials)
-      if (t.state == search::TrialState::kFailed) ++reasons[t.failure.substr(0, t.failure.find('\n'))];
-    std::vector<std::pair<int, std::string>> sorted;
-    for (const auto& [r, n] : reasons) sorted.push_back({-n, r});
-    std::sort(sorted.begin(), sorted.end());
-    os << "<h2>No complete trial</h2><p>Nothing to plot: " << failed << " trial(s) failed";
-    if (!sorted.empty()) os << ". Their reasons, most common first:</p><ul>";
-    for (const auto& [n, r] : sorted) os << "<li>" << -n << " &times; " << Esc(r) << "</li>";
-    os << (sorted.empty() ? "</p>" : "</ul>");
+    os << "<h2>No complete trial</h2><p>Nothing to plot yet.</p>";
   }
   if (!state.hv_history.empty()) os << "<h2>Hypervolume</h2>" << HypervolumePlot(state);
   if (fidelity.enabled())
@@ -436,7 +613,10 @@ std::string RenderReport(const std::string& title, const search::SearchState& st
   });
   for (auto id : sorted) {
     const auto& t = state.trials[id];
-    os << "<tr><td>" << id << "</td><td>" << t.generation << "</td>";
+    os << "<tr><td>"
+       << (o.trial_link.empty() ? std::to_string(id)
+                                : "<a href='" + o.trial_link + std::to_string(id) + "'>" + std::to_string(id) + "</a>")
+       << "</td><td>" << t.generation << "</td>";
     for (const auto& c : cols) {
       auto it = t.metrics.find(c);
       os << "<td>" << (it == t.metrics.end() ? "-" : Num(it->second)) << "</td>";
@@ -456,7 +636,130 @@ std::string RenderReport(const std::string& title, const search::SearchState& st
     }
     os << "</div>";
   }
-  os << "</body></html>\n";
+  return os.str();
+}
+
+std::string RenderReport(const RunView& v) {
+  RenderOptions o;
+  if (v.problem) o.plot = DefaultPlot(*v.problem);
+  std::ostringstream os;
+  os << "<!DOCTYPE html><html><head><meta charset='utf-8'><title>" << Esc(v.title) << "</title><style>"
+     << PageStyle() << "</style></head><body><h1>" << Esc(v.title) << "</h1>" << RenderRunBody(v, o)
+     << "</body></html>\n";
+  return os.str();
+}
+
+std::string RenderTrialBody(const RunView& v, std::int64_t id, const std::vector<search::RungResult>& command_curve,
+                            const std::string& run_link) {
+  if (!v.state || !v.problem || id < 0 || id >= static_cast<std::int64_t>(v.state->trials.size())) return "";
+  const search::Trial& t = v.state->trials[static_cast<std::size_t>(id)];
+  const search::Problem& problem = *v.problem;
+  const auto front = search::ParetoFront(*v.state, problem);
+  const bool on_front = std::find(front.begin(), front.end(), id) != front.end();
+  std::ostringstream os;
+  os << "<p><a href='" << run_link << "'>&larr; " << Esc(v.title) << "</a></p><h1>Trial #" << id << "</h1>"
+     << "<p>State: <b>" << search::TrialStateName(t.state) << "</b>" << (on_front ? " (on the Pareto front)" : "")
+     << ", generation " << t.generation << ", seed " << t.seed << ", " << Num(t.seconds, 3) << " s of evaluation";
+  if (!t.parents.empty()) {
+    os << "; parents";
+    for (auto p : t.parents) os << " <a href='" << run_link << "/trial/" << p << "'>#" << p << "</a>";
+  }
+  os << ".</p><p>Architecture: <code>" << Esc(t.key) << "</code></p>";
+  if (!t.failure.empty()) os << "<p class='note'>Failure: " << Esc(t.failure) << "</p>";
+  os << "<h2>Metrics</h2><table><tr><th>metric</th><th>value</th></tr>";
+  for (const auto& [k, val] : t.metrics)
+    os << "<tr><td style='text-align:left'>" << Esc(Label(k)) << "</td><td>" << Num(val, 6) << "</td></tr>";
+  os << "</table>";
+  if (problem.space && !t.genotype.empty())
+    os << "<h2>Graph</h2><p>The live graph (what the DOT export draws; red: 3x3 conv, orange: 1x1 conv, "
+          "blue: pooling, grey: skip, purple: mbconv).</p>"
+       << GraphDrawing(problem.space->Plan(t.genotype));
+  const std::vector<search::RungResult>& curve = t.curve.empty() ? command_curve : t.curve;
+  if (!curve.empty()) {
+    const std::string unit = t.curve.empty() ? "epoch" : v.config ? v.config->fidelity.resource : "";
+    search::SearchState one;
+    one.trials.push_back(t);
+    one.trials.back().id = 0;
+    one.trials.back().curve = curve;
+    std::string ym = DefaultPlot(problem).y;
+    if (!curve.front().metrics.count(ym) && !curve.front().metrics.empty()) ym = curve.front().metrics.begin()->first;
+    os << "<h2>Learning curve</h2>"
+       << (t.curve.empty() ? "<p>The <code>curve</code> the training command wrote.</p>" : "")
+       << LearningCurves(one, ym, {0}, unit) << "<table><tr><th>" << (t.curve.empty() ? "epoch" : "rung")
+       << "</th><th>" << Esc(unit) << "</th>";
+    std::vector<std::string> keys;
+    for (const auto& c : curve)
+      for (const auto& [k, val] : c.metrics)
+        if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(k);
+    for (const auto& k : keys) os << "<th>" << Esc(k) << "</th>";
+    os << "</tr>";
+    for (const auto& c : curve) {
+      os << "<tr><td>" << c.rung << "</td><td>" << Num(c.resource) << "</td>";
+      for (const auto& k : keys) os << "<td>" << (c.metrics.count(k) ? Num(c.metrics.at(k), 6) : "-") << "</td>";
+      os << "</tr>";
+    }
+    os << "</table>";
+  }
+  if (t.state == search::TrialState::kComplete)
+    os << "<h2>Export</h2><pre>paretonas export " << Esc(v.dir) << " --id " << id
+       << " --format json,onnx,torchscript --out " << Esc(v.dir) << "/export-" << id << "</pre>";
+  return os.str();
+}
+
+std::string FrontsOverlay(const std::vector<OverlayRun>& runs, const PlotChoice& pc) {
+  static const char* kColors[] = {"#1a9641", "#2b83ba", "#d7191c", "#7b3294", "#fdae61", "#555555"};
+  std::vector<double> xs, ys;
+  std::vector<std::vector<std::int64_t>> fronts;
+  for (const auto& r : runs) {
+    fronts.push_back(r.state && r.problem ? search::ParetoFront(*r.state, *r.problem) : std::vector<std::int64_t>{});
+    if (!r.state) continue;
+    for (const auto& t : r.state->trials)
+      if (t.state == search::TrialState::kComplete && t.metrics.count(pc.x) && t.metrics.count(pc.y)) {
+        xs.push_back(t.metrics.at(pc.x));
+        ys.push_back(t.metrics.at(pc.y));
+      }
+  }
+  auto positive = [](const std::vector<double>& v) {
+    return std::all_of(v.begin(), v.end(), [](double x) { return x > 0; });
+  };
+  const bool lx = pc.log_x && positive(xs), ly = pc.log_y && positive(ys);
+  const Axis ax = lx ? MakeLogAxis(xs) : MakeAxis(xs), ay = ly ? MakeLogAxis(ys) : MakeAxis(ys);
+  const double x0 = 70, x1 = 640, y0 = 385, y1 = 45;
+  std::ostringstream os;
+  os << "<svg xmlns='http://www.w3.org/2000/svg' width='680' height='435' class='plot'>";
+  Ticks(os, ax, ay, x0, x1, y0, y1, Label(pc.x) + (lx ? ", log" : ""), Label(pc.y) + (ly ? ", log" : ""));
+  for (size_t r = 0; r < runs.size(); ++r) {
+    if (!runs[r].state) continue;
+    const std::string color = kColors[r % 6];
+    const auto& trials = runs[r].state->trials;
+    for (const auto& t : trials)
+      if (t.state == search::TrialState::kComplete && t.metrics.count(pc.x) && t.metrics.count(pc.y))
+        os << "<circle cx='" << Px{ax.Map(t.metrics.at(pc.x), x0, x1)} << "' cy='" << Px{ay.Map(t.metrics.at(pc.y), y0, y1)}
+           << "' r='2' fill='" << color << "' fill-opacity='0.25'/>";
+    std::vector<std::pair<double, double>> fp;
+    for (auto id : fronts[r]) {
+      const auto& m = trials[static_cast<std::size_t>(id)].metrics;
+      if (m.count(pc.x) && m.count(pc.y)) fp.emplace_back(m.at(pc.x), m.at(pc.y));
+    }
+    std::sort(fp.begin(), fp.end());
+    os << "<polyline fill='none' stroke='" << color << "' stroke-width='2' points='";
+    for (const auto& [x, y] : fp) os << ax.Map(x, x0, x1) << "," << ay.Map(y, y0, y1) << " ";
+    os << "'/>";
+    for (auto id : fronts[r]) {
+      const auto& m = trials[static_cast<std::size_t>(id)].metrics;
+      if (!m.count(pc.x) || !m.count(pc.y)) continue;
+      if (!runs[r].link.empty()) os << "<a href='" << runs[r].link << "/trial/" << id << "'>";
+      os << "<circle data-run='" << r << "' data-trial='" << id << "' cx='" << ax.Map(m.at(pc.x), x0, x1) << "' cy='"
+         << ay.Map(m.at(pc.y), y0, y1) << "' r='4' fill='" << color << "'><title>" << Esc(runs[r].label) << " #" << id
+         << " " << Esc(trials[static_cast<std::size_t>(id)].key) << "; " << Esc(pc.y) << " " << Num(m.at(pc.y))
+         << ", " << Esc(pc.x) << " " << Num(m.at(pc.x)) << "</title></circle>" << (runs[r].link.empty() ? "" : "</a>");
+    }
+    os << "<circle cx='" << x0 + 10 + 290 * static_cast<double>(r % 2) << "' cy='" << 10 + 14 * static_cast<double>(r / 2)
+       << "' r='4' fill='" << color << "'/><text x='" << x0 + 20 + 290 * static_cast<double>(r % 2) << "' y='"
+       << 14 + 14 * static_cast<double>(r / 2) << "' font-size='12'>" << Esc(runs[r].label.substr(0, 40)) << " (front "
+       << fronts[r].size() << ")</text>";
+  }
+  os << "</svg>";
   return os.str();
 }
 

@@ -89,6 +89,8 @@ void MakeDirectories(const std::string& dir) {
 namespace {
 std::atomic<bool> g_stop{false};
 bool g_under_mpi = false;  // set before the handlers are installed
+const char* g_stop_message = nullptr;
+std::size_t g_stop_message_length = 0;
 
 extern "C" void HandleStop(int sig) {
   if (g_stop.load()) {
@@ -100,12 +102,15 @@ extern "C" void HandleStop(int sig) {
   const char msg[] =
       "\nparetonas: stopping after the evaluations in flight (signal again to abort now)\n";
   const char mpi_msg[] = "\nparetonas: stopping (signal again to abort now)\n";
-  if (g_under_mpi) (void)!::write(STDERR_FILENO, mpi_msg, sizeof(mpi_msg) - 1);
+  if (g_stop_message) (void)!::write(STDERR_FILENO, g_stop_message, g_stop_message_length);
+  else if (g_under_mpi) (void)!::write(STDERR_FILENO, mpi_msg, sizeof(mpi_msg) - 1);
   else (void)!::write(STDERR_FILENO, msg, sizeof(msg) - 1);
 }
 }  // namespace
 
-std::atomic<bool>* InstallStopHandlers() {
+std::atomic<bool>* InstallStopHandlers(const char* message) {
+  g_stop_message = message;
+  g_stop_message_length = message ? std::strlen(message) : 0;
   // Under mpirun rank 0 does not wait for work running on other ranks (see RemoteEvaluator).
   g_under_mpi = evaluator::mpi::Active();
   struct sigaction sa;

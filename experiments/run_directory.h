@@ -47,7 +47,8 @@ class RunLock {
 void MakeDirectories(const std::string& dir);
 
 /// Installs SIGINT/SIGTERM handlers that ask the search to stop after saving; a second signal
-/// ends the process at once. Returns the flag they set.
-std::atomic<bool>* InstallStopHandlers();
+/// ends the process at once. Returns the flag they set. `message`: what the first signal prints
+/// instead of the search's (a string literal: the handler writes it as it is).
+std::atomic<bool>* InstallStopHandlers(const char* message = nullptr);
 
 }  // namespace paretonas::experiments

@@ -9,11 +9,13 @@ packages=(
   libtorch-dev libtbb-dev libboost-graph-dev libcereal-dev
   libgtest-dev libgmock-dev libcli11-dev libyaml-cpp-dev zlib1g-dev libonnx-dev libprotobuf-dev
   libstb-dev  # decodes the user's image folders (dataset.name: image_folder)
+  libcpp-httplib-dev  # the live page, `paretonas serve`
   dataset-fashion-mnist
   openmpi-bin libopenmpi-dev  # optional at build time; `make test` runs the 3-rank MPI test
 )
-# Only needed by the interoperability tests (exports loaded and checked from Python).
-test_extras=(python3-torch python3-onnx)
+# Only needed by the interoperability tests (exports loaded and checked from Python) and by the
+# browser test of `serve` (headless Chromium; skipped with its reason without it).
+test_extras=(python3-torch python3-onnx chromium)
 # Only needed by benchmarks (bench/): pagmo2 for the overhead comparison, Optuna for the
 # head-to-head of bench/vs_optuna/.
 bench_extras=(libpagmo-dev python3-optuna)

@@ -15,7 +15,7 @@ cfg=$src/tests/data/tiny_synthetic.yaml
 run=$work/run
 
 check "help" 0 "$bin" --help
-for verb in search resume status export report latency space validate; do contains "help lists $verb" "  $verb "; done
+for verb in search resume status export report serve latency space validate; do contains "help lists $verb" "  $verb "; done
 check "version" 0 "$bin" --version
 contains "version names MPI support" "MPI support"
 check "no verb is a usage error" 2 "$bin"
@@ -128,6 +128,42 @@ check "the hypervolume axis says what its scale is" 0 grep -q "in the first fron
 check "the report labels accuracy in percent and latency in ms" 0 bash -c "grep -q 'validation accuracy (%)' '$work/report.html' && grep -q 'latency (ms, batch 1)' '$work/report.html'"
 check "the report leaves out columns no front member has" 0 bash -c "! grep -q 'predicted latency' '$work/report.html'"
 check "report of a missing run" 2 "$bin" report "$work/nothing" --out "$work/r.html"
+
+# serve: the live page of this run (every endpoint is tested over HTTP in serve_test).
+check "serve --help" 0 "$bin" serve --help
+contains "serve --help says the page has no login" "no login"
+if "$bin" --version | grep -q "serve: yes"; then
+check "serve of a missing run" 2 "$bin" serve "$work/nothing"
+check "serve of a directory that holds no run" 2 "$bin" serve "$work"
+if "$bin" serve "$run" --port 99999 >/dev/null 2>&1; then failed=$((failed + 1)); echo "FAIL: serve --port 99999 accepted"; else passed=$((passed + 1)); fi
+"$bin" serve "$run" --port 0 >"$work/serve.out" 2>&1 &
+serve_pid=$!
+port=""
+for _ in $(seq 100); do
+  port=$(sed -n 's|.*http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$work/serve.out")
+  [[ -n $port ]] && break
+  sleep 0.1
+done
+if [[ -n $port ]] && exec 3<>"/dev/tcp/127.0.0.1/$port"; then
+  printf 'GET / HTTP/1.0\r\nHost: localhost\r\n\r\n' >&3
+  cat <&3 >"$work/served.html"
+  exec 3<&-
+  check "serve answers with the run's page" 0 grep -q "HTTP/1.1 200" "$work/served.html"
+  # One renderer: the live page draws the points the report draws.
+  n_report=$(grep -o "<circle data-trial=" "$work/report.html" | wc -l)
+  n_served=$(grep -o "<circle data-trial=" "$work/served.html" | wc -l)
+  check "the page and the report draw the same $n_report points" 0 test "$n_report" -gt 0 -a "$n_report" -eq "$n_served"
+else
+  failed=$((failed + 1)); echo "FAIL: serve did not start: $(cat "$work/serve.out")"
+fi
+kill -INT "$serve_pid"
+wait "$serve_pid"
+serve_rc=$?
+check "serve stops cleanly on Ctrl-C" 0 test "$serve_rc" -eq 0
+check "serve says it stopped" 0 grep -q "paretonas serve: stopped" "$work/serve.out"
+else
+  echo "SKIP: serve (this paretonas was built without libcpp-httplib-dev)"
+fi
 check "resume a finished search" 0 "$bin" resume "$run"
 check "resume with a larger budget" 0 "$bin" resume "$run" --max-evals 18
 n=$(wc -l <"$run/trials.jsonl")
