@@ -75,12 +75,14 @@ search::EvalResult Result(std::int64_t id, std::uint64_t seed) {
 void WriteSyntheticRun(const std::string& dir, const SyntheticRun& spec) {
   experiments::MakeDirectories(dir);
   const experiments::RunPaths paths(dir);
-  search::WriteFileAtomic(paths.config(), kConfig);
-  const experiments::ExperimentConfig config = experiments::ParseExperiment(kConfig, paths.config(), {});
+  std::string text = kConfig;
+  if (spec.command_evaluator) text.replace(text.find("  kind: train"), 13, "  kind: command\n  command: 'true'");
+  search::WriteFileAtomic(paths.config(), text);
+  const experiments::ExperimentConfig config = experiments::ParseExperiment(text, paths.config(), {});
   const auto session = experiments::MakeSession(config, false);
   const search::Problem& problem = session->problem;
   search::SearchState s;
-  s.config_text = kConfig;
+  s.config_text = text;
   s.strategy = "nsga2";
   s.seed = spec.seed;
   s.SetRng(std::mt19937_64(spec.seed));

@@ -14,6 +14,7 @@ struct SyntheticRun {
   int per_generation = 50;      ///< trials a generation
   int in_progress_done = 10;    ///< of the last generation (pending in the checkpoint), results in the journal
   std::uint64_t seed = 1;
+  bool command_evaluator = false;  ///< evaluator.kind: command (its trials' curves in RUN/trials/ID/)
 };
 
 /// Writes DIR/config.yaml (a tiny synthetic NB201 experiment: accuracy against latency),

@@ -281,6 +281,34 @@ TEST(Serve, SeveralRunsShareOnePlot) {
   EXPECT_EQ(s.Get("/run/1")->status, 200);
 }
 
+TEST(Serve, ATrialPageDrawsTheCurveTheTrainingCommandWrote) {
+  if (!ServeAvailable()) GTEST_SKIP() << "built without libcpp-httplib-dev";
+  const std::string dir = testing::TempDir("serve_command") + "/run";
+  bench::SyntheticRun spec;
+  spec.command_evaluator = true;
+  bench::WriteSyntheticRun(dir, spec);
+  fs::create_directories(dir + "/trials/3");
+  {  // an older attempt, then the one that counts (the newest)
+    std::ofstream(dir + "/trials/3/result-100-0.json") << R"({"metrics": {"val_accuracy": 1}, "curve": [{"epoch": 1, "val_accuracy": 1}]})";
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::ofstream(dir + "/trials/3/result-101-0.json")
+        << R"({"metrics": {"val_accuracy": 61.25}, "curve": [{"epoch": 1, "val_accuracy": 48.5, "train_loss": 1.5}, {"epoch": 2, "val_accuracy": 61.25, "train_loss": 0.9}]})";
+  }
+  Served s({dir});
+  auto page = s.Get("/run/0/trial/3");
+  ASSERT_EQ(page->status, 200);
+  EXPECT_NE(page->body.find("the training command wrote"), std::string::npos);
+  EXPECT_NE(page->body.find("<h2>Learning curve</h2>"), std::string::npos);
+  EXPECT_NE(page->body.find("<td>61.25</td>"), std::string::npos);
+  EXPECT_NE(page->body.find("<td>0.9</td>"), std::string::npos) << "every key of the curve, as a column";
+  // A trial without a result file, or with one that is not JSON: no curve, no error.
+  fs::create_directories(dir + "/trials/4");
+  std::ofstream(dir + "/trials/4/result-100-0.json") << "{ not json";
+  auto other = s.Get("/run/0/trial/4");
+  EXPECT_EQ(other->status, 200);
+  EXPECT_EQ(other->body.find("Learning curve"), std::string::npos);
+}
+
 TEST(Serve, RefusesWhatIsNotARun) {
   if (!ServeAvailable()) GTEST_SKIP() << "built without libcpp-httplib-dev";
   const std::string empty = testing::TempDir("serve_not_a_run");
