@@ -125,6 +125,16 @@ Axis MakeLogAxis(const std::vector<double>& values) {
   return a;
 }
 
+/// Whether every value can go on a log axis.
+bool AllPositive(const std::vector<double>& v) {
+  return std::all_of(v.begin(), v.end(), [](double x) { return x > 0; });
+}
+
+/// The axis label with its scale: ", log", or why a log axis asked for stayed linear.
+std::string ScaleNote(bool log_asked, bool log_used) {
+  return log_asked ? log_used ? ", log" : " (linear: a value <= 0)" : "";
+}
+
 /// The metric with its unit, for axis labels and table headers.
 std::string Label(const std::string& metric) {
   static const std::map<std::string, std::string> kLabels{
@@ -183,10 +193,7 @@ std::string Scatter(const search::SearchState& state, const PlotChoice& pc,
     return v.back() - lo > 3 * (p90 - lo) && p90 > lo ? p90 + 0.6 * (p90 - lo) : std::numeric_limits<double>::infinity();
   };
   // A log axis needs positive values; with a value <= 0 the axis stays linear (the caption says so).
-  auto positive = [](const std::vector<double>& v) {
-    return std::all_of(v.begin(), v.end(), [](double x) { return x > 0; });
-  };
-  const bool lx = pc.log_x && positive(xs), ly = pc.log_y && positive(ys);
+  const bool lx = pc.log_x && AllPositive(xs), ly = pc.log_y && AllPositive(ys);
   const double inf = std::numeric_limits<double>::infinity();
   const double xcap = lx ? inf : robust_top(xs), ycap = ly ? inf : robust_top(ys);
   std::vector<double> xin, yin;
@@ -199,8 +206,7 @@ std::string Scatter(const search::SearchState& state, const PlotChoice& pc,
   const double x0 = 70, x1 = 640, y0 = 385, y1 = 45;
   std::ostringstream os;
   os << "<svg xmlns='http://www.w3.org/2000/svg' width='680' height='435' class='plot'>";
-  Ticks(os, ax, ay, x0, x1, y0, y1, Label(xm) + (pc.log_x ? lx ? ", log" : " (linear: a value <= 0)" : ""),
-        Label(ym) + (pc.log_y ? ly ? ", log" : " (linear: a value <= 0)" : ""));
+  Ticks(os, ax, ay, x0, x1, y0, y1, Label(xm) + ScaleNote(pc.log_x, lx), Label(ym) + ScaleNote(pc.log_y, ly));
   std::vector<std::pair<double, double>> fp;
   for (auto id : front) {
     const auto& m = state.trials[id].metrics;
@@ -248,8 +254,7 @@ std::string Scatter(const search::SearchState& state, const PlotChoice& pc,
     if (!link.empty()) os << "<a href='" << link << ids[i] << "'>";
     os << "<circle data-trial='" << ids[i] << "' cx='" << Px{cx} << "' cy='" << Px{cy} << "' r='" << (on ? 5 : 3.5) << "' fill='"
        << (uncertain ? "white" : color) << "' stroke='" << color << "' fill-opacity='"
-       << (on || uncertain ? 1 : 0.55) << "'><title>#" << ids[i] << " " << Esc(state.trials[ids[i]].key)
-       ;
+       << (on || uncertain ? 1 : 0.55) << "'><title>#" << ids[i] << " " << Esc(state.trials[ids[i]].key);
     // The latency with its interval (unless it is on an axis: then its value is below with it).
     const auto sh = m.find(shown);
     if (sh != m.end() && shown != xm && shown != ym)
@@ -400,15 +405,16 @@ std::string GraphDrawing(const space::NetworkPlan& plan) {
 
 std::string HtmlEscape(const std::string& s) { return Esc(s); }
 
-std::string PageStyle() {
-  return "body{font-family:sans-serif;margin:24px;color:#222}"
+std::string PageHead(const std::string& title) {
+  return "<!DOCTYPE html><html><head><meta charset='utf-8'><title>" + Esc(title) + "</title><style>"
+         "body{font-family:sans-serif;margin:24px;color:#222}"
          "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:3px 8px;"
          "text-align:right}td.arch{text-align:left;font-family:monospace;font-size:11px;word-break:break-all;max-width:420px}"
          ".plot{background:#fafafa}.graphs{display:flex;flex-wrap:wrap;gap:16px}"
          ".graphs div{border:1px solid #ddd;padding:6px}.state{padding:4px 8px;border-radius:4px}"
          ".running{background:#d4edda}.finished{background:#e2e3e5}.stopped,.unknown,.error,.failed{background:#fff3cd}"
          ".note{background:#fff3cd;padding:6px}.gone{background:#f8d7da;padding:6px}"
-         "ul.progress li{margin:2px 0}";
+         "ul.progress li{margin:2px 0}</style></head>";
 }
 
 PlotChoice DefaultPlot(const search::Problem& problem) {
@@ -643,8 +649,7 @@ std::string RenderReport(const RunView& v) {
   RenderOptions o;
   if (v.problem) o.plot = DefaultPlot(*v.problem);
   std::ostringstream os;
-  os << "<!DOCTYPE html><html><head><meta charset='utf-8'><title>" << Esc(v.title) << "</title><style>"
-     << PageStyle() << "</style></head><body><h1>" << Esc(v.title) << "</h1>" << RenderRunBody(v, o)
+  os << PageHead(v.title) << "<body><h1>" << Esc(v.title) << "</h1>" << RenderRunBody(v, o)
      << "</body></html>\n";
   return os.str();
 }
@@ -719,15 +724,12 @@ std::string FrontsOverlay(const std::vector<OverlayRun>& runs, const PlotChoice&
         ys.push_back(t.metrics.at(pc.y));
       }
   }
-  auto positive = [](const std::vector<double>& v) {
-    return std::all_of(v.begin(), v.end(), [](double x) { return x > 0; });
-  };
-  const bool lx = pc.log_x && positive(xs), ly = pc.log_y && positive(ys);
+  const bool lx = pc.log_x && AllPositive(xs), ly = pc.log_y && AllPositive(ys);
   const Axis ax = lx ? MakeLogAxis(xs) : MakeAxis(xs), ay = ly ? MakeLogAxis(ys) : MakeAxis(ys);
   const double x0 = 70, x1 = 640, y0 = 385, y1 = 45;
   std::ostringstream os;
   os << "<svg xmlns='http://www.w3.org/2000/svg' width='680' height='435' class='plot'>";
-  Ticks(os, ax, ay, x0, x1, y0, y1, Label(pc.x) + (lx ? ", log" : ""), Label(pc.y) + (ly ? ", log" : ""));
+  Ticks(os, ax, ay, x0, x1, y0, y1, Label(pc.x) + ScaleNote(pc.log_x, lx), Label(pc.y) + ScaleNote(pc.log_y, ly));
   for (size_t r = 0; r < runs.size(); ++r) {
     if (!runs[r].state) continue;
     const std::string color = kColors[r % 6];

@@ -58,8 +58,8 @@ struct OverlayRun {
 };
 std::string FrontsOverlay(const std::vector<OverlayRun>& runs, const PlotChoice& plot);
 
-/// The style sheet both pages use.
-std::string PageStyle();
+/// The start of a page of either (doctype, title, the style sheet) up to and including </head>.
+std::string PageHead(const std::string& title);
 
 /// HTML escaping of text and attribute values.
 std::string HtmlEscape(const std::string& s);

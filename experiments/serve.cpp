@@ -103,26 +103,13 @@ class BoundedQueue : public httplib::TaskQueue {
   bool shutdown_ = false;
 };
 
-std::string Metrics(const std::map<std::string, double>& m) {
-  std::string s = "{";
-  for (const auto& [k, v] : m) s += (s.size() > 1 ? "," : "") + JsonString(k) + ":" + JsonNumber(v);
-  return s + "}";
-}
+/// A trial id from the path's digits; -1 when too long to be one (it is then no trial).
+std::int64_t TrialId(const std::string& digits) { return digits.size() <= 12 ? std::stoll(digits) : -1; }
 
 std::string Fixed(double v) {
   char buf[32];
   std::snprintf(buf, sizeof(buf), "%.4f", v);
   return buf;
-}
-
-std::string TrialJson(const search::Trial& t) {
-  std::ostringstream os;
-  os << "{\"id\":" << t.id << ",\"generation\":" << t.generation << ",\"state\":"
-     << JsonString(search::TrialStateName(t.state)) << ",\"arch\":" << JsonString(t.key)
-     << ",\"seconds\":" << JsonNumber(t.seconds) << ",\"rung\":" << t.rung;
-  if (!t.failure.empty()) os << ",\"failure\":" << JsonString(t.failure);
-  os << ",\"metrics\":" << Metrics(t.metrics) << "}";
-  return os.str();
 }
 
 /// The command evaluator's `curve` of trial `id`: RUN/trials/ID/result-*.json, the newest
@@ -251,15 +238,13 @@ struct LiveServer::Impl {
     res.set_header("Cache-Control", "no-store");
   }
   static std::string ErrorPage(const std::string& title, const std::string& text) {
-    return "<!DOCTYPE html><html><head><meta charset='utf-8'><title>" + HtmlEscape(title) + "</title><style>" +
-           PageStyle() + "</style></head><body><h1>" + HtmlEscape(title) + "</h1><p>" + HtmlEscape(text) +
+    return PageHead(title) + "<body><h1>" + HtmlEscape(title) + "</h1><p>" + HtmlEscape(text) +
            "</p><p><a href='/'>the runs this server shows</a></p></body></html>";
   }
   std::string Shell(const std::string& title, const std::string& fragment_path, const std::string& controls,
                     const std::string& content, std::uint64_t v) const {
     std::ostringstream os;
-    os << "<!DOCTYPE html><html><head><meta charset='utf-8'><title>" << HtmlEscape(title) << "</title><style>"
-       << PageStyle() << "</style></head><body data-version='" << v << "' data-updates='0' data-fragment='"
+    os << PageHead(title) << "<body data-version='" << v << "' data-updates='0' data-fragment='"
        << fragment_path << "'><h1>" << HtmlEscape(title) << " <small id='live' style='font-size:12px;color:#666'>live: "
        << "updates itself while the search runs</small></h1>" << controls << "<div id='content'>" << content
        << "</div>" << kScript << "</body></html>";
@@ -431,8 +416,7 @@ struct LiveServer::Impl {
     auto trial_page = [this](int i, const std::string& id_text, const Request&, Response& res, bool whole) {
       Run& r = *runs[static_cast<std::size_t>(i)];
       const std::uint64_t v = Version();
-      std::int64_t id = -1;
-      if (id_text.size() <= 12) id = std::stoll(id_text);
+      const std::int64_t id = TrialId(id_text);
       std::string body;
       std::string title;
       {
@@ -481,8 +465,8 @@ struct LiveServer::Impl {
       const LiveRun& live = *runs[static_cast<std::size_t>(i)]->live;
       Json(res, 200, RunJson(i, live.View(), live.version()));
     });
-    // Trials from id `since` on (all when absent): a client that keeps the ids it has asks only
-    // for the new ones. At most `limit` (default and cap 100000) a request.
+    // Trials from id `since` on (all when absent), each as its line of trials.jsonl: a client that
+    // keeps the ids it has asks only for the new ones. At most `limit` (default and cap 100000).
     server.Get(R"(/api/run/(\d+)/trials)", [this](const Request& req, Response& res) {
       const int i = RunIndex(req.matches[1], res);
       if (i < 0) return;
@@ -500,7 +484,7 @@ struct LiveServer::Impl {
       if (view.state)
         for (std::int64_t id = std::max<std::int64_t>(0, since);
              id < static_cast<std::int64_t>(view.state->trials.size()) && n < limit; ++id, ++n) {
-          body += (n ? "," : "") + TrialJson(view.state->trials[static_cast<std::size_t>(id)]);
+          body += (n ? "," : "") + search::TrialJson(view.state->trials[static_cast<std::size_t>(id)]);
           next = id + 1;
         }
       Json(res, 200, body + "],\"next\":" + std::to_string(next) + "}");
@@ -510,21 +494,10 @@ struct LiveServer::Impl {
       if (i < 0) return;
       std::lock_guard<std::mutex> lock(runs[static_cast<std::size_t>(i)]->mutex);
       const RunView view = runs[static_cast<std::size_t>(i)]->live->View();
-      const std::string& t = req.matches[2];
-      const std::int64_t id = t.size() <= 12 ? std::stoll(t) : -1;
+      const std::int64_t id = TrialId(req.matches[2]);
       if (!view.state || id < 0 || id >= static_cast<std::int64_t>(view.state->trials.size()))
         return Json(res, 404, "{\"error\":\"no such trial\"}");
-      const search::Trial& tr = view.state->trials[static_cast<std::size_t>(id)];
-      std::string body = TrialJson(tr);
-      body.pop_back();
-      body += ",\"hash\":" + JsonString(tr.hash) + ",\"seed\":" + std::to_string(tr.seed) + ",\"parents\":[";
-      for (std::size_t k = 0; k < tr.parents.size(); ++k) body += (k ? "," : "") + std::to_string(tr.parents[k]);
-      body += "],\"curve\":[";
-      for (std::size_t k = 0; k < tr.curve.size(); ++k)
-        body += (k ? "," : "") + std::string("{\"rung\":") + std::to_string(tr.curve[k].rung) +
-                ",\"resource\":" + JsonNumber(tr.curve[k].resource) + ",\"seconds\":" +
-                JsonNumber(tr.curve[k].seconds) + ",\"metrics\":" + Metrics(tr.curve[k].metrics) + "}";
-      Json(res, 200, body + "]}");
+      Json(res, 200, search::TrialJson(view.state->trials[static_cast<std::size_t>(id)]));
     });
     // Long poll: answers when the version differs from `version`, or after `timeout` seconds.
     server.Get("/api/wait", [this](const Request& req, Response& res) {

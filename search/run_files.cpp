@@ -372,35 +372,41 @@ std::string JsonNumber(double v) {
   return buf;
 }
 
-void WriteTrialFiles(const std::string& run_dir, const SearchState& state, const Problem& problem) {
+std::string TrialJson(const Trial& t) {
   std::ostringstream jsonl;
+  jsonl << "{\"id\":" << t.id << ",\"generation\":" << t.generation
+        << ",\"arch\":" << JsonString(t.key) << ",\"hash\":" << JsonString(t.hash)
+        << ",\"status\":" << JsonString(TrialStateName(t.state)) << ",\"seed\":" << t.seed
+        << ",\"parents\":[";
+  for (size_t i = 0; i < t.parents.size(); ++i) jsonl << (i ? "," : "") << t.parents[i];
+  jsonl << "],\"seconds\":" << JsonNumber(t.seconds);
+  if (!t.failure.empty()) jsonl << ",\"failure\":" << JsonString(t.failure);
+  for (const auto& [k, v] : t.metrics) jsonl << "," << JsonString(k) << ":" << JsonNumber(v);
+  if (t.rung >= 0) {  // multi-fidelity: the rung reached and the learning curve
+    jsonl << ",\"rung\":" << t.rung << ",\"curve\":[";
+    for (size_t i = 0; i < t.curve.size(); ++i) {
+      const RungResult& c = t.curve[i];
+      jsonl << (i ? "," : "") << "{\"rung\":" << c.rung << ",\"resource\":"
+            << JsonNumber(c.resource) << ",\"seconds\":" << JsonNumber(c.seconds);
+      if (c.generation >= 0) jsonl << ",\"generation\":" << c.generation;
+      for (const auto& [k, v] : c.metrics) jsonl << "," << JsonString(k) << ":" << JsonNumber(v);
+      jsonl << "}";
+    }
+    jsonl << "]";
+  }
+  jsonl << "}";
+  return jsonl.str();
+}
+
+void WriteTrialFiles(const std::string& run_dir, const SearchState& state, const Problem& problem) {
+  std::string jsonl;
   std::set<std::string> metric_names;
   for (const Trial& t : state.trials) {
     if (!t.finished()) continue;
     for (const auto& [k, v] : t.metrics) metric_names.insert(k);
-    jsonl << "{\"id\":" << t.id << ",\"generation\":" << t.generation
-          << ",\"arch\":" << JsonString(t.key) << ",\"hash\":" << JsonString(t.hash)
-          << ",\"status\":" << JsonString(TrialStateName(t.state)) << ",\"seed\":" << t.seed
-          << ",\"parents\":[";
-    for (size_t i = 0; i < t.parents.size(); ++i) jsonl << (i ? "," : "") << t.parents[i];
-    jsonl << "],\"seconds\":" << JsonNumber(t.seconds);
-    if (!t.failure.empty()) jsonl << ",\"failure\":" << JsonString(t.failure);
-    for (const auto& [k, v] : t.metrics) jsonl << "," << JsonString(k) << ":" << JsonNumber(v);
-    if (t.rung >= 0) {  // multi-fidelity: the rung reached and the learning curve
-      jsonl << ",\"rung\":" << t.rung << ",\"curve\":[";
-      for (size_t i = 0; i < t.curve.size(); ++i) {
-        const RungResult& c = t.curve[i];
-        jsonl << (i ? "," : "") << "{\"rung\":" << c.rung << ",\"resource\":"
-              << JsonNumber(c.resource) << ",\"seconds\":" << JsonNumber(c.seconds);
-        if (c.generation >= 0) jsonl << ",\"generation\":" << c.generation;
-        for (const auto& [k, v] : c.metrics) jsonl << "," << JsonString(k) << ":" << JsonNumber(v);
-        jsonl << "}";
-      }
-      jsonl << "]";
-    }
-    jsonl << "}\n";
+    jsonl += TrialJson(t) + "\n";
   }
-  WriteFileAtomic(run_dir + "/trials.jsonl", jsonl.str());
+  WriteFileAtomic(run_dir + "/trials.jsonl", jsonl);
 
   std::ostringstream csv;
   csv << "id,arch,hash,generation";

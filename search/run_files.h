@@ -123,6 +123,11 @@ class JournalTail {
   std::string damaged_head_;
 };
 
+/// One trial as a line of trials.jsonl (without the newline): id, generation, arch, hash,
+/// status, seed, parents, seconds, failure, its metrics, and in multi-fidelity its rung and curve.
+/// `serve`'s JSON answers trials in this form too.
+std::string TrialJson(const Trial& t);
+
 /// Writes trials.jsonl (every finished trial) and front.csv (the front) into `run_dir` atomically.
 void WriteTrialFiles(const std::string& run_dir, const SearchState& state, const Problem& problem);
 
