@@ -557,6 +557,13 @@ LiveServer::LiveServer(std::vector<std::string> run_dirs, ServeLimits limits) : 
   }
   Impl& im = *impl_;
   im.server.new_task_queue = [&im] { return new BoundedQueue(im.limits.threads, im.limits.max_queued); };
+  // httplib's default sets SO_REUSEPORT, with which a second `serve` on the same port starts
+  // without a word and the kernel shares the connections out between both. SO_REUSEADDR only:
+  // a restart may take the port at once, a second server is refused.
+  im.server.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
   im.server.set_payload_max_length(limits.max_request_bytes);
   im.server.set_keep_alive_max_count(100);
   im.server.set_keep_alive_timeout(2);  // an idle keep-alive connection holds a thread

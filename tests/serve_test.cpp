@@ -313,6 +313,14 @@ TEST(Serve, ATrialPageDrawsTheCurveTheTrainingCommandWrote) {
   EXPECT_EQ(other->body.find("Learning curve"), std::string::npos);
 }
 
+TEST(Serve, ASecondServerOnTheSamePortIsRefused) {
+  if (!ServeAvailable()) GTEST_SKIP() << "built without libcpp-httplib-dev";
+  const std::string dir = Synthetic("serve_port");
+  Served s({dir});
+  LiveServer second({dir});
+  EXPECT_THROW(second.Bind("127.0.0.1", s.port), search::RunFileError);
+}
+
 TEST(Serve, RefusesWhatIsNotARun) {
   if (!ServeAvailable()) GTEST_SKIP() << "built without libcpp-httplib-dev";
   const std::string empty = testing::TempDir("serve_not_a_run");
