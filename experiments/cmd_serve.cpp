@@ -13,7 +13,6 @@
 namespace paretonas::experiments {
 namespace {
 
-
 struct ServeOptions {
   std::vector<std::string> runs;
   std::string host = "127.0.0.1";

@@ -6,11 +6,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <sstream>
-#include <utility>
 #include <vector>
 
 #include "evaluator/latency_estimate.h"
@@ -116,7 +114,6 @@ int RunStatus(const StatusOptions& o) {
   const RunPaths paths(o.run_dir);
   if (o.journal) return PrintJournal(paths);
   const long holder = LockHolder(paths.dir);
-  const std::string resume = "`paretonas resume " + paths.dir + "`";
   if (::access(paths.config().c_str(), F_OK) != 0) {
     if (holder != 0) {
       std::cout << paths.dir << ": a search is starting (pid " << holder << "); no config written yet\n";
