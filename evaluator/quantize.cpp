@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <sstream>
@@ -25,7 +27,17 @@ std::string QuantizeOptions::Validate() const {
   if (!(percentile > 50 && percentile <= 100))
     return "deploy.percentile: " + std::to_string(percentile) + " (allowed: above 50, at most 100)";
   if (batch < 1) return "calibration batch: " + std::to_string(batch) + " (allowed: at least 1)";
+  if (weight_bits != 7 && weight_bits != 8)
+    return "int8 weight bits: " + std::to_string(weight_bits) + " (allowed: 7, 8)";
   return "";
+}
+
+std::vector<std::pair<std::string, std::string>> Int8Arithmetic(int weight_bits) {
+  const int q = WeightQMax(weight_bits);
+  return {{"engine", Int8Engine()},
+          {"weights", "int8 per channel, symmetric, " + std::to_string(weight_bits) + " bits [-" + std::to_string(q) +
+                          ", " + std::to_string(q) + "]"},
+          {"activations", "uint8 per tensor, 8 bits [0, 255]"}};
 }
 
 std::string Int8Engine() {
@@ -49,6 +61,34 @@ std::string Int8Engine() {
 }
 
 std::string Int8EngineName() { return Int8Engine(); }
+
+std::vector<std::pair<std::string, std::string>> Int8ArithmeticOfThisProcess() { return Int8Arithmetic(); }
+
+std::string CpuModelName() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("model name", 0) == 0 && line.find(':') != std::string::npos) {
+      std::string v = line.substr(line.find(':') + 1);
+      while (!v.empty() && v.front() == ' ') v.erase(v.begin());
+      return v;
+    }
+  return "";
+}
+
+bool CpuInt8HasVnni() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string word;
+  bool cpu = false;
+  while (in >> word)
+    if (word == "avx512_vnni" || word == "avx_vnni") cpu = true;
+  const char* cap = std::getenv("ONEDNN_MAX_CPU_ISA");
+  if (!cap) cap = std::getenv("DNNL_MAX_CPU_ISA");
+  if (!cpu || !cap) return cpu;
+  const std::string c = cap;
+  return c.find("VNNI") != std::string::npos || c.find("BF16") != std::string::npos ||
+         c.find("AMX") != std::string::npos || c == "ALL";
+}
 
 namespace {
 
@@ -254,10 +294,11 @@ void SetQParams(double lo, double hi, Instr* i) {
   i->zero_point = std::clamp<std::int64_t>(std::llround(-lo / i->scale), 0, 255);
 }
 
-/// Per-channel symmetric int8 of a weight [out, ...]: scale max|w| / 127 per output channel.
-torch::Tensor QuantizeWeight(const torch::Tensor& w) {
+/// Per-channel symmetric int8 of a weight [out, ...]: scale max|w| / qmax per output channel, so
+/// that every value lies in [-qmax, qmax] (QuantizeOptions::weight_bits).
+torch::Tensor QuantizeWeight(const torch::Tensor& w, int qmax) {
   const torch::Tensor amax = w.abs().reshape({w.size(0), -1}).amax(1).to(torch::kDouble);
-  const torch::Tensor scales = torch::clamp_min(amax / 127.0, kMinScale);
+  const torch::Tensor scales = torch::clamp_min(amax / static_cast<double>(qmax), kMinScale);
   const torch::Tensor zeros = torch::zeros({w.size(0)}, torch::kLong);
   return at::quantize_per_channel(w, scales, zeros, 0, at::kQInt8);
 }
@@ -275,6 +316,7 @@ void Prepack(Instr& i) {
 
 struct Int8Net::Program {
   std::vector<Instr> code;
+  int weight_bits = 7;
   int output = -1;  // instruction whose value is the logits; -1: unreachable output (zeros)
   std::int64_t classes = 0;
 };
@@ -358,8 +400,9 @@ Int8Net::Int8Net(space::GraphNet& net, const torch::Tensor& calibration, const Q
   for (std::size_t k = 0; k < code.size(); ++k)
     if (Requantizes(code[k].kind)) SetQParams(lo[k], hi[k], &code[k]);
   // Weights to int8, prepacked for the engine.
+  p_->weight_bits = options.weight_bits;
   for (Instr& i : code) {
-    if (i.kind == Kind::kConv || i.kind == Kind::kClassifier) i.wq = QuantizeWeight(i.w);
+    if (i.kind == Kind::kConv || i.kind == Kind::kClassifier) i.wq = QuantizeWeight(i.w, WeightQMax(options.weight_bits));
     Prepack(i);
   }
 }
@@ -459,10 +502,12 @@ double Int8Net::FineTune(space::GraphNet& net, const torch::Tensor& x, const tor
   auto fq = [&](const torch::Tensor& t, std::size_t k) {
     return at::fake_quantize_per_tensor_affine(t, scale[k], zero[k], 0, 255);
   };
-  auto fq_weight = [](const torch::Tensor& t) {  // per-channel symmetric, as QuantizeWeight
-    const torch::Tensor s =
-        torch::clamp_min(t.detach().abs().reshape({t.size(0), -1}).amax(1) / 127.0, kMinScale).to(torch::kFloat);
-    return at::fake_quantize_per_channel_affine(t, s, torch::zeros({t.size(0)}, torch::kInt), 0, -128, 127);
+  const int qmax = WeightQMax(p_->weight_bits);
+  auto fq_weight = [qmax](const torch::Tensor& t) {  // per-channel symmetric, as QuantizeWeight
+    const torch::Tensor s = torch::clamp_min(t.detach().abs().reshape({t.size(0), -1}).amax(1) / static_cast<double>(qmax),
+                                             kMinScale)
+                                .to(torch::kFloat);
+    return at::fake_quantize_per_channel_affine(t, s, torch::zeros({t.size(0)}, torch::kInt), 0, -qmax, qmax);
   };
   // The int8 program in float with every rounding the int8 kernels make (straight-through
   // gradients): the input, each requantized output, each average pool on its input's grid, and
@@ -578,6 +623,7 @@ std::vector<Int8Op> Int8Net::Ops() const {
 }
 
 int Int8Net::Output() const { return p_->output; }
+int Int8Net::WeightBits() const { return p_->weight_bits; }
 std::int64_t Int8Net::Classes() const { return p_->classes; }
 
 std::int64_t Int8Net::ModelBytes() const {
@@ -602,7 +648,7 @@ std::string Int8Net::Describe() const {
     fused += (i.relu || i.relu6) ? 1 : 0;
   }
   std::ostringstream s;
-  s << p_->code.size() - 1 << " int8 ops on " << Int8Engine() << ":";
+  s << p_->code.size() - 1 << " int8 ops on " << Int8Engine() << " (" << p_->weight_bits << "-bit weights):";
   bool first = true;
   for (const auto& [name, n] : count) s << (first ? " " : ", ") << n << " " << name, first = false;
   s << " (" << fused << " with a fused relu)";

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "space/graph_net.h"
 
@@ -20,6 +22,15 @@ struct QuantizeOptions {
   double percentile = 99.99;
   /// Images per calibration batch.
   int batch = 128;
+  /// Bits of the per-channel symmetric weights: 7 ([-63, 63], the default) or 8 ([-127, 127]).
+  /// x86 CPUs without VNNI (AVX2, AVX-512 before Cascade Lake; AMD before Zen 4) multiply uint8
+  /// activations by int8 weights with vpmaddubsw, which sums two products into 16 bits and
+  /// saturates above 32,767: with 8-bit weights, 255 x 127 x 2 overflows and such a CPU computes
+  /// another network than a CPU with VNNI (measured: up to 10 steps of a convolution's output grid,
+  /// 15% of its values; logits 15-37% off). With 7 bits, 255 x 63 x 2 = 32,130 fits: every x86
+  /// CPU, ARM and ONNX Runtime compute the same exact integer arithmetic. 8 is for the benchmark
+  /// that measures what the seventh bit costs (bench/int8_weight_bits_bench), not for a search.
+  int weight_bits = 7;
 
   /// Empty when valid; else names the field, its value and what is allowed.
   std::string Validate() const;
@@ -39,6 +50,15 @@ struct FineTuneOptions {
 
 /// "minmax, percentile".
 const char* CalibrationNames();
+
+/// The integer arithmetic of this process's int8 models, as runs and exports record it:
+/// {"engine": Int8Engine(), "weights": "int8 per channel, symmetric, 7 bits [-63, 63]",
+/// "activations": "uint8 per tensor, 8 bits [0, 255]"}, in that order. Two processes whose
+/// descriptions are equal compute the same int8 outputs, whatever their CPU's ISA (VNNI or not).
+std::vector<std::pair<std::string, std::string>> Int8Arithmetic(int weight_bits = 7);
+
+/// The largest weight magnitude of `bits`-bit symmetric weights (63 for 7, 127 for 8).
+inline int WeightQMax(int bits) { return (1 << (bits - 1)) - 1; }
 
 /// The quantized engine this process runs int8 kernels on ("fbgemm", "onednn", "x86" or
 /// "qnnpack"): the first of fbgemm, x86, onednn, qnnpack that this LibTorch has, chosen once
@@ -66,7 +86,7 @@ struct Int8Op {
 };
 
 /// A trained GraphNet lowered to int8 operations: batch norm folded into the convolutions,
-/// per-channel symmetric int8 weights (zero point 0), per-tensor asymmetric uint8 activations
+/// per-channel symmetric int8 weights of QuantizeOptions::weight_bits (zero point 0), per-tensor asymmetric uint8 activations
 /// whose ranges were calibrated on images the caller chose, and each convolution's ReLU or
 /// ReLU6 fused into it. Forward takes float images (normalised as the float network's) and
 /// returns float logits; everything between runs as int8 tensors on the engine's kernels. CPU
@@ -101,9 +121,13 @@ class Int8Net {
 
   /// x: [batch, c, h, w] float -> logits [batch, classes] float.
   torch::Tensor Forward(const torch::Tensor& x) const;
-  /// Bytes of what an int8 export stores: one per weight, 4 per float (biases, per-channel
-  /// scales, batch-norm parameters where one could not be folded) and per zero point.
+  /// Bytes of the int8 model's tensors: one per weight, 4 per float (biases, per-channel
+  /// scales, batch-norm parameters where one could not be folded) and per zero point. Not the
+  /// size of a file: an export adds its format's structure (metrics int8_model_bytes vs
+  /// int8_torchscript_bytes / int8_onnx_bytes).
   std::int64_t ModelBytes() const;
+  /// The weight bits this network was quantized with.
+  int WeightBits() const;
   /// The operations, for exporters; Output() the one whose value is the logits (-1: the output is
   /// unreachable, and Forward returns zeros of Classes() columns).
   std::vector<Int8Op> Ops() const;

@@ -118,6 +118,10 @@ void TrainEvaluator::PrepareWorkerThread() {
 
 bool TrainEvaluator::CanMeasureLatencies() const { return impl_->options.measure_latency; }
 
+std::int64_t TrainEvaluator::CalibrationImagesUsed() const {
+  return impl_->calibration.defined() ? impl_->calibration.size(0) : 0;
+}
+
 std::vector<EvalResult> TrainEvaluator::MeasureLatencies(const std::vector<EvalRequest>& requests) {
   CoreGate::Hold hold(&impl_->gate, /*exclusive=*/true);  // no trainer runs; nor may one start
   return MeasureRequests(impl_->space, requests, impl_->options, impl_->device);

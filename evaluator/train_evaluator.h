@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "evaluator/dataset_info.h"
@@ -118,6 +119,9 @@ class TrainEvaluator : public Evaluator {
   /// With TrainOptions::measure_latency: the latency stage (MeasureRequests), holding every
   /// trainer of this evaluator.
   bool CanMeasureLatencies() const override;
+  /// With the int8 deploy stage: the training images each candidate is calibrated on (at most
+  /// deploy.calibration_images: fewer when the training set is smaller); 0 without it.
+  std::int64_t CalibrationImagesUsed() const;
   std::vector<EvalResult> MeasureLatencies(const std::vector<EvalRequest>& requests) override;
 
  private:
@@ -128,6 +132,16 @@ class TrainEvaluator : public Evaluator {
 /// The quantized engine the int8 deploy stage runs on (evaluator/quantize.h, Int8Engine), for
 /// callers that do not include LibTorch; empty when this LibTorch has none.
 std::string Int8EngineName();
+
+/// The int8 arithmetic of this process (evaluator/quantize.h, Int8Arithmetic: engine, weights,
+/// activations), for callers that do not include LibTorch.
+std::vector<std::pair<std::string, std::string>> Int8ArithmeticOfThisProcess();
+
+/// This CPU as /proc/cpuinfo names it ("model name"; "" when unknown) and whether its int8
+/// kernels can use VNNI (the flags avx512_vnni / avx_vnni, unless ONEDNN_MAX_CPU_ISA caps the ISA
+/// below them). With 7-bit weights the int8 results do not depend on it; it is recorded beside them.
+std::string CpuModelName();
+bool CpuInt8HasVnni();
 
 /// Result of retraining one architecture from scratch and testing it once.
 struct FinalTraining {

@@ -49,6 +49,7 @@ void NotImplemented(const std::string& what) {
 }
 
 ExperimentConfig LoadRunConfig(const std::string& run_dir, const std::vector<std::string>& overrides) {
+  RefuseFileAsRunDirectory(run_dir);
   const RunPaths paths(run_dir);
   std::ifstream in(paths.config());
   if (!in) throw InputError(paths.dir + ": not a run directory (no config.yaml)");

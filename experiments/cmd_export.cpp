@@ -249,7 +249,13 @@ int RunExport(const ExportOptions& o) {
     js << "]},\n  \"seed\": " << t.seed << ",\n  \"experiment_seed\": " << state.seed
        << ",\n  \"config_hash\": " << search::JsonString(state.config_hash)
        << ",\n  \"precision\": " << search::JsonString(precision);
-    if (int8) js << ",\n  \"int8_engine\": " << search::JsonString(evaluator::Int8EngineName());
+    if (int8) {
+      js << ",\n  \"int8_engine\": " << search::JsonString(evaluator::Int8EngineName()) << ",\n  \"int8_arithmetic\": {";
+      const char* sep = "";
+      for (const auto& [k, v] : evaluator::Int8ArithmeticOfThisProcess())
+        js << sep << search::JsonString(k) << ": " << search::JsonString(v), sep = ", ";
+      js << "}";
+    }
     if (final.ok) {
       js << ",\n  \"final\": {\"epochs\": " << o.train_epochs << ", \"batch_size\": "
          << (o.batch_size > 0 ? o.batch_size : config.training.batch_size) << ", \"device\": "

@@ -8,7 +8,10 @@
 #include <map>
 #include <sstream>
 
+#include <yaml-cpp/yaml.h>
+
 #include "evaluator/measure.h"
+#include "evaluator/train_evaluator.h"
 #include "experiments/cli_common.h"
 #include "experiments/run_directory.h"
 #include "search/run_files.h"
@@ -34,7 +37,61 @@ struct ResumeOptions {
   std::int64_t max_evals = -1;
   int generations = -1;
   bool quiet = false;
+  bool accept_int8_arithmetic = false;
 };
+
+/// RUN/int8.json of an int8 search: the arithmetic its int8 accuracies were computed with (two
+/// processes with the same one compute the same int8 outputs) and, for the record, the CPU.
+std::string Int8RecordJson(const std::vector<std::pair<std::string, std::string>>& arithmetic,
+                           const std::string& resumed, const std::string& warning = "") {
+  std::ostringstream js;
+  js << "{";
+  for (const auto& [k, v] : arithmetic) js << search::JsonString(k) << ": " << search::JsonString(v) << ", ";
+  js << "\"cpu\": " << search::JsonString(evaluator::CpuModelName())
+     << ", \"vnni\": " << (evaluator::CpuInt8HasVnni() ? "true" : "false");
+  if (!warning.empty()) js << ", \"warning\": " << search::JsonString(warning);
+  if (!resumed.empty()) js << ", \"resumed_with_another_arithmetic\": " << search::JsonString(resumed);
+  js << "}\n";
+  return js.str();
+}
+
+bool DeploysInt8(const ExperimentConfig& c) {
+  return c.evaluator_kind == "train" && c.training.deploy_precision == "int8";
+}
+
+/// Refuses to resume an int8 search whose trials were computed with another int8 arithmetic than
+/// this process's (another engine; 8-bit weights, before 7-bit ones made every x86 CPU compute
+/// alike), unless `accept`: then the change is recorded in RUN/int8.json.
+void CheckInt8Arithmetic(const RunPaths& paths, bool accept) {
+  const auto now = evaluator::Int8ArithmeticOfThisProcess();
+  std::string differs;
+  std::string before_cpu;
+  try {
+    const YAML::Node before = YAML::LoadFile(paths.int8());
+    for (const auto& [k, v] : now) {
+      const std::string was = before[k] ? before[k].as<std::string>() : "(not recorded)";
+      if (was != v) differs += "\n  " + k + ": " + was + " -> " + v;
+    }
+    if (before["cpu"]) before_cpu = before["cpu"].as<std::string>();
+  } catch (const YAML::BadFile&) {
+    differs = "\n  " + paths.int8() + " is missing: the run was started by a paretonas that quantized "
+              "weights to 8 bits, which CPUs without VNNI (AVX2) compute differently; this one uses 7 bits";
+  } catch (const YAML::Exception& e) {
+    throw InputError(paths.int8() + ": unreadable (" + std::string(e.what()) + ")");
+  }
+  if (differs.empty()) return;
+  if (!accept)
+    throw InputError(paths.dir + ": its int8 trials were computed with another int8 arithmetic than this "
+                     "process's, so its int8 accuracies and the ones a resume adds would not compare" +
+                     (before_cpu.empty() ? std::string() : " (started on " + before_cpu + ")") + ":" + differs +
+                     "\nresume it where it started, or pass --accept-int8-arithmetic to continue anyway "
+                     "(recorded in " + paths.int8() + ")");
+  std::cerr << "paretonas: warning: resuming with another int8 arithmetic (--accept-int8-arithmetic):" << differs
+            << "\n";
+  std::string flat = differs;
+  std::replace(flat.begin(), flat.end(), '\n', ';');
+  search::WriteFileAtomic(paths.int8(), Int8RecordJson(now, flat));
+}
 
 /// A search on predicted latency (measure: false) ends by measuring its front for real on this
 /// machine; both numbers are kept (latency_ms next to predicted_latency_ms; with deploy.precision
@@ -225,6 +282,20 @@ int RunSearchVerb(const SearchOptions& o) {
   // A journal without a checkpoint is left from a search killed before its first checkpoint.
   ::unlink(paths.journal().c_str());
   search::WriteFileAtomic(paths.config(), config.ToYaml());
+  if (DeploysInt8(config)) {
+    // deploy.calibration_images beyond the training set: every training image calibrates; say so
+    // and keep it with the run.
+    std::string warning;
+    const auto* trainer = dynamic_cast<const evaluator::TrainEvaluator*>(session->evaluator.get());
+    const std::int64_t used = trainer ? trainer->CalibrationImagesUsed() : 0;
+    if (trainer && used < config.training.calibration_images) {
+      warning = "deploy.calibration_images: " + std::to_string(config.training.calibration_images) +
+                ", but the training set has " + std::to_string(used) + " images: each candidate is calibrated on all " +
+                std::to_string(used);
+      std::cerr << "paretonas: warning: " << warning << "\n";
+    }
+    search::WriteFileAtomic(paths.int8(), Int8RecordJson(evaluator::Int8ArithmeticOfThisProcess(), "", warning));
+  }
   clean_up.armed = false;
   search::SearchState state;
   state.config_hash = config.Hash();
@@ -249,6 +320,7 @@ search::SearchState LoadStateWithFallback(const RunPaths& paths) {
 
 int RunResumeVerb(const ResumeOptions& o) {
   const RunPaths paths(o.run_dir);
+  RefuseFileAsRunDirectory(paths.dir);
   if (::access(paths.config().c_str(), F_OK) != 0) {
     if (::access(paths.dir.c_str(), F_OK) == 0)
       throw InputError(paths.dir + ": nothing ran here to resume (no config.yaml: the search "
@@ -285,12 +357,23 @@ int RunResumeVerb(const ResumeOptions& o) {
                      "accepts only budget changes (--max-evals, --generations). Changed keys:" +
                      changed);
   }
+  if (DeploysInt8(config)) CheckInt8Arithmetic(paths, o.accept_int8_arithmetic);
+  // Counts that add up: what the checkpoint holds, what the journal adds, what is left to run.
+  const auto [journaled, to_run] = CountPending(state, search::Journal::Read(paths.journal()));
+  const std::int64_t done = state.NumFinished() + journaled;
+  // A budget only grows: one below what is done would rewrite config.yaml to a budget the run
+  // has already spent (status would say "36 of a budget of 24").
+  if (o.max_evals >= 0 && o.max_evals < done)
+    throw InputError("resume --max-evals " + std::to_string(o.max_evals) + ": " + paths.dir + " has done " +
+                     std::to_string(done) + " evaluations already; a budget can only grow (give " +
+                     std::to_string(done) + " or more, or leave --max-evals out to finish the run's own budget of " +
+                     std::to_string(LoadRunConfig(paths.dir).max_evals) + ")");
+  if (o.generations >= 0 && o.generations < state.generation)
+    throw InputError("resume --generations " + std::to_string(o.generations) + ": " + paths.dir + " has done " +
+                     std::to_string(state.generation) + " generations already; a budget can only grow");
   if (!overrides.empty()) search::WriteFileAtomic(paths.config(), config.ToYaml());
   auto session = MakeSession(config, true);
   {
-    // Counts that add up: what the checkpoint holds, what the journal adds, what is left to run.
-    const auto [journaled, to_run] = CountPending(state, search::Journal::Read(paths.journal()));
-    const std::int64_t done = state.NumFinished() + journaled;
     std::cout << "resuming " << paths.dir << " at generation " << state.generation
               << " (numbered from 0): " << done << " evaluations done";
     if (journaled > 0)
@@ -332,6 +415,10 @@ void SetupResume(CLI::App& app) {
   sub->add_option("--max-evals", o->max_evals, "Extend the evaluation budget")->check(CLI::NonNegativeNumber);
   sub->add_option("--generations", o->generations, "Extend the generation budget")->check(CLI::NonNegativeNumber);
   sub->add_flag("-q,--quiet", o->quiet, "Print one line per generation instead of per evaluation");
+  sub->add_flag("--accept-int8-arithmetic", o->accept_int8_arithmetic,
+                "An int8 search: continue although this process computes int8 networks with another "
+                "arithmetic (engine, weight bits) than the one that started it (RUN/int8.json says which); "
+                "the change is recorded there");
   sub->callback([o] { RunCommand([o] { return RunResumeVerb(*o); }); });
 }
 

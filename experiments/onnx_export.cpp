@@ -25,7 +25,7 @@ void WriteOnnx(const space::NetworkPlan&, const std::map<std::string, NamedTenso
 }
 void WriteInt8Onnx(const std::vector<Int8OnnxOp>&, int, std::int64_t, const space::TensorShape&,
                    const std::string&, const std::string&, const ExportInput*,
-                   const std::vector<std::int64_t>&) {
+                   const std::vector<std::int64_t>&, const std::vector<std::pair<std::string, std::string>>&) {
   throw std::runtime_error("this paretonas was built without ONNX support (install libonnx-dev "
                            "and rebuild)");
 }
@@ -264,9 +264,11 @@ std::string Bytes(const std::vector<T>& v) {
 
 void WriteInt8Onnx(const std::vector<Int8OnnxOp>& ops, int output, std::int64_t classes,
                    const space::TensorShape& in_shape, const std::string& graph_name, const std::string& path,
-                   const ExportInput* input, const std::vector<std::int64_t>& out_dims) {
+                   const ExportInput* input, const std::vector<std::int64_t>& out_dims,
+                   const std::vector<std::pair<std::string, std::string>>& arithmetic) {
   onnx::ModelProto model = NewModel(graph_name, input);
   AddMetadata(&model, "paretonas.precision", "int8");
+  for (const auto& [k, v] : arithmetic) AddMetadata(&model, "paretonas.int8." + k, v);
   onnx::GraphProto* g = model.mutable_graph();
   const std::map<std::string, NamedTensor> none;
   const std::string first = InputNodes(g, input, in_shape.c);

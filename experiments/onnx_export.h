@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "experiments/export_input.h"
@@ -52,10 +53,13 @@ struct Int8OnnxOp {
 /// so that ONNX Runtime fuses them into its int8 kernels (QLinearConv, QLinearAdd, ...). Input,
 /// output and metadata as WriteOnnx; metadata also says paretonas.precision = int8. `output` < 0:
 /// the logits are zeros of `classes` columns. `out_dims` empty: the output is "logits"
-/// [batch, classes]; else "output" [batch, out_dims...] (a kit's single operation).
+/// [batch, classes]; else "output" [batch, out_dims...] (a kit's single operation). `arithmetic`
+/// (evaluator::Int8Arithmetic: engine, weights, activations) goes into the metadata as
+/// paretonas.int8.<key>.
 void WriteInt8Onnx(const std::vector<Int8OnnxOp>& ops, int output, std::int64_t classes,
                    const space::TensorShape& in_shape, const std::string& graph_name, const std::string& path,
-                   const ExportInput* input = nullptr, const std::vector<std::int64_t>& out_dims = {});
+                   const ExportInput* input = nullptr, const std::vector<std::int64_t>& out_dims = {},
+                   const std::vector<std::pair<std::string, std::string>>& arithmetic = {});
 
 /// Builds the module of `genotype` (weights from `weights_path`, or a fresh initialisation from
 /// `seed` when empty) and writes it with WriteOnnx. Returns whether the weights were trained.

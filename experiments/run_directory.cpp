@@ -43,6 +43,18 @@ RunLock::~RunLock() {
   }
 }
 
+void RefuseFileAsRunDirectory(const std::string& dir) {
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0 || S_ISDIR(st.st_mode)) return;
+  std::string hint;
+  const auto slash = dir.find_last_of('/');
+  const std::string name = slash == std::string::npos ? dir : dir.substr(slash + 1);
+  for (const char* f : {"config.yaml", "checkpoint.bin", "journal.bin", "trials.jsonl", "front.csv", "int8.json", "ended"})
+    if (name == f) hint = "; it is a run's " + name + ": give its directory, " + (slash == std::string::npos ? "." : dir.substr(0, slash));
+  throw InputError(dir + ": is a file, not a run directory (the directory `paretonas search --run-dir DIR` wrote, "
+                   "holding config.yaml, checkpoint.bin and journal.bin)" + hint);
+}
+
 long LockHolder(const std::string& dir) {
   const std::string path = dir + "/lock";
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

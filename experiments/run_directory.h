@@ -19,6 +19,9 @@ struct RunPaths {
   /// How the last process that drove the search ended (RecordEnd); absent while one runs, and
   /// after a kill -9 or a crash.
   std::string ended() const { return dir + "/ended"; }
+  /// An int8 search's integer arithmetic (engine, weight and activation ranges) and the CPU that
+  /// started it; `resume` refuses another arithmetic (Int8Record).
+  std::string int8() const { return dir + "/int8.json"; }
 };
 
 /// The pid of the live process that holds the run directory's lock, or 0 when none does (a lock
@@ -42,6 +45,10 @@ class RunLock {
  private:
   int fd_ = -1;
 };
+
+/// Throws InputError when `dir` exists and is not a directory: a file given where a run directory
+/// belongs (its message says so, and names the run directory when the file is one of a run's).
+void RefuseFileAsRunDirectory(const std::string& dir);
 
 /// Creates `dir` and its parents; throws InputError when it cannot.
 void MakeDirectories(const std::string& dir);

@@ -112,11 +112,14 @@ namespace {
 
 /// Registers how to feed the module (`input`: preprocess, normalize, class names, ...) on `m`,
 /// and draws the check input (pixels when baked) and the input the engine's network takes for it.
+/// `images`, when defined: real images (as the network takes them, normalised) to check with
+/// instead of two random ones (an int8 export: its kernels' rounding shows on real activations).
 void AddInputMetadata(torch::jit::Module& m, const space::TensorShape& in_shape, std::uint64_t seed,
-                      const ExportInput* input, torch::Tensor* check_input_out, torch::Tensor* engine_input_out) {
+                      const ExportInput* input, torch::Tensor* check_input_out, torch::Tensor* engine_input_out,
+                      const torch::Tensor& images = {}) {
   auto gen = at::make_generator<at::CPUGeneratorImpl>(seed ^ 0xC0FFEEULL);
   const bool baked = input && input->baked;
-  torch::Tensor check_input = torch::randn({2, in_shape.c, in_shape.h, in_shape.w}, gen);
+  torch::Tensor check_input = images.defined() ? images : torch::randn({2, in_shape.c, in_shape.h, in_shape.w}, gen);
   torch::Tensor engine_input = check_input;
   if (input) {
     // How to feed it, carried by the module: preprocess(pixels) is the documented normalisation.
@@ -143,7 +146,8 @@ void AddInputMetadata(torch::jit::Module& m, const space::TensorShape& in_shape,
     else
       m.define("def preprocess(self, pixels):\n    return self.normalize(pixels)\n");
     if (baked) {  // the check feeds pixels; the engine's logits are for the normalised input
-      check_input = torch::rand({2, in_shape.c, in_shape.h, in_shape.w}, gen).mul_(input->pixel_max);
+      check_input = images.defined() ? (images * sd + mean) * input->pixel_max
+                                     : torch::rand({2, in_shape.c, in_shape.h, in_shape.w}, gen).mul_(input->pixel_max);
       engine_input = (check_input / input->pixel_max - mean) / sd;
     }
   }
@@ -287,10 +291,15 @@ torch::Tensor RandomCalibration(const space::TensorShape& shape) {
   return torch::randn({32, shape.c, shape.h, shape.w}, gen);
 }
 
+/// Real images an int8 export checks with (check_input): 16, about 50 KB in a Fashion-MNIST file.
+constexpr std::int64_t kInt8CheckImages = 16;
+
 /// The int8 model an export writes: the network of `plan` (weights from `weights_path`, or
-/// initialised from `seed`), quantized as Int8ExportOptions says.
+/// initialised from `seed`), quantized as Int8ExportOptions says. `check_images`: the first
+/// training images to check the file with (undefined with random calibration).
 evaluator::Int8Net QuantizedForExport(const space::NetworkPlan& plan, const std::string& weights_path,
-                                      std::uint64_t seed, const Int8ExportOptions& int8) {
+                                      std::uint64_t seed, const Int8ExportOptions& int8,
+                                      torch::Tensor* check_images = nullptr) {
   space::GraphNet net = ExportedNet(plan, weights_path, seed);
   net->eval();
   torch::NoGradGuard no_grad;
@@ -299,13 +308,18 @@ evaluator::Int8Net QuantizedForExport(const space::NetworkPlan& plan, const std:
   if (int8.random_calibration)
     return evaluator::Int8Net(net, RandomCalibration(plan.vertices[plan.input]), qo);
   const evaluator::Dataset data = evaluator::LoadDataset(int8.data, false, true);
+  if (check_images)
+    *check_images = data.train_x.narrow(0, 0, std::min(kInt8CheckImages, data.train_x.size(0)))
+                        .to(torch::kCPU, torch::kFloat)
+                        .contiguous();
   return evaluator::Int8Net(net, evaluator::CalibrationImages(data.train_x, int8.calibration_images), qo);
 }
 
 /// Writes the int8 network `q` (input `in_shape`) as TorchScript; see ExportInt8TorchScript.
 TorchScriptExport WriteInt8TorchScript(const evaluator::Int8Net& q, const space::TensorShape& in_shape,
                                        std::uint64_t seed, const std::string& out_path,
-                                       const ExportInput* input, const std::string& calibration) {
+                                       const ExportInput* input, const std::string& calibration,
+                                       const torch::Tensor& check_images = {}) {
   TorchScriptExport result;
   torch::jit::Module m("paretonas_Int8Net");
   if (!m.hasattr("training")) m.register_attribute("training", c10::BoolType::get(), false);
@@ -323,10 +337,13 @@ TorchScriptExport WriteInt8TorchScript(const evaluator::Int8Net& q, const space:
   }
   m.register_attribute("precision", c10::StringType::get(), std::string("int8"));
   m.register_attribute("int8_engine", c10::StringType::get(), evaluator::Int8Engine());
+  // The whole arithmetic (engine, weight and activation ranges), as the run and the JSON say it.
+  for (const auto& [k, v] : evaluator::Int8Arithmetic(q.WeightBits()))
+    if (k != "engine") m.register_attribute("int8_" + k, c10::StringType::get(), v);
   m.register_attribute("calibration", c10::StringType::get(), calibration);
   const bool baked = input && input->baked;
   torch::Tensor check_input, engine_input;
-  AddInputMetadata(m, in_shape, seed, input, &check_input, &engine_input);
+  AddInputMetadata(m, in_shape, seed, input, &check_input, &engine_input, check_images);
   const torch::Tensor check_output = q.Forward(engine_input).detach().clone();
   m.register_buffer("check_input", check_input);
   m.register_buffer("check_output", check_output);
@@ -364,7 +381,8 @@ void WriteInt8NetOnnx(const evaluator::Int8Net& q, const space::TensorShape& in_
     p.bn_var = floats(o.bn_var);
     ops.push_back(std::move(p));
   }
-  WriteInt8Onnx(ops, q.Output(), q.Classes(), in_shape, graph_name, path, input, out_dims);
+  WriteInt8Onnx(ops, q.Output(), q.Classes(), in_shape, graph_name, path, input, out_dims,
+                evaluator::Int8Arithmetic(q.WeightBits()));
 }
 
 /// Whether `plan` ends in its classifier (else it outputs a feature map: a kit's single operation).
@@ -381,8 +399,10 @@ TorchScriptExport ExportInt8TorchScript(const space::SearchSpace& space, const s
                                         const std::string& out_path, const ExportInput* input,
                                         const Int8ExportOptions& int8) {
   torch::NoGradGuard no_grad;
-  const evaluator::Int8Net q = QuantizedForExport(space.Plan(genotype), weights_path, seed, int8);
-  TorchScriptExport result = WriteInt8TorchScript(q, space.input().shape, seed, out_path, input, int8.Describe());
+  torch::Tensor check_images;
+  const evaluator::Int8Net q = QuantizedForExport(space.Plan(genotype), weights_path, seed, int8, &check_images);
+  TorchScriptExport result =
+      WriteInt8TorchScript(q, space.input().shape, seed, out_path, input, int8.Describe(), check_images);
   result.trained = !weights_path.empty();
   return result;
 }

@@ -4,6 +4,9 @@
 #include <torch/torch.h>
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/core/dispatch/Dispatcher.h>
+#include <ATen/core/stack.h>
+
 
 #include <iostream>
 #include <map>
@@ -58,6 +61,7 @@ TEST(Int8Net, EveryOperationOfEveryShippedSpaceRunsInInt8CloseToTheFloatNetwork)
   const torch::Tensor x = torch::randn({32, 1, 16, 16}, data_gen);
   std::map<std::string, int> ops_seen;
   std::map<std::string, double> worst;
+  int clear_checked = 0;
   for (auto& [name, sp] : Spaces(in)) {
     for (int i = 0; i < 6; ++i) {
       const space::Genotype g = sp.Sample(rng);
@@ -78,9 +82,22 @@ TEST(Int8Net, EveryOperationOfEveryShippedSpaceRunsInInt8CloseToTheFloatNetwork)
           EXPECT_GT(err, 0.0) << name << " " << sp.Key(g);
           EXPECT_LT(err, 0.12) << calibration << " " << name << " " << sp.Key(g) << " " << q.Describe();
         }
-        // The same decisions on nearly every image.
-        const double agree = got.argmax(1).eq(want.argmax(1)).to(torch::kDouble).mean().item<double>();
-        if (err > 0) EXPECT_GE(agree, 0.7) << calibration << " " << name << " " << sp.Key(g);
+        // The same decisions on nearly every image whose decision is clear: random networks'
+        // logits hardly depend on the image, and where the float network's two best classes lie
+        // closer than the quantization error, either may win (near-ties: 7-bit weights measured
+        // 0-6% agreement on all 32 images of a mobilenet whose margins were 0.001 and its error
+        // 0.002). A saturating kernel (8-bit weights on AVX2) flips clear decisions too.
+        const double rms = (got - want).pow(2).mean().sqrt().item<double>();
+        const auto top = want.topk(2, 1);
+        const torch::Tensor clear = (std::get<0>(top).select(1, 0) - std::get<0>(top).select(1, 1)) > 3 * rms;
+        const std::int64_t n_clear = clear.sum().item<std::int64_t>();
+        if (err > 0 && n_clear >= 4) {
+          const double agree =
+              got.argmax(1).eq(want.argmax(1)).masked_select(clear).to(torch::kDouble).mean().item<double>();
+          EXPECT_GE(agree, 0.9) << calibration << " " << name << " " << sp.Key(g) << ": " << n_clear
+                                << " images with a clear decision";
+          ++clear_checked;
+        }
         std::istringstream words(q.Describe());
         std::string w;
         while (words >> w) {
@@ -92,8 +109,91 @@ TEST(Int8Net, EveryOperationOfEveryShippedSpaceRunsInInt8CloseToTheFloatNetwork)
     }
   }
   for (const char* op : {"conv", "add", "linear", "norm", "pool"}) EXPECT_GT(ops_seen[op], 0) << op;
+  EXPECT_GT(clear_checked, 20) << "too few networks with clear decisions to check them";
   std::cout << "worst relative error of the logits: minmax " << worst["minmax"] << ", percentile "
             << worst["percentile"] << "\n";
+}
+
+/// One int8 convolution on the engine's kernels against exact integer arithmetic: full-range
+/// uint8 activations (0-255) and positive per-channel weights of `bits` bits, the worst case for
+/// kernels that sum two u8 x s8 products in 16 bits (vpmaddubsw, x86 without VNNI). Returns the
+/// share of output values that differ from the exact ones and the largest difference in steps.
+std::pair<double, std::int64_t> ConvAgainstExactArithmetic(int bits) {
+  auto op = [](const char* name, const char* overload) {
+    return c10::Dispatcher::singleton().findSchemaOrThrow(name, overload);
+  };
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(17);
+  const double in_scale = 4.0 / 255;
+  const torch::Tensor x = torch::rand({4, 16, 10, 10}, gen) * 4;
+  const torch::Tensor w = torch::rand({24, 16, 3, 3}, gen);
+  const torch::Tensor bias = torch::randn({24}, gen);
+  const torch::Tensor xq = at::quantize_per_tensor(x, in_scale, 0, at::kQUInt8);
+  const double qmax = evaluator::WeightQMax(bits);
+  const torch::Tensor wscale = (w.abs().reshape({24, -1}).amax(1) / qmax).to(torch::kDouble);
+  const torch::Tensor wq = at::quantize_per_channel(w, wscale, torch::zeros({24}, torch::kLong), 0, at::kQInt8);
+  torch::jit::Stack stack{wq, bias, c10::List<std::int64_t>({1, 1}), c10::List<std::int64_t>({1, 1}),
+                          c10::List<std::int64_t>({1, 1}), std::int64_t{1}};
+  op("quantized::conv2d_prepack", "").callBoxed(&stack);
+  const c10::IValue packed = stack.at(0);
+  // Exact: integer products summed in double (exact below 2^53), then the output's requantization.
+  const torch::Tensor acc = at::conv2d(xq.int_repr().to(torch::kDouble), wq.int_repr().to(torch::kDouble), {}, 1, 1);
+  const torch::Tensor real = acc * in_scale * wscale.view({1, -1, 1, 1}) + bias.to(torch::kDouble).view({1, -1, 1, 1});
+  const double out_scale = real.abs().max().item<double>() / 127;
+  const torch::Tensor exact = torch::clamp(torch::round(real / out_scale) + 128, 0, 255).to(torch::kLong);
+  stack = {xq, packed, out_scale, std::int64_t{128}};
+  op("quantized::conv2d", "new").callBoxed(&stack);
+  const torch::Tensor got = stack.at(0).toTensor().int_repr().to(torch::kLong);
+  const torch::Tensor diff = (got - exact).abs();
+  return {diff.gt(0).to(torch::kDouble).mean().item<double>(), diff.max().item<std::int64_t>()};
+}
+
+// Why the weights have 7 bits (issue #54, found on an AMD Zen 3): x86 int8 kernels without VNNI
+// sum pairs of u8 x s8 products in 16 bits and saturate with 8-bit weights; with 7 bits every
+// kernel computes the exact integer result. The suite runs again under ONEDNN_MAX_CPU_ISA=AVX2
+// (ctest quantize_test_avx2), so that a VNNI machine checks the kernels of one without.
+TEST(Int8Kernels, SevenBitWeightsAreExactOnEveryX86IsaEightBitSaturateWithoutVnni) {
+  if (evaluator::Int8Engine().empty()) GTEST_SKIP() << "this LibTorch has no quantized engine";
+  const auto [share7, worst7] = ConvAgainstExactArithmetic(7);
+  const auto [share8, worst8] = ConvAgainstExactArithmetic(8);
+  const bool vnni = evaluator::CpuInt8HasVnni();
+  std::cout << "engine " << evaluator::Int8Engine() << ", kernels " << (vnni ? "with" : "without")
+            << " VNNI: 7-bit weights " << 100 * share7 << "% of values off (worst " << worst7
+            << " steps), 8-bit " << 100 * share8 << "% (worst " << worst8 << ")\n";
+  // Requantization rounds in float: a value on a tie may move by one step.
+  EXPECT_LE(worst7, 1);
+  EXPECT_LT(share7, 0.005);
+  if (evaluator::Int8Engine() == "onednn") {  // the cause, as oneDNN's kernels show it
+    if (vnni) {
+      EXPECT_LE(worst8, 1);
+    } else {
+      EXPECT_GT(worst8, 2) << "8-bit weights no longer saturate without VNNI: the reason for 7 bits changed";
+    }
+  }
+}
+
+TEST(Int8Net, QuantizesWeightsToSevenBitsAndSaysSo) {
+  if (evaluator::Int8Engine().empty()) GTEST_SKIP() << "this LibTorch has no quantized engine";
+  const InputSpec in{{1, 16, 16}, 10};
+  at::Generator data_gen = at::make_generator<at::CPUGeneratorImpl>(6);
+  const torch::Tensor calib = torch::randn({32, 1, 16, 16}, data_gen);
+  std::mt19937_64 rng(13);
+  for (auto& [name, sp] : Spaces(in)) {
+    space::GraphNet net = TrainedLike(sp, sp.Sample(rng), 41);
+    const evaluator::Int8Net q(net, calib, {});
+    EXPECT_EQ(q.WeightBits(), 7);
+    std::int64_t widest = 0;
+    for (const evaluator::Int8Op& o : q.Ops())
+      if (o.weight_q.defined()) widest = std::max(widest, o.weight_q.int_repr().abs().max().item<std::int64_t>());
+    EXPECT_EQ(widest, 63) << name;  // every channel's largest weight lands on the range's end
+    EXPECT_NE(q.Describe().find("7-bit weights"), std::string::npos) << q.Describe();
+  }
+  const auto arithmetic = evaluator::Int8Arithmetic();
+  ASSERT_EQ(arithmetic.size(), 3u);
+  EXPECT_EQ(arithmetic[0].second, evaluator::Int8Engine());
+  EXPECT_EQ(arithmetic[1].second, "int8 per channel, symmetric, 7 bits [-63, 63]");
+  evaluator::QuantizeOptions bad;
+  bad.weight_bits = 6;
+  EXPECT_NE(bad.Validate().find("allowed: 7, 8"), std::string::npos);
 }
 
 TEST(Int8Net, IsDeterministicForAnyNumberOfThreadsAndStoresAQuarterOfTheFloatBytes) {
