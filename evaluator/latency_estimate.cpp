@@ -143,15 +143,70 @@ LatencyEstimate PassLog::Estimate() const {
   e.discarded = discarded_;
   e.rounds = rounds_;
   e.seconds = seconds_;
+  if (kept_.empty() && !all_.empty()) {
+    // Every pass lost its core: the least affected quarter of them (smallest excess of wall over
+    // CPU time) tells the most; flagged, whatever the policy.
+    std::vector<Pass> by_excess = all_;
+    auto excess = [](const Pass& p) { return p.cpu_ms > 0 ? p.wall_ms / p.cpu_ms : p.wall_ms + 1e9; };
+    std::sort(by_excess.begin(), by_excess.end(), [&](const Pass& a, const Pass& b) { return excess(a) < excess(b); });
+    by_excess.resize(std::max<std::size_t>(1, by_excess.size() / 4));
+    std::vector<double> wall;
+    double low = by_excess.front().wall_ms;
+    for (const Pass& p : by_excess) {
+      wall.push_back(p.wall_ms);
+      low = std::min(low, p.cpu_ms > 0 ? p.cpu_ms : p.wall_ms);
+    }
+    std::sort(wall.begin(), wall.end());
+    e.median_ms = Quantile(wall, 0.5);
+    e.iqr_ms = Quantile(wall, 0.75) - Quantile(wall, 0.25);
+    e.ci_low_ms = std::min(low, e.median_ms);
+    e.ci_high_ms = wall.back();
+    e.fastest_round_ms = 0;
+    e.noisy = true;
+    e.noisy_reasons = kNoisyNoCleanPass;
+    return e;
+  }
   e.noisy = policy_.target > 0 && (kept() == 0 || e.RelativeHalfWidth() > policy_.target);
+  if (e.noisy) e.noisy_reasons = kNoisyNotConfirmed;
   return e;
+}
+
+std::string NoisyReasonNames(int reasons) {
+  std::string out;
+  auto add = [&](int bit, const char* name) {
+    if (reasons & bit) out += (out.empty() ? "" : ", ") + std::string(name);
+  };
+  add(kNoisyOversubscribed, "oversubscribed");
+  add(kNoisySlowdown, "slowdown");
+  add(kNoisyNoCleanPass, "no undisturbed pass");
+  add(kNoisyNotConfirmed, "not confirmed");
+  return out;
+}
+
+int NoisyReasonsOf(const std::map<std::string, double>& m, const std::string& prefix, double target) {
+  auto get = [&](const char* k, double d) {
+    const auto it = m.find(prefix + k);
+    return it == m.end() ? d : it->second;
+  };
+  if (!(get("latency_noisy", 0) > 0)) return 0;
+  const double recorded = get("latency_noisy_reasons", -1);
+  if (recorded > 0) return static_cast<int>(recorded);
+  int r = 0;  // a run from before the reasons were recorded
+  if (get("latency_slowdown", 1) > 1 + kSlowdownTolerance) r |= kNoisySlowdown;
+  if (get("latency_passes", 1) <= 0) r |= kNoisyNoCleanPass;
+  const double ms = get("latency_ms", 0), ci = get("latency_ci_ms", 0);
+  if (ms > 0 && target > 0 && ci / ms > target) r |= kNoisyNotConfirmed;
+  return r;
 }
 
 void ApplySlowdown(LatencyEstimate& e, double slowdown, double target) {
   if (!(slowdown > 1)) return;
   e.slowdown = slowdown;
   e.ci_low_ms = std::min(e.ci_low_ms, e.median_ms / slowdown);
-  if (target > 0 && slowdown > 1 + kSlowdownTolerance) e.noisy = true;
+  if (target > 0 && slowdown > 1 + kSlowdownTolerance) {
+    e.noisy = true;
+    e.noisy_reasons |= kNoisySlowdown;
+  }
 }
 
 namespace {
@@ -224,6 +279,7 @@ void AddLatencyMetrics(const LatencyEstimate& e, std::map<std::string, double>* 
   (*m)["latency_iqr_ms"] = e.iqr_ms;
   (*m)["latency_ci_ms"] = e.HalfWidthMs();
   (*m)["latency_noisy"] = e.noisy ? 1.0 : 0.0;
+  if (e.noisy && e.noisy_reasons) (*m)["latency_noisy_reasons"] = e.noisy_reasons;
   (*m)["latency_passes"] = e.kept;
   (*m)["latency_discarded"] = e.discarded;
   if (e.load >= 0) (*m)["latency_load"] = e.load;
@@ -251,7 +307,10 @@ void ApplyRunnable(LatencyEstimate& e, const std::vector<int>& samples, double t
   std::sort(v.begin(), v.end());
   e.runnable = v[v.size() / 2];
   const long cores = ::sysconf(_SC_NPROCESSORS_ONLN);
-  if (target > 0 && cores > 0 && e.runnable > static_cast<double>(cores) + 1) e.noisy = true;
+  if (target > 0 && cores > 0 && e.runnable > static_cast<double>(cores) + 1) {
+    e.noisy = true;
+    e.noisy_reasons |= kNoisyOversubscribed;
+  }
 }
 
 double LoadPerCore() {

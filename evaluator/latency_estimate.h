@@ -46,6 +46,31 @@ struct TimingPolicy {
   std::string Validate() const;
 };
 
+/// Why a latency is noisy (LatencyEstimate::noisy_reasons; the metric latency_noisy_reasons):
+/// bits, any number of them at once.
+enum NoisyReason : int {
+  /// Not confirmed: its two fastest rounds did not agree within +-target (or too few passes
+  /// were kept) by the time the caps stopped the timing.
+  kNoisyNotConfirmed = 1,
+  /// Slowdown: the machine ran over kSlowdownTolerance slower than its best on the reference
+  /// network timed in the same rounds.
+  kNoisySlowdown = 2,
+  /// Oversubscribed: more threads ready to run than cores + 1 while it was timed.
+  kNoisyOversubscribed = 4,
+  /// No undisturbed pass: every timed pass was descheduled; the estimate comes from the passes
+  /// least affected (PassLog::Estimate).
+  kNoisyNoCleanPass = 8,
+};
+
+/// "oversubscribed, slowdown" and the like, the reasons' short names in a fixed order; "" for 0.
+std::string NoisyReasonNames(int reasons);
+
+/// The noisy reasons of a result's metrics (prefix "" or "int8_"): latency_noisy_reasons when
+/// recorded; for a run that predates it, derived from what it recorded (latency_slowdown,
+/// latency_passes, latency_ci_ms against `target`; oversubscription is not derivable: the cores
+/// of that machine are unknown). 0 when the latency is not noisy.
+int NoisyReasonsOf(const std::map<std::string, double>& metrics, const std::string& prefix, double target);
+
 /// The estimate of one network's latency with its error.
 ///
 /// The machine's speed changes in phases of seconds (other programs, other tenants of a virtual
@@ -68,6 +93,7 @@ struct LatencyEstimate {
   /// number may be off by more than it says, and the search measures it again before a
   /// decision depends on it.
   bool noisy = false;
+  int noisy_reasons = 0;  ///< NoisyReason bits (0 when not noisy)
   double load = -1;  ///< 1-minute load average per online core when it ended (-1: unknown)
   /// How much slower than its best on this host the machine ran a fixed reference network timed
   /// in the same rounds (1: as fast as ever). Another program sharing the caches and memory
@@ -103,7 +129,8 @@ double BestReferenceMs(const std::string& setting);
 void RecordReferenceMs(const std::string& setting, double ms);
 
 /// A result's latency metrics: latency_ms (the estimate), latency_iqr_ms, latency_ci_ms (half its
-/// interval), latency_noisy (1 or 0), latency_passes (kept),
+/// interval), latency_noisy (1 or 0), latency_noisy_reasons (NoisyReason bits, when noisy),
+/// latency_passes (kept),
 /// latency_discarded (descheduled), latency_load (load average per core; absent when unknown),
 /// latency_slowdown (LatencyEstimate::slowdown), latency_runnable (when known).
 void AddLatencyMetrics(const LatencyEstimate& e, std::map<std::string, double>* metrics);
@@ -126,6 +153,10 @@ class PassLog {
   bool WantsMore() const;
   /// Whether the pass cap is reached (no further pass may run).
   bool Exhausted() const { return total() >= policy_.max_passes; }
+  /// The estimate (see LatencyEstimate). When every pass was descheduled (none kept), it is the
+  /// median wall time of the least affected quarter of the passes (those whose wall time exceeds
+  /// their CPU time by the smallest share), its interval from the smallest CPU time among them to
+  /// their largest wall time, flagged noisy (kNoisyNoCleanPass): never 0 ms while a pass ran.
   LatencyEstimate Estimate() const;
   const std::vector<Pass>& all() const { return all_; }
 

@@ -11,6 +11,8 @@
 #include <sstream>
 #include <vector>
 
+#include <yaml-cpp/yaml.h>
+
 #include "evaluator/latency_estimate.h"
 #include "experiments/cli_common.h"
 #include "experiments/live_run.h"
@@ -58,6 +60,7 @@ std::string LatencyLine(const search::Journal::ReadResult& journal, double targe
     if (e.result.ok && e.result.metrics.count("latency_passes")) last[e.result.trial_id] = e.result.metrics;
   if (last.empty()) return "";
   int noisy = 0, remeasured = 0, int8 = 0, int8_noisy = 0;
+  std::map<int, int> by_reason;  // NoisyReason bit -> latencies (fp32 and int8) it made noisy
   double discarded = 0, passes = 0, load = -1, slowdown = 1, runnable = -1;
   for (const auto& [id, m] : last) {
     auto get = [&](const char* k, double d = 0) {
@@ -65,6 +68,11 @@ std::string LatencyLine(const search::Journal::ReadResult& journal, double targe
       return it == m.end() ? d : it->second;
     };
     noisy += get("latency_noisy") > 0;
+    for (const char* pre : {"", "int8_"}) {
+      const int r = evaluator::NoisyReasonsOf(m, pre, target);
+      for (int bit = 1; bit <= evaluator::kNoisyNoCleanPass; bit <<= 1)
+        if (r & bit) ++by_reason[bit];
+    }
     if (m.count("int8_latency_passes")) {  // the int8 model, timed in the same rounds (deploy.precision: int8)
       ++int8;
       int8_noisy += get("int8_latency_noisy") > 0;
@@ -77,9 +85,19 @@ std::string LatencyLine(const search::Journal::ReadResult& journal, double targe
   }
   for (const auto& e : journal.entries) remeasured += e.result.rung <= search::kRemeasureRung;
   std::ostringstream os;
-  os << noisy << " of " << last.size() << " latencies noisy (interval wider than +-" << 100 * target
-     << "%, the machine over " << 100 * evaluator::kSlowdownTolerance
-     << "% slower than its best, or more threads ready to run than cores + 1); "
+  os << noisy << " of " << last.size() << " latencies noisy";
+  if (!by_reason.empty()) {  // each noisy latency by its real reason(s)
+    os << " (";
+    const char* sep = "";
+    for (const auto& [bit, n] : by_reason) {
+      os << sep << n << " " << evaluator::NoisyReasonNames(bit);
+      sep = ", ";
+    }
+    os << ": oversubscribed = more threads ready to run than cores + 1; slowdown = the machine over "
+       << 100 * evaluator::kSlowdownTolerance << "% slower than its best; not confirmed = its two fastest "
+       << "rounds differ by more than +-" << 100 * target << "%; no undisturbed pass = every pass descheduled)";
+  }
+  os << "; "
      << (int8 > 0 ? std::to_string(int8_noisy) + " of " + std::to_string(int8) + " int8 latencies noisy; " : "")
      << static_cast<long long>(discarded) << " of " << static_cast<long long>(passes)
      << " timed passes discarded as descheduled";
@@ -112,6 +130,7 @@ std::string Minutes(double seconds) {
 
 int RunStatus(const StatusOptions& o) {
   const RunPaths paths(o.run_dir);
+  RefuseFileAsRunDirectory(paths.dir);
   if (o.journal) return PrintJournal(paths);
   const long holder = LockHolder(paths.dir);
   if (::access(paths.config().c_str(), F_OK) != 0) {
@@ -188,9 +207,11 @@ int RunStatus(const StatusOptions& o) {
   } else {
     std::cout << condition.text;
   }
-  std::cout << "\n  strategy:    " << state.strategy << ", " << state.generation
-            << " generation(s) done (numbered from 0; the next is " << state.generation
-            << ")\n  evaluations: " << done;
+  std::cout << "\n  strategy:    " << state.strategy << ", " << state.generation << " generation(s) done";
+  if (state.generation > 0)
+    std::cout << (state.generation == 1 ? " (generation 0)" : " (generations 0 to " + std::to_string(state.generation - 1) + ")");
+  if (!state.pending.empty()) std::cout << "; generation " << state.generation << " in progress";
+  std::cout << "\n  evaluations: " << done;
   if (config.max_evals > 0) std::cout << " of a budget of " << config.max_evals;
   std::cout << " (" << failed << " failed";
   if (config.fidelity.enabled()) std::cout << ", " << stopped << " stopped below the top rung";
@@ -248,6 +269,21 @@ int RunStatus(const StatusOptions& o) {
   }
   const std::string latency = LatencyLine(journal, config.training.latency_target);
   if (!latency.empty()) std::cout << "\n  latency:     " << latency;
+  if (::access(paths.int8().c_str(), F_OK) == 0) {  // the int8 arithmetic the run computed with
+    try {
+      const YAML::Node r = YAML::LoadFile(paths.int8());
+      std::cout << "\n  int8:        " << (r["engine"] ? r["engine"].as<std::string>() : "?") << " kernels; weights "
+                << (r["weights"] ? r["weights"].as<std::string>() : "?") << "; activations "
+                << (r["activations"] ? r["activations"].as<std::string>() : "?");
+      if (r["cpu"]) std::cout << "; started on " << r["cpu"].as<std::string>();
+      if (r["warning"]) std::cout << "\n  warning:     " << r["warning"].as<std::string>();
+      if (r["resumed_with_another_arithmetic"])
+        std::cout << "\n  warning:     resumed with another int8 arithmetic:"
+                  << r["resumed_with_another_arithmetic"].as<std::string>();
+    } catch (const YAML::Exception& e) {
+      std::cout << "\n  int8:        " << paths.int8() << " unreadable (" << e.what() << ")";
+    }
+  }
   std::cout << "\n  hypervolume: "
             << (state.hv_history.empty()
                     ? std::string("- (its box is fixed once complete trials differ in every objective)")
@@ -283,9 +319,9 @@ int RunStatus(const StatusOptions& o) {
     }
     if (shown > 12) std::cout << ", ... (" << shown << " in all)";
   }
-  std::cout << "\nPareto front (generation " << state.generation
-            << (in_gen_complete > 0 ? ", with the " + std::to_string(in_gen_complete) +
-                                          " trial(s) of the generation in progress complete so far"
+  std::cout << "\nPareto front (of the " << state.generation << " generation(s) done"
+            << (in_gen_complete > 0 ? " and the " + std::to_string(in_gen_complete) + " trial(s) of generation " +
+                                          std::to_string(state.generation) + " complete so far"
                                     : std::string(""))
             << "):\n" << FrontTable(now, session->problem);
   return kExitOk;
