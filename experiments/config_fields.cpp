@@ -43,7 +43,30 @@ search::Constraint ParseConstraint(const std::string& file, const YAML::Node& no
     if (!close.empty()) msg += "; did you mean '" + close + "'?";
     throw InputError(msg);
   }
-  return {m[1], m[2] == "<=", bound};
+  search::Constraint c{m[1], m[2] == "<=", bound};
+  const std::string impossible = ImpossibleConstraint(c);
+  if (!impossible.empty())
+    throw InputError(Where(file, node) + "field 'constraints': '" + text + "' can never be met: " + impossible +
+                     "; every trial would be infeasible and the search would spend its budget on no front");
+  return c;
+}
+
+std::string ImpossibleConstraint(const search::Constraint& c) {
+  static const std::vector<std::string> percent{"val_accuracy", "int8_val_accuracy", "val_error", "int8_val_error"};
+  static const std::vector<std::string> positive{"latency_ms", "int8_latency_ms", "predicted_latency_ms",
+                                                 "train_seconds", "proxy_seconds"};
+  static const std::vector<std::string> counts{"params", "macs", "model_bytes", "activation_bytes",
+                                               "peak_activation_bytes", "int8_model_bytes", "int8_peak_memory_bytes"};
+  auto in = [&](const std::vector<std::string>& v) { return std::find(v.begin(), v.end(), c.metric) != v.end(); };
+  if (in(percent)) {
+    if (c.less_equal && c.bound < 0) return c.metric + " is a percentage, from 0 to 100";
+    if (!c.less_equal && c.bound > 100) return c.metric + " is a percentage, from 0 to 100";
+  } else if (in(positive)) {
+    if (c.less_equal && c.bound <= 0) return c.metric + " is a time, above 0";
+  } else if (in(counts)) {
+    if (c.less_equal && c.bound < 0) return c.metric + " is a count of parameters, operations or bytes, 0 or more";
+  }
+  return "";
 }
 
 std::string CommaList(const std::vector<std::string>& names) {

@@ -29,6 +29,8 @@ void CheckIn(const std::string& file, const std::string& field, const YAML::Node
              double lo, double hi);
 
 /// One entry of `constraints`: 'metric <= number' or 'metric >= number' on a known metric.
+/// Why no value of its metric can meet `c` (a latency <= 0, an accuracy >= 101, ...); "" when one can.
+std::string ImpossibleConstraint(const search::Constraint& c);
 search::Constraint ParseConstraint(const std::string& file, const YAML::Node& node);
 
 /// "a, b, c".

@@ -7,7 +7,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -33,14 +35,39 @@ void ApplyOverride(YAML::Node root, const std::string& file, const std::string& 
   std::vector<std::string> parts;
   std::stringstream ss(path);
   for (std::string p; std::getline(ss, p, '.');) parts.push_back(p);
+  const std::string where = "--set " + text + " (command line): ";
   YAML::Node node = root;
   for (size_t i = 0; i + 1 < parts.size(); ++i) {
-    if (node[parts[i]] && !node[parts[i]].IsMap()) {
-      throw InputError(file + ": --set " + text + ": '" + parts[i] + "' is not a section");
+    // name[k]: the k-th element of a list, e.g. --set objectives[1].metric=int8_latency_ms
+    std::string name = parts[i];
+    long index = -1;
+    const size_t open = name.find('[');
+    if (open != std::string::npos) {
+      char* end = nullptr;
+      index = std::strtol(name.c_str() + open + 1, &end, 10);
+      if (name.back() != ']' || end != name.c_str() + name.size() - 1 || index < 0)
+        throw InputError(where + "'" + name + "': a list element is name[index], e.g. objectives[1]");
+      name = name.substr(0, open);
     }
-    YAML::Node child = node[parts[i]];
+    if (node[name] && !node[name].IsMap() && !(index >= 0 && node[name].IsSequence())) {
+      throw InputError(where + "'" + name + "' is not a section" +
+                       (node[name].IsSequence() ? "; it is a list: name its element, e.g. " + name + "[0]" : ""));
+    }
+    YAML::Node child = node[name];
+    if (index >= 0) {
+      if (!child.IsSequence())
+        throw InputError(where + "'" + name + "' is not a list" + (child ? "" : " in " + file));
+      if (static_cast<std::size_t>(index) >= child.size())
+        throw InputError(where + "'" + name + "' has " + std::to_string(child.size()) + " element(s) (indices 0 to " +
+                         std::to_string(static_cast<long>(child.size()) - 1) + ")");
+      YAML::Node element = child[static_cast<std::size_t>(index)];
+      child.reset(element);
+    }
     node.reset(child);
   }
+  if (parts.back().find('[') != std::string::npos)
+    throw InputError(where + "'" + parts.back() + "': set a list whole (e.g. --set 'objectives=[...]') or a field of "
+                     "one of its elements (objectives[1].metric=...)");
   YAML::Node parsed;
   try {
     parsed = YAML::Load(value);
@@ -99,6 +126,17 @@ ExperimentConfig LoadExperiment(const std::string& path, const std::vector<std::
 namespace {
 ExperimentConfig ParseExperimentImpl(const std::string& text, const std::string& file,
                                      const std::vector<std::string>& overrides);
+
+/// How a user gave an override: --set key=value, or one of the verbs' own options that set it.
+std::string OverrideLabel(const std::string& o) {
+  const size_t eq = o.find('=');
+  const std::string key = o.substr(0, eq), value = eq == std::string::npos ? "" : o.substr(eq + 1);
+  static const std::map<std::string, std::string> flags{
+      {"budget.max_evals", "--max-evals"}, {"budget.generations", "--generations"}, {"seed", "--seed"}};
+  const auto it = flags.find(key);
+  if (it != flags.end()) return it->second + " " + value + " (or --set " + o + ")";
+  return "--set " + o;
+}
 }  // namespace
 
 ExperimentConfig ParseExperiment(const std::string& text, const std::string& file,
@@ -115,14 +153,33 @@ ExperimentConfig ParseExperiment(const std::string& text, const std::string& fil
       if (eq == std::string::npos) continue;
       const std::string key = o.substr(0, eq);
       if (what.find("'" + key + "'") == std::string::npos && what.find(key + ":") == std::string::npos &&
-          what.find(key + " ") == std::string::npos)
+          what.find(key + " ") == std::string::npos && what.find("(" + key + ")") == std::string::npos)
         continue;
       std::string rest = what;
       if (rest.rfind(file + ":", 0) == 0) {  // drop "file:line: "
         const size_t colon = rest.find(": ", file.size());
         if (colon != std::string::npos) rest = rest.substr(colon + 2);
       }
-      throw InputError("--set " + o + " (command line): " + rest);
+      throw InputError(OverrideLabel(o) + " (command line): " + rest);
+    }
+    // No override named in the message: the one without which the config is valid caused it
+    // (e.g. --max-evals 0 with no generations: "field 'budget': ...").
+    if (!overrides.empty() && what.rfind("--set ", 0) != 0) {
+      for (std::size_t i = 0; i < overrides.size(); ++i) {
+        std::vector<std::string> others = overrides;
+        others.erase(others.begin() + static_cast<std::ptrdiff_t>(i));
+        try {
+          ParseExperimentImpl(text, file, others);
+        } catch (const std::exception&) {
+          continue;
+        }
+        std::string rest = what;
+        if (rest.rfind(file + ":", 0) == 0) {
+          const size_t colon = rest.find(": ", file.size());
+          if (colon != std::string::npos) rest = rest.substr(colon + 2);
+        }
+        throw InputError(OverrideLabel(overrides[i]) + " (command line): " + rest);
+      }
     }
     throw;
   }

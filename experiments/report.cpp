@@ -8,6 +8,9 @@
 #include <map>
 #include <sstream>
 
+#include "evaluator/latency_estimate.h"
+#include "search/pareto.h"
+#include "search/proxy_names.h"
 #include "search/search_loop.h"
 #include "space/search_space.h"
 
@@ -172,17 +175,52 @@ void Ticks(std::ostringstream& os, const Axis& x, const Axis& y, double x0, doub
      << ") rotate(-90)' font-size='13' text-anchor='middle'>" << Esc(ylabel) << "</text>";
 }
 
-std::string Scatter(const search::SearchState& state, const PlotChoice& pc,
+/// Whether more of `metric` is better on a plot axis: the objective's goal when it is one, else
+/// accuracies and the zero-cost proxies up, everything else (times, sizes, errors) down.
+bool HigherIsBetter(const std::string& metric, const search::Problem& problem) {
+  for (const auto& o : problem.objectives)
+    if (o.metric == metric) return o.maximize;
+  return metric.find("accuracy") != std::string::npos || search::IsProxyName(metric);
+}
+
+/// Every complete trial on the two chosen axes. The green line and points are the front *on
+/// these axes* (feasible trials no other dominates in the two metrics, with each metric's goal):
+/// the search's own front is over its objectives and constraints, so on other axes, or with three
+/// objectives or more, its members can look dominated here: they are outlined in black, and the
+/// caption says so. Infeasible trials (violating a constraint) are drawn as grey crosses.
+std::string Scatter(const search::SearchState& state, const search::Problem& problem, const PlotChoice& pc,
                     const std::vector<std::int64_t>& front, const std::string& link) {
   const std::string &xm = pc.x, &ym = pc.y;
   std::vector<std::int64_t> ids;
   std::vector<double> xs, ys;
+  std::vector<char> feasible;
   for (const auto& t : state.trials) {
     if (t.state != search::TrialState::kComplete || !t.metrics.count(xm) || !t.metrics.count(ym)) continue;
     ids.push_back(t.id);
     xs.push_back(t.metrics.at(xm));
     ys.push_back(t.metrics.at(ym));
+    feasible.push_back(problem.Violation(t) <= 0);
   }
+  // The front on these axes (minimisation form: a metric whose higher values are better negated).
+  const bool x_up = HigherIsBetter(xm, problem), y_up = HigherIsBetter(ym, problem);
+  std::vector<char> on_axes_front(ids.size(), 0);
+  {
+    std::vector<search::Point> pts;
+    std::vector<std::size_t> which;
+    for (std::size_t i = 0; i < ids.size(); ++i)
+      if (feasible[i]) {
+        pts.push_back({x_up ? -xs[i] : xs[i], y_up ? -ys[i] : ys[i]});
+        which.push_back(i);
+      }
+    if (!pts.empty()) {
+      const auto fronts = search::NonDominatedSort(pts);
+      for (int k : fronts[0]) on_axes_front[which[static_cast<std::size_t>(k)]] = 1;
+    }
+  }
+  // Are these axes the search's objectives (and only those)? Then the two fronts are one.
+  const bool axes_are_objectives =
+      problem.objectives.size() == 2 && ((problem.objectives[0].metric == xm && problem.objectives[1].metric == ym) ||
+                                         (problem.objectives[0].metric == ym && problem.objectives[1].metric == xm));
   // A robust range: a few values far beyond the rest (a 14 ms outlier among 1-1.5 ms networks)
   // would squeeze everything else into a sliver. They are drawn at the edge with their value.
   auto robust_top = [](std::vector<double> v) {
@@ -200,24 +238,22 @@ std::string Scatter(const search::SearchState& state, const PlotChoice& pc,
   for (double v : xs) if (v <= xcap) xin.push_back(v);
   for (double v : ys) if (v <= ycap) yin.push_back(v);
   const Axis ax = lx ? MakeLogAxis(xin) : MakeAxis(xin), ay = ly ? MakeLogAxis(yin) : MakeAxis(yin);
-  std::vector<char> on_front(state.trials.size(), 0);
-  for (auto id : front) on_front[static_cast<std::size_t>(id)] = 1;
+  std::vector<char> on_search_front(state.trials.size(), 0);
+  for (auto id : front) on_search_front[static_cast<std::size_t>(id)] = 1;
   // The legend sits above the plot box, where it cannot cover a point.
   const double x0 = 70, x1 = 640, y0 = 385, y1 = 45;
   std::ostringstream os;
   os << "<svg xmlns='http://www.w3.org/2000/svg' width='680' height='435' class='plot'>";
   Ticks(os, ax, ay, x0, x1, y0, y1, Label(xm) + ScaleNote(pc.log_x, lx), Label(ym) + ScaleNote(pc.log_y, ly));
   std::vector<std::pair<double, double>> fp;
-  for (auto id : front) {
-    const auto& m = state.trials[id].metrics;
-    if (m.count(xm) && m.count(ym)) fp.emplace_back(m.at(xm), m.at(ym));
-  }
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    if (on_axes_front[i]) fp.emplace_back(xs[i], ys[i]);
   std::sort(fp.begin(), fp.end());
   os << "<polyline fill='none' stroke='#1a9641' stroke-width='2' points='";
   for (const auto& [x, y] : fp)
     os << (x > xcap ? x1 : ax.Map(x, x0, x1)) << "," << (y > ycap ? y1 : ay.Map(y, y0, y1)) << " ";
   os << "'/>";
-  int noisy = 0;
+  int noisy = 0, infeasible = 0, outlined = 0;
   // The latency on an axis (fp32's, or the int8 model's) and its flags; the one the tooltip names.
   const std::string lm = xm == "latency_ms" || xm == "int8_latency_ms" ? xm
                          : ym == "latency_ms" || ym == "int8_latency_ms" ? ym : "";
@@ -226,19 +262,22 @@ std::string Scatter(const search::SearchState& state, const PlotChoice& pc,
   const std::string shown = lm.empty() ? "latency_ms" : lm;
   const std::string xm_esc = Esc(xm), ym_esc = Esc(ym);
   for (size_t i = 0; i < ids.size(); ++i) {
-    const bool on = on_front[static_cast<std::size_t>(ids[i])] != 0;
-    const auto& m = state.trials[ids[i]].metrics;
+    const bool on = on_axes_front[i] != 0;
+    const bool searched = on_search_front[static_cast<std::size_t>(ids[i])] != 0;
+    const search::Trial& t = state.trials[ids[i]];
+    const auto& m = t.metrics;
     // A latency whose interval stayed wider than the target: drawn hollow, with its interval.
     const auto nz = m.find(noisy_key);
     const bool uncertain = !lm.empty() && nz != m.end() && nz->second > 0;
-    const char* color = on ? "#1a9641" : "#d7191c";
+    const char* color = !feasible[i] ? "#888" : on ? "#1a9641" : "#d7191c";
     const bool xo = xs[i] > xcap, yo = ys[i] > ycap;  // beyond the robust range: at the edge
     const double cx = xo ? x1 : ax.Map(xs[i], x0, x1), cy = yo ? y1 : ay.Map(ys[i], y0, y1);
     if (xo || yo)
       os << "<text x='" << cx - 4 << "' y='" << cy - 6 << "' font-size='10' text-anchor='end' fill='#555'>"
          << (xo ? Num(xs[i]) + " &#8594;" : Num(ys[i]) + " &#8593;") << "</text>";
-    if (on)
-      os << "<text x='" << cx + 6 << "' y='" << cy - 6 << "' font-size='10' fill='#1a9641'>#" << ids[i] << "</text>";
+    if (on || (searched && !axes_are_objectives))
+      os << "<text x='" << cx + 6 << "' y='" << cy - 6 << "' font-size='10' fill='" << (on ? "#1a9641" : "#222")
+         << "'>#" << ids[i] << "</text>";
     std::string interval;
     if (const auto ci = m.find(ci_key); ci != m.end()) {
       const double half = ci->second;
@@ -251,27 +290,61 @@ std::string Scatter(const search::SearchState& state, const PlotChoice& pc,
            << "' y2='" << ay.Map(ys[i] + half, y0, y1) << "' stroke='" << color << "'/>";
     }
     noisy += uncertain;
-    if (!link.empty()) os << "<a href='" << link << ids[i] << "'>";
-    os << "<circle data-trial='" << ids[i] << "' cx='" << Px{cx} << "' cy='" << Px{cy} << "' r='" << (on ? 5 : 3.5) << "' fill='"
-       << (uncertain ? "white" : color) << "' stroke='" << color << "' fill-opacity='"
-       << (on || uncertain ? 1 : 0.55) << "'><title>#" << ids[i] << " " << Esc(state.trials[ids[i]].key);
+    std::string title = "#" + std::to_string(ids[i]) + " " + Esc(t.key);
     // The latency with its interval (unless it is on an axis: then its value is below with it).
     const auto sh = m.find(shown);
     if (sh != m.end() && shown != xm && shown != ym)
-      os << "; " << (pre.empty() ? "" : "int8 ") << "latency " << Num(sh->second) << " ms" << interval;
-    os << "; " << ym_esc << " " << Num(ys[i]) << (shown == ym ? interval : "") << ", " << xm_esc << " "
-       << Num(xs[i]) << (shown == xm ? interval : "")
-       << (uncertain ? " (noisy: measured on a busy machine)" : "") << (link.empty() ? "" : "; click for all its metrics")
-       << "</title></circle>" << (link.empty() ? "" : "</a>");
+      title += "; " + std::string(pre.empty() ? "" : "int8 ") + "latency " + Num(sh->second) + " ms" + interval;
+    title += "; " + ym_esc + " " + Num(ys[i]) + (shown == ym ? interval : "") + ", " + xm_esc + " " + Num(xs[i]) +
+             (shown == xm ? interval : "") + (uncertain ? " (noisy: measured on a busy machine)" : "");
+    if (!feasible[i]) {
+      std::string why;
+      for (const auto& v : problem.Violated(t)) why += (why.empty() ? "" : ", ") + v;
+      title += "; infeasible: violates " + Esc(why);
+    }
+    if (searched && !axes_are_objectives) title += "; on the search's front";
+    if (!link.empty()) title += "; click for all its metrics";
+    if (!link.empty()) os << "<a href='" << link << ids[i] << "'>";
+    if (!feasible[i]) {  // a cross: never on a front
+      ++infeasible;
+      os << "<path data-trial='" << ids[i] << "' class='infeasible' d='M" << Px{cx - 3.5} << " " << Px{cy - 3.5} << "L"
+         << Px{cx + 3.5} << " " << Px{cy + 3.5} << "M" << Px{cx - 3.5} << " " << Px{cy + 3.5} << "L" << Px{cx + 3.5}
+         << " " << Px{cy - 3.5} << "' stroke='#888' stroke-width='1.5'><title>" << title << "</title></path>";
+    } else {
+      const bool ring = searched && !axes_are_objectives;
+      outlined += ring;
+      os << "<circle data-trial='" << ids[i] << "' cx='" << Px{cx} << "' cy='" << Px{cy} << "' r='"
+         << (on || ring ? 5 : 3.5) << "' fill='" << (uncertain ? "white" : color) << "' stroke='"
+         << (ring ? "#222" : color) << "' stroke-width='" << (ring ? 1.5 : 1) << "' fill-opacity='"
+         << (on || uncertain || ring ? 1 : 0.55) << "'><title>" << title << "</title></circle>";
+    }
+    if (!link.empty()) os << "</a>";
   }
-  os << "<circle cx='" << x0 + 10 << "' cy='20' r='5' fill='#1a9641'/><text x='" << x0 + 20
-     << "' y='24' font-size='12'>Pareto front (" << front.size() << ")</text><circle cx='"
+  const std::size_t n_front = fp.size();
+  os << "<circle cx='" << x0 + 10 << "' cy='20' r='5' fill='#1a9641'/><text x='" << x0 + 20 << "' y='24' font-size='12'>"
+     << (axes_are_objectives ? "Pareto front" : "front on these axes") << " (" << n_front << ")</text><circle cx='"
      << x0 + 190 << "' cy='20' r='3.5' fill='#d7191c' fill-opacity='0.55'/><text x='" << x0 + 200
-     << "' y='24' font-size='12'>dominated (" << ids.size() - fp.size() << ")</text>";
+     << "' y='24' font-size='12'>dominated (" << ids.size() - n_front - infeasible << ")</text>";
+  double lx0 = x0 + 300;
+  if (infeasible > 0) {
+    os << "<path d='M" << lx0 - 3.5 << " 16.5L" << lx0 + 3.5 << " 23.5M" << lx0 - 3.5 << " 23.5L" << lx0 + 3.5
+       << " 16.5' stroke='#888' stroke-width='1.5'/><text x='" << lx0 + 10 << "' y='24' font-size='12'>infeasible ("
+       << infeasible << ")</text>";
+    lx0 += 110;
+  }
   if (noisy > 0)
-    os << "<circle cx='" << x0 + 340 << "' cy='20' r='4' fill='white' stroke='#444'/><text x='"
-       << x0 + 350 << "' y='24' font-size='12'>noisy latency, with its interval (" << noisy << ")</text>";
+    os << "<circle cx='" << lx0 << "' cy='20' r='4' fill='white' stroke='#444'/><text x='" << lx0 + 10
+       << "' y='24' font-size='12'>noisy latency, with its interval (" << noisy << ")</text>";
   os << "</svg>";
+  if (!axes_are_objectives) {
+    os << "<p class='caption'>The green line is the front on the axes shown (" << Esc(ym) << " "
+       << (y_up ? "up" : "down") << ", " << Esc(xm) << " " << (x_up ? "up" : "down")
+       << " is better). The search's front is over its " << problem.objectives.size() << " objective(s)"
+       << (problem.objectives.size() > 2 ? ", projected here," : "") << " and holds " << front.size()
+       << " trial(s): " << outlined
+       << " of them drawn here, outlined in black; one that looks dominated on these axes is better in an "
+          "objective not shown.</p>";
+  }
   return os.str();
 }
 
@@ -322,8 +395,7 @@ std::string HypervolumePlot(const search::SearchState& state) {
   const double x0 = 70, x1 = 640, y0 = 260, y1 = 20;
   std::ostringstream os;
   os << "<svg xmlns='http://www.w3.org/2000/svg' width='680' height='310' class='plot'>";
-  Ticks(os, ax, ay, x0, x1, y0, y1, "evaluations finished (a point at the end of each generation)",
-        "hypervolume (in the first front's box; above 1: beyond it)");
+  Ticks(os, ax, ay, x0, x1, y0, y1, "evaluations finished (a point at the end of each generation)", "hypervolume");
   os << "<polyline fill='none' stroke='#2b83ba' stroke-width='2' points='";
   for (size_t i = 0; i < xs.size(); ++i)
     os << ax.Map(xs[i], x0, x1) << "," << ay.Map(state.hv_history[i], y0, y1) << " ";
@@ -414,7 +486,7 @@ std::string PageHead(const std::string& title) {
          ".graphs div{border:1px solid #ddd;padding:6px}.state{padding:4px 8px;border-radius:4px}"
          ".running{background:#d4edda}.finished{background:#e2e3e5}.stopped,.unknown,.error,.failed{background:#fff3cd}"
          ".note{background:#fff3cd;padding:6px}.gone{background:#f8d7da;padding:6px}"
-         "ul.progress li{margin:2px 0}</style></head>";
+         "ul.progress li{margin:2px 0}.caption{color:#444;font-size:13px;max-width:680px}</style></head>";
 }
 
 PlotChoice DefaultPlot(const search::Problem& problem) {
@@ -520,6 +592,7 @@ void Progress(std::ostringstream& os, const RunView& v, const std::vector<std::i
   }
   {  // Latencies measured on a busy machine: say so before the plots that use them.
     int measured = 0, noisy = 0, noisy_front = 0;
+    std::map<int, int> by_reason;  // NoisyReason bit -> noisy latencies it explains
     double discarded = 0, passes = 0, load = -1;
     std::vector<double> ratio;  // measured / predicted
     std::vector<char> on_front(state.trials.size(), 0);
@@ -533,19 +606,35 @@ void Progress(std::ostringstream& os, const RunView& v, const std::vector<std::i
       ++measured;
       const bool n = m.count("latency_noisy") && m.at("latency_noisy") > 0;
       noisy += n;
+      const int r = evaluator::NoisyReasonsOf(m, "", config.training.latency_target);
+      for (int bit = 1; bit <= evaluator::kNoisyNoCleanPass; bit <<= 1)
+        if (r & bit) ++by_reason[bit];
       noisy_front += n && on_front[static_cast<std::size_t>(t.id)];
       discarded += m.count("latency_discarded") ? m.at("latency_discarded") : 0;
       passes += m.at("latency_passes") + (m.count("latency_discarded") ? m.at("latency_discarded") : 0);
       if (m.count("latency_load")) load = std::max(load, m.at("latency_load"));
     }
-    if (noisy > 0)
-      os << "<li class='note'><b>" << noisy << " of " << measured
-         << " measured latencies are noisy</b> (" << noisy_front << " on the front): their 95% interval "
-            "stayed wider than the target after every round the caps allowed, because the machine was busy ("
-         << Num(discarded, 6) << " of " << Num(passes, 6) << " timed passes were discarded as descheduled"
+    if (noisy > 0) {
+      static const std::map<int, const char*> why = {
+          {evaluator::kNoisyNotConfirmed, "its two fastest rounds did not agree within the target"},
+          {evaluator::kNoisySlowdown, "the machine ran over 10% slower than its best on a reference network"},
+          {evaluator::kNoisyOversubscribed, "more threads were ready to run than cores + 1"},
+          {evaluator::kNoisyNoCleanPass, "every timed pass was descheduled (the estimate is of the least affected)"}};
+      os << "<li class='note'><b>" << noisy << " of " << measured << " measured latencies are noisy</b> ("
+         << noisy_front << " on the front):";
+      const char* sep = " ";
+      for (const auto& [bit, n] : by_reason) {
+        os << sep << n << " because " << why.at(bit);
+        sep = "; ";
+      }
+      os << " (" << Num(discarded, 6) << " of " << Num(passes, 6) << " timed passes were discarded as descheduled"
          << (load >= 0 ? "; load average up to " + Num(load, 2) + " per core" : std::string())
-         << "). They are drawn hollow, with their interval. Re-time the front on a quiet machine with "
+         << "). A latency's interval is plus or minus the distance between its two fastest rounds' medians "
+            "(reaching down to latency / slowdown on a slow machine): how well one measurement agreed with "
+            "itself, not a bound on what a later one on a changed machine reads. Noisy ones are drawn hollow, "
+            "with their interval. Re-time the front on a quiet machine with "
             "<code>paretonas latency measure --front-of RUN --compare</code>.</li>";
+    }
     else if (discarded > 0)
       os << "<li>Latency: " << Num(discarded, 6) << " of " << Num(passes, 6)
          << " timed passes were discarded as descheduled and re-run; every latency reached its "
@@ -596,11 +685,15 @@ std::string RenderRunBody(const RunView& v, const RenderOptions& o) {
     return t.state == search::TrialState::kComplete;
   });
   if (any_complete) {
-    os << "<h2>Every evaluated architecture</h2>" << Scatter(state, o.plot, front, o.trial_link);
+    os << "<h2>Every evaluated architecture</h2>" << Scatter(state, problem, o.plot, front, o.trial_link);
   } else {
     os << "<h2>No complete trial</h2><p>Nothing to plot yet.</p>";
   }
-  if (!state.hv_history.empty()) os << "<h2>Hypervolume</h2>" << HypervolumePlot(state);
+  if (!state.hv_history.empty())
+    os << "<h2>Hypervolume</h2>" << HypervolumePlot(state)
+       << "<p class='caption'>In the box of the first front (from the best value of each objective among the "
+          "first complete trials to the worst plus 10% of the range); above 1: the front grew beyond that box. "
+          "Each run has its own box, so two runs' hypervolumes do not compare.</p>";
   if (fidelity.enabled())
     os << "<h2>Learning curves</h2>" << LearningCurves(state, ym, front, fidelity.resource);
   os << "<h2>Pareto front</h2><table><tr><th>id</th><th>gen</th>";

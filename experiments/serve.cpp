@@ -241,12 +241,17 @@ struct LiveServer::Impl {
     return PageHead(title) + "<body><h1>" + HtmlEscape(title) + "</h1><p>" + HtmlEscape(text) +
            "</p><p><a href='/'>the runs this server shows</a></p></body></html>";
   }
+  /// What the page's title says of updates: `running` whether a search writes a run shown now.
+  static std::string LiveNote(bool running) {
+    return running ? "live: updates itself while the search runs"
+                   : "no search is running here now: the page updates itself if one resumes";
+  }
   std::string Shell(const std::string& title, const std::string& fragment_path, const std::string& controls,
-                    const std::string& content, std::uint64_t v) const {
+                    const std::string& content, std::uint64_t v, bool running) const {
     std::ostringstream os;
     os << PageHead(title) << "<body data-version='" << v << "' data-updates='0' data-fragment='"
-       << fragment_path << "'><h1>" << HtmlEscape(title) << " <small id='live' style='font-size:12px;color:#666'>live: "
-       << "updates itself while the search runs</small></h1>" << controls << "<div id='content'>" << content
+       << fragment_path << "'><h1>" << HtmlEscape(title) << " <small id='live' style='font-size:12px;color:#666'>"
+       << LiveNote(running) << "</small></h1>" << controls << "<div id='content'>" << content
        << "</div>" << kScript << "</body></html>";
     return os.str();
   }
@@ -368,7 +373,8 @@ struct LiveServer::Impl {
       if (cached.second.empty() || cached.first != r.live->version()) cached = {r.live->version(), RenderRunBody(view, o)};
       const std::string& body = cached.second;
       if (!whole) return Html(res, 200, body);
-      Html(res, 200, Shell(view.title, "/fragment/run/" + std::to_string(i), Controls(view, o.plot), body, v));
+      Html(res, 200, Shell(view.title, "/fragment/run/" + std::to_string(i), Controls(view, o.plot), body, v,
+                           view.condition.kind == "running"));
     };
     auto index_page = [this, run_page](const Request& req, Response& res, bool whole) {
       if (runs.size() == 1) return run_page(0, req, res, whole);
@@ -411,7 +417,8 @@ struct LiveServer::Impl {
           controls = Controls(view, plot);
           break;
         }
-      Html(res, 200, Shell("paretonas: " + std::to_string(runs.size()) + " runs", "/fragment/index", controls, body, v));
+      const bool running = std::any_of(views.begin(), views.end(), [](const RunView& w) { return w.condition.kind == "running"; });
+      Html(res, 200, Shell("paretonas: " + std::to_string(runs.size()) + " runs", "/fragment/index", controls, body, v, running));
     };
     auto trial_page = [this](int i, const std::string& id_text, const Request&, Response& res, bool whole) {
       Run& r = *runs[static_cast<std::size_t>(i)];
@@ -419,10 +426,12 @@ struct LiveServer::Impl {
       const std::int64_t id = TrialId(id_text);
       std::string body;
       std::string title;
+      bool running = false;
       {
         std::lock_guard<std::mutex> lock(r.mutex);
         const RunView view = r.live->View();
         title = view.title + " #" + id_text;
+        running = view.condition.kind == "running";
         const bool command = view.config && view.config->evaluator_kind == "command";
         body = RenderTrialBody(view, id, command ? CommandCurve(view.dir, id) : std::vector<search::RungResult>{},
                                "/run/" + std::to_string(i));
@@ -430,7 +439,7 @@ struct LiveServer::Impl {
       if (body.empty())
         return Html(res, 404, ErrorPage("No such trial", "Run " + std::to_string(i) + " has no trial " + id_text + "."));
       if (!whole) return Html(res, 200, body);
-      Html(res, 200, Shell(title, "/fragment/run/" + std::to_string(i) + "/trial/" + id_text, "", body, v));
+      Html(res, 200, Shell(title, "/fragment/run/" + std::to_string(i) + "/trial/" + id_text, "", body, v, running));
     };
     server.Get("/", [index_page](const Request& req, Response& res) { index_page(req, res, true); });
     server.Get("/fragment/index", [index_page](const Request& req, Response& res) { index_page(req, res, false); });
@@ -484,7 +493,7 @@ struct LiveServer::Impl {
       if (view.state)
         for (std::int64_t id = std::max<std::int64_t>(0, since);
              id < static_cast<std::int64_t>(view.state->trials.size()) && n < limit; ++id, ++n) {
-          body += (n ? "," : "") + search::TrialJson(view.state->trials[static_cast<std::size_t>(id)]);
+          body += (n ? "," : "") + search::TrialJson(view.state->trials[static_cast<std::size_t>(id)], view.problem);
           next = id + 1;
         }
       Json(res, 200, body + "],\"next\":" + std::to_string(next) + "}");
@@ -497,7 +506,7 @@ struct LiveServer::Impl {
       const std::int64_t id = TrialId(req.matches[2]);
       if (!view.state || id < 0 || id >= static_cast<std::int64_t>(view.state->trials.size()))
         return Json(res, 404, "{\"error\":\"no such trial\"}");
-      Json(res, 200, search::TrialJson(view.state->trials[static_cast<std::size_t>(id)]));
+      Json(res, 200, search::TrialJson(view.state->trials[static_cast<std::size_t>(id)], view.problem));
     });
     // Long poll: answers when the version differs from `version`, or after `timeout` seconds.
     server.Get("/api/wait", [this](const Request& req, Response& res) {
@@ -546,6 +555,7 @@ LiveServer::LiveServer(std::vector<std::string> run_dirs, ServeLimits limits) : 
   impl_->limits = limits;
   for (const auto& d : run_dirs) {
     struct stat st {};
+    RefuseFileAsRunDirectory(d);
     if (::stat(d.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) throw InputError(d + ": no such run directory");
     const RunPaths paths(d);
     if (::access(paths.config().c_str(), F_OK) != 0 && LockHolder(d) == 0)

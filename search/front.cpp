@@ -7,7 +7,6 @@
 #include "search/pareto.h"
 
 namespace paretonas::search {
-namespace {
 
 std::vector<std::int64_t> FeasibleComplete(const SearchState& s, const Problem& p) {
   std::vector<std::int64_t> ids;
@@ -15,8 +14,6 @@ std::vector<std::int64_t> FeasibleComplete(const SearchState& s, const Problem& 
     if (t.state == TrialState::kComplete && p.Violation(t) <= 0) ids.push_back(t.id);
   return ids;
 }
-
-}  // namespace
 
 void FixNormalisation(SearchState& state, const Problem& problem) {
   if (!state.hv_ideal.empty()) return;

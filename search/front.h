@@ -10,6 +10,9 @@
 
 namespace paretonas::search {
 
+/// Ids of the complete, feasible trials, by id.
+std::vector<std::int64_t> FeasibleComplete(const SearchState& state, const Problem& problem);
+
 /// Ids of the complete, feasible trials that no other such trial dominates, by id.
 std::vector<std::int64_t> ParetoFront(const SearchState& state, const Problem& problem);
 

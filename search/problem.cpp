@@ -54,6 +54,16 @@ double Problem::Violation(const Trial& t) const {
   return total;
 }
 
+std::vector<std::string> Problem::Violated(const Trial& t) const {
+  std::vector<std::string> out;
+  for (const auto& c : constraints) {
+    auto it = t.metrics.find(c.metric);
+    if (it == t.metrics.end()) continue;
+    if (c.less_equal ? it->second > c.bound : it->second < c.bound) out.push_back(c.ToString());
+  }
+  return out;
+}
+
 std::string Problem::CheckMetrics(const Trial& t) const {
   auto check = [&](const std::string& m) -> std::string {
     auto it = t.metrics.find(m);

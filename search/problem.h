@@ -36,6 +36,8 @@ struct Problem {
   Point ObjectiveVector(const Trial& t) const;
   /// Sum of relative constraint violations (0 when feasible).
   double Violation(const Trial& t) const;
+  /// The constraints `t` violates, as written ("latency_ms <= 2"); empty when feasible.
+  std::vector<std::string> Violated(const Trial& t) const;
   /// Empty when the trial's metrics hold every objective and constraint metric as finite numbers.
   std::string CheckMetrics(const Trial& t) const;
 };

@@ -372,7 +372,7 @@ std::string JsonNumber(double v) {
   return buf;
 }
 
-std::string TrialJson(const Trial& t) {
+std::string TrialJson(const Trial& t, const Problem* problem) {
   std::ostringstream jsonl;
   jsonl << "{\"id\":" << t.id << ",\"generation\":" << t.generation
         << ",\"arch\":" << JsonString(t.key) << ",\"hash\":" << JsonString(t.hash)
@@ -381,6 +381,15 @@ std::string TrialJson(const Trial& t) {
   for (size_t i = 0; i < t.parents.size(); ++i) jsonl << (i ? "," : "") << t.parents[i];
   jsonl << "],\"seconds\":" << JsonNumber(t.seconds);
   if (!t.failure.empty()) jsonl << ",\"failure\":" << JsonString(t.failure);
+  if (problem && t.state == TrialState::kComplete) {
+    const std::vector<std::string> violated = problem->Violated(t);
+    jsonl << ",\"feasible\":" << (violated.empty() ? "true" : "false");
+    if (!violated.empty()) {
+      jsonl << ",\"violated\":[";
+      for (size_t i = 0; i < violated.size(); ++i) jsonl << (i ? "," : "") << JsonString(violated[i]);
+      jsonl << "]";
+    }
+  }
   for (const auto& [k, v] : t.metrics) jsonl << "," << JsonString(k) << ":" << JsonNumber(v);
   if (t.rung >= 0) {  // multi-fidelity: the rung reached and the learning curve
     jsonl << ",\"rung\":" << t.rung << ",\"curve\":[";
@@ -404,7 +413,7 @@ void WriteTrialFiles(const std::string& run_dir, const SearchState& state, const
   for (const Trial& t : state.trials) {
     if (!t.finished()) continue;
     for (const auto& [k, v] : t.metrics) metric_names.insert(k);
-    jsonl += TrialJson(t) + "\n";
+    jsonl += TrialJson(t, &problem) + "\n";
   }
   WriteFileAtomic(run_dir + "/trials.jsonl", jsonl);
 

@@ -124,9 +124,11 @@ class JournalTail {
 };
 
 /// One trial as a line of trials.jsonl (without the newline): id, generation, arch, hash,
-/// status, seed, parents, seconds, failure, its metrics, and in multi-fidelity its rung and curve.
-/// `serve`'s JSON answers trials in this form too.
-std::string TrialJson(const Trial& t);
+/// status, seed, parents, seconds, failure, with `problem` and a complete trial whether it is
+/// feasible ("feasible": true | false, and "violated": the constraints it breaks, as written),
+/// its metrics, and in multi-fidelity its rung and curve. `serve`'s JSON answers trials in this
+/// form too.
+std::string TrialJson(const Trial& t, const Problem* problem = nullptr);
 
 /// Writes trials.jsonl (every finished trial) and front.csv (the front) into `run_dir` atomically.
 void WriteTrialFiles(const std::string& run_dir, const SearchState& state, const Problem& problem);

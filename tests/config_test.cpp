@@ -34,6 +34,10 @@ TEST(ExperimentConfig, GoodFileResolvesDefaultsAndRoundTrips) {
 TEST(ExperimentConfig, OverridesAreAppliedAndOnlyBudgetKeepsTheHash) {
   const ExperimentConfig base = ParseExperiment(kGood, "good.yaml", {});
   const ExperimentConfig more = ParseExperiment(kGood, "good.yaml", {"budget.max_evals=500"});
+  // A field of one element of a list (objectives[1].metric) is set in place.
+  const ExperimentConfig element = ParseExperiment(kGood, "good.yaml", {"objectives[1].metric=latency_ms"});
+  ASSERT_EQ(element.objectives.size(), 2u);
+  EXPECT_EQ(element.objectives[1].metric, "latency_ms");
   EXPECT_EQ(more.max_evals, 500);
   EXPECT_EQ(more.Hash(), base.Hash());
   const ExperimentConfig other = ParseExperiment(kGood, "good.yaml", {"search.population=12"});
@@ -89,7 +93,14 @@ TEST(ExperimentConfig, EveryBadValueGetsAMessageNamingFieldValueAndWhatIsAllowed
       {"workers", "", {"evaluator.workers=0"}, {"evaluator.workers", "out of range"}},
       {"evaluator kind", "", {"evaluator.kind=magic"}, {"evaluator.kind", "'magic'", "train, table"}},
       {"table without path", "", {"evaluator.kind=table"}, {"evaluator.table.path", "missing"}},
-      {"no budget", "", {"budget.max_evals=0"}, {"budget", "never end"}},
+      {"no budget", "", {"budget.max_evals=0"}, {"budget", "never end", "--max-evals 0 (or --set budget.max_evals=0) (command line)"}},
+      {"impossible latency bound", "", {"constraints=[\"latency_ms <= -2\"]"},
+       {"--set constraints", "(command line)", "'latency_ms <= -2' can never be met", "a time, above 0"}},
+      {"impossible accuracy bound", "", {"constraints=[\"val_accuracy >= 101\"]"}, {"can never be met", "a percentage"}},
+      {"impossible size bound", "", {"constraints=[\"int8_model_bytes <= -1\"]", "deploy.precision=int8"}, {"can never be met"}},
+      {"a list element out of range", "", {"objectives[5].metric=params"}, {"(command line)", "'objectives' has 2 element(s)"}},
+      {"a list element set badly", "", {"objectives[1].metric=latency"},
+       {"--set objectives[1].metric=latency (command line)", "did you mean 'latency_ms'"}},
       {"malformed yaml", "name: [unclosed\n", {}, {"bad.yaml:", "malformed YAML"}},
       {"malformed override", "", {"search.population"}, {"--set", "key=value"}},
       {"unknown mutation", "", {"search.mutation=gaussian"}, {"search.mutation", "'gaussian'", "per_decision, single"}},
@@ -98,7 +109,7 @@ TEST(ExperimentConfig, EveryBadValueGetsAMessageNamingFieldValueAndWhatIsAllowed
       {"non-UTF-8 key", "space: {name: nb201, set: {ch\xff" "x: 4}}\nbudget: {max_evals: 2}\n", {}, {"bad.yaml:1", "a key holds bytes that are not UTF-8"}},
       {"control character", "name: \"a\\x07b\"\nbudget: {max_evals: 2}\n", {}, {"field 'name'", "a control character (byte 7)"}},
       {"user data without path", "", {"dataset.name=numpy"}, {"dataset.path", "needs a path", ".npz"}},
-      {"missing npz", "", {"dataset.name=numpy", "dataset.path=/nonexistent/d.npz"}, {"bad.yaml:4", "/nonexistent/d.npz: no such file"}},
+      {"missing npz", "", {"dataset.name=numpy", "dataset.path=/nonexistent/d.npz"}, {"--set dataset.path=/nonexistent/d.npz (command line)", "/nonexistent/d.npz: no such file"}},
       {"mean for a built-in", "", {"dataset.mean=[0.5]", "dataset.std=[0.5]"}, {"dataset.mean", "only for your own data"}},
       {"fidelity without rungs", "", {"fidelity.eta=3"}, {"fidelity", "rungs (a list) or min and max"}},
       {"fidelity rungs and min", "", {"fidelity.rungs=[1, 2]", "fidelity.min=1"}, {"fidelity", "either rungs or min and max"}},

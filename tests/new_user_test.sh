@@ -79,7 +79,7 @@ for ((t = 0; t < 200; t++)); do
   sleep 0.05
 done
 check "status mid-generation" 0 "$bin" status "$work/slowrun"
-contains "the generation's results so far are on the front" "of the generation in progress complete so far"
+contains "the generation's results so far are on the front" "trial(s) of generation 1 complete so far"
 kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
 
 # 5. Scripts under a python3 that lacks Debian's modules (a pyenv shim on PATH) say what is

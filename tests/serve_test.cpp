@@ -110,6 +110,9 @@ TEST(Serve, EveryEndpointAnswersWithItsShape) {
   EXPECT_NE(page->body.find("Hypervolume"), std::string::npos);
   EXPECT_NE(page->body.find("The generation in progress (1):"), std::string::npos);
   EXPECT_EQ(page->body.find("In flight"), std::string::npos) << "nothing runs: nothing in flight";
+  // Nothing runs: the title does not promise live updates (issue #54).
+  EXPECT_EQ(page->body.find("live: updates itself while the search runs"), std::string::npos);
+  EXPECT_NE(page->body.find("no search is running here now"), std::string::npos);
   EXPECT_EQ(s.Get("/run/0")->status, 200);
   auto frag = s.Get("/fragment/run/0");
   EXPECT_EQ(frag->status, 200);
