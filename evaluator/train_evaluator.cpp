@@ -182,6 +182,7 @@ std::string DeployInt8(space::GraphNet& net, const torch::Tensor& vx, const torc
     (*metrics)["int8_val_accuracy"] = acc;
     (*metrics)["int8_val_error"] = 100.0 - acc;
     (*metrics)["int8_model_bytes"] = static_cast<double>(q.ModelBytes());
+    if (o.file_bytes) o.file_bytes(net, &q, metrics);
     (*metrics)["int8_seconds"] = std::chrono::duration<double>(Clock::now() - q0).count();
     if (!with_latency) return "";
     // Timed on weights packed anew: the validation's batches left the kernels' cache on their shape.
@@ -388,6 +389,7 @@ EvalResult TrainEvaluator::Evaluate(const EvalRequest& request) {
         PeakForwardBytes(net, torch::zeros({1, s.c, s.h, s.w}).to(impl_->device)));
   }
   r.metrics["model_bytes"] = static_cast<double>(ModelBytes(net));
+  if (o.file_bytes) o.file_bytes(net, nullptr, &r.metrics);
   if (o.Int8()) {
     // Quantized as validated: below the top rung, the copy with recomputed BatchNorm statistics.
     // Its latency with the fp32 one: in the latency stage (journaled) when there is one.

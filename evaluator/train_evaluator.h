@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -13,7 +14,19 @@
 #include "evaluator/eval_types.h"
 #include "space/search_space.h"
 
+namespace paretonas::space {
+class GraphNet;
+}  // namespace paretonas::space
+
 namespace paretonas::evaluator {
+
+class Int8Net;
+
+/// Adds the sizes of the files an export would write for a trained network to `metrics`
+/// (torchscript_bytes, onnx_bytes; with `q`, the int8 model: int8_torchscript_bytes,
+/// int8_onnx_bytes). The CLI owns the exporters and sets it (TrainOptions::file_bytes) when an
+/// objective or constraint uses one of them. Called on a worker thread; `net` may be on CUDA.
+using FileBytesFn = std::function<void(space::GraphNet& net, const Int8Net* q, std::map<std::string, double>* metrics)>;
 
 struct TrainOptions {
   int epochs = 1;
@@ -74,6 +87,9 @@ struct TrainOptions {
   int latency_max_passes = 0;  ///< 0: max(200, latency_repeats)
   /// The timing policy these fields describe.
   TimingPolicy LatencyPolicy() const;
+  /// Export file sizes (FileBytesFn); empty: none. Not part of Signature(): the sizes are a
+  /// function of the trained weights and the export format, not of the training.
+  FileBytesFn file_bytes;
   /// The deploy stage (experiment `deploy:`): "fp32" (none) or "int8": after training, each
   /// candidate is quantized (evaluator/quantize.h: batch norm folded, per-channel int8 weights,
   /// activations calibrated on `calibration_images` training images, a fixed sample) and run

@@ -16,6 +16,7 @@
 #include "evaluator/train_evaluator.h"
 #include "experiments/onnx_export.h"
 #include "experiments/run_directory.h"
+#include "experiments/config_sections.h"
 #include "experiments/torchscript_export.h"
 #include "search/run_files.h"
 #include "search/search_loop.h"
@@ -228,8 +229,26 @@ std::unique_ptr<Session> MakeSession(const ExperimentConfig& config, bool with_e
       };
       s->evaluator = std::make_unique<evaluator::CommandEvaluator>(*s->space, co, config.training, writer);
     } else {
-      s->evaluator =
-          std::make_unique<evaluator::TrainEvaluator>(*s->space, config.dataset, config.training);
+      evaluator::TrainOptions training = config.training;
+      // The sizes of the files export writes, computed only when the search uses one.
+      std::vector<std::string> sizes;
+      for (const std::string& m : {"torchscript_bytes", "onnx_bytes", "int8_torchscript_bytes", "int8_onnx_bytes"})
+        for (const auto& used : config_parse::MetricsUsed(config))
+          if (used == m) sizes.push_back(m);
+      if (!sizes.empty()) {
+        for (const auto& m : sizes)
+          if (m.find("onnx") != std::string::npos && !OnnxSupported())
+            throw InputError(config.file + ": metric '" + m + "' is the size of the ONNX file export writes, and "
+                             "this paretonas was built without ONNX support (install libonnx-dev and rebuild)");
+        const space::TensorShape in = s->space->input().shape;
+        const auto feed = std::make_shared<ExportInput>(MakeExportInput(config, s->space->input(), false));
+        const std::string name = s->space->name();
+        training.file_bytes = [sizes, in, feed, name](space::GraphNet& net, const evaluator::Int8Net* q,
+                                                      std::map<std::string, double>* metrics) {
+          AddExportFileBytes(net, q, in, feed.get(), name, sizes, metrics);
+        };
+      }
+      s->evaluator = std::make_unique<evaluator::TrainEvaluator>(*s->space, config.dataset, training);
     }
     evaluator::Evaluator* inner = s->evaluator.get();
     if (config.cache) {

@@ -40,6 +40,11 @@ void ParseDeploySection(const std::string& file, const YAML::Node& root, Experim
       throw InputError(Where(file, d) + "field 'deploy.precision': int8 runs on the CPU's int8 kernels "
                        "(evaluator.device: cpu; this one is '" + o.device + "')");
   }
+  for (const std::string& m : MetricsUsed(c))
+    if ((m.find("torchscript_bytes") != std::string::npos || m.find("onnx_bytes") != std::string::npos) &&
+        c.evaluator_kind != "train")
+      throw InputError(file + ": metric '" + m + "' is the size of a file `export` writes for a network this "
+                       "engine trains (evaluator.kind: train; this one is '" + c.evaluator_kind + "')");
   if (!o.Int8()) {
     for (const std::string& m : MetricsUsed(c))
       if (m.rfind("int8_", 0) == 0)

@@ -56,7 +56,8 @@ std::string ImpossibleConstraint(const search::Constraint& c) {
   static const std::vector<std::string> positive{"latency_ms", "int8_latency_ms", "predicted_latency_ms",
                                                  "train_seconds", "proxy_seconds"};
   static const std::vector<std::string> counts{"params", "macs", "model_bytes", "activation_bytes",
-                                               "peak_activation_bytes", "int8_model_bytes", "int8_peak_memory_bytes"};
+                                               "peak_activation_bytes", "int8_model_bytes", "int8_peak_memory_bytes",
+                                               "torchscript_bytes", "onnx_bytes", "int8_torchscript_bytes", "int8_onnx_bytes"};
   auto in = [&](const std::vector<std::string>& v) { return std::find(v.begin(), v.end(), c.metric) != v.end(); };
   if (in(percent)) {
     if (c.less_equal && c.bound < 0) return c.metric + " is a percentage, from 0 to 100";

@@ -144,11 +144,14 @@ std::string Label(const std::string& metric) {
       {"val_accuracy", "validation accuracy (%)"},   {"val_error", "validation error (%)"},
       {"latency_ms", "latency (ms, batch 1)"},       {"predicted_latency_ms", "predicted latency (ms)"},
       {"params", "parameters"},                      {"macs", "MACs"},
-      {"model_bytes", "model size (bytes)"},         {"activation_bytes", "activation memory (bytes)"},
+      {"model_bytes", "weights file (bytes, torch::save)"},         {"activation_bytes", "activation memory (bytes)"},
       {"peak_activation_bytes", "peak activation memory (bytes)"}, {"train_seconds", "training time (s)"},
       {"int8_val_accuracy", "int8 validation accuracy (%)"}, {"int8_val_error", "int8 validation error (%)"},
-      {"int8_latency_ms", "int8 latency (ms, batch 1)"},     {"int8_model_bytes", "int8 model size (bytes)"},
-      {"int8_peak_memory_bytes", "int8 peak memory (bytes)"}};
+      {"int8_latency_ms", "int8 latency (ms, batch 1)"},
+      {"int8_model_bytes", "int8 tensor bytes (weights, scales, biases; not a file)"},
+      {"int8_peak_memory_bytes", "int8 peak memory (bytes)"},
+      {"torchscript_bytes", "TorchScript file (bytes)"},     {"onnx_bytes", "ONNX file (bytes)"},
+      {"int8_torchscript_bytes", "int8 TorchScript file (bytes)"}, {"int8_onnx_bytes", "int8 ONNX file (bytes)"}};
   const auto it = kLabels.find(metric);
   return it == kLabels.end() ? metric : it->second;
 }

@@ -1,12 +1,17 @@
 #include "experiments/torchscript_export.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/csrc/jit/frontend/resolver.h>
 #include <torch/csrc/jit/frontend/sugared_value.h>
 #include <torch/script.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <functional>
 #include <sstream>
 #include <stdexcept>
 
@@ -163,11 +168,11 @@ double ReloadDifference(const std::string& out_path, const torch::Tensor& check_
   return (out - check_output).abs().max().item<double>();
 }
 
-/// Writes `net` (fed tensors of `in`) as a scripted module; see ExportTorchScript.
-TorchScriptExport WriteTorchScript(space::GraphNet& net, const space::TensorShape& in_shape,
-                                   std::uint64_t seed, const std::string& out_path,
-                                   const ExportInput* input) {
-  TorchScriptExport result;
+/// The scripted module of `net` (fed tensors of `in`), with its check data (check_input and the
+/// engine's check_output, returned in `check_in`, `check_out`) unless `with_checks` is false.
+torch::jit::Module FloatModule(space::GraphNet& net, const space::TensorShape& in_shape, std::uint64_t seed,
+                               const ExportInput* input, bool with_checks, torch::Tensor* check_in,
+                               torch::Tensor* check_out) {
   net->eval();
   torch::NoGradGuard no_grad;
   torch::jit::Module m("paretonas_GraphNet");
@@ -179,11 +184,26 @@ TorchScriptExport WriteTorchScript(space::GraphNet& net, const space::TensorShap
   const bool baked = input && input->baked;
   torch::Tensor check_input, engine_input;
   AddInputMetadata(m, in_shape, seed, input, &check_input, &engine_input);
-  const torch::Tensor check_output = net->forward(engine_input).detach().clone();
-  m.register_buffer("check_input", check_input);
-  m.register_buffer("check_output", check_output);
+  if (with_checks) {
+    const torch::Tensor check_output = net->forward(engine_input).detach().clone();
+    m.register_buffer("check_input", check_input);
+    m.register_buffer("check_output", check_output);
+    if (check_in) *check_in = check_input;
+    if (check_out) *check_out = check_output;
+  }
   m.define(ForwardSource(net->plan(), baked));
   m.eval();
+  return m;
+}
+
+/// Writes `net` (fed tensors of `in`) as a scripted module; see ExportTorchScript.
+TorchScriptExport WriteTorchScript(space::GraphNet& net, const space::TensorShape& in_shape,
+                                   std::uint64_t seed, const std::string& out_path,
+                                   const ExportInput* input) {
+  TorchScriptExport result;
+  torch::NoGradGuard no_grad;
+  torch::Tensor check_input, check_output;
+  torch::jit::Module m = FloatModule(net, in_shape, seed, input, true, &check_input, &check_output);
   m.save(out_path);
   result.max_abs_diff = ReloadDifference(out_path, check_input, check_output);
   if (!(result.max_abs_diff <= 1e-5)) {
@@ -291,8 +311,10 @@ torch::Tensor RandomCalibration(const space::TensorShape& shape) {
   return torch::randn({32, shape.c, shape.h, shape.w}, gen);
 }
 
-/// Real images an int8 export checks with (check_input): 16, about 50 KB in a Fashion-MNIST file.
-constexpr std::int64_t kInt8CheckImages = 16;
+/// Real images an int8 export checks with (check_input): 8, thousands of values for every
+/// convolution (a saturating kernel shows on them) and about 25 KB of a Fashion-MNIST file (which
+/// the *_torchscript_bytes metrics leave out: a user may strip check_input/check_output).
+constexpr std::int64_t kInt8CheckImages = 8;
 
 /// The int8 model an export writes: the network of `plan` (weights from `weights_path`, or
 /// initialised from `seed`), quantized as Int8ExportOptions says. `check_images`: the first
@@ -311,16 +333,16 @@ evaluator::Int8Net QuantizedForExport(const space::NetworkPlan& plan, const std:
   if (check_images)
     *check_images = data.train_x.narrow(0, 0, std::min(kInt8CheckImages, data.train_x.size(0)))
                         .to(torch::kCPU, torch::kFloat)
-                        .contiguous();
+                        .clone();  // not a view: a saved view would carry the whole training set
   return evaluator::Int8Net(net, evaluator::CalibrationImages(data.train_x, int8.calibration_images), qo);
 }
 
 /// Writes the int8 network `q` (input `in_shape`) as TorchScript; see ExportInt8TorchScript.
-TorchScriptExport WriteInt8TorchScript(const evaluator::Int8Net& q, const space::TensorShape& in_shape,
-                                       std::uint64_t seed, const std::string& out_path,
-                                       const ExportInput* input, const std::string& calibration,
-                                       const torch::Tensor& check_images = {}) {
-  TorchScriptExport result;
+/// The int8 module of `q`; with its check data as Int8TorchScript writes it, unless `with_checks`.
+torch::jit::Module Int8Module(const evaluator::Int8Net& q, const space::TensorShape& in_shape, std::uint64_t seed,
+                              const ExportInput* input, const std::string& calibration,
+                              const torch::Tensor& check_images, bool with_checks, torch::Tensor* check_in,
+                              torch::Tensor* check_out) {
   torch::jit::Module m("paretonas_Int8Net");
   if (!m.hasattr("training")) m.register_attribute("training", c10::BoolType::get(), false);
   const std::vector<evaluator::Int8Op> ops = q.Ops();
@@ -344,11 +366,26 @@ TorchScriptExport WriteInt8TorchScript(const evaluator::Int8Net& q, const space:
   const bool baked = input && input->baked;
   torch::Tensor check_input, engine_input;
   AddInputMetadata(m, in_shape, seed, input, &check_input, &engine_input, check_images);
-  const torch::Tensor check_output = q.Forward(engine_input).detach().clone();
-  m.register_buffer("check_input", check_input);
-  m.register_buffer("check_output", check_output);
+  if (with_checks) {
+    const torch::Tensor check_output = q.Forward(engine_input).detach().clone();
+    m.register_buffer("check_input", check_input);
+    m.register_buffer("check_output", check_output);
+    if (check_in) *check_in = check_input;
+    if (check_out) *check_out = check_output;
+  }
   m.define(Int8ForwardSource(q, baked), std::make_shared<QuantizedResolver>());
   m.eval();
+  return m;
+}
+
+TorchScriptExport WriteInt8TorchScript(const evaluator::Int8Net& q, const space::TensorShape& in_shape,
+                                       std::uint64_t seed, const std::string& out_path,
+                                       const ExportInput* input, const std::string& calibration,
+                                       const torch::Tensor& check_images = {}) {
+  TorchScriptExport result;
+  torch::Tensor check_input, check_output;
+  torch::jit::Module m =
+      Int8Module(q, in_shape, seed, input, calibration, check_images, true, &check_input, &check_output);
   m.save(out_path);
   result.max_abs_diff = ReloadDifference(out_path, check_input, check_output);
   if (!(result.max_abs_diff <= 1e-5))
@@ -458,6 +495,74 @@ void ExportInt8OperationOnnx(const space::PlanEdge& edge, std::uint64_t seed, co
   std::vector<std::int64_t> dims;
   if (!EndsInClassifier(plan)) dims = {out.c, out.h, out.w};
   WriteInt8NetOnnx(q, edge.in, "paretonas_op_int8", path, nullptr, dims);
+}
+
+
+namespace {
+/// Bytes of the ONNX file `write` writes (to a temporary file, removed).
+std::int64_t OnnxFileBytes(const std::function<void(const std::string&)>& write) {
+  char path[] = "/tmp/paretonas-onnx-size-XXXXXX";
+  const int fd = ::mkstemp(path);
+  if (fd < 0) throw std::runtime_error("export sizes: cannot create a temporary file");
+  ::close(fd);
+  std::int64_t bytes = -1;
+  try {
+    write(path);
+    struct stat st;
+    if (::stat(path, &st) == 0) bytes = static_cast<std::int64_t>(st.st_size);
+  } catch (...) {
+    ::unlink(path);
+    throw;
+  }
+  ::unlink(path);
+  return bytes;
+}
+}  // namespace
+
+void AddExportFileBytes(space::GraphNet& trained, const evaluator::Int8Net* q, const space::TensorShape& in_shape,
+                        const ExportInput* input, const std::string& space_name, const std::vector<std::string>& wanted,
+                        std::map<std::string, double>* metrics) {
+  auto wants = [&](const std::string& m) { return std::find(wanted.begin(), wanted.end(), m) != wanted.end(); };
+  const std::string pre = q ? "int8_" : "";
+  torch::NoGradGuard no_grad;
+  if (wants(pre + "torchscript_bytes")) {
+    std::ostringstream bytes;
+    if (q) {
+      Int8Module(*q, in_shape, 0, input, "", {}, false, nullptr, nullptr).save(bytes);
+    } else {
+      // A CPU copy: the network may train on CUDA, and the file holds CPU tensors.
+      space::GraphNet net(trained->plan(), space::GraphNetOptions{});
+      const auto from = trained->named_parameters(true), to = net->named_parameters(true);
+      for (const auto& p : from) to[p.key()].copy_(p.value().detach().to(torch::kCPU));
+      const auto bf = trained->named_buffers(true), bt = net->named_buffers(true);
+      for (const auto& b : bf) bt[b.key()].copy_(b.value().detach().to(torch::kCPU));
+      FloatModule(net, in_shape, 0, input, false, nullptr, nullptr).save(bytes);
+    }
+    (*metrics)[pre + "torchscript_bytes"] = static_cast<double>(bytes.str().size());
+  }
+  if (wants(pre + "onnx_bytes")) {
+    std::int64_t bytes = -1;
+    if (q) {
+      bytes = OnnxFileBytes([&](const std::string& path) {
+        WriteInt8NetOnnx(*q, in_shape, "paretonas_" + space_name + "_int8", path, input, {});
+      });
+    } else {
+      std::map<std::string, NamedTensor> tensors;
+      auto add = [&](const std::string& name, const torch::Tensor& t) {
+        const torch::Tensor c = t.detach().to(torch::kCPU, torch::kFloat32).contiguous();
+        NamedTensor nt;
+        nt.shape = c.sizes().vec();
+        nt.data.assign(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+        tensors[name] = std::move(nt);
+      };
+      for (const auto& p : trained->named_parameters()) add(p.key(), p.value());
+      for (const auto& b : trained->named_buffers())
+        if (b.value().is_floating_point()) add(b.key(), b.value());
+      bytes = OnnxFileBytes(
+          [&](const std::string& path) { WriteOnnx(trained->plan(), tensors, "paretonas_" + space_name, path, input); });
+    }
+    if (bytes >= 0) (*metrics)[pre + "onnx_bytes"] = static_cast<double>(bytes);
+  }
 }
 
 }  // namespace paretonas::experiments

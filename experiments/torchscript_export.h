@@ -2,12 +2,21 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "evaluator/dataset_info.h"
 #include "experiments/export_input.h"
 #include "space/network_plan.h"
 #include "space/search_space.h"
+
+namespace paretonas::space {
+class GraphNet;
+}  // namespace paretonas::space
+namespace paretonas::evaluator {
+class Int8Net;
+}  // namespace paretonas::evaluator
 
 namespace paretonas::experiments {
 
@@ -79,5 +88,13 @@ TorchScriptExport ExportOperationTorchScript(const space::PlanEdge& edge, std::u
 TorchScriptExport ExportInt8OperationTorchScript(const space::PlanEdge& edge, std::uint64_t seed,
                                                  const std::string& out_path);
 void ExportInt8OperationOnnx(const space::PlanEdge& edge, std::uint64_t seed, const std::string& path);
+
+/// The sizes of the files `export` writes for a trained network, less the check data the
+/// TorchScript file carries for scripts/check-*.py (check_input, check_output): the file a user
+/// ships. `wanted`: which of torchscript_bytes, onnx_bytes (fp32, q null) or int8_torchscript_bytes,
+/// int8_onnx_bytes (the int8 model `q`) to add to `metrics`. ONNX needs ONNX support.
+void AddExportFileBytes(space::GraphNet& net, const evaluator::Int8Net* q, const space::TensorShape& in_shape,
+                        const ExportInput* input, const std::string& space_name, const std::vector<std::string>& wanted,
+                        std::map<std::string, double>* metrics);
 
 }  // namespace paretonas::experiments

@@ -188,9 +188,15 @@ def main():
     expected = export["final"][key]
     pixels, labels, data_names = load_test(a.data, spec["shape"][1])
     if data_names is not None and data_names != spec["class_names"]:
-        sys.exit(f"check-deployment: {a.data} names its classes {data_names}, the export "
-                 f"{spec['class_names']}: labels number the classes differently (an image folder "
-                 f"numbers them in name order); give the data with the export's numbering")
+        names = spec["class_names"]
+        if sorted(data_names) != sorted(names):
+            sys.exit(f"check-deployment: {a.data} names its classes {data_names}, the export "
+                     f"{names}: not the same classes, so its labels cannot be mapped to the model's")
+        # The same classes in another order (an image folder numbers them in name order): each
+        # label is mapped by its class name to the export's number.
+        to_export = np.array([names.index(n) for n in data_names], np.int64)
+        labels = to_export[labels]
+        print(f"{a.data}: its classes {data_names} are the export's in another order; labels mapped by name")
     if list(pixels.shape[1:]) != spec["shape"][1:]:
         sys.exit(f"check-deployment: test images are {list(pixels.shape[1:])}, the model takes {spec['shape'][1:]}")
     print(f"{a.json}: {spec['formula']}")

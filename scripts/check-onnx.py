@@ -10,8 +10,8 @@ so.
 An int8 (QDQ) model is also evaluated by that NumPy evaluator in float64, which computes the
 QDQ graph's exact integer arithmetic (each value on its quantization grid, products summed
 exactly): both the engine's int8 output and ONNX Runtime's must lie within --int8-steps steps of
-the output grid of it, and pick the same class for at least 90% of the check images (when there
-are 10 or more; an int8 export of a trained network carries 16 real training images). A kernel
+the output grid of it, and pick the same class for at least 85% of the check images (when there
+are 8 or more; an int8 export of a trained network carries 8 real training images). A kernel
 that saturates (8-bit weights on an x86 CPU without VNNI) fails here, whichever runtime it is in.
 Usage: scripts/check-onnx.py MODEL.onnx [MODEL.torchscript.pt] [--int8-steps N]
 --int8-steps: for an int8 model, how many steps of the output's grid the runtimes may differ by
@@ -159,7 +159,7 @@ def run_model(model_path, model, x):
     if node_onnxruntime_available():
         got, who = run_node(model_path, x)
         return got, who + " (onnxruntime-node)"
-    print("check-onnx: FALLBACK: no ONNX Runtime here (neither Python's onnxruntime nor "
+    print("check-onnx: FALLBACK: no ONNX Runtime here (neither Python's onnxruntime nor Node.js with "
           "scripts/onnxruntime-node/node_modules: run scripts/install-deps.sh --with-test-extras); "
           "using the NumPy reference evaluator instead", file=sys.stderr)
     return run_numpy(model, x), "NumPy reference evaluator (fallback)"
@@ -203,13 +203,13 @@ def main():
     for name, out in (("the engine's int8 output", expect), (runner, got)):
         off = float(np.abs(out - exact).max())
         agree = float((out.argmax(1) == exact.argmax(1)).mean()) if expect.ndim == 2 else 1.0
-        fine = off <= tol and (agree >= 0.9 or expect.ndim != 2 or len(x) < 10)
+        fine = off <= tol and (agree >= 0.85 or expect.ndim != 2 or len(x) < 8)
         ok &= fine
         print(f"{sys.argv[1]}: {name} vs the exact int8 arithmetic (NumPy, float64): max |difference| "
               f"{off:.3g} = {off / scale:.1f} steps; same class for {agree:.0%} of {len(x)} check images"
               f"{'' if fine else '  DIFFERS'}")
     agree = float((got.argmax(1) == expect.argmax(1)).mean()) if expect.ndim == 2 else 1.0
-    if expect.ndim == 2 and len(x) >= 10 and agree < 0.9:
+    if expect.ndim == 2 and len(x) >= 8 and agree < 0.85:
         ok = False
     print(f"{sys.argv[1]}: int8: allowed {tol:.3g} ({steps} steps of the logits' grid); {runner} and the "
           f"engine: same class for {agree:.0%} of the check images; "

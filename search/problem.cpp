@@ -29,7 +29,9 @@ const std::vector<std::string>& KnownMetrics() {
       "activation_bytes", "peak_activation_bytes", "train_seconds", "predicted_latency_ms",
       "synflow", "naswot", "snip", "grad_norm", "jacob_cov", "proxy_seconds",
       // the deploy stage (deploy.precision: int8)
-      "int8_val_accuracy", "int8_val_error", "int8_latency_ms", "int8_model_bytes", "int8_peak_memory_bytes"};
+      "int8_val_accuracy", "int8_val_error", "int8_latency_ms", "int8_model_bytes", "int8_peak_memory_bytes",
+      // the files export writes (less their check data): computed when an objective or constraint uses them
+      "torchscript_bytes", "onnx_bytes", "int8_torchscript_bytes", "int8_onnx_bytes"};
   return kMetrics;
 }
 
