@@ -1,7 +1,8 @@
 #!/usr/bin/python3
-"""Reads bench/latency_retime_coverage.sh's measurements: for every later re-timing of each
-architecture, whether its latency lies inside the first measurement's interval, and how far
-apart the two are. Usage: bench/latency_retime_coverage.py OUT_DIR"""
+"""Reads bench/latency_retime_coverage.sh's measurements. For every pair of measurements of an
+architecture, an earlier one and a later one (minutes apart), whether the later latency lies
+inside the earlier one's interval, and how far apart the two are; apart for the pairs whose
+earlier measurement was confirmed (not flagged noisy). Usage: bench/latency_retime_coverage.py OUT_DIR"""
 import csv
 import glob
 import statistics
@@ -15,33 +16,32 @@ def read(path):
 
 out = sys.argv[1]
 files = sorted(glob.glob(f"{out}/t*.csv"))
-first = read(files[0])
-inside = total = 0
-ratios, overlap = [], 0
-confirmed_inside = confirmed_total = 0
-for path in files[1:]:
-    now = read(path)
-    for arch, r0 in first.items():
-        if arch not in now:
-            continue
-        ms0, lo, hi = float(r0["latency_ms"]), float(r0["latency_ci_low_ms"]), float(r0["latency_ci_high_ms"])
-        ms = float(now[arch]["latency_ms"])
-        lo1, hi1 = float(now[arch]["latency_ci_low_ms"]), float(now[arch]["latency_ci_high_ms"])
-        total += 1
-        inside += lo <= ms <= hi
-        overlap += not (hi1 < lo or lo1 > hi)
-        ratios.append(ms / ms0)
-        if r0["noisy"] == "0" and now[arch]["noisy"] == "0":
-            confirmed_total += 1
-            confirmed_inside += lo <= ms <= hi
-dev = sorted(abs(r - 1) for r in ratios)
-q = lambda p: dev[min(len(dev) - 1, int(p * len(dev)))]
-half = statistics.median((float(r["latency_ci_high_ms"]) - float(r["latency_ci_low_ms"])) / 2 / float(r["latency_ms"])
-                         for r in first.values())
-print(f"{len(files) - 1} re-timings of {len(first)} architectures ({total} pairs); first measurement's interval: "
-      f"median half-width {100 * half:.1f}%")
-print(f"re-timed latency inside the first interval: {inside} of {total} = {100 * inside / total:.0f}%; "
-      f"the two intervals overlap: {100 * overlap / total:.0f}%")
-print(f"where neither was flagged noisy: {confirmed_inside} of {confirmed_total} inside")
-print(f"re-timed / first: median {statistics.median(ratios):.3f}, range {min(ratios):.3f}-{max(ratios):.3f}; "
-      f"|difference| median {100 * q(0.5):.1f}%, 90th percentile {100 * q(0.9):.1f}%, 95th {100 * q(0.95):.1f}%")
+runs = [read(p) for p in files]
+stats = {"all": [0, 0, []], "confirmed": [0, 0, []]}
+noisy = sum(r["noisy"] == "1" for run in runs for r in run.values())
+halves = [(float(r["latency_ci_high_ms"]) - float(r["latency_ci_low_ms"])) / 2 / float(r["latency_ms"])
+          for run in runs for r in run.values() if r["noisy"] == "0"]
+for i in range(len(runs)):
+    for j in range(i + 1, len(runs)):
+        for arch, a in runs[i].items():
+            b = runs[j].get(arch)
+            if b is None:
+                continue
+            lo, hi, ms = float(a["latency_ci_low_ms"]), float(a["latency_ci_high_ms"]), float(b["latency_ms"])
+            kinds = ["all"] + (["confirmed"] if a["noisy"] == "0" else [])
+            for k in kinds:
+                stats[k][0] += lo <= ms <= hi
+                stats[k][1] += 1
+                stats[k][2].append(ms / float(a["latency_ms"]))
+total_rows = sum(len(r) for r in runs)
+print(f"{len(runs)} measurements of {len(runs[0])} architectures, {noisy} of {total_rows} rows flagged noisy; "
+      f"confirmed rows' interval: median half-width {100 * statistics.median(halves):.1f}%" if halves else "")
+for k, (inside, n, ratios) in stats.items():
+    if not n:
+        print(f"{k}: no pairs")
+        continue
+    dev = sorted(abs(r - 1) for r in ratios)
+    qd = lambda p: 100 * dev[min(len(dev) - 1, int(p * len(dev)))]  # noqa: E731
+    print(f"{k} earlier measurements: a later re-timing inside the earlier interval {inside} of {n} = "
+          f"{100 * inside / n:.0f}%; later / earlier median {statistics.median(ratios):.3f}; |difference| median "
+          f"{qd(0.5):.1f}%, 90th percentile {qd(0.9):.1f}%, 95th {qd(0.95):.1f}%")

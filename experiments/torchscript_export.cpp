@@ -280,7 +280,7 @@ void WriteNetOnnx(space::GraphNet& net, const std::string& graph_name, const std
                   const ExportInput* input) {
   std::map<std::string, NamedTensor> tensors;
   auto add = [&](const std::string& name, const torch::Tensor& t) {
-    const torch::Tensor c = t.detach().to(torch::kFloat32).contiguous();
+    const torch::Tensor c = t.detach().to(torch::kCPU, torch::kFloat32).contiguous();
     NamedTensor nt;
     nt.shape = c.sizes().vec();
     nt.data.assign(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
@@ -547,19 +547,9 @@ void AddExportFileBytes(space::GraphNet& trained, const evaluator::Int8Net* q, c
         WriteInt8NetOnnx(*q, in_shape, "paretonas_" + space_name + "_int8", path, input, {});
       });
     } else {
-      std::map<std::string, NamedTensor> tensors;
-      auto add = [&](const std::string& name, const torch::Tensor& t) {
-        const torch::Tensor c = t.detach().to(torch::kCPU, torch::kFloat32).contiguous();
-        NamedTensor nt;
-        nt.shape = c.sizes().vec();
-        nt.data.assign(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
-        tensors[name] = std::move(nt);
-      };
-      for (const auto& p : trained->named_parameters()) add(p.key(), p.value());
-      for (const auto& b : trained->named_buffers())
-        if (b.value().is_floating_point()) add(b.key(), b.value());
-      bytes = OnnxFileBytes(
-          [&](const std::string& path) { WriteOnnx(trained->plan(), tensors, "paretonas_" + space_name, path, input); });
+      bytes = OnnxFileBytes([&](const std::string& path) {
+        WriteNetOnnx(trained, "paretonas_" + space_name, path, input);  // WriteNetOnnx copies to the CPU
+      });
     }
     if (bytes >= 0) (*metrics)[pre + "onnx_bytes"] = static_cast<double>(bytes);
   }
