@@ -2,7 +2,7 @@
 """Reads bench/latency_retime_coverage.sh's measurements. For every pair of measurements of an
 architecture, an earlier one and a later one (minutes apart), whether the later latency lies
 inside the earlier one's interval, and how far apart the two are; apart for the pairs whose
-earlier measurement was confirmed (not flagged noisy). Usage: bench/latency_retime_coverage.py OUT_DIR"""
+earlier measurement was confirmed (not flagged noisy) and those where both were. Usage: bench/latency_retime_coverage.py OUT_DIR"""
 import csv
 import glob
 import statistics
@@ -17,7 +17,7 @@ def read(path):
 out = sys.argv[1]
 files = sorted(glob.glob(f"{out}/t*.csv"))
 runs = [read(p) for p in files]
-stats = {"all": [0, 0, []], "confirmed": [0, 0, []]}
+stats = {"all": [0, 0, []], "confirmed": [0, 0, []], "both confirmed": [0, 0, []]}
 noisy = sum(r["noisy"] == "1" for run in runs for r in run.values())
 halves = [(float(r["latency_ci_high_ms"]) - float(r["latency_ci_low_ms"])) / 2 / float(r["latency_ms"])
           for run in runs for r in run.values() if r["noisy"] == "0"]
@@ -28,7 +28,8 @@ for i in range(len(runs)):
             if b is None:
                 continue
             lo, hi, ms = float(a["latency_ci_low_ms"]), float(a["latency_ci_high_ms"]), float(b["latency_ms"])
-            kinds = ["all"] + (["confirmed"] if a["noisy"] == "0" else [])
+            kinds = ["all"] + (["confirmed"] if a["noisy"] == "0" else []) + \
+                (["both confirmed"] if a["noisy"] == "0" and b["noisy"] == "0" else [])
             for k in kinds:
                 stats[k][0] += lo <= ms <= hi
                 stats[k][1] += 1

@@ -422,21 +422,26 @@ void CompareFront(const LoadedRun& run, const std::vector<std::int64_t>& ids,
     (robust ? joined_out : joined_in).push_back(id);
   }
   if (left_out.empty() && joined_out.empty()) {
-    std::cout << "the front would not change beyond the noise: every member stays non-dominated with its new "
+    std::cout << "the front would not change beyond the intervals: every member stays non-dominated with its new "
                  "latency"
               << (left_in.empty() && joined_in.empty() ? "" : " at some point of its interval") << "\n";
   } else {
-    std::cout << "the front would change with these numbers, beyond the noise:";
+    std::cout << "the front would change with these numbers, beyond the intervals:";
     if (!left_out.empty()) std::cout << " " << list(left_out) << " would leave it (dominated even at the ends of the intervals)";
     if (!joined_out.empty()) std::cout << (left_out.empty() ? " " : "; ") << list(joined_out) << " would join it";
     std::cout << " (others keep their latency in the run; re-time them too with --arch to be sure)\n";
   }
   if (!left_in.empty() || !joined_in.empty()) {
-    std::cout << "inside the noise (the intervals overlap; re-time on a quiet machine to tell):";
+    std::cout << "inside the intervals (they overlap; re-time on a quiet machine to tell):";
     if (!left_in.empty()) std::cout << " " << list(left_in) << " would leave it at the estimates";
     if (!joined_in.empty()) std::cout << (left_in.empty() ? " " : "; ") << list(joined_in) << " would join it";
     std::cout << "\n";
   }
+  // A measurement's interval says how its rounds agreed, not how far the machine drifts between
+  // the run's measurement and this one (docs/determinism.md: a median 5.6%, up to 12%, measured).
+  std::cout << "note: the run's latencies and these were taken apart in time; a machine's speed drifts between "
+               "measurements by more than one measurement's interval, so a change of a few percent may be the "
+               "machine: to rank members, re-time them together (latency measure --arch ... --arch ...)\n";
 }
 
 int Measure(const LatencyOptions& o) {
