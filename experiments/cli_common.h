@@ -142,5 +142,6 @@ void SetupServe(CLI::App& app);
 void SetupLatency(CLI::App& app);
 void SetupSpace(CLI::App& app);
 void SetupValidate(CLI::App& app);
+void SetupSupernet(CLI::App& app);
 
 }  // namespace paretonas::experiments

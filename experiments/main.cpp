@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
   SetupLatency(app);
   SetupSpace(app);
   SetupValidate(app);
+  SetupSupernet(app);
   // A misspelled verb (or sub-verb) gets the closest one, not only "a subcommand is required".
   {
     CLI::App* level = &app;
