@@ -11,6 +11,7 @@ its process start:
 
   pn        paretonas search, the experiment as shipped (NSGA-II defaults), 2 workers
   pn_best   the same with search.surrogate: true (the setting the README recommends)
+  pn_p50    the same with search.population: 50 (Optuna NSGAIISampler's default population)
   nsga2_j1  Optuna NSGAIISampler, n_jobs=1 (PyTorch with 2 intra-op threads)
   nsga2_j2  Optuna NSGAIISampler, n_jobs=2 (two trials at once, 1 thread each)
   tpe_j1, tpe_j2   Optuna TPESampler(multivariate=True), n_jobs 1 or 2
@@ -67,7 +68,9 @@ from int8_search import hv, q  # noqa: E402  (the benches' one 2-D hypervolume)
 MEAN, STD = 0.2860, 0.3530  # the built-in Fashion-MNIST constants, given to paretonas in the .npz experiment
 RECIPE = {"epochs": 1, "batch_size": 32, "lr": 0.2, "momentum": 0.9, "weight_decay": 5e-4}
 ARMS = ["pn", "pn_best", "nsga2_j1", "nsga2_j2", "tpe_j2"]
-ALL_ARMS = ARMS + ["tpe_j1"]
+ALL_ARMS = ARMS + ["tpe_j1", "pn_p50"]
+# The --set options of each paretonas arm.
+PN_SETS = {"pn": [], "pn_best": ["search.surrogate=true"], "pn_p50": ["search.population=50"]}
 REF_ACC = 50.0
 
 
@@ -223,10 +226,10 @@ def optuna_arm(a):
 
 
 # ------------------------------------------------------------------------------- paretonas side
-def paretonas_arm(binary, experiment, run_dir, seed, seconds, best, log_path, t0):
+def paretonas_arm(binary, experiment, run_dir, seed, seconds, sets, log_path, t0):
     cmd = [binary, "search", "-c", experiment, "-r", run_dir, "--set", f"seed={seed}"]
-    if best:
-        cmd += ["--set", "search.surrogate=true"]
+    for s in sets:
+        cmd += ["--set", s]
     with open(log_path, "w") as logf:
         p = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT)
         seen, times = 0, []
@@ -272,7 +275,7 @@ def run(a):
                 subprocess.run(["rm", "-rf", name], check=True)
             t0 = time.time()
             if arm.startswith("pn"):
-                paretonas_arm(a.binary, experiment, name, seed, a.seconds, arm == "pn_best", name + ".log", t0)
+                paretonas_arm(a.binary, experiment, name, seed, a.seconds, PN_SETS[arm], name + ".log", t0)
             else:
                 os.makedirs(name)
                 sampler, jobs = arm.split("_j")
@@ -476,9 +479,10 @@ def analyse(a):
         print(f"\nplot: {a.svg}")
 
 
-COLORS = {"pn": "#1f77b4", "pn_best": "#17becf", "nsga2_j1": "#ff7f0e", "nsga2_j2": "#d62728",
+COLORS = {"pn": "#1f77b4", "pn_best": "#17becf", "pn_p50": "#2ca02c", "nsga2_j1": "#ff7f0e", "nsga2_j2": "#d62728",
           "tpe_j1": "#bcbd22", "tpe_j2": "#9467bd"}
 LABELS = {"pn": "paretonas (default NSGA-II, 2 workers)", "pn_best": "paretonas + surrogates (2 workers)",
+          "pn_p50": "paretonas, population 50 (2 workers)",
           "nsga2_j1": "Optuna NSGA-II, n_jobs=1", "nsga2_j2": "Optuna NSGA-II, n_jobs=2",
           "tpe_j1": "Optuna TPE (multivariate), n_jobs=1", "tpe_j2": "Optuna TPE (multivariate), n_jobs=2"}
 
