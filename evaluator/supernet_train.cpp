@@ -13,6 +13,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "evaluator/dataset.h"
+#include "evaluator/train_evaluator.h"
 #include "evaluator/train_loop.h"
 #include "space/input_error.h"
 
@@ -219,6 +221,17 @@ SupernetTrainResult TrainSupernet(SupernetImpl& net, const torch::Tensor& x, con
   }
   result.steps = step;
   return result;
+}
+
+void WriteInheritedWeights(const space::SearchSpace& space, const DatasetOptions& data, const TrainOptions& train,
+                           const std::vector<space::Genotype>& genotypes, const std::vector<std::string>& paths) {
+  const Dataset d = LoadDataset(data, false, false);  // as TrainEvaluator loads it
+  Supernet net(space);
+  LoadSupernet(*net, train.supernet);
+  for (size_t i = 0; i < genotypes.size() && i < paths.size(); ++i) {
+    space::GraphNet sub = CalibratedSubNetwork(*net, genotypes[i], d.train_x, train.supernet_calibration_images);
+    SaveWeights(sub, paths[i]);
+  }
 }
 
 void SaveSupernet(SupernetImpl& net, const std::string& path) {

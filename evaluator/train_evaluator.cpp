@@ -23,6 +23,7 @@
 #include "evaluator/inherit.h"
 #include "evaluator/latency.h"
 #include "evaluator/proxies.h"
+#include "evaluator/supernet_train.h"
 #include "evaluator/train_layout.h"
 #include "evaluator/train_loop.h"
 #include "evaluator/user_data.h"
@@ -74,6 +75,8 @@ struct TrainEvaluator::Impl {
   torch::Tensor rung_val_x, rung_val_y;
   // The deploy stage's calibration images (TrainOptions::Int8), on the CPU.
   torch::Tensor calibration;
+  // evaluator.kind: supernet: the weights every candidate inherits (read-only once loaded).
+  std::unique_ptr<Supernet> supernet;
 };
 
 TrainEvaluator::TrainEvaluator(const space::SearchSpace& space, const DatasetOptions& data,
@@ -91,6 +94,10 @@ TrainEvaluator::TrainEvaluator(const space::SearchSpace& space, const DatasetOpt
   impl_->train_y = place(impl_->data.train_y);
   impl_->val_x = place(impl_->data.val_x);
   impl_->val_y = place(impl_->data.val_y);
+  if (!train.supernet.empty()) {
+    impl_->supernet = std::make_unique<Supernet>(space);
+    LoadSupernet(**impl_->supernet, train.supernet);
+  }
   if (train.Int8()) {
     if (Int8Engine().empty())
       throw InputError("deploy.precision: int8, but this LibTorch has no quantized engine (int8 kernels)");
@@ -315,34 +322,45 @@ EvalResult TrainEvaluator::Evaluate(const EvalRequest& request) {
       return r;
     }
   }
-  const auto t0 = Clock::now();
-  LoopResult loop;
-  try {
-    loop = TrainLoop(net, impl_->train_x, impl_->train_y, o, o.epochs, impl_->data_options.augment,
-                     gen, impl_->device, &impl_->gate, {}, request.rung >= 0 ? &span : nullptr);
-  } catch (const c10::Error& e) {
-    if (request.rung < 0) throw;
-    // A damaged or unreadable saved state: record it as the trial's failure, with the file.
-    r.failure = "training state " + span.state_in + " or " + span.state_out + ": " + e.what_without_backtrace();
-    return r;
+  if (impl_->supernet) {
+    // No training: the weights of the supernet, BatchNorm statistics recomputed (deterministic).
+    const auto c0 = Clock::now();
+    net = CalibratedSubNetwork(**impl_->supernet, request.genotype, impl_->data.train_x, o.supernet_calibration_images);
+    net->to(impl_->device);
+    r.metrics["train_seconds"] = 0;
+    r.metrics["calibration_seconds"] = std::chrono::duration<double>(Clock::now() - c0).count();
+    r.metrics["supernet"] = 1;
   }
-  r.metrics["train_seconds"] = std::chrono::duration<double>(Clock::now() - t0).count();
-  if (!loop.ok) {
-    r.failure = loop.failure;
-    return r;
-  }
-  r.metrics["train_loss"] = loop.loss;
-  r.metrics["train_images"] = static_cast<double>(loop.images);
   const bool below_top = request.rung >= 0 && span.stop < span.total;
-  r.metrics["train_images_run"] = static_cast<double>(loop.images_run);
-  if (impl_->device.is_cuda()) {  // how the steps ran (TrainOptions::cuda_graphs)
-    r.metrics["graph_steps"] = static_cast<double>(loop.graph_steps);
-    r.metrics["eager_steps"] = static_cast<double>(loop.eager_steps);
-  }
-  if (o.precision == "fp16") r.metrics["skipped_steps"] = static_cast<double>(loop.skipped_steps);
-  if (request.rung >= 0) {
-    r.metrics["train_steps"] = static_cast<double>(loop.steps);
-    r.metrics["continued"] = loop.continued ? 1.0 : 0.0;
+  if (!impl_->supernet) {
+    const auto t0 = Clock::now();
+    LoopResult loop;
+    try {
+      loop = TrainLoop(net, impl_->train_x, impl_->train_y, o, o.epochs, impl_->data_options.augment,
+                       gen, impl_->device, &impl_->gate, {}, request.rung >= 0 ? &span : nullptr);
+    } catch (const c10::Error& e) {
+      if (request.rung < 0) throw;
+      // A damaged or unreadable saved state: record it as the trial's failure, with the file.
+      r.failure = "training state " + span.state_in + " or " + span.state_out + ": " + e.what_without_backtrace();
+      return r;
+    }
+    r.metrics["train_seconds"] = std::chrono::duration<double>(Clock::now() - t0).count();
+    if (!loop.ok) {
+      r.failure = loop.failure;
+      return r;
+    }
+    r.metrics["train_loss"] = loop.loss;
+    r.metrics["train_images"] = static_cast<double>(loop.images);
+    r.metrics["train_images_run"] = static_cast<double>(loop.images_run);
+    if (impl_->device.is_cuda()) {  // how the steps ran (TrainOptions::cuda_graphs)
+      r.metrics["graph_steps"] = static_cast<double>(loop.graph_steps);
+      r.metrics["eager_steps"] = static_cast<double>(loop.eager_steps);
+    }
+    if (o.precision == "fp16") r.metrics["skipped_steps"] = static_cast<double>(loop.skipped_steps);
+    if (request.rung >= 0) {
+      r.metrics["train_steps"] = static_cast<double>(loop.steps);
+      r.metrics["continued"] = loop.continued ? 1.0 : 0.0;
+    }
   }
   double acc = 0;
   const bool sample = below_top && impl_->rung_val_x.defined();

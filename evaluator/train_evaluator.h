@@ -102,6 +102,11 @@ struct TrainOptions {
   /// epochs of SGD at lr / 1000 through the simulated int8 network; the int8 metrics are then
   /// those of the fine-tuned network (the fp32 ones stay those before it). 0: none.
   int finetune_epochs = 0;
+  /// evaluator.kind: supernet: a trained supernet's weights file (`paretonas supernet train`'s
+  /// DIR/supernet.pt); each candidate inherits its weights from it, its BatchNorm statistics
+  /// recomputed on the first `supernet_calibration_images` training images, and is not trained.
+  std::string supernet;
+  int supernet_calibration_images = 2000;
   bool Int8() const { return deploy_precision == "int8"; }
 
   /// Empty when valid; else names the field, its value and what is allowed.
@@ -158,6 +163,12 @@ std::vector<std::pair<std::string, std::string>> Int8ArithmeticOfThisProcess();
 /// below them). With 7-bit weights the int8 results do not depend on it; it is recorded beside them.
 std::string CpuModelName();
 bool CpuInt8HasVnni();
+
+/// evaluator.kind supernet: writes to each of `paths` the weights `genotypes[i]` inherits from the
+/// supernet `train.supernet`, BatchNorm statistics recomputed as the search's evaluation does
+/// them (the same images): the network whose validation accuracy the search reported.
+void WriteInheritedWeights(const space::SearchSpace& space, const DatasetOptions& data, const TrainOptions& train,
+                           const std::vector<space::Genotype>& genotypes, const std::vector<std::string>& paths);
 
 /// Result of retraining one architecture from scratch and testing it once.
 struct FinalTraining {

@@ -89,6 +89,7 @@ std::string TrainOptions::Signature() const {
   if (precision != "fp32") s << " " << precision;  // only then: earlier caches keep their keys
   if (Int8()) s << " int8 c" << calibration_images << " " << calibration;  // only then: earlier keys kept
   if (finetune_epochs > 0) s << " qat" << finetune_epochs;
+  if (!supernet.empty()) s << " supernet " << supernet << " c" << supernet_calibration_images;
   if (!proxies.empty()) {  // only then, so that earlier caches keep their keys
     s << " proxies";
     for (const auto& p : proxies) s << " " << p;

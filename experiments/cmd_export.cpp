@@ -77,7 +77,7 @@ int RunExport(const ExportOptions& o) {
   const ExperimentConfig& config = run.config;
   const std::string precision = o.precision.empty() ? config.training.deploy_precision : o.precision;
   const bool int8 = precision == "int8";
-  if (int8 && config.evaluator_kind != "train")
+  if (int8 && !config.BuildsNetworks())
     throw InputError("export --precision int8: the run used evaluator.kind " + config.evaluator_kind +
                      "; quantizing needs its training images to calibrate on (evaluator.kind: train)");
   const search::SearchState& state = run.state;
@@ -110,8 +110,9 @@ int RunExport(const ExportOptions& o) {
   evaluator::DatasetOptions data = config.dataset;
   if (!o.augment.empty()) data.augment = o.augment == "on";
   if (o.train_epochs > 0) {
-    if (config.evaluator_kind != "train")
-      throw InputError("export --train-epochs: the run used a table evaluator; there is nothing to train");
+    if (!config.BuildsNetworks())
+      throw InputError("export --train-epochs: the run used evaluator.kind " + config.evaluator_kind +
+                       "; there is nothing to train");
     evaluator::TrainOptions training = config.training;
     training.deploy_precision = precision;  // int8: TrainFinal also tests the int8 model
     if (!o.device.empty()) training.device = o.device;
@@ -189,6 +190,21 @@ int RunExport(const ExportOptions& o) {
       throw std::runtime_error(first_error);
     }
   }
+  // A supernet run without retraining: each member's inherited weights, as the search validated them.
+  std::map<std::int64_t, std::string> inherited;
+  if (config.evaluator_kind == "supernet" && o.train_epochs <= 0) {
+    std::vector<space::Genotype> genotypes;
+    std::vector<std::string> paths;
+    for (auto id : ids) {
+      genotypes.push_back(state.trials[id].genotype);
+      paths.push_back(o.out + "/arch_" + std::to_string(id) + ".weights.pt");
+      inherited[id] = paths.back();
+    }
+    std::cout << "taking " << ids.size() << " architecture(s) out of the supernet " << config.training.supernet
+              << " (inherited weights, BatchNorm recomputed on " << config.training.supernet_calibration_images
+              << " training images, as the search validated them)\n" << std::flush;
+    evaluator::WriteInheritedWeights(*session->space, config.dataset, config.training, genotypes, paths);
+  }
   const ExportInput feed = MakeExportInput(config, session->space->input(), o.bake);
   // int8: calibrated as the search's deploy stage, on the training images TrainFinal trains on.
   const Int8ExportOptions int8_options{data, config.training.calibration_images, config.training.calibration};
@@ -200,6 +216,8 @@ int RunExport(const ExportOptions& o) {
     if (o.train_epochs > 0) {
       final = retrained.at(id);
       weights = final.weights_path;
+    } else if (inherited.count(id)) {
+      weights = inherited.at(id);
     }
     if (wants("dot")) {
       search::WriteFileAtomic(base + ".dot", session->space->ToDot(t.genotype));

@@ -56,7 +56,7 @@ std::string Int8RecordJson(const std::vector<std::pair<std::string, std::string>
 }
 
 bool DeploysInt8(const ExperimentConfig& c) {
-  return c.evaluator_kind == "train" && c.training.deploy_precision == "int8";
+  return c.BuildsNetworks() && c.training.deploy_precision == "int8";
 }
 
 /// Refuses to resume an int8 search whose trials were computed with another int8 arithmetic than
@@ -98,7 +98,7 @@ void CheckInt8Arithmetic(const RunPaths& paths, bool accept) {
 /// int8, the int8 models are timed: int8_latency_ms).
 void MeasureFrontIfPredicted(Session& session, search::SearchState& state, const RunPaths& paths) {
   const ExperimentConfig& c = session.config;
-  if (!session.predicted || c.evaluator_kind != "train" || c.training.measure_latency) return;
+  if (!session.predicted || !c.BuildsNetworks() || c.training.measure_latency) return;
   const auto front = search::ParetoFront(state, session.problem);
   evaluator::MeasureOptions mo;
   mo.device = c.training.device;
@@ -169,6 +169,12 @@ void KeepInRunDirectory(ExperimentConfig& config, const RunPaths& paths) {
   auto& d = config.dataset;
   for (std::string* p : {&d.path, &d.train_images, &d.train_labels, &d.test_images, &d.test_labels, &d.cache_dir})
     absolute(*p);
+  if (!config.supernet_dir.empty()) {  // the supernet stays where it is (large): named absolutely
+    std::string dir = config.training.supernet.substr(0, config.training.supernet.size() - std::string("/supernet.pt").size());
+    absolute(dir);
+    config.supernet_dir = dir;
+    config.training.supernet = dir + "/supernet.pt";
+  }
 }
 
 /// Drives the search and records how it ended (RunPaths::ended), for `status`.

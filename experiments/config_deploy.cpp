@@ -33,7 +33,7 @@ void ParseDeploySection(const std::string& file, const YAML::Node& root, Experim
                          std::to_string(o.finetune_epochs) + " fine-tunes the int8 model (quantization-aware); "
                          "it needs 'precision: int8'");
     }
-    if (o.Int8() && c.evaluator_kind != "train")
+    if (o.Int8() && !c.BuildsNetworks())
       throw InputError(Where(file, d) + "field 'deploy.precision': int8 quantizes the networks this engine "
                        "trains (evaluator.kind: train; this one is '" + c.evaluator_kind + "')");
     if (o.Int8() && o.device != "cpu")
@@ -42,7 +42,7 @@ void ParseDeploySection(const std::string& file, const YAML::Node& root, Experim
   }
   for (const std::string& m : MetricsUsed(c))
     if ((m.find("torchscript_bytes") != std::string::npos || m.find("onnx_bytes") != std::string::npos) &&
-        c.evaluator_kind != "train")
+        !c.BuildsNetworks())
       throw InputError(file + ": metric '" + m + "' is the size of a file `export` writes for a network this "
                        "engine trains (evaluator.kind: train; this one is '" + c.evaluator_kind + "')");
   if (!o.Int8()) {

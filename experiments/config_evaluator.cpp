@@ -19,11 +19,35 @@ void ParseEvaluatorSection(const std::string& file, const YAML::Node& root, Expe
     CheckKeys(file, "evaluator", e,
               {"kind", "workers", "threads_per_worker", "device", "cache", "max_params",
                "max_macs", "max_activation_bytes", "latency", "table", "command",
-               "command_timeout", "proxies", "proxy_batch"});
+               "command_timeout", "proxies", "proxy_batch", "supernet"});
     if (e["kind"]) c.evaluator_kind = AsString(file, "evaluator.kind", e["kind"]);
-    if (c.evaluator_kind != "train" && c.evaluator_kind != "table" && c.evaluator_kind != "command")
+    if (c.evaluator_kind != "train" && c.evaluator_kind != "table" && c.evaluator_kind != "command" &&
+        c.evaluator_kind != "supernet")
       throw InputError(Where(file, e["kind"]) + "field 'evaluator.kind': '" + c.evaluator_kind +
-                       "' is not allowed; allowed: train, table, command");
+                       "' is not allowed; allowed: train, table, command, supernet");
+    if (const YAML::Node sn = e["supernet"]) {
+      if (c.evaluator_kind != "supernet")
+        throw InputError(Where(file, sn) + "field 'evaluator.supernet': only for evaluator.kind: supernet (this one is '" +
+                         c.evaluator_kind + "')");
+      CheckKeys(file, "evaluator.supernet", sn, {"path", "calibration_images"});
+      if (sn["path"]) {
+        c.supernet_dir = AsString(file, "evaluator.supernet.path", sn["path"]);
+        c.training.supernet = BesideFile(file, c.supernet_dir) + "/supernet.pt";
+        std::ifstream probe(c.training.supernet);
+        if (!probe)
+          throw InputError(Where(file, sn["path"]) + "field 'evaluator.supernet.path': '" + c.supernet_dir +
+                           "' holds no supernet.pt (train one: paretonas supernet train --config FILE --out " +
+                           c.supernet_dir + ")");
+      }
+      if (sn["calibration_images"]) {
+        c.training.supernet_calibration_images = AsInt(file, "evaluator.supernet.calibration_images", sn["calibration_images"]);
+        CheckIn(file, "evaluator.supernet.calibration_images", sn["calibration_images"],
+                c.training.supernet_calibration_images, 1, 1e7);
+      }
+    }
+    if (c.evaluator_kind == "supernet" && c.training.supernet.empty())
+      throw InputError(Where(file, e) + "field 'evaluator.supernet.path': evaluator.kind: supernet needs the "
+                       "directory of a trained supernet (paretonas supernet train --config FILE --out DIR)");
     if (e["command"]) c.command = AsString(file, "evaluator.command", e["command"]);
     if (e["command_timeout"]) {
       c.command_timeout = AsDouble(file, "evaluator.command_timeout", e["command_timeout"]);
@@ -166,7 +190,7 @@ void CheckEvaluatorAgainstSections(const std::string& file, ExperimentConfig& c,
       if (search::IsProxyName(m) && std::find(px.begin(), px.end(), m) == px.end()) px.push_back(m);
     }
   }
-  if (c.evaluator_kind == "train" || c.evaluator_kind == "command") {
+  if (c.evaluator_kind == "train" || c.evaluator_kind == "command" || c.evaluator_kind == "supernet") {
     const std::string bad = c.training.Validate();
     if (!bad.empty()) throw InputError(file + ": " + bad);
     if (c.latency_online && !c.training.measure_latency)

@@ -108,6 +108,9 @@ void ParseFidelitySection(const std::string& file, const YAML::Node& root, Exper
     if (c.evaluator_kind == "command")
       throw InputError(Where(file, f) + "fidelity: evaluator.kind command does not train in "
                        "rungs (yet); use evaluator.kind train or table");
+    if (c.evaluator_kind == "supernet")
+      throw InputError(Where(file, f) + "fidelity: evaluator.kind supernet trains nothing per candidate "
+                       "(its sub-networks inherit their weights); remove the fidelity section");
     if (c.evaluator_kind == "train") {
       const YAML::Node tr = root["training"];
       if (tr && tr["steps"] && c.training.steps > 0)

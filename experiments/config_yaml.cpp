@@ -186,7 +186,13 @@ std::string ExperimentConfig::ToYaml() const {
       y << YAML::Key << "command" << YAML::Value << command;
       y << YAML::Key << "command_timeout" << YAML::Value << Fmt(command_timeout);
     }
-    if (evaluator_kind == "train" || evaluator_kind == "command") {
+    if (evaluator_kind == "supernet") {
+      y << YAML::Key << "supernet" << YAML::Value << YAML::BeginMap;
+      y << YAML::Key << "path" << YAML::Value << supernet_dir;
+      y << YAML::Key << "calibration_images" << YAML::Value << t.supernet_calibration_images;
+      y << YAML::EndMap;
+    }
+    if (evaluator_kind == "train" || evaluator_kind == "command" || evaluator_kind == "supernet") {
       y << YAML::Key << "threads_per_worker" << YAML::Value << t.threads_per_worker;
       y << YAML::Key << "device" << YAML::Value << t.device;
       y << YAML::Key << "max_params" << YAML::Value << t.max_params;

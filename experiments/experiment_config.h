@@ -34,7 +34,11 @@ struct ExperimentConfig {
   search::PrescreenOptions prescreen;    ///< search.prescreen; off unless given
   bool inherit_weights = false;          ///< search.inherit_weights
   int max_failures_in_a_row = 5;         ///< search.max_failures_in_a_row (0: never stop)
-  std::string evaluator_kind = "train";  ///< train | table | command
+  std::string evaluator_kind = "train";  ///< train | table | command | supernet
+  std::string supernet_dir;              ///< evaluator.supernet.path as written (kind supernet)
+  /// Kinds whose networks this engine builds and holds (trained here, or taken from a supernet):
+  /// the int8 stage and export sizes apply to them.
+  bool BuildsNetworks() const { return evaluator_kind == "train" || evaluator_kind == "supernet"; }
   std::string command;                   ///< evaluator.command (kind command)
   double command_timeout = 0;            ///< seconds per candidate; 0: no limit
   /// Not part of the file: the run directory of this search, where the command evaluator keeps

@@ -57,5 +57,23 @@ contains "from its checkpoint" "resumed from step"
 check "to the same sub-network accuracies as without the kill" 0 cmp "$work/ref.eval" "$work/killed.eval"
 check "and the same weights, byte for byte" 0 cmp "$work/ref/supernet.pt" "$work/killed/supernet.pt"
 
+# A search that scores every candidate with the supernet's weights (no training), then export.
+sn_cfg=$work/search_supernet.yaml
+sed -e 's/^  kind: train/  kind: supernet\n  supernet: {path: cells, calibration_images: 100}/' "$cfg" >"$sn_cfg"
+sed -i "s|path: cells|path: $work/cells|" "$sn_cfg"
+check "kind supernet validates" 0 "$bin" validate "$sn_cfg"
+contains "and keeps its section" "calibration_images: 100"
+check "a search with it" 0 "$bin" search --config "$sn_cfg" --run-dir "$work/snrun" -q
+check "its trials trained nothing" 0 grep -q '"train_seconds":0' "$work/snrun/trials.jsonl"
+check "and say where their weights came from" 0 grep -q '"supernet":1' "$work/snrun/trials.jsonl"
+id=$(awk -F, 'NR==2{print $1}' "$work/snrun/front.csv")
+check "export takes a member out of the supernet" 0 "$bin" export "$work/snrun" --id "$id" --format torchscript --out "$work/snexp"
+contains "it says so" "out of the supernet"
+check "with its inherited weights, not untrained ones" 1 grep -q "untrained weights" "$work/out"
+check "a supernet directory without supernet.pt is refused" 2 "$bin" validate "$sn_cfg" --set evaluator.supernet.path=$work/none
+contains "naming the field" "evaluator.supernet.path"
+check "with a fidelity section, refused" 2 "$bin" validate "$sn_cfg" --set fidelity.rungs=[1,2]
+contains "saying why" "trains nothing per candidate"
+
 echo "supernet CLI: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

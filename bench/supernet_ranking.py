@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""Does the supernet rank sub-networks as standalone training does? (issue #55)
+
+  supernet_ranking.py PARETONAS OUT [--subnets 40] [--ref-epochs 4] [--supernet-epochs 30] [--seeds 1 2]
+
+On the Fashion-MNIST task of bench/vs_optuna/fmnist.py (fmnist_cells at width 16; 4,000 training
+and 2,000 held-out images, OUT/data.npz written as there):
+- `--subnets` random connected cells (seeded 0), each trained standalone by the PyTorch objective
+  that bench/vs_optuna checks to be paretonas' network and recipe: `--ref-epochs` epochs (the
+  reference) and 1 epoch (the per-candidate training of that benchmark's searches);
+- a supernet per seed: `paretonas supernet train --epochs E` (uniform single path, the default for
+  a cell space), then `paretonas supernet eval` of the same cells (inherited weights, BatchNorm
+  recomputed on 2,000 training images, no training).
+Prints Kendall's tau of each against the reference, between the two supernet seeds, and the
+seconds each way takes per sub-network."""
+import argparse
+import importlib.util
+import os
+import random
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+spec = importlib.util.spec_from_file_location("fmnist", os.path.join(HERE, "vs_optuna", "fmnist.py"))
+fmnist = importlib.util.module_from_spec(spec)
+sys.argv, argv = sys.argv[:1], sys.argv  # fmnist.py re-executes itself under /usr/bin/python3 when needed
+spec.loader.exec_module(fmnist)
+sys.argv = argv
+
+
+def kendall(a, b):
+    """Kendall's tau-b of two equally long lists (ties in either counted as tau-b does)."""
+    n, s, ta, tb = len(a), 0, 0, 0
+    for i in range(n):
+        for j in range(i + 1, n):
+            da, db = a[i] - a[j], b[i] - b[j]
+            ta += da == 0
+            tb += db == 0
+            if da != 0 and db != 0:
+                s += 1 if (da > 0) == (db > 0) else -1
+    pairs = n * (n - 1) // 2
+    den = ((pairs - ta) * (pairs - tb)) ** 0.5
+    return s / den if den else float("nan")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("binary")
+    p.add_argument("out")
+    p.add_argument("--subnets", type=int, default=40)
+    p.add_argument("--ref-epochs", type=int, default=4)
+    p.add_argument("--supernet-epochs", type=int, default=30)
+    p.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
+    a = p.parse_args()
+    import torch
+    torch.set_num_threads(2)
+    os.makedirs(a.out, exist_ok=True)
+    data = fmnist.write_data(a.out)
+    experiment = fmnist.write_experiment(a.out, data)
+    x, y, xv, yv = fmnist.load_tensors(data)
+    rng = random.Random(0)
+    cells = []
+    while len(cells) < a.subnets:
+        ops = [rng.choice(fmnist.OPS) for _ in fmnist.EDGES]
+        if fmnist.connected(ops) and fmnist.arch_key(ops) not in [fmnist.arch_key(c) for c in cells]:
+            cells.append(ops)
+    keys = [fmnist.arch_key(c) for c in cells]
+
+    def standalone(epochs):
+        fmnist.RECIPE["epochs"] = epochs
+        accs, t0 = [], time.time()
+        for i, ops in enumerate(cells):
+            g = torch.Generator().manual_seed(1000 + i)
+            net = fmnist.Net(ops)
+            fmnist.initialise(net, g)
+            accs.append(fmnist.train_and_validate(net, x, y, xv, yv, g))
+        return accs, (time.time() - t0) / len(cells)
+
+    ref, ref_s = standalone(a.ref_epochs)
+    one, one_s = standalone(1)
+    print(f"standalone, {a.ref_epochs} epochs (reference): {ref_s:.2f} s per sub-network; 1 epoch: {one_s:.2f} s", flush=True)
+    supernets = {}
+    for seed in a.seeds:
+        d = os.path.join(a.out, f"supernet_s{seed}")
+        subprocess.run(["rm", "-rf", d], check=True)
+        t0 = time.time()
+        subprocess.run([a.binary, "supernet", "train", "--config", experiment, "--out", d, "--epochs",
+                        str(a.supernet_epochs), "--set", f"seed={seed}"], check=True, stderr=subprocess.DEVNULL)
+        train_s = time.time() - t0
+        cmd = [a.binary, "supernet", "eval", d]
+        for k in keys:
+            cmd += ["--arch", k]
+        t0 = time.time()
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.split("\n")
+        eval_s = (time.time() - t0) / len(keys)
+        accs = {line.split("%  ")[1]: float(line.split("%  ")[0]) for line in out if "%  " in line}
+        supernets[seed] = [accs[k] for k in keys]
+        print(f"supernet seed {seed}: trained in {train_s:.0f} s ({a.supernet_epochs} epochs); {eval_s:.2f} s per "
+              f"sub-network scored; Kendall tau vs reference {kendall(supernets[seed], ref):.3f}", flush=True)
+    print(f"\n{len(keys)} random connected cells of fmnist_cells (width 16), Fashion-MNIST 4,000/2,000 images")
+    print(f"Kendall tau against standalone {a.ref_epochs}-epoch training:")
+    print(f"  standalone 1 epoch (per-candidate search): {kendall(one, ref):.3f}")
+    for seed in a.seeds:
+        print(f"  supernet seed {seed} ({a.supernet_epochs} epochs), inherited weights: {kendall(supernets[seed], ref):.3f}")
+    if len(a.seeds) >= 2:
+        print(f"  between the supernet seeds {a.seeds[0]} and {a.seeds[1]}: {kendall(supernets[a.seeds[0]], supernets[a.seeds[1]]):.3f}")
+    print(f"accuracy ranges: reference {min(ref):.1f}-{max(ref):.1f}%, 1 epoch {min(one):.1f}-{max(one):.1f}%, "
+          + ", ".join(f"supernet s{s} {min(v):.1f}-{max(v):.1f}%" for s, v in supernets.items()))
+
+
+if __name__ == "__main__":
+    main()
