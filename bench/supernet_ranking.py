@@ -15,6 +15,7 @@ Prints Kendall's tau of each against the reference, between the two supernet see
 seconds each way takes per sub-network."""
 import argparse
 import importlib.util
+import json
 import os
 import random
 import subprocess
@@ -52,6 +53,8 @@ def main():
     p.add_argument("--ref-epochs", type=int, default=4)
     p.add_argument("--supernet-epochs", type=int, default=30)
     p.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
+    p.add_argument("--rule", default="auto", help="supernet train --rule")
+    p.add_argument("--calibration-images", type=int, default=2000, help="supernet eval --calibration-images")
     a = p.parse_args()
     import torch
     torch.set_num_threads(2)
@@ -77,18 +80,29 @@ def main():
             accs.append(fmnist.train_and_validate(net, x, y, xv, yv, g))
         return accs, (time.time() - t0) / len(cells)
 
-    ref, ref_s = standalone(a.ref_epochs)
-    one, one_s = standalone(1)
+    # The standalone trainings are the same for every supernet variant: kept in OUT, keyed by the cells.
+    cache = os.path.join(a.out, f"standalone_{a.subnets}_{a.ref_epochs}.json")
+    if os.path.exists(cache):
+        with open(cache) as f:
+            c = json.load(f)
+        ref, ref_s, one, one_s = c["ref"], c["ref_s"], c["one"], c["one_s"]
+    else:
+        ref, ref_s = standalone(a.ref_epochs)
+        one, one_s = standalone(1)
+        with open(cache + ".tmp", "w") as f:
+            json.dump({"keys": keys, "ref": ref, "ref_s": ref_s, "one": one, "one_s": one_s}, f)
+        os.replace(cache + ".tmp", cache)
     print(f"standalone, {a.ref_epochs} epochs (reference): {ref_s:.2f} s per sub-network; 1 epoch: {one_s:.2f} s", flush=True)
     supernets = {}
     for seed in a.seeds:
-        d = os.path.join(a.out, f"supernet_s{seed}")
+        d = os.path.join(a.out, f"supernet_{a.rule}_s{seed}")
         subprocess.run(["rm", "-rf", d], check=True)
         t0 = time.time()
         subprocess.run([a.binary, "supernet", "train", "--config", experiment, "--out", d, "--epochs",
-                        str(a.supernet_epochs), "--set", f"seed={seed}"], check=True, stderr=subprocess.DEVNULL)
+                        str(a.supernet_epochs), "--rule", a.rule, "--set", f"seed={seed}"], check=True,
+                       stderr=subprocess.DEVNULL)
         train_s = time.time() - t0
-        cmd = [a.binary, "supernet", "eval", d]
+        cmd = [a.binary, "supernet", "eval", d, "--calibration-images", str(a.calibration_images)]
         for k in keys:
             cmd += ["--arch", k]
         t0 = time.time()
@@ -98,7 +112,8 @@ def main():
         supernets[seed] = [accs[k] for k in keys]
         print(f"supernet seed {seed}: trained in {train_s:.0f} s ({a.supernet_epochs} epochs); {eval_s:.2f} s per "
               f"sub-network scored; Kendall tau vs reference {kendall(supernets[seed], ref):.3f}", flush=True)
-    print(f"\n{len(keys)} random connected cells of fmnist_cells (width 16), Fashion-MNIST 4,000/2,000 images")
+    print(f"\nrule {a.rule}, BatchNorm recomputed on {a.calibration_images} training images")
+    print(f"{len(keys)} random connected cells of fmnist_cells (width 16), Fashion-MNIST 4,000/2,000 images")
     print(f"Kendall tau against standalone {a.ref_epochs}-epoch training:")
     print(f"  standalone 1 epoch (per-candidate search): {kendall(one, ref):.3f}")
     for seed in a.seeds:
