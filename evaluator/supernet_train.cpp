@@ -7,10 +7,8 @@
 
 #include <chrono>
 #include <cmath>
-#include <cstdio>
 #include <fstream>
 #include <random>
-#include <sstream>
 #include <stdexcept>
 
 #include "evaluator/dataset.h"
@@ -72,22 +70,30 @@ struct ThreadsGuard {
   ~ThreadsGuard() { at::set_num_threads(saved); }
 };
 
-void SaveCheckpoint(SupernetImpl& net, torch::optim::SGD& opt, std::int64_t step, const std::string& path) {
-  torch::serialize::OutputArchive root, weights, optimizer;
-  net.save(weights);
-  opt.save(optimizer);
-  root.write("weights", weights);
-  root.write("optimizer", optimizer);
-  root.write("step", torch::tensor(step, torch::kInt64));
+/// The slot names, one a line: what a supernet file records so that a load can check it.
+std::string SlotList(const SupernetImpl& net) {
   std::string slots;
   for (const auto& s : net.slots()) slots += s + "\n";
+  return slots;
+}
+
+/// `root` with the weights and the slot list of `net` (what SaveSupernet writes; a checkpoint adds
+/// the optimizer and the step).
+void WriteWeightsAndSlots(SupernetImpl& net, torch::serialize::OutputArchive& root) {
+  torch::serialize::OutputArchive weights;
+  net.save(weights);
+  root.write("weights", weights);
+  const std::string slots = SlotList(net);
   root.write("slots", torch::tensor(std::vector<std::int64_t>(slots.begin(), slots.end()), torch::kInt64));
-  const std::string tmp = path + ".tmp";
-  root.save_to(tmp);
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw std::runtime_error("cannot rename " + tmp + " to " + path);
-  }
+}
+
+void SaveCheckpoint(SupernetImpl& net, torch::optim::SGD& opt, std::int64_t step, const std::string& path) {
+  torch::serialize::OutputArchive root, optimizer;
+  WriteWeightsAndSlots(net, root);
+  opt.save(optimizer);
+  root.write("optimizer", optimizer);
+  root.write("step", torch::tensor(step, torch::kInt64));
+  SaveAtomically(root, path);
 }
 
 void CheckSlots(SupernetImpl& net, torch::serialize::InputArchive& root, const std::string& path) {
@@ -96,9 +102,7 @@ void CheckSlots(SupernetImpl& net, torch::serialize::InputArchive& root, const s
     throw InputError(path + ": not a paretonas supernet file (no slot list)");
   const auto* p = t.data_ptr<std::int64_t>();
   const std::string saved(p, p + t.numel());
-  std::string mine;
-  for (const auto& s : net.slots()) mine += s + "\n";
-  if (saved != mine)
+  if (saved != SlotList(net))
     throw InputError(path + ": written for a supernet of another space (its slots differ from those of " +
                      net.space().source() + ")");
 }
@@ -235,18 +239,9 @@ void WriteInheritedWeights(const space::SearchSpace& space, const DatasetOptions
 }
 
 void SaveSupernet(SupernetImpl& net, const std::string& path) {
-  torch::serialize::OutputArchive root, weights;
-  net.save(weights);
-  root.write("weights", weights);
-  std::string slots;
-  for (const auto& s : net.slots()) slots += s + "\n";
-  root.write("slots", torch::tensor(std::vector<std::int64_t>(slots.begin(), slots.end()), torch::kInt64));
-  const std::string tmp = path + ".tmp";
-  root.save_to(tmp);
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw std::runtime_error("cannot rename " + tmp + " to " + path);
-  }
+  torch::serialize::OutputArchive root;
+  WriteWeightsAndSlots(net, root);
+  SaveAtomically(root, path);
 }
 
 void LoadSupernet(SupernetImpl& net, const std::string& path) {

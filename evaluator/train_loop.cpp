@@ -38,16 +38,6 @@ torch::Tensor Augment(const torch::Tensor& x, at::Generator& gen) {
 /// On CUDA the loss (a NaN check) is read back every this many steps.
 constexpr int64_t kCudaLossEvery = 25;
 
-/// Writes `archive` to `path` atomically: to a temporary file, then renamed.
-void SaveAtomically(torch::serialize::OutputArchive& archive, const std::string& path) {
-  const std::string tmp = path + ".tmp";
-  archive.save_to(tmp);
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw std::runtime_error("cannot rename " + tmp + " to " + path);
-  }
-}
-
 /// Saves what a training needs to continue exactly: weights and buffers, optimizer state, the
 /// generator, the epoch's permutation, the step and the images trained on. Atomic (rename).
 void SaveTrainState(const std::string& path, space::GraphNet& net, torch::optim::Optimizer& opt,
@@ -69,6 +59,15 @@ void SaveTrainState(const std::string& path, space::GraphNet& net, torch::optim:
 }
 
 }  // namespace
+
+void SaveAtomically(torch::serialize::OutputArchive& archive, const std::string& path) {
+  const std::string tmp = path + ".tmp";
+  archive.save_to(tmp);
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw std::runtime_error("cannot rename " + tmp + " to " + path);
+  }
+}
 
 LoopResult TrainLoop(space::GraphNet& net, const torch::Tensor& x, const torch::Tensor& y,
                      const TrainOptions& o, int epochs, bool augment, at::Generator& gen,

@@ -57,6 +57,9 @@ space::GraphNet WithPreciseBatchNorm(space::GraphNet& net, const torch::Tensor& 
                                      int batches, const torch::Device& device,
                                      torch::MemoryFormat layout = torch::MemoryFormat::Contiguous);
 
+/// Writes `archive` to `path` atomically: to a temporary file, then renamed.
+void SaveAtomically(torch::serialize::OutputArchive& archive, const std::string& path);
+
 /// Saves the network's parameters and buffers to `path` atomically (rename), as trained weights
 /// a child can inherit.
 void SaveWeights(space::GraphNet& net, const std::string& path);

@@ -12,6 +12,7 @@
 #include "evaluator/supernet.h"
 #include "evaluator/supernet_train.h"
 #include "experiments/cli_common.h"
+#include "experiments/run_directory.h"
 #include "search/run_files.h"
 #include "space/input_error.h"
 
@@ -106,8 +107,7 @@ int Train(const SupernetCliOptions& o) {
       throw InputError(o.out + ": a supernet training with another recipe or experiment is under way there "
                        "(supernet.yaml differs); choose another --out, or the same config and options");
   } else {
-    ::mkdir(o.out.c_str(), 0755);
-    if (!Exists(o.out)) throw InputError("--out " + o.out + ": cannot create the directory");
+    MakeDirectories(o.out);
     search::WriteFileAtomic(o.out + "/experiment.yaml", c.ToYaml());
     search::WriteFileAtomic(recipe_path, recipe);
   }
