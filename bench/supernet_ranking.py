@@ -45,6 +45,35 @@ def kendall(a, b):
     return s / den if den else float("nan")
 
 
+def write_data(out, per_class):
+    """fmnist.py's stratified sample of Fashion-MNIST's training images, with other sizes."""
+    import numpy as np
+    path = os.path.join(out, "data.npz")
+    if os.path.exists(path):
+        return path
+    spec = importlib.util.spec_from_file_location("idx", os.path.join(fmnist.ROOT, "scripts", "export-idx-dataset.py"))
+    idx = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(idx)
+    src = "/usr/share/datasets/fashion-mnist"
+    shape, raw = idx.read_idx(idx.find(src, "train-images-idx3-ubyte"))
+    x = np.frombuffer(raw, np.uint8).reshape(shape)
+    _, raw = idx.read_idx(idx.find(src, "train-labels-idx1-ubyte"))
+    y = np.frombuffer(raw, np.uint8).astype(np.int64)
+    rng = np.random.default_rng(0)
+    train, val = [], []
+    n_train, n_val = per_class
+    for c in range(10):
+        i = np.flatnonzero(y == c)
+        rng.shuffle(i)
+        val.extend(i[:n_val])
+        train.extend(i[n_val:n_val + n_train])
+    train, val = np.sort(train), np.sort(val)
+    tmp = path + ".tmp.npz"
+    np.savez(tmp, x_train=x[train], y_train=y[train], x_val=x[val], y_val=y[val])
+    os.replace(tmp, path)
+    return path
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("binary")
@@ -55,11 +84,20 @@ def main():
     p.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
     p.add_argument("--rule", default="auto", help="supernet train --rule")
     p.add_argument("--calibration-images", type=int, default=2000, help="supernet eval --calibration-images")
+    p.add_argument("--ref-seeds", type=int, default=2,
+                   help="train the reference this many times (other initialisations and orders): their agreement is "
+                        "the most any scorer can show; the reference is their mean")
+    p.add_argument("--reuse", action="store_true", help="keep a supernet already trained in OUT (same rule and seed)")
+    p.add_argument("--train-args", default="", help="more arguments for supernet train (e.g. '--random-subnets 4')")
+    p.add_argument("--per-class", type=int, nargs=2, default=None, metavar=("TRAIN", "VAL"),
+                   help="training and held-out images per class (default: fmnist.py's 400 and 200); another size "
+                        "needs its own OUT")
+    p.add_argument("--tag", default="", help="suffix of the supernet folders (variants of one rule)")
     a = p.parse_args()
     import torch
     torch.set_num_threads(2)
     os.makedirs(a.out, exist_ok=True)
-    data = fmnist.write_data(a.out)
+    data = write_data(a.out, a.per_class) if a.per_class else fmnist.write_data(a.out)
     experiment = fmnist.write_experiment(a.out, data)
     x, y, xv, yv = fmnist.load_tensors(data)
     rng = random.Random(0)
@@ -70,11 +108,11 @@ def main():
             cells.append(ops)
     keys = [fmnist.arch_key(c) for c in cells]
 
-    def standalone(epochs):
+    def standalone(epochs, seed_base=1000):
         fmnist.RECIPE["epochs"] = epochs
         accs, t0 = [], time.time()
         for i, ops in enumerate(cells):
-            g = torch.Generator().manual_seed(1000 + i)
+            g = torch.Generator().manual_seed(seed_base + i)
             net = fmnist.Net(ops)
             fmnist.initialise(net, g)
             accs.append(fmnist.train_and_validate(net, x, y, xv, yv, g))
@@ -93,14 +131,30 @@ def main():
             json.dump({"keys": keys, "ref": ref, "ref_s": ref_s, "one": one, "one_s": one_s}, f)
         os.replace(cache + ".tmp", cache)
     print(f"standalone, {a.ref_epochs} epochs (reference): {ref_s:.2f} s per sub-network; 1 epoch: {one_s:.2f} s", flush=True)
+    # More trainings of the reference, each with other initial weights and batch orders (cached one file each).
+    refs = [ref]
+    for r in range(1, a.ref_seeds):
+        path = os.path.join(a.out, f"standalone_{a.subnets}_{a.ref_epochs}_seed{r}.json")
+        if os.path.exists(path):
+            with open(path) as f:
+                refs.append(json.load(f)["ref"])
+            continue
+        accs, secs = standalone(a.ref_epochs, 1000 + 1000 * r)
+        with open(path + ".tmp", "w") as f:
+            json.dump({"keys": keys, "ref": accs, "ref_s": secs}, f)
+        os.replace(path + ".tmp", path)
+        refs.append(accs)
+    mean_ref = [sum(v) / len(v) for v in zip(*refs)]
+    params = [sum(t.numel() for t in fmnist.Net(ops).parameters()) for ops in cells]
     supernets = {}
     for seed in a.seeds:
-        d = os.path.join(a.out, f"supernet_{a.rule}_s{seed}")
-        subprocess.run(["rm", "-rf", d], check=True)
+        d = os.path.join(a.out, f"supernet_{a.rule}{a.tag}_s{seed}")
         t0 = time.time()
-        subprocess.run([a.binary, "supernet", "train", "--config", experiment, "--out", d, "--epochs",
-                        str(a.supernet_epochs), "--rule", a.rule, "--set", f"seed={seed}"], check=True,
-                       stderr=subprocess.DEVNULL)
+        if not (a.reuse and os.path.exists(os.path.join(d, "supernet.pt"))):
+            subprocess.run(["rm", "-rf", d], check=True)
+            subprocess.run([a.binary, "supernet", "train", "--config", experiment, "--out", d, "--epochs",
+                            str(a.supernet_epochs), "--rule", a.rule, "--set", f"seed={seed}"] + a.train_args.split(),
+                           check=True, stderr=subprocess.DEVNULL)
         train_s = time.time() - t0
         cmd = [a.binary, "supernet", "eval", d, "--calibration-images", str(a.calibration_images)]
         for k in keys:
@@ -113,11 +167,26 @@ def main():
         print(f"supernet seed {seed}: trained in {train_s:.0f} s ({a.supernet_epochs} epochs); {eval_s:.2f} s per "
               f"sub-network scored; Kendall tau vs reference {kendall(supernets[seed], ref):.3f}", flush=True)
     print(f"\nrule {a.rule}, BatchNorm recomputed on {a.calibration_images} training images")
-    print(f"{len(keys)} random connected cells of fmnist_cells (width 16), Fashion-MNIST 4,000/2,000 images")
+    print(f"{len(keys)} random connected cells of fmnist_cells (width 16), Fashion-MNIST {len(x):,}/{len(xv):,} images")
     print(f"Kendall tau against standalone {a.ref_epochs}-epoch training:")
     print(f"  standalone 1 epoch (per-candidate search): {kendall(one, ref):.3f}")
     for seed in a.seeds:
         print(f"  supernet seed {seed} ({a.supernet_epochs} epochs), inherited weights: {kendall(supernets[seed], ref):.3f}")
+    if len(refs) >= 2:
+        for i in range(len(refs)):
+            others = [r for j, r in enumerate(refs) if j != i]
+            print(f"  reference training {i + 1} against the mean of the others: "
+                  f"{kendall(refs[i], [sum(v) / len(v) for v in zip(*others)]):.3f}")
+        print(f"  the reference trained again ({len(refs) - 1} other initialisations and orders): "
+              + ", ".join(f"{kendall(r, ref):.3f}" for r in refs[1:]) + "   <- the most a scorer can agree with one training")
+        print(f"Kendall tau against the mean of the {len(refs)} reference trainings:")
+        print(f"  standalone 1 epoch: {kendall(one, mean_ref):.3f}")
+        for seed in a.seeds:
+            print(f"  supernet seed {seed}: {kendall(supernets[seed], mean_ref):.3f}")
+    print("Kendall tau against the parameter count (what each order owes to size):")
+    print(f"  reference: {kendall(ref, params):.3f}" + (f", mean reference {kendall(mean_ref, params):.3f}" if len(refs) >= 2 else "")
+          + f", 1 epoch {kendall(one, params):.3f}, "
+          + ", ".join(f"supernet s{s} {kendall(v, params):.3f}" for s, v in supernets.items()))
     if len(a.seeds) >= 2:
         print(f"  between the supernet seeds {a.seeds[0]} and {a.seeds[1]}: {kendall(supernets[a.seeds[0]], supernets[a.seeds[1]]):.3f}")
     print(f"accuracy ranges: reference {min(ref):.1f}-{max(ref):.1f}%, 1 epoch {min(one):.1f}-{max(one):.1f}%, "

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <algorithm>
 #include <fstream>
 #include <random>
 #include <stdexcept>
@@ -26,9 +27,10 @@ std::uint64_t Mix(std::uint64_t a, std::uint64_t b) {
   return z ^ (z >> 31);
 }
 
-/// The sub-networks of step `step`: a function of the seed and the step only (exact resume).
-std::vector<space::Genotype> StepGenotypes(const SupernetImpl& net, const SupernetTrainOptions& o,
-                                           std::int64_t step) {
+}  // namespace
+
+std::vector<space::Genotype> SupernetStepGenotypes(const SupernetImpl& net, const SupernetTrainOptions& o,
+                                                   std::int64_t step) {
   std::mt19937_64 rng(Mix(o.seed, static_cast<std::uint64_t>(step)));
   auto sample = [&] {
     space::Genotype g = net.space().Sample(rng);
@@ -38,6 +40,20 @@ std::vector<space::Genotype> StepGenotypes(const SupernetImpl& net, const Supern
   std::vector<space::Genotype> out;
   if (o.rule == SupernetRule::kUniform) {
     out.push_back(sample());
+  } else if (o.rule == SupernetRule::kFair) {
+    // Every option of every decision once: a random order of each decision's options, the j-th
+    // sub-network taking the j-th (decisions with fewer options deal theirs out again). No
+    // rejection of disconnected cells: that would break the fairness.
+    const auto& decisions = net.space().decisions();
+    size_t k = 1;
+    for (const auto& d : decisions) k = std::max(k, d.labels.size());
+    out.assign(k, space::Genotype(decisions.size(), 0));
+    for (size_t d = 0; d < decisions.size(); ++d) {
+      std::vector<int> order(decisions[d].labels.size());
+      for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
+      std::shuffle(order.begin(), order.end(), rng);
+      for (size_t j = 0; j < k; ++j) out[j][d] = order[j % order.size()];
+    }
   } else {
     out.push_back(net.Largest());
     out.push_back(net.Smallest());
@@ -45,6 +61,8 @@ std::vector<space::Genotype> StepGenotypes(const SupernetImpl& net, const Supern
   }
   return out;
 }
+
+namespace {
 
 torch::Tensor EpochOrder(std::int64_t n, std::uint64_t seed, int epoch) {
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(Mix(seed ^ 0x0e9c0c4ULL, static_cast<std::uint64_t>(epoch)));
@@ -59,7 +77,8 @@ double Backward(SubNetwork& sub, const torch::Tensor& xb, const torch::Tensor& y
   torch::Tensor loss = teacher.defined()
                            ? -(teacher * torch::log_softmax(logits, 1)).sum(1).mean()  // soft cross-entropy
                            : torch::nn::functional::cross_entropy(logits, yb);
-  loss.backward();
+  // A disconnected cell (the fair rule keeps them) computes its output from no weight: nothing to learn.
+  if (loss.requires_grad()) loss.backward();
   if (logits_out) *logits_out = logits.detach();
   return loss.item<double>();
 }
@@ -175,7 +194,7 @@ SupernetTrainResult TrainSupernet(SupernetImpl& net, const torch::Tensor& x, con
     const double lr = 0.5 * o.lr * (1 + std::cos(M_PI * static_cast<double>(step) / static_cast<double>(total)));
     for (auto& group : opt.param_groups()) static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
 
-    const std::vector<space::Genotype> genotypes = StepGenotypes(net, o, step);
+    const std::vector<space::Genotype> genotypes = SupernetStepGenotypes(net, o, step);
     std::vector<SubNetwork> subs(genotypes.size());
     std::vector<double> losses(genotypes.size(), 0);
     torch::Tensor teacher;

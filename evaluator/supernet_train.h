@@ -16,6 +16,9 @@ enum class SupernetRule {
   kSandwich,  ///< the largest, the smallest and `random_subnets` random ones a step; the largest
               ///< learns from the labels, the others from its predictions (in-place distillation)
   kUniform,   ///< one uniformly sampled sub-network a step, from the labels (single path, SPOS)
+  kFair,      ///< as many sub-networks a step as the largest decision has options, each decision's
+              ///< options dealt out among them in a random order, so that every option of every
+              ///< decision is trained once a step, from the labels (strict fairness, FairNAS)
 };
 
 struct SupernetTrainOptions {
@@ -58,6 +61,11 @@ struct SupernetTrainResult {
   bool stopped = false;           ///< ended by stop_after
   double largest_accuracy = 0, smallest_accuracy = 0;  ///< after the last epoch
 };
+
+/// The sub-networks trained at step `step`: a function of the rule, the seed and the step only
+/// (so that a resume draws the same ones).
+std::vector<space::Genotype> SupernetStepGenotypes(const SupernetImpl& net, const SupernetTrainOptions& o,
+                                                   std::int64_t step);
 
 /// Trains `net` on (x, y), validating on (xv, yv). Deterministic in the seed, for any number of
 /// workers, and across a resume from the checkpoint. `progress` is called after every step.

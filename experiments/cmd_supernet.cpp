@@ -43,13 +43,22 @@ bool Exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
+const char* RuleName(evaluator::SupernetRule rule) {
+  switch (rule) {
+    case evaluator::SupernetRule::kSandwich: return "sandwich";
+    case evaluator::SupernetRule::kUniform: return "uniform";
+    case evaluator::SupernetRule::kFair: return "fair";
+  }
+  return "?";
+}
+
 /// What a supernet directory records of how it was trained; a resume must match it.
 std::string Recipe(const ExperimentConfig& c, const SupernetCliOptions& o, evaluator::SupernetRule rule,
                    const evaluator::SupernetTrainOptions& t) {
   std::ostringstream s;
   s << "config_hash: " << c.Hash() << "\n"
     << "space: " << c.space << "\n"
-    << "rule: " << (rule == evaluator::SupernetRule::kSandwich ? "sandwich" : "uniform") << "\n"
+    << "rule: " << RuleName(rule) << "\n"
     << "random_subnets: " << t.random_subnets << "\n"
     << "epochs: " << t.epochs << "\n"
     << "batch_size: " << t.batch_size << "\n"
@@ -74,6 +83,8 @@ int Train(const SupernetCliOptions& o) {
     rule = evaluator::SupernetRule::kSandwich;
   } else if (o.rule == "uniform") {
     rule = evaluator::SupernetRule::kUniform;
+  } else if (o.rule == "fair") {
+    rule = evaluator::SupernetRule::kFair;
   } else if (o.rule == "auto") {
     // Cells are single path (an edge's ops share nothing): one uniform path a step, as SPOS;
     // elastic chains share weights between sizes: the sandwich rule, as BigNAS.
@@ -81,7 +92,7 @@ int Train(const SupernetCliOptions& o) {
     for (const auto& d : space.decisions()) chains |= d.name.compare(0, 5, "cell.") != 0;
     rule = chains ? evaluator::SupernetRule::kSandwich : evaluator::SupernetRule::kUniform;
   } else {
-    throw InputError("--rule: '" + o.rule + "' is not allowed; allowed: auto, sandwich, uniform");
+    throw InputError("--rule: '" + o.rule + "' is not allowed; allowed: auto, sandwich, uniform, fair");
   }
   evaluator::SupernetTrainOptions t;
   t.rule = rule;
@@ -119,10 +130,13 @@ int Train(const SupernetCliOptions& o) {
   std::cerr << "supernet of " << space.name() << " (" << space.source() << "): " << net->slots().size()
             << " slots, " << params << " weights; largest " << space.Key(net->Largest()) << ", smallest "
             << space.Key(net->Smallest()) << "\n"
-            << "training: " << (rule == evaluator::SupernetRule::kSandwich
-                                    ? "sandwich rule (largest, smallest and " + std::to_string(t.random_subnets) +
-                                          " random sub-networks a step, in-place distillation)"
-                                    : std::string("uniform single path (one random sub-network a step)"))
+            << "training: "
+            << (rule == evaluator::SupernetRule::kSandwich
+                    ? "sandwich rule (largest, smallest and " + std::to_string(t.random_subnets) +
+                          " random sub-networks a step, in-place distillation)"
+                : rule == evaluator::SupernetRule::kFair
+                    ? std::string("strict fairness (every option of every decision once a step)")
+                    : std::string("uniform single path (one random sub-network a step)"))
             << ", " << t.epochs << " epochs of " << per_epoch << " steps on " << data.train_x.size(0)
             << " images, " << t.workers << " worker(s)\n";
   if (Exists(t.checkpoint)) std::cerr << "resuming from " << t.checkpoint << "\n";
@@ -205,8 +219,9 @@ void SetupSupernet(CLI::App& app) {
   train->add_option("--epochs", o->epochs, "Epochs over the training images")->check(CLI::Range(1, 100000));
   train->add_option("--rule", o->rule,
                     "auto (uniform for cell-only spaces, sandwich otherwise), sandwich (largest, smallest "
-                    "and --random-subnets random sub-networks a step, in-place distillation) or uniform "
-                    "(one random sub-network a step)");
+                    "and --random-subnets random sub-networks a step, in-place distillation), uniform "
+                    "(one random sub-network a step) or fair (every option of every decision trained once a "
+                    "step: as many sub-networks as the largest decision has options)");
   train->add_option("--random-subnets", o->random_subnets, "Random sub-networks a step (sandwich)")
       ->check(CLI::Range(0, 64));
   train->add_option("--workers", o->workers, "Sub-networks computed side by side (default: one per core)")

@@ -276,7 +276,8 @@ TEST(SupernetTraining, SameWeightsForOneAndTwoWorkersAndAcrossAKillAndResume) {
       return net;
     };
     evaluator::SupernetTrainOptions o = TinyRecipe();
-    if (std::string(name) == "fmnist_cells") o.rule = evaluator::SupernetRule::kUniform;
+    // The sandwich rule on the hybrid space, strict fairness (5 sub-networks a step) on the cells.
+    if (std::string(name) == "fmnist_cells") o.rule = evaluator::SupernetRule::kFair;
     Supernet one = fresh();
     std::vector<double> largest;
     const auto r1 = evaluator::TrainSupernet(*one, d.x, d.y, d.xv, d.yv, o, [&](const evaluator::SupernetProgress& p) {
@@ -306,6 +307,37 @@ TEST(SupernetTraining, SameWeightsForOneAndTwoWorkersAndAcrossAKillAndResume) {
     EXPECT_TRUE(Same(Weights(*one), Weights(*resumed))) << "kill + resume";
     EXPECT_FALSE(Same(Weights(*one), Weights(*fresh()))) << "training changed nothing";
     std::remove(ckpt.c_str());
+  }
+}
+
+TEST(SupernetTraining, TheFairRuleTrainsEveryOptionOfEveryDecisionOnceAStep) {
+  const InputSpec in{{1, 12, 12}, 5};
+  for (const char* name : {"fmnist_cells", "tiny_hybrid"}) {
+    SCOPED_TRACE(name);
+    const SearchSpace space = SearchSpace::Load(testing::SourceDir() + "/experiments/spaces/" + name + ".yaml", {}, in);
+    Supernet net(space);
+    evaluator::SupernetTrainOptions o = TinyRecipe();
+    o.rule = evaluator::SupernetRule::kFair;
+    size_t most = 0;
+    for (const auto& d : space.decisions()) most = std::max(most, d.labels.size());
+    std::set<std::vector<space::Genotype>> steps;
+    for (std::int64_t step = 0; step < 6; ++step) {
+      const auto gs = evaluator::SupernetStepGenotypes(*net, o, step);
+      ASSERT_EQ(gs.size(), most);
+      EXPECT_EQ(gs, evaluator::SupernetStepGenotypes(*net, o, step)) << "a function of the step";
+      steps.insert(gs);
+      for (size_t d = 0; d < space.decisions().size(); ++d) {
+        const size_t options = space.decisions()[d].labels.size();
+        std::vector<int> times(options, 0);
+        for (const auto& g : gs) ++times[g[d]];
+        // Each option once; a decision with fewer options than `most` deals its own out again,
+        // each at most once more than another.
+        const auto [lo, hi] = std::minmax_element(times.begin(), times.end());
+        EXPECT_GE(*lo, static_cast<int>(most / options)) << space.decisions()[d].name;
+        EXPECT_LE(*hi - *lo, 1) << space.decisions()[d].name;
+      }
+    }
+    EXPECT_EQ(steps.size(), 6u) << "the order changes from step to step";
   }
 }
 
