@@ -8,11 +8,13 @@ and 2,000 held-out images, OUT/data.npz written as there):
 - `--subnets` random connected cells (seeded 0), each trained standalone by the PyTorch objective
   that bench/vs_optuna checks to be paretonas' network and recipe: `--ref-epochs` epochs (the
   reference) and 1 epoch (the per-candidate training of that benchmark's searches);
-- a supernet per seed: `paretonas supernet train --epochs E` (uniform single path, the default for
-  a cell space), then `paretonas supernet eval` of the same cells (inherited weights, BatchNorm
-  recomputed on 2,000 training images, no training).
-Prints Kendall's tau of each against the reference, between the two supernet seeds, and the
-seconds each way takes per sub-network."""
+- a supernet per seed: `paretonas supernet train --epochs E --rule R` (auto: the fair rule for a
+  cell space), then `paretonas supernet eval` of the same cells (inherited weights, BatchNorm
+  recomputed on 2,000 training images, no training);
+- with --ref-seeds N, the reference trained N times (other initialisations and batch orders):
+  what one training agrees with the mean of the others is the most any scorer can show.
+Prints Kendall's tau of each against the reference and the mean reference, between the two
+supernet seeds, against the parameter count, and the seconds each way takes per sub-network."""
 import argparse
 import importlib.util
 import json

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `paretonas supernet train|eval` end to end on the tiny synthetic task (issue #55): a cell space
-# (uniform single path) and a hybrid space (sandwich rule), the files it writes, kill -9 and
+# (strict fairness) and a hybrid space (sandwich rule), the files it writes, kill -9 and
 # resume to the same weights, and the refusals.
 # Usage: supernet_cli_test.sh PARETONAS_BINARY SOURCE_DIR
 set -uo pipefail
@@ -14,7 +14,7 @@ source "$src/tests/cli_checks.sh"
 cfg=$src/tests/data/tiny_synthetic.yaml
 
 check "a supernet of the cell space trains" 0 "$bin" supernet train --config "$cfg" --out "$work/cells" --epochs 2
-contains "it says how it trains" "uniform single path"
+contains "it says how it trains" "strict fairness"
 contains "it reports both ends" "validation: largest"
 for f in supernet.pt supernet.json experiment.yaml supernet.yaml; do
   check "it writes $f" 0 test -s "$work/cells/$f"
@@ -31,7 +31,7 @@ check "a key of another space is refused" 2 "$bin" supernet eval "$work/cells" -
 check "eval of a directory without a supernet" 2 "$bin" supernet eval "$work/none"
 contains "it says how to make one" "paretonas supernet train"
 check "an unknown rule" 2 "$bin" supernet train --config "$cfg" --out "$work/x" --rule spos
-contains "it lists the rules" "allowed: auto, sandwich, uniform"
+contains "it lists the rules" "allowed: auto, sandwich, uniform, fair"
 
 # The hybrid space (cells, then an elastic chain): the sandwich rule.
 hyb=$work/hybrid.yaml
