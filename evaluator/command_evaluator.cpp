@@ -373,7 +373,7 @@ EvalResult CommandEvaluator::Evaluate(const EvalRequest& request) {
     else r.metrics[k] = v;
   }
   if (r.metrics.count("val_accuracy") && !r.metrics.count("val_error"))
-    r.metrics["val_error"] = 100.0 - r.metrics["val_accuracy"];
+    r.metrics["val_error"] = search::ErrorPercent(r.metrics["val_accuracy"]);
   r.metrics["command_seconds"] = command_seconds;
   r.ok = true;
   r.seconds = std::chrono::duration<double>(Clock::now() - start).count();

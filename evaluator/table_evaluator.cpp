@@ -200,7 +200,7 @@ EvalResult TableEvaluator::Evaluate(const EvalRequest& request) {
   }
   r.ok = true;
   r.metrics["val_accuracy"] = accuracy;
-  r.metrics["val_error"] = 100.0 - accuracy;
+  r.metrics["val_error"] = search::ErrorPercent(accuracy);
   if (!options_.latency_column.empty()) r.metrics["latency_ms"] = it->second.second;
   AddUntrainedMetrics(request, r.metrics);
   r.seconds = cost_ms / 1000.0;

@@ -187,7 +187,7 @@ std::string DeployInt8(space::GraphNet& net, const torch::Tensor& vx, const torc
     const Int8Net q(net, calibration, qo);
     const double acc = Int8Accuracy(q, vx, vy);
     (*metrics)["int8_val_accuracy"] = acc;
-    (*metrics)["int8_val_error"] = 100.0 - acc;
+    (*metrics)["int8_val_error"] = search::ErrorPercent(acc);
     (*metrics)["int8_model_bytes"] = static_cast<double>(q.ModelBytes());
     if (o.file_bytes) o.file_bytes(net, &q, metrics);
     (*metrics)["int8_seconds"] = std::chrono::duration<double>(Clock::now() - q0).count();
@@ -381,7 +381,7 @@ EvalResult TrainEvaluator::Evaluate(const EvalRequest& request) {
   // Validation's share of the evaluation (a low rung's recomputed BatchNorm statistics included).
   r.metrics["val_seconds"] = std::chrono::duration<double>(Clock::now() - v0).count();
   r.metrics["val_accuracy"] = acc;
-  r.metrics["val_error"] = 100.0 - acc;
+  r.metrics["val_error"] = search::ErrorPercent(acc);
   r.metrics["params"] = static_cast<double>(net->NumParameters());
   // Latency does not depend on training: a multi-fidelity trial measures it at its first rung
   // and the search carries it to the later ones.

@@ -195,6 +195,15 @@ std::unique_ptr<Session> MakeSession(const ExperimentConfig& config, bool with_e
   s->problem.space = s->space.get();
   s->problem.objectives = config.objectives;
   s->problem.constraints = config.constraints;
+  for (size_t i = 0; i < config.search.enqueue.size(); ++i) {
+    const std::string& key = config.search.enqueue[i];
+    try {
+      s->space->ParseKey(key);
+    } catch (const InputError& e) {
+      throw InputError("search.enqueue[" + std::to_string(i) + "]: '" + key + "' is not an architecture of " +
+                       s->space->name() + ": " + e.what());
+    }
+  }
   s->strategy = search::CreateStrategy(config.search);
   if (!with_evaluator) return s;
   if (evaluator::mpi::Active() && evaluator::mpi::Rank() == 0) {

@@ -137,6 +137,12 @@ void SetupSearch(CLI::App& app);
 void SetupResume(CLI::App& app);
 void SetupStatus(CLI::App& app);
 void SetupExport(CLI::App& app);
+void SetupPick(CLI::App& app);
+
+/// `export RUN --id ID... --format FORMAT --out OUT` with the run's defaults otherwise (pick
+/// --export). Returns the exit code; throws InputError as the verb does.
+int ExportTrials(const std::string& run_dir, const std::vector<std::int64_t>& ids, const std::string& format,
+                 const std::string& out);
 void SetupReport(CLI::App& app);
 void SetupServe(CLI::App& app);
 void SetupLatency(CLI::App& app);

@@ -294,6 +294,16 @@ int RunExport(const ExportOptions& o) {
 
 }  // namespace
 
+int ExportTrials(const std::string& run_dir, const std::vector<std::int64_t>& ids, const std::string& format,
+                 const std::string& out) {
+  ExportOptions o;
+  o.run_dir = run_dir;
+  o.ids = ids;
+  o.format = format;
+  o.out = out;
+  return RunExport(o);
+}
+
 void SetupExport(CLI::App& app) {
   auto o = std::make_shared<ExportOptions>();
   auto* sub = app.add_subcommand("export", "Export architectures of a run: JSON, DOT, TorchScript, ONNX");

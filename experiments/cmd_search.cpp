@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -14,6 +15,7 @@
 #include "evaluator/train_evaluator.h"
 #include "experiments/cli_common.h"
 #include "experiments/run_directory.h"
+#include "search/progress_text.h"
 #include "search/run_files.h"
 #include "search/search_loop.h"
 #include "space/input_error.h"
@@ -28,6 +30,7 @@ struct SearchOptions {
   std::int64_t seed = -1;
   std::int64_t max_evals = -1;
   int generations = -1;
+  double seconds = -1;
   bool quiet = false;
   bool online = false;
 };
@@ -36,6 +39,7 @@ struct ResumeOptions {
   std::string run_dir;
   std::int64_t max_evals = -1;
   int generations = -1;
+  double seconds = -1;
   bool quiet = false;
   bool accept_int8_arithmetic = false;
 };
@@ -210,6 +214,7 @@ int DriveImpl(Session& session, search::SearchState& state, const RunPaths& path
   options.run_dir = paths.dir;
   options.max_evals = session.config.max_evals;
   options.max_generations = session.config.generations;
+  options.max_seconds = session.config.budget_seconds;
   options.fidelity = session.config.fidelity;
   options.prescreen = session.config.prescreen;
   options.inherit_weights = session.config.inherit_weights;
@@ -256,6 +261,7 @@ int RunSearchVerb(const SearchOptions& o) {
   if (o.seed >= 0) overrides.push_back("seed=" + std::to_string(o.seed));
   if (o.max_evals >= 0) overrides.push_back("budget.max_evals=" + std::to_string(o.max_evals));
   if (o.generations >= 0) overrides.push_back("budget.generations=" + std::to_string(o.generations));
+  if (o.seconds >= 0) overrides.push_back("budget.seconds=" + search::JsonNumber(o.seconds));
   if (o.online) overrides.push_back("evaluator.latency.online=true");
   ExperimentConfig config = LoadExperiment(o.config, overrides);
   for (const std::string& w : config.warnings) std::cerr << "paretonas: warning: " << w << "\n";
@@ -339,6 +345,7 @@ int RunResumeVerb(const ResumeOptions& o) {
   std::vector<std::string> overrides;
   if (o.max_evals >= 0) overrides.push_back("budget.max_evals=" + std::to_string(o.max_evals));
   if (o.generations >= 0) overrides.push_back("budget.generations=" + std::to_string(o.generations));
+  if (o.seconds >= 0) overrides.push_back("budget.seconds=" + search::JsonNumber(o.seconds));
   ExperimentConfig config = LoadRunConfig(paths.dir, overrides);
   config.run_dir = paths.dir;
   if (::access(paths.checkpoint().c_str(), F_OK) != 0 &&
@@ -360,7 +367,7 @@ int RunResumeVerb(const ResumeOptions& o) {
     for (const auto& [k, v] : before)
       if (k.rfind("budget.", 0) != 0 && !after.count(k)) changed += "\n  " + k + ": " + v + " -> (absent)";
     throw InputError(paths.config() + ": the config changed since the search started; resume "
-                     "accepts only budget changes (--max-evals, --generations). Changed keys:" +
+                     "accepts only budget changes (--max-evals, --generations, --seconds). Changed keys:" +
                      changed);
   }
   if (DeploysInt8(config)) CheckInt8Arithmetic(paths, o.accept_int8_arithmetic);
@@ -374,6 +381,10 @@ int RunResumeVerb(const ResumeOptions& o) {
                      std::to_string(done) + " evaluations already; a budget can only grow (give " +
                      std::to_string(done) + " or more, or leave --max-evals out to finish the run's own budget of " +
                      std::to_string(LoadRunConfig(paths.dir).max_evals) + ")");
+  if (o.seconds >= 0 && o.seconds < state.search_seconds)
+    throw InputError("resume --seconds " + search::JsonNumber(o.seconds) + ": " + paths.dir + " has searched for " +
+                     search::JsonNumber(std::round(state.search_seconds)) +
+                     " s already; the time budget counts every process's time and can only grow (give more)");
   if (o.generations >= 0 && o.generations < state.generation)
     throw InputError("resume --generations " + std::to_string(o.generations) + ": " + paths.dir + " has done " +
                      std::to_string(state.generation) + " generations already; a budget can only grow");
@@ -382,6 +393,9 @@ int RunResumeVerb(const ResumeOptions& o) {
   {
     std::cout << "resuming " << paths.dir << " at generation " << state.generation
               << " (numbered from 0): " << done << " evaluations done";
+    if (config.budget_seconds > 0)
+      std::cout << ", " << search::FormatSeconds(state.search_seconds) << " of the time budget of "
+                << search::FormatSeconds(config.budget_seconds) << " spent";
     if (journaled > 0)
       std::cout << " (" << state.NumFinished() << " in the checkpoint, " << journaled
                 << " more in the journal)";
@@ -408,6 +422,10 @@ void SetupSearch(CLI::App& app) {
   sub->add_option("--seed", o->seed, "Experiment seed (overrides the config)")->check(CLI::Range(0LL, 4294967295LL));
   sub->add_option("--max-evals", o->max_evals, "Evaluation budget (overrides budget.max_evals)")->check(CLI::NonNegativeNumber);
   sub->add_option("--generations", o->generations, "Generation budget (overrides budget.generations)")->check(CLI::NonNegativeNumber);
+  sub->add_option("--seconds", o->seconds,
+                  "Time budget in seconds of wall time (overrides budget.seconds): no generation starts after "
+                  "it, the one running ends; `resume` counts the time already spent")
+      ->check(CLI::NonNegativeNumber);
   sub->add_flag("-q,--quiet", o->quiet, "Print one line per generation instead of per evaluation");
   sub->add_flag("--online", o->online, "Refit the latency predictor (evaluator.latency.predictor) on "
                                        "every measured latency, between generations");
@@ -420,6 +438,8 @@ void SetupResume(CLI::App& app) {
   sub->add_option("run_dir", o->run_dir, "Run directory of the search")->required();
   sub->add_option("--max-evals", o->max_evals, "Extend the evaluation budget")->check(CLI::NonNegativeNumber);
   sub->add_option("--generations", o->generations, "Extend the generation budget")->check(CLI::NonNegativeNumber);
+  sub->add_option("--seconds", o->seconds, "Extend the time budget: the new total, the time already spent included")
+      ->check(CLI::NonNegativeNumber);
   sub->add_flag("-q,--quiet", o->quiet, "Print one line per generation instead of per evaluation");
   sub->add_flag("--accept-int8-arithmetic", o->accept_int8_arithmetic,
                 "An int8 search: continue although this process computes int8 networks with another "

@@ -216,6 +216,10 @@ int RunStatus(const StatusOptions& o) {
   std::cout << " (" << failed << " failed";
   if (config.fidelity.enabled()) std::cout << ", " << stopped << " stopped below the top rung";
   std::cout << ")";
+  if (config.budget_seconds > 0)
+    std::cout << "\n  time:        " << Minutes(state.search_seconds) << " of a budget of "
+              << Minutes(config.budget_seconds) << " searched (as of the last checkpoint; a generation "
+              << "that has started ends after the budget)";
   if (config.prescreen.enabled())
     std::cout << "\n  pre-screen:  " << screened << " proposal(s) screened out without training (keep "
               << config.prescreen.keep << " a generation)";

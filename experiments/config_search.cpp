@@ -55,7 +55,30 @@ bool ParseSearchSection(const std::string& file, const YAML::Node& root, Experim
                "sample_size", "reject_disconnected", "max_tries", "dedup", "sampler", "mutation",
                "crossover", "surrogate", "surrogate_pool", "surrogate_kappa",
                "surrogate_fraction", "remeasure_front", "remeasure_margin", "remeasure_after",
-               "prescreen", "inherit_weights", "max_failures_in_a_row"});
+               "prescreen", "inherit_weights", "max_failures_in_a_row", "enqueue", "enqueue_file"});
+    if (const YAML::Node q = s["enqueue"]) {
+      if (!q.IsSequence())
+        throw InputError(Where(file, q) + "field 'search.enqueue': expected a list of architecture keys "
+                         "(the space's, as trials.jsonl's \"arch\" writes them)");
+      for (size_t i = 0; i < q.size(); ++i)
+        c.search.enqueue.push_back(AsString(file, "search.enqueue[" + std::to_string(i) + "]", q[i]));
+    }
+    if (const YAML::Node qf = s["enqueue_file"]) {
+      // One key a line ('#' starts a comment), read now so that the run's config.yaml holds them.
+      std::string path = AsString(file, "search.enqueue_file", qf);
+      const size_t slash = file.rfind('/');
+      if (!path.empty() && path[0] != '/' && slash != std::string::npos) path = file.substr(0, slash + 1) + path;
+      std::ifstream in(path);
+      if (!in)
+        throw InputError(Where(file, qf) + "field 'search.enqueue_file': cannot read '" + path + "'");
+      std::string line;
+      while (std::getline(in, line)) {
+        line = line.substr(0, line.find('#'));
+        line.erase(0, line.find_first_not_of(" \t\r"));
+        line.erase(line.find_last_not_of(" \t\r") + 1);
+        if (!line.empty()) c.search.enqueue.push_back(line);
+      }
+    }
     if (s["max_failures_in_a_row"]) {
       c.max_failures_in_a_row = AsInt(file, "search.max_failures_in_a_row", s["max_failures_in_a_row"]);
       CheckIn(file, "search.max_failures_in_a_row", s["max_failures_in_a_row"], c.max_failures_in_a_row, 0, 1e9);
@@ -137,7 +160,7 @@ bool ParseSearchSection(const std::string& file, const YAML::Node& root, Experim
 
 void ParseBudgetSection(const std::string& file, const YAML::Node& root, ExperimentConfig& c) {
   if (const YAML::Node b = root["budget"]) {
-    CheckKeys(file, "budget", b, {"max_evals", "generations"});
+    CheckKeys(file, "budget", b, {"max_evals", "generations", "seconds"});
     if (b["max_evals"]) {
       c.max_evals = AsInt(file, "budget.max_evals", b["max_evals"]);
       CheckIn(file, "budget.max_evals", b["max_evals"], static_cast<double>(c.max_evals), 0, 1e9);
@@ -146,9 +169,13 @@ void ParseBudgetSection(const std::string& file, const YAML::Node& root, Experim
       c.generations = AsInt(file, "budget.generations", b["generations"]);
       CheckIn(file, "budget.generations", b["generations"], c.generations, 0, 1e9);
     }
+    if (b["seconds"]) {
+      c.budget_seconds = AsDouble(file, "budget.seconds", b["seconds"]);
+      CheckIn(file, "budget.seconds", b["seconds"], c.budget_seconds, 0, 1e9);
+    }
   }
-  if (c.max_evals == 0 && c.generations == 0)
-    throw InputError(file + ": field 'budget': give max_evals or generations (both are 0: the "
+  if (c.max_evals == 0 && c.generations == 0 && c.budget_seconds == 0)
+    throw InputError(file + ": field 'budget': give max_evals, generations or seconds (all are 0: the "
                      "search would never end)");
 }
 

@@ -80,7 +80,7 @@ void ParseFidelitySection(const std::string& file, const YAML::Node& root, Exper
 /// deploy: precision (fp32 | int8) and the int8 calibration; after the evaluator section (int8
 /// needs evaluator.kind train on the CPU), and int8_* metrics only with int8.
 void ParseDeploySection(const std::string& file, const YAML::Node& root, ExperimentConfig& c);
-/// budget: max_evals and generations (not both 0).
+/// budget: max_evals, generations and seconds (not all 0).
 void ParseBudgetSection(const std::string& file, const YAML::Node& root, ExperimentConfig& c);
 
 }  // namespace paretonas::experiments::config_parse

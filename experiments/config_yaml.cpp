@@ -130,6 +130,11 @@ std::string ExperimentConfig::ToYaml() const {
     y << YAML::Key << "surrogate_pool" << YAML::Value << s.surrogate_pool;
     y << YAML::Key << "surrogate_kappa" << YAML::Value << Fmt(s.surrogate_kappa);
     y << YAML::Key << "surrogate_fraction" << YAML::Value << Fmt(s.surrogate_fraction);
+    if (!s.enqueue.empty()) {  // likewise only when given
+      y << YAML::Key << "enqueue" << YAML::Value << YAML::BeginSeq;
+      for (const auto& k : s.enqueue) y << YAML::DoubleQuoted << k;
+      y << YAML::EndSeq;
+    }
     // Like dedup: only when set, so older run directories keep their config hash.
     if (inherit_weights) y << YAML::Key << "inherit_weights" << YAML::Value << true;
     if (max_failures_in_a_row != ExperimentConfig{}.max_failures_in_a_row)  // likewise
@@ -238,6 +243,7 @@ std::string ExperimentConfig::ToYaml() const {
     y << YAML::Key << "budget" << YAML::Value << YAML::BeginMap;
     y << YAML::Key << "max_evals" << YAML::Value << max_evals;
     y << YAML::Key << "generations" << YAML::Value << generations;
+    if (budget_seconds > 0) y << YAML::Key << "seconds" << YAML::Value << Fmt(budget_seconds);
     y << YAML::EndMap;
     y << YAML::EndMap;
     return std::string(y.c_str()) + "\n";

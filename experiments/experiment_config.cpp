@@ -132,7 +132,8 @@ std::string OverrideLabel(const std::string& o) {
   const size_t eq = o.find('=');
   const std::string key = o.substr(0, eq), value = eq == std::string::npos ? "" : o.substr(eq + 1);
   static const std::map<std::string, std::string> flags{
-      {"budget.max_evals", "--max-evals"}, {"budget.generations", "--generations"}, {"seed", "--seed"}};
+      {"budget.max_evals", "--max-evals"}, {"budget.generations", "--generations"},
+      {"budget.seconds", "--seconds"}, {"seed", "--seed"}};
   const auto it = flags.find(key);
   if (it != flags.end()) return it->second + " " + value + " (or --set " + o + ")";
   return "--set " + o;

@@ -56,6 +56,9 @@ struct ExperimentConfig {
   std::vector<std::string> warnings;
   std::int64_t max_evals = 100;
   int generations = 0;                   ///< 0: no limit
+  /// budget.seconds: the search loop's wall time over every process (0: no limit); checked
+  /// between generations.
+  double budget_seconds = 0;
 
   /// Where the latency predictor is read from (latency_predictor_path, else latency_predictor).
   const std::string& PredictorPath() const {

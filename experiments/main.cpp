@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
   SetupResume(app);
   SetupStatus(app);
   SetupExport(app);
+  SetupPick(app);
   SetupReport(app);
   SetupServe(app);
   SetupLatency(app);

@@ -13,9 +13,10 @@ packages=(
   dataset-fashion-mnist
   openmpi-bin libopenmpi-dev  # optional at build time; `make test` runs the 3-rank MPI test
 )
-# Only needed by the interoperability tests (exports loaded and checked from Python) and by the
-# browser test of `serve` (headless Chromium; skipped with its reason without it).
-test_extras=(python3-torch python3-onnx chromium)
+# Only needed by the interoperability tests (exports loaded and checked from Python; pandas for
+# the Python package's DataFrames) and by the browser test of `serve` (headless Chromium; skipped
+# with its reason without it).
+test_extras=(python3-torch python3-onnx python3-pandas chromium)
 # Only needed by benchmarks (bench/): pagmo2 for the overhead comparison, Optuna for the
 # head-to-head of bench/vs_optuna/.
 bench_extras=(libpagmo-dev python3-optuna)

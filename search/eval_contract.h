@@ -2,6 +2,7 @@
 // the batch interface it calls. Torch-free; evaluator/ implements it, search/ consumes it.
 #pragma once
 
+#include <cmath>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -78,13 +79,23 @@ struct EvalResult {
   std::map<std::string, double> metrics;    ///< e.g. val_accuracy, latency_ms, params, macs
   double seconds = 0;                       ///< wall time of the evaluation
   int rung = -1;                            ///< the request's rung (-1: no fidelity)
+  /// When the result was journaled (UTC, seconds since 1970; 0 in journals written before it
+  /// was recorded): a trial's end time, and its start time less `seconds`.
+  double finished_unix = 0;
 
   template <class Archive>
   void serialize(Archive& ar, std::uint32_t version) {
     ar(trial_id, ok, failure, metrics, seconds);
     if (version >= 1) ar(rung);
+    if (version >= 2) ar(finished_unix);
   }
 };
+
+/// The error (%) of an accuracy (%), 100 - accuracy rounded to 1e-10: what a user reads is 18.9,
+/// not 100 - 81.1's 18.900000000000006 (far below any accuracy's resolution).
+inline double ErrorPercent(double accuracy_percent) {
+  return std::round((100.0 - accuracy_percent) * 1e10) / 1e10;
+}
 
 /// Evaluates a batch of requests, reporting each result as it finishes.
 class BatchEvaluator {
@@ -135,4 +146,4 @@ class BatchEvaluator {
 }  // namespace paretonas::search
 
 CEREAL_CLASS_VERSION(paretonas::search::EvalRequest, 3);
-CEREAL_CLASS_VERSION(paretonas::search::EvalResult, 1);
+CEREAL_CLASS_VERSION(paretonas::search::EvalResult, 2);

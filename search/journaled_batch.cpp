@@ -1,10 +1,14 @@
 #include "search/journaled_batch.h"
 
+#include <chrono>
 #include <mutex>
 
 namespace paretonas::search {
 
-bool AppendToJournal(Journal& journal, const Trial& t, const EvalResult& result, std::string& io_error) {
+bool AppendToJournal(Journal& journal, const Trial& t, EvalResult& result, std::string& io_error) {
+  if (result.finished_unix == 0)
+    result.finished_unix =
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   try {
     journal.Append({t.key, result});
     return true;

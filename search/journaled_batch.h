@@ -13,9 +13,10 @@
 
 namespace paretonas::search {
 
-/// Appends `result` to the journal under `t`'s key. On failure records the message in
-/// `io_error` (the caller throws it when its batch has ended) and returns false.
-bool AppendToJournal(Journal& journal, const Trial& t, const EvalResult& result, std::string& io_error);
+/// Appends `result` to the journal under `t`'s key, its finished_unix set to now when unset. On
+/// failure records the message in `io_error` (the caller throws it when its batch has ended) and
+/// returns false.
+bool AppendToJournal(Journal& journal, const Trial& t, EvalResult& result, std::string& io_error);
 
 /// Evaluates `requests` as one batch: each result, stored under journal rung `rung`, is journaled
 /// (fsynced) before `apply` sees it; `apply` calls are serialised. Throws RunFileError when the

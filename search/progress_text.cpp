@@ -16,6 +16,14 @@ std::string FormatDuration(double seconds) {
   return buf;
 }
 
+std::string FormatSeconds(double seconds) {
+  if (!std::isfinite(seconds) || seconds < 0) return "?";
+  if (seconds >= 100) return FormatDuration(seconds);
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.1f s", seconds);
+  return buf;
+}
+
 std::string Fmt(double v) {
   char buf[32];
   if (std::abs(v) >= 1e5 && std::floor(v) == v) std::snprintf(buf, sizeof(buf), "%.0f", v);

@@ -12,6 +12,8 @@ namespace paretonas::search {
 
 /// "1h02m", "3m05s", "42s"; "?" for a negative or non-finite number.
 std::string FormatDuration(double seconds);
+/// Seconds as a budget is read: "2.0 s" below 100 s (tenths), FormatDuration above.
+std::string FormatSeconds(double seconds);
 
 /// Four significant digits ("0.9312", "1.2e+04"); whole numbers from 1e5 up in full.
 std::string Fmt(double v);

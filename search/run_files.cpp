@@ -11,6 +11,8 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -367,8 +369,23 @@ std::string JsonString(const std::string& s) { return JsonQuote(s); }
 
 std::string JsonNumber(double v) {
   if (!std::isfinite(v)) return "null";
+  // The shortest form that reads back as the same double (71.4, not 71.400000000000006).
   char buf[40];
-  std::snprintf(buf, sizeof(buf), "%.17g", v);
+  for (int digits = 15; digits <= 17; ++digits) {
+    std::snprintf(buf, sizeof(buf), "%.*g", digits, v);
+    if (std::strtod(buf, nullptr) == v) break;
+  }
+  return buf;
+}
+
+std::string IsoTime(double unix_seconds) {
+  const auto whole = static_cast<std::time_t>(std::floor(unix_seconds));
+  const int millis = std::min(999, static_cast<int>((unix_seconds - static_cast<double>(whole)) * 1000));
+  std::tm tm{};
+  gmtime_r(&whole, &tm);
+  char buf[40];
+  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
   return buf;
 }
 
@@ -380,6 +397,19 @@ std::string TrialJson(const Trial& t, const Problem* problem) {
         << ",\"parents\":[";
   for (size_t i = 0; i < t.parents.size(); ++i) jsonl << (i ? "," : "") << t.parents[i];
   jsonl << "],\"seconds\":" << JsonNumber(t.seconds);
+  if (t.finished_unix > 0)
+    jsonl << ",\"started\":" << JsonString(IsoTime(t.started_unix)) << ",\"finished\":"
+          << JsonString(IsoTime(t.finished_unix));
+  if (problem && problem->space && t.genotype.size() == problem->space->decisions().size()) {
+    const auto& decisions = problem->space->decisions();
+    jsonl << ",\"choices\":{";
+    for (size_t d = 0; d < decisions.size(); ++d) {
+      const int c = t.genotype[d];
+      jsonl << (d ? "," : "") << JsonString(decisions[d].name) << ":"
+            << JsonString(c >= 0 && c < static_cast<int>(decisions[d].labels.size()) ? decisions[d].labels[c] : "?");
+    }
+    jsonl << "}";
+  }
   if (!t.failure.empty()) jsonl << ",\"failure\":" << JsonString(t.failure);
   if (problem && t.state == TrialState::kComplete) {
     const std::vector<std::string> violated = problem->Violated(t);

@@ -124,7 +124,8 @@ class JournalTail {
 };
 
 /// One trial as a line of trials.jsonl (without the newline): id, generation, arch, hash,
-/// status, seed, parents, seconds, failure, with `problem` and a complete trial whether it is
+/// status, seed, parents, seconds, "started" and "finished" (UTC, ISO 8601, where recorded),
+/// failure, with `problem` its "choices" ({decision: option label}) and for a complete trial whether it is
 /// feasible ("feasible": true | false, and "violated": the constraints it breaks, as written),
 /// its metrics, and in multi-fidelity its rung and curve. `serve`'s JSON answers trials in this
 /// form too.
@@ -135,8 +136,11 @@ void WriteTrialFiles(const std::string& run_dir, const SearchState& state, const
 
 /// JSON string literal for `s`.
 std::string JsonString(const std::string& s);
-/// Number in JSON (non-finite values become null).
+/// Number in JSON, its shortest form that reads back as the same double (non-finite values
+/// become null).
 std::string JsonNumber(double v);
+/// UTC time in ISO 8601 with milliseconds ("2026-12-07T21:40:12.345Z").
+std::string IsoTime(double unix_seconds);
 
 }  // namespace paretonas::search
 

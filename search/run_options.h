@@ -15,6 +15,10 @@ struct RunOptions {
   std::string run_dir;
   std::int64_t max_evals = 0;  ///< total trials (finished or failed); 0: no limit
   int max_generations = 0;     ///< 0: no limit
+  /// Wall-clock budget of the search loop in seconds, over every process that ran it
+  /// (SearchState::search_seconds); 0: no limit. Checked between generations: a generation that
+  /// has started runs to its end, so a search stops within one generation after the budget.
+  double max_seconds = 0;
   std::function<void(const std::string& line)> log;  ///< progress lines (also go to log.txt)
   /// Set by SIGINT/SIGTERM handlers; the loop also sets it to stop a search whose every
   /// evaluation fails (max_failures_in_a_row).
@@ -42,7 +46,7 @@ struct RunOptions {
 struct RunSummary {
   /// kFailures: max_failures_in_a_row evaluations failed before any succeeded (message: the
   /// last one's reason).
-  enum class Termination { kMaxEvals, kMaxGenerations, kSpaceExhausted, kInterrupted, kFailures };
+  enum class Termination { kMaxEvals, kMaxGenerations, kMaxSeconds, kSpaceExhausted, kInterrupted, kFailures };
   Termination termination = Termination::kMaxEvals;
   std::string message;  ///< never empty
   std::int64_t evaluations = 0;  ///< finished trials in the state

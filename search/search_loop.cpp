@@ -63,6 +63,15 @@ RunSummary RunSearch(const Problem& problem, const Strategy& strategy, SearchSta
   };
   const std::unique_ptr<GenerationRunner> runner = CreateGenerationRunner(options.fidelity);
   const GenerationContext generation{problem, state, journal, evaluator, inner, log, summary, start, applied};
+  // budget.seconds counts the loop's time in every process: what earlier ones spent, then ours.
+  const double seconds_before = state.search_seconds;
+  auto spent = [&] {
+    return seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  auto checkpoint_now = [&] {
+    state.search_seconds = spent();
+    SaveCheckpoint(checkpoint, state);
+  };
 
   while (true) {
     if (state.pending.empty()) {
@@ -76,6 +85,12 @@ RunSummary RunSearch(const Problem& problem, const Strategy& strategy, SearchSta
         summary.message = "reached " + std::to_string(options.max_evals) + " evaluations";
         break;
       }
+      if (options.max_seconds > 0 && spent() >= options.max_seconds) {
+        summary.termination = RunSummary::Termination::kMaxSeconds;
+        summary.message = "reached the time budget of " + FormatSeconds(options.max_seconds) + " (" +
+                          FormatSeconds(spent()) + " spent, at the end of a generation)";
+        break;
+      }
       // Always a whole generation, even when the budget ends inside it: its unevaluated rest
       // stays pending, so that `resume --max-evals` with more continues exactly the search a
       // larger budget would have run.
@@ -85,7 +100,7 @@ RunSummary RunSearch(const Problem& problem, const Strategy& strategy, SearchSta
         summary.message = "the space has no unevaluated architecture left";
         break;
       }
-      SaveCheckpoint(checkpoint, state);
+      checkpoint_now();
     }
     if (halt.load()) break;
     if (options.prescreen.enabled() && !PrescreenGeneration(generation)) break;
@@ -100,7 +115,7 @@ RunSummary RunSearch(const Problem& problem, const Strategy& strategy, SearchSta
       state.hv_evals.push_back(state.NumFinished());
     }
     WriteTrialFiles(options.run_dir, state, problem);
-    SaveCheckpoint(checkpoint, state);
+    checkpoint_now();
     std::ostringstream line;
     // Generations are numbered from 0, as in the "[gen N]" lines of their evaluations.
     line << "generation " << finished_generation << " done: " << state.NumFinished()
@@ -122,11 +137,11 @@ RunSummary RunSearch(const Problem& problem, const Strategy& strategy, SearchSta
     summary.message = "stopped: the first " + std::to_string(failures_in_a_row) +
                       " evaluations of this process all failed (search.max_failures_in_a_row: " +
                       std::to_string(options.max_failures_in_a_row) + "), the last " + last_failure;
-    SaveCheckpoint(checkpoint, state);
+    checkpoint_now();
   } else if (stop_requested() && summary.message.empty()) {  // a signal
     summary.termination = RunSummary::Termination::kInterrupted;
     summary.message = "interrupted; finished evaluations are saved";
-    SaveCheckpoint(checkpoint, state);
+    checkpoint_now();
   }
   WriteTrialFiles(options.run_dir, state, problem);
   summary.evaluations = state.NumFinished();

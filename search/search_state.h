@@ -27,6 +27,9 @@ struct SearchState {
   std::vector<std::int64_t> hv_evals;    ///< finished evaluations at each hv_history entry
   std::vector<double> hv_ideal;          ///< normalisation, fixed after the first generation
   std::vector<double> hv_reference;
+  /// Wall-clock seconds the search loop has run, over every process that ran it, as of the last
+  /// checkpoint (what budget.seconds counts).
+  double search_seconds = 0;
 
   std::mt19937_64 Rng() const;
   void SetRng(const std::mt19937_64& rng);
@@ -36,11 +39,12 @@ struct SearchState {
   std::int64_t NumScreened() const;
 
   template <class Archive>
-  void serialize(Archive& ar, std::uint32_t /*version*/) {
+  void serialize(Archive& ar, std::uint32_t version) {
     ar(CEREAL_NVP(config_hash), CEREAL_NVP(config_text), CEREAL_NVP(strategy), CEREAL_NVP(seed), CEREAL_NVP(rng),
        CEREAL_NVP(generation), CEREAL_NVP(trials), CEREAL_NVP(population), CEREAL_NVP(pending),
        CEREAL_NVP(hv_history), CEREAL_NVP(hv_evals), CEREAL_NVP(hv_ideal),
        CEREAL_NVP(hv_reference));
+    if (version >= 2) ar(CEREAL_NVP(search_seconds));
   }
 };
 
@@ -50,6 +54,6 @@ std::uint64_t TrialSeed(std::uint64_t experiment_seed, std::int64_t id);
 
 }  // namespace paretonas::search
 
-CEREAL_CLASS_VERSION(paretonas::search::Trial, 2);
+CEREAL_CLASS_VERSION(paretonas::search::Trial, 3);
 CEREAL_CLASS_VERSION(paretonas::search::RungResult, 2);
-CEREAL_CLASS_VERSION(paretonas::search::SearchState, 1);
+CEREAL_CLASS_VERSION(paretonas::search::SearchState, 2);

@@ -106,6 +106,17 @@ int Strategy::Ask(SearchState& state, const Problem& problem, int max_new) const
       options_.surrogate && complete >= std::max<std::int64_t>(10, options_.population);
   std::vector<Proposal> proposals;
   std::vector<std::string> hashes;
+  // The user's architectures first (search.enqueue), those not evaluated yet, in their order;
+  // kept whatever the surrogate or the pre-screen would say (counted with the second
+  // measurements below), and drawn from no generator.
+  for (const std::string& key : options_.enqueue) {
+    if (static_cast<int>(proposals.size()) >= want) break;
+    space::Genotype g = sp.ParseKey(key);
+    const std::string hash = sp.CanonicalHash(g);
+    if (!seen.insert(identity(g, hash)).second) continue;
+    hashes.push_back(hash);
+    proposals.push_back(Proposal{std::move(g), {}});
+  }
   // Second measurements first: the unevaluated renumberings of the trials within
   // remeasure_margin of the current front (objectives normalised by the trials' ranges) that are
   // at least remeasure_after generations old, closest first, at most half the generation.

@@ -55,6 +55,11 @@ struct StrategyOptions {
   bool remeasure_front = false;
   double remeasure_margin = 0.01;
   int remeasure_after = 3;
+  /// Architectures (the space's keys) to evaluate first, as Optuna's enqueue_trial: each
+  /// generation's proposals start with those not evaluated yet (same identity as `dedup`), so
+  /// that more than a generation's worth spill into the next ones; journaled like any proposal.
+  /// Checked against the space when the session is made (ParseKey).
+  std::vector<std::string> enqueue;
 
   /// Empty string when valid; else names the field, its value and the broken constraint.
   std::string Validate() const;

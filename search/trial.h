@@ -61,6 +61,10 @@ struct Trial {
   /// per architecture (latency) carried over from the rung that measured them.
   int rung = -1;
   std::vector<RungResult> curve;
+  /// Wall-clock start and end of the evaluation (UTC, seconds since 1970; 0: not recorded, as in
+  /// runs written before they were). The end is when its result was journaled, the start the
+  /// end less the evaluation's seconds (for multi-fidelity, its first rung's).
+  double started_unix = 0, finished_unix = 0;
 
   bool finished() const {
     return state == TrialState::kComplete || state == TrialState::kFailed ||
@@ -73,6 +77,7 @@ struct Trial {
        CEREAL_NVP(hash), CEREAL_NVP(parents), CEREAL_NVP(seed), CEREAL_NVP(state),
        CEREAL_NVP(failure), CEREAL_NVP(metrics), CEREAL_NVP(seconds));
     if (version >= 2) ar(CEREAL_NVP(rung), CEREAL_NVP(curve));
+    if (version >= 3) ar(CEREAL_NVP(started_unix), CEREAL_NVP(finished_unix));
   }
 };
 

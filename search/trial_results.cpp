@@ -6,6 +6,7 @@ namespace paretonas::search {
 
 void ApplyResult(Trial& t, const EvalResult& r, const Problem& problem) {
   t.seconds = r.seconds;
+  if (r.finished_unix > 0) t.finished_unix = r.finished_unix, t.started_unix = r.finished_unix - r.seconds;
   t.metrics = MergeRungMetrics(t.metrics, r.metrics);  // keeps the latency stage's measurement
   if (!r.ok) {
     t.state = TrialState::kFailed;
@@ -31,6 +32,10 @@ std::map<std::string, double> MergeRungMetrics(const std::map<std::string, doubl
 
 void ApplyRungResult(Trial& t, const EvalResult& r, int rung, double resource, bool top,
                      const Problem& problem, int generation) {
+  if (r.finished_unix > 0) {
+    if (t.curve.empty() || t.started_unix == 0) t.started_unix = r.finished_unix - r.seconds;
+    t.finished_unix = r.finished_unix;
+  }
   t.seconds += r.seconds;
   t.metrics = MergeRungMetrics(t.metrics, r.metrics);
   t.curve.push_back({rung, resource, r.metrics, r.seconds, generation});

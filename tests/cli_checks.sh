@@ -25,6 +25,12 @@ contains() {  # contains NAME TEXT : $work/out must contain TEXT
   fi
 }
 
+# FILE (trials.jsonl) without the wall-clock times of its trials ("started", "finished"): what
+# two runs of one search must agree on byte for byte.
+clockless() {
+  sed -E 's/,"started":"[^"]*","finished":"[^"]*"//' "$1"
+}
+
 # Waits until process $1 holds run directory $2 (its pid in the lock file), so that signals
 # land in the search rather than in the program's start-up (slow with CUDA LibTorch).
 holds_run() {

@@ -406,12 +406,12 @@ YAML
 check "fit a predictor for the online search" 0 "$bin" latency fit --config "$work/online.yaml" --data "$work/dev.csv" --latency-column lat --sample 20 --out "$work/dev.model"
 check "online search, 1 worker" 0 "$bin" search --config "$work/online.yaml" --run-dir "$work/on1" -q
 check "online search, 2 workers" 0 "$bin" search --config "$work/online.yaml" --run-dir "$work/on2" -q --set evaluator.workers=2
-check "online: same trials for 1 and 2 workers" 0 cmp "$work/on1/trials.jsonl" "$work/on2/trials.jsonl"
+check "online: same trials for 1 and 2 workers" 0 cmp <(clockless "$work/on1/trials.jsonl") <(clockless "$work/on2/trials.jsonl")
 check "online search stopped early" 0 "$bin" search --config "$work/online.yaml" --run-dir "$work/on3" -q --max-evals 24
 check "online search resumed" 0 "$bin" resume "$work/on3" -q --max-evals 40
-check "online: resume equals the uninterrupted run" 0 cmp "$work/on1/trials.jsonl" "$work/on3/trials.jsonl"
+check "online: resume equals the uninterrupted run" 0 cmp <(clockless "$work/on1/trials.jsonl") <(clockless "$work/on3/trials.jsonl")
 "$bin" search --config "$work/online.yaml" --run-dir "$work/off" -q --set evaluator.latency.online=false >/dev/null 2>&1
-check "online refits change the predictions" 1 cmp -s "$work/on1/trials.jsonl" "$work/off/trials.jsonl"
+check "online refits change the predictions" 1 cmp -s <(clockless "$work/on1/trials.jsonl") <(clockless "$work/off/trials.jsonl")
 
 # search.dedup other than canonical: functionally identical cells are separate trials, and each
 # gets its own table row (not a cached result of an equivalent cell). dev.csv's latency counts

@@ -51,9 +51,9 @@ if [[ $done_flag -eq 0 ]]; then
 fi
 
 fail=0
-if ! cmp -s "$work/ref/trials.jsonl" "$run/trials.jsonl"; then
+if ! cmp -s <(clockless "$work/ref/trials.jsonl") <(clockless "$run/trials.jsonl"); then
   echo "FAIL: trials.jsonl differs from the uninterrupted run"
-  diff <(head -c 3000 "$work/ref/trials.jsonl") <(head -c 3000 "$run/trials.jsonl") | head -10
+  diff <(clockless "$work/ref/trials.jsonl" | head -c 3000) <(clockless "$run/trials.jsonl" | head -c 3000) | head -10
   fail=1
 fi
 if ! cmp -s "$work/ref/front.csv" "$run/front.csv"; then
@@ -81,7 +81,7 @@ grep -q "evaluations: $told of a budget of 400" "$work/term.status" \
 grep -q "state:       stopped by a signal after $told evaluations; continue with \`paretonas resume $work/term\`" "$work/term.status" \
   || { echo "FAIL: status after SIGTERM does not say it was stopped and how to resume"; head -4 "$work/term.status"; fail=1; }
 "$bin" resume "$work/term" -q >/dev/null 2>&1 || { echo "FAIL: resume after SIGTERM"; fail=1; }
-cmp -s "$work/ref/trials.jsonl" "$work/term/trials.jsonl" || { echo "FAIL: trials after SIGTERM+resume differ"; fail=1; }
+cmp -s <(clockless "$work/ref/trials.jsonl") <(clockless "$work/term/trials.jsonl") || { echo "FAIL: trials after SIGTERM+resume differ"; fail=1; }
 
 # status is readable while a search runs.
 rm -rf "$work/live"
@@ -105,7 +105,7 @@ if ! "$bin" resume "$work/damaged" -q >"$work/damaged.log" 2>&1; then
   echo "FAIL: resume with a truncated checkpoint"; cat "$work/damaged.log"; fail=1
 fi
 grep -q "damaged checkpoint at offset" "$work/damaged.log" || { echo "FAIL: no offset named"; cat "$work/damaged.log"; fail=1; }
-cmp -s "$work/ref/trials.jsonl" "$work/damaged/trials.jsonl" || { echo "FAIL: trials after checkpoint damage differ"; fail=1; }
+cmp -s <(clockless "$work/ref/trials.jsonl") <(clockless "$work/damaged/trials.jsonl") || { echo "FAIL: trials after checkpoint damage differ"; fail=1; }
 jsize=$(stat -c %s "$work/damaged/journal.bin")
 printf '\xff' | dd of="$work/damaged/journal.bin" bs=1 seek=$((jsize - 20)) conv=notrunc 2>/dev/null
 "$bin" status "$work/damaged" >"$work/jstatus.log" 2>&1
@@ -125,7 +125,7 @@ if [[ $rc -ne 1 ]] || ! grep -qE "intact|write failed" "$work/full.log"; then
 fi
 "$bin" status "$work/full" >/dev/null 2>&1 || { echo "FAIL: the checkpoint after a full disk is not loadable"; fail=1; }
 "$bin" resume "$work/full" -q >/dev/null 2>&1 || { echo "FAIL: resume after a full disk"; fail=1; }
-cmp -s "$work/ref/trials.jsonl" "$work/full/trials.jsonl" || { echo "FAIL: trials after a full disk differ"; fail=1; }
+cmp -s <(clockless "$work/ref/trials.jsonl") <(clockless "$work/full/trials.jsonl") || { echo "FAIL: trials after a full disk differ"; fail=1; }
 echo "disk full: $(grep -m1 'error' "$work/full.log")"
 
 # A real full file system: the run directory on a 64 KiB tmpfs (needs root and mount rights;
@@ -140,7 +140,7 @@ if mount -t tmpfs -o size=64k tmpfs "$work/tmpfs" 2>/dev/null; then
   fi
   mount -o remount,size=8m "$work/tmpfs"
   "$bin" resume "$work/tmpfs/run" -q >/dev/null 2>&1 || { echo "FAIL: resume after a full tmpfs"; fail=1; }
-  cmp -s "$work/ref/trials.jsonl" "$work/tmpfs/run/trials.jsonl" || { echo "FAIL: trials after a full tmpfs differ"; fail=1; }
+  cmp -s <(clockless "$work/ref/trials.jsonl") <(clockless "$work/tmpfs/run/trials.jsonl") || { echo "FAIL: trials after a full tmpfs differ"; fail=1; }
   echo "full tmpfs: $(grep -m1 'error' "$work/tmpfs.log")"
   umount "$work/tmpfs"
 else

@@ -27,10 +27,11 @@ mpi=(timeout 300 mpirun --oversubscribe -np 3)
 [[ $(id -u) -eq 0 ]] && mpi+=(--allow-run-as-root)
 
 source "$(dirname "$0")/table_fixture.sh"
+clockless() { sed -E 's/,"started":"[^"]*","finished":"[^"]*"//' "$1"; }  # as cli_checks.sh
 table_experiment "$bin" "$work" exp 11 12 1 15 120 || exit 1
 table_experiment "$bin" "$work" long 11 12 1 15 400 || exit 1
 same_run() {  # $1 $2: run directories; trials and front identical
-  cmp -s "$1/trials.jsonl" "$2/trials.jsonl" && cmp -s "$1/front.csv" "$2/front.csv"
+  cmp -s <(clockless "$1/trials.jsonl") <(clockless "$2/trials.jsonl") && cmp -s "$1/front.csv" "$2/front.csv"
 }
 
 # 1. 3 ranks == 1 process.
@@ -117,7 +118,7 @@ if [[ -x /usr/bin/python3 ]]; then
       "$src/tests/data/tiny_synthetic.yaml" >"$work/cmd.yaml"
   "$bin" search --config "$work/cmd.yaml" --run-dir "$work/cmd1" -q >"$work/cmd1.log" 2>&1 || { bad "command search, 1 process"; tail "$work/cmd1.log"; }
   "${mpi[@]}" "$bin" search --config "$work/cmd.yaml" --run-dir "$work/cmd3" -q >"$work/cmd3.log" 2>&1 || { bad "command search under mpirun"; tail "$work/cmd3.log"; }
-  sig() { sed -E 's/"(seconds|latency_[a-z_]*|peak_activation_bytes|command_seconds|export_seconds)":[^,}]*,?//g' "$1"; }
+  sig() { sed -E 's/"(seconds|started|finished|latency_[a-z_]*|peak_activation_bytes|command_seconds|export_seconds)":[^,}]*,?//g' "$1"; }
   if [[ $(grep -c '"status":"complete"' "$work/cmd3/trials.jsonl" 2>/dev/null) -eq 8 ]] && \
      cmp -s <(sig "$work/cmd1/trials.jsonl") <(sig "$work/cmd3/trials.jsonl"); then
     ok "the worker ranks run the training commands: the same trials as one process"
@@ -147,7 +148,7 @@ sed -e 's/^  epochs: 1/  epochs: 2/' -e 's/^  max_evals: .*/  max_evals: 12/' -e
 printf 'fidelity: {resource: epochs, rungs: [0.5, 1, 2], eta: 2}\n' >>"$work/mft.yaml"
 "$bin" search --config "$work/mft.yaml" --run-dir "$work/mft1" -q >"$work/mft1.log" 2>&1 || { bad "multi-fidelity training, 1 process"; tail "$work/mft1.log"; }
 "${mpi[@]}" "$bin" search --config "$work/mft.yaml" --run-dir "$work/mft3" -q >"$work/mft3.log" 2>&1 || { bad "multi-fidelity training under mpirun"; tail "$work/mft3.log"; }
-sig() { sed -E 's/"(seconds|latency_[a-z_]*|peak_activation_bytes|train_seconds|val_seconds)":[^,}]*,?//g' "$1"; }
+sig() { sed -E 's/"(seconds|started|finished|latency_[a-z_]*|peak_activation_bytes|train_seconds|val_seconds)":[^,}]*,?//g' "$1"; }
 if [[ $(grep -c '"continued":1' "$work/mft3/trials.jsonl") -gt 0 ]] && cmp -s <(sig "$work/mft1/trials.jsonl") <(sig "$work/mft3/trials.jsonl"); then
   ok "multi-fidelity training under mpirun continues from saved states: the same trials as one process"
 else
