@@ -5,11 +5,13 @@
 #include <limits>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <sstream>
 
 #include <unistd.h>
 
+#include "evaluator/dataset.h"
 #include "evaluator/train_evaluator.h"
 #include "experiments/cli_common.h"
 #include "experiments/run_directory.h"
@@ -206,6 +208,7 @@ int RunExport(const ExportOptions& o) {
     evaluator::WriteInheritedWeights(*session->space, config.dataset, config.training, genotypes, paths);
   }
   const ExportInput feed = MakeExportInput(config, session->space->input(), o.bake);
+  std::optional<evaluator::Dataset> validation;  // loaded when a supernet member's file is checked
   // int8: calibrated as the search's deploy stage, on the training images TrainFinal trains on.
   const Int8ExportOptions int8_options{data, config.training.calibration_images, config.training.calibration};
   for (auto id : ids) {
@@ -240,6 +243,20 @@ int RunExport(const ExportOptions& o) {
                : ExportTorchScript(*session->space, t.genotype, weights, t.seed, path, &feed);
       std::cout << path << (ts.trained ? "" : "  (untrained weights: give --train-epochs E to export trained ones)")
                 << "  [reloaded: max |difference| " << ts.max_abs_diff << "]\n";
+      // A member taken out of the supernet: the file itself, loaded as a user loads it, on the
+      // validation images the search scored it on, against what the search reported.
+      const auto reported = t.metrics.find("val_accuracy");
+      if (inherited.count(id) && !int8 && !o.bake && reported != t.metrics.end()) {
+        if (!validation) validation = evaluator::LoadDataset(config.dataset, false, false);
+        const double acc = TorchScriptFileValidationAccuracy(path, *validation);
+        std::cout << "  validation accuracy of this file: " << search::JsonNumber(acc) << "% on "
+                  << validation->val_x.size(0) << " images; the search reported "
+                  << search::JsonNumber(reported->second) << "%"
+                  << (acc == reported->second ? " (reproduced)"
+                                              : " (NOT reproduced: " + search::JsonNumber(acc - reported->second) +
+                                                    " points apart)")
+                  << "\n";
+      }
     }
     if (!wants("json")) continue;
     std::ostringstream js;

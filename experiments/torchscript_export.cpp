@@ -555,4 +555,19 @@ void AddExportFileBytes(space::GraphNet& trained, const evaluator::Int8Net* q, c
   }
 }
 
+double TorchScriptFileValidationAccuracy(const std::string& path, const evaluator::Dataset& data) {
+  const torch::Tensor& x = data.val_x;
+  const torch::Tensor& y = data.val_y;
+  torch::jit::script::Module m = torch::jit::load(path, torch::kCPU);
+  m.eval();
+  torch::NoGradGuard no_grad;
+  std::int64_t correct = 0;
+  for (std::int64_t s = 0; s < x.size(0); s += 500) {
+    const std::int64_t len = std::min<std::int64_t>(500, x.size(0) - s);
+    const torch::Tensor logits = m.forward({x.narrow(0, s, len).contiguous()}).toTensor();
+    correct += logits.argmax(1).eq(y.narrow(0, s, len)).sum().item<std::int64_t>();
+  }
+  return x.size(0) ? 100.0 * static_cast<double>(correct) / static_cast<double>(x.size(0)) : 0.0;
+}
+
 }  // namespace paretonas::experiments

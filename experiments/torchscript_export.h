@@ -16,6 +16,7 @@ class GraphNet;
 }  // namespace paretonas::space
 namespace paretonas::evaluator {
 class Int8Net;
+struct Dataset;
 }  // namespace paretonas::evaluator
 
 namespace paretonas::experiments {
@@ -96,5 +97,9 @@ void ExportInt8OperationOnnx(const space::PlanEdge& edge, std::uint64_t seed, co
 void AddExportFileBytes(space::GraphNet& net, const evaluator::Int8Net* q, const space::TensorShape& in_shape,
                         const ExportInput* input, const std::string& space_name, const std::vector<std::string>& wanted,
                         std::map<std::string, double>* metrics);
+
+/// Top-1 accuracy (%) of the TorchScript file at `path` (loaded as a user would, on the CPU) on
+/// the validation images of `data` (normalised, NCHW).
+double TorchScriptFileValidationAccuracy(const std::string& path, const evaluator::Dataset& data);
 
 }  // namespace paretonas::experiments

@@ -69,6 +69,7 @@ check "and say where their weights came from" 0 grep -q '"supernet":1' "$work/sn
 id=$(awk -F, 'NR==2{print $1}' "$work/snrun/front.csv")
 check "export takes a member out of the supernet" 0 "$bin" export "$work/snrun" --id "$id" --format torchscript --out "$work/snexp"
 contains "it says so" "out of the supernet"
+contains "and the file reproduces the accuracy the search reported" "(reproduced)"
 check "with its inherited weights, not untrained ones" 1 grep -q "untrained weights" "$work/out"
 check "a supernet directory without supernet.pt is refused" 2 "$bin" validate "$sn_cfg" --set evaluator.supernet.path=$work/none
 contains "naming the field" "evaluator.supernet.path"
