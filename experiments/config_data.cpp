@@ -36,7 +36,7 @@ void ParseSpaceSection(const std::string& file, const YAML::Node& root, Experime
       c.space = AsString(file, "space", sp);
       check_space(sp);
     } else {
-      CheckKeys(file, "space", sp, {"name", "set"});
+      CheckKeys(file, "space", sp, {"name", "set", "fix"});
       if (sp["name"]) {
         c.space = AsString(file, "space.name", sp["name"]);
         check_space(sp["name"]);
@@ -46,6 +46,15 @@ void ParseSpaceSection(const std::string& file, const YAML::Node& root, Experime
         for (const auto& kv : set)
           c.space_set[yamlutil::KeyName(file, kv.first)] =
               AsString(file, "space.set." + yamlutil::KeyName(file, kv.first), kv.second);
+      }
+      // Fixed decisions travel with the space's overrides, as "fix:NAME" (SearchSpace::Load).
+      if (const YAML::Node fix = sp["fix"]) {
+        if (!fix.IsMap())
+          throw InputError(Where(file, fix) + "field 'space.fix': expected a map of decision: option, e.g. "
+                           "{\"cell.0->1\": nor_conv_3x3}");
+        for (const auto& kv : fix)
+          c.space_set["fix:" + yamlutil::KeyName(file, kv.first)] =
+              AsString(file, "space.fix." + yamlutil::KeyName(file, kv.first), kv.second);
       }
     }
   }

@@ -17,9 +17,16 @@ std::string ExperimentConfig::ToYaml() const {
     y << YAML::Key << "seed" << YAML::Value << seed;
     y << YAML::Key << "space" << YAML::Value << YAML::BeginMap << YAML::Key << "name"
       << YAML::Value << space;
-    if (!space_set.empty()) {
+    std::map<std::string, std::string> set, fix;  // fixed decisions are kept as "fix:NAME"
+    for (const auto& [k, v] : space_set) (k.rfind("fix:", 0) == 0 ? fix[k.substr(4)] : set[k]) = v;
+    if (!set.empty()) {
       y << YAML::Key << "set" << YAML::Value << YAML::BeginMap;
-      for (const auto& [k, v] : space_set) y << YAML::Key << k << YAML::Value << v;
+      for (const auto& [k, v] : set) y << YAML::Key << k << YAML::Value << v;
+      y << YAML::EndMap;
+    }
+    if (!fix.empty()) {
+      y << YAML::Key << "fix" << YAML::Value << YAML::BeginMap;
+      for (const auto& [k, v] : fix) y << YAML::Key << YAML::DoubleQuoted << k << YAML::Value << v;
       y << YAML::EndMap;
     }
     y << YAML::EndMap;

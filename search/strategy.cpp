@@ -167,12 +167,14 @@ int Strategy::Ask(SearchState& state, const Problem& problem, int max_new) const
     Proposal p;
     std::string hash;
     bool ok = false;
+    // Every proposal honours the space's fixed decisions (its samplers and operators need not).
     for (int t = 0; t < options_.max_tries && !ok; ++t) {
       p = Propose(state, problem, rng);
+      p.genotype = sp.WithFixed(std::move(p.genotype));
       ok = admissible(p.genotype, &hash);
     }
     for (int t = 0; t < options_.max_tries && !ok; ++t) {  // fall back to fresh samples
-      p = Proposal{sampler_->Sample(sp, rng), {}};
+      p = Proposal{sp.WithFixed(sampler_->Sample(sp, rng)), {}};
       ok = admissible(p.genotype, &hash);
     }
     if (!ok) break;  // the space looks exhausted

@@ -68,8 +68,14 @@ Genotype SearchSpace::Sample(std::mt19937_64& rng) const {
   Genotype g(decisions_.size());
   for (size_t i = 0; i < decisions_.size(); ++i) {
     std::uniform_int_distribution<int> pick(0, static_cast<int>(decisions_[i].labels.size()) - 1);
-    g[i] = pick(rng);
+    g[i] = pick(rng);  // drawn even when fixed: the same stream with and without fixes
   }
+  return WithFixed(std::move(g));
+}
+
+Genotype SearchSpace::WithFixed(Genotype g) const {
+  for (size_t i = 0; i < fixed_.size() && i < g.size(); ++i)
+    if (fixed_[i] >= 0) g[i] = fixed_[i];
   return g;
 }
 

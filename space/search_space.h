@@ -58,6 +58,12 @@ class SearchSpace {
   std::vector<Genotype> Enumerate(std::uint64_t limit = 10'000'000) const;
 
   Genotype Sample(std::mt19937_64& rng) const;
+  /// Per decision, the option the space fixes (its `fix:` section, or an experiment's
+  /// `space.fix`), -1 where it is searched. Sample() honours it; a search proposes only
+  /// genotypes that do (Strategy::Ask applies WithFixed to every proposal).
+  const std::vector<int>& fixed() const { return fixed_; }
+  /// `g` with every fixed decision set to its option.
+  Genotype WithFixed(Genotype g) const;
   /// Changes each decision with probability `rate`; always changes at least one.
   Genotype Mutate(const Genotype& parent, double rate, std::mt19937_64& rng) const;
   /// Uniform crossover: each decision from either parent with probability 1/2.
@@ -146,6 +152,7 @@ class SearchSpace {
   std::vector<Stage> stages_;
   std::vector<HeadOp> head_;
   std::vector<Decision> decisions_;
+  std::vector<int> fixed_;  // per decision: the fixed option, -1 when searched
 };
 
 }  // namespace paretonas::space

@@ -4,6 +4,7 @@
 #include "space/search_space.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <fstream>
 #include <functional>
@@ -135,7 +136,7 @@ SearchSpace SearchSpace::LoadImpl(const std::string& name_or_path,
   s.source_ = file;
   CheckKeys(file, "", root,
             {"name", "description", "parameters", "width_multiplier", "stem", "cell", "stages",
-             "head"});
+             "head", "fix"});
   for (const char* required : {"name", "stem", "stages", "head"}) {
     if (!root[required]) {
       throw InputError(file + ": missing required field '" + required +
@@ -155,7 +156,23 @@ SearchSpace SearchSpace::LoadImpl(const std::string& name_or_path,
       s.parameters_[key] = yamlutil::AsDouble(file, "parameters." + key, kv.second);
     }
   }
+  // Fixed decisions: the file's `fix:` map, then the experiment's (overrides "fix:NAME"), each
+  // with where it came from; resolved once the decisions exist.
+  std::vector<std::array<std::string, 3>> fixes;  // {decision, option, where}
+  if (const YAML::Node fix = root["fix"]) {
+    if (!fix.IsMap())
+      throw InputError(Where(file, fix) + "field 'fix': expected a map of decision: option, e.g. "
+                       "{\"cell.0->1\": nor_conv_3x3}");
+    for (const auto& kv : fix) {
+      const std::string key = yamlutil::KeyName(file, kv.first);
+      fixes.push_back({key, AsString(file, "fix." + key, kv.second), Where(file, kv.second) + "field 'fix." + key + "'"});
+    }
+  }
   for (const auto& [key, value] : overrides) {
+    if (key.rfind("fix:", 0) == 0) {
+      fixes.push_back({key.substr(4), value, file + ": space.fix." + key.substr(4)});
+      continue;
+    }
     if (!s.parameters_.count(key)) {
       std::vector<std::string> keys;
       for (const auto& [k, v] : s.parameters_) keys.push_back(k);
@@ -407,6 +424,27 @@ SearchSpace SearchSpace::LoadImpl(const std::string& name_or_path,
   }
   s.AddDecisions();
   if (s.decisions_.empty()) throw InputError(file + ": the space has no choice to search");
+  s.fixed_.assign(s.decisions_.size(), -1);
+  for (const auto& [name, option, where] : fixes) {
+    std::vector<std::string> names;
+    for (const auto& d : s.decisions_) names.push_back(d.name);
+    const auto d = std::find(names.begin(), names.end(), name);
+    if (d == names.end()) {
+      std::string msg = where + ": no decision '" + name + "' in this space; its decisions: ";
+      for (size_t i = 0; i < names.size(); ++i) msg += (i ? ", " : "") + names[i];
+      throw InputError(msg);
+    }
+    const auto& labels = s.decisions_[d - names.begin()].labels;
+    const auto o = std::find(labels.begin(), labels.end(), option);
+    if (o == labels.end()) {
+      std::string msg = where + ": '" + option + "' is not an option of " + name + "; allowed: ";
+      for (size_t i = 0; i < labels.size(); ++i) msg += (i ? ", " : "") + labels[i];
+      throw InputError(msg);
+    }
+    s.fixed_[d - names.begin()] = static_cast<int>(o - labels.begin());
+  }
+  if (std::all_of(s.fixed_.begin(), s.fixed_.end(), [](int f) { return f >= 0; }))
+    throw InputError(file + ": every decision is fixed: nothing is left to search");
   // Validate the shapes once on a sample, so that a broken space fails at load time.
   const ArchGraph g = s.BuildGraph(Genotype(s.decisions_.size(), 0));
   const std::string problem = g.Validate();

@@ -131,5 +131,31 @@ check "a missing file is refused" 2 "$bin" search --config <(sed "s|^search: {|s
   --run-dir "$work/q3"
 contains "naming it" "search.enqueue_file"
 
+# --- Fixing single decisions (Optuna's PartialFixedSampler): an experiment's space.fix, a space
+# file's fix:; every trial keeps them while the rest is searched.
+sed "s|^space: nb201|space: {name: nb201, fix: {\"cell.0->1\": nor_conv_3x3, \"cell.2->3\": skip_connect}}|" \
+  "$work/t.yaml" >"$work/f.yaml"
+check "a search with two decisions fixed" 0 "$bin" search --config "$work/f.yaml" --run-dir "$work/f" --max-evals 24 --quiet
+fixed_kept() {
+  "$py" - "$work/f/trials.jsonl" <<'PY'
+import json, sys
+t = [json.loads(l) for l in open(sys.argv[1])]
+ok = all(x["choices"]["cell.0->1"] == "nor_conv_3x3" and x["choices"]["cell.2->3"] == "skip_connect" for x in t)
+free = len({x["choices"]["cell.1->2"] for x in t})
+print(len(t), "trials; the other decisions took", free, "options on cell.1->2")
+sys.exit(0 if ok and len(t) == 24 and free > 1 else 1)
+PY
+}
+check "every trial keeps them, the others vary" 0 fixed_kept
+check "the run's config says so" 0 grep -q '"cell.0->1": nor_conv_3x3' "$work/f/config.yaml"
+check "resume accepts its own config" 0 "$bin" resume "$work/f" --max-evals 32 --quiet
+check "an unknown decision is refused" 2 "$bin" validate "$work/t.yaml" --set 'space={name: nb201, fix: {"cell.0->4": none}}'
+contains "listing the decisions" "no decision 'cell.0->4' in this space; its decisions: cell.0->1"
+check "an unknown option is refused" 2 "$bin" validate "$work/t.yaml" --set 'space={name: nb201, fix: {"cell.0->1": conv_5x5}}'
+contains "listing the options" "'conv_5x5' is not an option of cell.0->1; allowed: none, skip_connect"
+sed -e '/^name:/a fix: {stage2.block0: k5e4}' "$src/experiments/spaces/tiny_hybrid.yaml" >"$work/hyb_fixed.yaml"
+check "a space file's fix: section" 0 "$bin" space sample --space "$work/hyb_fixed.yaml" -n 20 --seed 3
+check "samples keep it" 0 test "$(grep -c 's2=k5e4' "$work/out")" -eq 20
+
 echo "daily driver: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]
