@@ -17,6 +17,8 @@
 #include "experiments/cli_common.h"
 #include "experiments/live_run.h"
 #include "experiments/run_directory.h"
+#include "search/front.h"
+#include "search/progress_text.h"
 #include "search/run_files.h"
 #include "search/search_loop.h"
 #include "search/trial_results.h"
@@ -27,6 +29,7 @@ namespace {
 
 struct StatusOptions {
   std::string run_dir;
+  std::vector<std::string> run_dirs;  // as given; several: each in turn, then compared in one box
   bool journal = false;
 };
 
@@ -331,17 +334,65 @@ int RunStatus(const StatusOptions& o) {
   return kExitOk;
 }
 
+/// `status A B ...`: each run's status, then their hypervolumes in one common box.
+int RunStatuses(const StatusOptions& o) {
+  if (o.run_dirs.size() == 1) {
+    StatusOptions one = o;
+    one.run_dir = o.run_dirs[0];
+    return RunStatus(one);
+  }
+  if (o.journal) throw InputError("status --journal: give one run directory (" + std::to_string(o.run_dirs.size()) + " given)");
+  std::vector<LoadedRun> runs;
+  for (const auto& dir : o.run_dirs) {
+    StatusOptions one = o;
+    one.run_dir = dir;
+    std::cout << "== " << dir << "\n";
+    const int rc = RunStatus(one);
+    if (rc != kExitOk) return rc;
+    std::cout << "\n";
+    if (::access(RunPaths(dir).checkpoint().c_str(), F_OK) == 0) runs.push_back(LoadRun(dir));
+    else runs.emplace_back();  // no checkpoint yet: nothing to compare
+  }
+  std::vector<const search::SearchState*> states;
+  std::vector<const search::Problem*> problems;
+  std::vector<size_t> index;
+  for (size_t i = 0; i < runs.size(); ++i)
+    if (runs[i].session) states.push_back(&runs[i].state), problems.push_back(&runs[i].session->problem), index.push_back(i);
+  std::cout << "compared in one box (ideal: the best of each objective over these runs' complete, feasible "
+               "trials; reference: the worst + 10% of the range; a run's own hypervolume above is in its own "
+               "box and does not compare with another's):\n";
+  if (states.size() < 2) {
+    std::cout << "  fewer than two of them have a checkpoint yet: nothing to compare\n";
+    return kExitOk;
+  }
+  const search::CommonBox box = search::CommonBoxHypervolumes(states, problems);
+  if (!box.error.empty()) {
+    std::cout << "  " << box.error << "\n";
+    return kExitOk;
+  }
+  for (size_t k = 0; k < index.size(); ++k) {
+    const auto& st = runs[index[k]].state;
+    std::cout << "  " << o.run_dirs[index[k]] << "  hypervolume "
+              << (std::isnan(box.hv[k]) ? "- (" + box.why[k] + ")" : search::Fmt(box.hv[k]))
+              << "  (own box: " << (st.hv_history.empty() ? std::string("-") : search::Fmt(st.hv_history.back()))
+              << ")\n";
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 void SetupStatus(CLI::App& app) {
   auto o = std::make_shared<StatusOptions>();
   auto* sub = app.add_subcommand("status", "Show a search's progress and current Pareto front");
-  sub->add_option("run_dir", o->run_dir, "Run directory")->required();
+  sub->add_option("run_dir", o->run_dirs,
+                  "Run directory; several: each one's status, then their hypervolumes in one common box")
+      ->required();
   sub->add_flag("--journal", o->journal,
                 "Print every record of the journal (what resume replays) as one JSON line each: trial, rung "
                 "(-1: a full evaluation; 0, 1, ...: a rung; -2: the pre-screen; -3: the latency stage; -10, "
                 "-11, ...: a latency measured again), arch, ok, seconds, failure, metrics");
-  sub->callback([o] { RunCommand([o] { return RunStatus(*o); }); });
+  sub->callback([o] { RunCommand([o] { return RunStatuses(*o); }); });
 }
 
 }  // namespace paretonas::experiments

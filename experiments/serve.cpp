@@ -390,8 +390,20 @@ struct LiveServer::Impl {
           break;
         }
       std::vector<OverlayRun> overlay;
+      // Hypervolumes that compare: every run's front in one box (each run's own box differs).
+      std::vector<const search::SearchState*> states;
+      std::vector<const search::Problem*> problems;
+      std::vector<int> box_index(views.size(), -1);
+      for (std::size_t i = 0; i < views.size(); ++i)
+        if (views[i].state && views[i].problem) {
+          box_index[i] = static_cast<int>(states.size());
+          states.push_back(views[i].state);
+          problems.push_back(views[i].problem);
+        }
+      const search::CommonBox box = search::CommonBoxHypervolumes(states, problems);
       std::ostringstream os;
-      os << "<table><tr><th>run</th><th>state</th><th>evaluations</th><th>front</th><th>hypervolume</th><th>directory</th></tr>";
+      os << "<table><tr><th>run</th><th>state</th><th>evaluations</th><th>front</th><th>hypervolume, common "
+            "box</th><th>own box</th><th>directory</th></tr>";
       for (std::size_t i = 0; i < views.size(); ++i) {
         const RunView& view = views[i];
         const std::string link = "/run/" + std::to_string(i);
@@ -404,10 +416,24 @@ struct LiveServer::Impl {
            << (view.state ? std::to_string(view.state->NumFinished()) : "-") << "</td><td>"
            << (view.state && view.problem ? std::to_string(search::ParetoFront(*view.state, *view.problem).size()) : "-")
            << "</td><td>"
+           << (box_index[i] < 0 || std::isnan(box.hv[box_index[i]])
+                   ? std::string("-") + (box_index[i] >= 0 && !box.why[box_index[i]].empty()
+                                             ? " <small>(" + HtmlEscape(box.why[box_index[i]]) + ")</small>"
+                                             : "")
+                   : Fixed(box.hv[box_index[i]]))
+           << "</td><td>"
            << (view.state && !view.state->hv_history.empty() ? Fixed(view.state->hv_history.back()) : "-")
            << "</td><td style='text-align:left'><code>" << HtmlEscape(view.dir) << "</code></td></tr>";
       }
-      os << "</table>";
+      os << "</table><p class='note'>"
+         << (box.error.empty()
+                 ? "Hypervolume, common box: every run's front in one box (ideal: the best of each objective "
+                   "over these runs' complete, feasible trials; reference: the worst + 10% of the range): "
+                   "these compare. Own box: the run's own normalisation, as its page and status show it; "
+                   "they do not compare between runs."
+                 : "No common box: " + HtmlEscape(box.error) + ". Own box: each run's own normalisation; they "
+                   "do not compare between runs.")
+         << "</p>";
       std::string body = os.str();
       if (!plot.x.empty()) body += "<h2>The runs' fronts</h2>" + FrontsOverlay(overlay, plot);
       if (!whole) return Html(res, 200, body);

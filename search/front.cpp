@@ -49,6 +49,60 @@ std::vector<std::int64_t> ParetoFront(const SearchState& state, const Problem& p
   return front;
 }
 
+CommonBox CommonBoxHypervolumes(const std::vector<const SearchState*>& states,
+                                const std::vector<const Problem*>& problems) {
+  CommonBox box;
+  const size_t n = states.size();
+  box.hv.assign(n, std::numeric_limits<double>::quiet_NaN());
+  box.why.assign(n, "");
+  if (n == 0) return box;
+  auto describe = [](const Problem& p) {
+    std::string s;
+    for (const auto& o : p.objectives) s += (s.empty() ? "" : ", ") + o.metric + (o.maximize ? " max" : " min");
+    return s;
+  };
+  for (size_t r = 1; r < n; ++r)
+    if (describe(*problems[r]) != describe(*problems[0])) {
+      box.error = "their objectives differ (" + describe(*problems[0]) + " against " + describe(*problems[r]) +
+                  "): no common box";
+      return box;
+    }
+  const size_t m = problems[0]->objectives.size();
+  std::vector<double> lo(m, std::numeric_limits<double>::infinity()), hi(m, -lo[0]);
+  std::vector<std::vector<Point>> fronts(n);
+  for (size_t r = 0; r < n; ++r) {
+    const auto ids = FeasibleComplete(*states[r], *problems[r]);
+    if (ids.empty()) {
+      box.why[r] = "no complete, feasible trial yet";
+      continue;
+    }
+    for (auto id : ids) {
+      const Point p = problems[r]->ObjectiveVector(states[r]->trials[id]);
+      for (size_t i = 0; i < m; ++i) lo[i] = std::min(lo[i], p[i]), hi[i] = std::max(hi[i], p[i]);
+    }
+    for (auto id : ParetoFront(*states[r], *problems[r])) fronts[r].push_back(problems[r]->ObjectiveVector(states[r]->trials[id]));
+  }
+  for (size_t i = 0; i < m; ++i)
+    if (!(hi[i] - lo[i] > 0)) {
+      box.error = "the runs' trials span no range in objective " + problems[0]->objectives[i].metric +
+                  " yet: no common box";
+      return box;
+    }
+  box.ideal = lo;
+  box.reference.resize(m);
+  for (size_t i = 0; i < m; ++i) box.reference[i] = hi[i] + 0.1 * (hi[i] - lo[i]);
+  for (size_t r = 0; r < n; ++r) {
+    if (!box.why[r].empty()) continue;
+    std::vector<Point> pts;
+    for (Point p : fronts[r]) {
+      for (size_t i = 0; i < m; ++i) p[i] = (p[i] - lo[i]) / (box.reference[i] - lo[i]);
+      pts.push_back(p);
+    }
+    box.hv[r] = Hypervolume(pts, Point(m, 1.0));
+  }
+  return box;
+}
+
 double NormalizedHypervolume(const SearchState& state, const Problem& problem) {
   if (state.hv_ideal.empty()) return 0.0;
   const size_t m = problem.objectives.size();

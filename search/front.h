@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "search/problem.h"
@@ -28,5 +29,20 @@ inline bool HvFixed(const SearchState& state) { return !state.hv_ideal.empty(); 
 /// Hypervolume of the front in the state's normalisation (see docs/determinism.md); 0 before it
 /// is fixed.
 double NormalizedHypervolume(const SearchState& state, const Problem& problem);
+
+/// Several runs' hypervolumes in one box, so that they compare (each run's own box differs):
+/// ideal = the best value of each objective over every run's complete, feasible trials,
+/// reference = the worst plus 10% of the range, as FixNormalisation does for one run. The runs
+/// must have the same objectives (metrics and goals). `hv[i]` is NaN, with `why[i]` saying why,
+/// for a run with no complete, feasible trial; `error` is set (and every hv NaN) when the
+/// objectives differ or the trials span no range in some objective.
+struct CommonBox {
+  std::vector<double> ideal, reference;
+  std::vector<double> hv;
+  std::vector<std::string> why;
+  std::string error;
+};
+CommonBox CommonBoxHypervolumes(const std::vector<const SearchState*>& states,
+                                const std::vector<const Problem*>& problems);
 
 }  // namespace paretonas::search

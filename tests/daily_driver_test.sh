@@ -157,5 +157,37 @@ sed -e '/^name:/a fix: {stage2.block0: k5e4}' "$src/experiments/spaces/tiny_hybr
 check "a space file's fix: section" 0 "$bin" space sample --space "$work/hyb_fixed.yaml" -n 20 --seed 3
 check "samples keep it" 0 test "$(grep -c 's2=k5e4' "$work/out")" -eq 20
 
+# --- Two runs compared: status A B puts their hypervolumes in one box; Python recomputes it.
+check "status of two runs" 0 "$bin" status "$run" "$work/q"
+contains "each run's status" "== $work/q"
+contains "then one box" "compared in one box"
+cp "$work/out" "$work/two.txt"
+common_box() {
+  "$py" - "$run/trials.jsonl" "$work/q/trials.jsonl" "$work/two.txt" <<'PY'
+import json, re, sys
+runs = [[json.loads(l) for l in open(p)] for p in sys.argv[1:3]]
+pts = [[(-t["val_accuracy"], t["latency_ms"]) for t in r if t["status"] == "complete" and t.get("feasible", True)] for r in runs]
+allp = [p for r in pts for p in r]
+lo = [min(p[i] for p in allp) for i in (0, 1)]
+hi = [max(p[i] for p in allp) for i in (0, 1)]
+ref = [h + 0.1 * (h - l) for l, h in zip(lo, hi)]
+def hv(ps):
+    ps = sorted(((p[0] - lo[0]) / (ref[0] - lo[0]), (p[1] - lo[1]) / (ref[1] - lo[1])) for p in ps)
+    area, best = 0.0, 1.0
+    for x, y in ps:
+        if y < best:
+            area += (1 - x) * (best - y)
+            best = y
+    return area
+out = open(sys.argv[3]).read().split("compared in one box")[1]
+got = [float(x) for x in re.findall(r"hypervolume ([0-9.]+)", out)]
+want = [hv(p) for p in pts]
+print("printed", got, "python", [round(w, 4) for w in want])
+sys.exit(0 if len(got) == 2 and all(abs(g - w) < 2e-3 for g, w in zip(got, want)) else 1)
+PY
+}
+check "the common box's hypervolumes are Python's" 0 common_box
+check "status --journal of two runs is refused" 2 "$bin" status "$run" "$work/q" --journal
+
 echo "daily driver: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -1527,6 +1527,39 @@ TEST(Hypervolume, TheBoxWaitsForCompleteTrialsThatDifferInEveryObjective) {
   EXPECT_LT(second, 1);
 }
 
+// Several runs shown together (status A B, serve A B): one box over all their trials, so that
+// their hypervolumes compare; a run without a complete trial says so.
+TEST(Hypervolume, RunsComparedTogetherShareOneBox) {
+  Toy toy;
+  auto run = [&](std::vector<std::pair<double, double>> points) {
+    SearchState s = NewState(1);
+    for (const auto& [err, lat] : points) {
+      Trial t;
+      t.id = static_cast<std::int64_t>(s.trials.size());
+      t.state = TrialState::kComplete;
+      t.metrics = {{"val_error", err}, {"latency_ms", lat}};
+      s.trials.push_back(t);
+    }
+    return s;
+  };
+  const SearchState a = run({{0, 1}, {1, 0}}), b = run({{0.5, 0.5}, {2, 2}}), empty = run({});
+  const CommonBox box = CommonBoxHypervolumes({&a, &b, &empty}, {&toy.problem, &toy.problem, &toy.problem});
+  ASSERT_TRUE(box.error.empty()) << box.error;
+  // The box: ideal (0, 0), reference the worst (2, 2) plus 10% of the range: (2.2, 2.2).
+  EXPECT_EQ(box.ideal, (std::vector<double>{0, 0}));
+  EXPECT_NEAR(box.reference[0], 2.2, 1e-12);
+  const double u = 1 / 2.2;  // a unit of the objectives in the box
+  EXPECT_NEAR(box.hv[0], (1 - u) + (1 - u) * u, 1e-12);  // two corners
+  EXPECT_NEAR(box.hv[1], (1 - 0.5 * u) * (1 - 0.5 * u), 1e-12);  // (0.5, 0.5) dominates (2, 2)
+  EXPECT_TRUE(std::isnan(box.hv[2]));
+  EXPECT_NE(box.why[2].find("no complete"), std::string::npos);
+  // Other objectives: no common box, said.
+  Toy other;
+  other.problem.objectives = {{"val_error", false}, {"params", false}};
+  const CommonBox none = CommonBoxHypervolumes({&a, &b}, {&toy.problem, &other.problem});
+  EXPECT_NE(none.error.find("objectives differ"), std::string::npos) << none.error;
+}
+
 // A multi-fidelity search completes one trial per generation (9 -> 3 -> 1): its hypervolume
 // is recorded from the first generation whose complete trials differ in every objective, and it
 // moves when the front does (it read 1.000 every generation when one trial fixed the box).

@@ -284,6 +284,9 @@ TEST(Serve, SeveralRunsShareOnePlot) {
   EXPECT_NE(page->body.find("data-run='0'"), std::string::npos);
   EXPECT_NE(page->body.find("data-run='1'"), std::string::npos);
   EXPECT_NE(page->body.find("<a href='/run/1'>"), std::string::npos);
+  // Their hypervolumes in one box (search_test checks the arithmetic), said beside each own box's.
+  EXPECT_NE(page->body.find("hypervolume, common box"), std::string::npos);
+  EXPECT_NE(page->body.find("these compare"), std::string::npos);
   EXPECT_EQ(s.Json("/api/runs")["runs"].size(), 2u);
   EXPECT_EQ(s.Get("/run/1")->status, 200);
 }
