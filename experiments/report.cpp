@@ -742,8 +742,53 @@ std::string RenderRunBody(const RunView& v, const RenderOptions& o) {
 }
 
 std::string RenderReport(const RunView& v) {
+  return RenderReport(v, v.problem ? DefaultPlot(*v.problem) : PlotChoice{});
+}
+
+std::string CommonBoxExplanation(const search::CommonBox& box) {
+  return box.error.empty()
+             ? "Hypervolume, common box: every run's front in one box (ideal: the best of each objective over "
+               "these runs' complete, feasible trials; reference: the worst + 10% of the range): these compare. "
+               "Own box: the run's own normalisation, as its page and status show it; they do not compare "
+               "between runs."
+             : "No common box: " + Esc(box.error) + ". Own box: each run's own normalisation; they do not "
+               "compare between runs.";
+}
+
+std::string RenderReports(const std::vector<RunView>& views, const PlotChoice& plot) {
+  std::vector<const search::SearchState*> states;
+  std::vector<const search::Problem*> problems;
+  for (const auto& v : views) states.push_back(v.state), problems.push_back(v.problem);
+  const search::CommonBox box = search::CommonBoxHypervolumes(states, problems);
+  std::ostringstream os;
+  os << PageHead("paretonas: " + std::to_string(views.size()) + " runs") << "<body><h1>" << views.size()
+     << " runs</h1><table><tr><th>run</th><th>evaluations</th><th>front</th><th>hypervolume, common box</th>"
+        "<th>own box</th><th>directory</th></tr>";
+  std::vector<OverlayRun> overlay;
+  for (std::size_t i = 0; i < views.size(); ++i) {
+    const RunView& v = views[i];
+    const std::string anchor = "#run" + std::to_string(i);
+    overlay.push_back({v.title + " [" + std::to_string(i) + "]", anchor, v.state, v.problem});
+    os << "<tr><td style='text-align:left'><a href='" << anchor << "'>" << Esc(v.title) << " [" << i << "]</a></td><td>"
+       << v.state->NumFinished() << "</td><td>" << search::ParetoFront(*v.state, *v.problem).size() << "</td><td>"
+       << (std::isnan(box.hv[i]) ? "- " + (box.why[i].empty() ? std::string() : "<small>(" + Esc(box.why[i]) + ")</small>")
+                                 : Num(box.hv[i], 4))
+       << "</td><td>" << (v.state->hv_history.empty() ? std::string("-") : Num(v.state->hv_history.back(), 4))
+       << "</td><td style='text-align:left'><code>" << Esc(v.dir) << "</code></td></tr>";
+  }
+  os << "</table><p class='note'>" << CommonBoxExplanation(box) << "</p><h2>The runs' fronts</h2>"
+     << FrontsOverlay(overlay, plot);
   RenderOptions o;
-  if (v.problem) o.plot = DefaultPlot(*v.problem);
+  o.plot = plot;
+  for (std::size_t i = 0; i < views.size(); ++i)
+    os << "<h1 id='run" << i << "'>" << Esc(views[i].title) << " [" << i << "]</h1>" << RenderRunBody(views[i], o);
+  os << "</body></html>\n";
+  return os.str();
+}
+
+std::string RenderReport(const RunView& v, const PlotChoice& plot) {
+  RenderOptions o;
+  o.plot = plot;
   std::ostringstream os;
   os << PageHead(v.title) << "<body><h1>" << Esc(v.title) << "</h1>" << RenderRunBody(v, o)
      << "</body></html>\n";

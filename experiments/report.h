@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "experiments/live_run.h"
+#include "search/front.h"
 #include "search/search_state.h"
 
 namespace paretonas::experiments {
@@ -39,8 +40,18 @@ struct RenderOptions {
 /// table and graphs, and notes (damaged journal records skipped).
 std::string RenderRunBody(const RunView& view, const RenderOptions& options);
 
-/// The static report: RenderRunBody in a self-contained page.
+/// The static report: RenderRunBody in a self-contained page, its front plot on `plot` (default:
+/// DefaultPlot).
 std::string RenderReport(const RunView& view);
+std::string RenderReport(const RunView& view, const PlotChoice& plot);
+
+/// What the common box of several runs' hypervolumes is, and which numbers compare (a
+/// paragraph for `serve` and `report` of several runs).
+std::string CommonBoxExplanation(const search::CommonBox& box);
+
+/// The static report of several runs: a table (evaluations, front, hypervolumes in one common
+/// box and in each own box), their fronts on one plot, then each run's body.
+std::string RenderReports(const std::vector<RunView>& views, const PlotChoice& plot);
 
 /// One trial: its state, metrics, graph, learning curve (rungs, or `command_curve`: the command
 /// evaluator's `curve` as rung results, resource = epoch) and the command that exports it.

@@ -425,15 +425,7 @@ struct LiveServer::Impl {
            << (view.state && !view.state->hv_history.empty() ? Fixed(view.state->hv_history.back()) : "-")
            << "</td><td style='text-align:left'><code>" << HtmlEscape(view.dir) << "</code></td></tr>";
       }
-      os << "</table><p class='note'>"
-         << (box.error.empty()
-                 ? "Hypervolume, common box: every run's front in one box (ideal: the best of each objective "
-                   "over these runs' complete, feasible trials; reference: the worst + 10% of the range): "
-                   "these compare. Own box: the run's own normalisation, as its page and status show it; "
-                   "they do not compare between runs."
-                 : "No common box: " + HtmlEscape(box.error) + ". Own box: each run's own normalisation; they "
-                   "do not compare between runs.")
-         << "</p>";
+      os << "</table><p class='note'>" << CommonBoxExplanation(box) << "</p>";
       std::string body = os.str();
       if (!plot.x.empty()) body += "<h2>The runs' fronts</h2>" + FrontsOverlay(overlay, plot);
       if (!whole) return Html(res, 200, body);

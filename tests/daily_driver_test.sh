@@ -188,6 +188,14 @@ PY
 }
 check "the common box's hypervolumes are Python's" 0 common_box
 check "status --journal of two runs is refused" 2 "$bin" status "$run" "$work/q" --journal
+check "report of two runs on one page" 0 "$bin" report "$run" "$work/q" --out "$work/two.html"
+check "with the common box" 0 grep -q "hypervolume, common box" "$work/two.html"
+check "and each run's body" 0 grep -q "id='run1'" "$work/two.html"
+check "report of two runs needs --out" 2 "$bin" report "$run" "$work/q"
+check "report takes serve's axes" 0 "$bin" report "$run" --out "$work/axes.html" --x params --y val_accuracy --xscale log
+check "the plot is drawn on them" 0 grep -q "parameters, log" "$work/axes.html"
+check "an unknown axis is refused" 2 "$bin" report "$run" --out "$work/bad.html" --x parms
+contains "listing the metrics" "not a metric of the trials of $run (allowed: "
 
 echo "daily driver: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]
