@@ -12,6 +12,9 @@
 //                 the long poll /api/wait has answered and GET /fragment/run/0 has returned the
 //                 new content: what the open page does to show it;
 //                 (seen: until the long poll answered, i.e. the page knows);
+//   every trial:  GET /run/0/trials and the columns it loads (/api/run/0/columns: the page of
+//                 every trial, issue #56), and after each update the columns from the first
+//                 unfinished trial on (what that page asks for);
 //   memory:       the server's VmHWM (peak resident set), LibTorch's share included (the
 //                 binary alone: `/usr/bin/time -f %M paretonas --version`).
 // Prints one line per size with medians; the figures go to bench/RESULTS.md.
@@ -86,8 +89,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   const int port = 18000 + static_cast<int>(::getpid() % 1000);
-  std::printf("%-8s %10s %12s %12s %12s %12s %12s %10s %10s\n", "trials", "write_s", "first_ms", "again_ms",
-              "seen_ms", "update_ms", "update_max_ms", "page_MB", "hwm_MB");
+  std::printf("%-8s %10s %12s %12s %12s %12s %12s %10s %10s %10s %12s %10s\n", "trials", "write_s", "first_ms",
+              "again_ms", "seen_ms", "update_ms", "update_max_ms", "page_MB", "hwm_MB", "all_ms", "all_upd_ms",
+              "cols_MB");
   for (std::int64_t n : sizes) {
     const std::string dir = work + "/run-" + std::to_string(n);
     paretonas::bench::SyntheticRun spec;
@@ -97,8 +101,8 @@ int main(int argc, char** argv) {
     paretonas::bench::WriteSyntheticRun(dir, spec);
     const double write_s = Since(tw);
     const std::int64_t first_pending = (n - 1) / 50 * 50 + spec.in_progress_done;
-    std::vector<double> first, again, update, seen, hwm;
-    double page_mb = 0;
+    std::vector<double> first, again, update, seen, hwm, all, all_update;
+    double page_mb = 0, cols_mb = 0;
     for (int r = 0; r < repeats; ++r) {
       std::fflush(stdout);
       const auto t0 = Clock::now();
@@ -126,6 +130,18 @@ int main(int argc, char** argv) {
       const auto ta = Clock::now();
       auto p2 = c.Get("/");
       again.push_back(1000 * Since(ta));
+      const auto tc = Clock::now();
+      auto all_page = c.Get("/run/0/trials");
+      auto cols = c.Get("/api/run/0/columns");
+      all.push_back(1000 * Since(tc));
+      if (!all_page || !cols || cols->status != 200) {
+        std::cerr << "serve_bench: the page of every trial did not answer\n";
+        ::kill(pid, SIGKILL);
+        return 1;
+      }
+      cols_mb = static_cast<double>(cols->body.size()) / 1e6;
+      const std::string next = cols->body.substr(cols->body.find("\"next\":") + 7);
+      const std::string since = next.substr(0, next.find(','));
       paretonas::search::Journal journal(dir + "/journal.bin");  // open, as the search holds it
       for (int u = 0; u < updates; ++u) {
         std::uint64_t v = Version(c.Get("/api/wait?version=0")->body);
@@ -142,6 +158,13 @@ int main(int argc, char** argv) {
           return 1;
         }
         update.push_back(1000 * Since(tu));
+        auto fresh = c.Get(("/api/run/0/columns?since=" + since).c_str());
+        if (!fresh || fresh->status != 200) {
+          std::cerr << "serve_bench: the columns did not answer\n";
+          ::kill(pid, SIGKILL);
+          return 1;
+        }
+        all_update.push_back(1000 * Since(tu));
         std::fprintf(stderr, "  %lld trials, repeat %d, update %d: seen %.1f ms, shown %.1f ms\n",
                      static_cast<long long>(n), r, u, seen.back(), update.back());
       }
@@ -149,9 +172,10 @@ int main(int argc, char** argv) {
       ::kill(pid, SIGTERM);
       ::waitpid(pid, nullptr, 0);
     }
-    std::printf("%-8lld %10.2f %12.1f %12.1f %12.1f %12.1f %12.1f %10.2f %10.1f\n", static_cast<long long>(n),
-                write_s, Median(first), Median(again), Median(seen), Median(update),
-                *std::max_element(update.begin(), update.end()), page_mb, Median(hwm));
+    std::printf("%-8lld %10.2f %12.1f %12.1f %12.1f %12.1f %12.1f %10.2f %10.1f %10.1f %12.1f %10.2f\n",
+                static_cast<long long>(n), write_s, Median(first), Median(again), Median(seen), Median(update),
+                *std::max_element(update.begin(), update.end()), page_mb, Median(hwm), Median(all),
+                Median(all_update), cols_mb);
     std::fflush(stdout);
   }
   return 0;

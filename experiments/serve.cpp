@@ -190,6 +190,159 @@ const char* kScript = R"JS(
 </script>
 )JS";
 
+// The page of every trial (/run/N/trials): the trials come as columns (/api/run/N/columns), new
+// ones only after each change; a history plot and parallel coordinates drawn on canvases, and a
+// table paged 100 rows at a time, sorted by any column and filtered by conditions as `pick`'s.
+const char* kTrialsScript = R"JS(
+<script>
+(function () {
+  const run = document.body.dataset.run, $ = id => document.getElementById(id);
+  const T = {id: [], generation: [], status: [], feasible: [], finished: [], m: {}}, front = new Set();
+  let next = 0, version = +document.body.dataset.version, objectives = [], page = 0, sortKey = 'id', sortDir = -1;
+  const S = ['pending', 'running', 'complete', 'failed', 'stopped', 'screened'];
+  function append(c) {
+    // The rows from c.since on replace those the page had: trials still pending or running then
+    // may have finished since.
+    for (const f of ['id', 'generation', 'status', 'feasible', 'finished']) T[f].length = c.since;
+    for (const name in T.m) T.m[name].length = c.since;
+    const n0 = T.id.length, k = c.id.length;
+    for (const f of ['id', 'generation', 'status', 'feasible', 'finished']) for (const v of c[f]) T[f].push(v);
+    for (const name in T.m) if (!(name in c.metrics)) for (let j = 0; j < k; ++j) T.m[name].push(null);
+    for (const name in c.metrics) {
+      if (!(name in T.m)) T.m[name] = new Array(n0).fill(null);
+      for (const v of c.metrics[name]) T.m[name].push(v);
+    }
+    front.clear(); for (const id of c.front) front.add(id);
+    objectives = c.objectives; next = c.next;
+  }
+  function value(key, i) {
+    if (key in T.m) return T.m[key][i];
+    if (key === 'status') return S[T.status[i]];
+    return T[key] ? T[key][i] : null;
+  }
+  function conditions() {
+    const out = [], text = $('filter').value.trim();
+    $('bad').textContent = '';
+    if (!text) return out;
+    for (const part of text.split(',')) {
+      const m = part.trim().match(/^([A-Za-z_][A-Za-z0-9_.]*)\s*(<=|>=|==|!=|<|>)\s*(-?[0-9.eE+-]+)$/);
+      if (!m) { $('bad').textContent = "'" + part.trim() + "': expected METRIC OP NUMBER"; continue; }
+      out.push([m[1], m[2], +m[3]]);
+    }
+    return out;
+  }
+  const ops = {'<=': (a, b) => a <= b, '>=': (a, b) => a >= b, '<': (a, b) => a < b, '>': (a, b) => a > b,
+               '==': (a, b) => a === b, '!=': (a, b) => a !== b};
+  function rows() {
+    const cs = conditions(), idx = [];
+    for (let i = 0; i < T.id.length; ++i) {
+      let ok = true;
+      for (const [k, op, v] of cs) { const x = value(k, i); if (x === null || x === undefined || !ops[op](x, v)) { ok = false; break; } }
+      if (ok) idx.push(i);
+    }
+    const key = sortKey, dir = sortDir;
+    idx.sort((a, b) => { const x = value(key, a), y = value(key, b);
+      if (x === y) return T.id[a] - T.id[b]; if (x === null) return 1; if (y === null) return -1; return x < y ? -dir : dir; });
+    return idx;
+  }
+  function fmt(v) { return v === null || v === undefined ? '' : typeof v === 'number' ? +v.toPrecision(6) : v; }
+  function table() {
+    const idx = rows(), pages = Math.max(1, Math.ceil(idx.length / 100));
+    page = Math.min(page, pages - 1);
+    const cols = ['id', 'generation', 'status', 'feasible'].concat(Object.keys(T.m).sort());
+    let h = '<tr>' + cols.map(c => '<th data-k="' + c + '" style="cursor:pointer">' + c + (c === sortKey ? (sortDir < 0 ? ' &darr;' : ' &uarr;') : '') + '</th>').join('') + '</tr>';
+    for (const i of idx.slice(page * 100, page * 100 + 100)) {
+      h += '<tr' + (front.has(T.id[i]) ? ' style="font-weight:bold"' : '') + '>' + cols.map(c =>
+        c === 'id' ? '<td><a href="/run/' + run + '/trial/' + T.id[i] + '">' + T.id[i] + '</a></td>'
+        : c === 'feasible' ? '<td>' + (T.feasible[i] === null ? '' : T.feasible[i] ? 'yes' : 'no') + '</td>'
+        : '<td>' + fmt(value(c, i)) + '</td>').join('') + '</tr>';
+    }
+    $('tab').innerHTML = h;
+    $('count').textContent = idx.length + ' of ' + T.id.length + ' trials match; page ' + (page + 1) + ' of ' + pages + ' (bold: on the front)';
+    for (const th of $('tab').querySelectorAll('th')) th.onclick = () => {
+      sortDir = th.dataset.k === sortKey ? -sortDir : -1; sortKey = th.dataset.k; draw(); };
+  }
+  function options(sel, names, keep) {
+    const had = sel.value; sel.innerHTML = names.map(n => '<option>' + n + '</option>').join('');
+    sel.value = names.includes(had) ? had : keep;
+  }
+  function colour(i) { return front.has(T.id[i]) ? '#d62728' : T.feasible[i] === false ? '#aaa' : '#1f77b4'; }
+  function history() {
+    const c = $('hist'), g = c.getContext('2d'), W = c.width, H = c.height, L = 60, B = 30;
+    g.clearRect(0, 0, W, H);
+    const y = $('hy').value, x = $('hx').value, ys = T.m[y] || [], pts = [];
+    for (let i = 0; i < T.id.length; ++i) {
+      const v = ys[i], u = x === 'trial' ? T.id[i] : x === 'generation' ? T.generation[i] : T.finished[i];
+      if (v !== null && v !== undefined && u !== null && u !== undefined && S[T.status[i]] !== 'failed') pts.push([u, v, i]);
+    }
+    if (!pts.length) { g.fillText('no trial has ' + y + ' yet', L, H / 2); return; }
+    let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
+    for (const [u, v] of pts) { x0 = Math.min(x0, u); x1 = Math.max(x1, u); y0 = Math.min(y0, v); y1 = Math.max(y1, v); }
+    if (x1 === x0) x1 = x0 + 1; if (y1 === y0) y1 = y0 + 1;
+    const X = u => L + (u - x0) / (x1 - x0) * (W - L - 10), Y = v => H - B - (v - y0) / (y1 - y0) * (H - B - 10);
+    g.strokeStyle = '#888'; g.beginPath(); g.moveTo(L, 5); g.lineTo(L, H - B); g.lineTo(W - 5, H - B); g.stroke();
+    g.fillStyle = '#333'; g.fillText(fmt(y1), 2, 12); g.fillText(fmt(y0), 2, H - B); g.fillText(y + ' against ' + x, L + 5, 12);
+    g.fillText(x === 'time' ? new Date(x0 * 1000).toISOString().slice(11, 19) : fmt(x0), L, H - 10);
+    g.fillText(x === 'time' ? new Date(x1 * 1000).toISOString().slice(11, 19) + ' UTC' : fmt(x1), W - 90, H - 10);
+    for (const [u, v, i] of pts) { g.fillStyle = colour(i); g.fillRect(X(u) - 1.5, Y(v) - 1.5, 3, 3); }
+  }
+  function parallel() {
+    const c = $('par'), g = c.getContext('2d'), W = c.width, H = c.height;
+    g.clearRect(0, 0, W, H);
+    const names = objectives.map(o => o.metric);
+    if (names.length < 2) return;
+    const lo = {}, hi = {}, ok = [];
+    for (let i = 0; i < T.id.length; ++i) {
+      if (S[T.status[i]] !== 'complete') continue;
+      if (names.some(n => T.m[n] === undefined || T.m[n][i] === null)) continue;
+      ok.push(i);
+      for (const n of names) { const v = T.m[n][i]; lo[n] = Math.min(lo[n] ?? v, v); hi[n] = Math.max(hi[n] ?? v, v); }
+    }
+    const X = k => 40 + k * (W - 80) / (names.length - 1);
+    // Better is up on every axis (max goals as they are, min goals flipped).
+    const Y = (n, v, k) => { const r = hi[n] > lo[n] ? (v - lo[n]) / (hi[n] - lo[n]) : 0.5;
+      return 20 + (objectives[k].goal === 'max' ? 1 - r : r) * (H - 50); };
+    const line = i => { g.beginPath(); names.forEach((n, k) => { const p = [X(k), Y(n, T.m[n][i], k)]; k ? g.lineTo(...p) : g.moveTo(...p); }); g.stroke(); };
+    g.globalAlpha = Math.max(0.03, Math.min(0.4, 200 / Math.max(1, ok.length)));
+    for (const i of ok) if (!front.has(T.id[i])) { g.strokeStyle = T.feasible[i] === false ? '#aaa' : '#1f77b4'; line(i); }
+    g.globalAlpha = 1; g.strokeStyle = '#d62728';
+    for (const i of ok) if (front.has(T.id[i])) line(i);
+    g.fillStyle = '#333';
+    names.forEach((n, k) => { g.strokeStyle = '#888'; g.beginPath(); g.moveTo(X(k), 20); g.lineTo(X(k), H - 30); g.stroke();
+      g.fillText(n + ' (' + objectives[k].goal + ', better up)', X(k) - 40, H - 12); });
+  }
+  function draw() {
+    options($('hy'), Object.keys(T.m).sort(), objectives.length ? objectives[0].metric : '');
+    table(); history(); parallel();
+    document.body.dataset.rows = $('tab').rows.length - 1;
+  }
+  async function load() {
+    const r = await fetch('/api/run/' + run + '/columns?since=' + next, {cache: 'no-store'});
+    if (!r.ok) throw new Error('HTTP ' + r.status);
+    const c = await r.json();
+    if (c.since !== next || c.since > T.id.length) { location.reload(); return; }
+    append(c);
+    draw();
+  }
+  async function poll() {
+    try {
+      const r = await fetch('/api/wait?version=' + version + '&timeout=20', {cache: 'no-store'});
+      const j = await r.json();
+      if (j.version !== version) { version = j.version; await load();
+        document.body.dataset.updates = +document.body.dataset.updates + 1;
+        $('live').textContent = 'live: updated ' + new Date().toLocaleTimeString(); }
+      setTimeout(poll, 200);
+    } catch (e) { $('live').textContent = 'live: the server does not answer (' + e.message + ')'; setTimeout(poll, 3000); }
+  }
+  $('filter').onchange = () => { page = 0; table(); };
+  $('prev').onclick = () => { page = Math.max(0, page - 1); table(); };
+  $('next').onclick = () => { page += 1; table(); };
+  $('hy').onchange = history; $('hx').onchange = history;
+  load().then(() => setTimeout(poll, 200), e => { $('live').textContent = 'cannot load the trials: ' + e.message; });
+})();
+</script>
+)JS";
+
 }  // namespace
 
 struct LiveServer::Impl {
@@ -356,6 +509,59 @@ struct LiveServer::Impl {
     return os.str();
   }
 
+  /// Trials from `since` on as columns: ids, generation, status (an index into S of the page's
+  /// script: pending, running, complete, failed, stopped, screened), feasible (null unless
+  /// complete), finished (UTC seconds, null where not recorded) and one array per metric (null
+  /// where a trial lacks it); with the objectives and the ids on the current front. `next`: the
+  /// first trial not finished (or the end): where the next request starts, since a trial not
+  /// finished yet will change.
+  static std::string TrialColumnsJson(const RunView& view, std::int64_t since) {
+    std::ostringstream id, gen, status, feasible, finished;
+    std::map<std::string, std::ostringstream> metrics;
+    std::int64_t n = 0, next = since;
+    if (view.state && view.problem) {
+      const auto& trials = view.state->trials;
+      for (std::int64_t t = since; t < static_cast<std::int64_t>(trials.size()); ++t)
+        for (const auto& [k, v] : trials[static_cast<std::size_t>(t)].metrics) metrics[k];
+      for (std::int64_t t = since; t < static_cast<std::int64_t>(trials.size()); ++t, ++n) {
+        const search::Trial& tr = trials[static_cast<std::size_t>(t)];
+        const char* sep = n ? "," : "";
+        id << sep << tr.id;
+        gen << sep << tr.generation;
+        status << sep << static_cast<int>(tr.state);
+        feasible << sep
+                 << (tr.state != search::TrialState::kComplete ? "null" : view.problem->Violated(tr).empty() ? "1" : "0");
+        finished << sep << (tr.finished_unix > 0 ? JsonNumber(tr.finished_unix) : std::string("null"));
+        for (auto& [k, os] : metrics) {
+          const auto it = tr.metrics.find(k);
+          os << sep << (it == tr.metrics.end() ? std::string("null") : JsonNumber(it->second));
+        }
+        if (next == t && tr.finished()) next = t + 1;  // the first unfinished trial stops it
+      }
+    }
+    std::ostringstream os;
+    os << "{\"since\":" << since << ",\"next\":" << next << ",\"id\":[" << id.str() << "],\"generation\":["
+       << gen.str() << "],\"status\":[" << status.str() << "],\"feasible\":[" << feasible.str()
+       << "],\"finished\":[" << finished.str() << "],\"metrics\":{";
+    bool first = true;
+    for (auto& [k, s] : metrics) {
+      os << (first ? "" : ",") << JsonString(k) << ":[" << s.str() << "]";
+      first = false;
+    }
+    os << "},\"objectives\":[";
+    if (view.problem)
+      for (std::size_t k = 0; k < view.problem->objectives.size(); ++k)
+        os << (k ? "," : "") << "{\"metric\":" << JsonString(view.problem->objectives[k].metric)
+           << ",\"goal\":\"" << (view.problem->objectives[k].maximize ? "max" : "min") << "\"}";
+    os << "],\"front\":[";
+    if (view.state && view.problem) {
+      const auto front = search::ParetoFront(*view.state, *view.problem);
+      for (std::size_t k = 0; k < front.size(); ++k) os << (k ? "," : "") << front[k];
+    }
+    os << "]}";
+    return os.str();
+  }
+
   void Routes() {
     using httplib::Request;
     using httplib::Response;
@@ -373,8 +579,11 @@ struct LiveServer::Impl {
       if (cached.second.empty() || cached.first != r.live->version()) cached = {r.live->version(), RenderRunBody(view, o)};
       const std::string& body = cached.second;
       if (!whole) return Html(res, 200, body);
-      Html(res, 200, Shell(view.title, "/fragment/run/" + std::to_string(i), Controls(view, o.plot), body, v,
-                           view.condition.kind == "running"));
+      Html(res, 200, Shell(view.title, "/fragment/run/" + std::to_string(i),
+                           Controls(view, o.plot) + "<p><a href='/run/" + std::to_string(i) +
+                               "/trials'>Every trial: a sortable, filterable table, the history of any metric, the "
+                               "objectives in parallel coordinates</a></p>",
+                           body, v, view.condition.kind == "running"));
     };
     auto index_page = [this, run_page](const Request& req, Response& res, bool whole) {
       if (runs.size() == 1) return run_page(0, req, res, whole);
@@ -468,6 +677,47 @@ struct LiveServer::Impl {
     server.Get(R"(/fragment/run/(\d+))", [this, run_page](const Request& req, Response& res) {
       const int i = RunIndex(req.matches[1], res);
       if (i >= 0) run_page(i, req, res, false);
+    });
+    // Every trial: the page, and its data as columns (from trial `since` on, in id order).
+    server.Get(R"(/run/(\d+)/trials)", [this](const Request& req, Response& res) {
+      const int i = RunIndex(req.matches[1], res);
+      if (i < 0) return;
+      std::string title;
+      {
+        std::lock_guard<std::mutex> lock(runs[static_cast<std::size_t>(i)]->mutex);
+        title = runs[static_cast<std::size_t>(i)]->live->View().title;
+      }
+      const std::string n = std::to_string(i);
+      Html(res, 200,
+           PageHead(title + ": every trial") + "<body data-run='" + n + "' data-version='" + std::to_string(Version()) +
+               "' data-updates='0' data-rows='0'><p><a href='/run/" + n + "'>&larr; " + HtmlEscape(title) +
+               "</a> &nbsp; <span id='live' class='note'></span></p><h1>" + HtmlEscape(title) +
+               ": every trial</h1>"
+               "<h2>History</h2><p><select id='hy'></select> against <select id='hx'><option>trial</option>"
+               "<option>generation</option><option>time</option></select> <span class='note'>red: on the "
+               "front (every objective, not a projection); grey: infeasible</span></p>"
+               "<canvas id='hist' width='900' height='280'></canvas>"
+               "<h2>The objectives, parallel coordinates</h2><p class='note'>One line a complete trial, better "
+               "up on every axis; red: the front over all objectives (with three or more, a trial can be on it "
+               "and look dominated on a two-axis plot); grey: infeasible.</p>"
+               "<canvas id='par' width='900' height='300'></canvas>"
+               "<h2>Table</h2><p>filter: <input id='filter' size='40' placeholder='latency_ms<=2, val_accuracy>=80'> "
+               "<span id='bad' class='note'></span> <button id='prev'>&larr;</button> <button id='next'>&rarr;"
+               "</button> <span id='count' class='note'></span></p><table id='tab'></table>" +
+               kTrialsScript + "</body></html>\n");
+    });
+    server.Get(R"(/api/run/(\d+)/columns)", [this](const Request& req, Response& res) {
+      const int i = RunIndex(req.matches[1], res);
+      if (i < 0) return;
+      std::int64_t since = 0;
+      try {
+        if (req.has_param("since")) since = std::max<std::int64_t>(0, std::stoll(req.get_param_value("since")));
+      } catch (const std::exception&) {
+        return Json(res, 400, "{\"error\":\"since is a whole number\"}");
+      }
+      std::lock_guard<std::mutex> lock(runs[static_cast<std::size_t>(i)]->mutex);
+      const RunView view = runs[static_cast<std::size_t>(i)]->live->View();
+      Json(res, 200, TrialColumnsJson(view, since));
     });
     server.Get(R"(/run/(\d+)/trial/(\d+))", [this, trial_page](const Request& req, Response& res) {
       const int i = RunIndex(req.matches[1], res);

@@ -133,6 +133,26 @@ TEST(Serve, EveryEndpointAnswersWithItsShape) {
   YAML::Node trials = s.Json("/api/run/0/trials?since=95");
   EXPECT_EQ(trials["trials"].size(), 5u);
   EXPECT_EQ(trials["next"].as<int>(), 100);
+  // Every trial (issue #56): the page links to it; its data come as columns, and `next` stops
+  // at the first trial not finished (60: generation 1's results after the journal's 10).
+  EXPECT_NE(page->body.find("<a href='/run/0/trials'>"), std::string::npos);
+  auto all = s.Get("/run/0/trials");
+  ASSERT_EQ(all->status, 200);
+  for (const char* part : {"<canvas id='hist'", "<canvas id='par'", "<table id='tab'>", "/api/run/' + run + '/columns"})
+    EXPECT_NE(all->body.find(part), std::string::npos) << part;
+  YAML::Node cols = s.Json("/api/run/0/columns");
+  EXPECT_EQ(cols["since"].as<int>(), 0);
+  EXPECT_EQ(cols["id"].size(), 100u);
+  EXPECT_EQ(cols["metrics"]["val_accuracy"].size(), 100u);
+  EXPECT_EQ(cols["next"].as<int>(), 60);
+  EXPECT_EQ(cols["status"][0].as<int>(), 2) << "complete";
+  EXPECT_TRUE(cols["feasible"][99].IsNull()) << "a pending trial is neither";
+  EXPECT_GE(cols["front"].size(), 1u);
+  EXPECT_EQ(cols["objectives"][1]["goal"].as<std::string>(), "min");
+  YAML::Node rest = s.Json("/api/run/0/columns?since=60");
+  EXPECT_EQ(rest["id"].size(), 40u);
+  EXPECT_EQ(rest["id"][0].as<int>(), 60);
+  EXPECT_EQ(s.Get("/api/run/0/columns?since=x")->status, 400);
   EXPECT_EQ(trials["trials"][0]["id"].as<int>(), 95);
   EXPECT_EQ(trials["trials"][0]["status"].as<std::string>(), "pending");
   // A trial as its line of trials.jsonl: metrics beside the rest; a curve only with rungs.
@@ -341,6 +361,34 @@ std::string Chromium() {
     if (std::system(probe.c_str()) == 0) return name;
   }
   return "";
+}
+
+// The page of every trial draws itself from the columns in a real browser: the table's first
+// page of 100 rows, the count, no script error.
+TEST(Serve, ARealBrowserDrawsEveryTrialsTable) {
+  if (!ServeAvailable()) GTEST_SKIP() << "built without libcpp-httplib-dev";
+  const std::string chromium = Chromium();
+  if (chromium.empty())
+    GTEST_SKIP() << "chromium is not installed (scripts/install-deps.sh --with-test-extras installs it)";
+  const std::string dir = Synthetic("serve_browser_trials");
+  Served s({dir}, /*max_wait=*/1);
+  const std::string profile = testing::TempDir("serve_browser_trials_profile");
+  const std::string cmd = "timeout 90 " + chromium + " --headless " + (::geteuid() == 0 ? "--no-sandbox " : "") +
+                          "--disable-gpu --user-data-dir=" + profile +
+                          " --virtual-time-budget=1500 --dump-dom http://127.0.0.1:" + std::to_string(s.port) +
+                          "/run/0/trials 2>/dev/null";
+  std::string html;
+  if (FILE* p = ::popen(cmd.c_str(), "r")) {
+    char buf[65536];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) html.append(buf, n);
+    ::pclose(p);
+  }
+  ASSERT_FALSE(html.empty()) << "chromium printed no DOM: " << cmd;
+  EXPECT_NE(html.find("data-rows=\"100\""), std::string::npos) << html.substr(0, 1500);
+  EXPECT_NE(html.find("100 of 100 trials match"), std::string::npos);
+  EXPECT_NE(html.find("<a href=\"/run/0/trial/99\">"), std::string::npos) << "newest first";
+  EXPECT_EQ(html.find("class=\"note\">cannot load the trials"), std::string::npos);
 }
 
 TEST(Serve, ARealBrowserSeesATrialAppendedAfterTheFirstRender) {
