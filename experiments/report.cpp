@@ -903,6 +903,23 @@ std::string FrontsOverlay(const std::vector<OverlayRun>& runs, const PlotChoice&
        << fronts[r].size() << ")</text>";
   }
   os << "</svg>";
+  // A run drawn with no point says why: nothing complete yet, or no trial with both metrics.
+  for (size_t r = 0; r < runs.size(); ++r) {
+    std::size_t complete = 0, both = 0;
+    if (runs[r].state)
+      for (const auto& t : runs[r].state->trials)
+        if (t.state == search::TrialState::kComplete) {
+          ++complete;
+          both += t.metrics.count(pc.x) && t.metrics.count(pc.y);
+        }
+    if (both > 0) continue;
+    os << "<p class='note'>" << Esc(runs[r].label) << ": no point on these axes: "
+       << (!runs[r].state ? std::string("no checkpoint yet")
+           : complete == 0 ? std::string("no complete trial yet")
+                           : "none of its " + std::to_string(complete) + " complete trials has both " + Esc(pc.x) +
+                                 " and " + Esc(pc.y))
+       << "</p>";
+  }
   return os.str();
 }
 

@@ -100,6 +100,22 @@ TEST(Report, TheFrontIsTheOneOfTheAxesShownAndTheSearchsFrontIsOutlined) {
   EXPECT_EQ(RenderRunBody(f.View(), o).find("The green line is the front on the axes shown"), std::string::npos);
 }
 
+// Several runs on one plot (serve A B, report A B): a run with no point on the chosen axes says
+// why; their hypervolumes in one common box, explained (issue #56).
+TEST(Report, SeveralRunsShareABoxAndARunWithoutPointsSaysWhy) {
+  Fixture f, g;
+  for (auto& t : g.state.trials) t.metrics.erase("model_bytes");
+  std::vector<OverlayRun> runs{{"a", "", &f.state, &f.problem}, {"b", "", &g.state, &g.problem}};
+  const std::string plot = FrontsOverlay(runs, {"model_bytes", "val_accuracy"});
+  EXPECT_NE(plot.find("b: no point on these axes: none of its 4 complete trials has both model_bytes and "
+                      "val_accuracy"), std::string::npos);
+  EXPECT_EQ(plot.find("a: no point"), std::string::npos);
+  const std::string page = RenderReports({f.View(), g.View()}, DefaultPlot(f.problem));
+  EXPECT_NE(page.find("hypervolume, common box"), std::string::npos);
+  EXPECT_NE(page.find("these compare"), std::string::npos);
+  EXPECT_NE(page.find("id='run1'"), std::string::npos);
+}
+
 TEST(Report, NoisyLatenciesGiveTheirRealReasonAndTheIntervalAsDefined) {
   Fixture f;
   const std::string page = RenderReport(f.View());
