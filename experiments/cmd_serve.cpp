@@ -18,6 +18,7 @@ struct ServeOptions {
   std::string host = "127.0.0.1";
   int port = 8080;
   double refresh = 0.5;
+  double max_wait = 25;
 };
 
 int RunServe(const ServeOptions& o) {
@@ -26,6 +27,7 @@ int RunServe(const ServeOptions& o) {
                                "which `serve` needs; run scripts/install-deps.sh and build again");
   ServeLimits limits;
   limits.refresh_seconds = o.refresh;
+  limits.max_wait_seconds = o.max_wait;
   LiveServer server(o.runs, limits);
   const int port = server.Bind(o.host, o.port);
   const bool local = o.host == "127.0.0.1" || o.host == "localhost" || o.host == "::1";
@@ -66,6 +68,10 @@ void SetupServe(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--refresh", o->refresh, "Seconds between checks of the run directories for new results")
       ->check(CLI::Range(0.05, 60.0))->capture_default_str();
+  sub->add_option("--max-wait", o->max_wait,
+                  "Seconds a page's long poll (/api/wait) is held open at most before it asks again (a proxy "
+                  "that cuts idle requests, or a headless browser that waits for the page to settle, wants less)")
+      ->check(CLI::Range(0.1, 600.0))->capture_default_str();
   sub->callback([o] { RunCommand([o] { return RunServe(*o); }); });
 }
 

@@ -194,6 +194,8 @@ check "and each run's body" 0 grep -q "id='run1'" "$work/two.html"
 check "report of two runs needs --out" 2 "$bin" report "$run" "$work/q"
 check "report takes serve's axes" 0 "$bin" report "$run" --out "$work/axes.html" --x params --y val_accuracy --xscale log
 check "the plot is drawn on them" 0 grep -q "parameters, log" "$work/axes.html"
+check "serve --max-wait out of range is refused" 2 "$bin" serve "$run" --max-wait 0
+contains "naming the flag" "--max-wait"
 check "an unknown axis is refused" 2 "$bin" report "$run" --out "$work/bad.html" --x parms
 contains "listing the metrics" "not a metric of the trials of $run (allowed: "
 
