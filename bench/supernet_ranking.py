@@ -47,35 +47,6 @@ def kendall(a, b):
     return s / den if den else float("nan")
 
 
-def write_data(out, per_class):
-    """fmnist.py's stratified sample of Fashion-MNIST's training images, with other sizes."""
-    import numpy as np
-    path = os.path.join(out, "data.npz")
-    if os.path.exists(path):
-        return path
-    spec = importlib.util.spec_from_file_location("idx", os.path.join(fmnist.ROOT, "scripts", "export-idx-dataset.py"))
-    idx = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(idx)
-    src = "/usr/share/datasets/fashion-mnist"
-    shape, raw = idx.read_idx(idx.find(src, "train-images-idx3-ubyte"))
-    x = np.frombuffer(raw, np.uint8).reshape(shape)
-    _, raw = idx.read_idx(idx.find(src, "train-labels-idx1-ubyte"))
-    y = np.frombuffer(raw, np.uint8).astype(np.int64)
-    rng = np.random.default_rng(0)
-    train, val = [], []
-    n_train, n_val = per_class
-    for c in range(10):
-        i = np.flatnonzero(y == c)
-        rng.shuffle(i)
-        val.extend(i[:n_val])
-        train.extend(i[n_val:n_val + n_train])
-    train, val = np.sort(train), np.sort(val)
-    tmp = path + ".tmp.npz"
-    np.savez(tmp, x_train=x[train], y_train=y[train], x_val=x[val], y_val=y[val])
-    os.replace(tmp, path)
-    return path
-
-
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("binary")
@@ -99,7 +70,7 @@ def main():
     import torch
     torch.set_num_threads(2)
     os.makedirs(a.out, exist_ok=True)
-    data = write_data(a.out, a.per_class) if a.per_class else fmnist.write_data(a.out)
+    data = fmnist.write_data(a.out, tuple(a.per_class)) if a.per_class else fmnist.write_data(a.out)
     experiment = fmnist.write_experiment(a.out, data)
     x, y, xv, yv = fmnist.load_tensors(data)
     rng = random.Random(0)

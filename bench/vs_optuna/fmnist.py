@@ -84,7 +84,9 @@ def log(msg):
 
 
 # ---------------------------------------------------------------------------------------- data
-def write_data(out):
+def write_data(out, per_class=(400, 200)):
+    """OUT/data.npz: a stratified sample of Fashion-MNIST's training images, per_class = (training,
+    held-out) images a class (default: this benchmark's 4,000 / 2,000)."""
     path = os.path.join(out, "data.npz")
     if os.path.exists(path):
         return path
@@ -99,11 +101,12 @@ def write_data(out):
     y = np.frombuffer(raw, np.uint8).astype(np.int64)
     rng = np.random.default_rng(0)
     train, val = [], []
-    for c in range(10):  # stratified: 400 training and 200 validation images per class
+    n_train, n_val = per_class
+    for c in range(10):  # stratified: n_train training and n_val validation images per class
         i = np.flatnonzero(y == c)
         rng.shuffle(i)
-        val.extend(i[:200])
-        train.extend(i[200:600])
+        val.extend(i[:n_val])
+        train.extend(i[n_val:n_val + n_train])
     train, val = np.sort(train), np.sort(val)
     tmp = path + ".tmp.npz"
     np.savez(tmp, x_train=x[train], y_train=y[train], x_val=x[val], y_val=y[val])
