@@ -363,6 +363,26 @@ std::string Chromium() {
   return "";
 }
 
+/// Headless `chromium` loading http://127.0.0.1:PORT/PATH with a virtual time budget of 1.5 s
+/// (it runs the page's timers, and pauses while a request is open), and the DOM it prints then.
+/// `cmd`, when given, receives the command line (for a failure's message).
+std::string DumpDom(const std::string& chromium, int port, const std::string& path, const std::string& profile,
+                    std::string* cmd_out = nullptr) {
+  const std::string cmd = "timeout 90 " + chromium + " --headless " + (::geteuid() == 0 ? "--no-sandbox " : "") +
+                          "--disable-gpu --user-data-dir=" + profile +
+                          " --virtual-time-budget=1500 --dump-dom http://127.0.0.1:" + std::to_string(port) + path +
+                          " 2>/dev/null";
+  if (cmd_out) *cmd_out = cmd;
+  std::string out;
+  if (FILE* p = ::popen(cmd.c_str(), "r")) {
+    char buf[65536];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
+    ::pclose(p);
+  }
+  return out;
+}
+
 // The page of every trial draws itself from the columns in a real browser: the table's first
 // page of 100 rows, the count, no script error.
 TEST(Serve, ARealBrowserDrawsEveryTrialsTable) {
@@ -372,18 +392,9 @@ TEST(Serve, ARealBrowserDrawsEveryTrialsTable) {
     GTEST_SKIP() << "chromium is not installed (scripts/install-deps.sh --with-test-extras installs it)";
   const std::string dir = Synthetic("serve_browser_trials");
   Served s({dir}, /*max_wait=*/1);
-  const std::string profile = testing::TempDir("serve_browser_trials_profile");
-  const std::string cmd = "timeout 90 " + chromium + " --headless " + (::geteuid() == 0 ? "--no-sandbox " : "") +
-                          "--disable-gpu --user-data-dir=" + profile +
-                          " --virtual-time-budget=1500 --dump-dom http://127.0.0.1:" + std::to_string(s.port) +
-                          "/run/0/trials 2>/dev/null";
-  std::string html;
-  if (FILE* p = ::popen(cmd.c_str(), "r")) {
-    char buf[65536];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) html.append(buf, n);
-    ::pclose(p);
-  }
+  std::string cmd;
+  const std::string html =
+      DumpDom(chromium, s.port, "/run/0/trials", testing::TempDir("serve_browser_trials_profile"), &cmd);
   ASSERT_FALSE(html.empty()) << "chromium printed no DOM: " << cmd;
   EXPECT_NE(html.find("data-rows=\"100\""), std::string::npos) << html.substr(0, 1500);
   EXPECT_NE(html.find("100 of 100 trials match"), std::string::npos);
@@ -402,20 +413,8 @@ TEST(Serve, ARealBrowserSeesATrialAppendedAfterTheFirstRender) {
   const std::string profile = testing::TempDir("serve_browser_profile");
   // The virtual time budget runs the page's timers; it pauses while a request is open, so the
   // page's long poll holds it until the result below is appended.
-  const std::string cmd = "timeout 90 " + chromium + " --headless " + (::geteuid() == 0 ? "--no-sandbox " : "") +
-                          "--disable-gpu --user-data-dir=" + profile +
-                          " --virtual-time-budget=1500 --dump-dom http://127.0.0.1:" + std::to_string(s.port) +
-                          "/ 2>/dev/null";
-  auto dom = std::async(std::launch::async, [cmd] {
-    std::string out;
-    if (FILE* p = ::popen(cmd.c_str(), "r")) {
-      char buf[65536];
-      std::size_t n;
-      while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
-      ::pclose(p);
-    }
-    return out;
-  });
+  std::string cmd;
+  auto dom = std::async(std::launch::async, [&] { return DumpDom(chromium, s.port, "/", profile, &cmd); });
   // The page is loaded and waits for news: append a result of the generation in progress.
   bool waiting = false;
   for (int i = 0; i < 3000 && !waiting; ++i) {
