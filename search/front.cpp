@@ -15,27 +15,50 @@ std::vector<std::int64_t> FeasibleComplete(const SearchState& s, const Problem& 
   return ids;
 }
 
-void FixNormalisation(SearchState& state, const Problem& problem) {
-  if (!state.hv_ideal.empty()) return;
-  const auto ids = FeasibleComplete(state, problem);
-  if (ids.size() < 2) return;
-  const size_t m = problem.objectives.size();
+namespace {
+
+/// The hypervolume box of `points` (m objectives, minimised): ideal = the best of each,
+/// reference = the worst plus 10% of the range. The index of the first objective in which they
+/// span no range, or -1 when every one has a width (only then are ideal and reference set).
+int BoxOf(const std::vector<Point>& points, size_t m, std::vector<double>* ideal, std::vector<double>* reference) {
   std::vector<double> lo(m, std::numeric_limits<double>::infinity()), hi(m, -lo[0]);
-  for (auto id : ids) {
-    const Point p = problem.ObjectiveVector(state.trials[id]);
+  for (const Point& p : points)
     for (size_t i = 0; i < m; ++i) {
       lo[i] = std::min(lo[i], p[i]);
       hi[i] = std::max(hi[i], p[i]);
     }
-  }
+  for (size_t i = 0; i < m; ++i)
+    if (!(hi[i] - lo[i] > 0)) return static_cast<int>(i);
+  *ideal = lo;
+  reference->resize(m);
+  for (size_t i = 0; i < m; ++i) (*reference)[i] = hi[i] + 0.1 * (hi[i] - lo[i]);
+  return -1;
+}
+
+/// The front's points scaled into the box, their hypervolume against (1, ..., 1).
+double HypervolumeIn(std::vector<Point> front, const std::vector<double>& ideal, const std::vector<double>& reference) {
+  for (Point& p : front)
+    for (size_t i = 0; i < p.size(); ++i) p[i] = (p[i] - ideal[i]) / (reference[i] - ideal[i]);
+  return Hypervolume(front, Point(ideal.size(), 1.0));
+}
+
+std::vector<Point> ObjectiveVectors(const SearchState& state, const Problem& problem,
+                                    const std::vector<std::int64_t>& ids) {
+  std::vector<Point> out;
+  for (auto id : ids) out.push_back(problem.ObjectiveVector(state.trials[id]));
+  return out;
+}
+
+}  // namespace
+
+void FixNormalisation(SearchState& state, const Problem& problem) {
+  if (!state.hv_ideal.empty()) return;
+  const auto ids = FeasibleComplete(state, problem);
+  if (ids.size() < 2) return;
   // A box with no width in some objective would be a point: every later front would fill it
   // (hypervolume 1, whatever it does). It waits for complete trials that differ in every
   // objective (a multi-fidelity generation of 9 -> 3 -> 1 completes one trial at a time).
-  for (size_t i = 0; i < m; ++i)
-    if (!(hi[i] - lo[i] > 0)) return;
-  state.hv_ideal = lo;
-  state.hv_reference.resize(m);
-  for (size_t i = 0; i < m; ++i) state.hv_reference[i] = hi[i] + 0.1 * (hi[i] - lo[i]);
+  BoxOf(ObjectiveVectors(state, problem, ids), problem.objectives.size(), &state.hv_ideal, &state.hv_reference);
 }
 
 std::vector<std::int64_t> ParetoFront(const SearchState& state, const Problem& problem) {
@@ -67,8 +90,7 @@ CommonBox CommonBoxHypervolumes(const std::vector<const SearchState*>& states,
                   "): no common box";
       return box;
     }
-  const size_t m = problems[0]->objectives.size();
-  std::vector<double> lo(m, std::numeric_limits<double>::infinity()), hi(m, -lo[0]);
+  std::vector<Point> all;
   std::vector<std::vector<Point>> fronts(n);
   for (size_t r = 0; r < n; ++r) {
     const auto ids = FeasibleComplete(*states[r], *problems[r]);
@@ -76,44 +98,24 @@ CommonBox CommonBoxHypervolumes(const std::vector<const SearchState*>& states,
       box.why[r] = "no complete, feasible trial yet";
       continue;
     }
-    for (auto id : ids) {
-      const Point p = problems[r]->ObjectiveVector(states[r]->trials[id]);
-      for (size_t i = 0; i < m; ++i) lo[i] = std::min(lo[i], p[i]), hi[i] = std::max(hi[i], p[i]);
-    }
-    for (auto id : ParetoFront(*states[r], *problems[r])) fronts[r].push_back(problems[r]->ObjectiveVector(states[r]->trials[id]));
+    for (const Point& p : ObjectiveVectors(*states[r], *problems[r], ids)) all.push_back(p);
+    fronts[r] = ObjectiveVectors(*states[r], *problems[r], ParetoFront(*states[r], *problems[r]));
   }
-  for (size_t i = 0; i < m; ++i)
-    if (!(hi[i] - lo[i] > 0)) {
-      box.error = "the runs' trials span no range in objective " + problems[0]->objectives[i].metric +
-                  " yet: no common box";
-      return box;
-    }
-  box.ideal = lo;
-  box.reference.resize(m);
-  for (size_t i = 0; i < m; ++i) box.reference[i] = hi[i] + 0.1 * (hi[i] - lo[i]);
-  for (size_t r = 0; r < n; ++r) {
-    if (!box.why[r].empty()) continue;
-    std::vector<Point> pts;
-    for (Point p : fronts[r]) {
-      for (size_t i = 0; i < m; ++i) p[i] = (p[i] - lo[i]) / (box.reference[i] - lo[i]);
-      pts.push_back(p);
-    }
-    box.hv[r] = Hypervolume(pts, Point(m, 1.0));
+  const int flat = BoxOf(all, problems[0]->objectives.size(), &box.ideal, &box.reference);
+  if (flat >= 0) {
+    box.error = "the runs' trials span no range in objective " + problems[0]->objectives[flat].metric +
+                " yet: no common box";
+    return box;
   }
+  for (size_t r = 0; r < n; ++r)
+    if (box.why[r].empty()) box.hv[r] = HypervolumeIn(fronts[r], box.ideal, box.reference);
   return box;
 }
 
 double NormalizedHypervolume(const SearchState& state, const Problem& problem) {
   if (state.hv_ideal.empty()) return 0.0;
-  const size_t m = problem.objectives.size();
-  std::vector<Point> pts;
-  for (auto id : ParetoFront(state, problem)) {
-    Point p = problem.ObjectiveVector(state.trials[id]);
-    for (size_t i = 0; i < m; ++i)
-      p[i] = (p[i] - state.hv_ideal[i]) / (state.hv_reference[i] - state.hv_ideal[i]);
-    pts.push_back(p);
-  }
-  return Hypervolume(pts, Point(m, 1.0));
+  return HypervolumeIn(ObjectiveVectors(state, problem, ParetoFront(state, problem)), state.hv_ideal,
+                       state.hv_reference);
 }
 
 }  // namespace paretonas::search
