@@ -1,5 +1,4 @@
 // `paretonas report RUN... [--out report.html] [--x METRIC --y METRIC --xscale log ...]`.
-#include <algorithm>
 #include <iostream>
 #include <memory>
 
@@ -27,13 +26,10 @@ PlotChoice Axes(const ReportOptions& o, const std::vector<RunView>& views) {
        {std::make_tuple("--x", o.x, &plot.x), std::make_tuple("--y", o.y, &plot.y)}) {
     if (metric.empty()) continue;
     for (const auto& v : views) {
-      const std::vector<std::string> allowed = PlotMetrics(*v.state, *v.problem);
-      if (std::find(allowed.begin(), allowed.end(), metric) == allowed.end()) {
-        std::string list;
-        for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+      std::string list;
+      if (!IsPlotMetric(*v.state, *v.problem, metric, &list))
         throw InputError(std::string("report ") + flag + " " + metric + ": not a metric of the trials of " + v.dir +
                          " (allowed: " + list + ")");
-      }
     }
     *axis = metric;
   }

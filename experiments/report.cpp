@@ -511,6 +511,15 @@ PlotChoice DefaultPlot(const search::Problem& problem) {
   return p;
 }
 
+bool IsPlotMetric(const search::SearchState& state, const search::Problem& problem, const std::string& metric,
+                  std::string* allowed) {
+  const std::vector<std::string> metrics = PlotMetrics(state, problem);
+  if (std::find(metrics.begin(), metrics.end(), metric) != metrics.end()) return true;
+  allowed->clear();
+  for (const auto& m : metrics) *allowed += (allowed->empty() ? "" : ", ") + m;
+  return false;
+}
+
 std::vector<std::string> PlotMetrics(const search::SearchState& state, const search::Problem& problem) {
   std::vector<std::string> out;
   for (const auto& o : problem.objectives)

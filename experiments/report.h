@@ -25,6 +25,10 @@ PlotChoice DefaultPlot(const search::Problem& problem);
 /// The metrics a front plot can use: those of the run's objectives, then every other metric of
 /// its first complete trial, sorted.
 std::vector<std::string> PlotMetrics(const search::SearchState& state, const search::Problem& problem);
+/// Whether `metric` is one of PlotMetrics; when not, `allowed` gets them, comma-separated (for
+/// the message of serve's ?x=/?y= and report's --x/--y).
+bool IsPlotMetric(const search::SearchState& state, const search::Problem& problem, const std::string& metric,
+                  std::string* allowed);
 
 struct RenderOptions {
   PlotChoice plot;

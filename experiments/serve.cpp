@@ -430,13 +430,11 @@ struct LiveServer::Impl {
   bool Plot(const httplib::Request& req, const RunView& v, PlotChoice* plot, httplib::Response& res) const {
     if (!v.problem) return true;
     *plot = DefaultPlot(*v.problem);
-    const std::vector<std::string> allowed = v.state ? PlotMetrics(*v.state, *v.problem) : std::vector<std::string>{};
     for (const char* axis : {"x", "y"}) {
       if (!req.has_param(axis)) continue;
       const std::string m = req.get_param_value(axis);
-      if (std::find(allowed.begin(), allowed.end(), m) == allowed.end()) {
-        std::string list;
-        for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+      std::string list;
+      if (!v.state || !IsPlotMetric(*v.state, *v.problem, m, &list)) {
         Html(res, 400, ErrorPage("Bad request", std::string("query parameter ") + axis + "='" + m +
                                                     "': not a metric of this run's trials (allowed: " + list + ")"));
         return false;
