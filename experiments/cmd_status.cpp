@@ -131,7 +131,9 @@ std::string Minutes(double seconds) {
   return buf;
 }
 
-int RunStatus(const StatusOptions& o) {
+/// Prints one run's status. `loaded`, when given, receives the run read for it (left empty when
+/// the run has no checkpoint yet), so that `status A B` compares the runs without reading them again.
+int RunStatus(const StatusOptions& o, LoadedRun* loaded = nullptr) {
   const RunPaths paths(o.run_dir);
   RefuseFileAsRunDirectory(paths.dir);
   if (o.journal) return PrintJournal(paths);
@@ -154,7 +156,7 @@ int RunStatus(const StatusOptions& o) {
                 << "resume; start it again with `paretonas search`\n";
     return kExitOk;
   }
-  const LoadedRun run = LoadRun(o.run_dir);
+  LoadedRun run = LoadRun(o.run_dir);
   const ExperimentConfig& config = run.config;
   const search::SearchState& state = run.state;
   const Session* session = run.session.get();
@@ -331,6 +333,7 @@ int RunStatus(const StatusOptions& o) {
                                           std::to_string(state.generation) + " complete so far"
                                     : std::string(""))
             << "):\n" << FrontTable(now, session->problem);
+  if (loaded) *loaded = std::move(run);
   return kExitOk;
 }
 
@@ -347,11 +350,10 @@ int RunStatuses(const StatusOptions& o) {
     StatusOptions one = o;
     one.run_dir = dir;
     std::cout << "== " << dir << "\n";
-    const int rc = RunStatus(one);
+    runs.emplace_back();  // stays empty (no session) for a run without a checkpoint: nothing to compare
+    const int rc = RunStatus(one, &runs.back());
     if (rc != kExitOk) return rc;
     std::cout << "\n";
-    if (::access(RunPaths(dir).checkpoint().c_str(), F_OK) == 0) runs.push_back(LoadRun(dir));
-    else runs.emplace_back();  // no checkpoint yet: nothing to compare
   }
   std::vector<const search::SearchState*> states;
   std::vector<const search::Problem*> problems;
