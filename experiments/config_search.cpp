@@ -64,10 +64,9 @@ bool ParseSearchSection(const std::string& file, const YAML::Node& root, Experim
         c.search.enqueue.push_back(AsString(file, "search.enqueue[" + std::to_string(i) + "]", q[i]));
     }
     if (const YAML::Node qf = s["enqueue_file"]) {
-      // One key a line ('#' starts a comment), read now so that the run's config.yaml holds them.
-      std::string path = AsString(file, "search.enqueue_file", qf);
-      const size_t slash = file.rfind('/');
-      if (!path.empty() && path[0] != '/' && slash != std::string::npos) path = file.substr(0, slash + 1) + path;
+      // One key a line ('#' starts a comment), read now so that the run's config.yaml holds them;
+      // found as the space file is (as written, else beside the experiment file).
+      const std::string path = BesideFile(file, AsString(file, "search.enqueue_file", qf));
       std::ifstream in(path);
       if (!in)
         throw InputError(Where(file, qf) + "field 'search.enqueue_file': cannot read '" + path + "'");
