@@ -62,13 +62,21 @@ void FixNormalisation(SearchState& state, const Problem& problem) {
 }
 
 std::vector<std::int64_t> ParetoFront(const SearchState& state, const Problem& problem) {
-  const auto ids = FeasibleComplete(state, problem);
+  return ParetoFrontAmong(state, problem, FeasibleComplete(state, problem));
+}
+
+std::vector<std::int64_t> ParetoFrontAmong(const SearchState& state, const Problem& problem,
+                                           const std::vector<std::int64_t>& among) {
+  std::vector<std::int64_t> ids;
+  for (std::int64_t id : among) {
+    const Trial& t = state.trials[static_cast<std::size_t>(id)];
+    if (t.state == TrialState::kComplete && problem.Violation(t) <= 0) ids.push_back(id);
+  }
   std::vector<Point> pts;
   for (auto id : ids) pts.push_back(problem.ObjectiveVector(state.trials[id]));
   std::vector<std::int64_t> front;
   if (pts.empty()) return front;
-  const auto fronts = NonDominatedSort(pts);  // NOTE: keep alive; do not range over [0] of a temporary
-  for (int i : fronts[0]) front.push_back(ids[i]);
+  for (int i : FirstFront(pts)) front.push_back(ids[i]);
   return front;
 }
 

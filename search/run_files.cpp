@@ -8,6 +8,7 @@
 #include <cereal/archives/portable_binary.hpp>
 #include <cereal/types/map.hpp>
 #include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -370,12 +371,17 @@ std::string JsonString(const std::string& s) { return JsonQuote(s); }
 std::string JsonNumber(double v) {
   if (!std::isfinite(v)) return "null";
   // The shortest form that reads back as the same double (71.4, not 71.400000000000006).
+  // std::to_chars with a precision writes what printf's "%.*g" writes, several times faster (a
+  // 100,000-trial run's columns hold 700,000 numbers).
   char buf[40];
+  char* end = buf;
   for (int digits = 15; digits <= 17; ++digits) {
-    std::snprintf(buf, sizeof(buf), "%.*g", digits, v);
-    if (std::strtod(buf, nullptr) == v) break;
+    end = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::general, digits).ptr;
+    double back = 0;
+    std::from_chars(buf, end, back);
+    if (back == v) break;
   }
-  return buf;
+  return std::string(buf, end);
 }
 
 std::string IsoTime(double unix_seconds) {

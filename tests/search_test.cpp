@@ -86,6 +86,18 @@ TEST(NonDominatedSort, MatchesBruteForceOnRandomSets) {
   }
 }
 
+TEST(FirstFront, IsNonDominatedSortsFirstFrontOnRandomSets) {
+  std::mt19937_64 rng(2);
+  for (int m : {1, 2, 3, 4}) {
+    for (int trial = 0; trial < 30; ++trial) {
+      const auto pts = RandomPoints(trial == 0 ? 0 : 150, m, rng, trial % 2 ? 4 : 0);  // ties and duplicates
+      const auto fronts = NonDominatedSort(pts);
+      EXPECT_EQ(FirstFront(pts), fronts.empty() ? std::vector<int>{} : fronts[0]) << "m=" << m << " trial " << trial;
+    }
+  }
+  EXPECT_EQ(FirstFront({{1, 5}, {2, 2}, {5, 1}, {3, 3}, {4, 4}, {2, 2}}), (std::vector<int>{0, 1, 2, 5}));
+}
+
 TEST(NonDominatedSort, HandMadeSet) {
   const std::vector<Point> pts{{1, 5}, {2, 2}, {5, 1}, {3, 3}, {4, 4}, {2, 2}};
   const auto fronts = NonDominatedSort(pts);
