@@ -17,6 +17,8 @@
 //                 unfinished trial on (what that page asks for);
 //   memory:       the server's VmHWM (peak resident set), LibTorch's share included (the
 //                 binary alone: `/usr/bin/time -f %M paretonas --version`).
+// Its client asks for no compression: what a browser gets (gzip) and does with the page is
+// bench/trials_page_browser.py's.
 // Prints one line per size with medians; the figures go to bench/RESULTS.md.
 #include <httplib.h>
 #include <signal.h>

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "search/eval_contract.h"
+#include "search/front.h"
 #include "search/trial_results.h"
 
 namespace paretonas::experiments {
@@ -120,6 +121,10 @@ bool LiveRun::Refresh() {
               pending_[static_cast<std::size_t>(p)] = true;
               pending_saved_.push_back(now_.trials[static_cast<std::size_t>(p)]);
             }
+          std::vector<std::int64_t> finished;
+          for (std::size_t t = 0; t < now_.trials.size(); ++t)
+            if (!pending_[t]) finished.push_back(static_cast<std::int64_t>(t));
+          finished_front_ = search::ParetoFrontAmong(now_, session_->problem, finished);
           rebuild = true;
         }
       }
@@ -172,6 +177,12 @@ RunView LiveRun::View() const {
   v.notes = notes_;
   v.error = error_;
   if (have_checkpoint_) {
+    std::vector<std::int64_t> among = finished_front_;
+    for (std::int64_t id : now_.pending)
+      if (id >= 0 && id < static_cast<std::int64_t>(now_.trials.size())) among.push_back(id);
+    std::sort(among.begin(), among.end());
+    among.erase(std::unique(among.begin(), among.end()), among.end());
+    v.front = search::ParetoFrontAmong(now_, session_->problem, among);
     for (std::int64_t id : now_.pending) {
       if (id < 0 || id >= static_cast<std::int64_t>(now_.trials.size())) continue;
       const search::Trial& t = now_.trials[static_cast<std::size_t>(id)];

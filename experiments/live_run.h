@@ -48,6 +48,7 @@ struct RunView {
   const search::SearchState* state = nullptr;  ///< null until the first checkpoint
   const search::Problem* problem = nullptr;
   RunCondition condition;
+  std::vector<std::int64_t> front;  ///< ids of the Pareto front now (search::ParetoFront), when state is set
   std::vector<InFlight> in_flight;  ///< while running, multi-fidelity or not
   int in_progress_complete = 0;     ///< trials of the generation in progress complete so far
   std::vector<std::string> notes;   ///< damaged journal records skipped, read errors
@@ -82,6 +83,9 @@ class LiveRun {
   /// The checkpoint's own copies of its pending trials (the rest of now_ is the checkpoint's):
   /// what a journal read again from its start is applied to. One copy of the run, not two.
   std::vector<search::Trial> pending_saved_;
+  /// The front among the checkpoint's finished trials (they do not change until the next
+  /// checkpoint): the front now is the front among these and the pending trials.
+  std::vector<std::int64_t> finished_front_;
   int checkpoint_generation_ = 0;
   std::vector<bool> pending_;       ///< by trial id: pending in the checkpoint
   struct FileId {

@@ -683,7 +683,7 @@ std::string RenderRunBody(const RunView& v, const RenderOptions& o) {
   const search::SearchState& state = *v.state;
   const search::Problem& problem = *v.problem;
   const search::FidelityOptions& fidelity = v.config->fidelity;
-  const auto front = search::ParetoFront(state, problem);
+  const auto& front = v.front;
   const std::string& xm = o.plot.x;
   const std::string& ym = o.plot.y;
   os << "<p>Objectives: ";
@@ -779,7 +779,7 @@ std::string RenderReports(const std::vector<RunView>& views, const PlotChoice& p
     const std::string anchor = "#run" + std::to_string(i);
     overlay.push_back({v.title + " [" + std::to_string(i) + "]", anchor, v.state, v.problem});
     os << "<tr><td style='text-align:left'><a href='" << anchor << "'>" << Esc(v.title) << " [" << i << "]</a></td><td>"
-       << v.state->NumFinished() << "</td><td>" << search::ParetoFront(*v.state, *v.problem).size() << "</td><td>"
+       << v.state->NumFinished() << "</td><td>" << v.front.size() << "</td><td>"
        << (std::isnan(box.hv[i]) ? "- " + (box.why[i].empty() ? std::string() : "<small>(" + Esc(box.why[i]) + ")</small>")
                                  : Num(box.hv[i], 4))
        << "</td><td>" << (v.state->hv_history.empty() ? std::string("-") : Num(v.state->hv_history.back(), 4))
@@ -809,7 +809,7 @@ std::string RenderTrialBody(const RunView& v, std::int64_t id, const std::vector
   if (!v.state || !v.problem || id < 0 || id >= static_cast<std::int64_t>(v.state->trials.size())) return "";
   const search::Trial& t = v.state->trials[static_cast<std::size_t>(id)];
   const search::Problem& problem = *v.problem;
-  const auto front = search::ParetoFront(*v.state, problem);
+  const auto& front = v.front;
   const bool on_front = std::find(front.begin(), front.end(), id) != front.end();
   std::ostringstream os;
   os << "<p><a href='" << run_link << "'>&larr; " << Esc(v.title) << "</a></p><h1>Trial #" << id << "</h1>"

@@ -62,6 +62,7 @@ struct Fixture {
     v.config = &config;
     v.state = &state;
     v.problem = &problem;
+    v.front = search::ParetoFront(state, problem);  // what LiveRun::View() keeps
     v.condition = {"finished", "finished", 0};
     return v;
   }

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
+#include <zlib.h>
 
 #include <chrono>
 #include <cstdio>
@@ -16,8 +17,10 @@
 #include <thread>
 
 #include "bench/synthetic_run.h"
+#include "experiments/live_run.h"
 #include "experiments/run_directory.h"
 #include "experiments/serve.h"
+#include "search/front.h"
 #include "search/run_files.h"
 #include "space/input_error.h"
 #include "test_paths.h"
@@ -192,6 +195,37 @@ TEST(Serve, EveryEndpointAnswersWithItsShape) {
   EXPECT_EQ(Files(dir), before);
 }
 
+// A browser asks for "gzip, deflate, br": the answer is gzip (zlib's fastest level), with its
+// length, and inflates to the very bytes an answer without compression carries. (Debian's
+// cpp-httplib answers "br" with Brotli's slowest quality: 22 s for a 100,000-trial run's columns.)
+TEST(Serve, ABrowserGetsGzipNotBrotli) {
+  if (!ServeAvailable()) GTEST_SKIP() << "built without libcpp-httplib-dev";
+  Served s({Synthetic("serve_gzip", 2000)});
+  for (const std::string path : {"/api/run/0/columns", "/run/0", "/run/0/trials"}) {
+    const auto plain = s.Get(path);
+    ASSERT_TRUE(plain) << path;
+    EXPECT_EQ(plain->get_header_value("Content-Encoding"), "") << path;
+    httplib::Client c("127.0.0.1", s.port);
+    c.set_decompress(false);
+    const auto zipped = c.Get(path.c_str(), {{"Accept-Encoding", "gzip, deflate, br"}});
+    ASSERT_TRUE(zipped) << path;
+    EXPECT_EQ(zipped->get_header_value("Content-Encoding"), "gzip") << path;
+    EXPECT_EQ(zipped->get_header_value("Content-Length"), std::to_string(zipped->body.size())) << path;
+    EXPECT_LT(zipped->body.size(), plain->body.size() / 2) << path;
+    z_stream z{};
+    ASSERT_EQ(inflateInit2(&z, MAX_WBITS + 16), Z_OK);
+    std::string out(plain->body.size() + 1, '\0');
+    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(zipped->body.data()));
+    z.avail_in = static_cast<uInt>(zipped->body.size());
+    z.next_out = reinterpret_cast<Bytef*>(&out[0]);
+    z.avail_out = static_cast<uInt>(out.size());
+    EXPECT_EQ(inflate(&z, Z_FINISH), Z_STREAM_END) << path;
+    out.resize(z.total_out);
+    inflateEnd(&z);
+    EXPECT_EQ(out, plain->body) << path;
+  }
+}
+
 TEST(Serve, RefusesEveryPathOutsideItsPages) {
   if (!ServeAvailable()) GTEST_SKIP() << "built without libcpp-httplib-dev";
   const std::string dir = Synthetic("serve_paths");
@@ -219,6 +253,32 @@ TEST(Serve, RefusesEveryPathOutsideItsPages) {
       return r ? r->status : -1;
     }));
   for (auto& a : answers) EXPECT_EQ(a.get(), 200);
+}
+
+// The live front (the checkpoint's finished trials' front, merged with the pending trials) is
+// the front of every trial, after each result, after a damaged record and after a new checkpoint.
+TEST(LiveRun, KeepsTheFrontOfEveryTrialAsResultsArrive) {
+  const std::string dir = Synthetic("live_front", 300);
+  LiveRun live(dir);
+  int joined = 0;  // results that entered the front: the merge was exercised
+  auto same = [&] {
+    live.Refresh();
+    const RunView v = live.View();
+    ASSERT_TRUE(v.state && v.problem);
+    ASSERT_FALSE(v.front.empty());
+    EXPECT_EQ(v.front, search::ParetoFront(*v.state, *v.problem));
+    for (std::int64_t id : v.front) joined += id >= 250;
+  };
+  same();
+  for (std::int64_t id = 260; id < 300; ++id) {
+    bench::AppendSyntheticResult(dir, id, id == 270 ? 2 : 1, id == 280 ? bench::Append::kDamaged : bench::Append::kJournal);
+    same();
+  }
+  EXPECT_GT(joined, 0);
+  bench::SyntheticRun next;
+  next.trials = 350;
+  bench::WriteSyntheticRun(dir, next);
+  same();
 }
 
 TEST(Serve, FollowsARunAsItIsWrittenAndSurvivesDamage) {
