@@ -375,4 +375,21 @@ void ProgressLine::Update(double fraction, const std::function<std::string()>& t
             << (!tty_ || (done && newline_at_end_) ? "\n" : "") << std::flush;
 }
 
+const CLI::Validator& NonNegative() {
+  static const CLI::Validator v(
+      [](std::string& text) -> std::string {
+        double x = 0;
+        try {
+          std::size_t used = 0;
+          x = std::stod(text, &used);
+          if (used != text.size()) throw std::invalid_argument(text);
+        } catch (const std::exception&) {
+          return "'" + text + "' is not a number (allowed: 0 or more)";
+        }
+        return x >= 0 ? std::string() : "'" + text + "' is negative (allowed: 0 or more)";
+      },
+      "NUMBER >= 0");
+  return v;
+}
+
 }  // namespace paretonas::experiments

@@ -31,6 +31,10 @@ enum ExitCode : int {
   kExitInterrupted = 130,   ///< stopped by SIGINT/SIGTERM after saving the state
 };
 
+/// A number 0 or more, refused with the value and what is allowed (CLI11's NonNegativeNumber
+/// prints its range up to the largest double, 300 digits).
+const CLI::Validator& NonNegative();
+
 /// Where verbs store their exit code (CLI11 callbacks return void).
 int& CommandExitCode();
 

@@ -939,7 +939,7 @@ void MeasureFlags(CLI::App* c, LatencyOptions* o) {
 }
 
 void FitFlags(CLI::App* c, LatencyOptions* o) {
-  c->add_option("--lambda", o->lambda, "Ridge penalty (default: chosen by 5-fold cross-validation)")->check(CLI::NonNegativeNumber);
+  c->add_option("--lambda", o->lambda, "Ridge penalty (default: chosen by 5-fold cross-validation)")->check(NonNegative());
   c->add_option("--members", o->members, "Bootstrap refits for the uncertainty")->check(CLI::Range(0, 100))->capture_default_str();
 }
 

@@ -420,12 +420,12 @@ void SetupSearch(CLI::App& app) {
   sub->add_option("-r,--run-dir", o->run_dir, "Run directory to create (config, journal, checkpoint, trials, front)")->required();
   sub->add_option("--set", o->sets, "Override a config value, e.g. --set search.population=20 (repeatable)");
   sub->add_option("--seed", o->seed, "Experiment seed (overrides the config)")->check(CLI::Range(0LL, 4294967295LL));
-  sub->add_option("--max-evals", o->max_evals, "Evaluation budget (overrides budget.max_evals)")->check(CLI::NonNegativeNumber);
-  sub->add_option("--generations", o->generations, "Generation budget (overrides budget.generations)")->check(CLI::NonNegativeNumber);
+  sub->add_option("--max-evals", o->max_evals, "Evaluation budget (overrides budget.max_evals)")->check(NonNegative());
+  sub->add_option("--generations", o->generations, "Generation budget (overrides budget.generations)")->check(NonNegative());
   sub->add_option("--seconds", o->seconds,
                   "Time budget in seconds of wall time (overrides budget.seconds): no generation starts after "
                   "it, the one running ends; `resume` counts the time already spent")
-      ->check(CLI::NonNegativeNumber);
+      ->check(NonNegative());
   sub->add_flag("-q,--quiet", o->quiet, "Print one line per generation instead of per evaluation");
   sub->add_flag("--online", o->online, "Refit the latency predictor (evaluator.latency.predictor) on "
                                        "every measured latency, between generations");
@@ -436,10 +436,10 @@ void SetupResume(CLI::App& app) {
   auto o = std::make_shared<ResumeOptions>();
   auto* sub = app.add_subcommand("resume", "Continue a stopped or killed search exactly where it was");
   sub->add_option("run_dir", o->run_dir, "Run directory of the search")->required();
-  sub->add_option("--max-evals", o->max_evals, "Extend the evaluation budget")->check(CLI::NonNegativeNumber);
-  sub->add_option("--generations", o->generations, "Extend the generation budget")->check(CLI::NonNegativeNumber);
+  sub->add_option("--max-evals", o->max_evals, "Extend the evaluation budget")->check(NonNegative());
+  sub->add_option("--generations", o->generations, "Extend the generation budget")->check(NonNegative());
   sub->add_option("--seconds", o->seconds, "Extend the time budget: the new total, the time already spent included")
-      ->check(CLI::NonNegativeNumber);
+      ->check(NonNegative());
   sub->add_flag("-q,--quiet", o->quiet, "Print one line per generation instead of per evaluation");
   sub->add_flag("--accept-int8-arithmetic", o->accept_int8_arithmetic,
                 "An int8 search: continue although this process computes int8 networks with another "

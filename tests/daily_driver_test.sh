@@ -59,6 +59,7 @@ check "more generations ran" 0 test "$(gens)" -gt "$first"
 # The first process spent 2 s or more: less than 2 s were left.
 check "and stopped within one generation after the new budget" 0 within 2 "$first"
 check "a negative budget is refused" 2 "$bin" search --config "$work/t.yaml" --run-dir "$work/neg" --seconds -1
+contains "with the value and what is allowed" "--seconds: '-1' is negative (allowed: 0 or more)"
 check "a negative budget.seconds is blamed on --set" 2 "$bin" search --config "$work/t.yaml" --run-dir "$work/neg" \
   --set budget.seconds=-3
 contains "naming the command line" "--set budget.seconds=-3"
