@@ -25,7 +25,8 @@ build: deps
 	@cmake --build $(BUILD) -j $(JOBS)
 
 test: build
-	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS); rc=$$?; \
+	  echo "slowest test entries:"; $(CURDIR)/scripts/slowest-tests.sh . 10; exit $$rc
 
 demo: build
 	@scripts/demo.sh $(BUILD)/experiments/paretonas

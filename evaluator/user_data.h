@@ -42,8 +42,8 @@ struct UserData {
 bool IsUserDataset(const std::string& name);
 
 /// Reads a user dataset. `with_test` also reads the test split (when the files have one).
-/// Throws InputError naming the file for anything wrong with the data (see README "Your own
-/// data"), and refuses, before allocating, a dataset larger than options.max_memory_mb.
+/// Throws InputError naming the file for anything wrong with the data (see docs/own-data.md),
+/// and refuses, before allocating, a dataset larger than options.max_memory_mb.
 UserData LoadUserData(const DatasetOptions& options, bool with_test);
 
 /// Fills what a user dataset decides and the config leaves open: the input shape, the class count

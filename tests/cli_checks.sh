@@ -2,10 +2,12 @@
 # and passed=0 failed=0.
 
 check() {  # check NAME EXPECTED_RC COMMAND... ; output in $work/out
-  local name=$1 want=$2
+  local name=$1 want=$2 t0=$EPOCHREALTIME
   shift 2
   "$@" >"$work/out" 2>&1
   local rc=$?
+  # PARETONAS_CHECK_TIMES=FILE: each check's seconds and name, to find the slow ones.
+  [[ -n ${PARETONAS_CHECK_TIMES:-} ]] && awk -v a="$t0" -v b="$EPOCHREALTIME" -v n="$name" 'BEGIN { printf "%.2f %s\n", b - a, n }' >>"$PARETONAS_CHECK_TIMES"
   if [[ $rc -eq $want ]]; then
     passed=$((passed + 1))
   else

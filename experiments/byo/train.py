@@ -3,7 +3,7 @@
 command`. paretonas runs `python3 experiments/byo/train.py REQUEST.json` once per candidate, in a
 worker slot, and reads back the JSON this script writes to request["result"].
 
-The request (see README "Your own training code") names:
+The request (see docs/own-training-code.md) names:
   model_torchscript  the candidate, untrained, initialised from the trial's seed; it trains like
                      any nn.Module (parameters with gradients, BatchNorm follows train()/eval())
   seed, device       the trial's seed and this slot's device ("cpu" or "cuda:N")
