@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "evaluator/eval_types.h"
+#include "space/csv_table.h"
 #include "space/search_space.h"
 
 namespace paretonas::evaluator {
@@ -28,20 +29,11 @@ struct TableOptions {
   std::string Validate() const;
 };
 
-/// A parsed CSV with a header row. Quoted fields ("...", "" for a quote) are supported.
-struct CsvTable {
-  std::vector<std::string> header;
-  std::vector<std::vector<std::string>> rows;
-  std::vector<int> row_lines;  ///< 1-based line of each row in the file
-  /// Column index by name; throws InputError naming the file and the available columns.
-  int Column(const std::string& file, const std::string& name) const;
-};
-/// Reads a CSV; throws InputError naming the file and line of a malformed row.
-CsvTable ReadCsv(const std::string& path);
-/// A field as ReadCsv reads it back: quoted (quotes doubled) when it holds ',', '"' or a newline.
-std::string CsvField(const std::string& text);
-/// Parses a finite number; false otherwise.
-bool ParseNumber(const std::string& text, double* value);
+// The CSV reader lives in space/csv_table.h (a layer predictors/ may use too).
+using paretonas::CsvField;
+using paretonas::CsvTable;
+using paretonas::ParseNumber;
+using paretonas::ReadCsv;
 
 class TableEvaluator : public Evaluator {
  public:

@@ -5,14 +5,14 @@
 #include <algorithm>
 #include <fstream>
 
-#include "evaluator/table_evaluator.h"
+#include "space/csv_table.h"
 #include "space/input_error.h"
 
 namespace paretonas::predictors {
 
 MeasuredRows ReadMeasurements(const std::string& path, const space::SearchSpace& sp,
                               const std::string& key_column, const std::string& latency_column) {
-  const evaluator::CsvTable t = evaluator::ReadCsv(path);
+  const CsvTable t = ReadCsv(path);
   const int kc = t.Column(path, key_column), lc = t.Column(path, latency_column);
   MeasuredRows m;
   for (std::size_t r = 0; r < t.rows.size(); ++r) {
@@ -22,7 +22,7 @@ MeasuredRows ReadMeasurements(const std::string& path, const space::SearchSpace&
       throw InputError(where + "row has " + std::to_string(row.size()) + " fields; the header has " +
                        std::to_string(t.header.size()));
     double v = 0;
-    if (!evaluator::ParseNumber(row[lc], &v) || !(v > 0))
+    if (!ParseNumber(row[lc], &v) || !(v > 0))
       throw InputError(where + "column '" + latency_column + "': '" + row[lc] +
                        "' is not a latency; allowed: a number of milliseconds > 0");
     space::Genotype g;
@@ -47,7 +47,7 @@ KitRecord ReadKitBeside(const std::string& data) {
   k.dir = slash == std::string::npos ? "." : data.substr(0, slash);
   std::ifstream manifest(k.dir + "/manifest.csv");
   if (!manifest) return k;
-  const evaluator::CsvTable t = evaluator::ReadCsv(k.dir + "/manifest.csv");
+  const CsvTable t = ReadCsv(k.dir + "/manifest.csv");
   const int kc = t.Column(k.dir + "/manifest.csv", "key");
   for (const auto& row : t.rows)
     if (static_cast<int>(row.size()) > kc) k.keys.insert(row[kc]);

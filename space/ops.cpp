@@ -1,6 +1,8 @@
 #include "space/ops.h"
 
 #include <cstdlib>
+#include <stdexcept>
+#include <string>
 #include <regex>
 
 namespace paretonas::space {
@@ -25,6 +27,44 @@ std::string OpSpec::Label() const {
     case OpKind::kBnReluClassifier: return "bn_relu_classifier";
   }
   return "?";
+}
+
+namespace {
+// The position of each OpKind: a switch without default, so that -Werror=switch fails the build
+// when a kind is added to the enum and not here, and the static_assert when kOpKinds is not
+// raised with it.
+constexpr int kOpKinds = 13;
+constexpr int KindIndex(OpKind k) {
+  switch (k) {
+    case OpKind::kNone: return 0;
+    case OpKind::kSkip: return 1;
+    case OpKind::kNorConv: return 2;
+    case OpKind::kAvgPool: return 3;
+    case OpKind::kMaxPool: return 4;
+    case OpKind::kMaxPoolDown: return 5;
+    case OpKind::kConvBn: return 6;
+    case OpKind::kConvBnRelu: return 7;
+    case OpKind::kResNetBasic: return 8;
+    case OpKind::kMBConv: return 9;
+    case OpKind::kDenseRelu: return 10;
+    case OpKind::kClassifier: return 11;
+    case OpKind::kBnReluClassifier: return 12;
+  }
+  return -1;
+}
+static_assert(KindIndex(OpKind::kBnReluClassifier) == kOpKinds - 1, "raise kOpKinds with a new OpKind");
+}  // namespace
+
+const std::vector<OpKind>& AllOpKinds() {
+  static const std::vector<OpKind> kAll = [] {
+    std::vector<OpKind> all;
+    for (int i = 0; i < kOpKinds; ++i) {
+      all.push_back(static_cast<OpKind>(i));
+      if (KindIndex(all.back()) != i) throw std::logic_error("AllOpKinds: OpKind is not in declaration order");
+    }
+    return all;
+  }();
+  return kAll;
 }
 
 const char* AllowedOpNames() {
@@ -98,9 +138,14 @@ TensorShape OutputShape(const OpSpec& op, const TensorShape& in, int out_channel
       return in;
     case OpKind::kMaxPoolDown:
       return {in.c, in.h / 2, in.w / 2};
-    default:
+    case OpKind::kNorConv:
+    case OpKind::kConvBn:
+    case OpKind::kConvBnRelu:
+    case OpKind::kResNetBasic:
+    case OpKind::kMBConv:
       return {out_channels, Down(in.h, op.stride), Down(in.w, op.stride)};
   }
+  throw std::logic_error("OutputShape: unknown op kind " + std::to_string(static_cast<int>(op.kind)));
 }
 
 std::int64_t OpParams(const OpSpec& op, const TensorShape& in, const TensorShape& out) {

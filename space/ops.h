@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace paretonas::space {
 
@@ -49,6 +50,9 @@ struct OpSpec {
 /// Parses an op name as written in space files ("nor_conv_3x3", "skip_connect", "mbconv", ...).
 /// Returns false and fills `error` with the list of allowed names on failure.
 bool ParseOpName(const std::string& name, OpSpec* op, std::string* error);
+
+/// Every value of OpKind, in declaration order (for tests that must reach every operation).
+const std::vector<OpKind>& AllOpKinds();
 
 /// Names accepted by ParseOpName, for error messages.
 const char* AllowedOpNames();

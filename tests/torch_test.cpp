@@ -36,6 +36,25 @@ using space::SearchSpace;
 
 std::vector<std::pair<std::string, SearchSpace>> Spaces(InputSpec in) { return testing::ShippedSpaces(in); }
 
+// The tests that cover every operation (parameters here, the exports, the int8 stage) sample the
+// shipped spaces: each operation kind must occur in them, or a new operation would go untested.
+// Its label is its own (hashes, latency tables and exports tell operations apart by it).
+TEST(GraphNet, TheShippedSpacesUseEveryOperationKind) {
+  std::mt19937_64 rng(3);
+  std::map<space::OpKind, int> seen;
+  for (auto& [name, sp] : Spaces(InputSpec{{1, 28, 28}, 10}))
+    for (int i = 0; i < 200; ++i)
+      for (const auto& e : sp.Plan(sp.Sample(rng)).edges) ++seen[e.op.kind];
+  std::set<std::string> labels;
+  for (space::OpKind k : space::AllOpKinds()) {
+    space::OpSpec op;
+    op.kind = k;
+    EXPECT_GT(seen[k], 0) << op.Label() << ": no shipped space uses it (add one to experiments/spaces/)";
+    EXPECT_TRUE(labels.insert(op.Label()).second) << op.Label() << " is the label of two kinds";
+    EXPECT_NE(op.Label(), "?");
+  }
+}
+
 TEST(GraphNet, ParameterCountEqualsTheStaticCount) {
   std::mt19937_64 rng(2);
   for (auto& [name, sp] : Spaces(InputSpec{{1, 28, 28}, 10})) {
