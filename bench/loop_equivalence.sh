@@ -24,6 +24,7 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 work=${3:-$(mktemp -d /tmp/paretonas-equiv-XXXXXX)}
 mkdir -p "$work"
 . "$src/tests/table_fixture.sh"
+. "$src/tests/cli_checks.sh"  # clockless
 failed=0
 
 # Writes DIR/NAME.yaml for a table search, then runs it with BIN into DIR/SIDE/NAME.
@@ -108,17 +109,21 @@ for dir in "$work"/old/*/; do
     fi
     continue
   fi
-  same=()
+  same=() clocked=()
   for f in journal.bin checkpoint.bin trials.jsonl front.csv; do
     if cmp -s "$work/old/$name/$f" "$work/new/$name/$f"; then
       same+=("$f")
     elif [[ $f == journal.bin ]] && diff <(records "$work/old/$name/$f") <(records "$work/new/$name/$f") >/dev/null; then
       same+=("journal.bin(records-in-another-order)")  # 2 workers: records are appended as they arrive
+    elif [[ $f == journal.bin || $f == checkpoint.bin ]]; then
+      clocked+=("$f")  # each result's finished_unix: two runs differ here; trials.jsonl holds the rest
+    elif [[ $f == trials.jsonl ]] && cmp -s <(clockless "$work/old/$name/$f") <(clockless "$work/new/$name/$f"); then
+      same+=("trials.jsonl(without-started/finished)")
     else
       echo "$name: $f DIFFERS"; failed=1
     fi
   done
-  echo "$name: byte-identical: ${same[*]} ($(wc -l <"$work/old/$name/trials.jsonl") trials, $(($(wc -l <"$work/old/$name/front.csv") - 1)) on the front)"
+  echo "$name: byte-identical: ${same[*]}${clocked:+; with clock readings, not compared: ${clocked[*]}} ($(wc -l <"$work/old/$name/trials.jsonl") trials, $(($(wc -l <"$work/old/$name/front.csv") - 1)) on the front)"
 done
 [[ $failed -eq 0 ]] && echo "equivalent" || echo "NOT equivalent (runs in $work)"
 exit $failed
