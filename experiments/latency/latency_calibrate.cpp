@@ -1,35 +1,20 @@
 // `paretonas latency calibrate`: a per-op table and random architectures timed on this machine, fitted.
 #include "experiments/latency/latency_cli.h"
 
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <ctime>
 #include <fstream>
 #include <iostream>
 #include <map>
-#include <memory>
 #include <random>
 #include <set>
 #include <sstream>
+#include <string>
+#include <vector>
 
-#include <yaml-cpp/yaml.h>
-
-#include "evaluator/measure.h"
-#include "evaluator/train_evaluator.h"
-#include "predictors/measurement_files.h"
-#include "evaluator/table_evaluator.h"
 #include "experiments/cli_common.h"
-#include "experiments/onnx_export.h"
-#include "experiments/run_directory.h"
-#include "experiments/torchscript_export.h"
-#include "predictors/latency_model.h"
-#include "predictors/prediction_metrics.h"
 #include "search/run_files.h"
-#include "search/search_loop.h"
 #include "space/input_error.h"
 
 namespace paretonas::experiments {

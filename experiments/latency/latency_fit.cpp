@@ -1,35 +1,21 @@
 // `paretonas latency fit`: a model from latencies measured anywhere (a CSV), with priors of other devices.
 #include "experiments/latency/latency_cli.h"
 
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <ctime>
 #include <fstream>
 #include <iostream>
 #include <map>
-#include <memory>
 #include <random>
 #include <set>
 #include <sstream>
+#include <string>
+#include <vector>
 
-#include <yaml-cpp/yaml.h>
-
-#include "evaluator/measure.h"
-#include "evaluator/train_evaluator.h"
-#include "predictors/measurement_files.h"
-#include "evaluator/table_evaluator.h"
 #include "experiments/cli_common.h"
-#include "experiments/onnx_export.h"
-#include "experiments/run_directory.h"
-#include "experiments/torchscript_export.h"
-#include "predictors/latency_model.h"
-#include "predictors/prediction_metrics.h"
+#include "space/csv_table.h"
 #include "search/run_files.h"
-#include "search/search_loop.h"
 #include "space/input_error.h"
 
 namespace paretonas::experiments {
@@ -81,7 +67,7 @@ int Fit(const LatencyOptions& o) {
       if (static_cast<int>(i) < o.sample_rows) {
         fit.archs.push_back(rows.archs[r]), fit.keys.push_back(rows.keys[r]), fit.ms.push_back(rows.ms[r]);
       } else {
-        rest << evaluator::CsvField(rows.keys[r]) << "," << Fmt(rows.ms[r], 10) << "\n";
+        rest << CsvField(rows.keys[r]) << "," << Fmt(rows.ms[r], 10) << "\n";
       }
     }
     if (!o.rest_out.empty()) search::WriteFileAtomic(o.rest_out, rest.str());

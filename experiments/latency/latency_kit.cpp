@@ -2,34 +2,26 @@
 #include "experiments/latency/latency_cli.h"
 
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <ctime>
 #include <fstream>
 #include <iostream>
 #include <map>
-#include <memory>
 #include <random>
 #include <set>
 #include <sstream>
+#include <string>
+#include <vector>
 
-#include <yaml-cpp/yaml.h>
-
-#include "evaluator/measure.h"
 #include "evaluator/train_evaluator.h"
-#include "predictors/measurement_files.h"
-#include "evaluator/table_evaluator.h"
 #include "experiments/cli_common.h"
 #include "experiments/onnx_export.h"
 #include "experiments/run_directory.h"
 #include "experiments/torchscript_export.h"
-#include "predictors/latency_model.h"
-#include "predictors/prediction_metrics.h"
+#include "space/csv_table.h"
 #include "search/run_files.h"
-#include "search/search_loop.h"
 #include "space/input_error.h"
 
 namespace paretonas::experiments {
@@ -101,7 +93,7 @@ int Kit(const LatencyOptions& o) {
       if (onnx) ExportOnnx(sp, g, "", o.seed + i, o.out + "/" + ox);
     }
     const space::StaticCosts c = sp.Costs(g);
-    manifest << i << "," << evaluator::CsvField(sp.Key(g)) << "," << ox << "," << ts << "," << shape
+    manifest << i << "," << CsvField(sp.Key(g)) << "," << ox << "," << ts << "," << shape
              << "," << c.params_pruned << "," << c.macs_pruned << "\n";
     progress.Update(static_cast<double>(i + 1) / static_cast<double>(chosen.size()),
                     [&] { return "exporting " + std::to_string(i + 1) + " / " + std::to_string(chosen.size()); });
@@ -146,7 +138,7 @@ int Kit(const LatencyOptions& o) {
         ExportOperationTorchScript(edge, o.seed + num_ops, o.out + "/" + ts);
         if (onnx) ExportOperationOnnx(edge, o.seed + num_ops, o.out + "/" + ox);
       }
-      ops << num_ops << "," << evaluator::CsvField(key) << "," << ox << "," << ts << "," << edge.in.c
+      ops << num_ops << "," << CsvField(key) << "," << ox << "," << ts << "," << edge.in.c
           << "x" << edge.in.h << "x" << edge.in.w << "\n";
       ++num_ops;
       op_progress.Update(static_cast<double>(num_ops) / static_cast<double>(configs.size()), [&] {

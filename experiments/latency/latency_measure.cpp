@@ -1,33 +1,23 @@
 // `paretonas latency measure`: architectures (or a run's front, compared with its own numbers) timed on this machine.
 #include "experiments/latency/latency_cli.h"
 
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <ctime>
 #include <fstream>
 #include <iostream>
 #include <map>
-#include <memory>
 #include <random>
 #include <set>
 #include <sstream>
+#include <string>
+#include <vector>
 
-#include <yaml-cpp/yaml.h>
-
-#include "evaluator/measure.h"
-#include "evaluator/train_evaluator.h"
-#include "predictors/measurement_files.h"
-#include "evaluator/table_evaluator.h"
+#include "evaluator/latency_estimate.h"
 #include "experiments/cli_common.h"
-#include "experiments/onnx_export.h"
 #include "experiments/run_directory.h"
-#include "experiments/torchscript_export.h"
-#include "predictors/latency_model.h"
-#include "predictors/prediction_metrics.h"
+#include "search/front.h"
+#include "search/pareto.h"
 #include "search/run_files.h"
 #include "search/search_loop.h"
 #include "space/input_error.h"
