@@ -108,7 +108,7 @@ class Browser:
 
 
 def marks_of(b):
-    """The page's performance marks (ms since its navigation), the last of each name."""
+    """The page's performance marks (ms since its navigation): those of its last update."""
     return dict(json.loads(b.evaluate("JSON.stringify(performance.getEntriesByType('mark')"
                                       ".map(m => [m.name, m.startTime]))")))
 
@@ -167,7 +167,7 @@ def main():
                         pending += 1
                         b.wait_for("+document.body.dataset.updates > %d" % done, 30)
                         update.append(float(b.evaluate("document.body.dataset.shownAt")) - t)
-                        in_page.append(float(b.evaluate("document.body.dataset.updateMs").split(",")[-1]))
+                        in_page.append(float(b.evaluate("document.body.dataset.updateMs")))
                         m = marks_of(b)
                         parts.append({"append": written, "poll": b.evaluate("performance.timeOrigin") + m["answered"] - t,
                                       "columns": m["parsed"] - m["answered"], "merge": m["appended"] - m["parsed"],
