@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <numeric>
 
 #include "search/pareto.h"
 
@@ -62,7 +63,9 @@ void FixNormalisation(SearchState& state, const Problem& problem) {
 }
 
 std::vector<std::int64_t> ParetoFront(const SearchState& state, const Problem& problem) {
-  return ParetoFrontAmong(state, problem, FeasibleComplete(state, problem));
+  std::vector<std::int64_t> all(state.trials.size());  // ParetoFrontAmong keeps the complete, feasible ones
+  std::iota(all.begin(), all.end(), std::int64_t{0});
+  return ParetoFrontAmong(state, problem, all);
 }
 
 std::vector<std::int64_t> ParetoFrontAmong(const SearchState& state, const Problem& problem,
