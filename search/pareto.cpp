@@ -27,14 +27,31 @@ bool Dominates(const Point& a, const Point& b) {
   return better;
 }
 
-std::vector<std::vector<int>> NonDominatedSort(const std::vector<Point>& points) {
+namespace {
+
+/// Indices of `points` in lexicographic order, ties by index: no point can be dominated by a
+/// point after it. (Sorted on a flat copy: half the time of comparing the vectors.)
+std::vector<int> LexicographicOrder(const std::vector<Point>& points) {
   const int n = static_cast<int>(points.size());
+  const size_t m = n ? points[0].size() : 0;
   std::vector<int> order(n);
   std::iota(order.begin(), order.end(), 0);
-  // Lexicographic order: no point can be dominated by a point after it.
+  std::vector<double> flat(static_cast<size_t>(n) * m);
+  for (int i = 0; i < n; ++i) std::copy(points[i].begin(), points[i].end(), flat.begin() + static_cast<long>(i * m));
   std::sort(order.begin(), order.end(), [&](int a, int b) {
-    return points[a] != points[b] ? points[a] < points[b] : a < b;
+    const double *pa = &flat[static_cast<size_t>(a) * m], *pb = &flat[static_cast<size_t>(b) * m];
+    for (size_t k = 0; k < m; ++k)
+      if (pa[k] != pb[k]) return pa[k] < pb[k];
+    return a < b;
   });
+  return order;
+}
+
+}  // namespace
+
+std::vector<std::vector<int>> NonDominatedSort(const std::vector<Point>& points) {
+  const int n = static_cast<int>(points.size());
+  const std::vector<int> order = LexicographicOrder(points);
   std::vector<std::vector<int>> fronts;
   const size_t m = n ? points[0].size() : 0;
   if (m == 2) {
@@ -73,22 +90,10 @@ std::vector<std::vector<int>> NonDominatedSort(const std::vector<Point>& points)
 }
 
 std::vector<int> FirstFront(const std::vector<Point>& points) {
-  const int n = static_cast<int>(points.size());
-  const size_t m = n ? points[0].size() : 0;
-  std::vector<int> order(n);
-  std::iota(order.begin(), order.end(), 0);
-  // Lexicographic order: no point can be dominated by a point after it, so the front so far
-  // decides. With two objectives its members have falling f2, and the last one dominates every
-  // point that any member dominates. (Sorted on a flat copy: half the time of the vectors.)
-  std::vector<double> flat(static_cast<size_t>(n) * m);
-  for (int i = 0; i < n; ++i) std::copy(points[i].begin(), points[i].end(), flat.begin() + static_cast<long>(i * m));
-  std::sort(order.begin(), order.end(), [&](int a, int b) {
-    const double *pa = &flat[static_cast<size_t>(a) * m], *pb = &flat[static_cast<size_t>(b) * m];
-    for (size_t k = 0; k < m; ++k)
-      if (pa[k] != pb[k]) return pa[k] < pb[k];
-    return a < b;
-  });
-  const bool two = m == 2;
+  // In lexicographic order the front so far decides. With two objectives its members have
+  // falling f2, and the last one dominates every point that any member dominates.
+  const std::vector<int> order = LexicographicOrder(points);
+  const bool two = !points.empty() && points[0].size() == 2;
   std::vector<int> front;
   for (int idx : order) {
     bool dominated = false;
